@@ -1,0 +1,70 @@
+/**
+ * The shortint ciphertext (tfhe-rs `shortint::Ciphertext`): one LWE ciphertext under the big key
+ * plus the metadata that tracks how full its carry space is (degree) and how much noise it has
+ * accumulated relative to a fresh encryption (noise level).
+ *
+ * Plain structured-cloneable data: it crosses `postMessage` unchanged.
+ */
+import { EngineError } from '../errors.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { bigLweDimension } from '../params/parameters.ts';
+
+export interface Ciphertext {
+  /**
+   * The LWE words a_0 … a_{d−1}, b (body last, d = k·N), each u64 stored as a little-endian pair
+   * of u32 (word i is `data[2i] + 2^32·data[2i+1]`). Length 2·(d+1): 4,098 for the 2_2 sets.
+   */
+  readonly data: Uint32Array;
+  /** Largest cleartext value (message plus carries) the ciphertext may hold. */
+  readonly degree: number;
+  /** Noise relative to a fresh encryption: 0 trivial, 1 fresh or bootstrapped, adds up under linear ops. */
+  readonly noiseLevel: number;
+  readonly messageModulus: number;
+  readonly carryModulus: number;
+}
+
+/** d, the LWE dimension of a ciphertext (its word count minus the body). */
+export function ciphertextLweDimension(ct: Ciphertext): number {
+  return ct.data.length / 2 - 1;
+}
+
+/** Metadata of a ciphertext without its words. */
+export type CiphertextMetadata = Omit<Ciphertext, 'data'>;
+
+/** A zero LWE of dimension d (all words 0) with the given metadata. */
+export function newCiphertext(lweDimension: number, meta: CiphertextMetadata): Ciphertext {
+  return { data: new Uint32Array(2 * (lweDimension + 1)), ...meta };
+}
+
+/**
+ * Checks that a ciphertext is a well-formed big-key ciphertext of `params`: dimension k·N,
+ * the key's message and carry moduli, integer metadata. Throws `parameter_mismatch` or
+ * `invalid_value`.
+ */
+export function assertCiphertextConformant(ct: Ciphertext, params: ShortintParameters, label = 'ciphertext'): void {
+  if (!(ct.data instanceof Uint32Array)) {
+    throw new EngineError('invalid_argument', `${label}: data must be a Uint32Array`);
+  }
+  const expectedWords = 2 * (bigLweDimension(params) + 1);
+  if (ct.data.length !== expectedWords) {
+    throw new EngineError(
+      'parameter_mismatch',
+      `${label}: LWE size ${ct.data.length / 2} does not match the key's k·N+1 = ${expectedWords / 2}`,
+    );
+  }
+  if (ct.messageModulus !== params.messageModulus || ct.carryModulus !== params.carryModulus) {
+    throw new EngineError(
+      'parameter_mismatch',
+      `${label}: message/carry modulus ${ct.messageModulus}/${ct.carryModulus} do not match the key's ` +
+        `${params.messageModulus}/${params.carryModulus}`,
+    );
+  }
+  assertMetadataInteger(ct.degree, `${label}: degree`);
+  assertMetadataInteger(ct.noiseLevel, `${label}: noise level`);
+}
+
+function assertMetadataInteger(v: number, label: string): void {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new EngineError('invalid_value', `${label} must be a non-negative safe integer, got ${v}`);
+  }
+}
