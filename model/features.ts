@@ -281,6 +281,8 @@ export interface FeatureTexts {
   /** Words for boolean fields. */
   yes: string;
   no: string;
+  /** The two outcomes of the model. */
+  outcomes: { approved: string; denied: string };
 }
 
 const en: FeatureTexts = {
@@ -358,6 +360,7 @@ const en: FeatureTexts = {
   },
   yes: 'Yes',
   no: 'No',
+  outcomes: { approved: 'Likely approved', denied: 'Likely denied' },
 };
 
 const fr: FeatureTexts = {
@@ -441,6 +444,7 @@ const fr: FeatureTexts = {
   },
   yes: 'Oui',
   no: 'Non',
+  outcomes: { approved: 'Probablement acceptée', denied: 'Probablement refusée' },
 };
 
 /** The form's texts per locale. */
