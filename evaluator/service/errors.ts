@@ -1,0 +1,29 @@
+/**
+ * The one error handler: every failure leaves as `ErrorBody` JSON `{ code, message, requestId }`.
+ * An `ApiError` keeps its status and code; anything else is logged and becomes 500 `internal`
+ * without its message (which might describe internals).
+ */
+import type { Context } from 'hono';
+import { ApiError } from '../../protocol/errors.ts';
+import type { AppEnv } from './env.ts';
+import type { Logger } from './log.ts';
+
+export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+  const res = c.json(err.toBody(c.get('requestId')), err.status);
+  // The request body may be partly unread (413, or a refused key mid-stream): do not reuse the
+  // connection, so the rest of the upload is not read as a next request.
+  if (c.req.raw.body !== null) res.headers.set('connection', 'close');
+  return res;
+}
+
+export function onError(log: Logger) {
+  return function onError(err: Error, c: Context<AppEnv>): Response {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    (c.get('log') ?? log).error({ err: err.name, message: err.message, stack: err.stack }, 'unhandled error');
+    return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
+  };
+}
+
+export function notFound(c: Context<AppEnv>): Response {
+  return errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+}

@@ -1,0 +1,128 @@
+/**
+ * A bounded FIFO of jobs with a fixed number of concurrent slots. Submitting past the bound fails
+ * at once (the caller answers 503), never blocks. `close()` implements graceful shutdown: no new
+ * jobs, queued jobs fail with `shutting_down`, running jobs get a grace period and are then
+ * aborted through their signal.
+ */
+import { ApiError } from '../../../protocol/errors.ts';
+
+/** A unit of work; it should stop soon after `signal` aborts. */
+export type JobTask<T> = (signal: AbortSignal) => Promise<T>;
+
+interface Job<T> {
+  readonly key: string;
+  readonly task: JobTask<T>;
+  readonly controller: AbortController;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export interface JobQueueOptions {
+  concurrency: number;
+  maxQueued: number;
+  /** Told whenever positions in the queue change (after a submit, start, cancel or close). */
+  onQueueChange?: (queuedKeys: readonly string[]) => void;
+}
+
+export class JobQueue {
+  private readonly queued: Job<unknown>[] = [];
+  private readonly running = new Map<string, { job: Job<unknown>; done: Promise<void> }>();
+  private closing = false;
+
+  constructor(private readonly opts: JobQueueOptions) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+  get queuedCount(): number {
+    return this.queued.length;
+  }
+  get accepting(): boolean {
+    return !this.closing;
+  }
+
+  /** Position of a queued job (0 = next to start), or undefined if it is not queued. */
+  position(key: string): number | undefined {
+    const i = this.queued.findIndex((j) => j.key === key);
+    return i < 0 ? undefined : i;
+  }
+
+  /**
+   * Enqueues a job under a unique key (a session id) and returns its outcome.
+   * @throws {ApiError} 503 `queue_full` or `shutting_down`, synchronously
+   */
+  submit<T>(key: string, task: JobTask<T>): Promise<T> {
+    if (this.closing) throw new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+    if (this.running.has(key) || this.position(key) !== undefined) {
+      throw new Error(`job ${key} is already submitted`);
+    }
+    const canStartNow = this.running.size < this.opts.concurrency;
+    if (!canStartNow && this.queued.length >= this.opts.maxQueued) {
+      throw new ApiError(503, 'queue_full', `run queue is full (${this.opts.maxQueued} waiting)`, { retriable: true });
+    }
+    return new Promise<T>((resolve, reject) => {
+      const job: Job<T> = { key, task, controller: new AbortController(), resolve, reject };
+      this.queued.push(job as Job<unknown>);
+      this.pump();
+    });
+  }
+
+  /** Removes a queued job (it fails with `reason`) or aborts a running one. */
+  cancel(key: string, reason: unknown): void {
+    const i = this.queued.findIndex((j) => j.key === key);
+    if (i >= 0) {
+      const [job] = this.queued.splice(i, 1);
+      job?.reject(reason);
+      this.changed();
+      return;
+    }
+    this.running.get(key)?.job.controller.abort(reason);
+  }
+
+  /**
+   * Stops taking jobs, fails queued ones, waits up to `graceMs` for running ones, then aborts them
+   * and waits for them to settle.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const shutting = new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+    for (const job of this.queued.splice(0)) job.reject(shutting);
+    this.changed();
+    const allDone = Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      allDone.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      for (const { job } of this.running.values()) job.controller.abort(shutting);
+      await allDone;
+    }
+  }
+
+  private pump(): void {
+    while (this.running.size < this.opts.concurrency && this.queued.length > 0) {
+      const job = this.queued.shift()!;
+      this.running.set(job.key, { job, done: this.execute(job) });
+    }
+    this.changed();
+  }
+
+  private async execute(job: Job<unknown>): Promise<void> {
+    // Let pump() register the job as running before its task can settle.
+    await Promise.resolve();
+    try {
+      job.resolve(await job.task(job.controller.signal));
+    } catch (err) {
+      job.reject(err);
+    } finally {
+      this.running.delete(job.key);
+      if (!this.closing) this.pump();
+    }
+  }
+
+  private changed(): void {
+    this.opts.onQueueChange?.(this.queued.map((j) => j.key));
+  }
+}

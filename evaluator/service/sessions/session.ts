@@ -1,0 +1,68 @@
+/**
+ * One session's state: its compressed server key, each party's encrypted inputs, the run's
+ * progress and its encrypted result. Plain data plus a progress fan-out; the rules live in
+ * `evaluator-service.ts`.
+ */
+import type {
+  EncryptedResult,
+  ParamSetName,
+  Party,
+  PartyInputs,
+  RunProgress,
+  SessionStatus,
+} from '../../../protocol/evaluator-api.ts';
+
+export const IDLE: RunProgress = { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 };
+
+/** A run state that no later event changes. */
+export const isTerminal = (p: RunProgress) => p.state === 'succeeded' || p.state === 'failed';
+
+export class Session {
+  serverKey: { bytes: Uint8Array; paramSet: ParamSetName } | undefined;
+  readonly inputs = new Map<Party, { value: PartyInputs; bytes: number }>();
+  result: { value: EncryptedResult; bytes: number } | undefined;
+  /** Bytes of this session admitted to the memory budget. */
+  storedBytes = 0;
+  private current: RunProgress = IDLE;
+  private readonly listeners = new Set<(p: RunProgress) => void>();
+
+  constructor(
+    readonly id: string,
+    readonly modelVersion: string,
+    readonly createdAt: number,
+    readonly expiresAt: number,
+  ) {}
+
+  get progress(): RunProgress {
+    return this.current;
+  }
+
+  /** Records a progress change and tells every subscriber. */
+  setProgress(p: RunProgress): void {
+    this.current = p;
+    for (const fn of this.listeners) fn(p);
+  }
+
+  /** Calls `fn` on every change until the returned function is called. */
+  subscribe(fn: (p: RunProgress) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Parties whose inputs the run still needs, in `required` order. */
+  missingParties(required: readonly Party[]): Party[] {
+    return required.filter((p) => !this.inputs.has(p));
+  }
+
+  status(required: readonly Party[]): SessionStatus {
+    return {
+      sessionId: this.id,
+      modelVersion: this.modelVersion,
+      createdAt: new Date(this.createdAt).toISOString(),
+      expiresAt: new Date(this.expiresAt).toISOString(),
+      serverKey: this.serverKey ? { received: true, paramSet: this.serverKey.paramSet } : { received: false },
+      parties: { received: required.filter((p) => this.inputs.has(p)), missing: this.missingParties(required) },
+      run: this.current,
+    };
+  }
+}
