@@ -41,16 +41,19 @@ export function newCiphertext(lweDimension: number, meta: CiphertextMetadata): C
  * the key's message and carry moduli, integer metadata. Throws `parameter_mismatch` or
  * `invalid_value`.
  */
-export function assertCiphertextConformant(ct: Ciphertext, params: ShortintParameters, label = 'ciphertext'): void {
+export function assertCiphertextConformant(
+  ct: Ciphertext,
+  params: ShortintParameters,
+  label = 'ciphertext',
+  lweDimension?: number,
+): void {
   if (!(ct.data instanceof Uint32Array)) {
     throw new EngineError('invalid_argument', `${label}: data must be a Uint32Array`);
   }
-  const expectedWords = 2 * (bigLweDimension(params) + 1);
-  if (ct.data.length !== expectedWords) {
-    throw new EngineError(
-      'parameter_mismatch',
-      `${label}: LWE size ${ct.data.length / 2} does not match the key's k·N+1 = ${expectedWords / 2}`,
-    );
+  const size = (lweDimension ?? ct.data.length / 2 - 1) + 1;
+  const expected = bigLweDimension(params) + 1;
+  if (size !== expected) {
+    throw new EngineError('parameter_mismatch', `${label}: LWE size ${size} does not match the key's k·N+1 = ${expected}`);
   }
   if (ct.messageModulus !== params.messageModulus || ct.carryModulus !== params.carryModulus) {
     throw new EngineError(

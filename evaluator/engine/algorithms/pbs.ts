@@ -1,0 +1,56 @@
+/**
+ * KS-PBS on LWE words (tfhe-rs shortint `StandardAtomicPatternServerKey::apply_lookup_table_assign`
+ * with `PBSOrder::KeyswitchBootstrap`): keyswitch big → small key, modulus switch to 2N with the
+ * key's noise reduction, blind rotation of the lookup table, sample extraction back under the big
+ * key. Outputs and scratch belong to the caller; nothing is allocated per bootstrap.
+ */
+import type { ServerKey } from '../entities/server-key.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { blindRotate, blindRotateScratch, sampleExtract } from './blind-rotate.ts';
+import type { BlindRotateScratch } from './blind-rotate.ts';
+import { keyswitchLweCiphertext, keyswitchScratch } from './keyswitch.ts';
+import type { KeyswitchScratch } from './keyswitch.ts';
+import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
+
+export interface PbsScratch {
+  readonly keyswitch: KeyswitchScratch;
+  /** Keyswitched ciphertext: n+1 u64 as u32 pairs. */
+  readonly small: Uint32Array;
+  /** Modulus-switched values in [0, 2N): n masks then the body. */
+  readonly switched: Uint32Array;
+  readonly blindRotate: BlindRotateScratch;
+}
+
+/** Scratch for one bootstrap at a time with these parameters (tfhe-rs `_mem_optimized_requirement`). */
+export function pbsScratch(params: ShortintParameters): PbsScratch {
+  return {
+    keyswitch: keyswitchScratch(params),
+    small: new Uint32Array(2 * (params.lweDimension + 1)),
+    switched: new Uint32Array(params.lweDimension + 1),
+    blindRotate: blindRotateScratch(params),
+  };
+}
+
+/** Keyswitch only: `input` (big key) → `scratch.small` (small key). */
+export function keyswitchWithKey(key: ServerKey, input: Uint32Array, scratch: PbsScratch): Uint32Array {
+  keyswitchLweCiphertext(key.params, key.keyswitchKeyLo, key.keyswitchKeyHi, input, scratch.small, scratch.keyswitch);
+  return scratch.small;
+}
+
+/**
+ * Bootstraps `input` (k·N+1 words as u32 pairs) through the accumulator body `lutBody`
+ * (N words as u32 pairs) into `output` (same shape as `input`).
+ */
+export function programmableBootstrapLweCiphertext(
+  key: ServerKey,
+  input: Uint32Array,
+  lutBody: Uint32Array,
+  output: Uint32Array,
+  scratch: PbsScratch,
+): void {
+  const params = key.params;
+  keyswitchWithKey(key, input, scratch);
+  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, scratch.small, scratch.switched);
+  blindRotate(params, key.fourierBootstrapKey, scratch.switched, lutBody, scratch.blindRotate);
+  sampleExtract(params, scratch.blindRotate.accLo, scratch.blindRotate.accHi, output);
+}

@@ -1,0 +1,81 @@
+/**
+ * Shortint programmable bootstrapping (tfhe-rs `ServerKey::apply_lookup_table`), with the checks
+ * tfhe-rs's checked operations make: the ciphertext and the table must belong to the key, and the
+ * input must be within the key's degree and noise budgets (otherwise the padding bit or the noise
+ * margin may already be lost and the result would be wrong without any sign of it).
+ *
+ * A trivial input (noise level 0, zero mask) is evaluated in the clear like tfhe-rs's
+ * `trivial_pbs_assign`, giving a trivial output.
+ */
+import { EngineError } from '../errors.ts';
+import type { Ciphertext } from '../entities/ciphertext.ts';
+import type { LookupTable } from '../entities/lookup-table.ts';
+import type { ServerKey } from '../entities/server-key.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { cleartextModulus, deltaOf } from '../params/parameters.ts';
+import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../algorithms/pbs.ts';
+import type { PbsScratch } from '../algorithms/pbs.ts';
+import { lweBody, lweMaskIsZero } from '../algorithms/lwe-linear.ts';
+import { assertLookupTableMatches } from './lookup-table.ts';
+import { assertCiphertextMatchesKey } from './server-key.ts';
+
+/** One scratch per parameter shape and thread: bootstraps never allocate. */
+const scratches = new Map<string, PbsScratch>();
+
+function scratchFor(params: ShortintParameters): PbsScratch {
+  const id = `${params.lweDimension}/${params.glweDimension}/${params.polynomialSize}/${params.pbsLevel}/${params.ksLevel}`;
+  let s = scratches.get(id);
+  if (!s) {
+    s = pbsScratch(params);
+    scratches.set(id, s);
+  }
+  return s;
+}
+
+function assertBootstrappable(key: ServerKey, ct: Ciphertext): void {
+  assertCiphertextMatchesKey(ct, key);
+  const p = key.params;
+  if (ct.degree > p.maxDegree) {
+    throw new EngineError('degree_overflow', `ciphertext degree ${ct.degree} exceeds the key's max degree ${p.maxDegree}`);
+  }
+  if (ct.noiseLevel > p.maxNoiseLevel) {
+    throw new EngineError('noise_overflow', `ciphertext noise level ${ct.noiseLevel} exceeds the key's max noise level ${p.maxNoiseLevel}`);
+  }
+}
+
+export function programmableBootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable): Ciphertext {
+  assertBootstrappable(key, ct);
+  assertLookupTableMatches(lut, key.params);
+  const data = new Uint32Array(ct.data.length);
+  if (ct.noiseLevel === 0 && lweMaskIsZero(ct.data)) {
+    writeTrivialBootstrap(key.params, ct.data, lut, data);
+    return { data, degree: lut.degree, noiseLevel: 0, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
+  }
+  programmableBootstrapLweCiphertext(key, ct.data, lut.body, data, scratchFor(key.params));
+  return { data, degree: lut.degree, noiseLevel: 1, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
+}
+
+/** Decodes a trivial body, reads the table at its box (negated past the padding bit), writes it as the body. */
+function writeTrivialBootstrap(params: ShortintParameters, input: Uint32Array, lut: LookupTable, out: Uint32Array): void {
+  const p = BigInt(cleartextModulus(params));
+  const delta = deltaOf(params);
+  const body = lweBody(input);
+  // divide_round(body, Δ) mod 2p
+  const decoded = ((body + delta / 2n) / delta) % (2n * p);
+  const box = params.polynomialSize / Number(p);
+  const index = Number(decoded % p) * box;
+  let value = BigInt(lut.body[2 * index]!) + (BigInt(lut.body[2 * index + 1]!) << 32n);
+  if (decoded >= p) value = BigInt.asUintN(64, -value);
+  const b = out.length - 2;
+  out[b] = Number(value & 0xffff_ffffn);
+  out[b + 1] = Number(value >> 32n);
+}
+
+/**
+ * The keyswitch step alone (benchmarks and tests): the big-key ciphertext's words under the
+ * small key, n+1 u64 as u32 pairs. The returned array is scratch, valid until the next call.
+ */
+export function keyswitchCiphertext(key: ServerKey, ct: Ciphertext): Uint32Array {
+  assertCiphertextMatchesKey(ct, key);
+  return keyswitchWithKey(key, ct.data, scratchFor(key.params));
+}
