@@ -1,0 +1,239 @@
+/**
+ * The evaluator's HTTP surface over loopback: request signatures, session lifecycle, inputs, run
+ * preconditions and expiry, with real node-tfhe ciphertexts. Every refusal is a 4xx
+ * `{ code, message }`, and the next valid request still succeeds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBody } from '../../../protocol/errors.ts';
+import {
+  EMPTY_BODY_SHA256,
+  evaluatorPath,
+  InputsAccepted,
+  ModelInfo,
+  SessionStatus,
+} from '../../../protocol/evaluator-api.ts';
+import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
+import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';
+import { encryptCode, partyInputs } from './support/inputs.ts';
+
+let ev: TestEvaluator;
+let n = 0;
+const newId = () => `session-${String(++n).padStart(4, '0')}-${Math.random().toString(36).slice(2, 14).padEnd(12, 'x')}`;
+const keys = () => loadTestKeys('tuniform');
+
+async function expectError(res: Response, status: number, code: string): Promise<ErrorBody> {
+  const body = ErrorBody.parse(await res.json());
+  expect({ status: res.status, code: body.code }).toEqual({ status, code });
+  expect(body.message.length).toBeGreaterThan(0);
+  return body;
+}
+
+async function createSession(id = newId()): Promise<string> {
+  const res = await ev.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } });
+  expect(res.status).toBe(201);
+  return id;
+}
+
+beforeAll(async () => {
+  ev = await startTestEvaluator(manifestOnlyBackend(), { EVALUATOR_PREEXPAND_KEYS: 'false' });
+});
+afterAll(async () => {
+  await ev.close();
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz without a signature', async () => {
+    const health = await fetch(`${ev.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok' });
+    const ready = await fetch(`${ev.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, checks: { model: true, workers: true, accepting: true } });
+  });
+
+  it('serves the model version to signed requests only', async () => {
+    const res = await ev.request('GET', '/v1/model');
+    expect(ModelInfo.parse(await res.json())).toEqual({
+      modelVersion: TEST_MANIFEST.modelVersion,
+      paramSet: 'tuniform',
+      parties: ['applicant', 'bank', 'bureau'],
+    });
+    await expectError(await fetch(`${ev.url}/v1/model`), 401, 'unauthorized');
+  });
+});
+
+describe('request signatures', () => {
+  it('refuses missing, forged, stale and replayed signatures', async () => {
+    await expectError(await ev.request('GET', '/v1/model', { headers: { 'x-blindscore-signature': null } }), 401, 'unauthorized');
+    await expectError(
+      await ev.request('GET', '/v1/model', { headers: { 'x-blindscore-signature': `v1=${'0'.repeat(64)}` } }),
+      401,
+      'bad_signature',
+    );
+    // A signature over another path does not verify for this one.
+    await expectError(await ev.request('GET', '/v1/model', { headers: { 'x-blindscore-timestamp': '1' } }), 401, 'bad_signature');
+
+    const signedNow = await ev.request('GET', '/v1/model'); // sanity: the clock is in sync
+    expect(signedNow.status).toBe(200);
+    ev.advanceClock(-10 * 60_000);
+    try {
+      // Client and server both use the shifted clock here, so shift only the server's view:
+      const res = await fetch(`${ev.url}/v1/model`, { headers: await freshHeaders('GET', '/v1/model') });
+      await expectError(res, 401, 'stale_request');
+    } finally {
+      ev.advanceClock(10 * 60_000);
+    }
+
+    const headers = await freshHeaders('GET', '/v1/model');
+    expect((await fetch(`${ev.url}/v1/model`, { headers })).status).toBe(200);
+    await expectError(await fetch(`${ev.url}/v1/model`, { headers }), 401, 'replayed_request');
+  });
+
+  it('refuses a body that does not hash to the signed value', async () => {
+    const id = newId();
+    const res = await ev.request('PUT', evaluatorPath.session(id), {
+      json: { modelVersion: TEST_MANIFEST.modelVersion },
+      signedSha256: EMPTY_BODY_SHA256,
+    });
+    await expectError(res, 400, 'body_hash_mismatch');
+    await expectError(await ev.request('GET', evaluatorPath.session(id)), 404, 'session_not_found');
+  });
+
+  it('never logs the secret, signatures or ciphertexts', async () => {
+    const id = await createSession();
+    await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: partyInputs(TEST_MANIFEST, 'bank', keys().clientKey) });
+    const all = ev.logs.lines.join('\n');
+    expect(all).not.toContain(TEST_SECRET);
+    expect(all).not.toMatch(/v1=[0-9a-f]{64}/);
+    expect(all).not.toMatch(/[A-Za-z0-9+/]{100,}/);
+    const access = ev.logs.records.filter((r) => r.msg === 'request' && r.sessionId === id);
+    expect(access.map((r) => [r.method, r.route, r.status])).toEqual([
+      ['PUT', '/v1/sessions/:sessionId', 201],
+      ['PUT', '/v1/sessions/:sessionId/inputs/:party', 201],
+    ]);
+    for (const r of access) {
+      expect(typeof r.requestId).toBe('string');
+      expect(typeof r.ms).toBe('number');
+    }
+  });
+});
+
+/** Signature headers made with the real clock (the test client's usual clock is shifted too). */
+async function freshHeaders(method: string, path: string): Promise<Record<string, string>> {
+  const { importSharedSecret, signEvaluatorRequest } = await import('../../../protocol/evaluator-api.ts');
+  return signEvaluatorRequest(await importSharedSecret(TEST_SECRET), { method, pathAndQuery: path });
+}
+
+describe('session lifecycle', () => {
+  it('creates idempotently, reports status, deletes, then answers 404', async () => {
+    const id = newId();
+    const body = { modelVersion: TEST_MANIFEST.modelVersion };
+    const first = await ev.request('PUT', evaluatorPath.session(id), { json: body });
+    expect(first.status).toBe(201);
+    const status = SessionStatus.parse(await first.json());
+    expect(status).toMatchObject({
+      sessionId: id,
+      serverKey: { received: false },
+      parties: { received: [], missing: ['applicant', 'bank', 'bureau'] },
+      run: { state: 'idle' },
+    });
+    expect(Date.parse(status.expiresAt) - Date.parse(status.createdAt)).toBe(1800_000);
+    expect((await ev.request('PUT', evaluatorPath.session(id), { json: body })).status).toBe(200);
+    await expectError(
+      await ev.request('PUT', evaluatorPath.session(id), { json: { modelVersion: 'b2'.repeat(32) } }),
+      409,
+      'model_version_mismatch',
+    );
+    expect((await ev.request('DELETE', evaluatorPath.session(id))).status).toBe(204);
+    await expectError(await ev.request('GET', evaluatorPath.session(id)), 404, 'session_not_found');
+    await expectError(await ev.request('GET', evaluatorPath.result(id)), 404, 'session_not_found');
+    await expectError(await ev.request('DELETE', evaluatorPath.session(id)), 404, 'session_not_found');
+  });
+
+  it('validates ids and bodies', async () => {
+    await expectError(await ev.request('PUT', evaluatorPath.session('short'), { json: { modelVersion: TEST_MANIFEST.modelVersion } }), 400, 'invalid_request');
+    await expectError(await ev.request('PUT', evaluatorPath.session(newId()), { json: { modelVersion: 'nope' } }), 400, 'invalid_request');
+    await expectError(
+      await ev.request('PUT', evaluatorPath.session(newId()), { bytes: new TextEncoder().encode('{not json'), contentType: 'application/json' }),
+      400,
+      'invalid_json',
+    );
+    await expectError(
+      await ev.request('PUT', evaluatorPath.session(newId()), { bytes: new TextEncoder().encode('{}'), contentType: 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(await ev.request('GET', '/v1/nothing-here'), 404, 'not_found');
+    expect((await ev.request('GET', '/v1/model')).status).toBe(200);
+  });
+
+  it('expires sessions after their TTL with 410', async () => {
+    const id = newId();
+    const res = await ev.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion, ttlSeconds: 60 } });
+    expect(res.status).toBe(201);
+    await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: partyInputs(TEST_MANIFEST, 'bank', keys().clientKey) });
+    const storedBefore = ev.service.budget.stored;
+    expect(storedBefore).toBeGreaterThan(0);
+    ev.advanceClock(61_000);
+    try {
+      await expectError(await ev.request('GET', evaluatorPath.session(id)), 410, 'session_expired');
+      await expectError(await ev.request('GET', evaluatorPath.result(id)), 410, 'session_expired');
+      expect(ev.service.budget.stored).toBeLessThan(storedBefore);
+      // The id can be used again for a new session.
+      expect((await ev.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(201);
+    } finally {
+      ev.advanceClock(-61_000);
+    }
+  });
+});
+
+describe('party inputs', () => {
+  it('accepts each party once validated and lists who is missing', async () => {
+    const id = await createSession();
+    const res = await ev.request('PUT', evaluatorPath.inputs(id, 'bureau'), {
+      json: partyInputs(TEST_MANIFEST, 'bureau', keys().clientKey, { years_employed: 3, employed: 1 }),
+    });
+    expect(res.status).toBe(201);
+    expect(InputsAccepted.parse(await res.json())).toEqual({ party: 'bureau', received: ['bureau'], missing: ['applicant', 'bank'] });
+  });
+
+  it('refuses wrong parties, names, digit counts and ciphertexts', async () => {
+    const id = await createSession();
+    const ck = keys().clientKey;
+    const bank = partyInputs(TEST_MANIFEST, 'bank', ck);
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bureau'), { json: bank }), 400, 'party_mismatch');
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'nobody' as 'bank'), { json: bank }), 400, 'invalid_request');
+    const unknownName = { ...bank, inputs: { ...bank.inputs, salary: encryptCode(ck, 1, 1) } };
+    const body = await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: unknownName }), 422, 'invalid_inputs');
+    expect(body.details).toMatchObject({ unknown: ['salary'] });
+    const fewDigits = { ...bank, inputs: { account_age: encryptCode(ck, 1, 1) } };
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: fewDigits }), 422, 'invalid_inputs');
+    const short = { ...bank, inputs: { account_age: [bank.inputs.account_age![0]!.slice(0, 100), bank.inputs.account_age![1]!] } };
+    const shortBody = await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: short }), 422, 'invalid_ciphertext');
+    expect(shortBody.details).toEqual({ input: 'account_age', digit: 0 });
+    await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: { ...bank, modelVersion: 'c3'.repeat(32) } }),
+      409,
+      'model_version_mismatch',
+    );
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(newId(), 'bank'), { json: bank }), 404, 'session_not_found');
+    // The session still takes the valid payload.
+    expect((await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: bank })).status).toBe(201);
+  });
+
+  it('refuses an oversized payload with 413 while it streams', async () => {
+    const id = await createSession();
+    const huge = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(200_000) }));
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { bytes: huge, contentType: 'application/json' }), 413, 'body_too_large');
+  });
+});
+
+describe('run preconditions', () => {
+  it('names what is missing: the key, then each party', async () => {
+    const id = await createSession();
+    await expectError(await ev.request('POST', evaluatorPath.run(id)), 409, 'missing_server_key');
+    await expectError(await ev.request('GET', evaluatorPath.result(id)), 409, 'result_not_ready');
+    await expectError(await ev.request('POST', evaluatorPath.run(newId())), 404, 'session_not_found');
+  });
+});
