@@ -9,6 +9,7 @@ import type { ModelInfo, Party, PartyInputs } from '../../protocol/evaluator-api
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyInputs } from '../../model/party-inputs.ts';
+import { deserializeCompressedCiphertext } from '../engine/index.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };
@@ -24,16 +25,31 @@ export function modelInfo(manifest: ServedManifest): ModelInfo {
   };
 }
 
+/** LWE size and moduli of every supported parameter set (2_2, k·N = 2048). */
+const FRESH = { lweSize: 2049, messageModulus: 4, carryModulus: 4 } as const;
+
 /**
- * Checks names, digit counts and every ciphertext's size; `checkCiphertext` (the engine's
- * deserializer) then checks each ciphertext's fields against the parameter set.
+ * Parses a compressed ciphertext with the engine and checks it is a fresh encryption of the
+ * model's parameter set: the circuit's degree and noise bookkeeping assumes exactly that, and a
+ * forged degree or noise level would otherwise surface as a failure deep inside a run.
+ */
+export function checkFreshCiphertext(bytes: Uint8Array): void {
+  const ct = deserializeCompressedCiphertext(bytes);
+  const lweSize = ct.data.length / 2;
+  if (lweSize !== FRESH.lweSize) throw new Error(`LWE size ${lweSize}, expected ${FRESH.lweSize}`);
+  if (ct.messageModulus !== FRESH.messageModulus || ct.carryModulus !== FRESH.carryModulus) {
+    throw new Error(`message/carry modulus ${ct.messageModulus}/${ct.carryModulus}, expected ${FRESH.messageModulus}/${FRESH.carryModulus}`);
+  }
+  if (ct.degree > FRESH.messageModulus - 1 || ct.noiseLevel > 1) {
+    throw new Error(`degree ${ct.degree} and noise level ${ct.noiseLevel} are not those of a fresh encryption`);
+  }
+}
+
+/**
+ * Checks names and digit counts against the manifest, then every ciphertext's bytes.
  * @throws {ApiError} 409 `model_version_mismatch`, 422 `invalid_inputs` or `invalid_ciphertext`
  */
-export function checkPartyInputs(
-  manifest: ServedManifest,
-  inputs: PartyInputs,
-  checkCiphertext?: (bytes: Uint8Array) => void,
-): void {
+export function checkPartyInputs(manifest: ServedManifest, inputs: PartyInputs): void {
   try {
     validatePartyInputs(manifest, inputs, inputs.party);
   } catch (e) {
@@ -56,7 +72,7 @@ export function checkPartyInputs(
         });
       }
       try {
-        checkCiphertext?.(bytes);
+        checkFreshCiphertext(bytes);
       } catch (e) {
         throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not a valid ciphertext: ${(e as Error).message}`, {
           details: where,

@@ -4,6 +4,7 @@
  * `{ code, message }`, and the next valid request still succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import {
   EMPTY_BODY_SHA256,
@@ -212,6 +213,21 @@ describe('party inputs', () => {
     const short = { ...bank, inputs: { account_age: [bank.inputs.account_age![0]!.slice(0, 100), bank.inputs.account_age![1]!] } };
     const shortBody = await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: short }), 422, 'invalid_ciphertext');
     expect(shortBody.details).toEqual({ input: 'account_age', digit: 0 });
+    // Well-sized but corrupt: the LWE size field (bytes 8..15) says 2048, or the degree is forged.
+    const corrupt = (edit: (b: Uint8Array) => void) => {
+      const b = base64ToBytes(bank.inputs.account_age![0]!);
+      edit(b);
+      return { ...bank, inputs: { account_age: [bytesToBase64(b), bank.inputs.account_age![1]!] } };
+    };
+    const wrongSize = await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[8] = 0x00)) }),
+      422,
+      'invalid_ciphertext',
+    );
+    expect(wrongSize.message).toContain('account_age[0]');
+    // Byte 84 is the degree (after body, lwe_size, 44-byte seed, 24-byte modulus); 16 the seed kind.
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[84] = 15)) }), 422, 'invalid_ciphertext');
+    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[16] = 9)) }), 422, 'invalid_ciphertext');
     await expectError(
       await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: { ...bank, modelVersion: 'c3'.repeat(32) } }),
       409,

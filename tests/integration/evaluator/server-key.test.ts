@@ -145,3 +145,25 @@ describe('server key upload', () => {
     await expectError(await putKey('unknown-session-0000000000000', new Uint8Array(8)), 404, 'session_not_found');
   });
 });
+
+describe('memory budget', () => {
+  it('admits keys only while one expanded key per concurrent run still fits, and frees on delete', async () => {
+    // 200 MB: 160 MB stay reserved for a run's expanded key, so one 30 MB key fits, not two.
+    const small = await startTestEvaluator(manifestOnlyBackend(), { EVALUATOR_PREEXPAND_KEYS: 'false', EVALUATOR_MEMORY_BUDGET_MB: '200' });
+    try {
+      const create = async (id: string) =>
+        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(201);
+      const put = (id: string) => small.request('PUT', evaluatorPath.serverKey(id), { bytes: tuniform(), contentType: OCTETS });
+      await create('memory-session-one-000000000');
+      await create('memory-session-two-000000000');
+      expect((await put('memory-session-one-000000000')).status).toBe(201);
+      const refused = await expectError(await put('memory-session-two-000000000'), 503, 'memory_exhausted');
+      expect(refused.retriable).toBe(true);
+      expect((await small.request('DELETE', evaluatorPath.session('memory-session-one-000000000'))).status).toBe(204);
+      expect(small.service.budget.stored).toBe(0);
+      expect((await put('memory-session-two-000000000')).status).toBe(201);
+    } finally {
+      await small.close();
+    }
+  });
+});
