@@ -1,0 +1,425 @@
+/**
+ * Compiles a decision tree into a {@link CircuitPlan} with as few bootstraps as we know how.
+ *
+ * Circuit (Concrete ML style, adapted to tfhe-rs shortint limits: values 0..15, noise level ≤ 5):
+ * - an input is its digit ciphertexts recombined linearly, `4·high + low` (degree 15, noise 5);
+ * - each distinct comparison `code ≤ t` is one PBS on the input, a bit b;
+ * - a leaf's reach is one PBS on the sum of its path literals: `b` on a left edge, `1 − b` on a
+ *   right edge. The `1 − b` terms are gathered into one tfhe-rs subtraction per leaf, whose
+ *   correcting term the lookup table absorbs, so no extra PBS pays for polarity. Paths longer
+ *   than the noise budget are split into chunks of ≤ 5 literals, each ANDed by a PBS first;
+ * - the decision is the sum of the reached leaves of one class (at most one leaf is reached, so
+ *   the sum is 0 or 1): approving leaves, or denying leaves subtracted from 1, whichever needs
+ *   fewer PBS. Sums are grouped so no ciphertext exceeds the noise budget (≤ 5 indicators, PBS,
+ *   sum again);
+ * - explanation, for each candidate bin c of the explanation input (years employed): nodes on
+ *   that input become constants (`c ≤ t`), leaves they exclude are pruned, and only leaves whose
+ *   path crossed such a node need a new reach PBS (shared by every bin they are consistent with).
+ *   The bit for bin c is `approve(c) AND [own ≤ c]`, one PBS on `approve(c) + [own ≤ c]`, where
+ *   `[own ≤ c]` is a comparison PBS on the encrypted own bin (shared with tree nodes on the same
+ *   threshold). For the last bin, `[own ≤ c]` always holds and is folded away.
+ *
+ * The output ciphertexts decrypt (mod message modulus, as `Shortint.decrypt` does) to 0 or 1.
+ */
+import type { Model } from '../../model/manifest.ts';
+import { quantizerLevels } from '../../model/quantize.ts';
+import { CircuitError } from './errors.ts';
+import {
+  LIMITS_2_2,
+  checkPlan,
+  correctingTerm,
+  stepMetadata,
+  type CircuitPlan,
+  type Metadata,
+  type PlanLimits,
+  type PlanOp,
+  type ValueId,
+} from './plan.ts';
+
+export interface CompileOptions {
+  /** Sum approving leaves, or subtract denying leaves from 1; `auto` picks the fewer PBS. */
+  leafClass?: 'auto' | 'approve' | 'deny';
+  /** Compute the explanation bits (default true). Without, the plan has no explanation outputs. */
+  explain?: boolean;
+}
+
+/** A path literal: a comparison bit taken as is (left edge) or negated (right edge). */
+interface Literal {
+  readonly bit: ValueId;
+  readonly positive: boolean;
+}
+
+/**
+ * An integer-valued linear form over 0/1 bits, each of noise level 1: `c + Σ pos − Σ neg`.
+ * Leaf indicators, their sums and the decision are all kept in this form until a PBS or an
+ * output needs a ciphertext.
+ */
+interface Lin {
+  readonly c: number;
+  readonly pos: readonly ValueId[];
+  readonly neg: readonly ValueId[];
+}
+
+const constant = (c: number): Lin => ({ c, pos: [], neg: [] });
+const isConstant = (l: Lin) => l.pos.length === 0 && l.neg.length === 0;
+const noiseOf = (l: Lin) => l.pos.length + l.neg.length;
+const addLins = (ls: readonly Lin[]): Lin => ({
+  c: ls.reduce((s, l) => s + l.c, 0),
+  pos: ls.flatMap((l) => l.pos),
+  neg: ls.flatMap((l) => l.neg),
+});
+/** 1 − l. */
+const complement = (l: Lin): Lin => ({ c: 1 - l.c, pos: l.neg, neg: l.pos });
+
+/** Emits ops with hash-consing (identical ops share one value) and metadata checks. */
+class Builder {
+  readonly ops: PlanOp[] = [];
+  readonly metadata: Metadata[] = [];
+  readonly luts: number[][] = [];
+  private readonly memo = new Map<string, ValueId>();
+  private readonly lutIndex = new Map<string, number>();
+  private readonly inputValues = new Map<string, ValueId>();
+  readonly space: number;
+
+  constructor(
+    readonly limits: PlanLimits,
+    private readonly digitsOf: ReadonlyMap<string, number>,
+  ) {
+    this.space = limits.messageModulus * limits.carryModulus;
+  }
+
+  private emit(op: PlanOp): ValueId {
+    const key = JSON.stringify(op);
+    const hit = this.memo.get(key);
+    if (hit !== undefined) return hit;
+    let m: Metadata;
+    try {
+      m = stepMetadata(op, (id) => this.metadata[id]!, this.luts, this.limits);
+    } catch (e) {
+      throw new CircuitError('uncompilable', `cannot compile: ${(e as Error).message}`);
+    }
+    this.ops.push(op);
+    this.metadata.push(m);
+    this.memo.set(key, this.ops.length - 1);
+    return this.ops.length - 1;
+  }
+
+  meta(id: ValueId): Metadata {
+    return this.metadata[id]!;
+  }
+
+  trivial(value: number): ValueId {
+    return this.emit({ op: 'trivial', value });
+  }
+
+  add(a: ValueId, b: ValueId): ValueId {
+    return this.emit({ op: 'add', a: Math.min(a, b), b: Math.max(a, b) });
+  }
+
+  sub(a: ValueId, b: ValueId): ValueId {
+    return this.emit({ op: 'sub', a, b });
+  }
+
+  scalarAdd(a: ValueId, c: number): ValueId {
+    return c === 0 ? a : this.emit({ op: 'scalarAdd', a, c });
+  }
+
+  /** Σ ids, added in ascending order so equal sums share ops. */
+  sum(ids: readonly ValueId[]): ValueId {
+    const sorted = [...ids].sort((x, y) => x - y);
+    let acc = sorted[0]!;
+    for (const id of sorted.slice(1)) acc = this.add(acc, id);
+    return acc;
+  }
+
+  pbs(a: ValueId, table: readonly number[]): ValueId {
+    const key = table.join(',');
+    let lut = this.lutIndex.get(key);
+    if (lut === undefined) {
+      lut = this.luts.length;
+      this.luts.push([...table]);
+      this.lutIndex.set(key, lut);
+    }
+    return this.emit({ op: 'pbs', a, lut });
+  }
+
+  /** The input's code as one ciphertext: `4·high + low` for two digits. */
+  input(name: string): ValueId {
+    const hit = this.inputValues.get(name);
+    if (hit !== undefined) return hit;
+    const digits = this.digitsOf.get(name);
+    if (digits === undefined) throw new CircuitError('uncompilable', `the tree reads unknown input ${name}`);
+    let acc = this.emit({ op: 'digit', input: name, digit: digits - 1 });
+    for (let d = digits - 2; d >= 0; d--) {
+      const shifted = this.emit({ op: 'scalarMul', a: acc, c: this.limits.messageModulus });
+      acc = this.add(shifted, this.emit({ op: 'digit', input: name, digit: d }));
+    }
+    this.inputValues.set(name, acc);
+    return acc;
+  }
+
+  /** The bit `code(input) ≤ threshold`: one PBS. */
+  compare(input: string, threshold: number): ValueId {
+    return this.pbs(this.input(input), Array.from({ length: this.space }, (_, v) => (v <= threshold ? 1 : 0)));
+  }
+
+  private assertBits(l: Lin): void {
+    for (const id of [...l.pos, ...l.neg]) {
+      const m = this.meta(id);
+      if (m.noise !== 1 || m.degree > 1) throw new CircuitError('uncompilable', `value ${id} is not a fresh bit`);
+    }
+  }
+
+  /**
+   * A ciphertext holding `Σ pos − Σ neg + offset` (the constant `c` left out, for a lookup table
+   * to absorb); `offset` is the subtraction's correcting term, or 0.
+   */
+  private linearInput(l: Lin): { id: ValueId; offset: number } {
+    this.assertBits(l);
+    const p = l.pos.length > 0 ? this.sum(l.pos) : undefined;
+    if (l.neg.length === 0) return { id: p!, offset: 0 };
+    const n = this.sum(l.neg);
+    const offset = correctingTerm(this.meta(n).degree, this.limits);
+    return { id: this.sub(p ?? this.trivial(0), n), offset };
+  }
+
+  /** One PBS computing g(value of l), g into {0, 1}: a fresh bit. */
+  bootstrapLin(l: Lin, g: (value: number) => number): ValueId {
+    if (isConstant(l)) throw new CircuitError('uncompilable', 'internal: bootstrapping a constant');
+    if (noiseOf(l) > this.limits.maxNoiseLevel) throw new CircuitError('uncompilable', 'internal: noise budget exceeded');
+    const { id, offset } = this.linearInput(l);
+    const table = Array.from({ length: this.space }, (_, v) => {
+      const terms = v - offset; // Σ pos − Σ neg
+      return terms >= -l.neg.length && terms <= l.pos.length ? g(terms + l.c) : 0;
+    });
+    return this.pbs(id, table);
+  }
+
+  /** A ciphertext that decrypts (mod message modulus) to the value of l. */
+  output(l: Lin): ValueId {
+    const mm = this.limits.messageModulus;
+    const c = ((l.c % mm) + mm) % mm;
+    if (isConstant(l)) return this.trivial(c);
+    this.assertBits(l);
+    if (l.pos.length === 0) return this.sub(this.trivial(c), this.sum(l.neg));
+    const p = this.sum(l.pos);
+    const withNeg = l.neg.length > 0 ? this.sub(p, this.sum(l.neg)) : p;
+    return this.scalarAdd(withNeg, c);
+  }
+
+  /** AND of literals as a linear form of noise ≤ 1 (a bit, a negated bit, or a constant). */
+  conjunction(literals: readonly Literal[]): Lin {
+    const byBit = new Map<ValueId, boolean>();
+    for (const lit of literals) {
+      const seen = byBit.get(lit.bit);
+      if (seen !== undefined && seen !== lit.positive) return constant(0);
+      byBit.set(lit.bit, lit.positive);
+    }
+    let lits: Literal[] = [...byBit].map(([bit, positive]) => ({ bit, positive })).sort((x, y) => x.bit - y.bit);
+    if (lits.length === 0) return constant(1);
+    if (lits.length === 1) return lits[0]!.positive ? { c: 0, pos: [lits[0]!.bit], neg: [] } : { c: 1, pos: [], neg: [lits[0]!.bit] };
+    const budget = this.limits.maxNoiseLevel;
+    const and = (chunk: readonly Literal[]) => {
+      const l: Lin = {
+        c: chunk.filter((x) => !x.positive).length,
+        pos: chunk.filter((x) => x.positive).map((x) => x.bit),
+        neg: chunk.filter((x) => !x.positive).map((x) => x.bit),
+      };
+      return this.bootstrapLin(l, (s) => (s === chunk.length ? 1 : 0));
+    };
+    while (lits.length > budget) lits = [{ bit: and(lits.slice(0, budget)), positive: true }, ...lits.slice(budget)];
+    return { c: 0, pos: [and(lits)], neg: [] };
+  }
+
+  /**
+   * The sum of mutually exclusive 0/1 forms (at most one is 1), brought within `budget` noise by
+   * merging groups of up to 5 with a PBS each.
+   */
+  exclusiveSum(terms: readonly Lin[], budget: number): Lin {
+    let items = terms.filter((t) => !(isConstant(t) && t.c === 0));
+    if (items.some((t) => isConstant(t))) return constant(1);
+    const max = this.limits.maxNoiseLevel;
+    let total = items.reduce((s, t) => s + noiseOf(t), 0);
+    while (total > budget) {
+      const size = Math.min(max, total - budget + 1, items.length);
+      const group = items.slice(0, size);
+      if (group.reduce((s, t) => s + noiseOf(t), 0) > max) throw new CircuitError('uncompilable', 'internal: group too noisy');
+      const merged = this.bootstrapLin(addLins(group), (s) => (s === 1 ? 1 : 0));
+      items = [...items.slice(size), { c: 0, pos: [merged], neg: [] }];
+      total = items.reduce((s, t) => s + noiseOf(t), 0);
+    }
+    return addLins(items);
+  }
+}
+
+/** Folding of the explanation input to a public bin code. */
+interface Fold {
+  readonly input: string;
+  readonly code: number;
+}
+
+/** The leaves of one class with the literals of their paths (folded nodes drop out or prune). */
+function leafLiterals(model: Model, b: Builder, leafDecision: 0 | 1, fold?: Fold): Literal[][] {
+  const out: Literal[][] = [];
+  const nodes = model.tree.nodes;
+  const walk = (i: number, path: Literal[]) => {
+    const node = nodes[i]!;
+    if (node.type === 'leaf') {
+      if (node.decision === leafDecision) out.push(path);
+      return;
+    }
+    if (fold !== undefined && node.input === fold.input) {
+      walk(fold.code <= node.threshold ? node.left : node.right, path);
+      return;
+    }
+    const bit = b.compare(node.input, node.threshold);
+    walk(node.left, [...path, { bit, positive: true }]);
+    walk(node.right, [...path, { bit, positive: false }]);
+  };
+  walk(0, []);
+  return out;
+}
+
+function build(
+  model: Model,
+  leafClass: 'approve' | 'deny',
+  explain: boolean,
+): { b: Builder; outputs: CircuitPlan['outputs'] } {
+  const limits = LIMITS_2_2;
+  const inputs = model.manifest.inputs;
+  const b = new Builder(limits, new Map(inputs.map((i) => [i.name, i.digits])));
+  const leafDecision = leafClass === 'approve' ? 1 : 0;
+  const asApproval = (s: Lin) => (leafClass === 'approve' ? s : complement(s));
+  const max = limits.maxNoiseLevel;
+
+  const decisionLeaves = leafLiterals(model, b, leafDecision).map((lits) => b.conjunction(lits));
+  const decision = b.output(asApproval(b.exclusiveSum(decisionLeaves, max)));
+
+  const explanation: ValueId[] = [];
+  if (explain) {
+    const ex = model.manifest.explanation;
+    const exInput = inputs.find((i) => i.name === ex.input)!;
+    const lastCode = quantizerLevels(exInput.quantizer) - 1;
+    for (const bin of ex.bins) {
+      const fold = { input: ex.input, code: bin.code };
+      const leaves = leafLiterals(model, b, leafDecision, fold).map((lits) => b.conjunction(lits));
+      // The last bin is ≥ every valid own bin: no mask, the whole budget goes to the sum.
+      const masked = bin.code < lastCode;
+      const approve = asApproval(b.exclusiveSum(leaves, masked ? max - 1 : max));
+      if (!masked) {
+        explanation.push(b.output(approve));
+      } else if (isConstant(approve)) {
+        explanation.push(approve.c === 0 ? b.output(constant(0)) : b.compare(ex.input, bin.code));
+      } else {
+        const mask = b.compare(ex.input, bin.code);
+        explanation.push(b.bootstrapLin(addLins([approve, { c: 0, pos: [mask], neg: [] }]), (s) => (s === 2 ? 1 : 0)));
+      }
+    }
+  }
+  return { b, outputs: { decision, explanation } };
+}
+
+/** Keeps only the ops the outputs depend on, renumbered, and the tables they use. */
+function prune(b: Builder, outputs: CircuitPlan['outputs']) {
+  const live = new Array<boolean>(b.ops.length).fill(false);
+  const mark = (id: ValueId) => {
+    const stack = [id];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (live[i]) continue;
+      live[i] = true;
+      const op = b.ops[i]!;
+      if ('a' in op) stack.push(op.a);
+      if ('b' in op) stack.push(op.b);
+    }
+  };
+  mark(outputs.decision);
+  outputs.explanation.forEach(mark);
+  const newId = new Map<ValueId, ValueId>();
+  const lutId = new Map<number, number>();
+  const ops: PlanOp[] = [];
+  const metadata: Metadata[] = [];
+  const luts: number[][] = [];
+  b.ops.forEach((op, i) => {
+    if (!live[i]) return;
+    let next: PlanOp = op;
+    if (op.op === 'pbs') {
+      if (!lutId.has(op.lut)) {
+        lutId.set(op.lut, luts.length);
+        luts.push(b.luts[op.lut]!);
+      }
+      next = { op: 'pbs', a: newId.get(op.a)!, lut: lutId.get(op.lut)! };
+    } else if (op.op === 'add' || op.op === 'sub') {
+      next = { ...op, a: newId.get(op.a)!, b: newId.get(op.b)! };
+    } else if (op.op === 'scalarAdd' || op.op === 'scalarMul') {
+      next = { ...op, a: newId.get(op.a)! };
+    }
+    newId.set(i, ops.length);
+    ops.push(next);
+    metadata.push(b.metadata[i]!);
+  });
+  return {
+    ops,
+    metadata,
+    luts,
+    outputs: { decision: newId.get(outputs.decision)!, explanation: outputs.explanation.map((o) => newId.get(o)!) },
+  };
+}
+
+function pbsDepth(ops: readonly PlanOp[]): number {
+  const depth: number[] = [];
+  let max = 0;
+  ops.forEach((op, i) => {
+    const d = Math.max('a' in op ? depth[op.a]! : 0, 'b' in op ? depth[op.b]! : 0) + (op.op === 'pbs' ? 1 : 0);
+    depth[i] = d;
+    max = Math.max(max, d);
+  });
+  return max;
+}
+
+function assemble(model: Model, leafClass: 'approve' | 'deny', explain: boolean) {
+  const { b, outputs } = build(model, leafClass, explain);
+  return prune(b, outputs);
+}
+
+const countPbs = (ops: readonly PlanOp[]) => ops.filter((o) => o.op === 'pbs').length;
+
+/**
+ * Compiles a loaded model into a checked plan.
+ * @throws CircuitError `uncompilable` when the tree cannot fit the parameter set's limits.
+ */
+export function compileCircuit(model: Model, options: CompileOptions = {}): CircuitPlan {
+  const explain = options.explain ?? true;
+  const classes: ('approve' | 'deny')[] =
+    (options.leafClass ?? 'auto') === 'auto' ? ['approve', 'deny'] : [options.leafClass as 'approve' | 'deny'];
+  const candidates = classes.map((leafClass) => ({ leafClass, built: assemble(model, leafClass, explain) }));
+  // Fewest PBS first, then fewest ops; approve wins ties (candidates are in that order).
+  candidates.sort(
+    (x, y) => countPbs(x.built.ops) - countPbs(y.built.ops) || x.built.ops.length - y.built.ops.length,
+  );
+  const { leafClass, built } = candidates[0]!;
+  const pbs = countPbs(built.ops);
+  const pbsDecision = explain ? countPbs(assemble(model, leafClass, false).ops) : pbs;
+  const ex = model.manifest.explanation;
+  const plan: CircuitPlan = {
+    formatVersion: 1,
+    modelVersion: model.manifest.modelVersion,
+    limits: LIMITS_2_2,
+    inputs: model.manifest.inputs.map((i) => ({ name: i.name, party: i.party, digits: i.digits })),
+    luts: built.luts,
+    ops: built.ops,
+    metadata: built.metadata,
+    outputs: built.outputs,
+    explanationBins: explain ? ex.bins.map((bin) => ({ code: bin.code, label: bin.label })) : [],
+    stats: {
+      pbs,
+      pbsDecision,
+      pbsExplanation: pbs - pbsDecision,
+      pbsDepth: pbsDepth(built.ops),
+      linear: built.ops.filter((o) => o.op !== 'pbs' && o.op !== 'digit').length,
+      leafClass,
+    },
+  };
+  checkPlan(plan);
+  return plan;
+}
