@@ -1,0 +1,47 @@
+// Browser suites: the <blind-score> element and its crypto worker in Debian's Chromium, with a
+// test gateway and a node-tfhe oracle served by the runner itself. Run through `npm run
+// test:browser`, which loads tsx so this config can import the TypeScript test servers.
+import { fileURLToPath } from 'node:url';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { screenshotPlugin, testServerMiddleware } from './server/plugin.ts';
+
+const rootDir = fileURLToPath(new URL('../..', import.meta.url));
+
+const chromiumArgs = [
+  '--headless=new',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--window-size=1280,1000',
+  // Chromium refuses to start sandboxed as root (CI containers).
+  ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+];
+
+export default {
+  rootDir,
+  files: ['tests/browser/**/*.test.ts'],
+  nodeResolve: true,
+  // Suites generate multi-second TFHE keys: one file at a time on the 2-core machine.
+  concurrency: 1,
+  middleware: [await testServerMiddleware()],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) }),
+    screenshotPlugin(),
+  ],
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        headless: true,
+        args: chromiumArgs,
+        defaultViewport: { width: 1280, height: 1000 },
+      },
+    }),
+  ],
+  testFramework: { config: { timeout: 180_000 } },
+  testsFinishTimeout: 1_200_000,
+  browserStartTimeout: 120_000,
+};

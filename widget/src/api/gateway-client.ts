@@ -1,0 +1,283 @@
+/**
+ * A typed client of the gateway's public API (`protocol/public-api.ts`) for the browser: JSON
+ * calls with `fetch`, the server-key upload with `XMLHttpRequest` (the only browser API that
+ * reports upload progress over HTTP/1.1), and the progress stream read from a `fetch` body so
+ * the session token stays in a header. Every response is parsed with the protocol's schemas;
+ * every failure is a {@link BlindScoreError} carrying the gateway's error code.
+ */
+import { createParser } from 'eventsource-parser';
+import { z } from 'zod';
+import { EncryptedResult, type PartyInputs } from '../../../protocol/ciphertexts.ts';
+import { ErrorBody } from '../../../protocol/errors.ts';
+import {
+  BEARER_PREFIX,
+  CreateSessionResponse,
+  InputsAccepted,
+  KeyAccepted,
+  PROGRESS_EVENT,
+  PublicHeaders,
+  PublicRoutes,
+  RunResponse,
+  SessionProgress,
+  publicPath,
+  type CreateSessionRequest,
+  type SessionStatus,
+} from '../../../protocol/public-api.ts';
+import { BlindScoreError } from '../errors.ts';
+
+/** What the client needs to reach a session after creating it. */
+export interface SessionHandle {
+  sessionId: string;
+  token: string;
+}
+
+export interface GatewayClientOptions {
+  /** Base URL of the gateway, e.g. `https://api.bank.example`. */
+  baseUrl: string;
+  publishableKey: string;
+}
+
+/** Codes the client itself raises (the rest come from the gateway's `ErrorBody`). */
+export const ClientErrorCode = {
+  Network: 'network_error',
+  BadResponse: 'bad_response',
+  StreamEnded: 'stream_ended',
+} as const;
+
+export class GatewayClient {
+  private readonly base: string;
+
+  constructor(private readonly options: GatewayClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+  }
+
+  /**
+   * `GET /v1/manifest`, checked by `parse` (the model's `parseManifest`); a manifest it rejects
+   * is an `invalid_manifest` error.
+   */
+  async manifest<T>(parse: (json: unknown) => T, signal?: AbortSignal): Promise<T> {
+    const json = await this.json(PublicRoutes.manifest, { headers: this.publishableHeaders(), signal }, z.unknown());
+    try {
+      return parse(json);
+    } catch (e) {
+      throw new BlindScoreError('invalid_manifest', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  async createSession(body: CreateSessionRequest, signal?: AbortSignal): Promise<CreateSessionResponse> {
+    return this.json(
+      PublicRoutes.sessions,
+      {
+        method: 'POST',
+        headers: { ...this.publishableHeaders(), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      },
+      CreateSessionResponse,
+    );
+  }
+
+  /** `PUT …/server-key` with the body's SHA-256, reporting bytes sent. */
+  async uploadServerKey(
+    session: SessionHandle,
+    bytes: Uint8Array,
+    onProgress: (sent: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<KeyAccepted> {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    const text = await xhrPut(
+      this.url(publicPath.serverKey(session.sessionId)),
+      bytes,
+      {
+        ...this.tokenHeaders(session),
+        'content-type': 'application/octet-stream',
+        [PublicHeaders.contentSha256]: sha256,
+      },
+      onProgress,
+      signal,
+    );
+    return parseBody(text, KeyAccepted);
+  }
+
+  async uploadInputs(session: SessionHandle, inputs: PartyInputs, signal?: AbortSignal): Promise<InputsAccepted> {
+    return this.json(
+      publicPath.inputs(session.sessionId, inputs.party),
+      {
+        method: 'PUT',
+        headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' },
+        body: JSON.stringify(inputs),
+        signal,
+      },
+      InputsAccepted,
+    );
+  }
+
+  async run(session: SessionHandle, signal?: AbortSignal): Promise<SessionStatus> {
+    return this.json(
+      publicPath.run(session.sessionId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
+      RunResponse,
+    );
+  }
+
+  /**
+   * Follows `GET …/progress` until `until` accepts an update or the run ends; resolves with that
+   * update. Resolves `null` if the server closed the stream before either.
+   */
+  async followProgress(
+    session: SessionHandle,
+    onUpdate: (update: SessionProgress) => void,
+    until: (update: SessionProgress) => boolean,
+    signal?: AbortSignal,
+  ): Promise<SessionProgress | null> {
+    const response = await this.send(publicPath.progress(session.sessionId), {
+      headers: { ...this.tokenHeaders(session), accept: 'text/event-stream' },
+      signal,
+    });
+    if (!response.body) throw new BlindScoreError(ClientErrorCode.BadResponse, 'progress response has no body');
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let found: SessionProgress | null = null;
+    let bad: BlindScoreError | null = null;
+    const parser = createParser({
+      onEvent: (event) => {
+        if (found || bad || (event.event ?? 'message') !== PROGRESS_EVENT) return;
+        try {
+          const update = parseBody(event.data, SessionProgress);
+          onUpdate(update);
+          if (until(update) || update.state === 'done' || update.state === 'failed') found = update;
+        } catch (e) {
+          bad = e as BlindScoreError;
+        }
+      },
+    });
+    try {
+      while (!found && !bad) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.feed(value);
+      }
+    } catch (e) {
+      throw networkError(e);
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+    if (bad) throw bad;
+    return found;
+  }
+
+  async result(session: SessionHandle, signal?: AbortSignal): Promise<EncryptedResult> {
+    return this.json(publicPath.result(session.sessionId), { headers: this.tokenHeaders(session), signal }, EncryptedResult);
+  }
+
+  /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */
+  async deleteSession(session: SessionHandle): Promise<void> {
+    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session) });
+  }
+
+  private publishableHeaders(): Record<string, string> {
+    return { [PublicHeaders.publishableKey]: this.options.publishableKey };
+  }
+
+  private tokenHeaders(session: SessionHandle): Record<string, string> {
+    return { [PublicHeaders.authorization]: `${BEARER_PREFIX}${session.token}` };
+  }
+
+  private url(path: string): string {
+    return `${this.base}${path}`;
+  }
+
+  private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>): Promise<T> {
+    const response = await this.send(path, init);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (e) {
+      throw networkError(e);
+    }
+    return parseBody(text, schema);
+  }
+
+  /** Sends a request; non-2xx answers become the gateway's coded error. */
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
+    } catch (e) {
+      throw networkError(e);
+    }
+    if (!response.ok) throw errorFromResponse(response.status, await response.text().catch(() => ''));
+    return response;
+  }
+}
+
+function networkError(e: unknown): BlindScoreError {
+  if (e instanceof BlindScoreError) return e;
+  if (e instanceof DOMException && e.name === 'AbortError') return new BlindScoreError('cancelled', 'cancelled');
+  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached: ${String(e)}`, true);
+}
+
+/** The gateway's `ErrorBody` as an error; anything else as a generic HTTP failure. */
+function errorFromResponse(status: number, text: string): BlindScoreError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = ErrorBody.safeParse(body);
+  if (parsed.success) {
+    const retriable = parsed.data.retriable ?? (status === 429 || status >= 502);
+    return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status);
+  }
+  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status);
+}
+
+function parseBody<T>(text: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BlindScoreError(ClientErrorCode.BadResponse, 'the gateway answered something that is not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new BlindScoreError(ClientErrorCode.BadResponse, `unexpected gateway response: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** A PUT with upload progress; resolves with the response text of a 2xx answer. */
+function xhrPut(
+  url: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  onProgress: (sent: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new BlindScoreError('cancelled', 'cancelled'));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener('progress', (e) => onProgress(e.loaded, e.lengthComputable ? e.total : body.byteLength));
+    const onAbort = () => xhr.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', onAbort);
+    xhr.addEventListener('load', () => {
+      settle();
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.responseText);
+      else reject(errorFromResponse(xhr.status, xhr.responseText));
+    });
+    xhr.addEventListener('error', () => {
+      settle();
+      reject(new BlindScoreError(ClientErrorCode.Network, 'the upload failed: the gateway could not be reached', true));
+    });
+    xhr.addEventListener('abort', () => {
+      settle();
+      reject(new BlindScoreError('cancelled', 'cancelled'));
+    });
+    xhr.send(body as Uint8Array<ArrayBuffer>);
+  });
+}

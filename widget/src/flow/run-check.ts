@@ -1,0 +1,143 @@
+/**
+ * One eligibility check, end to end: keys in the worker, a gateway session, the server key
+ * upload, each party's encrypted answers, the run and its progress stream, and the decrypted
+ * decision. The element drives it and renders what it reports; this module has no UI.
+ */
+import type { Party } from '../../../protocol/ciphertexts.ts';
+import type { SessionProgress } from '../../../protocol/public-api.ts';
+import type { Manifest } from '../../../model/manifest.ts';
+import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
+import type { CryptoWorkerController } from '../crypto/crypto-worker-controller.ts';
+import type { KeygenResult } from '../crypto/worker-protocol.ts';
+import { BlindScoreError } from '../errors.ts';
+import type { BlindScoreDecisionDetail, BlindScoreProgressDetail, BlindScoreSessionDetail } from '../events.ts';
+import { SessionStage } from '../session-stage.ts';
+import { interpretResult } from './decision.ts';
+
+export type Answers = Partial<Record<Party, Record<string, boolean | number | string>>>;
+
+export interface CheckOptions {
+  client: GatewayClient;
+  crypto: CryptoWorkerController;
+  manifest: Manifest;
+  /** The answers this page encrypts: the applicant's, plus the bank's and bureau's in demo mode. */
+  answers: Answers;
+  /** IndexedDB name for cached keys, or `null` to keep keys in memory only. */
+  cacheName: string | null;
+  /** Keys from an earlier attempt with the same worker, to skip key generation on a retry. */
+  keys?: KeygenResult | undefined;
+  signal: AbortSignal;
+  onProgress: (detail: BlindScoreProgressDetail) => void;
+  onKeys?: (keys: KeygenResult) => void;
+  onSession?: (detail: BlindScoreSessionDetail) => void;
+}
+
+/** Progress streams may drop (proxies, sleep); each reconnect gets the current state first. */
+const MAX_STREAM_RECONNECTS = 5;
+
+export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetail> {
+  const { client, crypto, manifest, signal } = o;
+  const checkAborted = () => {
+    if (signal.aborted) throw new BlindScoreError('cancelled', 'cancelled');
+  };
+
+  o.onProgress({ stage: SessionStage.Keygen, fraction: null });
+  const keys =
+    o.keys ??
+    (await crypto.request({ type: 'keygen', paramSet: manifest.parameterSet.id, cacheName: o.cacheName }));
+  o.onKeys?.(keys);
+  o.onProgress({ stage: SessionStage.Keygen, fraction: 1 });
+  checkAborted();
+
+  const created = await client.createSession({ modelVersion: manifest.modelVersion }, signal);
+  const session: SessionHandle = { sessionId: created.sessionId, token: created.token };
+  try {
+    o.onSession?.({ sessionId: session.sessionId, missingParties: created.status.parties.missing });
+    return await runSession(o, session, keys);
+  } catch (e) {
+    // Forget the session's keys and ciphertexts now rather than at the TTL.
+    client.deleteSession(session).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function runSession(o: CheckOptions, session: SessionHandle, keys: KeygenResult): Promise<BlindScoreDecisionDetail> {
+  const { client, crypto, manifest, signal } = o;
+  const total = keys.serverKey.byteLength;
+  o.onProgress({ stage: SessionStage.Uploading, fraction: 0, bytesSent: 0, bytesTotal: total });
+  await client.uploadServerKey(
+    session,
+    keys.serverKey,
+    (sent, all) => o.onProgress({ stage: SessionStage.Uploading, fraction: all > 0 ? sent / all : 0, bytesSent: sent, bytesTotal: all }),
+    signal,
+  );
+  o.onProgress({ stage: SessionStage.Uploading, fraction: 1, bytesSent: total, bytesTotal: total });
+
+  const parties = (Object.keys(o.answers) as Party[]).filter((p) => o.answers[p] !== undefined);
+  let missing: Party[] = [];
+  for (const [i, party] of parties.entries()) {
+    o.onProgress({ stage: SessionStage.Encrypting, fraction: i / parties.length });
+    const inputs = await crypto.request({
+      type: 'encrypt',
+      modelVersion: manifest.modelVersion,
+      party,
+      inputs: manifest.inputs,
+      features: o.answers[party]!,
+    });
+    missing = (await client.uploadInputs(session, inputs, signal)).missing;
+  }
+  o.onProgress({ stage: SessionStage.Encrypting, fraction: 1 });
+
+  if (missing.length > 0) {
+    o.onProgress({ stage: SessionStage.WaitingForParties, fraction: null });
+    const ready = await follow(o, session, (u) => u.state !== 'created' && u.state !== 'keys', () => undefined);
+    if (ready.state === 'failed') throw runFailure(ready);
+  }
+  o.onProgress({ stage: SessionStage.WaitingForParties, fraction: 1 });
+
+  o.onProgress({ stage: SessionStage.Running, fraction: 0 });
+  await client.run(session, signal);
+  const final = await follow(
+    o,
+    session,
+    (u) => u.state === 'done' || u.state === 'failed',
+    (u) =>
+      o.onProgress({
+        stage: SessionStage.Running,
+        fraction: u.run.fraction,
+        ...(u.run.queuePosition === undefined ? {} : { queuePosition: u.run.queuePosition }),
+      }),
+  );
+  if (final.state === 'failed') throw runFailure(final);
+  o.onProgress({ stage: SessionStage.Running, fraction: 1 });
+
+  o.onProgress({ stage: SessionStage.Decrypting, fraction: null });
+  const encrypted = await client.result(session, signal);
+  if (encrypted.modelVersion !== manifest.modelVersion) {
+    throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
+  }
+  const decrypted = await crypto.request({ type: 'decrypt', result: encrypted });
+  const decision = interpretResult(decrypted, encrypted.modelVersion);
+  o.onProgress({ stage: SessionStage.Decrypting, fraction: 1 });
+  client.deleteSession(session).catch(() => undefined);
+  return decision;
+}
+
+function runFailure(update: SessionProgress): BlindScoreError {
+  const err = update.run.error;
+  return new BlindScoreError(err?.code ?? 'run_failed', err?.message ?? 'the evaluation failed', err?.retriable ?? true);
+}
+
+/** Follows the progress stream until `until` holds, reconnecting when the server drops it. */
+async function follow(
+  o: CheckOptions,
+  session: SessionHandle,
+  until: (u: SessionProgress) => boolean,
+  onUpdate: (u: SessionProgress) => void,
+): Promise<SessionProgress> {
+  for (let attempt = 0; attempt <= MAX_STREAM_RECONNECTS; attempt++) {
+    const found = await o.client.followProgress(session, onUpdate, until, o.signal);
+    if (found) return found;
+  }
+  throw new BlindScoreError('stream_ended', 'the progress stream kept closing before the run ended', true);
+}
