@@ -92,7 +92,7 @@ export const PublicHeaders = {
    * without reading the body again.
    */
   contentSha256: 'x-blindscore-content-sha256',
-  /** Sent back on every response; a valid incoming value (1–64 of `[A-Za-z0-9_.:-]`) is reused. */
+  /** Sent back on every response; a valid incoming value (1–64 of `[A-Za-z0-9_=-]`) is reused. */
   requestId: 'x-request-id',
   /** Seconds to wait, on 429 and 503 responses. */
   retryAfter: 'retry-after',

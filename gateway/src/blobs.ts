@@ -1,0 +1,102 @@
+/**
+ * R2 storage of a session's keys, inputs and result. Large bodies are streamed: the request body
+ * flows through a hashing tap into a `FixedLengthStream`, so R2 knows the length up front, the
+ * Worker never holds more than a chunk, and a body shorter or longer than declared fails.
+ *
+ * Layout, one prefix per session so deletion is a prefix sweep:
+ * `sessions/<id>/server-key/<upload id>`, `sessions/<id>/public-key/<upload id>`,
+ * `sessions/<id>/inputs/<party>/<sha256>`, `sessions/<id>/result`.
+ */
+import type { Party } from '../../protocol/ciphertexts.ts';
+import { ApiError } from '../../protocol/errors.ts';
+import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket } from './platform.ts';
+import { base64url, sha256Hex } from './crypto/tokens.ts';
+
+/** A stored blob: where, how long, and the SHA-256 of its bytes. */
+export interface BlobRef {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+export type KeyKind = 'server-key' | 'public-key';
+
+export const blobKeys = {
+  prefix: (sessionId: string) => `sessions/${sessionId}/`,
+  /** Keys are written under a fresh name per upload, so concurrent uploads never overwrite. */
+  key: (sessionId: string, kind: KeyKind) =>
+    `sessions/${sessionId}/${kind}/${base64url(crypto.getRandomValues(new Uint8Array(12)))}`,
+  inputs: (sessionId: string, party: Party, sha256: string) => `sessions/${sessionId}/inputs/${party}/${sha256}`,
+  result: (sessionId: string) => `sessions/${sessionId}/result`,
+};
+
+function toHex(buffer: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Streams exactly `length` bytes of `body` into R2 under `key`, hashing them on the way.
+ * Throws 400 `invalid_request` when the body is shorter or longer than `length`, and 400
+ * `body_hash_mismatch` when `expectedSha256` is given and differs (the object is then removed).
+ */
+export async function putStreamExact(
+  bucket: R2Bucket,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  expectedSha256?: string,
+): Promise<BlobRef> {
+  const digest = digestStream('SHA-256');
+  const digestWriter = digest.getWriter();
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      await digestWriter.write(chunk);
+      controller.enqueue(chunk);
+    },
+    async flush() {
+      await digestWriter.close();
+    },
+  });
+  const fixed = fixedLengthStream(length);
+  const piping = body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable));
+  try {
+    await Promise.all([bucket.put(key, fixed.readable, { httpMetadata: { contentType: 'application/octet-stream' } }), piping]);
+  } catch {
+    // Either side failing means the bytes did not arrive as declared; R2 stores nothing then.
+    throw new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
+  }
+  const sha256 = toHex(await digest.digest);
+  if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
+    await bucket.delete(key);
+    throw new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
+  }
+  return { key, bytes: length, sha256 };
+}
+
+/** Stores a small body held in memory (party inputs, results). */
+export async function putBytes(bucket: R2Bucket, key: string, bytes: Uint8Array<ArrayBuffer>, contentType: string): Promise<BlobRef> {
+  const sha256 = await sha256Hex(bytes);
+  await bucket.put(key, bytes, { httpMetadata: { contentType } });
+  return { key, bytes: bytes.byteLength, sha256 };
+}
+
+/** Opens a stored blob as a stream; `undefined` if it is gone. */
+export async function openBlob(bucket: R2Bucket, ref: BlobRef): Promise<ReadableStream<Uint8Array> | undefined> {
+  const object = await bucket.get(ref.key);
+  return object ? asWebStream(object.body) : undefined;
+}
+
+/** Reads a small stored blob as text; `undefined` if it is gone. */
+export async function readBlobText(bucket: R2Bucket, ref: BlobRef): Promise<string | undefined> {
+  const object = await bucket.get(ref.key);
+  return object ? object.text() : undefined;
+}
+
+/** Deletes every object under a prefix, a page (≤ 1000 keys) at a time. */
+export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
+  for (;;) {
+    const page = await bucket.list({ prefix, limit: 1000 });
+    if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+    if (!page.truncated) return;
+  }
+}

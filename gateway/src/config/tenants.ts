@@ -1,0 +1,120 @@
+/**
+ * Tenants: each bank that embeds `<blind-score>`, configured in the `TENANTS` binding (a JSON
+ * secret in production, `[vars]` in local development) and validated with zod at first use.
+ *
+ * A tenant has publishable keys (public, for browsers, checked together with the request's
+ * `Origin`), secret party keys for its bank and bureau backends (stored only as SHA-256 hashes),
+ * a demo flag (the session token may then upload every party's inputs, as the widget's demo
+ * panels encrypt bank and bureau in the page), session TTL bounds and rate limits.
+ */
+import { z } from 'zod';
+import { SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
+import { parseBinding } from './parse.ts';
+import type { Party } from '../../../protocol/ciphertexts.ts';
+import { sha256Hex } from '../crypto/tokens.ts';
+
+/** An exact web origin (`scheme://host[:port]`), the form browsers send in `Origin`. */
+const Origin = z.string().refine((s) => {
+  try {
+    return new URL(s).origin === s;
+  } catch {
+    return false;
+  }
+}, 'must be an origin such as https://bank.example (no path, no trailing slash)');
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
+
+export const TenantConfig = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+    name: z.string().min(1).max(200).optional(),
+    /** Publishable keys (`pk_…`), public by design: they only name the tenant. */
+    publishableKeys: z.array(z.string().regex(/^pk_[A-Za-z0-9_]{16,128}$/)).min(1),
+    /** Origins allowed to call the API from a browser. */
+    allowedOrigins: z.array(Origin).min(1),
+    /** SHA-256 (hex) of each secret party key (`sk_…`, ≥ 32 characters) of the bank and bureau. */
+    partyKeyHashes: z
+      .object({ bank: z.array(Sha256).default([]), bureau: z.array(Sha256).default([]) })
+      .strict()
+      .default({ bank: [], bureau: [] }),
+    /** Session tokens may upload every party's inputs (demo panels in the widget). */
+    demo: z.boolean().default(false),
+    sessionTtlSeconds: z
+      .object({
+        default: z.number().int().min(SESSION_TTL_SECONDS.min).max(SESSION_TTL_SECONDS.max).default(SESSION_TTL_SECONDS.default),
+        max: z.number().int().min(SESSION_TTL_SECONDS.min).max(SESSION_TTL_SECONDS.max).default(SESSION_TTL_SECONDS.default),
+      })
+      .strict()
+      .refine((t) => t.default <= t.max, 'default must not exceed max')
+      .default({ default: SESSION_TTL_SECONDS.default, max: SESSION_TTL_SECONDS.default }),
+    rateLimits: z
+      .object({
+        /** Sessions this tenant may create per minute, all IPs together. */
+        sessionsPerMinute: z.number().int().min(1).default(120),
+        /** Requests per minute made with this tenant's party keys. */
+        partyRequestsPerMinute: z.number().int().min(1).default(600),
+      })
+      .strict()
+      .default({ sessionsPerMinute: 120, partyRequestsPerMinute: 600 }),
+  })
+  .strict();
+export type Tenant = z.infer<typeof TenantConfig>;
+
+export const TenantsConfig = z
+  .array(TenantConfig)
+  .min(1)
+  .superRefine((tenants, ctx) => {
+    const seen = new Set<string>();
+    for (const t of tenants) {
+      for (const value of [`id:${t.id}`, ...t.publishableKeys, ...t.partyKeyHashes.bank, ...t.partyKeyHashes.bureau]) {
+        if (seen.has(value)) ctx.addIssue({ code: 'custom', message: `duplicate tenant id or key: ${value.slice(0, 12)}…` });
+        seen.add(value);
+      }
+    }
+  });
+
+const directories = new WeakMap<Tenant[], TenantDirectory>();
+
+/** Lookups built once per isolate from the validated config. */
+export interface TenantDirectory {
+  byId: ReadonlyMap<string, Tenant>;
+  byPublishableKey: ReadonlyMap<string, Tenant>;
+  /** Keyed by the SHA-256 of the secret key, so the secret itself is never held. */
+  byPartyKeyHash: ReadonlyMap<string, { tenant: Tenant; party: Exclude<Party, 'applicant'> }>;
+  /** Every tenant's origins: what a CORS preflight (which carries no credential) may be allowed. */
+  anyOrigin: ReadonlySet<string>;
+}
+
+/**
+ * Parses the `TENANTS` binding (JSON string or object) once per isolate and builds the lookups.
+ * A missing or invalid configuration answers 500 `internal` (logged without values).
+ */
+export function tenantDirectory(source: string | object | undefined): TenantDirectory {
+  const tenants = parseBinding('TENANTS', TenantsConfig, source);
+  const hit = directories.get(tenants);
+  if (hit) return hit;
+  const byId = new Map<string, Tenant>();
+  const byPublishableKey = new Map<string, Tenant>();
+  const byPartyKeyHash = new Map<string, { tenant: Tenant; party: 'bank' | 'bureau' }>();
+  const anyOrigin = new Set<string>();
+  for (const tenant of tenants) {
+    byId.set(tenant.id, tenant);
+    for (const key of tenant.publishableKeys) byPublishableKey.set(key, tenant);
+    for (const hash of tenant.partyKeyHashes.bank) byPartyKeyHash.set(hash, { tenant, party: 'bank' });
+    for (const hash of tenant.partyKeyHashes.bureau) byPartyKeyHash.set(hash, { tenant, party: 'bureau' });
+    for (const origin of tenant.allowedOrigins) anyOrigin.add(origin);
+  }
+  const directory = { byId, byPublishableKey, byPartyKeyHash, anyOrigin };
+  directories.set(tenants, directory);
+  return directory;
+}
+
+/** Resolves a presented secret party key; `undefined` when no tenant has it. */
+export async function resolvePartyKey(
+  directory: TenantDirectory,
+  presented: string,
+): Promise<{ tenant: Tenant; party: 'bank' | 'bureau' } | undefined> {
+  // Look up by hash: the map is keyed by a digest of a high-entropy secret, so lookup timing
+  // says nothing useful about the secret.
+  return directory.byPartyKeyHash.get(await sha256Hex(presented));
+}

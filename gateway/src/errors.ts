@@ -1,0 +1,53 @@
+/**
+ * The gateway's single error path: everything thrown becomes `{ code, message, requestId }`
+ * (plus `retriable`/`details` when set) with the status of its code. `ApiError` is the one
+ * error type routes and middleware throw; Hono's own `HTTPException`s (malformed JSON, media
+ * type, body limit) are mapped onto the documented codes; anything else is 500 `internal`,
+ * logged by name only so no payload can reach the logs.
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { ApiError } from '../../protocol/errors.ts';
+import { PublicHeaders } from '../../protocol/public-api.ts';
+import type { AppEnv } from './env.ts';
+
+const HTTP_EXCEPTION_CODES: Readonly<Record<number, ApiError>> = {
+  400: new ApiError(400, 'invalid_json', 'The body is not valid JSON.'),
+  413: new ApiError(413, 'body_too_large', 'The body is larger than this route accepts.'),
+  415: new ApiError(415, 'unsupported_media_type', 'The Content-Type is not one this route accepts.'),
+};
+
+function respond(c: Context<AppEnv>, error: ApiError): Response {
+  if (error.extra.retriable && (error.status === 429 || error.status === 503)) {
+    const seconds = Number(error.extra.details?.['retryAfterSeconds'] ?? 1);
+    c.header(PublicHeaders.retryAfter, String(Math.max(1, Math.ceil(seconds))));
+  }
+  return c.json(error.toBody(c.get('requestId')), error.status);
+}
+
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof ApiError) return respond(c, err);
+  if (err instanceof HTTPException) {
+    const mapped = HTTP_EXCEPTION_CODES[err.status];
+    if (mapped) return respond(c, mapped);
+  }
+  console.error(`request ${c.get('requestId')} failed:`, err instanceof Error ? err.name : typeof err);
+  return respond(c, new ApiError(500, 'internal', 'Internal error.'));
+};
+
+export const notFound: NotFoundHandler<AppEnv> = (c) => respond(c, new ApiError(404, 'not_found', 'No such route.'));
+
+/** A request part failed its schema: 400 `invalid_request` with the issues (paths and messages only). */
+export function invalidRequest(error: z.ZodError): ApiError {
+  const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  return new ApiError(400, 'invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'Invalid request.', {
+    details: { issues },
+  });
+}
+
+/** The zod-openapi validation hook: throw instead of answering, so `onError` shapes every error. */
+export function validationHook(result: { success: true } | { success: false; error: z.ZodError }): void {
+  if (!result.success) throw invalidRequest(result.error);
+}

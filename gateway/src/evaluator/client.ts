@@ -1,0 +1,236 @@
+/**
+ * The gateway's client for the evaluator's internal API (`protocol/evaluator-api.ts`): every
+ * request signed with the shared secret, every response parsed with the shared schemas, every
+ * failure classified as retriable (evaluator down, overloaded, confused) or final (it rejected
+ * what the session holds: a bad key or bad inputs).
+ *
+ * The transport is a Cloudflare Container binding in production (`EVALUATOR`, sessions pinned
+ * to one of `EVALUATOR_INSTANCES` containers by session id) and `EVALUATOR_URL` locally.
+ */
+import { getContainer } from '@cloudflare/containers';
+import type { z } from 'zod';
+import type { Party } from '../../../protocol/ciphertexts.ts';
+import { ErrorBody } from '../../../protocol/errors.ts';
+import {
+  EncryptedResult,
+  RunProgress,
+  SessionStatus as EvaluatorSessionStatus,
+  evaluatorPath,
+  importSharedSecret,
+  sha256Hex,
+  signEvaluatorRequest,
+  SHARED_SECRET_MIN_BYTES,
+  type CreateSessionRequest,
+} from '../../../protocol/evaluator-api.ts';
+import type { Bindings } from '../env.ts';
+import type { Failure } from '../sessions/outcome.ts';
+
+export type { EvaluatorSessionStatus };
+
+/** A failed evaluator call, already classified for the public API. */
+export class EvaluatorFailure extends Error {
+  override readonly name = 'EvaluatorFailure';
+  constructor(readonly failure: Failure) {
+    super(failure.message);
+  }
+}
+
+/** Codes with which the evaluator rejects what the session holds: retrying cannot help. */
+const FINAL_REJECTIONS: Readonly<Record<string, { status: 409 | 422; message: string }>> = {
+  invalid_server_key: { status: 422, message: 'The evaluator rejected the server key.' },
+  key_parameter_mismatch: { status: 422, message: "The server key's parameter set is not the model's." },
+  invalid_inputs: { status: 422, message: 'The evaluator rejected a party\u2019s inputs: they do not fit the model.' },
+  invalid_ciphertext: { status: 422, message: 'The evaluator rejected a ciphertext.' },
+  model_version_mismatch: { status: 409, message: 'The evaluator serves another model version.' },
+};
+const OVERLOADED = new Set(['queue_full', 'memory_exhausted', 'shutting_down']);
+
+/** Classifies an evaluator error response. */
+export function classifyEvaluatorError(status: number, body: ErrorBody | undefined): Failure {
+  const details = body ? { evaluatorCode: body.code, evaluatorStatus: status } : { evaluatorStatus: status };
+  const final = body ? FINAL_REJECTIONS[body.code] : undefined;
+  if (body && final) return { status: final.status, code: body.code, message: final.message, retriable: false, details };
+  if (status === 503 || (body && OVERLOADED.has(body.code))) {
+    return { status: 503, code: 'evaluator_unavailable', message: 'The evaluator is busy or restarting; retry shortly.', retriable: true, details };
+  }
+  if (body?.code === 'run_failed') {
+    return { status: 500, code: 'run_failed', message: 'The evaluation failed; it may be retried.', retriable: true, details };
+  }
+  return { status: 502, code: 'evaluator_error', message: `The evaluator answered ${status} unexpectedly.`, retriable: true, details };
+}
+
+const unavailable = (why: string): Failure => ({
+  status: 503,
+  code: 'evaluator_unavailable',
+  message: `The evaluator cannot be reached (${why}); retry shortly.`,
+  retriable: true,
+});
+
+type Transport = (path: string, init: RequestInit) => Promise<Response>;
+
+/** FNV-1a, to pin a session to one container instance. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function transportFor(env: Bindings, pinKey: string): Transport {
+  if (env.EVALUATOR) {
+    const instances = Math.max(1, Number.parseInt(env.EVALUATOR_INSTANCES ?? '1', 10) || 1);
+    const stub = getContainer(env.EVALUATOR as never, `evaluator-${fnv1a(pinKey) % instances}`) as unknown as {
+      fetch(request: Request): Promise<Response>;
+    };
+    return (path, init) => stub.fetch(new Request(`http://evaluator${path}`, init));
+  }
+  if (env.EVALUATOR_URL) {
+    const base = env.EVALUATOR_URL;
+    return (path, init) => fetch(new URL(path, base), init);
+  }
+  console.error('Neither EVALUATOR nor EVALUATOR_URL is configured.');
+  return () => Promise.reject(new Error('no evaluator configured'));
+}
+
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function sharedKey(secret: string | undefined): Promise<CryptoKey> {
+  if (!secret || new TextEncoder().encode(secret).byteLength < SHARED_SECRET_MIN_BYTES) {
+    console.error(`EVALUATOR_SHARED_SECRET is missing or shorter than ${SHARED_SECRET_MIN_BYTES} bytes.`);
+    return Promise.reject(new EvaluatorFailure(unavailable('gateway not configured')));
+  }
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = importSharedSecret(secret)));
+  return key;
+}
+
+interface CallOptions {
+  body?: BodyInit;
+  sha256?: string;
+  contentType?: string;
+  contentLength?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Calls for one evaluator session. */
+export class EvaluatorClient {
+  private readonly transport: Transport;
+  private readonly key: Promise<CryptoKey>;
+
+  /**
+   * @param pinKey the gateway session id: the same session always reaches the same container.
+   * @param sessionId the evaluator-side session id (renewed when the evaluator lost a session).
+   */
+  constructor(env: Bindings, pinKey: string, readonly sessionId: string) {
+    this.transport = transportFor(env, pinKey);
+    this.key = sharedKey(env.EVALUATOR_SHARED_SECRET);
+    this.key.catch(() => undefined); // surfaced on first call
+  }
+
+  private async call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+    const signed = await signEvaluatorRequest(await this.key, {
+      method,
+      pathAndQuery: path,
+      ...(options.sha256 === undefined ? {} : { contentSha256: options.sha256 }),
+    });
+    const headers: Record<string, string> = { ...signed };
+    if (options.contentType) headers['content-type'] = options.contentType;
+    if (options.contentLength !== undefined) headers['content-length'] = String(options.contentLength);
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    try {
+      return await this.transport(path, { method, headers, body: options.body ?? null, signal });
+    } catch (error) {
+      const why = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'connection failed';
+      throw new EvaluatorFailure(unavailable(why));
+    }
+  }
+
+  private async parse<S extends z.ZodType>(res: Response, schema: S): Promise<z.infer<S>> {
+    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    const parsed = schema.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) throw new EvaluatorFailure(classifyEvaluatorError(502, undefined));
+    return parsed.data;
+  }
+
+  /** The evaluator's view of the session; `missing` (404) or `gone` (410) when it has none. */
+  async status(): Promise<EvaluatorSessionStatus | 'missing' | 'gone'> {
+    const res = await this.call('GET', evaluatorPath.session(this.sessionId));
+    if (res.status === 404) return drain(res, 'missing');
+    if (res.status === 410) return drain(res, 'gone');
+    return this.parse(res, EvaluatorSessionStatus);
+  }
+
+  async create(request: CreateSessionRequest): Promise<EvaluatorSessionStatus> {
+    const body = JSON.stringify(request);
+    const res = await this.call('PUT', evaluatorPath.session(this.sessionId), {
+      body,
+      sha256: await sha256Hex(body),
+      contentType: 'application/json',
+    });
+    return this.parse(res, EvaluatorSessionStatus);
+  }
+
+  /** Streams the server key (known length and hash) to the evaluator. */
+  async putServerKey(body: ReadableStream<Uint8Array>, bytes: number, sha256: string): Promise<void> {
+    const res = await this.call('PUT', evaluatorPath.serverKey(this.sessionId), {
+      body,
+      sha256,
+      contentType: 'application/octet-stream',
+      contentLength: bytes,
+      timeoutMs: 120_000,
+    });
+    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    await drain(res, undefined);
+  }
+
+  async putInputs(party: Party, json: string, sha256: string): Promise<void> {
+    const res = await this.call('PUT', evaluatorPath.inputs(this.sessionId, party), {
+      body: json,
+      sha256,
+      contentType: 'application/json',
+    });
+    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    await drain(res, undefined);
+  }
+
+  async run(): Promise<z.infer<typeof RunProgress>> {
+    const body = '{}';
+    const res = await this.call('POST', evaluatorPath.run(this.sessionId), {
+      body,
+      sha256: await sha256Hex(body),
+      contentType: 'application/json',
+    });
+    return this.parse(res, RunProgress);
+  }
+
+  /** The raw `text/event-stream` of run progress (caller parses and closes it). */
+  async progress(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.call('GET', evaluatorPath.progress(this.sessionId), { signal, timeoutMs: 15 * 60_000 });
+    if (!res.ok || !res.body) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    return res.body;
+  }
+
+  async result(): Promise<EncryptedResult> {
+    return this.parse(await this.call('GET', evaluatorPath.result(this.sessionId)), EncryptedResult);
+  }
+
+  /** Forgets the session on the evaluator; a session it no longer has counts as forgotten. */
+  async remove(): Promise<void> {
+    const res = await this.call('DELETE', evaluatorPath.session(this.sessionId));
+    if (!res.ok && res.status !== 404 && res.status !== 410) {
+      throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    }
+    await drain(res, undefined);
+  }
+}
+
+async function errorBodyOf(res: Response): Promise<ErrorBody | undefined> {
+  const parsed = ErrorBody.safeParse(await res.json().catch(() => undefined));
+  return parsed.success ? parsed.data : undefined;
+}
+
+async function drain<T>(res: Response, value: T): Promise<T> {
+  await res.body?.cancel();
+  return value;
+}

@@ -1,0 +1,38 @@
+/**
+ * The BlindScore gateway: composes the public `/v1` API and exports the Durable Object classes
+ * (sessions, rate limiter, and the evaluator container used in production).
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import { PublicHeaders, PublicRoutes } from '../../protocol/public-api.ts';
+import { ipRateLimits } from './config/settings.ts';
+import type { AppEnv } from './env.ts';
+import { notFound, onError, validationHook } from './errors.ts';
+import { tenantCors } from './middleware/cors/index.ts';
+import { clientIp, rateLimit } from './middleware/rate-limit/index.ts';
+import { methodNotAllowed, openApiDocument } from './routes/openapi.ts';
+import { sessions } from './routes/sessions.ts';
+
+export { SessionObject } from './sessions/object.ts';
+export { RateLimiter } from './rate-limit/object.ts';
+export { EvaluatorContainer } from './evaluator/container.ts';
+
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.use('*', requestId({ headerName: PublicHeaders.requestId, limitLength: 64 }));
+app.use('*', tenantCors({ publicPaths: [PublicRoutes.openapi] }));
+app.use(
+  '/v1/*',
+  rateLimit({
+    bucket: 'requests',
+    subject: (c) => `ip:${clientIp(c) ?? 'unknown'}`,
+    perMinute: (c) => ipRateLimits(c.env.IP_RATE_LIMITS).requestsPerMinute,
+  }),
+);
+app.route('/v1/sessions', sessions);
+app.get(PublicRoutes.openapi, (c) => c.json(openApiDocument(app)));
+methodNotAllowed(app);
+app.notFound(notFound);
+app.onError(onError);
+
+export default app;

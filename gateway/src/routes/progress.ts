@@ -1,0 +1,113 @@
+/**
+ * `GET /v1/sessions/:sessionId/progress`: server-sent events of {@link SessionProgress}.
+ *
+ * While the run is on the evaluator, its own progress stream is relayed (validated with the
+ * shared schema, so only well-formed progress reaches the browser); at its end the session's
+ * Durable Object is asked for the final state, which also stores the result. When the relay is
+ * not possible (evaluator stream down, session not yet running) the object is polled instead.
+ */
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { ProgressEventName, RunProgress } from '../../../protocol/evaluator-api.ts';
+import { PROGRESS_EVENT, type SessionProgress } from '../../../protocol/public-api.ts';
+import type { AppEnv } from '../env.ts';
+import { EvaluatorClient } from '../evaluator/client.ts';
+import { toApiError, unwrap } from '../sessions/outcome.ts';
+import { sessionStub } from '../sessions/store.ts';
+
+const POLL_MS = 1_000;
+const PING_MS = 15_000;
+/** A stream ends after this long even if the run has not; clients reconnect. */
+const MAX_STREAM_MS = 15 * 60_000;
+
+const terminal = (p: SessionProgress) => p.state === 'done' || p.state === 'failed';
+
+export async function progressStream(c: Context<AppEnv>): Promise<Response> {
+  const { sessionId, credential } = c.get('session');
+  const stub = sessionStub(c.env, sessionId);
+  // The first read happens before the stream opens, so auth and state errors are HTTP errors.
+  let info = unwrap(await stub.progress(credential, false));
+  return streamSSE(c, async (stream) => {
+    const abort = new AbortController();
+    stream.onAbort(() => abort.abort());
+    const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => undefined), PING_MS);
+    let last = '';
+    const send = async (progress: SessionProgress) => {
+      const data = JSON.stringify(progress);
+      if (data === last) return;
+      last = data;
+      await stream.writeSSE({ event: PROGRESS_EVENT, data });
+    };
+    try {
+      const deadline = Date.now() + MAX_STREAM_MS;
+      while (!abort.signal.aborted && Date.now() < deadline) {
+        await send(info.progress);
+        if (terminal(info.progress)) return;
+        const relayed = info.evaluatorSessionId
+          ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), send, abort.signal)
+          : false;
+        if (!relayed) await sleep(POLL_MS, abort.signal);
+        const next = await stub.progress(credential, relayed);
+        if (!next.ok) {
+          // Deleted or expired while streaming: say so in-band, then close.
+          await stream.writeSSE({ event: 'error', data: JSON.stringify(toApiError(next.error).toBody(c.get('requestId'))) });
+          return;
+        }
+        info = next.value;
+      }
+    } finally {
+      clearInterval(ping);
+    }
+  });
+}
+
+/**
+ * Relays the evaluator's progress events until its run ends. Returns true when it saw the end
+ * (the caller then reads the final state), false when the stream could not be used.
+ */
+async function relay(ev: EvaluatorClient, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
+  let body: ReadableStream<Uint8Array>;
+  try {
+    body = await ev.progress(signal);
+  } catch {
+    return false;
+  }
+  // TextDecoderStream accepts any BufferSource; the lib types only lack that variance.
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const reader = body.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return false;
+      if (value.event !== ProgressEventName) continue;
+      const parsed = RunProgress.safeParse(safeJson(value.data));
+      if (!parsed.success) continue;
+      if (parsed.data.state === 'succeeded' || parsed.data.state === 'failed') return true;
+      await send({ state: 'running', run: parsed.data });
+    }
+  } catch {
+    return false;
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+

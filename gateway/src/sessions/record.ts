@@ -1,0 +1,126 @@
+/**
+ * A session as its Durable Object stores it, and the pure rules over it: which state it is in,
+ * who may do what, and the public status derived from it. No I/O here.
+ *
+ * Lifecycle: `created` → `keys` → `inputs` → `running` → `done` | `failed`, then a tombstone
+ * (`deleted` or `expired`) that keeps answering 410 for a day before the object is wiped.
+ */
+import { Party } from '../../../protocol/ciphertexts.ts';
+import type { ErrorBody } from '../../../protocol/errors.ts';
+import type { RunProgress } from '../../../protocol/evaluator-api.ts';
+import type { SessionState, SessionStatus } from '../../../protocol/public-api.ts';
+import type { BlobRef } from '../blobs.ts';
+import { digestsEqual } from '../crypto/tokens.ts';
+import type { AccessLevel, SessionCredential } from './access.ts';
+import { fail, ok, type Failure, type Outcome } from './outcome.ts';
+
+export interface SessionRecord {
+  kind: 'session';
+  sessionId: string;
+  tenantId: string;
+  /** SHA-256 (hex) of the capability token. */
+  tokenHash: string;
+  modelVersion: string;
+  demo: boolean;
+  /** Parties whose inputs a run needs. */
+  parties: Party[];
+  createdAt: number;
+  expiresAt: number;
+  serverKey?: BlobRef;
+  publicKey?: BlobRef;
+  inputs: Partial<Record<Party, BlobRef>>;
+  phase: 'open' | 'running' | 'done' | 'failed';
+  run: RunProgress;
+  attempts: number;
+  /** What the evaluator holds for this session, as far as the gateway knows. */
+  evaluator: { sessionId: string; serverKeySha256?: string; inputsSha256: Partial<Record<Party, string>> };
+  /** Consecutive failed status polls while running. */
+  pollFailures: number;
+  result?: BlobRef;
+}
+
+export interface Tombstone {
+  kind: 'tombstone';
+  reason: 'deleted' | 'expired';
+  tenantId: string;
+  tokenHash: string;
+  purgeAt: number;
+}
+
+export type StoredSession = SessionRecord | Tombstone;
+
+/** How long a tombstone answers 410 before the object forgets the session entirely. */
+export const TOMBSTONE_MS = 24 * 3600 * 1000;
+
+export const IDLE_RUN: RunProgress = { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 };
+
+export function missingParties(r: SessionRecord): Party[] {
+  return r.parties.filter((p) => r.inputs[p] === undefined);
+}
+
+export function stateOf(r: SessionRecord): SessionState {
+  if (r.phase !== 'open') return r.phase;
+  if (!r.serverKey) return 'created';
+  return missingParties(r).length > 0 ? 'keys' : 'inputs';
+}
+
+function blobInfo(ref: BlobRef | undefined): SessionStatus['serverKey'] {
+  return ref ? { received: true, bytes: ref.bytes, sha256: ref.sha256 } : { received: false };
+}
+
+export function statusOf(r: SessionRecord): SessionStatus {
+  const received = r.parties.filter((p) => r.inputs[p] !== undefined);
+  return {
+    sessionId: r.sessionId,
+    state: stateOf(r),
+    modelVersion: r.modelVersion,
+    demo: r.demo,
+    createdAt: new Date(r.createdAt).toISOString(),
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    serverKey: blobInfo(r.serverKey),
+    publicKey: blobInfo(r.publicKey),
+    parties: { received, missing: missingParties(r) },
+    run: r.run,
+    attempts: r.attempts,
+  };
+}
+
+/** Marks the run failed with a public error body. */
+export function markFailed(r: SessionRecord, f: Failure): void {
+  const error: ErrorBody = { code: f.code, message: f.message, retriable: f.retriable ?? false };
+  if (f.details) error.details = f.details;
+  r.phase = 'failed';
+  r.run = { ...r.run, state: 'failed', stage: 'failed', error };
+}
+
+/**
+ * Checks a credential against a stored session: the token through its hash in constant time, a
+ * party key through its tenant. Tombstones answer 410 only to a caller who could have opened
+ * the session.
+ */
+export function authorize(stored: StoredSession | undefined, cred: SessionCredential, level: AccessLevel): Outcome<SessionRecord> {
+  if (!stored) return fail(404, 'session_not_found', 'No such session.');
+  if (cred.kind === 'token') {
+    if (!digestsEqual(stored.tokenHash, cred.tokenHash)) return fail(401, 'invalid_token', 'The token does not open this session.');
+  } else {
+    if (level === 'token') return fail(403, 'token_required', 'Only the session token may do this.');
+    if (cred.tenantId !== stored.tenantId) return fail(401, 'invalid_party_key', 'The party key does not belong to this session\u2019s tenant.');
+  }
+  if (stored.kind === 'tombstone') {
+    return stored.reason === 'expired'
+      ? fail(410, 'session_expired', 'The session expired; its keys and ciphertexts are deleted.')
+      : fail(410, 'session_deleted', 'The session was deleted.');
+  }
+  return ok(stored);
+}
+
+/** Whether a credential may upload a party's inputs: the token for the applicant (every party in demo mode), a party key for its own party. */
+export function mayUpload(r: SessionRecord, cred: SessionCredential, party: Party): Outcome<true> {
+  if (cred.kind === 'party') {
+    return cred.party === party ? ok(true) : fail(403, 'party_not_allowed', `A ${cred.party} key cannot upload ${party} inputs.`);
+  }
+  if (party === 'applicant' || r.demo) return ok(true);
+  return fail(403, 'party_not_allowed', `Only the ${party}'s own key can upload ${party} inputs (the tenant is not in demo mode).`);
+}
+
+export const ALL_PARTIES: Party[] = [...Party.options];
