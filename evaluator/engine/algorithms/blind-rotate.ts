@@ -106,7 +106,7 @@ export function blindRotate(
       }
       for (let l = 0; l < L; l++) {
         const f = (r * L + l) * N;
-        forwardNegacyclic(plan, digits.subarray(l * N, (l + 1) * N), fourierDigits.subarray(f, f + M), fourierDigits.subarray(f + M, f + N));
+        forwardNegacyclic(plan, digits.subarray(l * N, (l + 1) * N), fourierDigits, f, f + M);
       }
     }
     // Multiply-accumulate against GGSW(s_i) in the Fourier domain.
@@ -131,7 +131,7 @@ export function blindRotate(
     // Back to coefficients, reduce mod 2^64, add to ACC.
     for (let p = 0; p <= k; p++) {
       const o = p * N;
-      backwardNegacyclic(plan, fourierOut.subarray(o, o + M), fourierOut.subarray(o + M, o + N), real);
+      backwardNegacyclic(plan, fourierOut, o, o + M, real);
       for (let c = 0; c < N; c++) {
         let y = real[c]!;
         y = Math.round(y - TWO64 * Math.round(y / TWO64));

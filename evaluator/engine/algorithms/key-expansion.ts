@@ -67,7 +67,7 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
       // Torus element → signed integer → double (as tfhe-rs's forward_as_torus does).
       for (let c = 0; c < N; c++) poly[c] = (src[2 * (off + c) + 1]! | 0) * 4294967296 + src[2 * (off + c)]!;
       const dst = (row * (k + 1) + p) * N;
-      forwardNegacyclic(plan, poly, fourierBootstrapKey.subarray(dst, dst + M), fourierBootstrapKey.subarray(dst + M, dst + N));
+      forwardNegacyclic(plan, poly, fourierBootstrapKey, dst, dst + M);
     }
   }
 

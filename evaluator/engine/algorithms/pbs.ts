@@ -8,6 +8,8 @@ import type { ServerKey } from '../entities/server-key.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { blindRotate, blindRotateScratch, sampleExtract } from './blind-rotate.ts';
 import type { BlindRotateScratch } from './blind-rotate.ts';
+import { blindRotateF64, blindRotateF64Scratch, sampleExtractF64 } from './blind-rotate-f64.ts';
+import type { BlindRotateF64Scratch } from './blind-rotate-f64.ts';
 import { keyswitchLweCiphertext, keyswitchScratch } from './keyswitch.ts';
 import type { KeyswitchScratch } from './keyswitch.ts';
 import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
@@ -18,8 +20,13 @@ export interface PbsScratch {
   readonly small: Uint32Array;
   /** Modulus-switched values in [0, 2N): n masks then the body. */
   readonly switched: Uint32Array;
-  readonly blindRotate: BlindRotateScratch;
+  /** Exact-u64 reference blind rotation (allocated on first use). */
+  blindRotate: BlindRotateScratch | null;
+  readonly blindRotateF64: BlindRotateF64Scratch;
 }
+
+/** Which blind rotation runs: the fast double accumulator (default) or the exact u64 reference. */
+export type BlindRotationKind = 'f64' | 'reference';
 
 /** Scratch for one bootstrap at a time with these parameters (tfhe-rs `_mem_optimized_requirement`). */
 export function pbsScratch(params: ShortintParameters): PbsScratch {
@@ -27,7 +34,8 @@ export function pbsScratch(params: ShortintParameters): PbsScratch {
     keyswitch: keyswitchScratch(params),
     small: new Uint32Array(2 * (params.lweDimension + 1)),
     switched: new Uint32Array(params.lweDimension + 1),
-    blindRotate: blindRotateScratch(params),
+    blindRotate: null,
+    blindRotateF64: blindRotateF64Scratch(params),
   };
 }
 
@@ -47,10 +55,17 @@ export function programmableBootstrapLweCiphertext(
   lutBody: Uint32Array,
   output: Uint32Array,
   scratch: PbsScratch,
+  kind: BlindRotationKind = 'f64',
 ): void {
   const params = key.params;
   keyswitchWithKey(key, input, scratch);
   modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, scratch.small, scratch.switched);
-  blindRotate(params, key.fourierBootstrapKey, scratch.switched, lutBody, scratch.blindRotate);
-  sampleExtract(params, scratch.blindRotate.accLo, scratch.blindRotate.accHi, output);
+  if (kind === 'f64') {
+    blindRotateF64(params, key.fourierBootstrapKey, scratch.switched, lutBody, scratch.blindRotateF64);
+    sampleExtractF64(params, scratch.blindRotateF64.acc, output);
+    return;
+  }
+  const br = (scratch.blindRotate ??= blindRotateScratch(params));
+  blindRotate(params, key.fourierBootstrapKey, scratch.switched, lutBody, br);
+  sampleExtract(params, br.accLo, br.accHi, output);
 }

@@ -1,0 +1,138 @@
+/**
+ * The PBS oracle suite, run once per parameter set (one test file each, so the two sets run in
+ * parallel): node-tfhe 1.6.1 makes the keys and encrypts, the engine bootstraps, node-tfhe
+ * decrypts. Seeded random messages and random lookup tables; a chain of sequential bootstraps;
+ * linear operations followed by a bootstrap; compressed and uncompressed inputs; trivial inputs;
+ * the exact-u64 reference blind rotation; a key shared through a MessageChannel.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  addCiphertexts,
+  createLookupTable,
+  loadServerKey,
+  programmableBootstrap,
+  scalarAdd,
+  scalarMultiply,
+  subCiphertexts,
+  trivialEncrypt,
+  type Ciphertext,
+  type ServerKey,
+} from '../../../evaluator/engine/index.ts';
+import { pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
+import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
+import { decrypt, decryptFull, encrypt, randomInt, seededRandom } from './support.ts';
+
+/** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
+const RANDOM_PBS = 100;
+const CHAIN_LENGTH = 12;
+
+function randomTable(rng: () => number, p: number): number[] {
+  return Array.from({ length: p }, () => randomInt(rng, p));
+}
+
+export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
+  describe(`programmable bootstrapping against node-tfhe (${paramSet})`, () => {
+    let keys: TestKeys;
+    let key: ServerKey;
+
+    beforeAll(() => {
+      keys = loadTestKeys(paramSet);
+      key = loadServerKey(keys.compressedServerKeyBytes);
+    });
+
+    it(`applies ${RANDOM_PBS} random tables to random inputs with carries (compressed and plain)`, () => {
+      const rng = seededRandom(seed);
+      const { messageModulus: msg, carryModulus: carry } = key.params;
+      const p = msg * carry;
+      const failures: string[] = [];
+      for (let t = 0; t < RANDOM_PBS; t++) {
+        const m = randomInt(rng, msg);
+        const extra = randomInt(rng, p - msg + 1); // input value m + extra ≤ p − 1
+        const input = scalarAdd(encrypt(keys, m, t % 2 === 0), extra, key.params);
+        const table = randomTable(rng, p);
+        const out = programmableBootstrap(key, input, createLookupTable(key.params, table));
+        const v = m + extra;
+        const full = decryptFull(keys, out);
+        const message = decrypt(keys, out);
+        if (full !== table[v] || message !== table[v]! % msg) {
+          failures.push(`#${t}: f(${v}) = ${table[v]}, decrypted ${full} / ${message}`);
+        }
+        expect(out.degree).toBe(Math.max(...table));
+        expect(out.noiseLevel).toBe(1);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it(`resets the noise: a chain of ${CHAIN_LENGTH} bootstraps on one ciphertext`, () => {
+      const rng = seededRandom(seed + 1);
+      const p = key.params.messageModulus * key.params.carryModulus;
+      let ct: Ciphertext = encrypt(keys, 1);
+      let value = 1;
+      for (let step = 0; step < CHAIN_LENGTH; step++) {
+        const table = randomTable(rng, p);
+        ct = programmableBootstrap(key, ct, createLookupTable(key.params, table));
+        value = table[value]!;
+        expect(decryptFull(keys, ct), `step ${step}`).toBe(value);
+      }
+    });
+
+    it('bootstraps the results of linear operations', () => {
+      const msg = key.params.messageModulus;
+      const extract = createLookupTable(key.params, (v) => v % msg);
+      const carryOut = createLookupTable(key.params, (v) => Math.floor(v / msg));
+      const cases: Array<[string, number, number, (a: Ciphertext, b: Ciphertext) => Ciphertext, (a: number, b: number) => number]> = [
+        ['a + b', 3, 3, (a, b) => addCiphertexts(a, b), (a, b) => a + b],
+        ['a + b', 2, 3, (a, b) => addCiphertexts(a, b), (a, b) => a + b],
+        ['a − b', 1, 3, (a, b) => subCiphertexts(a, b), (a, b) => a - b + msg],
+        ['a − b', 3, 1, (a, b) => subCiphertexts(a, b), (a, b) => a - b + msg],
+        ['3·a', 3, 0, (a) => scalarMultiply(a, 3), (a) => 3 * a],
+        ['a + 2 + b', 2, 3, (a, b) => addCiphertexts(scalarAdd(a, 2), b), (a, b) => a + 2 + b],
+      ];
+      for (const [name, x, y, op, clear] of cases) {
+        const r = op(encrypt(keys, x), encrypt(keys, y, true));
+        const v = clear(x, y);
+        expect(decryptFull(keys, programmableBootstrap(key, r, extract)), `${name} (${x}, ${y}) mod msg`).toBe(v % msg);
+        expect(decryptFull(keys, programmableBootstrap(key, r, carryOut)), `${name} (${x}, ${y}) carry`).toBe(Math.floor(v / msg));
+      }
+    });
+
+    it('evaluates trivial inputs in the clear, like tfhe-rs', () => {
+      const table = [3, 0, 2, 1, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14];
+      for (const m of [0, 2, 3]) {
+        const out = programmableBootstrap(key, trivialEncrypt(key.params, m), createLookupTable(key.params, table));
+        expect(out.noiseLevel).toBe(0);
+        expect(decryptFull(keys, out)).toBe(table[m]);
+      }
+    });
+
+    it('gives the same decryptions with the exact u64 reference blind rotation', () => {
+      const lut = createLookupTable(key.params, (v) => (v * 5 + 2) % 16);
+      const scratch = pbsScratch(key.params);
+      for (const m of [1, 2]) {
+        const input = encrypt(keys, m);
+        const out = { ...input, data: new Uint32Array(input.data.length), degree: lut.degree, noiseLevel: 1 };
+        programmableBootstrapLweCiphertext(key, input.data, lut.body, out.data, scratch, 'reference');
+        expect(decryptFull(keys, out)).toBe((m * 5 + 2) % 16);
+      }
+    });
+
+    it('works on a key received through postMessage, whose arrays share memory', async () => {
+      const { port1, port2 } = new MessageChannel();
+      const received = new Promise<ServerKey>((resolve) => port2.once('message', resolve));
+      port1.postMessage(key);
+      const shared = await received;
+      port1.close();
+      for (const a of [shared.keyswitchKeyLo, shared.keyswitchKeyHi, shared.fourierBootstrapKey]) {
+        expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+      }
+      // Same memory, not a copy: a write through one view is seen through the other.
+      const before = key.keyswitchKeyLo[0]!;
+      shared.keyswitchKeyLo[0] = (before ^ 1) >>> 0;
+      expect(key.keyswitchKeyLo[0]).toBe((before ^ 1) >>> 0);
+      shared.keyswitchKeyLo[0] = before;
+      const lut = createLookupTable(shared.params, (v) => 15 - v);
+      expect(decryptFull(keys, programmableBootstrap(shared, encrypt(keys, 2), lut))).toBe(13);
+    });
+  });
+}

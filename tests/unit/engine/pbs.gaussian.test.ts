@@ -1,0 +1,3 @@
+import { pbsOracleSuite } from './pbs-oracle.ts';
+
+pbsOracleSuite('gaussian', 0x1446_0866);
