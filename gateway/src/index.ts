@@ -11,6 +11,7 @@ import { notFound, onError, validationHook } from './errors.ts';
 import { tenantCors } from './middleware/cors/index.ts';
 import { clientIp, rateLimit } from './middleware/rate-limit/index.ts';
 import { methodNotAllowed, openApiDocument } from './routes/openapi.ts';
+import { manifest } from './routes/manifest.ts';
 import { sessions } from './routes/sessions.ts';
 
 export { SessionObject } from './sessions/object.ts';
@@ -29,7 +30,8 @@ app.use(
     perMinute: (c) => ipRateLimits(c.env.IP_RATE_LIMITS).requestsPerMinute,
   }),
 );
-app.route('/v1/sessions', sessions);
+app.route(PublicRoutes.manifest, manifest);
+app.route(PublicRoutes.sessions, sessions);
 app.get(PublicRoutes.openapi, (c) => c.json(openApiDocument(app)));
 methodNotAllowed(app);
 app.notFound(notFound);

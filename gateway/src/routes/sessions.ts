@@ -29,7 +29,7 @@ import { limitBody } from '../middleware/body-limit/index.ts';
 import { publishableKey } from '../middleware/publishable-key/index.ts';
 import { clientIp, rateLimit } from '../middleware/rate-limit/index.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
-import { ALL_PARTIES } from '../sessions/record.ts';
+import { requiredParties, servedManifest } from '../model.ts';
 import { unwrap } from '../sessions/outcome.ts';
 import { sessionStub } from '../sessions/store.ts';
 import { progressStream } from './progress.ts';
@@ -70,6 +70,10 @@ const createSession = createRoute({
 sessions.openapi(createSession, async (c) => {
   const tenant = c.get('tenant');
   const body = c.req.valid('json');
+  const { modelVersion } = servedManifest();
+  if (body.modelVersion !== modelVersion) {
+    throw new ApiError(409, 'model_version_mismatch', 'The widget was built for another model version.', { details: { modelVersion } });
+  }
   const ttlSeconds = Math.min(body.ttlSeconds ?? tenant.sessionTtlSeconds.default, tenant.sessionTtlSeconds.max);
   const sessionId = newSessionId();
   const token = newSessionToken();
@@ -80,7 +84,7 @@ sessions.openapi(createSession, async (c) => {
       tokenHash: await sha256Hex(token),
       modelVersion: body.modelVersion,
       demo: tenant.demo,
-      parties: ALL_PARTIES,
+      parties: requiredParties(),
       ttlSeconds,
     }),
   );

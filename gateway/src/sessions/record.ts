@@ -5,7 +5,7 @@
  * Lifecycle: `created` → `keys` → `inputs` → `running` → `done` | `failed`, then a tombstone
  * (`deleted` or `expired`) that keeps answering 410 for a day before the object is wiped.
  */
-import { Party } from '../../../protocol/ciphertexts.ts';
+import type { Party } from '../../../protocol/ciphertexts.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
 import type { RunProgress } from '../../../protocol/evaluator-api.ts';
 import type { SessionState, SessionStatus } from '../../../protocol/public-api.ts';
@@ -122,5 +122,3 @@ export function mayUpload(r: SessionRecord, cred: SessionCredential, party: Part
   if (party === 'applicant' || r.demo) return ok(true);
   return fail(403, 'party_not_allowed', `Only the ${party}'s own key can upload ${party} inputs (the tenant is not in demo mode).`);
 }
-
-export const ALL_PARTIES: Party[] = [...Party.options];

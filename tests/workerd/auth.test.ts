@@ -1,0 +1,175 @@
+/**
+ * Authentication and authorization in real workerd: publishable key + Origin for browsers,
+ * capability tokens for sessions, party keys for bank and bureau backends, per-tenant CORS.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PublicHeaders } from '../../protocol/public-api.ts';
+import type { Manifest } from '../../model/manifest.ts';
+import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
+import { startGateway, type TestGateway } from './support/gateway.ts';
+import { encryptPartyInputs } from './support/inputs.ts';
+import { KEYS } from './support/tenants.ts';
+
+let gw: TestGateway;
+let manifest: Manifest;
+const { clientKey } = loadTestKeys('tuniform');
+
+beforeAll(async () => {
+  gw = await startGateway();
+  manifest = await getManifest(gw);
+});
+afterAll(() => gw?.dispose());
+
+const pk = (tenant: keyof typeof KEYS) => ({ [PublicHeaders.publishableKey]: KEYS[tenant].publishable });
+
+function postSession(headers: Record<string, string>, body: unknown = { modelVersion: manifest.modelVersion }) {
+  return gw.fetch('/v1/sessions', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+describe('publishable key and Origin', () => {
+  test('the manifest needs a publishable key', async () => {
+    await expectError(await gw.fetch('/v1/manifest'), 401, 'missing_credentials');
+    await expectError(await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: 'pk_test_nobody_0123456789abcdef' } }), 401, 'invalid_publishable_key');
+  });
+
+  test('creating a session needs the key and one of its tenant\u2019s origins', async () => {
+    await expectError(await postSession({ origin: KEYS.acme.origin }), 401, 'missing_credentials');
+    await expectError(await postSession(pk('acme')), 403, 'origin_not_allowed');
+    await expectError(await postSession({ ...pk('acme'), origin: KEYS.globex.origin }), 403, 'origin_not_allowed');
+    await expectError(await postSession({ ...pk('acme'), origin: 'https://bank.acme.example.evil.test' }), 403, 'origin_not_allowed');
+    const res = await postSession({ ...pk('acme'), origin: KEYS.acme.origin });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { sessionId: string; token: string; status: { state: string; demo: boolean } };
+    expect(body.sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.status).toMatchObject({ state: 'created', demo: false });
+  });
+
+  test('a session must name the served model version', async () => {
+    const body = await expectError(await postSession({ ...pk('acme'), origin: KEYS.acme.origin }, { modelVersion: 'ab'.repeat(32) }), 409, 'model_version_mismatch');
+    expect(body.details).toEqual({ modelVersion: manifest.modelVersion });
+  });
+});
+
+describe('session token', () => {
+  test('each session opens only with its own token', async () => {
+    const a = await createSession(gw);
+    const b = await createSession(gw);
+    expect((await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: bearer(a.token) })).status).toBe(200);
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`), 401, 'missing_credentials');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: bearer(b.token) }), 401, 'invalid_token');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: bearer('A'.repeat(43)) }), 401, 'invalid_token');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { authorization: a.token } }), 401, 'invalid_token');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/result`, { headers: bearer(b.token) }), 401, 'invalid_token');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { method: 'DELETE', headers: bearer(b.token) }), 401, 'invalid_token');
+    // The failed attempts changed nothing.
+    expect((await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: bearer(a.token) })).status).toBe(200);
+  });
+
+  test('unknown and malformed session ids are 404', async () => {
+    const a = await createSession(gw);
+    await expectError(await gw.fetch('/v1/sessions/AAAAAAAAAAAAAAAAAAAAAA', { headers: bearer(a.token) }), 404, 'session_not_found');
+    await expectError(await gw.fetch('/v1/sessions/not-an-id', { headers: bearer(a.token) }), 404, 'session_not_found');
+  });
+
+  test('a browser on another tenant\u2019s origin cannot use a token', async () => {
+    const a = await createSession(gw);
+    const res = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), origin: KEYS.globex.origin } });
+    await expectError(res, 403, 'origin_not_allowed');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const ok = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), origin: KEYS.acme.origin } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(KEYS.acme.origin);
+  });
+
+  test('a token and a party key together are refused', async () => {
+    const a = await createSession(gw);
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), ...partyKey(KEYS.acme.bank) } }), 400, 'invalid_request');
+  });
+});
+
+describe('party keys', () => {
+  test('a party key reads status and the public key of its tenant\u2019s sessions only', async () => {
+    const a = await createSession(gw);
+    const status = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey(KEYS.acme.bank) });
+    expect(status.status).toBe(200);
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }), 409, 'public_key_not_ready');
+    const publicKey = crypto.getRandomValues(new Uint8Array(33_034));
+    expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
+    const got = await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) });
+    expect(got.status).toBe(200);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(publicKey);
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey(KEYS.globex.bank) }), 401, 'invalid_party_key');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.globex.bureau) }), 401, 'invalid_party_key');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey('sk_test_unknown_0123456789abcdef0123456789') }), 401, 'invalid_party_key');
+  });
+
+  test('a party key uploads its own party\u2019s inputs and nothing else', async () => {
+    const a = await createSession(gw);
+    const bank = encryptPartyInputs(manifest, 'bank', clientKey);
+    const bureau = encryptPartyInputs(manifest, 'bureau', clientKey);
+    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bank), bureau), 403, 'party_not_allowed');
+    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bureau), bank), 403, 'party_not_allowed');
+    await expectError(
+      await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'applicant', clientKey)),
+      403,
+      'party_not_allowed',
+    );
+    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.globex.bank), bank), 401, 'invalid_party_key');
+    const ok = await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), bank);
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toMatchObject({ party: 'bank', duplicate: false, received: ['bank'] });
+  });
+
+  test('party keys cannot run, read results, upload keys or delete', async () => {
+    const a = await createSession(gw);
+    const key = partyKey(KEYS.acme.bank);
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/run`, { method: 'POST', headers: key }), 403, 'token_required');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/result`, { headers: key }), 403, 'token_required');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/progress`, { headers: key }), 403, 'token_required');
+    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { method: 'DELETE', headers: key }), 403, 'token_required');
+    await expectError(await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, key, new Uint8Array(16)), 403, 'token_required');
+    await expectError(await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, key, new Uint8Array(16)), 403, 'token_required');
+  });
+
+  test('the session token uploads only the applicant\u2019s inputs, except for demo tenants', async () => {
+    const acme = await createSession(gw, 'acme');
+    await expectError(await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/bank`, bearer(acme.token), encryptPartyInputs(manifest, 'bank', clientKey)), 403, 'party_not_allowed');
+    const applicant = await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/applicant`, bearer(acme.token), encryptPartyInputs(manifest, 'applicant', clientKey));
+    expect(applicant.status).toBe(201);
+    const demo = await createSession(gw, 'demo');
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      const res = await putJson(gw, `/v1/sessions/${demo.sessionId}/inputs/${party}`, bearer(demo.token), encryptPartyInputs(manifest, party, clientKey));
+      expect(res.status).toBe(201);
+    }
+  });
+});
+
+describe('CORS', () => {
+  test('preflights are answered for tenants\u2019 origins and never allow the party-key header', async () => {
+    const res = await gw.fetch('/v1/sessions', {
+      method: 'OPTIONS',
+      headers: { origin: KEYS.demo.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-blindscore-key' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(KEYS.demo.origin);
+    const allowed = res.headers.get('access-control-allow-headers')!.split(/,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', PublicHeaders.publishableKey]));
+    expect(allowed).not.toContain(PublicHeaders.partyKey);
+    const denied = await gw.fetch('/v1/sessions', { method: 'OPTIONS', headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' } });
+    await expectError(denied, 403, 'origin_not_allowed');
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  test('responses allow exactly the authenticated tenant\u2019s origin', async () => {
+    const ok = await gw.fetch('/v1/manifest', { headers: { ...pk('acme'), origin: KEYS.acme.origin } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe(KEYS.acme.origin);
+    expect(ok.headers.get('vary')).toContain('Origin');
+    const other = await gw.fetch('/v1/manifest', { headers: { ...pk('acme'), origin: KEYS.demo.origin } });
+    await expectError(other, 403, 'origin_not_allowed');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const openapi = await gw.fetch('/v1/openapi.json', { headers: { origin: 'https://docs.example' } });
+    expect(openapi.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});

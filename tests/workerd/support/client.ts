@@ -1,0 +1,53 @@
+/** Small typed helpers over the public API, as a browser or party backend would call it. */
+import { expect } from 'vitest';
+import type { Manifest } from '../../../model/manifest.ts';
+import { ErrorBody } from '../../../protocol/errors.ts';
+import { CreateSessionResponse, PublicErrorCode, PublicHeaders } from '../../../protocol/public-api.ts';
+import type { TestGateway } from './gateway.ts';
+import { KEYS, type TenantName } from './tenants.ts';
+
+export interface Session {
+  sessionId: string;
+  token: string;
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+export const partyKey = (key: string) => ({ [PublicHeaders.partyKey]: key });
+
+export async function getManifest(gw: TestGateway, tenant: TenantName = 'acme'): Promise<Manifest> {
+  const res = await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS[tenant].publishable } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Manifest;
+}
+
+export async function createSession(
+  gw: TestGateway,
+  tenant: TenantName = 'acme',
+  body: Record<string, unknown> = {},
+): Promise<Session> {
+  const manifest = await getManifest(gw, tenant);
+  const res = await gw.fetch('/v1/sessions', {
+    method: 'POST',
+    headers: { [PublicHeaders.publishableKey]: KEYS[tenant].publishable, origin: KEYS[tenant].origin, 'content-type': 'application/json' },
+    body: JSON.stringify({ modelVersion: manifest.modelVersion, ...body }),
+  });
+  expect(res.status).toBe(201);
+  return CreateSessionResponse.parse(await res.json());
+}
+
+/** Asserts an error response: status, code (documented with that status) and request id. */
+export async function expectError(res: Response, status: number, code: keyof typeof PublicErrorCode): Promise<ErrorBody> {
+  const body = ErrorBody.parse(await res.json());
+  expect({ status: res.status, code: body.code }).toEqual({ status, code });
+  expect(PublicErrorCode[code]).toBe(status);
+  expect(body.requestId).toBe(res.headers.get(PublicHeaders.requestId));
+  return body;
+}
+
+export function putJson(gw: TestGateway, path: string, headers: Record<string, string>, body: unknown): Promise<Response> {
+  return gw.fetch(path, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+export function putOctets(gw: TestGateway, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Response> {
+  return gw.fetch(path, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body });
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// The gateway in real workerd (wrangler's dev server, local Durable Objects and R2) against
+// real node-tfhe keys and, where a suite needs it, a real evaluator process on loopback.
+export default defineConfig({
+  test: {
+    include: ['tests/workerd/**/*.test.ts'],
+    globalSetup: ['tests/support/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    env: { WRANGLER_LOG: 'error' },
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
