@@ -6,6 +6,7 @@ import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
 import { CryptoWorkerController } from './crypto/crypto-worker-controller.ts';
+import { keyCacheName } from './crypto/key-cache.ts';
 import type { KeygenResult } from './crypto/worker-protocol.ts';
 import { DevWarning, isSecureGatewayUrl, warnOnce } from './dev-warnings.ts';
 import { BlindScoreError, toBlindScoreError } from './errors.ts';
@@ -351,7 +352,7 @@ export class BlindScore extends LitElement {
   }
 
   private get cacheName(): string | null {
-    return this.cacheKeys && this.manifest ? `${this.manifest.parameterSet.id}` : null;
+    return this.cacheKeys && this.manifest ? keyCacheName(this.manifest.parameterSet.id) : null;
   }
 
   private validate(): Answers | null {

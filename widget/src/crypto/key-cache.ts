@@ -23,6 +23,9 @@ export const CachedKeys = z
   .strict();
 export type CachedKeys = z.infer<typeof CachedKeys>;
 
+/** The entry name the element uses for a parameter set's keys. */
+export const keyCacheName = (paramSet: ParamSetName): string => `blind-score/${paramSet}`;
+
 let store: UseStore | undefined;
 const keyStore = () => (store ??= createStore(KEY_CACHE_DB, STORE));
 

@@ -1,0 +1,204 @@
+/// <reference types="mocha" />
+/**
+ * `<blind-score>` running checks against the test gateway (real HTTP and SSE in the runner's
+ * server; see server/test-gateway.ts): progress, decrypted decisions and explanations, events,
+ * slots, errors with retry, cancel, and screenshots of each state for review.
+ */
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import type { BlindScore } from '../../widget/src/blind-score.ts';
+import type { BlindScoreProgressDetail } from '../../widget/src/events.ts';
+import { answer, audit, focused, GATEWAY_URL, mount, part, parts, seedCachedKeys, snap, submitAndWait } from './support/element.ts';
+
+function recordProgress(el: BlindScore): BlindScoreProgressDetail[] {
+  const seen: BlindScoreProgressDetail[] = [];
+  el.addEventListener('blind-score:progress', (e) => seen.push(e.detail));
+  return seen;
+}
+
+describe('flow: fresh keys, demo mode, approved', () => {
+  it('generates keys, uploads, follows the run and decrypts an approval', async () => {
+    const el = await mount('pk_test_demo', { mode: 'demo', cacheKeys: false });
+    await snap('demo-form', el);
+    await answer(el, 'own_car', true);
+    const progress = recordProgress(el);
+    let running = false;
+    el.addEventListener('blind-score:progress', (e) => {
+      if (!running && e.detail.stage === 'keygen') {
+        running = true;
+        void el.updateComplete.then(() => snap('demo-running', el));
+      }
+    });
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.decision).to.equal('approved');
+    expect(detail.approved).to.equal(true);
+    expect(detail.modelVersion).to.match(/^[0-9a-f]{64}$/);
+    expect(detail.explanation.bins.map((b) => b.bin)).to.deep.equal(['0-2', '2-5', '5-8', '8-11', '11-18', '18+']);
+
+    const stages = [...new Set(progress.map((p) => p.stage))];
+    expect(stages).to.deep.equal(['keygen', 'uploading', 'encrypting', 'waiting', 'running', 'decrypting']);
+    const upload = progress.filter((p) => p.stage === 'uploading');
+    expect(upload.at(-1)).to.include({ bytesSent: 30_146_816, bytesTotal: 30_146_816, fraction: 1 });
+    const run = progress.filter((p) => p.stage === 'running').map((p) => p.fraction);
+    expect(run).to.include.members([0.25, 0.5, 0.75, 1]);
+    expect(progress.find((p) => p.stage === 'running' && p.queuePosition === 1)).to.exist;
+
+    expect(part(el, 'result-approved')).to.exist;
+    expect(part(el, 'approved')!.textContent).to.contain('Likely approved');
+    expect(part(el, 'explain')).to.equal(null);
+    expect(focused(el)).to.equal(part(el, 'result'));
+    expect(el.shadowRoot!.querySelector('[role="status"]')!.textContent).to.contain('Result ready: Likely approved');
+    await audit(el);
+    await snap('demo-approved', el);
+  });
+});
+
+describe('flow: cached keys', () => {
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    cleanup = await seedCachedKeys();
+  });
+  after(() => cleanup());
+
+  it('explains a denial with the least years of employment that would flip it', async () => {
+    const el = await mount('pk_test_demo');
+    await answer(el, 'own_car', false);
+    await answer(el, 'mobile_phone', true);
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.decision).to.equal('denied');
+    expect(detail.explanation).to.include({ minYearsEmployedBin: '8-11', minYearsEmployed: 8 });
+    expect(part(el, 'denied')!.textContent).to.contain('Likely not approved');
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('With at least 8 years of employment you would likely be approved.');
+    await audit(el);
+    await snap('demo-denied-explained', el);
+  });
+
+  it('says so when no length of employment would flip a denial', async () => {
+    const el = await mount('pk_test_demo');
+    await answer(el, 'own_car', false);
+    await answer(el, 'mobile_phone', false);
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.explanation.minYearsEmployed).to.equal(null);
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('A longer employment alone would likely not change this decision.');
+  });
+
+  it('renders the host’s approved, denied and explain slots', async () => {
+    const el = await fixture<BlindScore>(html`<blind-score mode="demo" cache-keys gateway-url=${GATEWAY_URL} publishable-key="pk_test_demo">
+      <div slot="denied">Not this time.</div>
+      <div slot="explain">Talk to an adviser.</div>
+    </blind-score>`);
+    await waitUntil(() => part(el, 'form'));
+    await answer(el, 'own_car', false);
+    await submitAndWait(el, 'blind-score:decision');
+    const assigned = (name: string) =>
+      el.shadowRoot!.querySelector<HTMLSlotElement>(`slot[name="${name}"]`)!.assignedNodes().map((n) => n.textContent);
+    expect(assigned('denied')).to.deep.equal(['Not this time.']);
+    expect(assigned('explain')).to.deep.equal(['Talk to an adviser.']);
+  });
+
+  it('applicant mode: waits for the bank’s and bureau’s backends, then runs', async () => {
+    const el = await mount('pk_test_applicant', { mode: 'applicant' });
+    await answer(el, 'total_income', '52000');
+    await answer(el, 'age', '41');
+    await answer(el, 'own_car', true);
+    const session = oneEvent(el, 'blind-score:session');
+    const progress = recordProgress(el);
+    const decision = submitAndWait(el, 'blind-score:decision');
+    const { detail: s } = await session;
+    expect(s.sessionId).to.match(/^[A-Za-z0-9_-]{22}$/);
+    expect(s.missingParties).to.deep.equal(['applicant', 'bank', 'bureau']);
+    expect((await decision).detail.approved).to.equal(true);
+    expect(progress.some((p) => p.stage === 'waiting' && p.fraction === null)).to.equal(true);
+  });
+
+  it('start over returns to a fresh form with focus on its first field', async () => {
+    const el = await mount('pk_test_demo');
+    await answer(el, 'own_car', true);
+    await submitAndWait(el, 'blind-score:decision');
+    part<HTMLButtonElement>(el, 'reset')!.click();
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(part(el, 'form')).to.exist;
+    expect(focused(el)?.getAttribute('name')).to.equal('own_car');
+  });
+
+  it('reconnects when the progress stream drops', async () => {
+    const el = await mount('pk_test_drop_stream');
+    await answer(el, 'own_car', true);
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.approved).to.equal(true);
+  });
+
+  it('cancel stops a check and returns to the form', async () => {
+    const el = await mount('pk_test_hang');
+    const running = new Promise<void>((resolve) =>
+      el.addEventListener('blind-score:progress', (e) => e.detail.stage === 'running' && resolve()),
+    );
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    await running;
+    await el.updateComplete;
+    expect(parts(el, 'step-done').length).to.be.greaterThan(2);
+    await audit(el);
+    part<HTMLButtonElement>(el, 'cancel')!.click();
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(part(el, 'form')).to.exist;
+    expect(focused(el)).to.equal(part(el, 'submit'));
+    expect(el.shadowRoot!.querySelector('[role="status"]')!.textContent).to.contain('Check cancelled.');
+  });
+});
+
+describe('flow: gateway errors', () => {
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    cleanup = await seedCachedKeys();
+  });
+  after(() => cleanup());
+
+  const cases = [
+    { key: 'pk_test_rate_limited', code: 'rate_limited', retriable: true, text: 'The service is busy' },
+    { key: 'pk_test_unavailable', code: 'evaluator_unavailable', retriable: true, text: 'The service is busy' },
+    { key: 'pk_test_run_failed', code: 'run_failed', retriable: true, text: 'The service is busy' },
+    { key: 'pk_test_expired', code: 'session_expired', retriable: false, text: 'This session has ended' },
+  ];
+  for (const c of cases) {
+    it(`${c.code}: shows the error with its code and a retry, and fires blind-score:error`, async () => {
+      const el = await mount(c.key);
+      const { detail } = await submitAndWait(el, 'blind-score:error');
+      expect(detail).to.include({ code: c.code, retriable: c.retriable });
+      expect(part(el, 'error')!.getAttribute('role')).to.equal('alert');
+      expect(part(el, 'error-message')!.textContent).to.contain(c.text);
+      expect(part(el, 'error-code')!.textContent).to.contain(c.code);
+      expect(focused(el)?.id).to.equal('error-title');
+      await audit(el);
+      if (c.code === 'run_failed') await snap('demo-error', el);
+      // Retry runs the same answers again (and meets the same failure here).
+      const again = oneEvent(el, 'blind-score:error');
+      part<HTMLButtonElement>(el, 'retry')!.click();
+      expect((await again).detail.code).to.equal(c.code);
+      await el.updateComplete;
+      part<HTMLButtonElement>(el, 'edit')!.click();
+      await el.updateComplete;
+      expect(part(el, 'form')).to.exist;
+    });
+  }
+
+  it('an unknown publishable key fails the manifest with a configuration message', async () => {
+    const el = await fixture<BlindScore>(html`<blind-score gateway-url=${GATEWAY_URL} publishable-key="pk_nope"></blind-score>`);
+    const { detail } = await oneEvent(el, 'blind-score:error');
+    expect(detail.code).to.equal('invalid_publishable_key');
+    await el.updateComplete;
+    expect(part(el, 'error-message')!.textContent).to.contain('not set up correctly');
+    expect(part(el, 'edit')).to.equal(null);
+  });
+
+  it('a manifest that fails its schema is refused', async () => {
+    const el = await fixture<BlindScore>(html`<blind-score gateway-url=${GATEWAY_URL} publishable-key="pk_test_bad_manifest"></blind-score>`);
+    expect((await oneEvent(el, 'blind-score:error')).detail.code).to.equal('invalid_manifest');
+  });
+
+  it('an unreachable gateway is a retriable network_error', async () => {
+    const el = await fixture<BlindScore>(html`<blind-score gateway-url="http://127.0.0.1:9" publishable-key="pk_test_demo"></blind-score>`);
+    const { detail } = await oneEvent(el, 'blind-score:error');
+    expect(detail).to.include({ code: 'network_error', retriable: true });
+  });
+});

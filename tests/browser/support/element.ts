@@ -1,0 +1,112 @@
+/** Helpers for suites that drive `<blind-score>`: mounting, audits, cached keys, screenshots. */
+import 'axe-core';
+import { fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
+import type { AxeResults } from 'axe-core';
+import '../../../widget/src/blind-score.ts';
+import type { BlindScore } from '../../../widget/src/blind-score.ts';
+import { deleteCachedKeys, keyCacheName, writeCachedKeys } from '../../../widget/src/crypto/key-cache.ts';
+import { GATEWAY_URL } from './fixtures.ts';
+
+export { GATEWAY_URL };
+
+declare global {
+  interface Window {
+    axe: typeof import('axe-core');
+  }
+}
+
+/** Mounts an element with the test gateway and waits for its form. */
+export async function mount(
+  key: string,
+  attrs: { mode?: 'applicant' | 'demo'; locale?: string; cacheKeys?: boolean } = {},
+): Promise<BlindScore> {
+  const el = await fixture<BlindScore>(html`<blind-score
+    gateway-url=${GATEWAY_URL}
+    publishable-key=${key}
+    mode=${attrs.mode ?? 'demo'}
+    locale=${attrs.locale ?? 'en'}
+    ?cache-keys=${attrs.cacheKeys ?? true}
+  ></blind-score>`);
+  await waitUntil(() => part(el, 'form') || part(el, 'error'), 'the form or an error appears', { timeout: 10_000 });
+  return el;
+}
+
+/** The first element of a part inside the shadow root. */
+export function part<T extends Element = HTMLElement>(el: BlindScore, name: string): T | null {
+  return el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
+}
+
+export function parts(el: BlindScore, name: string): HTMLElement[] {
+  return [...el.shadowRoot!.querySelectorAll<HTMLElement>(`[part~="${name}"]`)];
+}
+
+export function control<T extends HTMLInputElement | HTMLSelectElement = HTMLInputElement>(el: BlindScore, name: string): T {
+  const c = el.shadowRoot!.querySelector<T>(`[name="${name}"]`);
+  if (!c) throw new Error(`no control ${name}`);
+  return c;
+}
+
+/** Sets a control like a person would, firing the event the element listens to. */
+export async function answer(el: BlindScore, name: string, value: string | boolean): Promise<void> {
+  const c = control(el, name);
+  if (c instanceof HTMLInputElement && c.type === 'checkbox') {
+    if (c.checked !== value) c.click();
+  } else {
+    c.value = String(value);
+    c.dispatchEvent(new Event(c instanceof HTMLSelectElement ? 'change' : 'input', { bubbles: true }));
+  }
+  await el.updateComplete;
+}
+
+/** Runs axe-core on the element (shadow DOM included) and fails listing every violation. */
+export async function audit(el: Element): Promise<void> {
+  const results: AxeResults = await window.axe.run(el, { resultTypes: ['violations'] });
+  const violations = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`,
+  );
+  if (violations.length > 0) throw new Error(`axe found ${violations.length} violation(s):\n${violations.join('\n')}`);
+}
+
+/**
+ * Puts the reference client's test keys (node-tfhe, via the oracle) into the key cache the
+ * element reads with `cache-keys`, so flows skip the multi-second key generation.
+ */
+export async function seedCachedKeys(): Promise<() => Promise<void>> {
+  const get = async (k: string) => new Uint8Array(await (await fetch(`/oracle/tuniform/${k}`)).arrayBuffer());
+  const name = keyCacheName('tuniform');
+  await writeCachedKeys(name, {
+    version: 1,
+    paramSet: 'tuniform',
+    clientKey: await get('client-key'),
+    serverKey: await get('server-key'),
+    createdAt: Date.now(),
+  });
+  return () => deleteCachedKeys(name);
+}
+
+/** Submits and resolves with the event that ends the check. */
+export async function submitAndWait<K extends 'blind-score:decision' | 'blind-score:error'>(
+  el: BlindScore,
+  ending: K,
+): Promise<GlobalEventHandlersEventMap[K]> {
+  const done = oneEvent(el, ending) as Promise<GlobalEventHandlersEventMap[K]>;
+  part<HTMLButtonElement>(el, 'submit')!.click();
+  const event = await done;
+  await el.updateComplete;
+  return event;
+}
+
+/** Saves a PNG of the element under tests/browser/.screenshots/ for review. */
+export async function snap(name: string, el: Element): Promise<void> {
+  const r = el.getBoundingClientRect();
+  await executeServerCommand('screenshot', {
+    name,
+    clip: { x: Math.max(0, r.x - 16), y: Math.max(0, r.y - 16), width: r.width + 32, height: r.height + 32 },
+  });
+}
+
+/** The element's deepest focused node. */
+export function focused(el: BlindScore): Element | null {
+  return el.shadowRoot!.activeElement;
+}
