@@ -10,6 +10,7 @@ import { getPlatformProxy, unstable_startWorker } from 'wrangler';
 import { testTenants } from './tenants.ts';
 
 export const CONFIG_PATH = join(import.meta.dirname, '..', '..', '..', 'gateway', 'wrangler.toml');
+const R2_INSPECT_CONFIG = join(import.meta.dirname, 'r2-inspect.wrangler.toml');
 export const TEST_SHARED_SECRET = 'workerd-test-shared-secret-0123456789abcdef';
 
 export interface GatewayOptions {
@@ -59,7 +60,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     fetch: (path, init) => fetch(new URL(path, url), init),
     async blobKeys(prefix = '') {
       const proxy = await getPlatformProxy<{ BLOBS: { list(o: object): Promise<{ objects: { key: string }[]; truncated: boolean }> } }>({
-        configPath: CONFIG_PATH,
+        configPath: R2_INSPECT_CONFIG,
         persist: { path: join(persistDir, 'v3') },
         remoteBindings: false,
       });
