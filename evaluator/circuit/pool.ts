@@ -1,0 +1,240 @@
+/**
+ * A pool of worker threads that run programmable bootstraps, so that independent bootstraps of a
+ * circuit run in parallel. Keys are shared with workers (SharedArrayBuffer), not copied; each
+ * worker receives a key once and drops it when the last run using it releases it.
+ *
+ * `size: 0` runs bootstraps inline on the calling thread (no workers): the serial reference.
+ * Bootstraps are deterministic, so every pool size gives identical bytes.
+ *
+ * Under tsx or vitest (this file is `.ts`) workers load `pbs-worker.ts` through tsx's loader; in
+ * a bundled build they load `pbs-worker.js` from the bundle's directory (override with
+ * `workerUrl`).
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { EngineError, programmableBootstrap, type Ciphertext, type EngineErrorCode, type LookupTable, type ServerKey } from '../engine/index.ts';
+import { CircuitError } from './errors.ts';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
+
+/** The worker entry's file name next to this module (`.ts` from source, `.js` when bundled). */
+export const PBS_WORKER_FILE = import.meta.url.endsWith('.ts') ? 'pbs-worker.ts' : 'pbs-worker.js';
+
+export interface PbsPoolOptions {
+  /** Worker threads; 0 runs inline on the calling thread. Default: the machine's available parallelism. */
+  size?: number;
+  /** The worker entry module. Default: {@link PBS_WORKER_FILE} beside this module. */
+  workerUrl?: URL;
+}
+
+/** Runs bootstraps; see {@link createPbsPool}. */
+export interface PbsPool {
+  /** Worker threads (0 = inline). */
+  readonly size: number;
+  /**
+   * Bootstraps `ct` with `lut` under `key`, on the next free worker. The key must be acquired.
+   * @throws EngineError as the engine refuses; CircuitError `aborted`, `worker_failed`, `pool_closed`.
+   */
+  bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext>;
+  /** Declares a run on `key`; pair with {@link PbsPool.releaseKey}. */
+  acquireKey(key: ServerKey): void;
+  /** Ends a run on `key`; when no run uses it any more, workers forget it. */
+  releaseKey(key: ServerKey): void;
+  /** Terminates the workers; queued bootstraps fail with `pool_closed`. */
+  close(): Promise<void>;
+}
+
+interface Task {
+  readonly keyId: number;
+  readonly key: ServerKey;
+  readonly ct: Ciphertext;
+  readonly lut: LookupTable;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (ct: Ciphertext) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | undefined;
+  taskId: number;
+  readonly keys: Set<number>;
+}
+
+/**
+ * A worker that runs a TypeScript entry through tsx's API. (`execArgv: ['--import', 'tsx']` does
+ * not reach a worker's entry module on Node 20.) tsx is resolved from here, so any cwd works.
+ */
+function tsWorker(entry: URL): Worker {
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
+  const tsxApi = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
+  const source =
+    "const { workerData } = require('node:worker_threads');" +
+    'import(workerData.tsxApi).then((api) => api.tsImport(workerData.entry, workerData.entry));';
+  return new Worker(source, { eval: true, workerData: { tsxApi, entry: entry.href } });
+}
+
+const abortedError = () => new CircuitError('aborted', 'the run was cancelled');
+
+function revive(msg: Extract<WorkerResponse, { type: 'failed' }>): Error {
+  if (msg.name === 'EngineError') return new EngineError(msg.code as EngineErrorCode, msg.message);
+  return new CircuitError('worker_failed', `bootstrap failed in a worker: ${msg.name}: ${msg.message}`);
+}
+
+/** Bootstraps on the calling thread, yielding to the event loop between them. */
+class InlinePool implements PbsPool {
+  readonly size = 0;
+  private closed = false;
+
+  async bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext> {
+    await new Promise<void>((r) => setImmediate(r));
+    if (this.closed) throw new CircuitError('pool_closed', 'the bootstrap pool is closed');
+    if (signal?.aborted) throw abortedError();
+    return programmableBootstrap(key, ct, lut);
+  }
+
+  acquireKey(): void {}
+  releaseKey(): void {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+class WorkerPool implements PbsPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly keyIds = new WeakMap<ServerKey, number>();
+  private readonly keyRefs = new Map<number, number>();
+  private nextKeyId = 1;
+  private nextTaskId = 1;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly workerUrl: URL,
+  ) {}
+
+  private keyId(key: ServerKey): number {
+    let id = this.keyIds.get(key);
+    if (id === undefined) {
+      id = this.nextKeyId++;
+      this.keyIds.set(key, id);
+    }
+    return id;
+  }
+
+  acquireKey(key: ServerKey): void {
+    const id = this.keyId(key);
+    this.keyRefs.set(id, (this.keyRefs.get(id) ?? 0) + 1);
+  }
+
+  releaseKey(key: ServerKey): void {
+    const id = this.keyId(key);
+    const refs = (this.keyRefs.get(id) ?? 0) - 1;
+    if (refs > 0) {
+      this.keyRefs.set(id, refs);
+      return;
+    }
+    this.keyRefs.delete(id);
+    for (const slot of this.slots) {
+      if (slot.keys.delete(id)) this.post(slot, { type: 'drop', keyId: id });
+    }
+  }
+
+  bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext> {
+    if (this.closed) return Promise.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
+    if (signal?.aborted) return Promise.reject(abortedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ keyId: this.keyId(key), key, ct, lut, signal, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = this.workerUrl.pathname.endsWith('.ts') ? tsWorker(this.workerUrl) : new Worker(this.workerUrl);
+    const slot: Slot = { worker, task: undefined, taskId: 0, keys: new Set() };
+    worker.on('message', (msg: WorkerResponse) => this.settle(slot, msg));
+    worker.on('error', (e) => this.fail(slot, e));
+    worker.on('exit', (code) => this.fail(slot, new Error(`worker exited with code ${code}`)));
+    worker.unref();
+    return slot;
+  }
+
+  private post(slot: Slot, msg: WorkerRequest): void {
+    slot.worker.postMessage(msg);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.task === undefined);
+      if (slot === undefined) {
+        if (this.slots.length >= this.size) return;
+        slot = this.spawn();
+        this.slots.push(slot);
+      }
+      const task = this.queue.shift()!;
+      if (task.signal?.aborted) {
+        task.reject(abortedError());
+        continue;
+      }
+      if (!slot.keys.has(task.keyId)) {
+        this.post(slot, { type: 'key', keyId: task.keyId, key: task.key });
+        slot.keys.add(task.keyId);
+      }
+      slot.task = task;
+      slot.taskId = this.nextTaskId++;
+      slot.worker.ref(); // a busy worker keeps the process alive until its answer arrives
+      this.post(slot, { type: 'pbs', taskId: slot.taskId, keyId: task.keyId, ct: task.ct, lut: task.lut });
+    }
+  }
+
+  private settle(slot: Slot, msg: WorkerResponse): void {
+    const task = slot.task;
+    if (task === undefined || msg.taskId !== slot.taskId) return;
+    slot.task = undefined;
+    slot.worker.unref();
+    if (task.signal?.aborted) task.reject(abortedError());
+    else if (msg.type === 'done') task.resolve(msg.ct);
+    else task.reject(revive(msg));
+    this.pump();
+  }
+
+  /** A worker died: fail its task, replace it (unless closing), carry on with the queue. */
+  private fail(slot: Slot, e: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    slot.task?.reject(new CircuitError('worker_failed', `a bootstrap worker failed: ${e.message}`));
+    slot.task = undefined;
+    void slot.worker.terminate();
+    if (!this.closed) this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
+    const slots = this.slots.splice(0);
+    for (const slot of slots) slot.task?.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/**
+ * Creates a bootstrap pool. Workers start lazily, on the first bootstraps.
+ * @example
+ * const pool = createPbsPool({ size: 2 });
+ * try { await runCircuit({ plan, serverKey, inputs, pool }); } finally { await pool.close(); }
+ */
+export function createPbsPool(options: PbsPoolOptions = {}): PbsPool {
+  const size = options.size ?? availableParallelism();
+  if (!Number.isInteger(size) || size < 0 || size > 256) {
+    throw new CircuitError('invalid_inputs', `pool size must be an integer in 0..256, got ${size}`);
+  }
+  if (size === 0) return new InlinePool();
+  return new WorkerPool(size, options.workerUrl ?? new URL(`./${PBS_WORKER_FILE}`, import.meta.url));
+}

@@ -1,0 +1,31 @@
+/**
+ * Messages between the bootstrap pool (`pool.ts`) and its worker threads (`pbs-worker.ts`).
+ * Every payload is structured-cloneable plain data; a server key's big arrays are
+ * SharedArrayBuffer-backed, so posting a key shares it instead of copying it.
+ */
+import type { Ciphertext, LookupTable, ServerKey } from '../engine/index.ts';
+
+export type WorkerRequest =
+  /** Makes a key available under `keyId` (sent once per worker and key). */
+  | { readonly type: 'key'; readonly keyId: number; readonly key: ServerKey }
+  /** Forgets a key, so its memory can be freed once no one else holds it. */
+  | { readonly type: 'drop'; readonly keyId: number }
+  | {
+      readonly type: 'pbs';
+      readonly taskId: number;
+      readonly keyId: number;
+      readonly ct: Ciphertext;
+      readonly lut: LookupTable;
+    };
+
+export type WorkerResponse =
+  | { readonly type: 'done'; readonly taskId: number; readonly ct: Ciphertext }
+  | {
+      readonly type: 'failed';
+      readonly taskId: number;
+      /** `EngineError` for an engine refusal, else the error's name. */
+      readonly name: string;
+      /** The `EngineErrorCode` when `name` is `EngineError`. */
+      readonly code?: string;
+      readonly message: string;
+    };
