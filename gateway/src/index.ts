@@ -10,7 +10,7 @@ import type { AppEnv } from './env.ts';
 import { notFound, onError, validationHook } from './errors.ts';
 import { tenantCors } from './middleware/cors/index.ts';
 import { clientIp, rateLimit } from './middleware/rate-limit/index.ts';
-import { methodNotAllowed, openApiDocument } from './routes/openapi.ts';
+import { methodNotAllowed, openApiDocument, openApiRoute } from './routes/openapi.ts';
 import { manifest } from './routes/manifest.ts';
 import { sessions } from './routes/sessions.ts';
 
@@ -32,7 +32,7 @@ app.use(
 );
 app.route(PublicRoutes.manifest, manifest);
 app.route(PublicRoutes.sessions, sessions);
-app.get(PublicRoutes.openapi, (c) => c.json(openApiDocument(app)));
+app.openapi(openApiRoute, (c) => c.json(openApiDocument(app) as { openapi: string }, 200));
 methodNotAllowed(app);
 app.notFound(notFound);
 app.onError(onError);

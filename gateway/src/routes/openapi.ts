@@ -2,11 +2,23 @@
  * The OpenAPI 3.1 document of the public API, generated from the same zod schemas the routes
  * validate with, and 405 answers for known paths called with another method.
  */
-import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { z } from 'zod';
 import { ApiError } from '../../../protocol/errors.ts';
 import { PublicRoutes } from '../../../protocol/public-api.ts';
 import type { AppEnv } from '../env.ts';
 import { securitySchemes } from './openapi-parts.ts';
+
+export const openApiRoute = createRoute({
+  method: 'get',
+  path: PublicRoutes.openapi,
+  operationId: 'getOpenApi',
+  summary: 'This document',
+  description: 'The OpenAPI 3.1 description of the public API. No authentication; any origin may read it.',
+  responses: {
+    200: { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: z.looseObject({ openapi: z.string() }) } } },
+  },
+});
 
 let cached: unknown;
 

@@ -49,5 +49,6 @@ export function putJson(gw: TestGateway, path: string, headers: Record<string, s
 }
 
 export function putOctets(gw: TestGateway, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Response> {
-  return gw.fetch(path, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body });
+  // Test key bytes come from files (ArrayBufferLike); fetch sends any Uint8Array.
+  return gw.fetch(path, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: body as Uint8Array<ArrayBuffer> });
 }

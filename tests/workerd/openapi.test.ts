@@ -1,0 +1,55 @@
+/**
+ * The OpenAPI document the Worker serves: valid OpenAPI 3.1, and in one-to-one correspondence
+ * with the routes the app actually registers (read from the app's own route table).
+ */
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { PublicErrorCode, PublicRoutes } from '../../protocol/public-api.ts';
+import { startGateway, type TestGateway } from './support/gateway.ts';
+
+type Doc = { openapi: string; paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>> };
+
+let gw: TestGateway;
+let doc: Doc;
+
+beforeAll(async () => {
+  gw = await startGateway();
+  const res = await gw.fetch(PublicRoutes.openapi);
+  expect(res.status).toBe(200);
+  doc = (await res.json()) as Doc;
+});
+afterAll(() => gw?.dispose());
+
+test('the document is valid OpenAPI 3.1', async () => {
+  expect(doc.openapi).toBe('3.1.0');
+  const result = await new Validator().validate(doc as unknown as Record<string, unknown>);
+  expect(result.errors ?? []).toEqual([]);
+  expect(result.valid).toBe(true);
+});
+
+test('every route of the app is in the document, and nothing else', async () => {
+  const { app } = await import('../../gateway/src/index.ts');
+  const served = new Set(
+    app.routes
+      .filter((r) => r.method !== 'ALL') // middleware and 405 fallbacks
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
+  );
+  const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+  expect([...served].sort()).toEqual([...documented].sort());
+  expect(served.size).toBe(12);
+});
+
+test('every operation is named and documents its errors with the shared codes', () => {
+  const codes = new Set(Object.keys(PublicErrorCode));
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/);
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400) continue;
+        const mentioned = [...String((response as { description: string }).description).matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+        expect(mentioned.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
+        for (const code of mentioned) expect(codes.has(code)).toBe(true);
+      }
+    }
+  }
+});
