@@ -7,6 +7,8 @@ import { cpus, loadavg } from 'node:os';
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<{ bench(): Promise<Record<string, unknown>> }>]> = [
   ['engine', () => import('./engine.ts')],
+  ['circuit', () => import('../circuit/bench.ts')],
+  ['widget', () => import('../../widget/bench/bundle.ts')],
 ];
 
 async function main(): Promise<void> {
