@@ -7,8 +7,8 @@
 import { Container } from '@cloudflare/containers';
 import type { Bindings } from '../env.ts';
 
-/** The evaluator's listening port inside the image. */
-export const EVALUATOR_CONTAINER_PORT = 8080;
+/** The evaluator's listening port inside the image (`EXPOSE 8790` in evaluator/Dockerfile). */
+export const EVALUATOR_CONTAINER_PORT = 8790;
 
 export class EvaluatorContainer extends Container<Bindings> {
   override defaultPort = EVALUATOR_CONTAINER_PORT;
@@ -20,7 +20,8 @@ export class EvaluatorContainer extends Container<Bindings> {
   constructor(ctx: ConstructorParameters<typeof Container<Bindings>>[0], env: Bindings) {
     super(ctx, env);
     this.envVars = {
-      PORT: String(EVALUATOR_CONTAINER_PORT),
+      EVALUATOR_HOST: '0.0.0.0',
+      EVALUATOR_PORT: String(EVALUATOR_CONTAINER_PORT),
       EVALUATOR_SHARED_SECRET: env.EVALUATOR_SHARED_SECRET ?? '',
     };
   }

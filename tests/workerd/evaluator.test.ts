@@ -1,0 +1,137 @@
+/**
+ * The whole path in real processes: the gateway in workerd, the real evaluator as a Node
+ * process on loopback, real node-tfhe keys and ciphertexts. The decrypted decision and
+ * explanation must equal the cleartext model's on the same application. Then: evaluator down →
+ * retriable failure; evaluator back → the retry succeeds with nothing uploaded again.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tfhe from 'node-tfhe';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { CreditFeatures } from '../../model/features.ts';
+import { explainCodes } from '../../model/infer.ts';
+import type { Manifest, TreeFile } from '../../model/manifest.ts';
+import { quantizeParsed } from '../../model/quantize.ts';
+import { base64ToBytes, type Party } from '../../protocol/ciphertexts.ts';
+import { EncryptedResult, PROGRESS_EVENT, SessionProgress, SessionStatus } from '../../protocol/public-api.ts';
+import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, type Session } from './support/client.ts';
+import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
+import { startGateway, type TestGateway } from './support/gateway.ts';
+import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
+import { KEYS } from './support/tenants.ts';
+
+const keys = loadTestKeys('tuniform');
+const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
+
+let gw: TestGateway;
+let evaluator: EvaluatorProcess | undefined;
+let port: number;
+let manifest: Manifest;
+
+beforeAll(async () => {
+  port = await freePort();
+  gw = await startGateway({ evaluatorUrl: `http://127.0.0.1:${port}` });
+  manifest = await getManifest(gw);
+});
+afterAll(async () => {
+  await evaluator?.stop();
+  await gw?.dispose();
+});
+
+/** Uploads the server key (token) and each party's inputs the production way: party keys for bank and bureau. */
+async function upload(s: Session, features: CreditFeatures): Promise<void> {
+  expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
+  const credentials: Record<Party, Record<string, string>> = {
+    applicant: bearer(s.token),
+    bank: partyKey(KEYS.acme.bank),
+    bureau: partyKey(KEYS.acme.bureau),
+  };
+  for (const party of ['applicant', 'bank', 'bureau'] as const) {
+    const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, credentials[party], encryptPartyInputs(manifest, party, keys.clientKey, features));
+    expect(res.status).toBe(201);
+  }
+}
+
+/** Reads the progress stream to its end. */
+async function readProgress(s: Session): Promise<SessionProgress[]> {
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const events: SessionProgress[] = [];
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    expect(value.event).toBe(PROGRESS_EVENT);
+    events.push(SessionProgress.parse(JSON.parse(value.data)));
+  }
+}
+
+function decrypt(b64: string): number {
+  return Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+}
+
+async function expectResultMatchesModel(s: Session, features: CreditFeatures): Promise<void> {
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) });
+  expect(res.status).toBe(200);
+  const result = EncryptedResult.parse(await res.json());
+  const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
+  expect(result.explanation.bins).toEqual(manifest.explanation.bins.map((b) => b.label));
+  expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);
+}
+
+describe('with the real evaluator', () => {
+  test('evaluator down: the run fails retriably; once it is back, a retry succeeds without re-uploading', async () => {
+    const features = sampleApplication(3);
+    const s = await createSession(gw, 'acme');
+    await upload(s, features);
+    const run = () => gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+
+    const down = await expectError(await run(), 503, 'evaluator_unavailable');
+    expect(down.retriable).toBe(true);
+    const failed = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1, run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true } } });
+    const stored = (await gw.blobKeys(`sessions/${s.sessionId}/`)).sort();
+
+    evaluator = await startEvaluatorProcess(port);
+    const retried = await run();
+    expect(retried.status).toBe(202);
+    const events = await readProgress(s);
+    expect(events.at(-1)).toMatchObject({ state: 'done' }); // on failure the diff shows run.error
+    await expectResultMatchesModel(s, features);
+    const done = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    expect(done).toMatchObject({ state: 'done', attempts: 2, run: { state: 'succeeded' } });
+    // Nothing was uploaded again: the stored blobs are the same, plus the result.
+    expect((await gw.blobKeys(`sessions/${s.sessionId}/`)).sort()).toEqual([...stored, `sessions/${s.sessionId}/result`].sort());
+  });
+
+  test('happy path: keys and inputs from three parties, progress stream, decrypted result equals the model', async () => {
+    evaluator ??= await startEvaluatorProcess(port);
+    const features = sampleApplication(21);
+    const s = await createSession(gw, 'acme');
+    await upload(s, features);
+    const progress = readProgress(s);
+    const started = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+    expect(started.status).toBe(202);
+    const again = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+    expect([200, 202]).toContain(again.status);
+    const events = await progress;
+    expect(events[0]?.state).toMatch(/^(inputs|running)$/);
+    expect(events.at(-1)).toMatchObject({ state: 'done', run: { state: 'succeeded', fraction: 1 } });
+    const fractions = events.filter((e) => e.state === 'running').map((e) => e.run.fraction);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    await expectResultMatchesModel(s, features);
+    // Party keys never read results; uploads after the run are refused.
+    await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: partyKey(KEYS.acme.bank) }), 403, 'token_required');
+    await expectError(
+      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', keys.clientKey, sampleApplication(22))),
+      409,
+      'run_started',
+    );
+    expect((await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) })).status).toBe(204);
+    expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
+  });
+});

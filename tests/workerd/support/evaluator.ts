@@ -1,0 +1,70 @@
+/**
+ * The real evaluator as a child process (`evaluator/service/main.ts` under tsx) on a loopback
+ * port, with the test shared secret, so the gateway in workerd reaches it as in development.
+ * Started and stopped by pid; a suite can stop it and start it again on the same port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { TEST_SHARED_SECRET } from './gateway.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+export interface EvaluatorProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startEvaluatorProcess(port: number, timeoutMs = 90_000): Promise<EvaluatorProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'evaluator/service/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      EVALUATOR_HOST: '127.0.0.1',
+      EVALUATOR_PORT: String(port),
+      EVALUATOR_SHARED_SECRET: TEST_SHARED_SECRET,
+      EVALUATOR_POOL_SIZE: '2',
+      EVALUATOR_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`evaluator exited with ${child.exitCode}: ${stderr}`);
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`evaluator not ready after ${timeoutMs} ms: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
