@@ -21,10 +21,10 @@ describe('flow: fresh keys, demo mode, approved', () => {
     await snap('demo-form', el);
     await answer(el, 'own_car', true);
     const progress = recordProgress(el);
-    let running = false;
+    let snapped = false;
     el.addEventListener('blind-score:progress', (e) => {
-      if (!running && e.detail.stage === 'keygen') {
-        running = true;
+      if (!snapped && e.detail.stage === 'running' && e.detail.fraction === 0.5) {
+        snapped = true;
         void el.updateComplete.then(() => snap('demo-running', el));
       }
     });

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
-import { screenshotPlugin, testServerMiddleware } from './server/plugin.ts';
+import { cspMiddleware, screenshotPlugin, testServerMiddleware } from './server/plugin.ts';
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,7 +26,7 @@ export default {
   nodeResolve: true,
   // Suites generate multi-second TFHE keys: one file at a time on the 2-core machine.
   concurrency: 1,
-  middleware: [await testServerMiddleware()],
+  middleware: [await testServerMiddleware(), cspMiddleware()],
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) }),
     screenshotPlugin(),

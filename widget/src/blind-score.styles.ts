@@ -110,22 +110,15 @@ export const styles = css`
   .fields {
     display: grid;
     gap: var(--_space);
-    grid-template-columns: 1fr;
+    /* As many columns as fit: one in a narrow panel, two or three in a wide one. */
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, 14rem), 1fr));
   }
   @container (min-width: 34rem) {
-    .fields {
-      grid-template-columns: repeat(2, minmax(0, 1fr));
-    }
     .panels.demo {
       grid-template-columns: repeat(2, minmax(0, 1fr));
     }
     .panels.demo > :first-child {
       grid-column: 1 / -1;
-    }
-  }
-  @container (min-width: 50rem) {
-    .panels.demo .party-applicant .fields {
-      grid-template-columns: repeat(3, minmax(0, 1fr));
     }
   }
 
@@ -263,23 +256,31 @@ export const styles = css`
     color: var(--_muted);
     font-size: 0.875em;
   }
-  .bar {
+  progress.bar {
     grid-column: 2;
+    appearance: none;
+    width: 100%;
     height: 0.5em;
     background: var(--_subtle);
     border: 1px solid var(--_input-border);
     border-radius: 999px;
     overflow: hidden;
+    color: var(--_accent);
   }
-  .bar > span {
-    display: block;
-    height: 100%;
+  progress.bar::-webkit-progress-bar {
+    background: transparent;
+  }
+  progress.bar::-webkit-progress-value {
     background: var(--_accent);
     transition: width 0.2s ease;
   }
-  .bar.indeterminate > span {
-    width: 35%;
-    animation: slide 1.4s ease-in-out infinite;
+  progress.bar::-moz-progress-bar {
+    background: var(--_accent);
+  }
+  progress.bar:indeterminate {
+    background: linear-gradient(90deg, var(--_subtle) 0 30%, var(--_accent) 45% 55%, var(--_subtle) 70% 100%);
+    background-size: 300% 100%;
+    animation: slide 1.4s linear infinite;
   }
   @keyframes spin {
     to {
@@ -288,20 +289,16 @@ export const styles = css`
   }
   @keyframes slide {
     from {
-      transform: translateX(-100%);
+      background-position: 100% 0;
     }
     to {
-      transform: translateX(300%);
+      background-position: 0 0;
     }
   }
   @media (prefers-reduced-motion: reduce) {
     .step.active .marker,
-    .bar.indeterminate > span {
+    progress.bar:indeterminate {
       animation: none;
-    }
-    .bar.indeterminate > span {
-      width: 100%;
-      opacity: 0.4;
     }
   }
 

@@ -5,6 +5,7 @@
  * <script type="module" src="/blind-score/blind-score.js"></script>
  * <blind-score gateway-url="https://api.bank.example" publishable-key="pk_live_…"></blind-score>
  */
+import './zod-config.ts';
 import { BlindScore } from './blind-score.component.ts';
 
 export { BlindScore, type BlindScoreMode } from './blind-score.component.ts';

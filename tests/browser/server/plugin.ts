@@ -2,8 +2,8 @@
  * Test-runner additions: the test gateway and the oracle mounted in the runner's HTTP server,
  * and a `screenshot` command that saves PNGs of the page under `tests/browser/.screenshots/`.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -63,4 +63,77 @@ export function screenshotPlugin() {
       return { path };
     },
   };
+}
+
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'widget');
+
+/** Content-Security-Policies the CSP suite serves the built bundles under. */
+export const CSP_POLICIES = {
+  /** What a strict bank page would send: no inline script, no eval, only wasm compilation. */
+  strict:
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; report-uri /csp-reports",
+  /** The same without `'wasm-unsafe-eval'`: the widget must fail cleanly, proving the policy bites. */
+  'no-wasm':
+    "default-src 'none'; script-src 'self'; worker-src 'self'; connect-src 'self'; style-src 'self'; base-uri 'none'; report-uri /csp-reports",
+} as const;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/**
+ * Serves `dist/widget/<build>/…` under `/csp/<build>/<policy>/…` with that policy on every
+ * response (page, bundle, worker script, wasm), plus a host page with no inline script, and
+ * collects violation reports at `/csp-reports` (`GET` lists them).
+ */
+export function cspMiddleware(): KoaMiddleware {
+  const reports: unknown[] = [];
+  return async function csp(ctx, next) {
+    if (ctx.path === '/csp-reports') {
+      ctx.respond = false;
+      if (ctx.req.method === 'POST') {
+        let body = '';
+        for await (const chunk of ctx.req) body += String(chunk);
+        reports.push(JSON.parse(body || 'null'));
+        ctx.res.writeHead(204).end();
+      } else {
+        ctx.res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reports));
+      }
+      return;
+    }
+    const m = /^\/csp\/(module|drop-in)\/(strict|no-wasm)\/(.*)$/.exec(ctx.path);
+    if (!m) return next();
+    const [, build, policy, file] = m as unknown as [string, 'module' | 'drop-in', keyof typeof CSP_POLICIES, string];
+    ctx.respond = false;
+    const headers = { 'content-security-policy': CSP_POLICIES[policy], 'cache-control': 'no-store' };
+    if (file === 'index.html') {
+      ctx.res.writeHead(200, { ...headers, 'content-type': CONTENT_TYPES['.html'] }).end(hostPage());
+      return;
+    }
+    const path = join(DIST, build, file);
+    if (file.includes('..') || !existsSync(path)) {
+      ctx.res.writeHead(404, headers).end();
+      return;
+    }
+    const type = CONTENT_TYPES[extname(path)] ?? 'application/octet-stream';
+    ctx.res.writeHead(200, { ...headers, 'content-type': type }).end(readFileSync(path));
+  };
+}
+
+/** The embedding snippet of widget/README.md, as a bank page would carry it. */
+function hostPage(): string {
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>Bank page under a strict CSP</title>
+    <script type="module" src="blind-score.js"></script>
+  </head>
+  <body>
+    <blind-score gateway-url="/gw" publishable-key="pk_test_demo" mode="demo" cache-keys></blind-score>
+  </body>
+</html>
+`;
 }

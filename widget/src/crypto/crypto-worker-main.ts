@@ -3,6 +3,7 @@
  * answers keygen / encrypt / decrypt / forget requests (see `worker-protocol.ts`). Requests run
  * one at a time, in order; key generation blocks this thread for seconds, never the page's.
  */
+import '../zod-config.ts';
 import type * as Tfhe from 'tfhe';
 import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';

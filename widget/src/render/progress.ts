@@ -75,17 +75,9 @@ function renderStep(c: RenderContext, stage: ProgressStage, s: StepState, locale
     <span class="marker" aria-hidden="true">${s.status === 'done' ? '✓' : ''}</span>
     <span class="label">${label} <span class="visually-hidden">(${statusText})</span></span>
     ${s.status === 'active'
-      ? html`<div
-          part="progress-bar"
-          class="bar ${percent === null ? 'indeterminate' : ''}"
-          role="progressbar"
-          aria-label=${label}
-          aria-valuemin="0"
-          aria-valuemax="100"
-          aria-valuenow=${percent ?? nothing}
-        >
-          <span style=${percent === null ? '' : `width:${percent}%`}></span>
-        </div>`
+      ? // A native <progress>: no style attribute (a strict style-src blocks those), and no value
+        // attribute means indeterminate.
+        html`<progress part="progress-bar" class="bar" max="100" value=${percent ?? nothing} aria-label=${label}></progress>`
       : nothing}
     ${detail ? html`<span class="detail">${detail}</span>` : nothing}
   </li>`;
