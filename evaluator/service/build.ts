@@ -15,6 +15,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ENTRY_POINTS = {
   main: join(here, 'main.ts'),
   'expand-worker': join(here, 'keys', 'expand-worker.ts'),
+  // The circuit's bootstrap pool loads `pbs-worker.js` beside the bundle (circuit/pool.ts).
+  'pbs-worker': join(here, '..', 'circuit', 'pbs-worker.ts'),
 };
 
 export async function buildEvaluator(outdir = join(here, '..', 'dist')): Promise<string> {

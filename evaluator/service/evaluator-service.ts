@@ -225,7 +225,11 @@ export class EvaluatorService<K = unknown> {
     try {
       signal.throwIfAborted();
       const inputs = Object.fromEntries([...session.inputs].map(([p, v]) => [p, v.value])) as Record<Party, PartyInputs>;
-      const value = await this.backend.run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) });
+      const value = await this.backend.run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) }).catch((e: unknown) => {
+        // A cancelled run fails with the reason it was cancelled for (expired, deleted, shutdown).
+        signal.throwIfAborted();
+        throw e;
+      });
       signal.throwIfAborted();
       const checked = EncryptedResult.parse(value);
       const bytes = JSON.stringify(checked).length;

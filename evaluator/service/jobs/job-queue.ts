@@ -54,7 +54,8 @@ export class JobQueue {
   submit<T>(key: string, task: JobTask<T>): Promise<T> {
     if (this.closing) throw new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
     if (this.running.has(key) || this.position(key) !== undefined) {
-      throw new Error(`job ${key} is already submitted`);
+      // e.g. a deleted session's run still unwinding when a new session reuses its id.
+      throw new ApiError(409, 'run_started', 'a run for this session is still in progress', { retriable: true });
     }
     const canStartNow = this.running.size < this.opts.concurrency;
     if (!canStartNow && this.queued.length >= this.opts.maxQueued) {

@@ -3,6 +3,9 @@
  * `tsx`) and from the production bundle, where every worker entry is emitted as `<name>.js`
  * beside the main bundle (see `evaluator/service/build.ts`).
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -11,10 +14,15 @@ import { Worker } from 'node:worker_threads';
  */
 export function spawnWorker(callerUrl: string, name: string): Worker {
   if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, callerUrl));
-  // Sources: register tsx's loader inside the worker, then load the TypeScript entry.
-  const entry = new URL(`./${name}.ts`, callerUrl).href;
+  // Sources: tsx's loader must be registered inside the worker (`execArgv: ['--import', 'tsx']`
+  // does not reach a worker's entry on Node 20). Resolve tsx from here so any cwd works.
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
+  const tsxApi = join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default);
   return new Worker(
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true },
+    "const { workerData } = require('node:worker_threads');" +
+      'import(workerData.tsxApi).then((api) => api.tsImport(workerData.entry, workerData.entry));',
+    { eval: true, workerData: { tsxApi: pathToFileURL(tsxApi).href, entry: new URL(`./${name}.ts`, callerUrl).href } },
   );
 }

@@ -10,7 +10,7 @@ import {
 } from '../../../../protocol/evaluator-api.ts';
 import type { EvaluationBackend } from '../../../../evaluator/service/backend.ts';
 import { loadConfig, type EvaluatorConfig } from '../../../../evaluator/service/config.ts';
-import { createLogger } from '../../../../evaluator/service/log.ts';
+import { createLogger, type Logger } from '../../../../evaluator/service/log.ts';
 import { startEvaluator, type RunningEvaluator } from '../../../../evaluator/service/server.ts';
 
 export const TEST_SECRET = 'test-shared-secret-0123456789abcdef-not-for-production';
@@ -44,8 +44,9 @@ export interface SignedInit {
   signedSha256?: string;
 }
 
+/** Starts an evaluator; `backend` may be built from the evaluator's logger. */
 export async function startTestEvaluator(
-  backend: EvaluationBackend<unknown>,
+  backend: EvaluationBackend<unknown> | ((log: Logger) => EvaluationBackend<unknown>),
   env: Record<string, string> = {},
 ): Promise<TestEvaluator> {
   const config: EvaluatorConfig = loadConfig({
@@ -57,10 +58,11 @@ export async function startTestEvaluator(
   });
   const logs = new LogSink();
   let offset = 0;
+  const log = createLogger(config.logLevel, logs);
   const running = await startEvaluator({
     config,
-    backend,
-    log: createLogger(config.logLevel, logs),
+    backend: typeof backend === 'function' ? backend(log) : backend,
+    log,
     now: () => Date.now() + offset,
   });
   const key = await importSharedSecret(TEST_SECRET);

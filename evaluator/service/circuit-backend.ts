@@ -1,0 +1,72 @@
+/**
+ * The production backend: the model from its artifact files, compiled once into a circuit plan;
+ * server keys expanded on a dedicated worker; runs on the circuit's worker-thread bootstrap pool.
+ */
+import { readFile } from 'node:fs/promises';
+import { bytesToBase64 } from '../../protocol/ciphertexts.ts';
+import { ApiError } from '../../protocol/errors.ts';
+import type { EncryptedResult } from '../../protocol/evaluator-api.ts';
+import { loadModel, type Model } from '../../model/manifest.ts';
+import { CircuitError, compileCircuit, createPbsPool, decodePartyInputs, runCircuit } from '../circuit/index.ts';
+import { isEngineError, serializeCiphertext, type ServerKey } from '../engine/index.ts';
+import type { EvaluationBackend } from './backend.ts';
+import type { EvaluatorConfig } from './config.ts';
+import { KeyExpander } from './keys/key-expander.ts';
+import type { Logger } from './log.ts';
+import { checkPartyInputs, modelInfo } from './model-inputs.ts';
+
+/** Loads the model files named by the configuration and builds the backend. */
+export async function createCircuitBackend(
+  config: Pick<EvaluatorConfig, 'modelManifestPath' | 'modelTreePath' | 'poolSize'>,
+  log: Logger,
+): Promise<EvaluationBackend<ServerKey>> {
+  const [manifest, tree] = await Promise.all([readFile(config.modelManifestPath, 'utf8'), readFile(config.modelTreePath, 'utf8')]);
+  return circuitBackend(await loadModel(manifest, tree), { poolSize: config.poolSize, log });
+}
+
+export function circuitBackend(model: Model, opts: { poolSize: number; log: Logger }): EvaluationBackend<ServerKey> {
+  const plan = compileCircuit(model);
+  const pool = createPbsPool({ size: opts.poolSize });
+  const expander = new KeyExpander();
+  const info = modelInfo(model.manifest);
+  let closed = false;
+  opts.log.info({ modelVersion: info.modelVersion, pbs: plan.stats.pbs, pbsDepth: plan.stats.pbsDepth, poolSize: pool.size }, 'circuit compiled');
+
+  return {
+    model: info,
+    checkInputs: (inputs) => checkPartyInputs(model.manifest, inputs),
+    expandServerKey: (bytes) => expander.expand(bytes),
+    async run({ key, inputs, onProgress, signal }): Promise<EncryptedResult> {
+      try {
+        const decoded = decodePartyInputs(Object.values(inputs), key);
+        onProgress({ stage: 'bootstraps', completed: 0, total: plan.stats.pbs });
+        const out = await runCircuit({
+          plan,
+          serverKey: key,
+          inputs: decoded,
+          pool,
+          signal,
+          onProgress: (done, total) => onProgress({ stage: 'bootstraps', completed: done, total }),
+        });
+        return {
+          modelVersion: info.modelVersion,
+          decision: bytesToBase64(serializeCiphertext(out.decision)),
+          explanation: {
+            bins: plan.explanationBins.map((b) => b.label),
+            ciphertexts: out.explanation.map((ct) => bytesToBase64(serializeCiphertext(ct))),
+          },
+        };
+      } catch (e) {
+        // Inputs were checked on upload; what the engine or plan still refuses is the caller's.
+        if (isEngineError(e)) throw new ApiError(422, 'invalid_ciphertext', `the engine refused the inputs: ${e.message}`, { details: { engineCode: e.code } });
+        if (e instanceof CircuitError && e.code === 'invalid_inputs') throw new ApiError(422, 'invalid_inputs', e.message);
+        throw e;
+      }
+    },
+    ready: () => !closed,
+    async close() {
+      closed = true;
+      await Promise.all([pool.close(), expander.close()]);
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The production bundle as the container runs it: `node main.js` (no tsx), with the worker
+ * entries beside it. It refuses a bad configuration naming the variable, serves a real session
+ * up to an expanded key, and exits 0 on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  evaluatorPath,
+  importSharedSecret,
+  sha256Hex,
+  signEvaluatorRequest,
+} from '../../../protocol/evaluator-api.ts';
+import { buildEvaluator } from '../../../evaluator/service/build.ts';
+import { loadTestKeys } from '../../support/tfhe-keys.ts';
+
+const OUT = join(process.cwd(), 'tests', '.cache', 'evaluator-dist');
+const SECRET = 'bundle-test-secret-0123456789abcdefghij';
+const children: ChildProcess[] = [];
+
+function start(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  const child = spawn(process.execPath, [join(OUT, 'main.js')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  children.push(child);
+  return { child, stdout: () => out, stderr: () => err };
+}
+
+beforeAll(async () => {
+  await buildEvaluator(OUT);
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('production bundle', () => {
+  it('emits the process and every worker entry side by side', () => {
+    for (const f of ['main.js', 'expand-worker.js', 'pbs-worker.js']) expect(existsSync(join(OUT, f))).toBe(true);
+  });
+
+  it('refuses to start on bad configuration, naming the variable', async () => {
+    const { child, stderr } = start({ EVALUATOR_SHARED_SECRET: 'too-short', EVALUATOR_PORT: 'eighty' });
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(1);
+    const line = JSON.parse(stderr().trim()) as { level: string; msg: string; variables: string[] };
+    expect(line.level).toBe('fatal');
+    expect(line.variables.sort()).toEqual(['EVALUATOR_PORT', 'EVALUATOR_SHARED_SECRET']);
+    expect(line.msg).not.toContain('too-short');
+  });
+
+  it('serves, expands an uploaded key on its worker, and drains on SIGTERM', async () => {
+    const { child, stdout } = start({ EVALUATOR_SHARED_SECRET: SECRET, EVALUATOR_PORT: '0', EVALUATOR_POOL_SIZE: '1' });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(stdout());
+        if (m) {
+          clearInterval(timer);
+          resolve(m[1]!);
+        }
+      }, 50);
+      child.once('exit', () => reject(new Error(`evaluator exited: ${stdout()}`)));
+    });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+    const key = await importSharedSecret(SECRET);
+    const signed = async (method: string, path: string, body?: Uint8Array<ArrayBuffer>, type?: string) =>
+      fetch(url + path, {
+        method,
+        headers: {
+          ...(await signEvaluatorRequest(key, { method, pathAndQuery: path, contentSha256: await sha256Hex(body ?? new Uint8Array(0)) })),
+          ...(type ? { 'content-type': type } : {}),
+        },
+        ...(body ? { body } : {}),
+      });
+    const model = (await (await signed('GET', '/v1/model')).json()) as { modelVersion: string };
+    const id = 'bundle-session-0000000000001';
+    const create = new TextEncoder().encode(JSON.stringify({ modelVersion: model.modelVersion }));
+    expect((await signed('PUT', evaluatorPath.session(id), create, 'application/json')).status).toBe(201);
+    const keyBytes = loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
+    expect((await signed('PUT', evaluatorPath.serverKey(id), keyBytes, 'application/octet-stream')).status).toBe(201);
+    // Pre-expansion runs on expand-worker.js; its completion is logged.
+    await expect.poll(() => stdout().includes('"msg":"server key expanded"'), { timeout: 60_000 }).toBe(true);
+
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    expect(stdout()).toContain('"msg":"evaluator stopped"');
+  });
+});

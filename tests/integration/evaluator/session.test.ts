@@ -1,0 +1,196 @@
+/**
+ * Full sessions over loopback HTTP with real node-tfhe keys and the real circuit: key, three
+ * parties, run, progress, and a result that node-tfhe decrypts to the cleartext model's answer;
+ * two sessions interleaved; missing parties; delete and expiry during and after a run.
+ */
+import { readFileSync } from 'node:fs';
+import * as tfhe from 'node-tfhe';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
+import { ErrorBody } from '../../../protocol/errors.ts';
+import { EncryptedResult, evaluatorPath, RunProgress } from '../../../protocol/evaluator-api.ts';
+import { explainCodes } from '../../../model/infer.ts';
+import { loadModel, type Model } from '../../../model/manifest.ts';
+import { quantizerLevels } from '../../../model/quantize.ts';
+import { circuitBackend } from '../../../evaluator/service/circuit-backend.ts';
+import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { startTestEvaluator, type TestEvaluator } from './support/harness.ts';
+import { partyInputs } from './support/inputs.ts';
+import { readProgress } from './support/progress.ts';
+
+const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
+let model: Model;
+let ev: TestEvaluator;
+let n = 0;
+
+/** Deterministic codes for every input (a small LCG; the sequence only needs to vary). */
+function codesFor(seed: number): Record<string, number> {
+  let s = seed;
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31);
+  return Object.fromEntries(model.manifest.inputs.map((i) => [i.name, next() % quantizerLevels(i.quantizer)]));
+}
+
+async function expectError(res: Response, status: number, code: string): Promise<ErrorBody> {
+  const body = ErrorBody.parse(await res.json());
+  expect({ status: res.status, code: body.code }).toEqual({ status, code });
+  return body;
+}
+
+async function newSession(e: TestEvaluator = ev, ttlSeconds?: number): Promise<string> {
+  const id = `full-session-${String(++n).padStart(4, '0')}-abcdefghijk`;
+  const res = await e.request('PUT', evaluatorPath.session(id), {
+    json: { modelVersion: model.manifest.modelVersion, ...(ttlSeconds ? { ttlSeconds } : {}) },
+  });
+  expect(res.status).toBe(201);
+  return id;
+}
+
+async function putKey(id: string, e: TestEvaluator = ev): Promise<void> {
+  const bytes = loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
+  const res = await e.request('PUT', evaluatorPath.serverKey(id), { bytes, contentType: 'application/octet-stream' });
+  expect(res.status).toBe(201);
+}
+
+async function putParty(id: string, party: Party, codes: Record<string, number>, e: TestEvaluator = ev): Promise<Response> {
+  return e.request('PUT', evaluatorPath.inputs(id, party), {
+    json: partyInputs(model.manifest, party, loadTestKeys('tuniform').clientKey, codes),
+  });
+}
+
+/** Decrypts a result with the applicant's client key: decision and explanation bits. */
+function decrypt(result: EncryptedResult): { decision: number; bits: number[] } {
+  const ck = loadTestKeys('tuniform').clientKey;
+  const dec = (b64: string) => Number(tfhe.Shortint.decrypt(ck, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+  return { decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) };
+}
+
+async function fetchResult(id: string, e: TestEvaluator = ev): Promise<EncryptedResult> {
+  const res = await e.request('GET', evaluatorPath.result(id));
+  expect(res.status).toBe(200);
+  return EncryptedResult.parse(await res.json());
+}
+
+beforeAll(async () => {
+  model = await loadModel(readFileSync('model/artifacts/manifest.json', 'utf8'), readFileSync('model/artifacts/tree.json', 'utf8'));
+  ev = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 2, log }), { EVALUATOR_POOL_SIZE: '2' });
+});
+afterAll(async () => {
+  await ev?.close();
+});
+
+describe('full sessions', () => {
+  it('runs two interleaved sessions, queued one after the other, each to the cleartext model\'s answer', async () => {
+    const [a, b] = [await newSession(), await newSession()];
+    const [codesA, codesB] = [codesFor(11), codesFor(12345)];
+    await putKey(a);
+    await putKey(b);
+    for (const party of PARTIES) {
+      expect((await putParty(b, party, codesB)).status).toBe(201);
+      expect((await putParty(a, party, codesA)).status).toBe(201);
+    }
+    const progressA = ev.request('GET', evaluatorPath.progress(a)).then(readProgress);
+    const progressB = ev.request('GET', evaluatorPath.progress(b)).then(readProgress);
+    const runA = await ev.request('POST', evaluatorPath.run(a));
+    expect(runA.status).toBe(202);
+    expect(RunProgress.parse(await runA.json()).state).toMatch(/queued|running/);
+    const runB = RunProgress.parse(await (await ev.request('POST', evaluatorPath.run(b))).json());
+    expect(runB).toMatchObject({ state: 'queued', queuePosition: 0 });
+
+    const [eventsA, eventsB] = await Promise.all([progressA, progressB]);
+    for (const events of [eventsA, eventsB]) {
+      expect(events[0]!.state).toBe('idle');
+      expect(events.at(-1)).toMatchObject({ state: 'succeeded', fraction: 1 });
+      const fractions = events.map((e) => e.fraction);
+      expect(fractions).toEqual([...fractions].sort((x, y) => x - y));
+      expect(events.some((e) => e.stage === 'bootstraps' && e.total > 0)).toBe(true);
+    }
+    expect(eventsB.some((e) => e.state === 'queued')).toBe(true);
+
+    // Once done, a run request is idempotent and a new stream sends the final state and ends.
+    expect((await ev.request('POST', evaluatorPath.run(a))).status).toBe(200);
+    expect(await readProgress(await ev.request('GET', evaluatorPath.progress(a)))).toHaveLength(1);
+
+    for (const [id, codes] of [[a, codesA], [b, codesB]] as const) {
+      const result = await fetchResult(id);
+      expect(result.modelVersion).toBe(model.manifest.modelVersion);
+      expect(result.explanation.bins).toEqual(model.manifest.explanation.bins.map((x) => x.label));
+      const expected = explainCodes(model.tree, codes, model.manifest.explanation);
+      expect(decrypt(result)).toEqual({ decision: expected.decision, bits: expected.bits });
+      const runLog = ev.logs.records.find((r) => r.msg === 'run succeeded' && r.sessionId === id);
+      expect(runLog).toMatchObject({ expandedNow: expect.any(Boolean), keyMs: expect.any(Number), runMs: expect.any(Number) });
+    }
+  });
+
+  it('names the missing party, freezes inputs once running, and forgets a session deleted mid-run', async () => {
+    const id = await newSession();
+    await putKey(id);
+    const codes = codesFor(99);
+    await putParty(id, 'applicant', codes);
+    await putParty(id, 'bank', codes);
+    const early = await expectError(await ev.request('POST', evaluatorPath.run(id)), 409, 'missing_inputs');
+    expect(early.details).toEqual({ missingParties: ['bureau'] });
+    await putParty(id, 'bureau', codes);
+
+    const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
+    expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
+    await expectError(await putParty(id, 'bank', codes), 409, 'run_started');
+    expect((await ev.request('DELETE', evaluatorPath.session(id))).status).toBe(204);
+    expect((await progress).at(-1)).toMatchObject({ state: 'failed', error: { code: 'session_not_found' } });
+    await expectError(await ev.request('GET', evaluatorPath.result(id)), 404, 'session_not_found');
+    // The cancelled run unwinds (bootstraps in flight finish) and frees its slot.
+    await vi.waitFor(() => expect(ev.service.stats()).toMatchObject({ runningRuns: 0, queuedRuns: 0 }), { timeout: 60_000 });
+  });
+
+  it('answers 410 once a session expires, even mid-run', async () => {
+    const id = await newSession(ev, 60);
+    await putKey(id);
+    for (const party of PARTIES) await putParty(id, party, codesFor(3));
+    const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
+    await ev.request('POST', evaluatorPath.run(id));
+    ev.advanceClock(61_000);
+    try {
+      await expectError(await ev.request('GET', evaluatorPath.result(id)), 410, 'session_expired');
+      expect((await progress).at(-1)).toMatchObject({ state: 'failed', error: { code: 'session_expired' } });
+    } finally {
+      ev.advanceClock(-61_000);
+    }
+    await vi.waitFor(() => expect(ev.service.stats()).toMatchObject({ runningRuns: 0 }), { timeout: 60_000 });
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets a running run finish within the grace period and fails the queued one', async () => {
+    const e = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 2, log }), {
+      EVALUATOR_POOL_SIZE: '2',
+      EVALUATOR_SHUTDOWN_GRACE_SECONDS: '120',
+    });
+    const [a, b] = [await newSession(e), await newSession(e)];
+    for (const id of [a, b]) {
+      await putKey(id, e);
+      for (const party of PARTIES) await putParty(id, party, codesFor(21), e);
+    }
+    const progressA = e.request('GET', evaluatorPath.progress(a)).then(readProgress);
+    const progressB = e.request('GET', evaluatorPath.progress(b)).then(readProgress);
+    await e.request('POST', evaluatorPath.run(a));
+    await e.request('POST', evaluatorPath.run(b));
+    const closed = e.close();
+    const eventsB = await progressB;
+    expect(eventsB.at(-1)).toMatchObject({ state: 'failed', error: { code: 'shutting_down', retriable: true } });
+    expect((await progressA).at(-1)!.state).toBe('succeeded');
+    await closed;
+  });
+
+  it('fails a run that outlives the grace period', async () => {
+    const e = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 1, log }), {
+      EVALUATOR_POOL_SIZE: '1',
+      EVALUATOR_SHUTDOWN_GRACE_SECONDS: '0',
+    });
+    const id = await newSession(e);
+    await putKey(id, e);
+    for (const party of PARTIES) await putParty(id, party, codesFor(8), e);
+    const progress = e.request('GET', evaluatorPath.progress(id)).then(readProgress);
+    await e.request('POST', evaluatorPath.run(id));
+    await e.close();
+    expect((await progress).at(-1)).toMatchObject({ state: 'failed', error: { code: 'shutting_down' } });
+  });
+});
