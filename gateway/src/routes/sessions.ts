@@ -159,6 +159,12 @@ function keyUploadRoute(kind: KeyKind) {
   });
 }
 
+/** Lets the session hand what it holds to the evaluator after the response is sent. */
+function prepareInBackground(c: Context<AppEnv>): void {
+  const { sessionId, credential } = c.get('session');
+  c.executionCtx.waitUntil(sessionStub(c.env, sessionId).prepare(credential).catch(() => undefined));
+}
+
 async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   const { sessionId, credential } = c.get('session');
   const limit = kind === 'server-key' ? PublicBodyLimits.serverKey : PublicBodyLimits.publicKey;
@@ -187,6 +193,7 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   if (!committed.ok) await c.env.BLOBS.delete(blob.key);
   const { accepted, discard } = unwrap(committed);
   if (discard) await c.env.BLOBS.delete(discard);
+  if (kind === 'server-key' && !accepted.duplicate) prepareInBackground(c);
   return c.json(accepted, accepted.duplicate ? 200 : 201);
 }
 
@@ -256,6 +263,7 @@ sessions.openapi(putInputs, async (c) => {
   const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party, sha256), bytes, 'application/json');
   const { accepted, discard } = unwrap(await stub.commitInputs(credential, party, blob));
   if (discard) await c.env.BLOBS.delete(discard);
+  if (!accepted.duplicate) prepareInBackground(c);
   return c.json(accepted, accepted.duplicate ? 200 : 201);
 });
 

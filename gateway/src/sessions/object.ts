@@ -62,6 +62,8 @@ export class SessionObject extends DurableObject<Bindings> {
   private cached: StoredSession | undefined | null = null;
   private lastRefresh = 0;
   private running: Promise<Outcome<SessionStatus>> | undefined;
+  /** The one evaluator sync in flight (eager preparation or a run's); syncs never overlap. */
+  private syncing: Promise<unknown> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
 
   // -------------------------------------------------------------------------------------------
@@ -200,6 +202,20 @@ export class SessionObject extends DurableObject<Bindings> {
     return ok({ accepted: accepted(false), ...(existing && existing.key !== ref.key ? { discard: existing.key } : {}) });
   }
 
+  /**
+   * Hands the evaluator what the session already holds (server key, inputs so far), ahead of
+   * the run, so the key transfer and its expansion are off the run's critical path. Best
+   * effort: a failure here is retried by the run itself.
+   */
+  async prepare(cred: SessionCredential): Promise<Outcome<Record<string, never>>> {
+    const opened = await this.open(cred, 'token-or-party');
+    if (!opened.ok) return opened;
+    const r = opened.value;
+    if (r.phase !== 'open' || !r.serverKey || this.running) return ok({});
+    await this.exclusiveSync(r).catch(() => undefined);
+    return ok({});
+  }
+
   /** Starts the run, or retries a failed one. Concurrent calls share one attempt. */
   async run(cred: SessionCredential): Promise<Outcome<{ status: SessionStatus; started: boolean }>> {
     const opened = await this.open(cred, 'token');
@@ -292,7 +308,7 @@ export class SessionObject extends DurableObject<Bindings> {
     await this.save(r);
     await this.scheduleAlarm(r);
     try {
-      const ev = await this.sync(r);
+      const ev = await this.exclusiveSync(r);
       r.run = await ev.run();
       await this.save(r);
       if (r.run.state === 'succeeded') await this.finalize(r, ev);
@@ -312,7 +328,14 @@ export class SessionObject extends DurableObject<Bindings> {
     }
   }
 
-  /** Makes the evaluator hold this session's key and inputs; returns a client for it. */
+  /** Runs {@link sync} after any sync in flight, so two never interleave their uploads. */
+  private exclusiveSync(r: SessionRecord): Promise<EvaluatorClient> {
+    const next = this.syncing.catch(() => undefined).then(() => this.sync(r));
+    this.syncing = next;
+    return next;
+  }
+
+  /** Makes the evaluator hold this session's key and the inputs stored so far; returns a client for it. */
   private async sync(r: SessionRecord): Promise<EvaluatorClient> {
     let ev = this.evaluator(r);
     let remote: EvaluatorSessionStatus | 'missing' | 'gone' = await ev.status();
@@ -337,6 +360,7 @@ export class SessionObject extends DurableObject<Bindings> {
       r.evaluator = { sessionId: r.evaluator.sessionId, inputsSha256: {} };
       const ttlSeconds = Math.min(24 * 3600, Math.max(10, Math.ceil((r.expiresAt - Date.now()) / 1000)));
       remote = await ev.create({ modelVersion: r.modelVersion, ttlSeconds });
+      r.evaluator.created = true;
       await this.save(r);
     }
     if (remote.modelVersion !== r.modelVersion) {
@@ -351,7 +375,8 @@ export class SessionObject extends DurableObject<Bindings> {
       await this.save(r);
     }
     for (const party of r.parties) {
-      const ref = r.inputs[party]!;
+      const ref = r.inputs[party];
+      if (!ref) continue;
       if (remote.parties.received.includes(party) && r.evaluator.inputsSha256[party] === ref.sha256) continue;
       const json = await readBlobText(this.env.BLOBS, ref);
       if (json === undefined) throw new ApiError(500, 'internal', `The stored ${party} inputs are missing.`);
@@ -448,7 +473,7 @@ export class SessionObject extends DurableObject<Bindings> {
     await this.save(tombstone);
     await this.scheduleAlarm(tombstone);
     await deletePrefix(this.env.BLOBS, blobKeys.prefix(r.sessionId));
-    const evaluatorTouched = r.attempts > 0 || r.evaluator.serverKeySha256 !== undefined;
+    const evaluatorTouched = r.attempts > 0 || r.evaluator.created === true;
     if (evaluatorTouched) await this.evaluator(r).remove().catch(() => undefined);
     return tombstone;
   }

@@ -33,7 +33,7 @@ export interface SessionRecord {
   run: RunProgress;
   attempts: number;
   /** What the evaluator holds for this session, as far as the gateway knows. */
-  evaluator: { sessionId: string; serverKeySha256?: string; inputsSha256: Partial<Record<Party, string>> };
+  evaluator: { sessionId: string; created?: boolean; serverKeySha256?: string; inputsSha256: Partial<Record<Party, string>> };
   /** Consecutive failed status polls while running. */
   pollFailures: number;
   result?: BlobRef;

@@ -10,7 +10,7 @@ type Methods<T, K extends keyof T> = { [P in K]: T[P] };
 
 export type SessionApi = Methods<
   SessionObject,
-  'create' | 'authenticate' | 'status' | 'keyRef' | 'commitKey' | 'mayUploadInputs' | 'commitInputs' | 'run' | 'progress' | 'result' | 'remove'
+  'create' | 'authenticate' | 'status' | 'keyRef' | 'commitKey' | 'mayUploadInputs' | 'commitInputs' | 'prepare' | 'run' | 'progress' | 'result' | 'remove'
 >;
 export type RateLimiterApi = Methods<RateLimiter, 'take'>;
 
