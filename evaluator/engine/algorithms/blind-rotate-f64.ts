@@ -43,6 +43,15 @@ export function blindRotateF64Scratch(params: ShortintParameters): BlindRotateF6
   };
 }
 
+/**
+ * Round half to even, like WebAssembly's `f64.nearest`, so this path and the wasm kernels give
+ * bit-identical results (ties are frequent: accumulator values are multiples of ~2^37).
+ */
+export function nearest(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** Centred double of the u64 word (lo, hi). */
 function centred(lo: number, hi: number): number {
   return (hi | 0) * TWO32 + lo;
@@ -55,11 +64,11 @@ function centred(lo: number, hi: number): number {
 function decomposeCentred(x: number, baseLog: number, level: number, out: Float64Array): void {
   const shift = 2 ** -(64 - baseLog * level);
   const full = 2 ** (baseLog * level);
-  let t = Math.round(x * shift);
-  t -= full * Math.round(t / full);
+  let t = nearest(x * shift);
+  t -= full * nearest(t / full);
   const base = 2 ** baseLog;
   for (let q = 0; q < level; q++) {
-    const res = t - base * Math.round(t / base);
+    const res = t - base * nearest(t / base);
     out[q] = res;
     t = (t - res) / base;
   }
@@ -85,19 +94,7 @@ export function blindRotateF64(
   const base = 2 ** beta;
   const invBase = 1 / base;
 
-  // ACC = (0, …, 0, LUT·X^(−b̃)).
-  acc.fill(0, 0, k * N);
-  {
-    const d = (2 * N - switched[n]!) % (2 * N);
-    const shiftBy = d % N;
-    const sign = d >= N ? -1 : 1;
-    const body = k * N;
-    for (let c = 0; c < N; c++) {
-      const s = c - shiftBy;
-      const v = s >= 0 ? centred(lutBody[2 * s]!, lutBody[2 * s + 1]!) : -centred(lutBody[2 * (s + N)]!, lutBody[2 * (s + N) + 1]!);
-      acc[body + c] = sign * v;
-    }
-  }
+  initAccumulator(params, lutBody, switched[n]!, acc);
 
   const rowStride = (k + 1) * N; // Fourier BSK: one row = k+1 polynomials of N doubles
   const ggswStride = L * (k + 1) * rowStride;
@@ -121,10 +118,10 @@ export function blindRotateF64(
         const tr = twistRe[j]!;
         const ti = twistIm[j]!;
         if (single) {
-          let d1 = Math.round(t1 * digitScale);
-          d1 -= base * Math.round(d1 * invBase);
-          let d2 = Math.round(t2 * digitScale);
-          d2 -= base * Math.round(d2 * invBase);
+          let d1 = nearest(t1 * digitScale);
+          d1 -= base * nearest(d1 * invBase);
+          let d2 = nearest(t2 * digitScale);
+          d2 -= base * nearest(d2 * invBase);
           const f = r * N;
           fd[f + j] = d1 * tr - d2 * ti;
           fd[f + M + j] = d1 * ti + d2 * tr;
@@ -177,12 +174,27 @@ export function blindRotateF64(
         const ui = untwistIm[j]!;
         let x1 = acc[o + j]! + (yr * ur - yi * ui);
         let x2 = acc[o + M + j]! + (yr * ui + yi * ur);
-        x1 -= TWO64 * Math.round(x1 * INV_TWO64);
-        x2 -= TWO64 * Math.round(x2 * INV_TWO64);
+        x1 -= TWO64 * nearest(x1 * INV_TWO64);
+        x2 -= TWO64 * nearest(x2 * INV_TWO64);
         acc[o + j] = x1;
         acc[o + M + j] = x2;
       }
     }
+  }
+}
+
+/** ACC = (0, …, 0, LUT·X^(−b̃)) as centred doubles, b̃ the switched body in [0, 2N). */
+export function initAccumulator(params: ShortintParameters, lutBody: Uint32Array, bTilde: number, acc: Float64Array): void {
+  const { polynomialSize: N, glweDimension: k } = params;
+  acc.fill(0, 0, k * N);
+  const d = (2 * N - bTilde) % (2 * N);
+  const shiftBy = d % N;
+  const sign = d >= N ? -1 : 1;
+  const body = k * N;
+  for (let c = 0; c < N; c++) {
+    const s = c - shiftBy;
+    const v = s >= 0 ? centred(lutBody[2 * s]!, lutBody[2 * s + 1]!) : -centred(lutBody[2 * (s + N)]!, lutBody[2 * (s + N) + 1]!);
+    acc[body + c] = sign * v;
   }
 }
 

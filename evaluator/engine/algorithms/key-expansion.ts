@@ -7,18 +7,70 @@
  *
  * Large outputs are allocated on SharedArrayBuffers so worker threads can share one expanded key.
  */
+import { randomUUID } from 'node:crypto';
 import type { CompressedServerKey, ServerKey } from '../entities/server-key.ts';
 import { SERVER_KEY_FORMAT } from '../entities/server-key.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { wasmPbsSupported, wasmScratchLayout } from './pbs-wasm.ts';
 import { fillMaskWords, forEachMaskChunk } from '../csprng/aes-ctr.ts';
 import { fftPlan, forwardNegacyclic } from '../fft/negacyclic.ts';
 import { bigLweDimension } from '../params/parameters.ts';
 
-function sharedUint32(length: number): Uint32Array {
-  return new Uint32Array(new SharedArrayBuffer(length * 4));
+/** Scratch slots per key: the number of threads that can run the wasm path on it at once. */
+const SCRATCH_SLOTS = 16;
+
+interface KeyArrays {
+  memory: WebAssembly.Memory | null;
+  scratchSlots: ServerKey['scratchSlots'];
+  kskLo: Uint32Array;
+  kskHi: Uint32Array;
+  bsk: Float64Array;
+  zeros: Uint32Array | null;
 }
 
-function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(length * 8));
+/**
+ * Allocates the key's arrays: inside one shared WebAssembly.Memory (with the scratch slots of
+ * the wasm path) when the runtime supports it, else in plain SharedArrayBuffers.
+ */
+function allocateKeyArrays(params: ShortintParameters, kskWords: number, bskDoubles: number, zerosWords: number): KeyArrays {
+  if (wasmPbsSupported(params)) {
+    let at = 64 * Math.ceil((4 * SCRATCH_SLOTS) / 64); // slot flags first
+    const take = (bytes: number) => {
+      const start = at;
+      at += 64 * Math.ceil(bytes / 64);
+      return start;
+    };
+    const lo = take(4 * kskWords);
+    const hi = take(4 * kskWords);
+    const bsk = take(8 * bskDoubles);
+    const zeros = take(8 * zerosWords);
+    const slotSize = wasmScratchLayout(params).size;
+    at = 65536 * Math.ceil(at / 65536);
+    const slots = take(SCRATCH_SLOTS * slotSize);
+    const pages = Math.ceil(at / 65536);
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      const buffer = memory.buffer;
+      return {
+        memory,
+        scratchSlots: { flags: 0, offset: slots, size: slotSize, count: SCRATCH_SLOTS },
+        kskLo: new Uint32Array(buffer, lo, kskWords),
+        kskHi: new Uint32Array(buffer, hi, kskWords),
+        bsk: new Float64Array(buffer, bsk, bskDoubles),
+        zeros: zerosWords > 0 ? new Uint32Array(buffer, zeros, 2 * zerosWords) : null,
+      };
+    } catch {
+      // No room for a shared wasm memory of this size: fall through to the TypeScript layout.
+    }
+  }
+  return {
+    memory: null,
+    scratchSlots: null,
+    kskLo: new Uint32Array(new SharedArrayBuffer(4 * kskWords)),
+    kskHi: new Uint32Array(new SharedArrayBuffer(4 * kskWords)),
+    bsk: new Float64Array(new SharedArrayBuffer(8 * bskDoubles)),
+    zeros: zerosWords > 0 ? new Uint32Array(new SharedArrayBuffer(8 * zerosWords)) : null,
+  };
 }
 
 export function expandServerKey(compressed: CompressedServerKey): ServerKey {
@@ -27,10 +79,13 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
   const K = bigLweDimension(params);
   const size = n + 1;
 
-  // Keyswitch key: K·L rows of n mask words (from the stream) + 1 body, split into low/high halves.
   const rows = K * ksLevel;
-  const kskLo = sharedUint32(rows * size);
-  const kskHi = sharedUint32(rows * size);
+  const glweRows = n * pbsLevel * (k + 1);
+  const zerosCount = compressed.modulusSwitchZeros ? compressed.modulusSwitchZeros.bodies.length / 2 : 0;
+  const arrays = allocateKeyArrays(params, rows * size, glweRows * (k + 1) * N, zerosCount * size);
+
+  // Keyswitch key: K·L rows of n mask words (from the stream) + 1 body, split into low/high halves.
+  const { kskLo, kskHi } = arrays;
   forEachMaskChunk(compressed.keyswitchKey.seed, 0, rows * n, (chunk, first) => {
     const count = chunk.length / 2;
     let t = Math.floor(first / n);
@@ -54,8 +109,7 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
   // Bootstrap key: for GGSW i, level ℓ, row r, a GLWE of k stream mask polynomials + a stored body.
   const plan = fftPlan(N);
   const M = N / 2;
-  const glweRows = n * pbsLevel * (k + 1);
-  const fourierBootstrapKey = sharedFloat64(glweRows * (k + 1) * N);
+  const fourierBootstrapKey = arrays.bsk;
   const mask = new Uint32Array(2 * k * N);
   const poly = new Float64Array(N);
   const bskBodies = compressed.bootstrapKey.bodies;
@@ -72,12 +126,10 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
   }
 
   // Drift technique: the encryptions of zero, as whole LWE ciphertexts.
-  let modulusSwitchZeros: Uint32Array | null = null;
+  const modulusSwitchZeros = arrays.zeros;
   const zeros = compressed.modulusSwitchZeros;
-  if (zeros) {
-    const count = zeros.bodies.length / 2;
-    modulusSwitchZeros = sharedUint32(2 * count * size);
-    for (let t = 0; t < count; t++) {
+  if (zeros && modulusSwitchZeros) {
+    for (let t = 0; t < zerosCount; t++) {
       fillMaskWords(zeros.seed, t * n, n, modulusSwitchZeros, t * size);
       modulusSwitchZeros[2 * (t * size + n)] = zeros.bodies[2 * t]!;
       modulusSwitchZeros[2 * (t * size + n) + 1] = zeros.bodies[2 * t + 1]!;
@@ -86,7 +138,10 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
 
   return {
     format: SERVER_KEY_FORMAT,
+    keyId: randomUUID(),
     params,
+    memory: arrays.memory,
+    scratchSlots: arrays.scratchSlots,
     keyswitchKeyLo: kskLo,
     keyswitchKeyHi: kskHi,
     fourierBootstrapKey,

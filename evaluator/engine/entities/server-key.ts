@@ -43,7 +43,16 @@ export interface CompressedServerKey {
 export interface ServerKey {
   /** Layout tag, checked by every operation so a stale or foreign object is refused clearly. */
   readonly format: typeof SERVER_KEY_FORMAT;
+  /** Random id of this expansion: threads cache their per-key kernel state under it. */
+  readonly keyId: string;
   readonly params: ShortintParameters;
+  /**
+   * The shared WebAssembly memory holding every array below plus `scratchSlots` per-thread
+   * scratch areas, or null when the key lives in plain SharedArrayBuffers (TypeScript path only).
+   */
+  readonly memory: WebAssembly.Memory | null;
+  /** Scratch areas inside `memory` that threads claim (an i32 flag each at byte `flags`). */
+  readonly scratchSlots: { readonly flags: number; readonly offset: number; readonly size: number; readonly count: number } | null;
   /**
    * Keyswitch key, u64 words split into low and high halves: row t = i·ks_level + j holds the n
    * mask words then the body. Length k·N·ks_level·(n+1) each.
@@ -59,4 +68,4 @@ export interface ServerKey {
   readonly modulusSwitchZeros: Uint32Array | null;
 }
 
-export const SERVER_KEY_FORMAT = 'blindscore-engine-server-key-v1' as const;
+export const SERVER_KEY_FORMAT = 'blindscore-engine-server-key-v2' as const;

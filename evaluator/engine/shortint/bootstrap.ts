@@ -16,6 +16,7 @@ import { cleartextModulus, deltaOf } from '../params/parameters.ts';
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../algorithms/pbs.ts';
 import type { PbsScratch } from '../algorithms/pbs.ts';
 import { lweBody, lweMaskIsZero } from '../algorithms/lwe-linear.ts';
+import { keyswitchWasm, programmableBootstrapWasm } from '../algorithms/pbs-wasm.ts';
 import { assertLookupTableMatches } from './lookup-table.ts';
 import { assertCiphertextMatchesKey } from './server-key.ts';
 
@@ -51,7 +52,9 @@ export function programmableBootstrap(key: ServerKey, ct: Ciphertext, lut: Looku
     writeTrivialBootstrap(key.params, ct.data, lut, data);
     return { data, degree: lut.degree, noiseLevel: 0, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
   }
-  programmableBootstrapLweCiphertext(key, ct.data, lut.body, data, scratchFor(key.params));
+  if (!programmableBootstrapWasm(key, ct.data, lut.body, data)) {
+    programmableBootstrapLweCiphertext(key, ct.data, lut.body, data, scratchFor(key.params));
+  }
   return { data, degree: lut.degree, noiseLevel: 1, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
 }
 
@@ -77,5 +80,5 @@ function writeTrivialBootstrap(params: ShortintParameters, input: Uint32Array, l
  */
 export function keyswitchCiphertext(key: ServerKey, ct: Ciphertext): Uint32Array {
   assertCiphertextMatchesKey(ct, key);
-  return keyswitchWithKey(key, ct.data, scratchFor(key.params));
+  return keyswitchWasm(key, ct.data) ?? keyswitchWithKey(key, ct.data, scratchFor(key.params));
 }

@@ -20,6 +20,7 @@ export function assertServerKey(key: ServerKey): void {
   const bskDoubles = n * p.pbsLevel * (p.glweDimension + 1) ** 2 * p.polynomialSize;
   const zeros = p.modulusSwitch.kind === 'drift' ? 2 * p.modulusSwitch.zerosCount * (n + 1) : 0;
   const ok =
+    typeof key.keyId === 'string' &&
     key.keyswitchKeyLo instanceof Uint32Array &&
     key.keyswitchKeyHi instanceof Uint32Array &&
     key.keyswitchKeyLo.length === kskWords &&

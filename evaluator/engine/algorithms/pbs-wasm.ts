@@ -1,0 +1,241 @@
+/**
+ * KS-PBS with the WebAssembly SIMD kernels, the fast path of `programmableBootstrap`: the same
+ * steps and data as `pbs.ts` + `blind-rotate-f64.ts` (which remain the reference), with the
+ * keyswitch, DFTs, decomposition, multiply-accumulate and accumulator update in wasm and the
+ * orchestration here.
+ *
+ * The kernels address the key's shared `WebAssembly.Memory`. Each thread claims one of the key's
+ * scratch slots (an Atomics compare-exchange on the slot's flag) the first time it bootstraps with
+ * that key, and keeps it while the key stays in its small per-thread cache; when no slot is free
+ * the caller falls back to the TypeScript path, so correctness never depends on slot supply.
+ */
+import type { ServerKey } from '../entities/server-key.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { bigLweDimension } from '../params/parameters.ts';
+import { radix4Plan } from '../fft/radix4.ts';
+import { instantiateKernels, kernelsModule, type Kernels } from '../wasm/kernels.ts';
+import { fourierBskOffset } from './blind-rotate.ts';
+import { initAccumulator, sampleExtractF64 } from './blind-rotate-f64.ts';
+import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
+
+/** Byte offsets (relative to the slot start) of one thread's scratch for these parameters. */
+export interface WasmScratchLayout {
+  readonly size: number;
+  readonly twist: number;
+  readonly untwist: number;
+  readonly fftTable: number;
+  readonly fftTableEnd: number;
+  readonly acc: number;
+  readonly rot: number;
+  readonly fourierDigits: number;
+  readonly fourierOut: number;
+  readonly ksInput: number;
+  readonly ksOutput: number;
+}
+
+/** The wasm path covers level-1 bootstrap decompositions (both supported sets); others use TypeScript. */
+export function wasmPbsSupported(params: ShortintParameters): boolean {
+  return params.pbsLevel === 1 && params.polynomialSize >= 16 && kernelsModule() !== null;
+}
+
+function fftTableDoubles(m: number): number {
+  let total = 0;
+  let len = m;
+  if (Math.log2(m) % 2 === 1) {
+    total += m;
+    len = m / 2;
+  }
+  for (; len >= 8; len /= 4) total += (6 * len) / 4;
+  return total;
+}
+
+export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout {
+  const { polynomialSize: N, glweDimension: k, lweDimension: n } = params;
+  const M = N / 2;
+  let at = 0;
+  const take = (bytes: number) => {
+    const start = at;
+    at += Math.ceil(bytes / 64) * 64;
+    return start;
+  };
+  const twist = take(16 * M);
+  const untwist = take(16 * M);
+  const fftTable = take(8 * fftTableDoubles(M));
+  const fftTableEnd = fftTable + 8 * fftTableDoubles(M);
+  const acc = take(8 * (k + 1) * N);
+  const rot = take(8 * N);
+  const fourierDigits = take(8 * (k + 1) * N);
+  const fourierOut = take(8 * (k + 1) * N);
+  const ksInput = take(8 * (bigLweDimension(params) + 1));
+  const ksOutput = take(8 * (n + 1));
+  return { size: Math.ceil(at / 65536) * 65536, twist, untwist, fftTable, fftTableEnd, acc, rot, fourierDigits, fourierOut, ksInput, ksOutput };
+}
+
+/** Writes the DFT tables of `radix4.ts` in the kernels' layout (per stage: w1r, w1i, w2r, w2i, w3r, w3i). */
+export function writeTables(view: Float64Array, base: number, layout: WasmScratchLayout, N: number): void {
+  const plan = radix4Plan(N);
+  const M = N / 2;
+  const t0 = (base + layout.twist) / 8;
+  view.set(plan.twistRe, t0);
+  view.set(plan.twistIm, t0 + M);
+  const u0 = (base + layout.untwist) / 8;
+  view.set(plan.untwistRe, u0);
+  view.set(plan.untwistIm, u0 + M);
+  let p = (base + layout.fftTable) / 8;
+  plan.stages.forEach((len, s) => {
+    const t = plan.twiddles[s]!;
+    if (s === 0 && Math.log2(M) % 2 === 1) {
+      const h = len / 2;
+      for (let j = 0; j < h; j++) {
+        view[p + j] = t[2 * j]!;
+        view[p + h + j] = t[2 * j + 1]!;
+      }
+      p += len;
+    } else if (len >= 8) {
+      const q = len / 4;
+      for (let j = 0; j < q; j++) {
+        for (let e = 0; e < 3; e++) {
+          view[p + 2 * e * q + j] = t[6 * j + 2 * e]!;
+          view[p + (2 * e + 1) * q + j] = t[6 * j + 2 * e + 1]!;
+        }
+      }
+      p += 6 * q;
+    }
+  });
+}
+
+interface ThreadKeyState {
+  readonly kernels: Kernels;
+  readonly base: number;
+  readonly slot: number;
+  readonly flags: Int32Array;
+  readonly acc: Float64Array;
+  readonly fourierOut: Float64Array;
+  readonly ksInput: Uint32Array;
+  readonly small: Uint32Array;
+  readonly switched: Uint32Array;
+  readonly layout: WasmScratchLayout;
+}
+
+/** Per-thread states by key id, least recently used first; evicting one frees its slot. */
+const states = new Map<string, ThreadKeyState>();
+const MAX_CACHED_KEYS = 8;
+
+function stateFor(key: ServerKey): ThreadKeyState | null {
+  const hit = states.get(key.keyId);
+  if (hit) {
+    states.delete(key.keyId);
+    states.set(key.keyId, hit);
+    return hit;
+  }
+  const slots = key.scratchSlots;
+  if (!key.memory || !slots || !wasmPbsSupported(key.params)) return null;
+  const buffer = key.memory.buffer;
+  const flags = new Int32Array(buffer, slots.flags, slots.count);
+  let slot = -1;
+  for (let s = 0; s < slots.count && slot < 0; s++) if (Atomics.compareExchange(flags, s, 0, 1) === 0) slot = s;
+  if (slot < 0) return null;
+  const layout = wasmScratchLayout(key.params);
+  if (layout.size > slots.size) {
+    Atomics.store(flags, slot, 0);
+    return null;
+  }
+  const base = slots.offset + slot * slots.size;
+  const { polynomialSize: N, glweDimension: k, lweDimension: n } = key.params;
+  writeTables(new Float64Array(buffer), base, layout, N);
+  const state: ThreadKeyState = {
+    kernels: instantiateKernels(key.memory),
+    base,
+    slot,
+    flags,
+    acc: new Float64Array(buffer, base + layout.acc, (k + 1) * N),
+    fourierOut: new Float64Array(buffer, base + layout.fourierOut, (k + 1) * N),
+    ksInput: new Uint32Array(buffer, base + layout.ksInput, 2 * (bigLweDimension(key.params) + 1)),
+    small: new Uint32Array(buffer, base + layout.ksOutput, 2 * (n + 1)),
+    switched: new Uint32Array(n + 1),
+    layout,
+  };
+  states.set(key.keyId, state);
+  if (states.size > MAX_CACHED_KEYS) {
+    const [oldId, old] = states.entries().next().value as [string, ThreadKeyState];
+    states.delete(oldId);
+    Atomics.store(old.flags, old.slot, 0);
+  }
+  return state;
+}
+
+/** Keyswitch with the wasm kernel into the thread's scratch; null when the wasm path is unavailable. */
+export function keyswitchWasm(key: ServerKey, input: Uint32Array): Uint32Array | null {
+  const s = stateFor(key);
+  if (!s) return null;
+  s.ksInput.set(input);
+  const p = key.params;
+  s.kernels.keyswitch(
+    key.keyswitchKeyLo.byteOffset,
+    key.keyswitchKeyHi.byteOffset,
+    s.ksInput.byteOffset,
+    s.small.byteOffset,
+    bigLweDimension(p),
+    p.lweDimension + 1,
+    p.ksBaseLog,
+    p.ksLevel,
+  );
+  return s.small;
+}
+
+/**
+ * Bootstraps `input` through `lutBody` into `output` with the wasm kernels. Returns false (and
+ * does nothing) when the wasm path is unavailable for this key in this thread.
+ */
+export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
+  const s = stateFor(key);
+  if (!s) return false;
+  const params = key.params;
+  const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = params;
+  const M = N / 2;
+  const K = s.kernels;
+  const L = s.layout;
+  const base = s.base;
+  keyswitchWasm(key, input);
+  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, s.small, s.switched);
+  initAccumulator(params, lutBody, s.switched[n]!, s.acc);
+
+  const acc = base + L.acc;
+  const rot = base + L.rot;
+  const fd = base + L.fourierDigits;
+  const fo = base + L.fourierOut;
+  const twist = base + L.twist;
+  const untwist = base + L.untwist;
+  const table = base + L.fftTable;
+  const tableEnd = base + L.fftTableEnd;
+  const bsk = key.fourierBootstrapKey.byteOffset;
+  const digitScale = 2 ** -(64 - beta);
+  const digitBase = 2 ** beta;
+  const polyBytes = 8 * N;
+  const halfBytes = 8 * M;
+  for (let i = 0; i < n; i++) {
+    const a = s.switched[i]!;
+    if (a === 0) continue;
+    for (let r = 0; r <= k; r++) {
+      const d = fd + r * polyBytes;
+      K.rotate_sub_twist(acc + r * polyBytes, a, N, rot, d, d + halfBytes, twist, digitScale, digitBase);
+      K.fft_fwd(d, d + halfBytes, M, table);
+    }
+    s.fourierOut.fill(0);
+    for (let r = 0; r <= k; r++) {
+      const d = fd + r * polyBytes;
+      for (let p = 0; p <= k; p++) {
+        const b = bsk + 8 * fourierBskOffset(params, i, 0, r, p);
+        const o = fo + p * polyBytes;
+        K.mac(d, d + halfBytes, b, b + halfBytes, o, o + halfBytes, M);
+      }
+    }
+    for (let p = 0; p <= k; p++) {
+      const o = fo + p * polyBytes;
+      K.fft_bwd(o, o + halfBytes, M, table, tableEnd);
+      K.untwist_add(o, o + halfBytes, acc + p * polyBytes, M, untwist);
+    }
+  }
+  sampleExtractF64(params, s.acc, output);
+  return true;
+}

@@ -1,0 +1,401 @@
+/**
+ * WebAssembly text of the engine's hot loops (SIMD f64x2 / i64x2), assembled from small
+ * templates. `npm run engine:wasm` compiles it with wabt into `kernels-binary.ts`; a unit test
+ * recompiles it and checks the committed binary matches, so the two never drift.
+ *
+ * Kernels (all pointers are byte addresses in the key's shared memory, arrays of f64 unless
+ * noted; complex arrays are split into real and imaginary halves):
+ * - `keyswitch(kskLo, kskHi, input, acc, inDim, size, baseLog, level)`: acc (size = n+1 u64) =
+ *   (0,…,0,b) − Σ digits·KSK rows, tfhe-rs signed decomposition in i64, rows in i64x2 (the KSK's
+ *   low and high u32 halves are joined with `v128.load32x2_u`).
+ * - `fft_fwd(re, im, m, tw)` / `fft_bwd(re, im, m, tw, twEnd)`: the radix-4 DIF / DIT DFTs of
+ *   `fft/radix4.ts` (same stage order and twiddles, so the same Fourier order).
+ * - `rotate_sub_twist(acc, a, n, rot, outRe, outIm, twist, digitScale, base)`: T = X^a·P − P of
+ *   one accumulator polynomial, level-1 balanced digits, folded and twisted for the forward DFT.
+ * - `mac(dRe, dIm, bRe, bIm, oRe, oIm, m)`: o += d·b pointwise.
+ * - `untwist_add(oRe, oIm, acc, m, untwist)`: acc += untwisted backward DFT, reduced to the
+ *   centred range mod 2^64.
+ */
+
+const V = (name: string) => `(local.get $${name})`;
+const load = (addr: string) => `(v128.load ${addr})`;
+const store = (addr: string, value: string) => `(v128.store ${addr} ${value})`;
+const add = (a: string, b: string) => `(f64x2.add ${a} ${b})`;
+const sub = (a: string, b: string) => `(f64x2.sub ${a} ${b})`;
+const mul = (a: string, b: string) => `(f64x2.mul ${a} ${b})`;
+const set = (name: string, value: string) => `(local.set $${name} ${value})`;
+/** Byte address base + 8·index (index an i32 expression). */
+const at = (base: string, index: string) => `(i32.add ${base} (i32.shl ${index} (i32.const 3)))`;
+const locals = (names: string[], type = 'v128') => names.map((n) => `(local $${n} ${type})`).join(' ');
+
+/** The radix-4 DIF butterfly on vectors x0..x3 (re/im locals), writing y0..y3 into the same locals. */
+function radix4ForwardCore(): string {
+  return [
+    set('s02r', add(V('x0r'), V('x2r'))), set('s02i', add(V('x0i'), V('x2i'))),
+    set('d02r', sub(V('x0r'), V('x2r'))), set('d02i', sub(V('x0i'), V('x2i'))),
+    set('s13r', add(V('x1r'), V('x3r'))), set('s13i', add(V('x1i'), V('x3i'))),
+    set('d13r', sub(V('x1r'), V('x3r'))), set('d13i', sub(V('x1i'), V('x3i'))),
+    set('x0r', add(V('s02r'), V('s13r'))), set('x0i', add(V('s02i'), V('s13i'))),
+    set('x1r', add(V('d02r'), V('d13i'))), set('x1i', sub(V('d02i'), V('d13r'))),
+    set('x2r', sub(V('s02r'), V('s13r'))), set('x2i', sub(V('s02i'), V('s13i'))),
+    set('x3r', sub(V('d02r'), V('d13i'))), set('x3i', add(V('d02i'), V('d13r'))),
+  ].join('\n');
+}
+
+/** The radix-4 DIT butterfly (inverse) on y0..y3 in the x locals. */
+function radix4BackwardCore(): string {
+  return [
+    set('s02r', add(V('x0r'), V('x2r'))), set('s02i', add(V('x0i'), V('x2i'))),
+    set('d02r', sub(V('x0r'), V('x2r'))), set('d02i', sub(V('x0i'), V('x2i'))),
+    set('s13r', add(V('x1r'), V('x3r'))), set('s13i', add(V('x1i'), V('x3i'))),
+    set('d13r', sub(V('x1r'), V('x3r'))), set('d13i', sub(V('x1i'), V('x3i'))),
+    set('x0r', add(V('s02r'), V('s13r'))), set('x0i', add(V('s02i'), V('s13i'))),
+    set('x1r', sub(V('d02r'), V('d13i'))), set('x1i', add(V('d02i'), V('d13r'))),
+    set('x2r', sub(V('s02r'), V('s13r'))), set('x2i', sub(V('s02i'), V('s13i'))),
+    set('x3r', add(V('d02r'), V('d13i'))), set('x3i', sub(V('d02i'), V('d13r'))),
+  ].join('\n');
+}
+
+/** x_k ← x_k · w (or · conj(w)), w from the twiddle locals w{k}r/w{k}i. */
+function twiddle(k: number, conj: boolean): string {
+  const xr = V(`x${k}r`), xi = V(`x${k}i`), wr = V(`w${k}r`), wi = V(`w${k}i`);
+  if (conj) {
+    return [set('tr', add(mul(xr, wr), mul(xi, wi))), set(`x${k}i`, sub(mul(xi, wr), mul(xr, wi))), set(`x${k}r`, V('tr'))].join('\n');
+  }
+  return [set('tr', sub(mul(xr, wr), mul(xi, wi))), set(`x${k}i`, add(mul(xr, wi), mul(xi, wr))), set(`x${k}r`, V('tr'))].join('\n');
+}
+
+const X_LOCALS = ['x0r', 'x0i', 'x1r', 'x1i', 'x2r', 'x2i', 'x3r', 'x3i', 's02r', 's02i', 'd02r', 'd02i', 's13r', 's13i', 'd13r', 'd13i', 'w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i', 'tr'];
+
+/** Loads (or stores) x0..x3 at element indices i0..i3 of re/im. */
+function loadX(): string {
+  return [0, 1, 2, 3]
+    .map((k) => `${set(`x${k}r`, load(at(V('re'), V(`i${k}`))))}\n${set(`x${k}i`, load(at(V('im'), V(`i${k}`))))}`)
+    .join('\n');
+}
+function storeX(): string {
+  return [0, 1, 2, 3]
+    .map((k) => `${store(at(V('re'), V(`i${k}`)), V(`x${k}r`))}\n${store(at(V('im'), V(`i${k}`)), V(`x${k}i`))}`)
+    .join('\n');
+}
+function loadW(): string {
+  // Stage table: w1r[q], w1i[q], w2r[q], w2i[q], w3r[q], w3i[q].
+  const names = ['w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i'];
+  return names.map((n, t) => set(n, load(at(V('tw'), `(i32.add (i32.mul (local.get $q) (i32.const ${t})) (local.get $j))`)))).join('\n');
+}
+
+/** One radix-4 stage over all blocks (q ≥ 2), forward (DIF) or backward (DIT). */
+function radix4Stage(name: string, forward: boolean): string {
+  const body = forward
+    ? `${loadX()}\n${radix4ForwardCore()}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeX()}`
+    : `${loadX()}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4BackwardCore()}\n${storeX()}`;
+  return `
+  (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $len i32) (param $tw i32)
+    (local $q i32) (local $b i32) (local $j i32) (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
+    ${locals(X_LOCALS)}
+    (local.set $q (i32.shr_u (local.get $len) (i32.const 2)))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $blocks
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $m)))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $js
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $q)))
+        (local.set $i0 (i32.add (local.get $b) (local.get $j)))
+        (local.set $i1 (i32.add (local.get $i0) (local.get $q)))
+        (local.set $i2 (i32.add (local.get $i1) (local.get $q)))
+        (local.set $i3 (i32.add (local.get $i2) (local.get $q)))
+        ${loadW()}
+        ${body}
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $js)))
+      (local.set $b (i32.add (local.get $b) (local.get $len)))
+      (br $blocks))))`;
+}
+
+/** The radix-2 stage (first stage forward / last stage backward when log2 M is odd), table wr[h], wi[h]. */
+function radix2Stage(name: string, forward: boolean): string {
+  const core = forward
+    ? [
+        set('tr', sub(V('x0r'), V('x1r'))), set('ti', sub(V('x0i'), V('x1i'))),
+        set('x0r', add(V('x0r'), V('x1r'))), set('x0i', add(V('x0i'), V('x1i'))),
+        set('x1r', sub(mul(V('tr'), V('wr')), mul(V('ti'), V('wi')))),
+        set('x1i', add(mul(V('tr'), V('wi')), mul(V('ti'), V('wr')))),
+      ]
+    : [
+        set('tr', add(mul(V('x1r'), V('wr')), mul(V('x1i'), V('wi')))),
+        set('ti', sub(mul(V('x1i'), V('wr')), mul(V('x1r'), V('wi')))),
+        set('x1r', sub(V('x0r'), V('tr'))), set('x1i', sub(V('x0i'), V('ti'))),
+        set('x0r', add(V('x0r'), V('tr'))), set('x0i', add(V('x0i'), V('ti'))),
+      ];
+  return `
+  (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
+    (local $h i32) (local $j i32) (local $i0 i32) (local $i1 i32)
+    ${locals(['x0r', 'x0i', 'x1r', 'x1i', 'wr', 'wi', 'tr', 'ti'])}
+    (local.set $h (i32.shr_u (local.get $m) (i32.const 1)))
+    (local.set $j (i32.const 0))
+    (block $done (loop $js
+      (br_if $done (i32.ge_u (local.get $j) (local.get $h)))
+      (local.set $i0 (local.get $j))
+      (local.set $i1 (i32.add (local.get $j) (local.get $h)))
+      ${set('x0r', load(at(V('re'), V('i0'))))} ${set('x0i', load(at(V('im'), V('i0'))))}
+      ${set('x1r', load(at(V('re'), V('i1'))))} ${set('x1i', load(at(V('im'), V('i1'))))}
+      ${set('wr', load(at(V('tw'), V('j'))))} ${set('wi', load(at(V('tw'), '(i32.add (local.get $h) (local.get $j))')))}
+      ${core.join('\n')}
+      ${store(at(V('re'), V('i0')), V('x0r'))} ${store(at(V('im'), V('i0')), V('x0i'))}
+      ${store(at(V('re'), V('i1')), V('x1r'))} ${store(at(V('im'), V('i1')), V('x1i'))}
+      (local.set $j (i32.add (local.get $j) (i32.const 2)))
+      (br $js))))`;
+}
+
+/** The length-4 stage (no twiddles), scalar f64, forward or backward. */
+function lastStage(name: string, forward: boolean): string {
+  const f = (n: string) => `(local.get $${n})`;
+  const ld = (arr: string, k: number) => `(f64.load offset=${8 * k} (i32.add (local.get $${arr}) (i32.shl (local.get $b) (i32.const 3))))`;
+  const st = (arr: string, k: number, v: string) => `(f64.store offset=${8 * k} (i32.add (local.get $${arr}) (i32.shl (local.get $b) (i32.const 3))) ${v})`;
+  const s = (n: string, v: string) => `(local.set $${n} ${v})`;
+  const fa = (a: string, b: string) => `(f64.add ${a} ${b})`;
+  const fs = (a: string, b: string) => `(f64.sub ${a} ${b})`;
+  // forward: y1 = d02 − i·d13, y3 = d02 + i·d13; backward: x1 = d02 + i·d13, x3 = d02 − i·d13.
+  const y1r = forward ? fa(f('d02r'), f('d13i')) : fs(f('d02r'), f('d13i'));
+  const y1i = forward ? fs(f('d02i'), f('d13r')) : fa(f('d02i'), f('d13r'));
+  const y3r = forward ? fs(f('d02r'), f('d13i')) : fa(f('d02r'), f('d13i'));
+  const y3i = forward ? fa(f('d02i'), f('d13r')) : fs(f('d02i'), f('d13r'));
+  return `
+  (func $${name} (param $re i32) (param $im i32) (param $m i32)
+    (local $b i32)
+    ${locals(['x0r', 'x0i', 'x1r', 'x1i', 'x2r', 'x2i', 'x3r', 'x3i', 's02r', 's02i', 'd02r', 'd02i', 's13r', 's13i', 'd13r', 'd13i'], 'f64')}
+    (local.set $b (i32.const 0))
+    (block $done (loop $bs
+      (br_if $done (i32.ge_u (local.get $b) (local.get $m)))
+      ${[0, 1, 2, 3].map((k) => `${s(`x${k}r`, ld('re', k))} ${s(`x${k}i`, ld('im', k))}`).join('\n')}
+      ${s('s02r', fa(f('x0r'), f('x2r')))} ${s('s02i', fa(f('x0i'), f('x2i')))}
+      ${s('d02r', fs(f('x0r'), f('x2r')))} ${s('d02i', fs(f('x0i'), f('x2i')))}
+      ${s('s13r', fa(f('x1r'), f('x3r')))} ${s('s13i', fa(f('x1i'), f('x3i')))}
+      ${s('d13r', fs(f('x1r'), f('x3r')))} ${s('d13i', fs(f('x1i'), f('x3i')))}
+      ${st('re', 0, fa(f('s02r'), f('s13r')))} ${st('im', 0, fa(f('s02i'), f('s13i')))}
+      ${st('re', 1, y1r)} ${st('im', 1, y1i)}
+      ${st('re', 2, fs(f('s02r'), f('s13r')))} ${st('im', 2, fs(f('s02i'), f('s13i')))}
+      ${st('re', 3, y3r)} ${st('im', 3, y3i)}
+      (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (br $bs))))`;
+}
+
+const FFT_DRIVERS = `
+  ;; log2(m) odd ⇔ ctz(m) odd: one radix-2 stage at length m, then radix-4 stages.
+  (func (export "fft_fwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
+    (local $len i32)
+    (local.set $len (local.get $m))
+    (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then
+      (call $r2_fwd (local.get $re) (local.get $im) (local.get $m) (local.get $tw))
+      (local.set $tw (i32.add (local.get $tw) (i32.shl (local.get $m) (i32.const 3))))
+      (local.set $len (i32.shr_u (local.get $m) (i32.const 1)))))
+    (block $done (loop $stages
+      (br_if $done (i32.lt_u (local.get $len) (i32.const 8)))
+      (call $r4_fwd (local.get $re) (local.get $im) (local.get $m) (local.get $len) (local.get $tw))
+      ;; 6·(len/4) doubles of twiddles per radix-4 stage
+      (local.set $tw (i32.add (local.get $tw) (i32.mul (i32.shr_u (local.get $len) (i32.const 2)) (i32.const 48))))
+      (local.set $len (i32.shr_u (local.get $len) (i32.const 2)))
+      (br $stages)))
+    (if (i32.eq (local.get $len) (i32.const 4)) (then (call $last_fwd (local.get $re) (local.get $im) (local.get $m)))))
+
+  (func (export "fft_bwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32) (param $twEnd i32)
+    (local $len i32) (local $top i32)
+    (local.set $top (local.get $m))
+    (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then (local.set $top (i32.shr_u (local.get $m) (i32.const 1)))))
+    (if (i32.ge_u (local.get $top) (i32.const 4)) (then (call $last_bwd (local.get $re) (local.get $im) (local.get $m))))
+    (local.set $len (i32.const 16))
+    (block $done (loop $stages
+      (br_if $done (i32.gt_u (local.get $len) (local.get $top)))
+      (local.set $twEnd (i32.sub (local.get $twEnd) (i32.mul (i32.shr_u (local.get $len) (i32.const 2)) (i32.const 48))))
+      (call $r4_bwd (local.get $re) (local.get $im) (local.get $m) (local.get $len) (local.get $twEnd))
+      (local.set $len (i32.shl (local.get $len) (i32.const 2)))
+      (br $stages)))
+    (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then
+      (call $r2_bwd (local.get $re) (local.get $im) (local.get $m) (local.get $tw)))))`;
+
+const ROTATE_SUB_TWIST = `
+  ;; rot = X^a·P (negacyclic, a in [0, 2N)); then T = rot − P, level-1 digits
+  ;; d = round(T·2^−(64−β)) centred mod 2^β, folded (d_j + i·d_{j+M}) and twisted by ψ^j.
+  (func (export "rotate_sub_twist") (param $acc i32) (param $a i32) (param $n i32) (param $rot i32)
+      (param $outRe i32) (param $outIm i32) (param $twist i32) (param $digitScale f64) (param $base f64)
+    (local $shift i32) (local $c i32) (local $m i32) (local $neg v128) (local $pos v128)
+    (local $scale v128) (local $bv v128) (local $inv v128)
+    (local $t1 v128) (local $t2 v128) (local $twr v128) (local $twi v128)
+    (local.set $shift (i32.and (local.get $a) (i32.sub (local.get $n) (i32.const 1))))
+    ;; X^a = −X^(a−N) for a ≥ N: one global sign, and coefficients that wrap past N flip again.
+    (local.set $pos (f64x2.splat (select (f64.const -1) (f64.const 1) (i32.ge_u (local.get $a) (local.get $n)))))
+    (local.set $neg (f64x2.neg (local.get $pos)))
+    (local.set $c (i32.const 0))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.ge_u (local.get $c) (local.get $shift)))
+      ;; c < shift: rot[c] = −sign·P[c − shift + N]
+      (f64.store (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3)))
+        (f64.mul (f64x2.extract_lane 0 (local.get $neg))
+          (f64.load (i32.add (local.get $acc) (i32.shl (i32.add (i32.sub (local.get $c) (local.get $shift)) (local.get $n)) (i32.const 3))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l1)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $c) (local.get $n)))
+      (f64.store (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3)))
+        (f64.mul (f64x2.extract_lane 0 (local.get $pos))
+          (f64.load (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $c) (local.get $shift)) (i32.const 3))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l2)))
+    (local.set $m (i32.shr_u (local.get $n) (i32.const 1)))
+    (local.set $scale (f64x2.splat (local.get $digitScale)))
+    (local.set $bv (f64x2.splat (local.get $base)))
+    (local.set $inv (f64x2.splat (f64.div (f64.const 1) (local.get $base))))
+    (local.set $c (i32.const 0))
+    (block $d3 (loop $l3
+      (br_if $d3 (i32.ge_u (local.get $c) (local.get $m)))
+      ;; digits of T[c] and T[c+M]
+      (local.set $t1 (f64x2.nearest (f64x2.mul (local.get $scale)
+        (f64x2.sub (v128.load (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3))))
+                   (v128.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))))))
+      (local.set $t1 (f64x2.sub (local.get $t1) (f64x2.mul (local.get $bv) (f64x2.nearest (f64x2.mul (local.get $t1) (local.get $inv))))))
+      (local.set $t2 (f64x2.nearest (f64x2.mul (local.get $scale)
+        (f64x2.sub (v128.load (i32.add (local.get $rot) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3))))
+                   (v128.load (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3))))))))
+      (local.set $t2 (f64x2.sub (local.get $t2) (f64x2.mul (local.get $bv) (f64x2.nearest (f64x2.mul (local.get $t2) (local.get $inv))))))
+      (local.set $twr (v128.load (i32.add (local.get $twist) (i32.shl (local.get $c) (i32.const 3)))))
+      (local.set $twi (v128.load (i32.add (local.get $twist) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3)))))
+      (v128.store (i32.add (local.get $outRe) (i32.shl (local.get $c) (i32.const 3)))
+        (f64x2.sub (f64x2.mul (local.get $t1) (local.get $twr)) (f64x2.mul (local.get $t2) (local.get $twi))))
+      (v128.store (i32.add (local.get $outIm) (i32.shl (local.get $c) (i32.const 3)))
+        (f64x2.add (f64x2.mul (local.get $t1) (local.get $twi)) (f64x2.mul (local.get $t2) (local.get $twr))))
+      (local.set $c (i32.add (local.get $c) (i32.const 2)))
+      (br $l3))))`;
+
+const MAC = `
+  (func (export "mac") (param $dRe i32) (param $dIm i32) (param $bRe i32) (param $bIm i32)
+      (param $oRe i32) (param $oIm i32) (param $m i32)
+    (local $j i32) (local $o i32) (local $dr v128) (local $di v128) (local $br v128) (local $bi v128)
+    (local.set $j (i32.const 0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $j) (local.get $m)))
+      (local.set $o (i32.shl (local.get $j) (i32.const 3)))
+      (local.set $dr (v128.load (i32.add (local.get $dRe) (local.get $o))))
+      (local.set $di (v128.load (i32.add (local.get $dIm) (local.get $o))))
+      (local.set $br (v128.load (i32.add (local.get $bRe) (local.get $o))))
+      (local.set $bi (v128.load (i32.add (local.get $bIm) (local.get $o))))
+      (v128.store (i32.add (local.get $oRe) (local.get $o))
+        (f64x2.add (v128.load (i32.add (local.get $oRe) (local.get $o)))
+          (f64x2.sub (f64x2.mul (local.get $dr) (local.get $br)) (f64x2.mul (local.get $di) (local.get $bi)))))
+      (v128.store (i32.add (local.get $oIm) (local.get $o))
+        (f64x2.add (v128.load (i32.add (local.get $oIm) (local.get $o)))
+          (f64x2.add (f64x2.mul (local.get $dr) (local.get $bi)) (f64x2.mul (local.get $di) (local.get $br)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 2)))
+      (br $l))))`;
+
+const UNTWIST_ADD = `
+  ;; acc[j] += Re(y_j), acc[j+M] += Im(y_j) with y = o·untwist; then x − 2^64·round(x/2^64).
+  (func (export "untwist_add") (param $oRe i32) (param $oIm i32) (param $acc i32) (param $m i32) (param $untwist i32)
+    (local $j i32) (local $o i32) (local $yr v128) (local $yi v128) (local $ur v128) (local $ui v128)
+    (local $x v128) (local $q v128) (local $iq v128)
+    (local.set $q (f64x2.splat (f64.const 18446744073709551616)))
+    (local.set $iq (f64x2.splat (f64.const 5.421010862427522e-20)))
+    (local.set $j (i32.const 0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $j) (local.get $m)))
+      (local.set $o (i32.shl (local.get $j) (i32.const 3)))
+      (local.set $yr (v128.load (i32.add (local.get $oRe) (local.get $o))))
+      (local.set $yi (v128.load (i32.add (local.get $oIm) (local.get $o))))
+      (local.set $ur (v128.load (i32.add (local.get $untwist) (local.get $o))))
+      (local.set $ui (v128.load (i32.add (local.get $untwist) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3))))))
+      (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (local.get $o)))
+        (f64x2.sub (f64x2.mul (local.get $yr) (local.get $ur)) (f64x2.mul (local.get $yi) (local.get $ui)))))
+      (v128.store (i32.add (local.get $acc) (local.get $o))
+        (f64x2.sub (local.get $x) (f64x2.mul (local.get $q) (f64x2.nearest (f64x2.mul (local.get $x) (local.get $iq))))))
+      (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3)))))
+        (f64x2.add (f64x2.mul (local.get $yr) (local.get $ui)) (f64x2.mul (local.get $yi) (local.get $ur)))))
+      (v128.store (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3))))
+        (f64x2.sub (local.get $x) (f64x2.mul (local.get $q) (f64x2.nearest (f64x2.mul (local.get $x) (local.get $iq))))))
+      (local.set $j (i32.add (local.get $j) (i32.const 2)))
+      (br $l))))`;
+
+const KEYSWITCH = `
+  ;; acc = (0, …, 0, b) − Σ_i Σ_j d_ij·KSK[i·L + j]; digits by tfhe-rs's balanced decomposer
+  ;; (round to β·L bits, balance, per-level carry bit trick), all in wrapping i64.
+  (func (export "keyswitch") (param $kskLo i32) (param $kskHi i32) (param $in i32) (param $acc i32) (param $inDim i32)
+      (param $size i32) (param $baseLog i32) (param $level i32)
+    (local $i i32) (local $j i32) (local $w i32) (local $row i32) (local $pairs i32) (local $hiOff i32)
+    (local $x i64) (local $rep i64) (local $res i64) (local $rb i64) (local $state i64)
+    (local $r i64) (local $carry i64) (local $d i64) (local $beta i64) (local $mask i64) (local $dv v128)
+    (local.set $w (i32.const 0))
+    (block $z (loop $zl
+      (br_if $z (i32.ge_u (local.get $w) (local.get $size)))
+      (i64.store (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3))) (i64.const 0))
+      (local.set $w (i32.add (local.get $w) (i32.const 1)))
+      (br $zl)))
+    (i64.store (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $size) (i32.const 1)) (i32.const 3)))
+      (i64.load (i32.add (local.get $in) (i32.shl (local.get $inDim) (i32.const 3)))))
+    (local.set $beta (i64.extend_i32_u (local.get $baseLog)))
+    (local.set $rep (i64.mul (local.get $beta) (i64.extend_i32_u (local.get $level))))
+    (local.set $mask (i64.sub (i64.shl (i64.const 1) (local.get $beta)) (i64.const 1)))
+    (local.set $pairs (i32.and (local.get $size) (i32.const -2)))
+    ;; row walks the low halves; the high halves sit at the same index hiOff bytes further.
+    (local.set $row (local.get $kskLo))
+    (local.set $hiOff (i32.sub (local.get $kskHi) (local.get $kskLo)))
+    (local.set $i (i32.const 0))
+    (block $idone (loop $il
+      (br_if $idone (i32.ge_u (local.get $i) (local.get $inDim)))
+      (local.set $x (i64.load (i32.add (local.get $in) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $res (i64.shr_u (local.get $x) (i64.sub (i64.sub (i64.const 64) (local.get $rep)) (i64.const 1))))
+      (local.set $rb (i64.and (local.get $res) (i64.const 1)))
+      (local.set $res (i64.and (i64.shr_u (i64.add (local.get $res) (i64.const 1)) (i64.const 1))
+        (i64.shr_u (i64.const -1) (i64.sub (i64.const 64) (local.get $rep)))))
+      (local.set $state (i64.sub (local.get $res)
+        (i64.shl
+          (i64.shr_u
+            (i64.and (i64.or (i64.sub (local.get $res) (i64.const 1)) (i64.shl (local.get $rb) (i64.sub (local.get $rep) (i64.const 1))))
+                     (local.get $res))
+            (i64.sub (local.get $rep) (i64.const 1)))
+          (local.get $rep))))
+      (local.set $j (i32.const 0))
+      (block $jdone (loop $jl
+        (br_if $jdone (i32.ge_u (local.get $j) (local.get $level)))
+        (local.set $r (i64.and (local.get $state) (local.get $mask)))
+        (local.set $state (i64.shr_s (local.get $state) (local.get $beta)))
+        (local.set $carry (i64.shr_u (i64.and (i64.or (i64.sub (local.get $r) (i64.const 1)) (local.get $state)) (local.get $r))
+          (i64.sub (local.get $beta) (i64.const 1))))
+        (local.set $state (i64.add (local.get $state) (local.get $carry)))
+        (local.set $d (i64.sub (local.get $r) (i64.shl (local.get $carry) (local.get $beta))))
+        (if (i64.ne (local.get $d) (i64.const 0)) (then
+          (local.set $dv (i64x2.splat (local.get $d)))
+          (local.set $w (i32.const 0))
+          (block $wdone (loop $wl
+            (br_if $wdone (i32.ge_u (local.get $w) (local.get $pairs)))
+            (v128.store (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3)))
+              (i64x2.sub (v128.load (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3))))
+                (i64x2.mul (local.get $dv)
+                  (v128.or (v128.load32x2_u (i32.add (local.get $row) (i32.shl (local.get $w) (i32.const 2))))
+                    (i64x2.shl (v128.load32x2_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $w) (i32.const 2)))) (i32.const 32))))))
+            (local.set $w (i32.add (local.get $w) (i32.const 2)))
+            (br $wl)))
+          (if (i32.lt_u (local.get $pairs) (local.get $size)) (then
+            (i64.store (i32.add (local.get $acc) (i32.shl (local.get $pairs) (i32.const 3)))
+              (i64.sub (i64.load (i32.add (local.get $acc) (i32.shl (local.get $pairs) (i32.const 3))))
+                (i64.mul (local.get $d)
+                  (i64.or (i64.load32_u (i32.add (local.get $row) (i32.shl (local.get $pairs) (i32.const 2))))
+                    (i64.shl (i64.load32_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $pairs) (i32.const 2)))) (i64.const 32))))))))))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $size) (i32.const 2))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $il))))`;
+
+export const KERNELS_WAT = `(module
+  (import "env" "memory" (memory 1 65536 shared))
+  ${radix4Stage('r4_fwd', true)}
+  ${radix4Stage('r4_bwd', false)}
+  ${radix2Stage('r2_fwd', true)}
+  ${radix2Stage('r2_bwd', false)}
+  ${lastStage('last_fwd', true)}
+  ${lastStage('last_bwd', false)}
+  ${FFT_DRIVERS}
+  ${ROTATE_SUB_TWIST}
+  ${MAC}
+  ${UNTWIST_ADD}
+  ${KEYSWITCH}
+)
+`;
