@@ -1,0 +1,94 @@
+/**
+ * `circuit` section of `npm run bench`: bootstrap counts of the demo model's plan, and the wall
+ * time of one decision + full explanation on real ciphertexts with 1 and 2 worker threads
+ * (median of `BENCH_CIRCUIT_RUNS` runs, default 3). Keys come from node-tfhe at bench time; every
+ * run's decrypted result is checked against the cleartext model.
+ */
+import { readFileSync } from 'node:fs';
+import * as tfhe from 'node-tfhe';
+import { explainCodes } from '../../model/infer.ts';
+import { loadModel } from '../../model/manifest.ts';
+import { quantizeParsed, toDigits } from '../../model/quantize.ts';
+import { generateApplications } from '../../model/synthetic.ts';
+import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../engine/index.ts';
+import { compileCircuit } from './compile.ts';
+import { createPbsPool } from './pool.ts';
+import { runCircuit, type CircuitInputs } from './run.ts';
+import { simulateCircuit } from './simulate.ts';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round = (v: number) => Math.round(v * 10) / 10;
+
+export async function bench(): Promise<Record<string, unknown>> {
+  const runs = Math.max(1, Number(process.env.BENCH_CIRCUIT_RUNS ?? 3));
+  const artifact = (name: string) => readFileSync(new URL(`../../model/artifacts/${name}`, import.meta.url), 'utf8');
+  const model = await loadModel(artifact('manifest.json'), artifact('tree.json'));
+  const plan = compileCircuit(model);
+
+  const applications = generateApplications(2_000, 4242);
+  let t = performance.now();
+  for (const { features } of applications) simulateCircuit(plan, quantizeParsed(model.manifest.inputs, features));
+  const simulateUs = ((performance.now() - t) / applications.length) * 1000;
+
+  const params = new tfhe.ShortintParameters(tfhe.ShortintParametersName.PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128);
+  const clientKey = tfhe.Shortint.new_client_key(params);
+  const serverKey = loadServerKey(tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey)));
+
+  // A denied applicant, so the explanation is the interesting kind; every applicant costs the same.
+  const features = applications.find((a) => simulateCircuit(plan, quantizeParsed(model.manifest.inputs, a.features)).decision === 0)!.features;
+  const codes = quantizeParsed(model.manifest.inputs, features);
+  const inputs: Record<string, Record<string, Ciphertext[]>> = {};
+  for (const input of model.manifest.inputs) {
+    (inputs[input.party] ??= {})[input.name] = toDigits(codes[input.name]!, input.digits).map((d) =>
+      deserializeCompressedCiphertext(
+        tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt(d))),
+        serverKey.params,
+      ),
+    );
+  }
+  const expected = explainCodes(model.tree, codes, model.manifest.explanation);
+  const decrypt = (ct: Ciphertext) =>
+    Number(tfhe.Shortint.decrypt(clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+
+  const wall: Record<string, unknown> = {};
+  for (const workers of [1, 2]) {
+    const pool = createPbsPool({ size: workers });
+    try {
+      // One warm-up run starts the workers and builds the lookup tables.
+      await runCircuit({ plan, serverKey, inputs: inputs as CircuitInputs, pool });
+      const ms: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        t = performance.now();
+        const r = await runCircuit({ plan, serverKey, inputs: inputs as CircuitInputs, pool });
+        ms.push(performance.now() - t);
+        const got = { decision: decrypt(r.decision), bits: r.explanation.map(decrypt) };
+        if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error('encrypted result differs from the model');
+      }
+      wall[`workers${workers}`] = { medianMs: round(median(ms)), runsMs: ms.map(round) };
+    } finally {
+      await pool.close();
+    }
+  }
+
+  return {
+    modelVersion: plan.modelVersion,
+    parameterSet: 'tuniform',
+    tree: {
+      nodes: model.tree.nodes.length,
+      leaves: model.tree.nodes.filter((n) => n.type === 'leaf').length,
+    },
+    pbsPerDecision: plan.stats.pbsDecision,
+    pbsPerDecisionAndExplanation: plan.stats.pbs,
+    pbsForExplanation: plan.stats.pbsExplanation,
+    explanationBins: plan.explanationBins.length,
+    pbsCriticalPath: plan.stats.pbsDepth,
+    leafClass: plan.stats.leafClass,
+    simulateMicrosecondsPerApplicant: round(simulateUs),
+    decisionAndExplanationWall: wall,
+    targetMsWith2Workers: 3000,
+    heldOut: model.manifest.training.metrics,
+  };
+}
