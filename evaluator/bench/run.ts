@@ -9,6 +9,7 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<{ bench(): Promise
   ['engine', () => import('./engine.ts')],
   ['circuit', () => import('../circuit/bench.ts')],
   ['widget', () => import('../../widget/bench/bundle.ts')],
+  ['service', () => import('../service/bench.ts')],
 ];
 
 async function main(): Promise<void> {

@@ -17,6 +17,11 @@ export interface ReadBodyOptions {
    * refuse the body early. Used by the server-key upload to check the key's frame as it streams.
    */
   inspect?: (bytes: Uint8Array, length: number) => void;
+  /**
+   * Read into `SharedArrayBuffer` memory, so worker threads can be handed the bytes without a
+   * copy (the 30 MB server key goes to the expansion worker).
+   */
+  shared?: boolean;
 }
 
 function tooLarge(limit: number): ApiError {
@@ -24,7 +29,8 @@ function tooLarge(limit: number): ApiError {
 }
 
 /** Reads the whole body into one buffer sized up front from Content-Length (or grown by doubling). */
-export async function readBody(c: Context<AppEnv>, { limit, inspect }: ReadBodyOptions): Promise<Uint8Array> {
+export async function readBody(c: Context<AppEnv>, { limit, inspect, shared = false }: ReadBodyOptions): Promise<Uint8Array> {
+  const allocate = (n: number) => new Uint8Array(shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
   const declared = c.req.header('content-length');
   let capacity = 16 * 1024;
   if (declared !== undefined) {
@@ -35,7 +41,7 @@ export async function readBody(c: Context<AppEnv>, { limit, inspect }: ReadBodyO
     if (n > limit) throw tooLarge(limit);
     capacity = n;
   }
-  let buf = new Uint8Array(Math.min(capacity, limit));
+  let buf = allocate(Math.min(capacity, limit));
   let length = 0;
   const hash = createHash('sha256');
   const body = c.req.raw.body;
@@ -47,7 +53,7 @@ export async function readBody(c: Context<AppEnv>, { limit, inspect }: ReadBodyO
         if (done) break;
         if (length + value.length > limit) throw tooLarge(limit);
         if (length + value.length > buf.length) {
-          const grown = new Uint8Array(Math.min(limit, Math.max(buf.length * 2, length + value.length)));
+          const grown = allocate(Math.min(limit, Math.max(buf.length * 2, length + value.length)));
           grown.set(buf.subarray(0, length));
           buf = grown;
         }

@@ -30,7 +30,8 @@ export class KeyExpander {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Copied, not transferred: the session keeps its compressed bytes for re-expansion.
+      // Upload buffers are SharedArrayBuffer-backed, so this shares rather than copies; never
+      // transferred, since the session keeps its compressed bytes for re-expansion.
       worker.postMessage({ id, bytes: compressed });
     });
   }

@@ -58,6 +58,7 @@ export function sessionRoutes(service: EvaluatorService) {
       const seen: { state: FrameState } = { state: { complete: false, minTotalBytes: 0 } };
       const bytes = await readBody(c, {
         limit,
+        shared: true,
         inspect: (buf, length) => {
           seen.state = checkFrame(buf, length, limit, declaredBytes);
         },
