@@ -221,17 +221,10 @@ export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lu
       K.rotate_sub_twist(acc + r * polyBytes, a, N, rot, d, d + halfBytes, twist, digitScale, digitBase);
       K.fft_fwd(d, d + halfBytes, M, table);
     }
-    s.fourierOut.fill(0);
-    for (let r = 0; r <= k; r++) {
-      const d = fd + r * polyBytes;
-      for (let p = 0; p <= k; p++) {
-        const b = bsk + 8 * fourierBskOffset(params, i, 0, r, p);
-        const o = fo + p * polyBytes;
-        K.mac(d, d + halfBytes, b, b + halfBytes, o, o + halfBytes, M);
-      }
-    }
     for (let p = 0; p <= k; p++) {
+      // Output polynomial p = Σ_r digits_r · GGSW(s_i)[row r][poly p]; rows are (k+1)·N doubles apart.
       const o = fo + p * polyBytes;
+      K.mac_rows(fd, polyBytes, bsk + 8 * fourierBskOffset(params, i, 0, 0, p), (k + 1) * polyBytes, k + 1, o, M);
       K.fft_bwd(o, o + halfBytes, M, table, tableEnd);
       K.untwist_add(o, o + halfBytes, acc + p * polyBytes, M, untwist);
     }

@@ -12,7 +12,8 @@
  *   `fft/radix4.ts` (same stage order and twiddles, so the same Fourier order).
  * - `rotate_sub_twist(acc, a, n, rot, outRe, outIm, twist, digitScale, base)`: T = X^a·P − P of
  *   one accumulator polynomial, level-1 balanced digits, folded and twisted for the forward DFT.
- * - `mac(dRe, dIm, bRe, bIm, oRe, oIm, m)`: o += d·b pointwise.
+ * - `mac_rows(d, dStride, b, bStride, rows, o, m)`: o = Σ_r d_r·b_r pointwise (one external
+ *   product output polynomial).
  * - `untwist_add(oRe, oIm, acc, m, untwist)`: acc += untwisted backward DFT, reduced to the
  *   centred range mod 2^64.
  */
@@ -147,35 +148,39 @@ function radix2Stage(name: string, forward: boolean): string {
       (br $js))))`;
 }
 
-/** The length-4 stage (no twiddles), scalar f64, forward or backward. */
+/**
+ * The length-4 stage (no twiddles), one block of 4 points per step: lanes (x0, x1) and (x2, x3)
+ * are combined, then regrouped with shuffles so each output pair is one add or subtract.
+ */
 function lastStage(name: string, forward: boolean): string {
-  const f = (n: string) => `(local.get $${n})`;
-  const ld = (arr: string, k: number) => `(f64.load offset=${8 * k} (i32.add (local.get $${arr}) (i32.shl (local.get $b) (i32.const 3))))`;
-  const st = (arr: string, k: number, v: string) => `(f64.store offset=${8 * k} (i32.add (local.get $${arr}) (i32.shl (local.get $b) (i32.const 3))) ${v})`;
-  const s = (n: string, v: string) => `(local.set $${n} ${v})`;
-  const fa = (a: string, b: string) => `(f64.add ${a} ${b})`;
-  const fs = (a: string, b: string) => `(f64.sub ${a} ${b})`;
-  // forward: y1 = d02 − i·d13, y3 = d02 + i·d13; backward: x1 = d02 + i·d13, x3 = d02 − i·d13.
-  const y1r = forward ? fa(f('d02r'), f('d13i')) : fs(f('d02r'), f('d13i'));
-  const y1i = forward ? fs(f('d02i'), f('d13r')) : fa(f('d02i'), f('d13r'));
-  const y3r = forward ? fs(f('d02r'), f('d13i')) : fa(f('d02r'), f('d13i'));
-  const y3i = forward ? fa(f('d02i'), f('d13r')) : fs(f('d02i'), f('d13r'));
+  const lo = '0 1 2 3 4 5 6 7';
+  const hi = '8 9 10 11 12 13 14 15';
+  const lo2 = '16 17 18 19 20 21 22 23';
+  const hi2 = '24 25 26 27 28 29 30 31';
+  const shuf = (a: string, b: string, first: string, second: string) => `(i8x16.shuffle ${first} ${second} ${a} ${b})`;
+  // forward: re pairs (s02r ± s13r, d02r ± d13i), im pairs (s02i ± s13i, d02i ∓ d13r);
+  // backward: re (s02r ± s13r, d02r ∓ d13i), im (s02i ± s13i, d02i ± d13r).
+  const qRe = forward ? shuf(V('s'), V('di'), hi, hi2) : shuf(V('s'), '(f64x2.neg (local.get $di))', hi, hi2);
+  const qIm = forward ? shuf(V('si'), '(f64x2.neg (local.get $d))', hi, hi2) : shuf(V('si'), V('d'), hi, hi2);
   return `
   (func $${name} (param $re i32) (param $im i32) (param $m i32)
-    (local $b i32)
-    ${locals(['x0r', 'x0i', 'x1r', 'x1i', 'x2r', 'x2i', 'x3r', 'x3i', 's02r', 's02i', 'd02r', 'd02i', 's13r', 's13i', 'd13r', 'd13i'], 'f64')}
+    (local $b i32) (local $pr i32) (local $pi i32)
+    ${locals(['s', 'd', 'si', 'di', 'x', 'y', 'p', 'q'])}
     (local.set $b (i32.const 0))
     (block $done (loop $bs
       (br_if $done (i32.ge_u (local.get $b) (local.get $m)))
-      ${[0, 1, 2, 3].map((k) => `${s(`x${k}r`, ld('re', k))} ${s(`x${k}i`, ld('im', k))}`).join('\n')}
-      ${s('s02r', fa(f('x0r'), f('x2r')))} ${s('s02i', fa(f('x0i'), f('x2i')))}
-      ${s('d02r', fs(f('x0r'), f('x2r')))} ${s('d02i', fs(f('x0i'), f('x2i')))}
-      ${s('s13r', fa(f('x1r'), f('x3r')))} ${s('s13i', fa(f('x1i'), f('x3i')))}
-      ${s('d13r', fs(f('x1r'), f('x3r')))} ${s('d13i', fs(f('x1i'), f('x3i')))}
-      ${st('re', 0, fa(f('s02r'), f('s13r')))} ${st('im', 0, fa(f('s02i'), f('s13i')))}
-      ${st('re', 1, y1r)} ${st('im', 1, y1i)}
-      ${st('re', 2, fs(f('s02r'), f('s13r')))} ${st('im', 2, fs(f('s02i'), f('s13i')))}
-      ${st('re', 3, y3r)} ${st('im', 3, y3i)}
+      (local.set $pr (i32.add (local.get $re) (i32.shl (local.get $b) (i32.const 3))))
+      (local.set $pi (i32.add (local.get $im) (i32.shl (local.get $b) (i32.const 3))))
+      ${set('x', '(v128.load (local.get $pr))')} ${set('y', '(v128.load offset=16 (local.get $pr))')}
+      ${set('s', add(V('x'), V('y')))} ${set('d', sub(V('x'), V('y')))}
+      ${set('x', '(v128.load (local.get $pi))')} ${set('y', '(v128.load offset=16 (local.get $pi))')}
+      ${set('si', add(V('x'), V('y')))} ${set('di', sub(V('x'), V('y')))}
+      ${set('p', shuf(V('s'), V('d'), lo, lo2))} ${set('q', qRe)}
+      (v128.store (local.get $pr) ${add(V('p'), V('q'))})
+      (v128.store offset=16 (local.get $pr) ${sub(V('p'), V('q'))})
+      ${set('p', shuf(V('si'), V('di'), lo, lo2))} ${set('q', qIm)}
+      (v128.store (local.get $pi) ${add(V('p'), V('q'))})
+      (v128.store offset=16 (local.get $pi) ${sub(V('p'), V('q'))})
       (local.set $b (i32.add (local.get $b) (i32.const 4)))
       (br $bs))))`;
 }
@@ -213,6 +218,22 @@ const FFT_DRIVERS = `
     (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then
       (call $r2_bwd (local.get $re) (local.get $im) (local.get $m) (local.get $tw)))))`;
 
+const SCALED_COPY = `
+  ;; dst[0..count) = sign·src[0..count) (sign a splatted ±1), two lanes at a time.
+  (func $scaled_copy (param $dst i32) (param $src i32) (param $count i32) (param $sign v128)
+    (local $c i32) (local $pairs i32)
+    (local.set $pairs (i32.and (local.get $count) (i32.const -2)))
+    (local.set $c (i32.const 0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $c) (local.get $pairs)))
+      (v128.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 3)))
+        (f64x2.mul (local.get $sign) (v128.load (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 3))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 2)))
+      (br $l)))
+    (if (i32.lt_u (local.get $pairs) (local.get $count)) (then
+      (f64.store (i32.add (local.get $dst) (i32.shl (local.get $pairs) (i32.const 3)))
+        (f64.mul (f64x2.extract_lane 0 (local.get $sign)) (f64.load (i32.add (local.get $src) (i32.shl (local.get $pairs) (i32.const 3)))))))))`;
+
 const ROTATE_SUB_TWIST = `
   ;; rot = X^a·P (negacyclic, a in [0, 2N)); then T = rot − P, level-1 digits
   ;; d = round(T·2^−(64−β)) centred mod 2^β, folded (d_j + i·d_{j+M}) and twisted by ψ^j.
@@ -225,22 +246,11 @@ const ROTATE_SUB_TWIST = `
     ;; X^a = −X^(a−N) for a ≥ N: one global sign, and coefficients that wrap past N flip again.
     (local.set $pos (f64x2.splat (select (f64.const -1) (f64.const 1) (i32.ge_u (local.get $a) (local.get $n)))))
     (local.set $neg (f64x2.neg (local.get $pos)))
-    (local.set $c (i32.const 0))
-    (block $d1 (loop $l1
-      (br_if $d1 (i32.ge_u (local.get $c) (local.get $shift)))
-      ;; c < shift: rot[c] = −sign·P[c − shift + N]
-      (f64.store (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3)))
-        (f64.mul (f64x2.extract_lane 0 (local.get $neg))
-          (f64.load (i32.add (local.get $acc) (i32.shl (i32.add (i32.sub (local.get $c) (local.get $shift)) (local.get $n)) (i32.const 3))))))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $l1)))
-    (block $d2 (loop $l2
-      (br_if $d2 (i32.ge_u (local.get $c) (local.get $n)))
-      (f64.store (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3)))
-        (f64.mul (f64x2.extract_lane 0 (local.get $pos))
-          (f64.load (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $c) (local.get $shift)) (i32.const 3))))))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $l2)))
+    ;; c < shift: rot[c] = −sign·P[c − shift + N]; c ≥ shift: rot[c] = sign·P[c − shift].
+    (call $scaled_copy (local.get $rot) (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $n) (local.get $shift)) (i32.const 3)))
+      (local.get $shift) (local.get $neg))
+    (call $scaled_copy (i32.add (local.get $rot) (i32.shl (local.get $shift) (i32.const 3))) (local.get $acc)
+      (i32.sub (local.get $n) (local.get $shift)) (local.get $pos))
     (local.set $m (i32.shr_u (local.get $n) (i32.const 1)))
     (local.set $scale (f64x2.splat (local.get $digitScale)))
     (local.set $bv (f64x2.splat (local.get $base)))
@@ -267,23 +277,36 @@ const ROTATE_SUB_TWIST = `
       (br $l3))))`;
 
 const MAC = `
-  (func (export "mac") (param $dRe i32) (param $dIm i32) (param $bRe i32) (param $bIm i32)
-      (param $oRe i32) (param $oIm i32) (param $m i32)
-    (local $j i32) (local $o i32) (local $dr v128) (local $di v128) (local $br v128) (local $bi v128)
+  ;; o = Σ_{r<rows} d_r·b_r pointwise (complex, split re/im: d_r at d + r·dStride, imaginary parts
+  ;; M values after the real ones; likewise b_r at b + r·bStride). Overwrites o.
+  (func (export "mac_rows") (param $d i32) (param $dStride i32) (param $b i32) (param $bStride i32)
+      (param $rows i32) (param $o i32) (param $m i32)
+    (local $j i32) (local $off i32) (local $half i32) (local $r i32) (local $pd i32) (local $pb i32)
+    (local $dr v128) (local $di v128) (local $br v128) (local $bi v128) (local $sr v128) (local $si v128)
+    (local.set $half (i32.shl (local.get $m) (i32.const 3)))
     (local.set $j (i32.const 0))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $j) (local.get $m)))
-      (local.set $o (i32.shl (local.get $j) (i32.const 3)))
-      (local.set $dr (v128.load (i32.add (local.get $dRe) (local.get $o))))
-      (local.set $di (v128.load (i32.add (local.get $dIm) (local.get $o))))
-      (local.set $br (v128.load (i32.add (local.get $bRe) (local.get $o))))
-      (local.set $bi (v128.load (i32.add (local.get $bIm) (local.get $o))))
-      (v128.store (i32.add (local.get $oRe) (local.get $o))
-        (f64x2.add (v128.load (i32.add (local.get $oRe) (local.get $o)))
-          (f64x2.sub (f64x2.mul (local.get $dr) (local.get $br)) (f64x2.mul (local.get $di) (local.get $bi)))))
-      (v128.store (i32.add (local.get $oIm) (local.get $o))
-        (f64x2.add (v128.load (i32.add (local.get $oIm) (local.get $o)))
-          (f64x2.add (f64x2.mul (local.get $dr) (local.get $bi)) (f64x2.mul (local.get $di) (local.get $br)))))
+      (local.set $off (i32.shl (local.get $j) (i32.const 3)))
+      (local.set $sr (v128.const f64x2 0 0))
+      (local.set $si (v128.const f64x2 0 0))
+      (local.set $pd (i32.add (local.get $d) (local.get $off)))
+      (local.set $pb (i32.add (local.get $b) (local.get $off)))
+      (local.set $r (i32.const 0))
+      (block $rdone (loop $rl
+        (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $dr (v128.load (local.get $pd)))
+        (local.set $di (v128.load (i32.add (local.get $pd) (local.get $half))))
+        (local.set $br (v128.load (local.get $pb)))
+        (local.set $bi (v128.load (i32.add (local.get $pb) (local.get $half))))
+        (local.set $sr (f64x2.add (local.get $sr) (f64x2.sub (f64x2.mul (local.get $dr) (local.get $br)) (f64x2.mul (local.get $di) (local.get $bi)))))
+        (local.set $si (f64x2.add (local.get $si) (f64x2.add (f64x2.mul (local.get $dr) (local.get $bi)) (f64x2.mul (local.get $di) (local.get $br)))))
+        (local.set $pd (i32.add (local.get $pd) (local.get $dStride)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $bStride)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rl)))
+      (v128.store (i32.add (local.get $o) (local.get $off)) (local.get $sr))
+      (v128.store (i32.add (i32.add (local.get $o) (local.get $half)) (local.get $off)) (local.get $si))
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
       (br $l))))`;
 
@@ -393,6 +416,7 @@ export const KERNELS_WAT = `(module
   ${lastStage('last_fwd', true)}
   ${lastStage('last_bwd', false)}
   ${FFT_DRIVERS}
+  ${SCALED_COPY}
   ${ROTATE_SUB_TWIST}
   ${MAC}
   ${UNTWIST_ADD}

@@ -9,7 +9,7 @@ export interface Kernels {
   fft_fwd(re: number, im: number, m: number, tw: number): void;
   fft_bwd(re: number, im: number, m: number, tw: number, twEnd: number): void;
   rotate_sub_twist(acc: number, a: number, n: number, rot: number, outRe: number, outIm: number, twist: number, digitScale: number, base: number): void;
-  mac(dRe: number, dIm: number, bRe: number, bIm: number, oRe: number, oIm: number, m: number): void;
+  mac_rows(d: number, dStride: number, b: number, bStride: number, rows: number, o: number, m: number): void;
   untwist_add(oRe: number, oIm: number, acc: number, m: number, untwist: number): void;
 }
 
