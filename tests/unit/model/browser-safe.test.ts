@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Every module a file imports, transitively, within the repository. */
+function closure(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
+    const spec = m[1]!;
+    if (spec.startsWith('.')) closure(join(dirname(file), spec), seen);
+    else seen.add(spec);
+  }
+  return seen;
+}
+
+describe('browser-safe model modules', () => {
+  it('import no Node built-ins and no Node-only packages', () => {
+    for (const entry of ['features.ts', 'quantize.ts', 'manifest.ts', 'party-inputs.ts', 'infer.ts', 'errors.ts']) {
+      const deps = [...closure(join(root, 'model', entry))];
+      expect(deps, 'the scan follows imports').toContain('zod');
+      expect(deps.filter((d) => d.startsWith('node:') || d === 'csv-parse/sync' || d === 'node-tfhe'), entry).toEqual([]);
+    }
+  });
+});
