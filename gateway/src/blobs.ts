@@ -59,12 +59,15 @@ export async function putStreamExact(
   });
   const fixed = fixedLengthStream(length);
   const piping = body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable));
-  try {
-    await Promise.all([bucket.put(key, fixed.readable, { httpMetadata: { contentType: 'application/octet-stream' } }), piping]);
-  } catch {
-    // Either side failing means the bytes did not arrive as declared; R2 stores nothing then.
+  const [stored, piped] = await Promise.allSettled([
+    bucket.put(key, fixed.readable, { httpMetadata: { contentType: 'application/octet-stream' } }),
+    piping,
+  ]);
+  if (piped.status === 'rejected') {
+    // The body ended early, ran long or broke off: R2 stored nothing.
     throw new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
   }
+  if (stored.status === 'rejected') throw stored.reason;
   const sha256 = toHex(await digest.digest);
   if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
     await bucket.delete(key);

@@ -15,12 +15,14 @@ import { sha256Hex } from '../crypto/tokens.ts';
 
 /** An exact web origin (`scheme://host[:port]`), the form browsers send in `Origin`. */
 const Origin = z.string().refine((s) => {
+  // Exact origins only: browsers never send wildcards, so a pattern here would match nothing.
+  if (!/^https?:\/\/[a-z0-9.\-[\]:]+$/.test(s)) return false;
   try {
     return new URL(s).origin === s;
   } catch {
     return false;
   }
-}, 'must be an origin such as https://bank.example (no path, no trailing slash)');
+}, 'must be an http(s) origin such as https://bank.example (lower case, no path, no wildcard)');
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 

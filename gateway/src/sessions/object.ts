@@ -39,15 +39,9 @@ const REFRESH_MIN_MS = 200;
 /** Consecutive failed polls after which a running session is marked failed (retriable). */
 const MAX_POLL_FAILURES = 3;
 
-export interface CreateSession {
-  sessionId: string;
-  tenantId: string;
-  tokenHash: string;
-  modelVersion: string;
-  demo: boolean;
-  parties: Party[];
+export type CreateSession = Pick<SessionRecord, 'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties'> & {
   ttlSeconds: number;
-}
+};
 
 export interface OpenedSession {
   tenantId: string;
