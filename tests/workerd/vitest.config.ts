@@ -12,7 +12,8 @@ export default defineConfig({
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    env: { WRANGLER_LOG: 'error' },
+    // Offline and quiet: no telemetry, only wrangler's errors.
+    env: { WRANGLER_LOG: 'error', WRANGLER_SEND_METRICS: 'false' },
     pool: 'forks',
     maxWorkers: 2,
   },
