@@ -15,10 +15,11 @@ import type { Manifest, TreeFile } from '../../model/manifest.ts';
 import { quantizeParsed } from '../../model/quantize.ts';
 import { base64ToBytes, type Party } from '../../protocol/ciphertexts.ts';
 import { EncryptedResult, PROGRESS_EVENT, SessionProgress, SessionStatus } from '../../protocol/public-api.ts';
+import { evaluatorPath, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, type Session } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
-import { startGateway, type TestGateway } from './support/gateway.ts';
+import { TEST_SHARED_SECRET, startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
 import { KEYS } from './support/tenants.ts';
 
@@ -131,7 +132,38 @@ describe('with the real evaluator', () => {
       409,
       'run_started',
     );
+    // The evaluator already forgot the session: its keys no longer take its memory.
+    expect(await evaluatorStatus(s.sessionId)).toBe(404);
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) })).status).toBe(204);
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
   });
+
+  test('a key the evaluator rejects fails the session for good (422, not retriable)', async () => {
+    evaluator ??= await startEvaluatorProcess(port);
+    const s = await createSession(gw, 'demo');
+    const junk = crypto.getRandomValues(new Uint8Array(64 * 1024));
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), junk)).status).toBe(201);
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, keys.clientKey));
+    }
+    const rejected = await expectError(
+      await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) }),
+      422,
+      'invalid_server_key',
+    );
+    expect(rejected.retriable).toBe(false);
+    const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'invalid_server_key', retriable: false } } });
+    const events = await readProgress(s);
+    expect(events).toEqual([{ state: 'failed', run: status.run }]);
+  });
 });
+
+/** The evaluator's own answer for a session id (signed as the gateway signs). */
+async function evaluatorStatus(sessionId: string): Promise<number> {
+  const path = evaluatorPath.session(sessionId);
+  const headers = await signEvaluatorRequest(await importSharedSecret(TEST_SHARED_SECRET), { method: 'GET', pathAndQuery: path });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
+  await res.body?.cancel();
+  return res.status;
+}
