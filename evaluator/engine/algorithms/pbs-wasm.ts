@@ -5,10 +5,13 @@
  * orchestration here.
  *
  * The kernels address the key's shared `WebAssembly.Memory`. Each thread claims one of the key's
- * scratch slots (an Atomics compare-exchange on the slot's flag) the first time it bootstraps with
- * that key, and keeps it while the key stays in its small per-thread cache; when no slot is free
- * the caller falls back to the TypeScript path, so correctness never depends on slot supply.
+ * scratch slots the first time it bootstraps with that key: the slot's flag holds threadId + 1
+ * (set by Atomics compare-exchange), so a thread that receives the same key again re-uses its own
+ * slot. Per-thread state is kept in a WeakMap on the memory object, so dropping a key frees it.
+ * When no slot is free the caller falls back to the TypeScript path: correctness never depends on
+ * slot supply.
  */
+import { threadId } from 'node:worker_threads';
 import type { ServerKey } from '../entities/server-key.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { bigLweDimension } from '../params/parameters.ts';
@@ -107,8 +110,6 @@ export function writeTables(view: Float64Array, base: number, layout: WasmScratc
 interface ThreadKeyState {
   readonly kernels: Kernels;
   readonly base: number;
-  readonly slot: number;
-  readonly flags: Int32Array;
   readonly acc: Float64Array;
   readonly fourierOut: Float64Array;
   readonly ksInput: Uint32Array;
@@ -117,37 +118,35 @@ interface ThreadKeyState {
   readonly layout: WasmScratchLayout;
 }
 
-/** Per-thread states by key id, least recently used first; evicting one frees its slot. */
-const states = new Map<string, ThreadKeyState>();
-const MAX_CACHED_KEYS = 8;
+/** This thread's state per key memory (weak: a dropped key is collected with its state). */
+const states = new WeakMap<WebAssembly.Memory, ThreadKeyState>();
+/** Tag written in a claimed slot's flag; never 0 (free). */
+const SLOT_TAG = threadId + 1;
+
+/** A slot this thread already holds, else a free one claimed now, else −1. */
+function claimSlot(flags: Int32Array): number {
+  for (let s = 0; s < flags.length; s++) if (Atomics.load(flags, s) === SLOT_TAG) return s;
+  for (let s = 0; s < flags.length; s++) if (Atomics.compareExchange(flags, s, 0, SLOT_TAG) === 0) return s;
+  return -1;
+}
 
 function stateFor(key: ServerKey): ThreadKeyState | null {
-  const hit = states.get(key.keyId);
-  if (hit) {
-    states.delete(key.keyId);
-    states.set(key.keyId, hit);
-    return hit;
-  }
+  if (!key.memory) return null;
+  const hit = states.get(key.memory);
+  if (hit) return hit;
   const slots = key.scratchSlots;
-  if (!key.memory || !slots || !wasmPbsSupported(key.params)) return null;
-  const buffer = key.memory.buffer;
-  const flags = new Int32Array(buffer, slots.flags, slots.count);
-  let slot = -1;
-  for (let s = 0; s < slots.count && slot < 0; s++) if (Atomics.compareExchange(flags, s, 0, 1) === 0) slot = s;
-  if (slot < 0) return null;
+  if (!slots || !wasmPbsSupported(key.params)) return null;
   const layout = wasmScratchLayout(key.params);
-  if (layout.size > slots.size) {
-    Atomics.store(flags, slot, 0);
-    return null;
-  }
+  if (layout.size > slots.size) return null;
+  const buffer = key.memory.buffer;
+  const slot = claimSlot(new Int32Array(buffer, slots.flags, slots.count));
+  if (slot < 0) return null;
   const base = slots.offset + slot * slots.size;
   const { polynomialSize: N, glweDimension: k, lweDimension: n } = key.params;
   writeTables(new Float64Array(buffer), base, layout, N);
   const state: ThreadKeyState = {
     kernels: instantiateKernels(key.memory),
     base,
-    slot,
-    flags,
     acc: new Float64Array(buffer, base + layout.acc, (k + 1) * N),
     fourierOut: new Float64Array(buffer, base + layout.fourierOut, (k + 1) * N),
     ksInput: new Uint32Array(buffer, base + layout.ksInput, 2 * (bigLweDimension(key.params) + 1)),
@@ -155,12 +154,7 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
     switched: new Uint32Array(n + 1),
     layout,
   };
-  states.set(key.keyId, state);
-  if (states.size > MAX_CACHED_KEYS) {
-    const [oldId, old] = states.entries().next().value as [string, ThreadKeyState];
-    states.delete(oldId);
-    Atomics.store(old.flags, old.slot, 0);
-  }
+  states.set(key.memory, state);
   return state;
 }
 

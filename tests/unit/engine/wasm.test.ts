@@ -5,6 +5,10 @@
  * sizes with and without the radix-2 stage; a key with no free scratch slot falls back to
  * TypeScript and stays correct.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, threadId, Worker } from 'node:worker_threads';
 import * as tfhe from 'node-tfhe';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +16,7 @@ import {
   deserializeCiphertext,
   loadServerKey,
   programmableBootstrap,
+  type Ciphertext,
   type ServerKey,
 } from '../../../evaluator/engine/index.ts';
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
@@ -22,6 +27,20 @@ import { KERNELS_WASM_BASE64 } from '../../../evaluator/engine/wasm/kernels-bina
 import { instantiateKernels } from '../../../evaluator/engine/wasm/kernels.ts';
 import { loadTestKeys, TEST_PARAM_SETS, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 import { decryptFull, seededRandom } from './support.ts';
+
+/** Starts `tests/fixtures/engine/pbs-worker.ts` with tsx's loader registered inside the worker. */
+function startWorker(): Worker {
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
+  const tsxApi = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
+  const entry = new URL('../../fixtures/engine/pbs-worker.ts', import.meta.url).href;
+  return new Worker(
+    "const { workerData } = require('node:worker_threads');" +
+      'import(workerData.tsxApi).then((api) => api.tsImport(workerData.entry, workerData.entry));',
+    { eval: true, workerData: { tsxApi, entry } },
+  );
+}
 
 describe('wasm kernels build', () => {
   it('the committed binary is what kernels-wat.ts assembles to (run `npm run engine:wasm` after editing)', async () => {
@@ -87,18 +106,66 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
 });
 
 describe('scratch slots', () => {
-  it('falls back to TypeScript, still correct, when every slot of a key is taken', () => {
+  it('falls back to TypeScript, still correct, when every slot of a key is taken by other threads', () => {
     const keys = loadTestKeys('tuniform');
     const key = loadServerKey(keys.compressedServerKeyBytes);
     const slots = key.scratchSlots!;
     const flags = new Int32Array(key.memory!.buffer, slots.flags, slots.count);
-    for (let s = 0; s < slots.count; s++) Atomics.store(flags, s, 1);
+    for (let s = 0; s < slots.count; s++) Atomics.store(flags, s, 1000 + s);
     const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 3n)));
     const lut = createLookupTable(key.params, (v) => 15 - v);
     expect(programmableBootstrapWasm(key, ct.data, lut.body, new Uint32Array(ct.data.length))).toBe(false);
     expect(decryptFull(keys, programmableBootstrap(key, ct, lut))).toBe(12);
     for (let s = 0; s < slots.count; s++) Atomics.store(flags, s, 0);
     expect(programmableBootstrapWasm(key, ct.data, lut.body, new Uint32Array(ct.data.length))).toBe(true);
-    expect(Atomics.load(flags, 0)).toBe(1);
+    expect(Atomics.load(flags, 0)).toBe(threadId + 1);
+  });
+
+  it('lets a thread that receives the same key again re-use its own slot', async () => {
+    const keys = loadTestKeys('tuniform');
+    const key = loadServerKey(keys.compressedServerKeyBytes);
+    const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 1n)));
+    const lut = createLookupTable(key.params, (v) => (v + 1) % 16);
+    const flags = new Int32Array(key.memory!.buffer, key.scratchSlots!.flags, key.scratchSlots!.count);
+    for (let round = 0; round < 3; round++) {
+      const { port1, port2 } = new MessageChannel();
+      const received = new Promise<ServerKey>((resolve) => port2.once('message', resolve));
+      port1.postMessage(key);
+      const again = await received;
+      port1.close();
+      expect(again.memory).not.toBe(key.memory); // a new wrapper of the same shared memory
+      expect(decryptFull(keys, programmableBootstrap(again, ct, lut))).toBe(2);
+    }
+    expect(Array.from(flags).filter((f) => f !== 0)).toEqual([threadId + 1]);
+  });
+
+  it('runs bootstraps concurrently in worker threads sharing one key, each on its own slot', async () => {
+    const keys = loadTestKeys('tuniform');
+    const key = loadServerKey(keys.compressedServerKeyBytes);
+    const lut = createLookupTable(key.params, (v) => (v * 3 + 2) % 16);
+    const workers = [0, 1].map(() => startWorker());
+    try {
+      for (const w of workers) w.postMessage({ key });
+      const replies = new Map<number, (r: { threadId: number; out: Ciphertext }) => void>();
+      for (const w of workers) w.on('message', (r: { id: number; threadId: number; out: Ciphertext }) => replies.get(r.id)?.(r));
+      const jobs = [0, 1, 2, 3].map((m) => {
+        const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, BigInt(m))));
+        return new Promise<{ threadId: number; out: Ciphertext }>((resolve) => {
+          replies.set(m, resolve);
+          workers[m % 2]!.postMessage({ id: m, ct, lut });
+        }).then((r) => ({ ...r, m }));
+      });
+      // The main thread bootstraps at the same time.
+      const local = programmableBootstrap(key, deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 2n))), lut);
+      const results = await Promise.all(jobs);
+      for (const { m, out } of results) expect(decryptFull(keys, out)).toBe((m * 3 + 2) % 16);
+      expect(new Set(results.map((r) => r.threadId)).size).toBe(2);
+      expect(decryptFull(keys, local)).toBe(8);
+      const flags = new Int32Array(key.memory!.buffer, key.scratchSlots!.flags, key.scratchSlots!.count);
+      const tags = Array.from(flags).filter((f) => f !== 0);
+      expect(new Set(tags).size).toBe(3); // main thread + two workers
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
   });
 });
