@@ -263,6 +263,11 @@ export const ResultResponse = EncryptedResult.meta({ id: 'EncryptedResult' });
  * Browsers read it with `fetch` (the token goes in the `authorization` header, never the URL).
  */
 export const PROGRESS_EVENT = 'progress';
+/**
+ * Sent instead when the session is deleted or expires while the stream is open: its `data` is
+ * the `ErrorBody` (`session_deleted`, `session_expired`); the stream then closes.
+ */
+export const PROGRESS_ERROR_EVENT = 'error';
 
 export const SessionProgress = z
   .object({ state: SessionState, run: PublicRunProgress })

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
-import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { PROGRESS_ERROR_EVENT, PROGRESS_EVENT, PublicHeaders, SessionProgress, SessionStatus } from '../../protocol/public-api.ts';
 import { loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
@@ -67,6 +68,25 @@ describe('state machine', () => {
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) }), 410, 'session_deleted');
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) }), 410, 'session_deleted');
     await expectError(await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, bearer(s.token), encryptPartyInputs(manifest, 'bank', clientKey)), 410, 'session_deleted');
+  });
+
+  test('a progress stream follows the state and reports deletion in-band', async () => {
+    const s = await createSession(gw, 'demo');
+    const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
+    expect(res.status).toBe(200);
+    const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+    const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+    const first = await reader.read();
+    expect(first.value?.event).toBe(PROGRESS_EVENT);
+    expect(SessionProgress.parse(JSON.parse(first.value!.data))).toMatchObject({ state: 'created', run: { state: 'idle' } });
+    await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), new Uint8Array(1024));
+    const second = await reader.read();
+    expect(SessionProgress.parse(JSON.parse(second.value!.data)).state).toBe('keys');
+    expect((await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) })).status).toBe(204);
+    const last = await reader.read();
+    expect(last.value?.event).toBe(PROGRESS_ERROR_EVENT);
+    expect(JSON.parse(last.value!.data)).toMatchObject({ code: 'session_deleted' });
+    expect((await reader.read()).done).toBe(true);
   });
 
   test('the tenant caps the requested TTL and sets the default', async () => {

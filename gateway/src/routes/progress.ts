@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { ProgressEventName, RunProgress } from '../../../protocol/evaluator-api.ts';
-import { PROGRESS_EVENT, type SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_ERROR_EVENT, PROGRESS_EVENT, type SessionProgress } from '../../../protocol/public-api.ts';
 import type { AppEnv } from '../env.ts';
 import { EvaluatorClient } from '../evaluator/client.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
@@ -51,7 +51,7 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
         const next = await stub.progress(credential, relayed);
         if (!next.ok) {
           // Deleted or expired while streaming: say so in-band, then close.
-          await stream.writeSSE({ event: 'error', data: JSON.stringify(toApiError(next.error).toBody(c.get('requestId'))) });
+          await stream.writeSSE({ event: PROGRESS_ERROR_EVENT, data: JSON.stringify(toApiError(next.error).toBody(c.get('requestId'))) });
           return;
         }
         info = next.value;
