@@ -7,7 +7,8 @@ import { expect } from '@open-wc/testing';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { COMPRESSED_CIPHERTEXT_BYTES, base64ToBytes } from '../../protocol/ciphertexts.ts';
 import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
-import { FEATURE_NAMES } from '../../model/features.ts';
+import { featuresOf } from '../../model/features.ts';
+import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
 import { deleteCachedKeys, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
@@ -23,6 +24,9 @@ class Host implements ReactiveControllerHost {
   requestUpdate() {}
   updateComplete = Promise.resolve(true);
 }
+
+/** A result body with a decision that is not a ciphertext. */
+const notACiphertext = () => ({ modelVersion: 'ab'.repeat(8), decision: 'AAAA', explanation: { bins: [], ciphertexts: [] } });
 
 async function rejection(p: Promise<unknown>): Promise<BlindScoreError> {
   try {
@@ -82,9 +86,7 @@ describe('crypto worker: fresh keys', () => {
   it('rejects a malformed request with bad_request and keeps working', async () => {
     const error = await rejection(crypto.request({ type: 'keygen', paramSet: 'nope' as 'tuniform', cacheName: null }));
     expect(error.code).to.equal('bad_request');
-    const result = await rejection(
-      crypto.request({ type: 'decrypt', result: { modelVersion: 'ab'.repeat(8), decision: 'AAAA', explanation: { bins: [], ciphertexts: [] } } }),
-    );
+    const result = await rejection(crypto.request({ type: 'decrypt', result: notACiphertext() }));
     expect(result.code).to.equal('decrypt_failed');
   });
 
@@ -133,30 +135,29 @@ describe('crypto worker: the reference client’s keys, through the key cache', 
     expect([out.decision, ...out.explanation]).to.deep.equal(messages);
   });
 
-  it('encrypts digits that node-tfhe decrypts to the quantized codes', async () => {
+  it('encrypts digits that node-tfhe decrypts to the model’s own quantization', async () => {
     const manifest = await loadManifest();
+    const features = { ...TEST_MANIFEST_INPUTS.applicant, total_income: 45_000, own_car: true, num_children: 2 };
     const body = await crypto.request({
       type: 'encrypt',
       modelVersion: manifest.modelVersion,
       party: 'applicant',
       inputs: manifest.inputs,
-      features: { ...TEST_MANIFEST_INPUTS.applicant, total_income: 45_000, own_car: true, num_children: 2 },
+      features,
     });
-    const names = ['own_car', 'total_income', 'num_children'];
+    const expected = encodePartyInputs(manifest.inputs, 'applicant', features);
+    const names = Object.keys(expected);
+    expect(names).to.have.members(featuresOf('applicant'));
     const { messages } = await oracle<{ messages: number[] }>('tuniform/decrypt-compressed', {
       ciphertexts: names.flatMap((n) => body.inputs[n]!),
     });
-    // own_car → 1; income 45,000 ≥ 3 cuts → code 3 → digits [3, 0]; 2 children ≥ 2 cuts → code 2.
-    expect(messages).to.deep.equal([1, 3, 0, 2]);
-    expect(FEATURE_NAMES).to.include.members(names);
+    expect(messages).to.deep.equal(names.flatMap((n) => expected[n]!));
   });
 
   it('forget drops the key in the worker and the cache entry', async () => {
     await crypto.request({ type: 'forget', cacheName });
     expect(await readCachedKeys(cacheName, 'tuniform')).to.equal(null);
-    const error = await rejection(
-      crypto.request({ type: 'decrypt', result: { modelVersion: 'ab'.repeat(8), decision: 'AAAA', explanation: { bins: [], ciphertexts: [] } } }),
-    );
+    const error = await rejection(crypto.request({ type: 'decrypt', result: notACiphertext() }));
     expect(error.code).to.equal('no_keys');
   });
 });

@@ -7,9 +7,15 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { fixtureModel } from './fixture-model.ts';
+import { loadModel } from '../../../model/manifest.ts';
 import { createOracle, ORACLE_PREFIX } from './oracle.ts';
 import { createTestGateway, GATEWAY_PREFIX } from './test-gateway.ts';
+
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'model', 'artifacts');
+
+/** The committed demo model, loaded and checked as the evaluator loads it. */
+const demoModel = () =>
+  loadModel(readFileSync(join(ARTIFACTS, 'manifest.json'), 'utf8'), readFileSync(join(ARTIFACTS, 'tree.json'), 'utf8'));
 
 export const SCREENSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.screenshots');
 
@@ -24,7 +30,7 @@ type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<
 /** Koa middleware that hands `/gw/…` and `/oracle/…` to their Hono apps, real HTTP end to end. */
 export async function testServerMiddleware(): Promise<KoaMiddleware> {
   const mounts: [string, Hono][] = [
-    [GATEWAY_PREFIX, createTestGateway(await fixtureModel())],
+    [GATEWAY_PREFIX, createTestGateway(await demoModel())],
     [ORACLE_PREFIX, createOracle()],
   ];
   const listeners = mounts.map(([prefix, app]) => [prefix, getRequestListener(app.fetch)] as const);

@@ -79,8 +79,8 @@ export const SCENARIOS: Record<string, Scenario> = {
 
 /** Which uploaded applicant answer stands in for each result bit (see the module comment). */
 const DECISION_SOURCE = 'own_car';
-/** Bins 0–2 echo `own_car`, bins 3–5 echo `mobile_phone`: a denial then explains "8 years". */
-const EXPLANATION_SOURCES = ['own_car', 'own_car', 'own_car', 'mobile_phone', 'mobile_phone', 'mobile_phone'];
+/** Bins from 8 years up echo `mobile_phone`, shorter ones `own_car`: a denial then explains "8 years". */
+const explanationSource = (bin: string) => (['8-11', '11-18', '18+'].includes(bin) ? 'mobile_phone' : 'own_car');
 
 interface Session {
   id: string;
@@ -114,6 +114,7 @@ function decompress(b64: string): string {
 
 export function createTestGateway(model: Model): Hono {
   const sessions = new Map<string, Session>();
+  const readableKeys = new Set<string>();
   const app = new Hono().basePath(GATEWAY_PREFIX);
 
   const status = (s: Session): SessionStatus => {
@@ -213,10 +214,14 @@ export function createTestGateway(model: Model): Hono {
     const digest = sha256(bytes);
     const claimed = c.req.header(PublicHeaders.contentSha256);
     if (claimed && claimed !== digest) throw new ApiError(400, 'body_hash_mismatch', 'body differs from its hash');
-    try {
-      tfhe.Shortint.deserialize_compressed_server_key(bytes).free();
-    } catch (e) {
-      throw new ApiError(422, 'invalid_server_key', `not a compressed server key: ${String(e)}`);
+    if (!readableKeys.has(digest)) {
+      try {
+        tfhe.Shortint.deserialize_compressed_server_key(bytes).free();
+      } catch (e) {
+        throw new ApiError(422, 'invalid_server_key', `not a compressed server key: ${String(e)}`);
+      }
+      // Suites reuse the cached test keys: check each distinct key once.
+      readableKeys.add(digest);
     }
     s.serverKey = { bytes: bytes.byteLength, sha256: digest };
     settleInputs(s);
@@ -321,7 +326,7 @@ export function createTestGateway(model: Model): Hono {
       decision: decompress(applicant[DECISION_SOURCE]![0]!),
       explanation: {
         bins: model.manifest.explanation.bins.map((b) => b.label),
-        ciphertexts: EXPLANATION_SOURCES.map((name) => decompress(applicant[name]![0]!)),
+        ciphertexts: model.manifest.explanation.bins.map((b) => decompress(applicant[explanationSource(b.label)]![0]!)),
       },
     };
     return c.json(result);
