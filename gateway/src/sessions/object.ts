@@ -36,6 +36,8 @@ import {
 const POLL_MS = 1_000;
 /** Fresh enough: status reads within this window reuse the last poll. */
 const REFRESH_MIN_MS = 200;
+/** When deleting a session's blobs failed, the alarm tries again after this long. */
+const CLEANUP_RETRY_MS = 30_000;
 /** Consecutive failed polls after which a running session is marked failed (retriable). */
 const MAX_POLL_FAILURES = 3;
 
@@ -76,7 +78,14 @@ export class SessionObject extends DurableObject<Bindings> {
   }
 
   private async scheduleAlarm(r: StoredSession): Promise<void> {
-    const at = r.kind === 'tombstone' ? r.purgeAt : r.phase === 'running' ? Math.min(r.expiresAt, Date.now() + POLL_MS) : r.expiresAt;
+    const at =
+      r.kind === 'tombstone'
+        ? r.blobsDeleted
+          ? r.purgeAt
+          : Date.now() + CLEANUP_RETRY_MS
+        : r.phase === 'running'
+          ? Math.min(r.expiresAt, Date.now() + POLL_MS)
+          : r.expiresAt;
     await this.ctx.storage.setAlarm(at);
   }
 
@@ -269,12 +278,14 @@ export class SessionObject extends DurableObject<Bindings> {
     const stored = await this.load();
     if (!stored) return;
     if (stored.kind === 'tombstone') {
-      if (Date.now() >= stored.purgeAt) {
+      if (!stored.blobsDeleted) {
+        await this.deleteBlobs(stored);
+      } else if (Date.now() >= stored.purgeAt) {
         await this.ctx.storage.deleteAll();
         this.cached = undefined;
-      } else {
-        await this.scheduleAlarm(stored);
+        return;
       }
+      await this.scheduleAlarm(stored);
       return;
     }
     if (Date.now() >= stored.expiresAt) {
@@ -459,17 +470,27 @@ export class SessionObject extends DurableObject<Bindings> {
     const tombstone: Tombstone = {
       kind: 'tombstone',
       reason,
+      sessionId: r.sessionId,
       tenantId: r.tenantId,
       tokenHash: r.tokenHash,
+      blobsDeleted: false,
       purgeAt: Date.now() + TOMBSTONE_MS,
     };
     // Tombstone first: from here on nothing can use the session, even if cleanup below fails.
     await this.save(tombstone);
     await this.scheduleAlarm(tombstone);
-    await deletePrefix(this.env.BLOBS, blobKeys.prefix(r.sessionId));
+    await this.deleteBlobs(tombstone).catch(() => undefined); // the alarm retries
+    await this.scheduleAlarm(tombstone);
+    // The evaluator's copy would also lapse at its own TTL, which ends with the session's.
     const evaluatorTouched = r.attempts > 0 || r.evaluator.created === true;
     if (evaluatorTouched) await this.evaluator(r).remove().catch(() => undefined);
     return tombstone;
+  }
+
+  private async deleteBlobs(tombstone: Tombstone): Promise<void> {
+    await deletePrefix(this.env.BLOBS, blobKeys.prefix(tombstone.sessionId));
+    tombstone.blobsDeleted = true;
+    await this.ctx.storage.put(STORAGE_KEY, tombstone);
   }
 }
 

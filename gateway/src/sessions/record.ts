@@ -42,8 +42,11 @@ export interface SessionRecord {
 export interface Tombstone {
   kind: 'tombstone';
   reason: 'deleted' | 'expired';
+  sessionId: string;
   tenantId: string;
   tokenHash: string;
+  /** Whether every R2 object of the session is gone (retried by the alarm until it is). */
+  blobsDeleted: boolean;
   purgeAt: number;
 }
 
