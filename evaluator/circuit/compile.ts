@@ -3,7 +3,8 @@
  *
  * Circuit (Concrete ML style, adapted to tfhe-rs shortint limits: values 0..15, noise level ≤ 5):
  * - an input is its digit ciphertexts recombined linearly, `4·high + low` (degree 15, noise 5);
- * - each distinct comparison `code ≤ t` is one PBS on the input, a bit b;
+ * - each distinct comparison `code ≤ t` is one PBS on the input, a bit b (a 1-bit input's digit
+ *   already is that bit, negated, and costs no PBS);
  * - a leaf's reach is one PBS on the sum of its path literals: `b` on a left edge, `1 − b` on a
  *   right edge. The `1 − b` terms are gathered into one tfhe-rs subtraction per leaf, whose
  *   correcting term the lookup table absorbs, so no extra PBS pays for polarity. Paths longer
@@ -84,6 +85,7 @@ class Builder {
   constructor(
     readonly limits: PlanLimits,
     private readonly digitsOf: ReadonlyMap<string, number>,
+    private readonly levelsOf: ReadonlyMap<string, number>,
   ) {
     this.space = limits.messageModulus * limits.carryModulus;
   }
@@ -158,16 +160,41 @@ class Builder {
     return acc;
   }
 
-  /** The bit `code(input) ≤ threshold`: one PBS. */
-  compare(input: string, threshold: number): ValueId {
-    return this.pbs(this.input(input), Array.from({ length: this.space }, (_, v) => (v <= threshold ? 1 : 0)));
+  /**
+   * The literal `code(input) ≤ threshold`: one PBS, except for a 1-bit input, whose digit already
+   * is the bit (`code ≤ 0` is `NOT digit`), so it joins leaf sums directly.
+   */
+  compare(input: string, threshold: number): Literal {
+    if (this.levelsOf.get(input) === 2 && this.digitsOf.get(input) === 1) {
+      return { bit: this.emit({ op: 'digit', input, digit: 0 }), positive: false };
+    }
+    const table = Array.from({ length: this.space }, (_, v) => (v <= threshold ? 1 : 0));
+    return { bit: this.pbs(this.input(input), table), positive: true };
   }
 
+  /** Every term must hold 0 or 1 with noise level 1 (a bootstrapped bit or a 1-bit input digit). */
   private assertBits(l: Lin): void {
     for (const id of [...l.pos, ...l.neg]) {
-      const m = this.meta(id);
-      if (m.noise !== 1 || m.degree > 1) throw new CircuitError('uncompilable', `value ${id} is not a fresh bit`);
+      if (this.meta(id).noise !== 1) throw new CircuitError('uncompilable', `value ${id} is not a fresh bit`);
     }
+  }
+
+  private degreeSum(ids: readonly ValueId[]): number {
+    return ids.reduce((s, id) => s + this.meta(id).degree, 0);
+  }
+
+  /** Whether l can be bootstrapped: noise and the degree of {@link linearInput} within limits. */
+  fitsInput(l: Lin): boolean {
+    const neg = l.neg.length > 0 ? correctingTerm(this.degreeSum(l.neg), this.limits) : 0;
+    return noiseOf(l) <= this.limits.maxNoiseLevel && this.degreeSum(l.pos) + neg <= this.limits.maxDegree;
+  }
+
+  /** Whether l can be an output: noise and the degree of {@link output} within limits. */
+  fitsOutput(l: Lin): boolean {
+    const mm = this.limits.messageModulus;
+    const neg = l.neg.length > 0 ? correctingTerm(this.degreeSum(l.neg), this.limits) : 0;
+    const degree = this.degreeSum(l.pos) + neg + (((l.c % mm) + mm) % mm);
+    return noiseOf(l) <= this.limits.maxNoiseLevel && degree <= this.limits.maxDegree;
   }
 
   /**
@@ -186,7 +213,7 @@ class Builder {
   /** One PBS computing g(value of l), g into {0, 1}: a fresh bit. */
   bootstrapLin(l: Lin, g: (value: number) => number): ValueId {
     if (isConstant(l)) throw new CircuitError('uncompilable', 'internal: bootstrapping a constant');
-    if (noiseOf(l) > this.limits.maxNoiseLevel) throw new CircuitError('uncompilable', 'internal: noise budget exceeded');
+    if (!this.fitsInput(l)) throw new CircuitError('uncompilable', 'internal: bootstrap input exceeds the limits');
     const { id, offset } = this.linearInput(l);
     const table = Array.from({ length: this.space }, (_, v) => {
       const terms = v - offset; // Σ pos − Σ neg
@@ -207,6 +234,9 @@ class Builder {
     return this.scalarAdd(withNeg, c);
   }
 
+  /** High-degree terms first, so merges absorb them; then by id, for determinism. */
+  private byDegree = (x: ValueId, y: ValueId) => this.meta(y).degree - this.meta(x).degree || x - y;
+
   /** AND of literals as a linear form of noise ≤ 1 (a bit, a negated bit, or a constant). */
   conjunction(literals: readonly Literal[]): Lin {
     const byBit = new Map<ValueId, boolean>();
@@ -215,42 +245,42 @@ class Builder {
       if (seen !== undefined && seen !== lit.positive) return constant(0);
       byBit.set(lit.bit, lit.positive);
     }
-    let lits: Literal[] = [...byBit].map(([bit, positive]) => ({ bit, positive })).sort((x, y) => x.bit - y.bit);
+    let lits: Literal[] = [...byBit].map(([bit, positive]) => ({ bit, positive })).sort((x, y) => this.byDegree(x.bit, y.bit));
     if (lits.length === 0) return constant(1);
-    if (lits.length === 1) return lits[0]!.positive ? { c: 0, pos: [lits[0]!.bit], neg: [] } : { c: 1, pos: [], neg: [lits[0]!.bit] };
-    const budget = this.limits.maxNoiseLevel;
-    const and = (chunk: readonly Literal[]) => {
-      const l: Lin = {
-        c: chunk.filter((x) => !x.positive).length,
-        pos: chunk.filter((x) => x.positive).map((x) => x.bit),
-        neg: chunk.filter((x) => !x.positive).map((x) => x.bit),
-      };
-      return this.bootstrapLin(l, (s) => (s === chunk.length ? 1 : 0));
-    };
-    while (lits.length > budget) lits = [{ bit: and(lits.slice(0, budget)), positive: true }, ...lits.slice(budget)];
+    if (lits.length === 1) return literalLin(lits[0]!);
+    const sumOf = (chunk: readonly Literal[]) => addLins(chunk.map(literalLin));
+    const and = (chunk: readonly Literal[]) => this.bootstrapLin(sumOf(chunk), (s) => (s === chunk.length ? 1 : 0));
+    // Paths beyond the noise (or degree) budget: AND the longest prefix that fits, then go on.
+    while (!this.fitsInput(sumOf(lits))) {
+      let k = Math.min(lits.length - 1, this.limits.maxNoiseLevel);
+      while (k > 2 && !this.fitsInput(sumOf(lits.slice(0, k)))) k--;
+      lits = [{ bit: and(lits.slice(0, k)), positive: true }, ...lits.slice(k)];
+    }
     return { c: 0, pos: [and(lits)], neg: [] };
   }
 
   /**
-   * The sum of mutually exclusive 0/1 forms (at most one is 1), brought within `budget` noise by
-   * merging groups of up to 5 with a PBS each.
+   * The sum of mutually exclusive 0/1 forms (at most one is 1), merging groups with a PBS each
+   * (the group's sum, itself 0 or 1) until `accept` takes the total.
    */
-  exclusiveSum(terms: readonly Lin[], budget: number): Lin {
+  exclusiveSum(terms: readonly Lin[], accept: (sum: Lin) => boolean): Lin {
     let items = terms.filter((t) => !(isConstant(t) && t.c === 0));
     if (items.some((t) => isConstant(t))) return constant(1);
-    const max = this.limits.maxNoiseLevel;
-    let total = items.reduce((s, t) => s + noiseOf(t), 0);
-    while (total > budget) {
-      const size = Math.min(max, total - budget + 1, items.length);
-      const group = items.slice(0, size);
-      if (group.reduce((s, t) => s + noiseOf(t), 0) > max) throw new CircuitError('uncompilable', 'internal: group too noisy');
-      const merged = this.bootstrapLin(addLins(group), (s) => (s === 1 ? 1 : 0));
-      items = [...items.slice(size), { c: 0, pos: [merged], neg: [] }];
-      total = items.reduce((s, t) => s + noiseOf(t), 0);
+    const degree = (t: Lin) => this.degreeSum([...t.pos, ...t.neg]);
+    items.sort((x, y) => degree(y) - degree(x));
+    while (!accept(addLins(items))) {
+      let k = Math.min(items.length, this.limits.maxNoiseLevel);
+      while (k > 2 && !this.fitsInput(addLins(items.slice(0, k)))) k--;
+      if (k < 2) throw new CircuitError('uncompilable', 'internal: nothing left to merge');
+      const merged = this.bootstrapLin(addLins(items.slice(0, k)), (s) => (s === 1 ? 1 : 0));
+      items = [...items.slice(k), { c: 0, pos: [merged], neg: [] }];
     }
     return addLins(items);
   }
 }
+
+const literalLin = (lit: Literal): Lin => (lit.positive ? { c: 0, pos: [lit.bit], neg: [] } : { c: 1, pos: [], neg: [lit.bit] });
+const negate = (lit: Literal): Literal => ({ bit: lit.bit, positive: !lit.positive });
 
 /** Folding of the explanation input to a public bin code. */
 interface Fold {
@@ -272,9 +302,9 @@ function leafLiterals(model: Model, b: Builder, leafDecision: 0 | 1, fold?: Fold
       walk(fold.code <= node.threshold ? node.left : node.right, path);
       return;
     }
-    const bit = b.compare(node.input, node.threshold);
-    walk(node.left, [...path, { bit, positive: true }]);
-    walk(node.right, [...path, { bit, positive: false }]);
+    const le = b.compare(node.input, node.threshold);
+    walk(node.left, [...path, le]);
+    walk(node.right, [...path, negate(le)]);
   };
   walk(0, []);
   return out;
@@ -287,13 +317,17 @@ function build(
 ): { b: Builder; outputs: CircuitPlan['outputs'] } {
   const limits = LIMITS_2_2;
   const inputs = model.manifest.inputs;
-  const b = new Builder(limits, new Map(inputs.map((i) => [i.name, i.digits])));
+  const b = new Builder(
+    limits,
+    new Map(inputs.map((i) => [i.name, i.digits])),
+    new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)])),
+  );
   const leafDecision = leafClass === 'approve' ? 1 : 0;
   const asApproval = (s: Lin) => (leafClass === 'approve' ? s : complement(s));
-  const max = limits.maxNoiseLevel;
 
+  const asOutput = (s: Lin) => b.fitsOutput(asApproval(s));
   const decisionLeaves = leafLiterals(model, b, leafDecision).map((lits) => b.conjunction(lits));
-  const decision = b.output(asApproval(b.exclusiveSum(decisionLeaves, max)));
+  const decision = b.output(asApproval(b.exclusiveSum(decisionLeaves, asOutput)));
 
   const explanation: ValueId[] = [];
   if (explain) {
@@ -304,15 +338,16 @@ function build(
       const fold = { input: ex.input, code: bin.code };
       const leaves = leafLiterals(model, b, leafDecision, fold).map((lits) => b.conjunction(lits));
       // The last bin is ≥ every valid own bin: no mask, the whole budget goes to the sum.
-      const masked = bin.code < lastCode;
-      const approve = asApproval(b.exclusiveSum(leaves, masked ? max - 1 : max));
-      if (!masked) {
-        explanation.push(b.output(approve));
-      } else if (isConstant(approve)) {
-        explanation.push(approve.c === 0 ? b.output(constant(0)) : b.compare(ex.input, bin.code));
+      if (bin.code >= lastCode) {
+        explanation.push(b.output(asApproval(b.exclusiveSum(leaves, asOutput))));
+        continue;
+      }
+      const mask = literalLin(b.compare(ex.input, bin.code));
+      const approve = asApproval(b.exclusiveSum(leaves, (s) => b.fitsInput(addLins([asApproval(s), mask]))));
+      if (isConstant(approve)) {
+        explanation.push(b.output(approve.c === 0 ? constant(0) : mask));
       } else {
-        const mask = b.compare(ex.input, bin.code);
-        explanation.push(b.bootstrapLin(addLins([approve, { c: 0, pos: [mask], neg: [] }]), (s) => (s === 2 ? 1 : 0)));
+        explanation.push(b.bootstrapLin(addLins([approve, mask]), (s) => (s === 2 ? 1 : 0)));
       }
     }
   }

@@ -72,7 +72,7 @@ describe('circuit compiler and simulator', () => {
 
   it('is exact with either leaf class, for random trees up to depth 8 (paths longer than the noise budget)', () => {
     const rng = createRng(99);
-    for (let t = 0; t < 60; t++) {
+    for (let t = 0; t < 100; t++) {
       const model: Model = { manifest: demo.manifest, tree: { ...demo.tree, nodes: randomTree(rng, demo, 1 + (t % 8)) } };
       for (const leafClass of ['approve', 'deny'] as const) {
         const plan = compileCircuit(model, { leafClass });
