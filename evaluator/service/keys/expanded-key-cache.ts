@@ -42,16 +42,18 @@ export interface ExpandedKeyCacheOptions<K> {
 export class ExpandedKeyCache<K> {
   // Map iteration order is the LRU order: a touched entry is re-inserted at the end.
   private readonly entries = new Map<string, Entry<K>>();
-  private estimate: number;
+  private readonly initialEstimate: number;
+  /** Largest expanded key measured so far; replaces the initial estimate once known. */
+  private measured = 0;
   private counters = { expansions: 0, evictions: 0, hits: 0 };
 
   constructor(private readonly opts: ExpandedKeyCacheOptions<K>) {
-    this.estimate = opts.initialEstimateBytes;
+    this.initialEstimate = opts.initialEstimateBytes;
   }
 
-  /** The largest expanded key seen so far (or the initial estimate): the run reserve unit. */
+  /** The largest expanded key measured so far (or the initial estimate): the run reserve unit. */
   get estimateBytes(): number {
-    return this.estimate;
+    return this.measured || this.initialEstimate;
   }
 
   stats() {
@@ -61,7 +63,7 @@ export class ExpandedKeyCache<K> {
   /** Starts expanding a session's key in the background if it fits without evicting keys in use. */
   prefetch(sessionId: string, compressed: Uint8Array): void {
     if (this.entries.has(sessionId)) return;
-    if (!this.makeRoom(this.estimate)) return;
+    if (!this.makeRoom(this.estimateBytes)) return;
     this.start(sessionId, compressed).ready.catch(() => {
       // Logged in start(); the run will try again and report the failure.
     });
@@ -76,7 +78,7 @@ export class ExpandedKeyCache<K> {
       this.entries.delete(sessionId);
       this.entries.set(sessionId, entry);
     } else {
-      if (!this.makeRoom(this.estimate)) {
+      if (!this.makeRoom(this.estimateBytes)) {
         // Admission keeps a reserve per concurrent run, so this means the estimate was low.
         this.opts.log.warn({ sessionId, expandedBytes: this.opts.budget.expanded }, 'expanding a key over the memory budget');
       }
@@ -115,13 +117,13 @@ export class ExpandedKeyCache<K> {
   private start(sessionId: string, compressed: Uint8Array): Entry<K> {
     const t0 = performance.now();
     // Reserve the estimate now so concurrent expansions do not overcommit the budget.
-    const entry: Entry<K> = { users: 0, dropped: false, accounted: this.estimate, ready: Promise.resolve(undefined as never) };
+    const entry: Entry<K> = { users: 0, dropped: false, accounted: this.estimateBytes, ready: Promise.resolve(undefined as never) };
     this.opts.budget.addExpanded(entry.accounted);
     this.counters.expansions++;
     entry.ready = this.opts.expand(compressed).then(
       (value) => {
         entry.value = value;
-        this.estimate = Math.max(this.estimate, value.bytes);
+        this.measured = Math.max(this.measured, value.bytes);
         this.opts.budget.addExpanded(value.bytes - entry.accounted);
         entry.accounted = value.bytes;
         this.opts.log.info({ sessionId, expandedBytes: value.bytes, ms: Math.round(performance.now() - t0) }, 'server key expanded');

@@ -1,21 +1,29 @@
 /**
  * The production bundle as the container runs it: `node main.js` (no tsx), with the worker
- * entries beside it. It refuses a bad configuration naming the variable, serves a real session
- * up to an expanded key, and exits 0 on SIGTERM.
+ * entries beside it. It refuses a bad configuration naming the variable, serves a full session
+ * whose result decrypts to the cleartext answer, and exits 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as tfhe from 'node-tfhe';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
 import {
+  EncryptedResult,
   evaluatorPath,
   importSharedSecret,
   sha256Hex,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
 import { buildEvaluator } from '../../../evaluator/service/build.ts';
+import { explainCodes } from '../../../model/infer.ts';
+import { loadModel } from '../../../model/manifest.ts';
+import { quantizerLevels } from '../../../model/quantize.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { partyInputs } from './support/inputs.ts';
+import { readProgress } from './support/progress.ts';
 
 const OUT = join(process.cwd(), 'tests', '.cache', 'evaluator-dist');
 const SECRET = 'bundle-test-secret-0123456789abcdefghij';
@@ -56,7 +64,7 @@ describe('production bundle', () => {
     expect(line.msg).not.toContain('too-short');
   });
 
-  it('serves, expands an uploaded key on its worker, and drains on SIGTERM', async () => {
+  it('serves a full session on its bundled workers, and drains on SIGTERM', async () => {
     const { child, stdout } = start({ EVALUATOR_SHARED_SECRET: SECRET, EVALUATOR_PORT: '0', EVALUATOR_POOL_SIZE: '1' });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -88,6 +96,21 @@ describe('production bundle', () => {
     expect((await signed('PUT', evaluatorPath.serverKey(id), keyBytes, 'application/octet-stream')).status).toBe(201);
     // Pre-expansion runs on expand-worker.js; its completion is logged.
     await expect.poll(() => stdout().includes('"msg":"server key expanded"'), { timeout: 60_000 }).toBe(true);
+
+    // The run's bootstraps go to pbs-worker.js; the result decrypts to the cleartext answer.
+    const model = await loadModel(readFileSync('model/artifacts/manifest.json', 'utf8'), readFileSync('model/artifacts/tree.json', 'utf8'));
+    const codes = Object.fromEntries(model.manifest.inputs.map((i, k) => [i.name, k % quantizerLevels(i.quantizer)]));
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      const body = new TextEncoder().encode(JSON.stringify(partyInputs(model.manifest, party, loadTestKeys('tuniform').clientKey, codes)));
+      expect((await signed('PUT', evaluatorPath.inputs(id, party), body, 'application/json')).status).toBe(201);
+    }
+    expect((await signed('POST', evaluatorPath.run(id))).status).toBe(202);
+    const events = await readProgress(await signed('GET', evaluatorPath.progress(id)));
+    expect(events.at(-1)!.state).toBe('succeeded');
+    const result = EncryptedResult.parse(await (await signed('GET', evaluatorPath.result(id))).json());
+    const ck = loadTestKeys('tuniform').clientKey;
+    const decision = Number(tfhe.Shortint.decrypt(ck, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(result.decision))));
+    expect(decision).toBe(explainCodes(model.tree, codes, model.manifest.explanation).decision);
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];
