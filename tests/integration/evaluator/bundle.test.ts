@@ -88,9 +88,9 @@ describe('production bundle', () => {
         },
         ...(body ? { body } : {}),
       });
-    const model = (await (await signed('GET', '/v1/model')).json()) as { modelVersion: string };
+    const served = (await (await signed('GET', '/v1/model')).json()) as { modelVersion: string };
     const id = 'bundle-session-0000000000001';
-    const create = new TextEncoder().encode(JSON.stringify({ modelVersion: model.modelVersion }));
+    const create = new TextEncoder().encode(JSON.stringify({ modelVersion: served.modelVersion }));
     expect((await signed('PUT', evaluatorPath.session(id), create, 'application/json')).status).toBe(201);
     const keyBytes = loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
     expect((await signed('PUT', evaluatorPath.serverKey(id), keyBytes, 'application/octet-stream')).status).toBe(201);
