@@ -138,6 +138,27 @@ describe('with the real evaluator', () => {
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
   });
 
+  test('the evaluator crashes mid-run: the session fails retriably; after a restart the retry succeeds', async () => {
+    evaluator ??= await startEvaluatorProcess(port);
+    const features = sampleApplication(33);
+    const s = await createSession(gw, 'acme');
+    await upload(s, features);
+    expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
+    await evaluator.kill();
+    evaluator = undefined;
+    let status: SessionStatus | undefined;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+      if (status.state !== 'running') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'evaluator_unavailable', retriable: true } } });
+    evaluator = await startEvaluatorProcess(port);
+    expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
+    expect((await readProgress(s)).at(-1)).toMatchObject({ state: 'done' });
+    await expectResultMatchesModel(s, features);
+  });
+
   test('a key the evaluator rejects fails the session for good (422, not retriable)', async () => {
     evaluator ??= await startEvaluatorProcess(port);
     const s = await createSession(gw, 'demo');

@@ -12,7 +12,10 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 export interface EvaluatorProcess {
   url: string;
+  /** Graceful: SIGTERM (runs in flight may finish), SIGKILL after 10 s. */
   stop(): Promise<void>;
+  /** A crash: SIGKILL now. */
+  kill(): Promise<void>;
 }
 
 /** A loopback port nothing listens on right now. */
@@ -60,11 +63,16 @@ export async function startEvaluatorProcess(port: number, timeoutMs = 90_000): P
   return {
     url,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
