@@ -1,13 +1,15 @@
 /**
  * The `widget` section of `npm run bench`: builds both widget bundles and reports their sizes,
- * raw and gzip-compressed (level 9, what a CDN typically serves). The target is the JS a bank's
- * page loads for the element, without tfhe's wasm: ≤ 60 kB gzip.
+ * raw and gzip-compressed (level 9, what a CDN typically serves), then times in-page key
+ * generation in Chromium (`keygen.ts`). The size target is the JS a bank's page loads for the
+ * element, without tfhe's wasm: ≤ 60 kB gzip.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
+import { benchKeygen } from './keygen.ts';
 
 const CONFIG = fileURLToPath(new URL('../vite.config.ts', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/widget', import.meta.url));
@@ -57,5 +59,6 @@ export async function bench(): Promise<Record<string, unknown>> {
       wasmGzipBytes: sum(wasm, 'gzipBytes'),
     },
     dropIn: { files: dropIn, bytes: sum(dropIn, 'bytes'), gzipBytes: sum(dropIn, 'gzipBytes') },
+    keygen: await benchKeygen(),
   };
 }

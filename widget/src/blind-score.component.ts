@@ -23,6 +23,9 @@ import { currentLocale, resolveLocale, setLocale, translate } from './translatio
 
 export type BlindScoreMode = 'applicant' | 'demo';
 
+/** Manifests already checked by `parseManifest` (fetched, or set by the host and checked once). */
+const checkedManifests = new WeakSet<Manifest>();
+
 /** The features each mode's form asks for. */
 const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
   applicant: ['applicant'],
@@ -154,6 +157,7 @@ export class BlindScore extends LitElement {
   private keys: KeygenResult | undefined;
   private pendingFocus: string | undefined;
   private lastAnswers: Answers | undefined;
+  private preparing: Promise<void> | undefined;
 
   constructor() {
     super();
@@ -180,11 +184,24 @@ export class BlindScore extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.abort?.abort();
+    // The controller stops the worker: its key and its loaded wasm go with it.
     this.keys = undefined;
+    this.preparing = undefined;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('locale')) this.applyLocale();
+    if (changed.has('manifest') && this.manifest && !checkedManifests.has(this.manifest)) {
+      // A host may hand over a manifest: check it as if it came from the gateway.
+      try {
+        this.manifest = parseManifest(this.manifest);
+        checkedManifests.add(this.manifest);
+      } catch (e) {
+        this.manifest = undefined;
+        this.fail(new BlindScoreError('invalid_manifest', e instanceof Error ? e.message : String(e)));
+        return;
+      }
+    }
     if (changed.has('mode') && this.mode !== 'applicant' && this.mode !== 'demo') {
       warnOnce(DevWarning.UnknownMode, `mode must be "applicant" or "demo", got "${String(this.mode)}"; using "applicant"`);
     }
@@ -239,7 +256,9 @@ export class BlindScore extends LitElement {
 
   private async loadManifest(): Promise<void> {
     try {
-      this.manifest = await this.client().manifest(parseManifest);
+      const manifest = await this.client().manifest(parseManifest);
+      checkedManifests.add(manifest);
+      this.manifest = manifest;
     } catch (e) {
       this.fail(toBlindScoreError(e));
     }
@@ -260,6 +279,9 @@ export class BlindScore extends LitElement {
     this.editedValues = { ...this.editedValues, [name]: value };
     if (this.invalidCount > 0) this.validate();
   };
+
+  /** The applicant reached the form: load the wasm while they answer. */
+  private handleFormFocus = (): void => void this.prepare();
 
   private handleSubmit = (e: Event): void => {
     e.preventDefault();
@@ -321,6 +343,7 @@ export class BlindScore extends LitElement {
     if (this.stage === SessionStage.Keygen || this.stage === SessionStage.Encrypting || this.stage === SessionStage.Decrypting) {
       this.crypto.cancel();
       this.keys = undefined;
+      this.preparing = undefined;
     }
     this.showForm('[part~="submit"]');
     this.announcement = this.t('cancelled');
@@ -337,6 +360,21 @@ export class BlindScore extends LitElement {
   /** Whether every field is valid; shows the messages when not. */
   checkValidity(): boolean {
     return this.validate() !== null;
+  }
+
+  /**
+   * Starts the crypto worker and loads tfhe's wasm ahead of a check, so the check itself only
+   * pays for key generation. The element calls it when the applicant first reaches the form;
+   * a host may call it earlier. Resolves once ready; never rejects (a check reports failures).
+   */
+  prepare(): Promise<void> {
+    this.preparing ??= this.crypto.request({ type: 'warm' }).then(
+      () => undefined,
+      () => {
+        this.preparing = undefined;
+      },
+    );
+    return this.preparing;
   }
 
   /** Forgets the keys: in the worker and, with `cache-keys`, in IndexedDB. */
@@ -420,7 +458,10 @@ export class BlindScore extends LitElement {
       if (abort.signal.aborted) return;
       const error = toBlindScoreError(e);
       // A worker that failed lost its key; a retry must make new keys.
-      if (error.code === 'worker_crashed' || error.code === 'cancelled') this.keys = undefined;
+      if (error.code === 'worker_crashed' || error.code === 'cancelled') {
+        this.keys = undefined;
+        this.preparing = undefined;
+      }
       this.fail(error);
     }
   }
@@ -464,6 +505,7 @@ export class BlindScore extends LitElement {
       invalidCount: this.invalidCount,
       onInput: this.handleInput,
       onSubmit: this.handleSubmit,
+      onFocus: this.handleFormFocus,
     });
   }
 

@@ -164,6 +164,10 @@ async function handle(data: unknown): Promise<void> {
   const progress = (step: WorkerStep, fraction: number) => post({ type: 'progress', id: req.id, step, fraction });
   try {
     switch (req.type) {
+      case 'warm':
+        await loadTfhe();
+        post({ type: 'done', id: req.id, value: { ready: true } });
+        return;
       case 'keygen': {
         const value = await keygen(req, progress);
         // The page only uploads the server key: hand the buffer over instead of copying 30 MB.
@@ -182,7 +186,7 @@ async function handle(data: unknown): Promise<void> {
         return;
     }
   } catch (e) {
-    const fallback: WorkerErrorCode = req.type === 'keygen' ? 'keygen_failed' : req.type === 'encrypt' ? 'encrypt_failed' : req.type === 'decrypt' ? 'decrypt_failed' : 'cache_failed';
+    const fallback: WorkerErrorCode = req.type === 'warm' ? 'wasm_load_failed' : req.type === 'keygen' ? 'keygen_failed' : req.type === 'encrypt' ? 'encrypt_failed' : req.type === 'decrypt' ? 'decrypt_failed' : 'cache_failed';
     const error = e instanceof WorkerFailure ? { code: e.code, message: e.message } : { code: fallback, message: String(e) };
     post({ type: 'failed', id: req.id, error });
   }

@@ -17,6 +17,8 @@ export const ParamSetName = z.enum(PARAM_SET_NAMES);
 export type ParamSetName = z.infer<typeof ParamSetName>;
 
 export const WorkerRequest = z.discriminatedUnion('type', [
+  /** Load tfhe's wasm ahead of the first key generation. */
+  z.object({ id: RequestId, type: z.literal('warm') }).strict(),
   z
     .object({
       id: RequestId,
@@ -80,9 +82,11 @@ export const DecryptResult = z
 export type DecryptResult = z.infer<typeof DecryptResult>;
 
 export const ForgetResult = z.object({ forgotten: z.literal(true) }).strict();
+export const WarmResult = z.object({ ready: z.literal(true) }).strict();
 
 /** The value each request type resolves to. */
 export interface WorkerResults {
+  warm: z.infer<typeof WarmResult>;
   keygen: KeygenResult;
   encrypt: EncryptResult;
   decrypt: DecryptResult;
@@ -90,6 +94,7 @@ export interface WorkerResults {
 }
 
 export const WORKER_RESULT_SCHEMAS = {
+  warm: WarmResult,
   keygen: KeygenResult,
   encrypt: EncryptResult,
   decrypt: DecryptResult,

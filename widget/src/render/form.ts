@@ -17,13 +17,15 @@ export interface FormView {
   invalidCount: number;
   onInput: (name: FeatureName, value: RawValue) => void;
   onSubmit: (e: Event) => void;
+  /** Focus entered the form (the element warms the crypto worker then). */
+  onFocus: () => void;
 }
 
 export const fieldId = (name: string) => `field-${name}`;
 
 export function renderForm(c: RenderContext, v: FormView): TemplateResult {
   return html`
-    <form part="form" novalidate @submit=${v.onSubmit}>
+    <form part="form" novalidate @submit=${v.onSubmit} @focusin=${v.onFocus} @pointerenter=${v.onFocus}>
       ${v.invalidCount > 0
         ? html`<p part="form-error" class="form-error" id="form-error" role="alert">
             ${c.t('formInvalid', { count: v.invalidCount })}

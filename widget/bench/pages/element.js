@@ -1,0 +1,24 @@
+// Times the element's key-generation stage as an applicant meets it, from the check's start to
+// the keys being ready in the page. `?warm` first lets the element load the worker and wasm, as
+// it does while the applicant fills the form; without it, their loading is part of the time.
+const manifest = await (await fetch('/model/artifacts/manifest.json')).json();
+await customElements.whenDefined('blind-score');
+const el = document.createElement('blind-score');
+el.setAttribute('gateway-url', `${location.origin}/no-gateway`);
+el.setAttribute('publishable-key', 'pk_bench');
+el.setAttribute('mode', 'demo');
+el.manifest = manifest;
+document.body.append(el);
+await el.updateComplete;
+if (new URLSearchParams(location.search).has('warm')) await el.prepare();
+let start = 0;
+el.addEventListener('blind-score:progress', (e) => {
+  if (e.detail.stage !== 'keygen') return;
+  if (e.detail.fraction === null) start = performance.now();
+  if (e.detail.fraction === 1) window.benchResult = { ms: performance.now() - start };
+});
+el.addEventListener('blind-score:error', (e) => {
+  // The bench has no gateway: the session request after key generation fails, as expected.
+  if (!window.benchResult) window.benchResult = { error: e.detail.code };
+});
+void el.start();
