@@ -194,7 +194,7 @@ export class EvaluatorService<K = unknown> {
     const session = this.store.get(id);
     if (session.result) return session.result.value;
     if (session.progress.state === 'failed') {
-      throw new ApiError(409, 'run_failed', 'the run failed; start it again', { details: { error: session.progress.error } });
+      throw new ApiError(500, 'run_failed', 'the run failed; start it again', { retriable: true, details: { error: session.progress.error } });
     }
     throw new ApiError(409, 'result_not_ready', `the run is ${session.progress.state}`, { retriable: session.progress.state !== 'idle' });
   }

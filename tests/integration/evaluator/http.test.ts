@@ -17,6 +17,7 @@ import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
 import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';
 import { encryptCode, partyInputs } from './support/inputs.ts';
+import { readProgress } from './support/progress.ts';
 
 let ev: TestEvaluator;
 let n = 0;
@@ -242,6 +243,24 @@ describe('party inputs', () => {
     const id = await createSession();
     const huge = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(200_000) }));
     await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { bytes: huge, contentType: 'application/json' }), 413, 'body_too_large');
+  });
+});
+
+describe('run failures', () => {
+  it('reports a failed run on the stream and the result, and lets it be started again', async () => {
+    // This suite's backend refuses to expand keys, so every run fails at its first step.
+    const id = await createSession();
+    const key = loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
+    expect((await ev.request('PUT', evaluatorPath.serverKey(id), { bytes: key, contentType: 'application/octet-stream' })).status).toBe(201);
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      expect((await ev.request('PUT', evaluatorPath.inputs(id, party), { json: partyInputs(TEST_MANIFEST, party, keys().clientKey) })).status).toBe(201);
+    }
+    expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
+    const events = await readProgress(await ev.request('GET', evaluatorPath.progress(id)));
+    expect(events.at(-1)).toMatchObject({ state: 'failed', error: { code: 'internal' } });
+    const body = await expectError(await ev.request('GET', evaluatorPath.result(id)), 500, 'run_failed');
+    expect(body).toMatchObject({ retriable: true, details: { error: { code: 'internal' } } });
+    expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
   });
 });
 
