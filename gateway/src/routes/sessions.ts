@@ -3,6 +3,8 @@
  * result, delete it. Routes only validate, call the session's Durable Object or R2, and answer.
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { z } from 'zod';
 import { ApiError } from '../../../protocol/errors.ts';
 import { PartyInputs } from '../../../protocol/ciphertexts.ts';
 import {
@@ -34,8 +36,6 @@ import { unwrap } from '../sessions/outcome.ts';
 import { sessionStub } from '../sessions/store.ts';
 import { progressStream } from './progress.ts';
 import { InputsPath, SessionPath, binary, errorResponses, security } from './openapi-parts.ts';
-import type { Context } from 'hono';
-import { z } from 'zod';
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
