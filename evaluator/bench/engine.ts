@@ -14,7 +14,7 @@ import {
   parameterSetName,
   programmableBootstrap,
   serializeCiphertext,
-  type ServerKey,
+  serverKeyByteLength,
 } from '../engine/index.ts';
 
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
@@ -41,16 +41,6 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
-}
-
-function keyBytes(key: ServerKey): number {
-  if (key.memory) return key.memory.buffer.byteLength; // key arrays + per-thread scratch slots
-  return (
-    key.keyswitchKeyLo.byteLength +
-    key.keyswitchKeyHi.byteLength +
-    key.fourierBootstrapKey.byteLength +
-    (key.modulusSwitchZeros?.byteLength ?? 0)
-  );
 }
 
 async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown>> {
@@ -116,7 +106,7 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
     keyswitchCpuMsMedian: round(median(keyswitchCpu)),
     keyExpansionMsMedian: round(median(expansion)),
     keyExpansionRuns: EXPANSION_RUNS,
-    expandedKeyBytes: keyBytes(key),
+    expandedKeyBytes: serverKeyByteLength(key),
     expandedKeyRssDeltaBytes: after.rss - before.rss,
     expandedKeyArrayBuffersDeltaBytes: after.arrayBuffers - before.arrayBuffers,
     heapUsedDeltaBytes: after.heapUsed - before.heapUsed,

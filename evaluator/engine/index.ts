@@ -52,8 +52,11 @@ export function loadServerKey(bytes: Uint8Array): ServerKey {
  */
 export { deserializeCiphertext, deserializeCompressedCiphertext, serializeCiphertext } from './serialize/ciphertext.ts';
 
-/** `assertCiphertextMatchesKey(ct, key)`: `parameter_mismatch` unless `ct` is a big-key ciphertext of the key's set. */
-export { assertCiphertextMatchesKey } from './shortint/server-key.ts';
+/**
+ * `assertCiphertextMatchesKey(ct, key)`: `parameter_mismatch` unless `ct` is a big-key ciphertext
+ * of the key's set. `serverKeyByteLength(key)`: the bytes an expanded key keeps resident.
+ */
+export { assertCiphertextMatchesKey, serverKeyByteLength } from './shortint/server-key.ts';
 
 /**
  * `createLookupTable(params, f)`: the accumulator of `f` over the whole cleartext space 0..p−1

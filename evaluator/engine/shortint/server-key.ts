@@ -35,3 +35,17 @@ export function assertCiphertextMatchesKey(ct: Ciphertext, key: ServerKey): void
   assertServerKey(key);
   assertCiphertextConformant(ct, key.params);
 }
+
+/**
+ * Bytes an expanded key keeps resident: its whole shared WebAssembly memory (key arrays plus the
+ * per-thread scratch slots) when it has one, else the sum of its arrays.
+ */
+export function serverKeyByteLength(key: ServerKey): number {
+  if (key.memory) return key.memory.buffer.byteLength;
+  return (
+    key.keyswitchKeyLo.byteLength +
+    key.keyswitchKeyHi.byteLength +
+    key.fourierBootstrapKey.byteLength +
+    (key.modulusSwitchZeros?.byteLength ?? 0)
+  );
+}

@@ -16,6 +16,7 @@ import {
   deserializeCiphertext,
   loadServerKey,
   programmableBootstrap,
+  serverKeyByteLength,
   type Ciphertext,
   type ServerKey,
 } from '../../../evaluator/engine/index.ts';
@@ -88,6 +89,10 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
   it('holds the key in a shared WebAssembly memory', () => {
     expect(key.memory).toBeInstanceOf(WebAssembly.Memory);
     expect(key.fourierBootstrapKey.buffer).toBe(key.memory!.buffer);
+    const arrays = key.keyswitchKeyLo.byteLength * 2 + key.fourierBootstrapKey.byteLength + (key.modulusSwitchZeros?.byteLength ?? 0);
+    expect(serverKeyByteLength(key)).toBe(key.memory!.buffer.byteLength);
+    expect(serverKeyByteLength(key)).toBeGreaterThan(arrays);
+    expect(serverKeyByteLength(key)).toBeLessThan(arrays + 8 * 2 ** 20);
   });
 
   it('gives bit-identical keyswitch and PBS outputs', () => {
