@@ -84,14 +84,10 @@ export function blindRotate(
       const base = r * N;
       for (let c = 0; c < N; c++) {
         // Coefficient c of X^a·ACC_r (negacyclic: wrapping past N flips the sign).
-        let src = c - (a % N);
-        let negate = a >= N;
-        if (src < 0) {
-          src += N;
-          negate = !negate;
-        }
-        let rlo = accLo[base + src]!;
-        let rhi = accHi[base + src]!;
+        const src = monomialSource(c, a, N);
+        const negate = src < 0;
+        let rlo = accLo[base + (negate ? ~src : src)]!;
+        let rhi = accHi[base + (negate ? ~src : src)]!;
         if (negate) {
           rhi = (~rhi + (rlo === 0 ? 1 : 0)) >>> 0;
           rlo = (TWO32 - rlo) % TWO32;
@@ -146,18 +142,28 @@ export function blindRotate(
 }
 
 /**
+ * Where coefficient c of P·X^d (d in [0, 2N)) comes from: the source index, or its bitwise
+ * complement (~index, negative) when the coefficient is negated by the negacyclic wrap.
+ */
+function monomialSource(c: number, d: number, N: number): number {
+  let src = c - (d % N);
+  let negate = d >= N;
+  if (src < 0) {
+    src += N;
+    negate = !negate;
+  }
+  return negate ? ~src : src;
+}
+
+/**
  * Writes P·X^d (negacyclic, d in [0, 2N)) of the u32-pair polynomial `src` into the low/high
  * arrays at `offset`.
  */
 function rotateInto(src: Uint32Array, d: number, N: number, lo: Uint32Array, hi: Uint32Array, offset: number): void {
-  d %= 2 * N;
   for (let c = 0; c < N; c++) {
-    let s = c - (d % N);
-    let negate = d >= N;
-    if (s < 0) {
-      s += N;
-      negate = !negate;
-    }
+    const from = monomialSource(c, d % (2 * N), N);
+    const negate = from < 0;
+    const s = negate ? ~from : from;
     const l = src[2 * s]!;
     const h = src[2 * s + 1]!;
     if (negate) {

@@ -29,31 +29,23 @@ const set = (name: string, value: string) => `(local.set $${name} ${value})`;
 const at = (base: string, index: string) => `(i32.add ${base} (i32.shl ${index} (i32.const 3)))`;
 const locals = (names: string[], type = 'v128') => names.map((n) => `(local $${n} ${type})`).join(' ');
 
-/** The radix-4 DIF butterfly on vectors x0..x3 (re/im locals), writing y0..y3 into the same locals. */
-function radix4ForwardCore(): string {
+/**
+ * The radix-4 butterfly on x0..x3 (re/im locals), in place: sums and differences of the pairs
+ * (0, 2) and (1, 3), then y1 = d02 ∓ i·d13 and y3 = d02 ± i·d13 (DIF forward: −i for y1; DIT
+ * backward: +i).
+ */
+function radix4Core(forward: boolean): string {
+  const s = forward ? 1 : -1;
+  const plusOrMinus = (sign: number, a: string, b: string) => (sign > 0 ? add(a, b) : sub(a, b));
   return [
     set('s02r', add(V('x0r'), V('x2r'))), set('s02i', add(V('x0i'), V('x2i'))),
     set('d02r', sub(V('x0r'), V('x2r'))), set('d02i', sub(V('x0i'), V('x2i'))),
     set('s13r', add(V('x1r'), V('x3r'))), set('s13i', add(V('x1i'), V('x3i'))),
     set('d13r', sub(V('x1r'), V('x3r'))), set('d13i', sub(V('x1i'), V('x3i'))),
     set('x0r', add(V('s02r'), V('s13r'))), set('x0i', add(V('s02i'), V('s13i'))),
-    set('x1r', add(V('d02r'), V('d13i'))), set('x1i', sub(V('d02i'), V('d13r'))),
+    set('x1r', plusOrMinus(s, V('d02r'), V('d13i'))), set('x1i', plusOrMinus(-s, V('d02i'), V('d13r'))),
     set('x2r', sub(V('s02r'), V('s13r'))), set('x2i', sub(V('s02i'), V('s13i'))),
-    set('x3r', sub(V('d02r'), V('d13i'))), set('x3i', add(V('d02i'), V('d13r'))),
-  ].join('\n');
-}
-
-/** The radix-4 DIT butterfly (inverse) on y0..y3 in the x locals. */
-function radix4BackwardCore(): string {
-  return [
-    set('s02r', add(V('x0r'), V('x2r'))), set('s02i', add(V('x0i'), V('x2i'))),
-    set('d02r', sub(V('x0r'), V('x2r'))), set('d02i', sub(V('x0i'), V('x2i'))),
-    set('s13r', add(V('x1r'), V('x3r'))), set('s13i', add(V('x1i'), V('x3i'))),
-    set('d13r', sub(V('x1r'), V('x3r'))), set('d13i', sub(V('x1i'), V('x3i'))),
-    set('x0r', add(V('s02r'), V('s13r'))), set('x0i', add(V('s02i'), V('s13i'))),
-    set('x1r', sub(V('d02r'), V('d13i'))), set('x1i', add(V('d02i'), V('d13r'))),
-    set('x2r', sub(V('s02r'), V('s13r'))), set('x2i', sub(V('s02i'), V('s13i'))),
-    set('x3r', add(V('d02r'), V('d13i'))), set('x3i', sub(V('d02i'), V('d13r'))),
+    set('x3r', plusOrMinus(-s, V('d02r'), V('d13i'))), set('x3i', plusOrMinus(s, V('d02i'), V('d13r'))),
   ].join('\n');
 }
 
@@ -88,8 +80,8 @@ function loadW(): string {
 /** One radix-4 stage over all blocks (q ≥ 2), forward (DIF) or backward (DIT). */
 function radix4Stage(name: string, forward: boolean): string {
   const body = forward
-    ? `${loadX()}\n${radix4ForwardCore()}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeX()}`
-    : `${loadX()}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4BackwardCore()}\n${storeX()}`;
+    ? `${loadX()}\n${radix4Core(true)}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeX()}`
+    : `${loadX()}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4Core(false)}\n${storeX()}`;
   return `
   (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $len i32) (param $tw i32)
     (local $q i32) (local $b i32) (local $j i32) (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
