@@ -137,8 +137,17 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
   const slots = key.scratchSlots;
   if (!slots || !wasmPbsSupported(key.params)) return null;
   const layout = wasmScratchLayout(key.params);
-  if (layout.size > slots.size) return null;
   const buffer = key.memory.buffer;
+  // A key object from elsewhere (postMessage) must describe slots inside its own memory.
+  const fits =
+    Number.isSafeInteger(slots.count) &&
+    slots.count > 0 &&
+    slots.flags >= 0 &&
+    slots.flags % 4 === 0 &&
+    slots.flags + 4 * slots.count <= slots.offset &&
+    layout.size <= slots.size &&
+    slots.offset + slots.count * slots.size <= buffer.byteLength;
+  if (!fits) return null;
   const slot = claimSlot(new Int32Array(buffer, slots.flags, slots.count));
   if (slot < 0) return null;
   const base = slots.offset + slot * slots.size;

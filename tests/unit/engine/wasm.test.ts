@@ -126,6 +126,16 @@ describe('scratch slots', () => {
     expect(Atomics.load(flags, 0)).toBe(threadId + 1);
   });
 
+  it('ignores scratch-slot geometry that does not fit the key memory (TypeScript path instead)', () => {
+    const keys = loadTestKeys('tuniform');
+    const key = loadServerKey(keys.compressedServerKeyBytes);
+    const bad = { ...key, memory: new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }) };
+    const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 2n)));
+    const lut = createLookupTable(key.params, (v) => 15 - v);
+    expect(programmableBootstrapWasm(bad, ct.data, lut.body, new Uint32Array(ct.data.length))).toBe(false);
+    expect(decryptFull(keys, programmableBootstrap(bad, ct, lut))).toBe(13);
+  });
+
   it('lets a thread that receives the same key again re-use its own slot', async () => {
     const keys = loadTestKeys('tuniform');
     const key = loadServerKey(keys.compressedServerKeyBytes);
