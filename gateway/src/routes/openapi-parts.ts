@@ -67,5 +67,11 @@ export const InputsPath = z.object({
   party: Party.meta({ param: { name: 'party', in: 'path' } }),
 });
 
+/** A JSON response of a schema. */
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
 /** A binary body or response, documented without being read by a validator. */
 export const binary = { type: 'string', format: 'binary' } as const;

@@ -2,7 +2,8 @@
  * Reaching Durable Objects from the Worker. Stubs are typed by the objects' public methods:
  * their results are plain data (records, strings, numbers), which Workers RPC copies as is.
  */
-import type { Bindings } from '../env.ts';
+import type { Context } from 'hono';
+import type { AppEnv, Bindings } from '../env.ts';
 import type { RateLimiter } from '../rate-limit/object.ts';
 import type { SessionObject } from './object.ts';
 
@@ -22,4 +23,13 @@ export function sessionStub(env: Bindings, sessionId: string): SessionApi {
 /** The rate limiter object of one subject (`ip:…`, `tenant:…`). */
 export function rateLimiterStub(env: Bindings, subject: string): RateLimiterApi {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(subject)) as unknown as RateLimiterApi;
+}
+
+/**
+ * After a key or inputs are stored, lets the session hand what it holds to the evaluator once
+ * the response is sent (best effort: the run retries anything that did not make it).
+ */
+export function prepareInBackground(c: Context<AppEnv>): void {
+  const { sessionId, credential } = c.get('session');
+  c.executionCtx.waitUntil(sessionStub(c.env, sessionId).prepare(credential).catch(() => undefined));
 }

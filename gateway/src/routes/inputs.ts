@@ -1,0 +1,53 @@
+/** A party's encrypted inputs: checked, stored in R2 under their hash, committed to the session. */
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { ApiError } from '../../../protocol/errors.ts';
+import { PartyInputs } from '../../../protocol/ciphertexts.ts';
+import { InputsAccepted, PublicBodyLimits } from '../../../protocol/public-api.ts';
+import { blobKeys, putBytes } from '../blobs.ts';
+import { sha256Hex } from '../crypto/tokens.ts';
+import type { AppEnv } from '../env.ts';
+import { validationHook } from '../errors.ts';
+import { limitBody } from '../middleware/body-limit/index.ts';
+import { sessionAccess } from '../middleware/session-access/index.ts';
+import { unwrap } from '../sessions/outcome.ts';
+import { prepareInBackground, sessionStub } from '../sessions/store.ts';
+import { InputsPath, errorResponses, json, security } from './openapi-parts.ts';
+
+export const inputs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const putInputs = createRoute({
+  method: 'put',
+  path: '/{sessionId}/inputs/{party}',
+  operationId: 'putInputs',
+  summary: "Upload a party's encrypted inputs",
+  description:
+    'The session token uploads the applicant\u2019s inputs (every party\u2019s for demo tenants); a party key uploads its own party\u2019s. ' +
+    'A byte-identical repeat answers 200 with `duplicate: true`; different inputs replace earlier ones until the run starts.',
+  security: security.tokenOrParty,
+  middleware: [sessionAccess({ level: 'token-or-party' }), limitBody(PublicBodyLimits.partyInputs)],
+  request: { params: InputsPath, body: { required: true, content: { 'application/json': { schema: PartyInputs } } } },
+  responses: {
+    201: json(InputsAccepted, 'Stored'),
+    200: json(InputsAccepted, 'Already stored (byte-identical)'),
+    ...errorResponses(400, 401, 403, 404, 409, 410, 413, 415),
+  },
+});
+
+inputs.openapi(putInputs, async (c) => {
+  const { sessionId, credential, modelVersion } = c.get('session');
+  const { party } = c.req.valid('param');
+  const inputs = c.req.valid('json');
+  if (inputs.party !== party) throw new ApiError(400, 'party_mismatch', `The body is ${inputs.party}'s inputs, the path says ${party}.`);
+  if (inputs.modelVersion !== modelVersion) {
+    throw new ApiError(409, 'model_version_mismatch', 'The inputs were built for another model version.', { details: { modelVersion } });
+  }
+  const stub = sessionStub(c.env, sessionId);
+  unwrap(await stub.mayUploadInputs(credential, party));
+  const bytes = new TextEncoder().encode(JSON.stringify(inputs));
+  const sha256 = await sha256Hex(bytes);
+  const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party, sha256), bytes, 'application/json');
+  const { accepted, discard } = unwrap(await stub.commitInputs(credential, party, blob));
+  if (discard) await c.env.BLOBS.delete(discard);
+  if (!accepted.duplicate) prepareInBackground(c);
+  return c.json(accepted, accepted.duplicate ? 200 : 201);
+});

@@ -1,0 +1,104 @@
+/** Key uploads (server key, public key) streamed into R2, and the public key download. */
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { ApiError } from '../../../protocol/errors.ts';
+import { KeyAccepted, PublicBodyLimits, PublicHeaders, Sha256Hex } from '../../../protocol/public-api.ts';
+import { blobKeys, openBlob, putStreamExact, type KeyKind } from '../blobs.ts';
+import type { AppEnv } from '../env.ts';
+import { validationHook } from '../errors.ts';
+import { sessionAccess } from '../middleware/session-access/index.ts';
+import { unwrap } from '../sessions/outcome.ts';
+import { prepareInBackground, sessionStub } from '../sessions/store.ts';
+import { SessionPath, binary, errorResponses, json, security } from './openapi-parts.ts';
+
+export const keys = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const Sha256Header = z.object({ [PublicHeaders.contentSha256]: Sha256Hex.optional() });
+
+function keyUploadRoute(kind: KeyKind) {
+  const noun = kind === 'server-key' ? 'compressed server key' : 'compact public key';
+  return createRoute({
+    method: 'put',
+    path: `/{sessionId}/${kind}`,
+    operationId: kind === 'server-key' ? 'putServerKey' : 'putPublicKey',
+    summary: `Upload the ${noun}`,
+    description:
+      `The ${noun} as \`application/octet-stream\`, streamed to storage; \`Content-Length\` is required and must be exact. ` +
+      'A byte-identical repeat answers 200 with `duplicate: true`; a different key after one was accepted is refused.',
+    security: security.token,
+    middleware: [sessionAccess()],
+    request: {
+      params: SessionPath,
+      headers: Sha256Header,
+      body: { required: true, content: { 'application/octet-stream': { schema: binary } } },
+    },
+    responses: {
+      201: json(KeyAccepted, 'Stored'),
+      200: json(KeyAccepted, 'Already stored (byte-identical)'),
+      ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415),
+    },
+  });
+}
+
+async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
+  const { sessionId, credential } = c.get('session');
+  const limit = kind === 'server-key' ? PublicBodyLimits.serverKey : PublicBodyLimits.publicKey;
+  if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
+    throw new ApiError(415, 'unsupported_media_type', 'Send the key as application/octet-stream.');
+  }
+  const declared = c.req.header('content-length');
+  if (declared === undefined || !/^[0-9]{1,12}$/.test(declared)) {
+    throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the key.');
+  }
+  const length = Number(declared);
+  if (length > limit) throw new ApiError(413, 'body_too_large', `The ${kind} exceeds ${limit} bytes.`, { details: { limit } });
+  const body = c.req.raw.body;
+  if (length === 0 || !body) throw new ApiError(400, 'invalid_request', 'The key is empty.');
+  const stub = sessionStub(c.env, sessionId);
+  const expected = c.req.header(PublicHeaders.contentSha256);
+  if (expected !== undefined) {
+    const existing = unwrap(await stub.keyRef(credential, kind));
+    if (existing && existing.sha256 === expected && existing.bytes === length) {
+      await body.cancel();
+      return c.json({ bytes: existing.bytes, sha256: existing.sha256, duplicate: true }, 200);
+    }
+  }
+  const blob = await putStreamExact(c.env.BLOBS, blobKeys.key(sessionId, kind), body, length, expected);
+  const committed = await stub.commitKey(credential, kind, blob);
+  if (!committed.ok) await c.env.BLOBS.delete(blob.key);
+  const { accepted, discard } = unwrap(committed);
+  if (discard) await c.env.BLOBS.delete(discard);
+  if (kind === 'server-key' && !accepted.duplicate) prepareInBackground(c);
+  return c.json(accepted, accepted.duplicate ? 200 : 201);
+}
+
+keys.openapi(keyUploadRoute('server-key'), (c) => uploadKey(c, 'server-key'));
+keys.openapi(keyUploadRoute('public-key'), (c) => uploadKey(c, 'public-key'));
+
+const getPublicKey = createRoute({
+  method: 'get',
+  path: '/{sessionId}/public-key',
+  operationId: 'getPublicKey',
+  summary: 'Download the compact public key',
+  description: 'For party backends, which encrypt their inputs under it. Session token or a party key of the same tenant.',
+  security: security.tokenOrParty,
+  middleware: [sessionAccess({ level: 'token-or-party' })],
+  request: { params: SessionPath },
+  responses: {
+    200: { description: 'The key bytes', content: { 'application/octet-stream': { schema: binary } } },
+    ...errorResponses(401, 403, 404, 409, 410),
+  },
+});
+
+keys.openapi(getPublicKey, async (c) => {
+  const { sessionId, credential } = c.get('session');
+  const ref = unwrap(await sessionStub(c.env, sessionId).keyRef(credential, 'public-key'));
+  const body = ref ? await openBlob(c.env.BLOBS, ref) : undefined;
+  if (!ref || !body) throw new ApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
+  return c.body(body, 200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(ref.bytes),
+    [PublicHeaders.contentSha256]: ref.sha256,
+  });
+});

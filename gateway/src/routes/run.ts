@@ -1,0 +1,79 @@
+/** Running a session: start or retry the run, follow its progress, read the encrypted result. */
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { ApiError } from '../../../protocol/errors.ts';
+import { PROGRESS_EVENT, PublicBodyLimits, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import { readBlobText } from '../blobs.ts';
+import type { AppEnv } from '../env.ts';
+import { validationHook } from '../errors.ts';
+import { limitBody } from '../middleware/body-limit/index.ts';
+import { sessionAccess } from '../middleware/session-access/index.ts';
+import { unwrap } from '../sessions/outcome.ts';
+import { sessionStub } from '../sessions/store.ts';
+import { progressStream } from './progress.ts';
+import { SessionPath, errorResponses, json, security } from './openapi-parts.ts';
+
+export const runs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const run = createRoute({
+  method: 'post',
+  path: '/{sessionId}/run',
+  operationId: 'runSession',
+  summary: 'Start the run, or retry a failed one',
+  description:
+    'Hands the stored key and inputs to the evaluator and starts the run. After a retriable failure, call again: ' +
+    'nothing needs uploading twice. 202 when started, 200 when it already was (or is done).',
+  security: security.token,
+  middleware: [sessionAccess(), limitBody(PublicBodyLimits.run)],
+  request: { params: SessionPath, body: { required: false, content: { 'application/json': { schema: RunRequest } } } },
+  responses: {
+    202: json(RunResponse, 'Run started'),
+    200: json(RunResponse, 'Already running or done'),
+    ...errorResponses(401, 403, 404, 409, 410, 413, 415, 422, 502, 503),
+  },
+});
+
+runs.openapi(run, async (c) => {
+  const { sessionId, credential } = c.get('session');
+  const { status, started } = unwrap(await sessionStub(c.env, sessionId).run(credential));
+  return c.json(status, started ? 202 : 200);
+});
+
+const progress = createRoute({
+  method: 'get',
+  path: '/{sessionId}/progress',
+  operationId: 'sessionProgress',
+  summary: 'Progress as server-sent events',
+  description:
+    `\`text/event-stream\` of \`${PROGRESS_EVENT}\` events, each a SessionProgress JSON object: the current state first, then every change; ` +
+    'the stream ends after `done` or `failed`. Read it with fetch (the token goes in the authorization header).',
+  security: security.token,
+  middleware: [sessionAccess()],
+  request: { params: SessionPath },
+  responses: {
+    200: { description: 'Event stream', content: { 'text/event-stream': { schema: SessionProgress } } },
+    ...errorResponses(401, 403, 404, 410),
+  },
+});
+
+runs.openapi(progress, (c) => progressStream(c));
+
+const result = createRoute({
+  method: 'get',
+  path: '/{sessionId}/result',
+  operationId: 'getResult',
+  summary: 'The encrypted result',
+  description: 'Once the session is `done`. Only the session token: party keys never read results.',
+  security: security.token,
+  middleware: [sessionAccess()],
+  request: { params: SessionPath },
+  responses: { 200: json(ResultResponse, 'The encrypted decision and explanation'), ...errorResponses(401, 403, 404, 409, 410) },
+});
+
+runs.openapi(result, async (c) => {
+  const { sessionId, credential } = c.get('session');
+  const ref = unwrap(await sessionStub(c.env, sessionId).result(credential));
+  const text = await readBlobText(c.env.BLOBS, ref);
+  if (text === undefined) throw new ApiError(410, 'session_deleted', 'The result is gone.');
+  // Stored after validation; parsed again so the response is checked at this boundary too.
+  return c.json(ResultResponse.parse(JSON.parse(text)), 200);
+});
