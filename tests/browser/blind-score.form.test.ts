@@ -3,10 +3,11 @@
  * `<blind-score>` before any check: rendering in both modes, validation, slots, parts, string
  * overrides, the locale switch, white-labeling, keyboard use and the accessibility audit.
  */
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { FEATURE_NAMES, featuresOf } from '../../model/features.ts';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
+import { loadManifest } from './support/fixtures.ts';
 import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts } from './support/element.ts';
 
 describe('form: applicant mode', () => {
@@ -140,6 +141,20 @@ describe('form: demo mode', () => {
     expect(parts(el, 'input').map((c) => c.getAttribute('name'))).to.have.members(FEATURE_NAMES);
     expect(el.checkValidity()).to.equal(true);
     await audit(el);
+  });
+});
+
+describe('form: a manifest set by the host', () => {
+  it('is checked like a fetched one, and refused when it fails the schema', async () => {
+    const el = await fixture<BlindScore>(html`<blind-score mode="demo"></blind-score>`);
+    const manifest = await loadManifest();
+    el.manifest = { ...manifest, inputs: [] };
+    const { detail } = await oneEvent(el, 'blind-score:error');
+    expect(detail.code).to.equal('invalid_manifest');
+    el.manifest = structuredClone(manifest);
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(parts(el, 'input')).to.have.length(FEATURE_NAMES.length);
   });
 });
 

@@ -42,6 +42,11 @@ describe('crypto worker: fresh keys', () => {
   const crypto = new CryptoWorkerController(host);
   after(() => crypto.hostDisconnected());
 
+  it('loads the wasm ahead of key generation on a warm request', async () => {
+    expect(await crypto.request({ type: 'warm' })).to.deep.equal({ ready: true });
+    expect(crypto.started).to.equal(true);
+  });
+
   it('generates a compressed server key that node-tfhe reads, reporting its steps', async () => {
     const steps: string[] = [];
     const keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null }, (s) => steps.push(s));

@@ -196,6 +196,10 @@ export class BlindScore extends LitElement {
       try {
         this.manifest = parseManifest(this.manifest);
         checkedManifests.add(this.manifest);
+        if (this.failure?.code === 'invalid_manifest') {
+          this.failure = null;
+          this.stage = SessionStage.Idle;
+        }
       } catch (e) {
         this.manifest = undefined;
         this.fail(new BlindScoreError('invalid_manifest', e instanceof Error ? e.message : String(e)));

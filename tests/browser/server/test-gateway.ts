@@ -97,6 +97,7 @@ interface Session {
 }
 
 const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
+const snapshot = (s: Session) => JSON.stringify({ state: s.state, run: s.run } satisfies SessionProgress);
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -292,19 +293,27 @@ export function createTestGateway(model: Model): Hono {
       return new Response('', { headers: { 'content-type': 'text/event-stream' } });
     }
     return streamSSE(c, async (stream) => {
+      // The current state first, then every change in order, as the public API promises.
+      const queue: string[] = [snapshot(s)];
       let wake: (() => void) | undefined;
-      const notify = () => wake?.();
+      const notify = () => {
+        queue.push(snapshot(s));
+        wake?.();
+      };
       s.listeners.add(notify);
       stream.onAbort(() => {
         s.listeners.delete(notify);
+        wake?.();
       });
       try {
-        let last = '';
         for (;;) {
-          const data = JSON.stringify({ state: s.state, run: s.run } satisfies SessionProgress);
-          if (data !== last) await stream.writeSSE({ event: PROGRESS_EVENT, data });
-          last = data;
-          if (s.state === 'done' || s.state === 'failed' || stream.aborted) return;
+          while (queue.length > 0) {
+            const data = queue.shift()!;
+            await stream.writeSSE({ event: PROGRESS_EVENT, data });
+            const { state } = JSON.parse(data) as SessionProgress;
+            if (state === 'done' || state === 'failed') return;
+          }
+          if (stream.aborted) return;
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, 5_000);
