@@ -1,0 +1,115 @@
+/**
+ * End to end, with failures: the gateway restarted while a check is under way, and the
+ * evaluator killed in the middle of a run and started again. The person sees a clear error with
+ * a way to try again, and trying again gives the model's decision.
+ */
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Model } from '../../model/manifest.ts';
+import { en } from '../../widget/src/translations/en.ts';
+import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
+import { BankPage } from './support/bank-page.ts';
+import { launchChromium } from './support/browser.ts';
+import { startTestStack, type TestStack } from './support/stack.ts';
+
+const SERVER_KEY_UPLOAD = /^PUT \/v1\/sessions\/[^/]+\/server-key$/;
+const RUN = /^POST \/v1\/sessions\/[^/]+\/run$/;
+
+describe('the demo bank page when a service restarts', () => {
+  let env: TestStack | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let model: Model;
+  let applicant: Applicant;
+
+  beforeAll(async () => {
+    model = await loadDemoModel();
+    applicant = pickApplicants(model).suggest;
+    [env, browser] = await Promise.all([startTestStack(), launchChromium()]);
+    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await env?.dispose();
+  });
+
+  async function expectDecision(bank: BankPage): Promise<void> {
+    const outcome = await bank.waitForOutcome();
+    const shown = await bank.shownText();
+    expect(outcome, shown).toBe('result');
+    const expected = expectedTexts(applicant.outcome);
+    expect(shown).toContain(expected.title);
+    for (const line of expected.lines) expect(shown).toContain(line);
+  }
+
+  it('gateway restarted mid-session: a clear error, and "Try again" gives the decision', async () => {
+    const stack = env!.stack;
+    const bank = await BankPage.open(context, stack, model);
+    await bank.fill(applicant.features);
+    const runRequested = bank.page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/run'), { timeout: 180_000 });
+    await bank.submit();
+    await runRequested;
+    const gatewayPid = stack.gateway.pid;
+    await stack.gateway.stop();
+
+    expect(await bank.waitForOutcome()).toBe('error');
+    await bank.screenshot('restart-gateway-error');
+    const shown = await bank.shownText();
+    expect(shown).toContain(en.errorTitle);
+    expect(shown).toContain(en.errorNetwork);
+
+    // Same port, same persisted Durable Objects and R2.
+    await stack.gateway.start();
+    expect(stack.gateway.pid).not.toBe(gatewayPid);
+    const retriedAt = Date.now();
+    await bank.widget.getByRole('button', { name: en.retry }).click();
+    await expectDecision(bank);
+    await bank.screenshot('restart-gateway-retried');
+    expect(bank.requestsSince(retriedAt).filter((r) => RUN.test(r))).toHaveLength(1);
+    await bank.close();
+  });
+
+  it('evaluator killed mid-run: a clear retriable error, and "Try again" gives the decision', async () => {
+    const stack = env!.stack;
+    const bank = await BankPage.open(context, stack, model);
+    await bank.fill(applicant.features);
+    // The run is under way once the evaluator has accepted it (its access log, written after the answer).
+    const runAccepted = stack.evaluator.waitForOutput(isRunAccepted, 180_000);
+    await bank.submit();
+    await runAccepted;
+    await stack.evaluator.kill();
+
+    expect(await bank.waitForOutcome()).toBe('error');
+    await bank.screenshot('restart-evaluator-error');
+    const shown = await bank.shownText();
+    expect(shown).toContain(en.errorTitle);
+    expect(shown).toContain(en.errorBusy);
+    const uploadsBefore = bank.gatewayRequests.map((r) => `${r.method} ${r.path}`).filter((r) => SERVER_KEY_UPLOAD.test(r));
+    expect(uploadsBefore).toHaveLength(1);
+
+    await stack.evaluator.start();
+    const retriedAt = Date.now();
+    await bank.widget.getByRole('button', { name: en.retry }).click();
+    await expectDecision(bank);
+    await bank.screenshot('restart-evaluator-retried');
+    expect(bank.requestsSince(retriedAt).filter((r) => RUN.test(r))).toHaveLength(1);
+    await bank.close();
+  });
+
+  // Today "Try again" deletes the failed session and starts a new one, so the 30 MB key and the
+  // answers are sent again. The gateway already supports re-running a session whose run failed
+  // retriably (`POST …/run` again); once the widget uses that, assert on the retry that
+  // `requestsSince(retriedAt)` holds one RUN and no server-key or inputs upload.
+  it.todo('evaluator killed mid-run: "Try again" re-runs the same session and re-uploads nothing');
+});
+
+/** The evaluator's access-log record of `POST /v1/sessions/:id/run` answered 202 (enqueued, and with an idle queue, started). */
+function isRunAccepted(line: string): boolean {
+  try {
+    const record = JSON.parse(line) as { msg?: string; method?: string; route?: string; status?: number };
+    return record.msg === 'request' && record.method === 'POST' && /\/run$/.test(record.route ?? '') && record.status === 202;
+  } catch {
+    return false;
+  }
+}

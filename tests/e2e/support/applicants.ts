@@ -1,0 +1,62 @@
+/**
+ * Applicants for the end-to-end cases, chosen by the committed model itself: generated
+ * applications are run through the cleartext reference model (`model/infer.ts`, the seed's
+ * explanation loop) until one of each outcome turns up. What the page must then show is derived
+ * from that outcome and the widget's own English strings, never written down by hand.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { YEARS_EMPLOYED_BINS, YEARS_EMPLOYED_BIN_LOWER, type CreditFeatures } from '../../../model/features.ts';
+import { seedExplanation, type ExplanationOutcome } from '../../../model/infer.ts';
+import { loadModel, type Model } from '../../../model/manifest.ts';
+import { generateApplications } from '../../../model/synthetic.ts';
+import { en } from '../../../widget/src/translations/en.ts';
+
+const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts');
+
+export function loadDemoModel(): Promise<Model> {
+  return loadModel(readFileSync(join(ARTIFACTS, 'manifest.json'), 'utf8'), readFileSync(join(ARTIFACTS, 'tree.json'), 'utf8'));
+}
+
+export interface Applicant {
+  features: CreditFeatures;
+  outcome: ExplanationOutcome;
+}
+
+/** The cleartext model's answer for one application. */
+export function expectedOutcome(model: Model, features: CreditFeatures): ExplanationOutcome {
+  return seedExplanation(model.manifest, model.tree, features, YEARS_EMPLOYED_BINS);
+}
+
+/**
+ * The first generated applicant (fixed seed) of each kind: approved; denied, but approved with
+ * a longer employment than their own (`suggest`); denied whatever the employment (`none`).
+ */
+export function pickApplicants(model: Model, seed = 7): Record<ExplanationOutcome['kind'], Applicant> {
+  const found: Partial<Record<ExplanationOutcome['kind'], Applicant>> = {};
+  for (const { features } of generateApplications(5_000, seed)) {
+    const outcome = expectedOutcome(model, features);
+    found[outcome.kind] ??= { features, outcome };
+    if (found.approved && found.suggest && found.none) return found as Record<ExplanationOutcome['kind'], Applicant>;
+  }
+  throw new Error(`the model produced only ${Object.keys(found).join(', ')} on 5,000 generated applicants`);
+}
+
+/** `{name}` placeholders of a widget string filled in, as the widget renders it. */
+function fill(text: string, values: Record<string, string | number>): string {
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name]));
+}
+
+/** The headline and the sentences the person must read for an outcome. */
+export function expectedTexts(outcome: ExplanationOutcome): { title: string; lines: string[] } {
+  switch (outcome.kind) {
+    case 'approved':
+      return { title: en.approvedTitle, lines: [en.approvedBody] };
+    case 'suggest': {
+      const years = YEARS_EMPLOYED_BIN_LOWER[(YEARS_EMPLOYED_BINS as readonly string[]).indexOf(outcome.label)];
+      return { title: en.deniedTitle, lines: [en.deniedBody, fill(en.explainYears, { years: years! })] };
+    }
+    case 'none':
+      return { title: en.deniedTitle, lines: [en.deniedBody, en.explainNone] };
+  }
+}
