@@ -93,9 +93,8 @@ export default defineConfig(({ mode }) => {
         : []),
     ],
     worker: { format: 'es', plugins: () => [noThreadPool()] },
-    // The dev server (demo page) must not pre-bundle tfhe: its wasm is found next to tfhe.js.
+    // A dev server must not pre-bundle tfhe: its wasm is found next to tfhe.js.
     optimizeDeps: { exclude: ['tfhe'] },
-    server: { host: '127.0.0.1', port: 5173, strictPort: true },
     build: {
       outDir: here(`../dist/widget/${dropIn ? 'drop-in' : 'module'}`),
       emptyOutDir: true,
