@@ -10,6 +10,7 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<{ bench(): Promise
   ['circuit', () => import('../circuit/bench.ts')],
   ['widget', () => import('../../widget/bench/bundle.ts')],
   ['service', () => import('../service/bench.ts')],
+  ['e2e', () => import('../../tests/e2e/bench.ts')],
 ];
 
 async function main(): Promise<void> {
