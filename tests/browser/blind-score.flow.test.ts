@@ -124,6 +124,22 @@ describe('flow: cached keys', () => {
     expect(detail.approved).to.equal(true);
   });
 
+  it('the test gateway refuses an upload that carries the client key (so passing flows sent none)', async () => {
+    const created = await fetch(`${GATEWAY_URL}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'x-blindscore-key': 'pk_test_demo', 'content-type': 'application/json' },
+      body: JSON.stringify({ modelVersion: (await loadManifest()).modelVersion }),
+    }).then((r) => r.json() as Promise<{ sessionId: string; token: string }>);
+    const clientKey = new Uint8Array(await (await fetch('/oracle/tuniform/client-key')).arrayBuffer());
+    const response = await fetch(`${GATEWAY_URL}/v1/sessions/${created.sessionId}/server-key`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${created.token}`, 'content-type': 'application/octet-stream' },
+      body: clientKey,
+    });
+    expect(response.status).to.equal(400);
+    expect(((await response.json()) as { code: string }).code).to.equal('secret_key_uploaded');
+  });
+
   it('cancel stops a check and returns to the form', async () => {
     const el = await mount('pk_test_hang');
     const running = new Promise<void>((resolve) =>

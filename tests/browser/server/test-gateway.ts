@@ -113,7 +113,20 @@ function decompress(b64: string): string {
   }
 }
 
-export function createTestGateway(model: Model): Hono {
+export interface TestGatewayOptions {
+  /**
+   * Byte strings of the test client keys' secret parts. An upload that contains one means the
+   * widget sent a secret key: the gateway refuses it with 400 `secret_key_uploaded`.
+   */
+  secretNeedles?: readonly Uint8Array[];
+}
+
+export function createTestGateway(model: Model, options: TestGatewayOptions = {}): Hono {
+  const needles = (options.secretNeedles ?? []).map((n) => Buffer.from(n));
+  const containsSecret = (bytes: Uint8Array) => {
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return needles.some((n) => body.indexOf(n) !== -1);
+  };
   const sessions = new Map<string, Session>();
   const readableKeys = new Set<string>();
   const app = new Hono().basePath(GATEWAY_PREFIX);
@@ -212,6 +225,7 @@ export function createTestGateway(model: Model): Hono {
     if (!Number.isFinite(length)) throw new ApiError(411, 'length_required', 'Content-Length is required');
     if (length > PublicBodyLimits.serverKey) throw new ApiError(413, 'body_too_large', 'server key too large');
     const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (containsSecret(bytes)) throw new ApiError(400, 'secret_key_uploaded', 'the upload contains a client (secret) key');
     const digest = sha256(bytes);
     const claimed = c.req.header(PublicHeaders.contentSha256);
     if (claimed && claimed !== digest) throw new ApiError(400, 'body_hash_mismatch', 'body differs from its hash');
