@@ -59,7 +59,7 @@ afterEach(async () => {
 
 describe('npm start', () => {
   it('prints one URL serving the bank page, and Ctrl-C stops every service', async () => {
-    const [port, gatewayPort, evaluatorPort] = await freePorts(3);
+    const [port, gatewayPort, evaluatorPort] = (await freePorts(3)) as [number, number, number];
     const run = start(['--port', String(port), '--gateway-port', String(gatewayPort), '--evaluator-port', String(evaluatorPort)]);
     await waitFor(() => run.stdout().includes('Ctrl-C') || run.child.exitCode !== null, 'the start-up message', 240_000);
     expect(run.child.exitCode, run.stderr()).toBeNull();
@@ -88,7 +88,7 @@ describe('npm start', () => {
   });
 
   it('refuses a taken port by name, before starting anything', async () => {
-    const [port, gatewayPort, evaluatorPort] = await freePorts(3);
+    const [port, gatewayPort, evaluatorPort] = (await freePorts(3)) as [number, number, number];
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(gatewayPort, '127.0.0.1', resolve));
     try {
