@@ -79,3 +79,19 @@ export { programmableBootstrap, keyswitchCiphertext } from './shortint/bootstrap
  * Subtraction adds tfhe-rs's correcting term: a − b is computed as a + z·Δ − b.
  */
 export { addCiphertexts, subCiphertexts, scalarMultiply, scalarAdd, trivialEncrypt } from './shortint/linear.ts';
+
+/**
+ * Compact ciphertext lists (what parties encrypt with the applicant's compact public key; see the
+ * README's "Compact lists"). `deserializeCompactCiphertextList(bytes, params?)` parses
+ * `CompactCiphertextList.serialize()` bytes (unpacked, no casting); `expandCompactCiphertextList(list,
+ * params?)` returns the shortint blocks of each pushed value (degree msg−1, noise level 1);
+ * `createSanitizeLookupTable(params, kind)` is the bootstrap that makes a block's degree a fact.
+ * `readCompactPublicKeyInfo(bytes)` reads a `TfheCompactPublicKey`'s parameters;
+ * `deriveShortintClientKey(hlKey, template)` cuts the shortint client key out of a `TfheClientKey`.
+ */
+export type { CompactCiphertextList, DataKind } from './compact/compact-list.ts';
+export type { CompactPublicKeyInfo } from './compact/public-key.ts';
+export { deserializeCompactCiphertextList } from './compact/serialize.ts';
+export { expandCompactCiphertextList, createSanitizeLookupTable } from './compact/expand.ts';
+export { readCompactPublicKeyInfo } from './compact/public-key.ts';
+export { deriveShortintClientKey } from './compact/client-key.ts';
