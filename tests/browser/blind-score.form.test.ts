@@ -158,6 +158,22 @@ describe('form: a manifest set by the host', () => {
   });
 });
 
+describe('development warnings', () => {
+  it('warn once, with a code, about a plain-http gateway and a missing publishable key', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+    try {
+      await fixture(html`<blind-score gateway-url="http://bank.example/api"></blind-score>`);
+      await fixture(html`<blind-score gateway-url="http://bank.example/api"></blind-score>`);
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings.filter((w) => w.includes('[insecure-gateway]'))).to.have.length(1);
+    expect(warnings.filter((w) => w.includes('[no-publishable-key]'))).to.have.length(1);
+  });
+});
+
 describe('the audit helper', () => {
   it('fails on a real violation, so a clean audit means something', async () => {
     const bad = await fixture(html`<div><input type="text" /><img src="data:," /></div>`);

@@ -12,7 +12,7 @@ import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
 import { deleteCachedKeys, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
-import { loadManifest, oracle, TEST_MANIFEST_INPUTS } from './support/fixtures.ts';
+import { loadManifest, oracle, TEST_ANSWERS } from './support/fixtures.ts';
 
 /** The smallest host a controller needs. */
 class Host implements ReactiveControllerHost {
@@ -142,7 +142,7 @@ describe('crypto worker: the reference client’s keys, through the key cache', 
 
   it('encrypts digits that node-tfhe decrypts to the model’s own quantization', async () => {
     const manifest = await loadManifest();
-    const features = { ...TEST_MANIFEST_INPUTS.applicant, total_income: 45_000, own_car: true, num_children: 2 };
+    const features = { ...TEST_ANSWERS.applicant, total_income: 45_000, own_car: true, num_children: 2 };
     const body = await crypto.request({
       type: 'encrypt',
       modelVersion: manifest.modelVersion,

@@ -2,7 +2,7 @@
 import { parseManifest, type Manifest } from '../../../model/manifest.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 
-/** Gateway base URL and publishable keys of the test gateway's scenarios. */
+/** The test gateway (tests/browser/server/test-gateway.ts; its publishable keys pick scenarios). */
 export const GATEWAY_URL = `${location.origin}/gw`;
 
 let manifest: Promise<Manifest> | undefined;
@@ -28,7 +28,7 @@ export async function oracle<T>(path: string, body: unknown): Promise<T> {
 }
 
 /** Complete answers per party, valid for the feature schema. */
-export const TEST_MANIFEST_INPUTS = {
+export const TEST_ANSWERS = {
   applicant: {
     own_car: false,
     own_property: true,
