@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../tests/e2e/support/browser.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Only these repository folders are served. */
@@ -63,10 +64,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchKeygen(): Promise<Record<string, unknown>> {
   const { server, origin } = await serveRepo();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--disable-gpu', '--no-first-run', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
-  });
+  const browser = await launchChromium();
   try {
     const own: number[] = [];
     const inPage: number[] = [];
