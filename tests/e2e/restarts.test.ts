@@ -1,10 +1,10 @@
 /**
- * End to end, with failures: the gateway restarted while a check is under way, and the
+ * End to end, with failures: the gateway killed and restarted while a check is under way, and the
  * evaluator killed in the middle of a run and started again. The person sees a clear error with
  * a way to try again, and trying again gives the model's decision.
  */
 import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Model } from '../../model/manifest.ts';
 import { en } from '../../widget/src/translations/en.ts';
 import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
@@ -29,6 +29,11 @@ describe('the demo bank page when a service restarts', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   });
 
+  // A case that failed half-way must not leave the next one without a service.
+  beforeEach(async () => {
+    for (const service of [env!.stack.evaluator, env!.stack.gateway]) if (!service.running) await service.start();
+  });
+
   afterAll(async () => {
     await browser?.close();
     await env?.dispose();
@@ -43,6 +48,24 @@ describe('the demo bank page when a service restarts', () => {
     for (const line of expected.lines) expect(shown).toContain(line);
   }
 
+  /** The error view with its title and `message`, and a way to try again. */
+  async function expectError(bank: BankPage, message: string, screenshot: string): Promise<void> {
+    expect(await bank.waitForOutcome()).toBe('error');
+    await bank.screenshot(screenshot);
+    const shown = await bank.shownText();
+    expect(shown).toContain(en.errorTitle);
+    expect(shown).toContain(message);
+  }
+
+  /** "Try again" runs once more and shows the model's decision. */
+  async function retryGivesDecision(bank: BankPage, screenshot: string): Promise<void> {
+    const retriedAt = Date.now();
+    await bank.widget.getByRole('button', { name: en.retry }).click();
+    await expectDecision(bank);
+    await bank.screenshot(screenshot);
+    expect(bank.requestsSince(retriedAt).filter((r) => RUN.test(r))).toHaveLength(1);
+  }
+
   it('gateway restarted mid-session: a clear error, and "Try again" gives the decision', async () => {
     const stack = env!.stack;
     const bank = await BankPage.open(context, stack, model);
@@ -51,22 +74,15 @@ describe('the demo bank page when a service restarts', () => {
     await bank.submit();
     await runRequested;
     const gatewayPid = stack.gateway.pid;
-    await stack.gateway.stop();
+    // Killed outright: a graceful stop could let the run finish and the result be served first.
+    await stack.gateway.kill();
 
-    expect(await bank.waitForOutcome()).toBe('error');
-    await bank.screenshot('restart-gateway-error');
-    const shown = await bank.shownText();
-    expect(shown).toContain(en.errorTitle);
-    expect(shown).toContain(en.errorNetwork);
+    await expectError(bank, en.errorNetwork, 'restart-gateway-error');
 
     // Same port, same persisted Durable Objects and R2.
     await stack.gateway.start();
     expect(stack.gateway.pid).not.toBe(gatewayPid);
-    const retriedAt = Date.now();
-    await bank.widget.getByRole('button', { name: en.retry }).click();
-    await expectDecision(bank);
-    await bank.screenshot('restart-gateway-retried');
-    expect(bank.requestsSince(retriedAt).filter((r) => RUN.test(r))).toHaveLength(1);
+    await retryGivesDecision(bank, 'restart-gateway-retried');
     await bank.close();
   });
 
@@ -80,20 +96,12 @@ describe('the demo bank page when a service restarts', () => {
     await runAccepted;
     await stack.evaluator.kill();
 
-    expect(await bank.waitForOutcome()).toBe('error');
-    await bank.screenshot('restart-evaluator-error');
-    const shown = await bank.shownText();
-    expect(shown).toContain(en.errorTitle);
-    expect(shown).toContain(en.errorBusy);
+    await expectError(bank, en.errorBusy, 'restart-evaluator-error');
     const uploadsBefore = bank.gatewayRequests.map((r) => `${r.method} ${r.path}`).filter((r) => SERVER_KEY_UPLOAD.test(r));
     expect(uploadsBefore).toHaveLength(1);
 
     await stack.evaluator.start();
-    const retriedAt = Date.now();
-    await bank.widget.getByRole('button', { name: en.retry }).click();
-    await expectDecision(bank);
-    await bank.screenshot('restart-evaluator-retried');
-    expect(bank.requestsSince(retriedAt).filter((r) => RUN.test(r))).toHaveLength(1);
+    await retryGivesDecision(bank, 'restart-evaluator-retried');
     await bank.close();
   });
 
