@@ -81,6 +81,18 @@ describe('form: applicant mode', () => {
     expect(el.shadowRoot!.querySelector('#field-age-error')!.textContent).to.equal('Please fill this in.');
   });
 
+  it('takes overrides of the manifest’s field texts and option names', async () => {
+    el.labels = {
+      fields: { age: { help: 'As on your ID card.' } },
+      options: { housing_type: { 'Rented apartment': 'Renting' } },
+    };
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('#field-age-help')!.textContent).to.equal('As on your ID card.');
+    expect(el.shadowRoot!.querySelector('label[for="field-age"]')!.textContent!.trim()).to.equal('Age');
+    const options = [...control<HTMLSelectElement>(el, 'housing_type').options].map((o) => o.textContent);
+    expect(options).to.include('Renting').and.to.include('With parents');
+  });
+
   it('switches to French and back', async () => {
     el.locale = 'fr';
     await new Promise((r) => setTimeout(r, 50));

@@ -2,6 +2,7 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { updateWhenLocaleChanges } from '@lit/localize';
 import type { Party } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
+import { mergeLabels, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
@@ -39,7 +40,7 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @slot approved - Replaces the default "likely approved" content.
  * @slot denied - Replaces the default "likely not approved" content.
  * @slot explain - Replaces the default explanation under a denial ("with at least N years…").
- * @slot label-<feature> - Replaces a field's label, e.g. `label-total_income`.
+ * @slot label-<feature> - Replaces a field's label, e.g. `label-total_income` (texts: the `labels` property).
  *
  * @csspart base - The outer box.
  * @csspart header - Title and introduction.
@@ -114,6 +115,7 @@ export class BlindScore extends LitElement {
     strings: { attribute: false },
     defaults: { attribute: false },
     manifest: { attribute: false },
+    labels: { attribute: false },
     stage: { state: true },
     steps: { state: true },
     values: { state: true },
@@ -151,6 +153,8 @@ export class BlindScore extends LitElement {
   declare defaults: Partial<CreditFeatures> | undefined;
   /** The model manifest; fetched from the gateway when not set. */
   declare manifest: Manifest | undefined;
+  /** Overrides of the manifest's form texts (labels, help, option names, panel headings). */
+  declare labels: LabelOverrides | undefined;
 
   private abort: AbortController | undefined;
   private manifestRequest: Promise<void> | undefined;
@@ -272,7 +276,7 @@ export class BlindScore extends LitElement {
 
   private renderContext(manifest: Manifest): RenderContext {
     const locale = currentLocale();
-    return { t: this.t, texts: manifest.labels[locale] ?? manifest.labels.en! };
+    return { t: this.t, texts: mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels) };
   }
 
   // ---------------------------------------------------------------------------------------------
