@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../../model/errors.ts';
 import { parseManifest } from '../../../model/manifest.ts';
-import { validatePartyInputs } from '../../../model/party-inputs.ts';
+import { validatePartyInputs, validatePartyUpload } from '../../../model/party-inputs.ts';
 
 const manifest = parseManifest(readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8'));
 const ct = 'A'.repeat(164); // base64 of 123 bytes: shape only, never decoded here
@@ -44,5 +44,46 @@ describe('party inputs against the manifest', () => {
     expect(errorOf(() => validatePartyInputs(manifest, payload(good), 'bank')).code).toBe('invalid_inputs');
     expect(errorOf(() => validatePartyInputs(manifest, { ...payload(good), extra: 1 })).code).toBe('invalid_inputs');
     expect(errorOf(() => validatePartyInputs(manifest, null)).code).toBe('invalid_inputs');
+  });
+});
+
+describe('compact-list uploads against the manifest', () => {
+  const list = 'A'.repeat(22_000); // base64 shape only: the engine checks the bytes
+  const upload = (inputs: { name: string; digits: number }[], party = 'bureau') => ({
+    modelVersion: manifest.modelVersion,
+    party,
+    encoding: 'compact-list',
+    inputs,
+    list,
+  });
+  const good = [
+    { name: 'employed', digits: 1 },
+    { name: 'years_employed', digits: 2 },
+  ];
+
+  it('accepts the party’s inputs in any declared list order; both encodings go through validatePartyUpload', () => {
+    expect(validatePartyUpload(manifest, upload(good), 'bureau').encoding).toBe('compact-list');
+    expect(validatePartyUpload(manifest, upload([...good].reverse()), 'bureau').party).toBe('bureau');
+    const shortint = payload({ years_employed: ['A'.repeat(164), 'A'.repeat(164)], employed: ['A'.repeat(164)] });
+    expect(validatePartyUpload(manifest, shortint, 'bureau').encoding).toBe('shortint-compressed');
+  });
+
+  it('names missing and unknown inputs and wrong digit counts from the declarations', () => {
+    const e = errorOf(() => validatePartyUpload(manifest, upload([{ name: 'years_employed', digits: 1 }, { name: 'salary', digits: 1 }])));
+    expect(e.code).toBe('invalid_inputs');
+    expect(e.details).toMatchObject({
+      missing: ['employed'],
+      unknown: ['salary'],
+      digitCounts: [{ input: 'years_employed', expected: 2, got: 1 }],
+    });
+  });
+
+  it('refuses duplicate names, oversized or non-base64 lists, another party, and compact lists where only shortint inputs are taken', () => {
+    expect(errorOf(() => validatePartyUpload(manifest, upload([...good, good[0]!]))).code).toBe('invalid_inputs');
+    expect(errorOf(() => validatePartyUpload(manifest, { ...upload(good), list: 'A'.repeat(28_000) })).code).toBe('invalid_inputs');
+    expect(errorOf(() => validatePartyUpload(manifest, { ...upload(good), list: 'not base64!' })).code).toBe('invalid_inputs');
+    expect(errorOf(() => validatePartyUpload(manifest, { ...upload(good), list: '' })).code).toBe('invalid_inputs');
+    expect(errorOf(() => validatePartyUpload(manifest, upload(good), 'bank')).code).toBe('invalid_inputs');
+    expect(errorOf(() => validatePartyInputs(manifest, upload(good))).code).toBe('invalid_inputs');
   });
 });
