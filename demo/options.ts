@@ -92,10 +92,14 @@ export function parseStackOptions(argv: readonly string[], env: NodeJS.ProcessEn
     port: v.port ?? env[OPTION_SOURCES.port.env],
     gatewayPort: v['gateway-port'] ?? env[OPTION_SOURCES.gatewayPort.env],
     evaluatorPort: v['evaluator-port'] ?? env[OPTION_SOURCES.evaluatorPort.env],
-    runDir: v['run-dir'] === undefined ? env[OPTION_SOURCES.runDir.env] : resolve(v['run-dir']),
+    runDir: resolveIfSet(v['run-dir'] ?? env[OPTION_SOURCES.runDir.env]),
     verbose: v.verbose ?? (envFlag === undefined ? undefined : envFlag === '1' || envFlag === 'true'),
   };
   return validateStackOptions(raw);
+}
+
+function resolveIfSet(path: string | undefined): string | undefined {
+  return path ? resolve(path) : undefined;
 }
 
 /** Validates options given in code (tests) or read by {@link parseStackOptions}. */

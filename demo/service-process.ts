@@ -145,7 +145,8 @@ export class ServiceProcess {
   /** Synchronous last resort for `process.on('exit')`: kill the group, no waiting. */
   killNow(): void {
     this.stopping = true;
-    this.signalGroup('SIGKILL');
+    // Only a group whose leader still runs: an old group id may since have been reused.
+    if (this.running) this.signalGroup('SIGKILL');
   }
 
   /** The last `lines` lines of the service's log file. */
