@@ -132,7 +132,8 @@ describe('server key upload', () => {
       if (o === 0) c.set(header);
       return c;
     });
-    await expectError(res, 413, 'body_too_large');
+    // The 413 arrives, or the server hangs up first: either way it stopped reading mid-stream.
+    if (!res.closedEarly) await expectError(res, 413, 'body_too_large');
     expect(res.bytesSent).toBeLessThan(total);
 
     // Another session is served as usual.

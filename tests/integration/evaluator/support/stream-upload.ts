@@ -6,9 +6,16 @@
 import { request } from 'node:http';
 
 export interface StreamedUpload {
+  /** The response status, or 0 when the server closed the connection before its answer was read. */
   status: number;
   body: string;
   bytesSent: number;
+  /**
+   * The server hung up while the body was still streaming (EPIPE / ECONNRESET on our write).
+   * A server that refuses a body may answer and close at once; which of the answer and the
+   * write error reaches the client first is a race, so callers accept either.
+   */
+  closedEarly: boolean;
 }
 
 export function streamUpload(
@@ -27,12 +34,15 @@ export function streamUpload(
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, bytesSent }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, bytesSent, closedEarly: false }));
       res.on('error', reject);
     });
     // The server may close the socket once it has answered; that is the expected outcome.
-    req.on('error', (e) => {
-      if (!answered) reject(e);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (bytesSent > 0 && (e.code === 'EPIPE' || e.code === 'ECONNRESET')) {
+        resolve({ status: 0, body: '', bytesSent, closedEarly: true });
+      } else reject(e);
     });
     const pump = () => {
       while (!answered && bytesSent < totalBytes) {
