@@ -1,0 +1,137 @@
+/**
+ * `npm run party -- …`: a party backend's command line. Prints the {@link SubmitReport} as JSON
+ * on stdout (exit 0); on failure prints the error's `{ code, message, … }` JSON on stderr and
+ * exits 1 (2 for usage errors). The party key comes from `BLINDSCORE_PARTY_KEY` or a file, never
+ * from the command line, where other users of the machine could read it.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Party } from '../protocol/ciphertexts.ts';
+import { ModelError } from '../model/errors.ts';
+import { parseManifest, type Manifest } from '../model/manifest.ts';
+import { PartyError } from './errors.ts';
+import { submitPartyInputs } from './submit.ts';
+
+const USAGE = `Usage: npm run party -- --gateway <url> --session <id> --party <bank|bureau>
+                     (--features '<json>' | --features-file <path>)
+                     [--party-key-file <path>] [--manifest <path>] [--wait <seconds>]
+
+Encrypts the party's raw values under the session's compact public key and uploads them.
+The secret party key is read from BLINDSCORE_PARTY_KEY, or from --party-key-file.
+
+  --gateway         the gateway's base URL (https; http only for loopback)
+  --session         the session id the applicant's page shares with the bank's backend
+  --party           which party's inputs these are
+  --features        the raw values as JSON, e.g. '{"account_age": 14}'
+  --features-file   the same JSON from a file ('-' reads stdin)
+  --party-key-file  file holding the party key (instead of BLINDSCORE_PARTY_KEY)
+  --manifest        a local manifest.json to use instead of GET /v1/manifest
+  --wait            seconds to wait for the applicant's public key (default 60)`;
+
+class UsageError extends Error {}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+function readJsonFile(path: string, what: string): unknown {
+  const text = readText(path, what);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${what} ${path} is not JSON`);
+  }
+}
+
+function readManifest(path: string): Manifest {
+  try {
+    return parseManifest(readJsonFile(path, 'manifest'));
+  } catch (e) {
+    if (e instanceof ModelError) throw new UsageError(`manifest ${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      gateway: { type: 'string' },
+      session: { type: 'string' },
+      party: { type: 'string' },
+      features: { type: 'string' },
+      'features-file': { type: 'string' },
+      'party-key-file': { type: 'string' },
+      manifest: { type: 'string' },
+      wait: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return undefined;
+  for (const required of ['gateway', 'session', 'party'] as const) {
+    if (values[required] === undefined) throw new UsageError(`--${required} is required`);
+  }
+  const party = Party.safeParse(values.party);
+  if (!party.success) throw new UsageError(`--party must be one of ${Party.options.join(', ')}`);
+  if ((values.features === undefined) === (values['features-file'] === undefined)) {
+    throw new UsageError('give the raw values with exactly one of --features and --features-file');
+  }
+  let features: unknown;
+  if (values.features !== undefined) {
+    try {
+      features = JSON.parse(values.features);
+    } catch {
+      throw new UsageError('--features is not JSON');
+    }
+  } else {
+    features = readJsonFile(values['features-file']!, 'features file');
+  }
+  const keyFile = values['party-key-file'];
+  const partyKey = (keyFile !== undefined ? readText(keyFile, 'party key file') : (process.env.BLINDSCORE_PARTY_KEY ?? '')).trim();
+  if (partyKey === '') throw new UsageError('set BLINDSCORE_PARTY_KEY or give --party-key-file');
+  const wait = values.wait === undefined ? 60 : Number(values.wait);
+  if (!Number.isFinite(wait) || wait < 0 || wait > 3600) throw new UsageError('--wait must be a number of seconds in 0..3600');
+  return {
+    gatewayUrl: values.gateway!,
+    sessionId: values.session!,
+    party: party.data,
+    features,
+    partyKey,
+    publicKeyWaitMs: wait * 1000,
+    ...(values.manifest === undefined ? {} : { manifest: readManifest(values.manifest) }),
+  };
+}
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parse>;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (e) {
+    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : undefined;
+    if (message === undefined) throw e;
+    process.stderr.write(`${JSON.stringify({ code: 'usage', message })}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  try {
+    const report = await submitPartyInputs({ ...options, signal: controller.signal });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof PartyError)) throw e;
+    process.stderr.write(`${JSON.stringify(e)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,203 @@
+/**
+ * The gateway calls a party backend makes with its secret party key (`x-blindscore-party-key`):
+ * session status, the public manifest, the session's compact public key, and its own inputs.
+ * Every response is checked against the shared zod schemas; errors become {@link PartyError}s
+ * carrying the gateway's `{ code, message }`. Retriable failures (429, 502–504, network) are
+ * retried with backoff, honouring `retry-after`.
+ */
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { ErrorBody } from '../protocol/errors.ts';
+import { InputsAccepted, PublicBodyLimits, PublicHeaders, SessionId, SessionStatus, publicPath } from '../protocol/public-api.ts';
+import type { CompactListInputs, Party } from '../protocol/ciphertexts.ts';
+import { Manifest, manifestProblems } from '../model/manifest.ts';
+import { PartyError } from './errors.ts';
+
+export interface PartyClientOptions {
+  /** The gateway's base URL, e.g. `https://gateway.example.com`. Plain `http:` only for loopback hosts. */
+  gatewayUrl: string | URL;
+  /** The party's secret API key. Never sent anywhere but this gateway. */
+  partyKey: string;
+  /** Attempts per request for retriable failures (default 4). */
+  attempts?: number;
+  /** `fetch` implementation (default: the global one). */
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const RETRIABLE_STATUS = new Set([429, 502, 503, 504]);
+const MAX_RETRY_DELAY_MS = 30_000;
+/** Bounds on JSON responses read into memory (status, manifest, upload receipt). */
+const MAX_JSON_BYTES = 1024 * 1024;
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new PartyError('aborted', 'cancelled'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new PartyError('aborted', 'cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Delay before attempt `attempt + 1`: the server's `retry-after` when given, else exponential. */
+function retryDelay(res: Response | undefined, attempt: number): number {
+  const header = res?.headers.get(PublicHeaders.retryAfter);
+  const seconds = header !== null && header !== undefined && /^[0-9]{1,5}$/.test(header) ? Number(header) : undefined;
+  return Math.min(MAX_RETRY_DELAY_MS, seconds !== undefined ? seconds * 1000 : 250 * 2 ** attempt);
+}
+
+/** Reads a body up to `limit` bytes; a longer one is the gateway misbehaving. */
+async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) throw new PartyError('invalid_response', `the gateway sent ${declared} bytes, more than the ${limit} expected`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length > limit) throw new PartyError('invalid_response', `the gateway sent ${bytes.length} bytes, more than the ${limit} expected`);
+  return bytes;
+}
+
+export class PartyGatewayClient {
+  private readonly base: URL;
+  private readonly partyKey: string;
+  private readonly attempts: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(options: PartyClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.gatewayUrl);
+    } catch {
+      throw new PartyError('invalid_options', 'gatewayUrl is not a URL');
+    }
+    if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+      throw new PartyError('invalid_options', `gatewayUrl must be https (got ${base.protocol})`);
+    }
+    if (base.protocol === 'http:' && !LOOPBACK.has(base.hostname)) {
+      throw new PartyError('insecure_gateway_url', 'the party key may only travel over https (plain http is allowed for loopback hosts only)');
+    }
+    if (typeof options.partyKey !== 'string' || options.partyKey.length < 16 || /[\s]/.test(options.partyKey)) {
+      throw new PartyError('invalid_options', 'partyKey must be the party\u2019s secret API key');
+    }
+    this.base = base;
+    this.partyKey = options.partyKey;
+    this.attempts = Math.max(1, options.attempts ?? 4);
+    this.fetchImpl = options.fetch ?? fetch;
+    this.signal = options.signal;
+  }
+
+  /** `GET /v1/sessions/:sessionId`: what the session holds (never a key or ciphertext). */
+  async status(sessionId: string): Promise<SessionStatus> {
+    const res = await this.request('GET', publicPath.session(checkedSessionId(sessionId)));
+    return this.json(res, SessionStatus, 'session status');
+  }
+
+  /** `GET /v1/manifest`: the public model manifest of the party's tenant. */
+  async manifest(): Promise<Manifest> {
+    const res = await this.request('GET', '/v1/manifest');
+    const manifest = await this.json(res, Manifest, 'manifest');
+    const problems = manifestProblems(manifest);
+    if (problems.length > 0) throw new PartyError('invalid_response', `the gateway's manifest is inconsistent: ${problems.join('; ')}`);
+    return manifest;
+  }
+
+  /**
+   * `GET /v1/sessions/:sessionId/public-key`: the compact public key bytes, checked against the
+   * SHA-256 the gateway stored. While the applicant's browser has not uploaded it yet (409
+   * `public_key_not_ready`), polls until `waitMs` has passed.
+   */
+  async publicKey(sessionId: string, waitMs = 60_000): Promise<{ bytes: Uint8Array; sha256: string }> {
+    const deadline = Date.now() + waitMs;
+    for (let poll = 0; ; poll++) {
+      const res = await this.request('GET', publicPath.publicKey(checkedSessionId(sessionId)), undefined, [200, 409]);
+      if (res.status === 200) {
+        const bytes = await readBounded(res, PublicBodyLimits.publicKey);
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        const stored = res.headers.get(PublicHeaders.contentSha256);
+        if (stored !== null && stored !== sha256) {
+          throw new PartyError('invalid_response', 'the public key does not match the SHA-256 the gateway stored for it');
+        }
+        return { bytes, sha256 };
+      }
+      const error = await this.errorOf(res);
+      if (error.code !== 'public_key_not_ready') throw error;
+      const delay = Math.min(retryDelay(res, Math.min(poll, 4)), 2_000);
+      if (Date.now() + delay > deadline) {
+        throw new PartyError('public_key_timeout', `the session's public key was not uploaded within ${Math.round(waitMs / 1000)} s`, {
+          retriable: true,
+        });
+      }
+      await sleep(delay, this.signal);
+    }
+  }
+
+  /** `PUT /v1/sessions/:sessionId/inputs/:party` with a `compact-list` body. */
+  async uploadInputs(sessionId: string, party: Party, body: CompactListInputs): Promise<InputsAccepted> {
+    const res = await this.request('PUT', publicPath.inputs(checkedSessionId(sessionId), party), JSON.stringify(body));
+    return this.json(res, InputsAccepted, 'upload receipt');
+  }
+
+  /** One call with retries; a non-`ok` status outside `accept` becomes a PartyError. */
+  private async request(method: string, path: string, body?: string, accept: readonly number[] = []): Promise<Response> {
+    const url = new URL(path, this.base);
+    const headers: Record<string, string> = { [PublicHeaders.partyKey]: this.partyKey, accept: 'application/json, application/octet-stream' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    for (let attempt = 0; ; attempt++) {
+      let res: Response | undefined;
+      try {
+        res = await this.fetchImpl(url, { method, headers, body, signal: this.signal, redirect: 'error' });
+      } catch (e) {
+        if (this.signal?.aborted) throw new PartyError('aborted', 'cancelled');
+        if (attempt + 1 >= this.attempts) {
+          throw new PartyError('network', `${method} ${url.pathname}: the gateway cannot be reached (${(e as Error).message})`, { retriable: true });
+        }
+      }
+      if (res !== undefined) {
+        if (res.ok || accept.includes(res.status)) return res;
+        if (!RETRIABLE_STATUS.has(res.status) || attempt + 1 >= this.attempts) throw await this.errorOf(res);
+        await res.body?.cancel();
+      }
+      await sleep(retryDelay(res, attempt), this.signal);
+    }
+  }
+
+  private async json<T>(res: Response, schema: z.ZodType<T>, what: string): Promise<T> {
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_JSON_BYTES)));
+    } catch (e) {
+      if (e instanceof PartyError) throw e;
+      throw new PartyError('invalid_response', `the gateway's ${what} is not JSON`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new PartyError('invalid_response', `the gateway's ${what} does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data;
+  }
+
+  /** The gateway's `{ code, message }` error body as a PartyError (or `invalid_response`). */
+  private async errorOf(res: Response): Promise<PartyError> {
+    let body: ErrorBody | undefined;
+    try {
+      body = ErrorBody.parse(JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_JSON_BYTES))));
+    } catch {
+      return new PartyError('invalid_response', `the gateway answered HTTP ${res.status} without an error body`, { status: res.status });
+    }
+    return new PartyError(body.code, body.message, {
+      status: res.status,
+      ...(body.retriable === undefined ? {} : { retriable: body.retriable }),
+      ...(body.requestId === undefined ? {} : { requestId: body.requestId }),
+      ...(body.details === undefined ? {} : { details: body.details }),
+    });
+  }
+}
+
+function checkedSessionId(sessionId: string): string {
+  if (!SessionId.safeParse(sessionId).success) throw new PartyError('invalid_options', 'sessionId must be the 22-character session id');
+  return sessionId;
+}

@@ -1,0 +1,67 @@
+/**
+ * The party CLI's refusals, run as a real process: usage errors exit 2 with a `usage` JSON line
+ * and the help text, SDK refusals exit 1 with the error's JSON on stderr, `--help` exits 0. The
+ * success path runs against the real gateway in `tests/workerd/party-sdk.test.ts`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SESSION = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'party', 'cli.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, error: () => JSON.parse(r.stderr.split('\n')[0]!) as { code: string; message: string } };
+}
+
+const base = ['--gateway', 'https://gateway.invalid', '--session', SESSION, '--party', 'bank', '--features', '{"account_age":1}'];
+
+describe('party CLI', () => {
+  it('prints the usage on --help', () => {
+    const r = cli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('BLINDSCORE_PARTY_KEY');
+  });
+
+  it('exits 2 on usage errors, naming the problem', () => {
+    const key = { BLINDSCORE_PARTY_KEY: 'pk_test_0123456789abcdef' };
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [base.slice(2), key, /--gateway is required/],
+      [[...base.slice(0, 5), 'lender', ...base.slice(6)], key, /--party must be one of/],
+      [[...base.slice(0, 6)], key, /exactly one of --features/],
+      [[...base.slice(0, 7), '{not json'], key, /--features is not JSON/],
+      [base, {}, /BLINDSCORE_PARTY_KEY/],
+      [[...base, '--wait', 'soon'], key, /--wait/],
+      [[...base, '--manifest', '/nonexistent/manifest.json'], key, /cannot read manifest/],
+      [[...base, '--bogus'], key, /bogus/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = cli(args, env);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.error()).toMatchObject({ code: 'usage' });
+      expect(r.error().message).toMatch(message);
+      expect(r.stderr).toContain('Usage:');
+    }
+  });
+
+  it('exits 1 with the SDK\u2019s error JSON, never echoing the party key', () => {
+    const secret = 'pk_test_secret_do_not_print_0123';
+    const insecure = cli(['--gateway', 'http://gateway.example.com', ...base.slice(2)], { BLINDSCORE_PARTY_KEY: secret });
+    expect(insecure.status).toBe(1);
+    expect(insecure.error().code).toBe('insecure_gateway_url');
+    const dir = mkdtempSync(join(tmpdir(), 'blindscore-party-'));
+    writeFileSync(join(dir, 'key'), `${secret}\n`);
+    const unreachable = cli(['--gateway', 'http://127.0.0.1:9', ...base.slice(2), '--party-key-file', join(dir, 'key')]);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.error().code).toBe('network');
+    for (const r of [insecure, unreachable]) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+});
