@@ -10,7 +10,7 @@
  *
  * 1. `PUT  /v1/sessions/:sessionId`                 create (the gateway chooses the id)
  * 2. `PUT  /v1/sessions/:sessionId/server-key`      stream the compressed server key (octets)
- * 3. `PUT  /v1/sessions/:sessionId/inputs/:party`   each party's `PartyInputs` (JSON)
+ * 3. `PUT  /v1/sessions/:sessionId/inputs/:party`   each party's `PartyUpload` (JSON)
  * 4. `POST /v1/sessions/:sessionId/run`             enqueue the one run of the circuit
  * 5. `GET  /v1/sessions/:sessionId/progress`        server-sent events until the run ends
  * 6. `GET  /v1/sessions/:sessionId/result`          the `EncryptedResult`
@@ -22,10 +22,10 @@
  * Works unchanged in Node 20 and in Workers: it uses only zod and WebCrypto.
  */
 import { z } from 'zod';
-import { EncryptedResult, ModelVersion, Party, PartyInputs } from './ciphertexts.ts';
+import { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
 import { ErrorBody } from './errors.ts';
 
-export { EncryptedResult, ModelVersion, Party, PartyInputs, ErrorBody };
+export { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload, ErrorBody };
 
 // ---------------------------------------------------------------------------------------------
 // Routes
@@ -42,7 +42,7 @@ export const EvaluatorRoutes = {
   session: '/v1/sessions/:sessionId',
   /** `PUT` the compressed server key, `application/octet-stream`, streamed. */
   serverKey: '/v1/sessions/:sessionId/server-key',
-  /** `PUT` one party's encrypted inputs, `application/json` ({@link PartyInputs}). */
+  /** `PUT` one party's encrypted inputs, `application/json` ({@link PartyUpload}: either encoding). */
   inputs: '/v1/sessions/:sessionId/inputs/:party',
   /** `POST` start the run (idempotent while queued/running/succeeded). */
   run: '/v1/sessions/:sessionId/run',
@@ -75,7 +75,10 @@ export const COMPRESSED_SERVER_KEY_BYTES = {
 export const EvaluatorBodyLimits = {
   /** Server key upload: above every supported key, far below anything abusive. */
   serverKey: 32 * 1024 * 1024,
-  /** One party's inputs: 64 inputs × 2 digits × 168 base64 chars plus JSON overhead, rounded up. */
+  /**
+   * One party's inputs: 64 inputs × 2 digits × 168 base64 chars plus JSON overhead, rounded up;
+   * a compact list (≤ 20 KiB, ≤ 27.4 kB as base64) with its declarations fits too.
+   */
   partyInputs: 64 * 1024,
   /** Small JSON control bodies (create session, run). */
   control: 4 * 1024,

@@ -10,33 +10,78 @@
  * const plan = compileCircuit(model);                        // once per model
  * const pool = createPbsPool();                              // once per process; size = cores
  * const inputs = decodePartyInputs([applicant, bank, bureau], serverKey);
- * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, pool, onProgress, signal });
+ * const sanitize = sanitizingTables(model.manifest.inputs, publicKeyParties([applicant, bank, bureau]), plan.limits);
+ * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, sanitize, pool, onProgress, signal });
  * // serializeCiphertext(decision), explanation.map(serializeCiphertext) → EncryptedResult
  */
-import { base64ToBytes, type Party, type PartyInputs } from '../../protocol/ciphertexts.ts';
-import { deserializeCompressedCiphertext, type Ciphertext, type ServerKey } from '../engine/index.ts';
+import { base64ToBytes, type CompactListInputs, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import {
+  deserializeCompactCiphertextList,
+  deserializeCompressedCiphertext,
+  expandCompactCiphertextList,
+  type Ciphertext,
+  type CompactCiphertextList,
+  type ServerKey,
+} from '../engine/index.ts';
+import { CircuitError } from './errors.ts';
 import type { CircuitInputs } from './run.ts';
 
 export { compileCircuit, type CompileOptions } from './compile.ts';
 export { CircuitError, type CircuitErrorCode } from './errors.ts';
 export { checkPlan, LIMITS_2_2, type CircuitPlan, type PlanOp, type PlanStats, type Metadata } from './plan.ts';
 export { createPbsPool, PBS_WORKER_FILE, type PbsPool, type PbsPoolOptions } from './pool.ts';
-export { prepareInputs, runCircuit, type CircuitInputs, type RunCircuitOptions, type RunCircuitResult } from './run.ts';
+export { prepareInputs, runBootstrapCount, runCircuit, sanitizingTables, type CircuitInputs, type RunCircuitOptions, type RunCircuitResult } from './run.ts';
 export { simulateCircuit, type SimulationResult } from './simulate.ts';
 
 /**
- * Decodes validated party payloads (see `model/party-inputs.ts`) into digit ciphertexts.
- * @throws EngineError for bytes that are not a compressed ciphertext of the key's parameters.
+ * Decodes validated party payloads (see `model/party-inputs.ts`) into digit ciphertexts:
+ * compressed ciphertexts are decompressed, a compact list is parsed against the key's parameters,
+ * checked to hold exactly the declared inputs (an unsigned value of `digits` blocks each, in
+ * order) and expanded.
+ * @throws EngineError for bytes that are not a ciphertext / list of the key's parameters;
+ *   CircuitError `invalid_inputs` for a list whose values differ from its declared inputs.
  */
-export function decodePartyInputs(payloads: readonly PartyInputs[], key: ServerKey): CircuitInputs {
+export function decodePartyInputs(payloads: readonly PartyUpload[], key: ServerKey): CircuitInputs {
   const out: Partial<Record<Party, Record<string, Ciphertext[]>>> = {};
   for (const p of payloads) {
-    out[p.party] = Object.fromEntries(
-      Object.entries(p.inputs).map(([name, digits]) => [
-        name,
-        digits.map((b64) => deserializeCompressedCiphertext(base64ToBytes(b64), key.params)),
-      ]),
-    );
+    if (p.encoding === 'shortint-compressed') {
+      out[p.party] = Object.fromEntries(
+        Object.entries(p.inputs).map(([name, digits]) => [
+          name,
+          digits.map((b64) => deserializeCompressedCiphertext(base64ToBytes(b64), key.params)),
+        ]),
+      );
+      continue;
+    }
+    const list = deserializeCompactCiphertextList(base64ToBytes(p.list), key.params);
+    assertListHoldsInputs(list, p);
+    const values = expandCompactCiphertextList(list, key.params);
+    out[p.party] = Object.fromEntries(p.inputs.map((input, i) => [input.name, values[i]!]));
   }
   return out;
+}
+
+/**
+ * Checks that a compact list holds exactly its payload's declared inputs: one unsigned value per
+ * input, in order, of `digits` blocks.
+ * @throws CircuitError `invalid_inputs`
+ */
+export function assertListHoldsInputs(list: CompactCiphertextList, payload: Pick<CompactListInputs, 'party' | 'inputs'>): void {
+  const declared = payload.inputs.map((i) => `unsigned×${i.digits}`);
+  const held = list.kinds.map((k) => (k.kind === 'unsigned' || k.kind === 'signed' ? `${k.kind}×${k.blocks}` : k.kind));
+  if (declared.join(',') !== held.join(',')) {
+    throw new CircuitError(
+      'invalid_inputs',
+      `${payload.party}'s compact list holds [${held.join(', ')}], its inputs declare [${declared.join(', ')}]`,
+      { party: payload.party },
+    );
+  }
+}
+
+/**
+ * Parties whose digits must be sanitized before use (see {@link sanitizingTables}): those that
+ * uploaded a compact list, i.e. encrypted with the public key rather than the applicant's secret.
+ */
+export function publicKeyParties(payloads: readonly PartyUpload[]): Set<Party> {
+  return new Set(payloads.filter((p) => p.encoding === 'compact-list').map((p) => p.party));
 }

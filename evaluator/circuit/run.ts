@@ -19,8 +19,10 @@ import {
   type LookupTable,
   type ServerKey,
 } from '../engine/index.ts';
+import type { EncryptedInput } from '../../model/quantize.ts';
+import { quantizerLevels } from '../../model/quantize.ts';
 import { CircuitError } from './errors.ts';
-import type { CircuitPlan } from './plan.ts';
+import type { CircuitPlan, PlanLimits } from './plan.ts';
 import { createPbsPool, type PbsPool } from './pool.ts';
 
 /** Decoded digit ciphertexts per party: party → input name → digits (least significant first). */
@@ -37,6 +39,13 @@ export interface RunCircuitOptions {
   onProgress?: (done: number, total: number) => void;
   /** Cancels the run: it then rejects with CircuitError `aborted`. */
   signal?: AbortSignal;
+  /**
+   * Inputs whose digits are bootstrapped before use, with one table per digit (over the whole
+   * cleartext space, like `plan.luts`): digits a party encrypted with the public key, whose
+   * degree is the encrypting side's claim (see {@link sanitizingTables}). Each such digit costs
+   * one PBS, run in parallel with the rest of the circuit and counted in the progress.
+   */
+  sanitize?: ReadonlyMap<string, readonly (readonly number[])[]>;
 }
 
 export interface RunCircuitResult {
@@ -104,6 +113,48 @@ export function prepareInputs(plan: CircuitPlan, key: ServerKey, inputs: Circuit
 }
 
 /**
+ * Tables that clamp each digit of the given parties' inputs to the values its input's codes can
+ * take: `v ↦ min(v mod msg, largest digit)`. A 1-bit input's digit becomes 0 or 1 (the compiler
+ * uses it as a bit), a two-digit input's high digit at most ⌊(levels − 1) / msg⌋. This is
+ * tfhe-rs's sanitizing of expanded compact-list blocks (`v mod msg`), tightened to the model.
+ * @returns input name → one table per digit, for {@link RunCircuitOptions.sanitize}.
+ */
+export function sanitizingTables(
+  inputs: readonly Pick<EncryptedInput, 'name' | 'party' | 'digits' | 'quantizer'>[],
+  parties: ReadonlySet<Party>,
+  limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>,
+): Map<string, number[][]> {
+  const msg = limits.messageModulus;
+  const space = msg * limits.carryModulus;
+  const out = new Map<string, number[][]>();
+  for (const input of inputs) {
+    if (!parties.has(input.party)) continue;
+    const largest = quantizerLevels(input.quantizer) - 1;
+    const tables = Array.from({ length: input.digits }, (_, d) => {
+      const top = Math.min(msg - 1, Math.floor(largest / msg ** d));
+      return Array.from({ length: space }, (_, v) => Math.min(v % msg, top));
+    });
+    out.set(input.name, tables);
+  }
+  return out;
+}
+
+/** The sanitizing tables of the digits the plan reads, keyed `input/digit`. */
+function sanitizedDigits(plan: CircuitPlan, tables: RunCircuitOptions['sanitize']): Map<string, readonly number[]> {
+  const out = new Map<string, readonly number[]>();
+  for (const op of plan.ops) {
+    const table = op.op === 'digit' ? tables?.get(op.input)?.[op.digit] : undefined;
+    if (op.op === 'digit' && table !== undefined) out.set(`${op.input}/${op.digit}`, table);
+  }
+  return out;
+}
+
+/** Bootstraps a run of `plan` performs: the plan's own plus one per sanitized digit it reads. */
+export function runBootstrapCount(plan: CircuitPlan, sanitize?: RunCircuitOptions['sanitize']): number {
+  return plan.stats.pbs + sanitizedDigits(plan, sanitize).size;
+}
+
+/**
  * Runs the circuit: one encrypted decision and one encrypted bit per explanation bin.
  * @throws CircuitError (`invalid_inputs`, `invalid_plan`, `aborted`, `worker_failed`),
  *   EngineError for ciphertexts the engine refuses.
@@ -118,9 +169,12 @@ export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuit
   if (signal?.aborted) throw new CircuitError('aborted', 'the run was cancelled');
   const digits = prepareInputs(plan, key, options.inputs);
   const luts = lookupTables(plan, key);
+  const sanitizers = new Map([...sanitizedDigits(plan, options.sanitize)].map(([id, t]) => [id, createLookupTable(key.params, t)]));
   const pool = options.pool ?? createPbsPool({ size: 0 });
-  const total = plan.stats.pbs;
+  const total = plan.stats.pbs + sanitizers.size;
   let done = 0;
+  const fresh = plan.limits.messageModulus - 1;
+  const sanitized = new Map<string, Promise<Ciphertext>>();
 
   // A failure anywhere cancels the bootstraps still queued for this run.
   const local = new AbortController();
@@ -144,9 +198,28 @@ export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuit
     plan.ops.forEach((op, i) => {
       let v: Promise<Ciphertext>;
       switch (op.op) {
-        case 'digit':
-          v = Promise.resolve(digits.get(op.input)![op.digit]!);
+        case 'digit': {
+          const ct = digits.get(op.input)![op.digit]!;
+          const id = `${op.input}/${op.digit}`;
+          const lut = sanitizers.get(id);
+          if (lut === undefined) {
+            v = Promise.resolve(ct);
+            break;
+          }
+          // One bootstrap per digit however often the plan reads it; the result keeps the plan's
+          // fresh-digit degree (an upper bound of the table's).
+          let once = sanitized.get(id);
+          if (once === undefined) {
+            once = pool.bootstrap(key, ct, lut, local.signal).then((out) => {
+              done++;
+              onProgress?.(done, total);
+              return { ...out, degree: fresh };
+            });
+            sanitized.set(id, once);
+          }
+          v = once;
           break;
+        }
         case 'trivial':
           v = Promise.resolve(trivialEncrypt(key.params, op.value));
           break;

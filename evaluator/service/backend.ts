@@ -4,7 +4,7 @@
  * sessions, memory and scheduling; a backend owns the model, the engine and the worker pool.
  * `circuit-backend.ts` is the implementation over `evaluator/engine` and `evaluator/circuit`.
  */
-import type { EncryptedResult, ModelInfo, Party, PartyInputs } from '../../protocol/evaluator-api.ts';
+import type { EncryptedResult, ModelInfo, Party, PartyUpload } from '../../protocol/evaluator-api.ts';
 import type { Expanded } from './keys/expanded-key-cache.ts';
 
 /** Progress a run reports: a stage name and work done out of a total within the run. */
@@ -16,7 +16,7 @@ export interface BackendProgress {
 
 export interface RunRequest<K> {
   key: K;
-  inputs: Readonly<Record<Party, PartyInputs>>;
+  inputs: Readonly<Record<Party, PartyUpload>>;
   onProgress: (p: BackendProgress) => void;
   signal: AbortSignal;
 }
@@ -27,7 +27,7 @@ export interface EvaluationBackend<K = unknown> {
    * Checks one party's inputs against the manifest (names, digit counts, ciphertext bytes).
    * @throws {ApiError} 422 `invalid_inputs` or `invalid_ciphertext`
    */
-  checkInputs(inputs: PartyInputs): void;
+  checkInputs(inputs: PartyUpload): void;
   /** Expands a compressed server key off the event loop. Rejects with 422 `invalid_server_key` on bad key material. */
   expandServerKey(compressed: Uint8Array): Promise<Expanded<K>>;
   /** Runs the circuit once; rejects with the signal's reason when aborted. */

@@ -7,7 +7,16 @@ import { bytesToBase64 } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import type { EncryptedResult } from '../../protocol/evaluator-api.ts';
 import { loadModel, type Model } from '../../model/manifest.ts';
-import { CircuitError, compileCircuit, createPbsPool, decodePartyInputs, runCircuit } from '../circuit/index.ts';
+import {
+  CircuitError,
+  compileCircuit,
+  createPbsPool,
+  decodePartyInputs,
+  publicKeyParties,
+  runBootstrapCount,
+  runCircuit,
+  sanitizingTables,
+} from '../circuit/index.ts';
 import { isEngineError, serializeCiphertext, type ServerKey } from '../engine/index.ts';
 import type { EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
@@ -38,12 +47,16 @@ export function circuitBackend(model: Model, opts: { poolSize: number; log: Logg
     expandServerKey: (bytes) => expander.expand(bytes),
     async run({ key, inputs, onProgress, signal }): Promise<EncryptedResult> {
       try {
-        const decoded = decodePartyInputs(Object.values(inputs), key);
-        onProgress({ stage: 'bootstraps', completed: 0, total: plan.stats.pbs });
+        const payloads = Object.values(inputs);
+        const decoded = decodePartyInputs(payloads, key);
+        // Digits encrypted with the public key are bootstrapped into their inputs' ranges first.
+        const sanitize = sanitizingTables(model.manifest.inputs, publicKeyParties(payloads), plan.limits);
+        onProgress({ stage: 'bootstraps', completed: 0, total: runBootstrapCount(plan, sanitize) });
         const out = await runCircuit({
           plan,
           serverKey: key,
           inputs: decoded,
+          sanitize,
           pool,
           signal,
           onProgress: (done, total) => onProgress({ stage: 'bootstraps', completed: done, total }),

@@ -9,7 +9,7 @@ import {
   type CreateSessionRequest,
   type InputsAccepted,
   type Party,
-  type PartyInputs,
+  type PartyUpload,
   type ReadyResponse,
   type RunProgress,
   type ServerKeyAccepted,
@@ -143,7 +143,7 @@ export class EvaluatorService<K = unknown> {
     return { bytes: bytes.length, paramSet: frame.paramSet };
   }
 
-  putInputs(id: string, party: Party, inputs: PartyInputs, bodyBytes: number): InputsAccepted {
+  putInputs(id: string, party: Party, inputs: PartyUpload, bodyBytes: number): InputsAccepted {
     this.refuseWhenShuttingDown();
     const session = this.store.get(id);
     if (inputs.party !== party) {
@@ -224,7 +224,7 @@ export class EvaluatorService<K = unknown> {
     const keyMs = performance.now() - started;
     try {
       signal.throwIfAborted();
-      const inputs = Object.fromEntries([...session.inputs].map(([p, v]) => [p, v.value])) as Record<Party, PartyInputs>;
+      const inputs = Object.fromEntries([...session.inputs].map(([p, v]) => [p, v.value])) as Record<Party, PartyUpload>;
       const value = await this.backend.run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) }).catch((e: unknown) => {
         // A cancelled run fails with the reason it was cancelled for (expired, deleted, shutdown).
         signal.throwIfAborted();

@@ -4,12 +4,21 @@
  * is stored. Validation rules come from `model/party-inputs.ts`, shared with the gateway.
  */
 import { ApiError } from '../../protocol/errors.ts';
-import { base64ToBytes, COMPRESSED_CIPHERTEXT_BYTES } from '../../protocol/ciphertexts.ts';
-import type { ModelInfo, Party, PartyInputs } from '../../protocol/evaluator-api.ts';
+import {
+  base64ToBytes,
+  COMPRESSED_CIPHERTEXT_BYTES,
+  MAX_COMPACT_LIST_BYTES,
+  type CompactListInputs,
+  type PartyInputs,
+  type PartyUpload,
+} from '../../protocol/ciphertexts.ts';
+import type { ModelInfo, Party } from '../../protocol/evaluator-api.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
-import { validatePartyInputs } from '../../model/party-inputs.ts';
-import { deserializeCompressedCiphertext } from '../engine/index.ts';
+import { validatePartyUpload } from '../../model/party-inputs.ts';
+import { assertListHoldsInputs } from '../circuit/index.ts';
+import { deserializeCompactCiphertextList, deserializeCompressedCiphertext, isEngineError } from '../engine/index.ts';
+import { CircuitError } from '../circuit/errors.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };
@@ -46,17 +55,53 @@ export function checkFreshCiphertext(bytes: Uint8Array): void {
 }
 
 /**
- * Checks names and digit counts against the manifest, then every ciphertext's bytes.
+ * Checks a compact list's bytes: a list of the supported sets (dimension k·N, moduli 4/4, unpacked,
+ * no casting) holding exactly the declared inputs. The blocks' values stay unknowable; the run
+ * bootstraps each digit into its input's range before use.
+ */
+export function checkCompactList(inputs: CompactListInputs): void {
+  const refuse = (message: string, details: Record<string, unknown> = {}): never => {
+    throw new ApiError(422, 'invalid_ciphertext', `${inputs.party}'s compact list ${message}`, { details });
+  };
+  let bytes: Uint8Array;
+  try {
+    bytes = base64ToBytes(inputs.list);
+  } catch {
+    return refuse('is not valid base64');
+  }
+  if (bytes.length > MAX_COMPACT_LIST_BYTES) refuse(`is ${bytes.length} bytes, more than ${MAX_COMPACT_LIST_BYTES}`);
+  try {
+    const list = deserializeCompactCiphertextList(bytes);
+    if (list.lweDimension !== FRESH.lweSize - 1) refuse(`has LWE dimension ${list.lweDimension}, expected ${FRESH.lweSize - 1}`);
+    if (list.messageModulus !== FRESH.messageModulus || list.carryModulus !== FRESH.carryModulus) {
+      refuse(`has message/carry modulus ${list.messageModulus}/${list.carryModulus}, expected ${FRESH.messageModulus}/${FRESH.carryModulus}`);
+    }
+    assertListHoldsInputs(list, inputs);
+  } catch (e) {
+    if (isEngineError(e)) refuse(`is not a valid compact ciphertext list: ${e.message}`, { engineCode: e.code });
+    if (e instanceof CircuitError) refuse(`does not hold its declared inputs: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Checks names and digit counts against the manifest, then every ciphertext's (or the compact
+ * list's) bytes.
  * @throws {ApiError} 409 `model_version_mismatch`, 422 `invalid_inputs` or `invalid_ciphertext`
  */
-export function checkPartyInputs(manifest: ServedManifest, inputs: PartyInputs): void {
+export function checkPartyInputs(manifest: ServedManifest, inputs: PartyUpload): void {
   try {
-    validatePartyInputs(manifest, inputs, inputs.party);
+    validatePartyUpload(manifest, inputs, inputs.party);
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
     if (e.code === 'version_mismatch') throw new ApiError(409, 'model_version_mismatch', e.message);
     throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
   }
+  if (inputs.encoding === 'compact-list') checkCompactList(inputs);
+  else checkCompressedDigits(inputs);
+}
+
+function checkCompressedDigits(inputs: PartyInputs): void {
   for (const [name, digits] of Object.entries(inputs.inputs)) {
     digits.forEach((b64, digit) => {
       const where = { input: name, digit };

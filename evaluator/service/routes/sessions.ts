@@ -10,7 +10,7 @@ import {
   EvaluatorBodyLimits,
   EvaluatorRoutes,
   InputsParams,
-  PartyInputs,
+  PartyUpload,
   ProgressEventName,
   RunRequest,
   SessionParams,
@@ -74,7 +74,7 @@ export function sessionRoutes(service: EvaluatorService) {
       const { sessionId, party } = parseWith(InputsParams, c.req.param());
       // Fail fast on an unknown session before reading the body.
       service.sessionStatus(sessionId);
-      const inputs = await readJson(c, PartyInputs, EvaluatorBodyLimits.partyInputs);
+      const inputs = await readJson(c, PartyUpload, EvaluatorBodyLimits.partyInputs);
       return c.json(service.putInputs(sessionId, party, inputs, JSON.stringify(inputs).length), 201);
     })
 

@@ -7,7 +7,7 @@ import type {
   EncryptedResult,
   ParamSetName,
   Party,
-  PartyInputs,
+  PartyUpload,
   RunProgress,
   SessionStatus,
 } from '../../../protocol/evaluator-api.ts';
@@ -19,7 +19,7 @@ export const isTerminal = (p: RunProgress) => p.state === 'succeeded' || p.state
 
 export class Session {
   serverKey: { bytes: Uint8Array; paramSet: ParamSetName } | undefined;
-  readonly inputs = new Map<Party, { value: PartyInputs; bytes: number }>();
+  readonly inputs = new Map<Party, { value: PartyUpload; bytes: number }>();
   result: { value: EncryptedResult; bytes: number } | undefined;
   /** Bytes of this session admitted to the memory budget. */
   storedBytes = 0;

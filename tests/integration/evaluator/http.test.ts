@@ -13,10 +13,11 @@ import {
   ModelInfo,
   SessionStatus,
 } from '../../../protocol/evaluator-api.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import * as tfhe from 'node-tfhe';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
 import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';
-import { encryptCode, partyInputs } from './support/inputs.ts';
+import { compactPartyInputs, encryptCode, partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
 
 let ev: TestEvaluator;
@@ -243,6 +244,50 @@ describe('party inputs', () => {
     const id = await createSession();
     const huge = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(200_000) }));
     await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { bytes: huge, contentType: 'application/json' }), 413, 'body_too_large');
+  });
+});
+
+describe('compact-list inputs', () => {
+  const publicKeys = () => loadPublicKeyTestKeys('tuniform');
+
+  it('accepts a party’s compact list that holds exactly its declared inputs', async () => {
+    const id = await createSession();
+    const bureau = compactPartyInputs(TEST_MANIFEST, 'bureau', publicKeys().compactPublicKey, { years_employed: 1, employed: 1 });
+    const res = await ev.request('PUT', evaluatorPath.inputs(id, 'bureau'), { json: bureau });
+    expect(res.status).toBe(201);
+    expect(InputsAccepted.parse(await res.json())).toEqual({ party: 'bureau', received: ['bureau'], missing: ['applicant', 'bank'] });
+  });
+
+  it('refuses lists that are corrupt, of another set or shape, or that contradict their declarations', async () => {
+    const id = await createSession();
+    const cpk = publicKeys().compactPublicKey;
+    const bank = compactPartyInputs(TEST_MANIFEST, 'bank', cpk, { account_age: 2 });
+    const bytes = base64ToBytes(bank.list);
+    const put = (json: unknown) => ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json });
+    const truncated = await expectError(await put({ ...bank, list: bytesToBase64(bytes.subarray(0, 16_000)) }), 422, 'invalid_ciphertext');
+    expect(truncated.details).toMatchObject({ engineCode: 'truncated' });
+    // Declared as the manifest wants, but the list holds a 2-bit value (1 block) instead of a 4-bit one.
+    const oneBlock = tfhe.CompactCiphertextList.builder(cpk);
+    oneBlock.push_u2(1);
+    const mismatch = await expectError(await put({ ...bank, list: bytesToBase64(oneBlock.build().serialize()) }), 422, 'invalid_ciphertext');
+    expect(mismatch.message).toContain('declare');
+    const packed = tfhe.CompactCiphertextList.builder(cpk);
+    packed.push_u4(2);
+    await expectError(await put({ ...bank, list: bytesToBase64(packed.build_packed().serialize()) }), 422, 'invalid_ciphertext');
+    const foreignKey = tfhe.TfheCompactPublicKey.new(
+      tfhe.TfheClientKey.generate(
+        tfhe.TfheConfigBuilder.with_custom_parameters(
+          new tfhe.ShortintParameters(tfhe.ShortintParametersName.V1_1_PARAM_MESSAGE_1_CARRY_1_KS_PBS_GAUSSIAN_2M128),
+        ).build(),
+      ),
+    );
+    const foreign = await expectError(await put(compactPartyInputs(TEST_MANIFEST, 'bank', foreignKey, { account_age: 1 })), 422, 'invalid_ciphertext');
+    expect(foreign.message).toContain('modulus');
+    // Declarations that do not fit the manifest are refused before the bytes are read.
+    const wrongDigits = await expectError(await put({ ...bank, inputs: [{ name: 'account_age', digits: 1 }] }), 422, 'invalid_inputs');
+    expect(wrongDigits.details).toMatchObject({ digitCounts: [{ input: 'account_age', expected: 2, got: 1 }] });
+    await expectError(await put({ ...bank, list: 'A'.repeat(40_000) }), 400, 'invalid_request');
+    expect((await put(bank)).status).toBe(201);
   });
 });
 

@@ -12,10 +12,11 @@ import { EncryptedResult, evaluatorPath, RunProgress } from '../../../protocol/e
 import { explainCodes } from '../../../model/infer.ts';
 import { loadModel, type Model } from '../../../model/manifest.ts';
 import { quantizerLevels } from '../../../model/quantize.ts';
+import { compileCircuit } from '../../../evaluator/circuit/index.ts';
 import { circuitBackend } from '../../../evaluator/service/circuit-backend.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts';
 import { startTestEvaluator, type TestEvaluator } from './support/harness.ts';
-import { partyInputs } from './support/inputs.ts';
+import { compactPartyInputs, partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
 
 const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
@@ -119,6 +120,34 @@ describe('full sessions', () => {
       const runLog = ev.logs.records.find((r) => r.msg === 'run succeeded' && r.sessionId === id);
       expect(runLog).toMatchObject({ expandedNow: expect.any(Boolean), keyMs: expect.any(Number), runMs: expect.any(Number) });
     }
+  });
+
+  it('runs a session whose bank and bureau encrypted with the applicant’s compact public key', async () => {
+    // One secret: the applicant's high-level key; its derived shortint key made the server key.
+    const keys = loadPublicKeyTestKeys('tuniform');
+    const id = await newSession();
+    const codes = codesFor(777);
+    const res = await ev.request('PUT', evaluatorPath.serverKey(id), {
+      bytes: keys.compressedServerKeyBytes as Uint8Array<ArrayBuffer>,
+      contentType: 'application/octet-stream',
+    });
+    expect(res.status).toBe(201);
+    const uploads = [
+      partyInputs(model.manifest, 'applicant', keys.clientKey, codes),
+      compactPartyInputs(model.manifest, 'bank', keys.compactPublicKey, codes),
+      compactPartyInputs(model.manifest, 'bureau', keys.compactPublicKey, codes),
+    ];
+    for (const json of uploads) expect((await ev.request('PUT', evaluatorPath.inputs(id, json.party), { json })).status).toBe(201);
+    const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
+    expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
+    const events = await progress;
+    expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
+    // The plan's bootstraps plus one per public-key digit (bank 2, bureau 2 + 1).
+    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs + 5);
+    const result = await fetchResult(id);
+    const dec = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+    const expected = explainCodes(model.tree, codes, model.manifest.explanation);
+    expect({ decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) }).toEqual({ decision: expected.decision, bits: expected.bits });
   });
 
   it('names the missing party, freezes inputs once running, and forgets a session deleted mid-run', async () => {

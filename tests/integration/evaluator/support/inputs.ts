@@ -3,7 +3,7 @@
  * node-tfhe client key as compressed shortint ciphertexts (what browsers and party SDKs upload).
  */
 import * as tfhe from 'node-tfhe';
-import { bytesToBase64, type Party, type PartyInputs } from '../../../../protocol/ciphertexts.ts';
+import { bytesToBase64, type CompactListInputs, type Party, type PartyInputs } from '../../../../protocol/ciphertexts.ts';
 import type { ServedManifest } from '../../../../evaluator/service/model-inputs.ts';
 
 export function encryptCode(clientKey: tfhe.ShortintClientKey, code: number, digits: number): string[] {
@@ -24,4 +24,30 @@ export function partyInputs(
     inputs[input.name] = encryptCode(clientKey, codes[input.name] ?? 0, input.digits);
   }
   return { modelVersion: manifest.modelVersion, party, encoding: 'shortint-compressed', inputs };
+}
+
+/**
+ * A party's `compact-list` payload for the given codes (missing codes encrypt 0), encrypted with a
+ * compact public key as party backends do: a 2-bit value per one-digit input, a 4-bit value per
+ * two-digit input, in manifest order.
+ */
+export function compactPartyInputs(
+  manifest: ServedManifest,
+  party: Party,
+  publicKey: tfhe.TfheCompactPublicKey,
+  codes: Record<string, number> = {},
+): CompactListInputs {
+  const inputs = manifest.inputs.filter((i) => i.party === party);
+  const builder = tfhe.CompactCiphertextList.builder(publicKey);
+  for (const input of inputs) {
+    if (input.digits === 1) builder.push_u2(codes[input.name] ?? 0);
+    else builder.push_u4(codes[input.name] ?? 0);
+  }
+  return {
+    modelVersion: manifest.modelVersion,
+    party,
+    encoding: 'compact-list',
+    inputs: inputs.map((i) => ({ name: i.name, digits: i.digits })),
+    list: bytesToBase64(builder.build().serialize()),
+  };
 }
