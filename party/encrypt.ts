@@ -9,15 +9,12 @@
  */
 import * as tfhe from 'node-tfhe';
 import { BIG_LWE_DIMENSION, bytesToBase64, type CompactListInputs, type Party } from '../protocol/ciphertexts.ts';
-import { readCompactPublicKeyInfo, type CompactPublicKeyInfo } from '../evaluator/engine/compact/public-key.ts';
+import { compactPublicKeyProblems, readCompactPublicKeyInfo, type CompactPublicKeyInfo } from '../evaluator/engine/compact/public-key.ts';
 import { isEngineError } from '../evaluator/engine/errors.ts';
 import { ModelError } from '../model/errors.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { quantizePartyFeatures } from '../model/quantize.ts';
 import { PartyError } from './errors.ts';
-
-/** Noise distribution family of each manifest parameter set's GLWE (and so compact public key) noise. */
-const NOISE_KIND = { tuniform: 'tuniform', gaussian: 'gaussian' } as const satisfies Record<Manifest['parameterSet']['id'], string>;
 
 /**
  * Checks that `publicKey` is a `TfheCompactPublicKey` of the manifest's parameter set whose lists
@@ -33,14 +30,8 @@ export function checkPublicKey(manifest: Pick<Manifest, 'parameterSet'>, publicK
     throw new PartyError('public_key_mismatch', `the session's public key is not a tfhe 1.6.1 compact public key: ${e.message}`);
   }
   const set = manifest.parameterSet;
-  const problems = [
-    info.lweDimension !== BIG_LWE_DIMENSION ? `dimension ${info.lweDimension}, expected ${BIG_LWE_DIMENSION}` : '',
-    info.messageModulus !== set.messageModulus || info.carryModulus !== set.carryModulus
-      ? `message/carry modulus ${info.messageModulus}/${info.carryModulus}, expected ${set.messageModulus}/${set.carryModulus}`
-      : '',
-    info.noise.kind !== NOISE_KIND[set.id] ? `${info.noise.kind} noise, ${set.tfheName} uses ${NOISE_KIND[set.id]}` : '',
-    info.expansion !== 'no_casting' ? 'its lists need a casting key (dedicated public-key parameters)' : '',
-  ].filter((p) => p !== '');
+  // The manifest's set ids name their noise family (TUniform / Gaussian).
+  const problems = compactPublicKeyProblems(info, { lweDimension: BIG_LWE_DIMENSION, messageModulus: set.messageModulus, carryModulus: set.carryModulus, noise: set.id });
   if (problems.length > 0) {
     throw new PartyError('public_key_mismatch', `the session's public key is not one of ${set.tfheName}: ${problems.join('; ')}`, {
       details: { parameterSet: set.id },

@@ -14,16 +14,15 @@
  * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, sanitize, pool, onProgress, signal });
  * // serializeCiphertext(decision), explanation.map(serializeCiphertext) → EncryptedResult
  */
-import { base64ToBytes, type CompactListInputs, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import { base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
 import {
+  assertUnsignedValues,
   deserializeCompactCiphertextList,
   deserializeCompressedCiphertext,
   expandCompactCiphertextList,
   type Ciphertext,
-  type CompactCiphertextList,
   type ServerKey,
 } from '../engine/index.ts';
-import { CircuitError } from './errors.ts';
 import type { CircuitInputs } from './run.ts';
 
 export { compileCircuit, type CompileOptions } from './compile.ts';
@@ -38,8 +37,8 @@ export { simulateCircuit, type SimulationResult } from './simulate.ts';
  * compressed ciphertexts are decompressed, a compact list is parsed against the key's parameters,
  * checked to hold exactly the declared inputs (an unsigned value of `digits` blocks each, in
  * order) and expanded.
- * @throws EngineError for bytes that are not a ciphertext / list of the key's parameters;
- *   CircuitError `invalid_inputs` for a list whose values differ from its declared inputs.
+ * @throws EngineError for bytes that are not a ciphertext / list of the key's parameters, or a
+ *   list whose values differ from its declared inputs.
  */
 export function decodePartyInputs(payloads: readonly PartyUpload[], key: ServerKey): CircuitInputs {
   const out: Partial<Record<Party, Record<string, Ciphertext[]>>> = {};
@@ -54,28 +53,11 @@ export function decodePartyInputs(payloads: readonly PartyUpload[], key: ServerK
       continue;
     }
     const list = deserializeCompactCiphertextList(base64ToBytes(p.list), key.params);
-    assertListHoldsInputs(list, p);
+    assertUnsignedValues(list, p.inputs.map((i) => i.digits));
     const values = expandCompactCiphertextList(list, key.params);
     out[p.party] = Object.fromEntries(p.inputs.map((input, i) => [input.name, values[i]!]));
   }
   return out;
-}
-
-/**
- * Checks that a compact list holds exactly its payload's declared inputs: one unsigned value per
- * input, in order, of `digits` blocks.
- * @throws CircuitError `invalid_inputs`
- */
-export function assertListHoldsInputs(list: CompactCiphertextList, payload: Pick<CompactListInputs, 'party' | 'inputs'>): void {
-  const declared = payload.inputs.map((i) => `unsigned×${i.digits}`);
-  const held = list.kinds.map((k) => (k.kind === 'unsigned' || k.kind === 'signed' ? `${k.kind}×${k.blocks}` : k.kind));
-  if (declared.join(',') !== held.join(',')) {
-    throw new CircuitError(
-      'invalid_inputs',
-      `${payload.party}'s compact list holds [${held.join(', ')}], its inputs declare [${declared.join(', ')}]`,
-      { party: payload.party },
-    );
-  }
 }
 
 /**

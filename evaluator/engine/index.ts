@@ -86,12 +86,15 @@ export { addCiphertexts, subCiphertexts, scalarMultiply, scalarAdd, trivialEncry
  * `CompactCiphertextList.serialize()` bytes (unpacked, no casting); `expandCompactCiphertextList(list,
  * params?)` returns the shortint blocks of each pushed value (degree msg−1, noise level 1);
  * `createSanitizeLookupTable(params, kind)` is the bootstrap that makes a block's degree a fact.
- * `readCompactPublicKeyInfo(bytes)` reads a `TfheCompactPublicKey`'s parameters;
+ * `assertUnsignedValues(list, blockCounts)` checks a list holds exactly the declared values.
+ * `readCompactPublicKeyInfo(bytes)` reads a `TfheCompactPublicKey`'s parameters and
+ * `compactPublicKeyProblems(info, expected)` says why they do not fit a set;
  * `deriveShortintClientKey(hlKey, template)` cuts the shortint client key out of a `TfheClientKey`.
  */
 export type { CompactCiphertextList, DataKind } from './compact/compact-list.ts';
-export type { CompactPublicKeyInfo } from './compact/public-key.ts';
+export type { CompactPublicKeyInfo, ExpectedCompactPublicKey } from './compact/public-key.ts';
+export { assertUnsignedValues } from './compact/compact-list.ts';
 export { deserializeCompactCiphertextList } from './compact/serialize.ts';
 export { expandCompactCiphertextList, createSanitizeLookupTable } from './compact/expand.ts';
-export { readCompactPublicKeyInfo } from './compact/public-key.ts';
+export { readCompactPublicKeyInfo, compactPublicKeyProblems } from './compact/public-key.ts';
 export { deriveShortintClientKey } from './compact/client-key.ts';

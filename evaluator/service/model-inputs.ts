@@ -16,9 +16,7 @@ import type { ModelInfo, Party } from '../../protocol/evaluator-api.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
-import { assertListHoldsInputs } from '../circuit/index.ts';
-import { deserializeCompactCiphertextList, deserializeCompressedCiphertext, isEngineError } from '../engine/index.ts';
-import { CircuitError } from '../circuit/errors.ts';
+import { assertUnsignedValues, deserializeCompactCiphertextList, deserializeCompressedCiphertext, isEngineError } from '../engine/index.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };
@@ -76,10 +74,9 @@ export function checkCompactList(inputs: CompactListInputs): void {
     if (list.messageModulus !== FRESH.messageModulus || list.carryModulus !== FRESH.carryModulus) {
       refuse(`has message/carry modulus ${list.messageModulus}/${list.carryModulus}, expected ${FRESH.messageModulus}/${FRESH.carryModulus}`);
     }
-    assertListHoldsInputs(list, inputs);
+    assertUnsignedValues(list, inputs.inputs.map((i) => i.digits));
   } catch (e) {
-    if (isEngineError(e)) refuse(`is not a valid compact ciphertext list: ${e.message}`, { engineCode: e.code });
-    if (e instanceof CircuitError) refuse(`does not hold its declared inputs: ${e.message}`);
+    if (isEngineError(e)) refuse(`is not a valid list of the declared inputs: ${e.message}`, { engineCode: e.code });
     throw e;
   }
 }

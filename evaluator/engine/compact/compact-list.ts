@@ -76,3 +76,16 @@ export function compactListMaskCount(lweDimension: number, count: number): numbe
 export function compactListWords(lweDimension: number, count: number): number {
   return compactListMaskCount(lweDimension, count) * lweDimension + count;
 }
+
+/**
+ * Checks that a list holds exactly unsigned values of these block counts, in this order — what a
+ * party's upload declares (one value per input, `digits` blocks each).
+ * @throws EngineError `invalid_value`, naming what the list holds and what was declared.
+ */
+export function assertUnsignedValues(list: Pick<CompactCiphertextList, 'kinds'>, blockCounts: readonly number[]): void {
+  const held = list.kinds.map((k) => (k.kind === 'unsigned' || k.kind === 'signed' ? `${k.kind}×${k.blocks}` : k.kind));
+  const declared = blockCounts.map((n) => `unsigned×${n}`);
+  if (held.join(',') !== declared.join(',')) {
+    throw new EngineError('invalid_value', `CompactCiphertextList: holds [${held.join(', ')}], declared [${declared.join(', ')}]`);
+  }
+}

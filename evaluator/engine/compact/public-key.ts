@@ -86,3 +86,26 @@ export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInf
     zkScheme: (['not_supported', 'v1', 'v2'] as const)[zk]!,
   };
 }
+
+/** What a compact public key must encrypt to, for a parameter set. */
+export interface ExpectedCompactPublicKey {
+  readonly lweDimension: number;
+  readonly messageModulus: number;
+  readonly carryModulus: number;
+  readonly noise: CompactPublicKeyInfo['noise']['kind'];
+}
+
+/**
+ * Why a key does not fit a parameter set (empty when it does): dimension, moduli, noise family,
+ * and whether its lists expand without a casting key — the only lists the engine takes.
+ */
+export function compactPublicKeyProblems(info: CompactPublicKeyInfo, expected: ExpectedCompactPublicKey): string[] {
+  return [
+    info.lweDimension !== expected.lweDimension ? `dimension ${info.lweDimension}, expected ${expected.lweDimension}` : '',
+    info.messageModulus !== expected.messageModulus || info.carryModulus !== expected.carryModulus
+      ? `message/carry modulus ${info.messageModulus}/${info.carryModulus}, expected ${expected.messageModulus}/${expected.carryModulus}`
+      : '',
+    info.noise.kind !== expected.noise ? `${info.noise.kind} noise, expected ${expected.noise}` : '',
+    info.expansion !== 'no_casting' ? 'its lists need a casting key (dedicated public-key parameters)' : '',
+  ].filter((p) => p !== '');
+}

@@ -8,6 +8,8 @@ import * as tfhe from 'node-tfhe';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCiphertexts,
+  assertUnsignedValues,
+  compactPublicKeyProblems,
   createLookupTable,
   createSanitizeLookupTable,
   deriveShortintClientKey,
@@ -362,6 +364,26 @@ describe('compact list formats and hostile input', () => {
     expectEngineError(() => createSanitizeLookupTable(key, list.kinds[0]!), 'unsupported');
     const badFlag = concat(u64(1), u32(3), u32(1), new Uint8Array([2]), u64(0));
     expectEngineError(() => deserializeCompactCiphertextList(concat(four.subarray(0, o.kinds), badFlag)), 'invalid_value');
+  });
+
+  it('checks a list holds exactly the declared unsigned values', () => {
+    const list = deserializeCompactCiphertextList(bytes);
+    assertUnsignedValues(list, [1, 1, 2]);
+    for (const declared of [[1, 1], [1, 2, 1], [1, 1, 2, 1], [2, 2]]) expectEngineError(() => assertUnsignedValues(list, declared), 'invalid_value');
+    const withBoolean = deserializeCompactCiphertextList(listBytes(keys.compactPublicKey, [(b) => b.push_boolean(true)]));
+    expectEngineError(() => assertUnsignedValues(withBoolean, [1]), 'invalid_value');
+  });
+
+  it('says why a public key does not fit a parameter set', () => {
+    const info = readCompactPublicKeyInfo(keys.compactPublicKeyBytes);
+    const expected = { lweDimension: 2048, messageModulus: 4, carryModulus: 4, noise: 'tuniform' } as const;
+    expect(compactPublicKeyProblems(info, expected)).toEqual([]);
+    expect(compactPublicKeyProblems(info, { ...expected, lweDimension: 1024 })).toEqual(['dimension 2048, expected 1024']);
+    expect(compactPublicKeyProblems(info, { ...expected, carryModulus: 2, noise: 'gaussian' })).toEqual([
+      'message/carry modulus 4/4, expected 4/2',
+      'tuniform noise, expected gaussian',
+    ]);
+    expect(compactPublicKeyProblems({ ...info, expansion: 'requires_casting' }, expected)[0]).toMatch(/casting key/);
   });
 
   it('refuses malformed list objects handed to the expansion', () => {
