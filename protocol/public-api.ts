@@ -15,23 +15,24 @@
  * 2. `POST   /v1/sessions`                         → `{ sessionId, token, … }` (publishable key + Origin)
  * 3. `PUT    /v1/sessions/:sessionId/server-key`   the compressed server key, octets, streamed
  * 4. `PUT    /v1/sessions/:sessionId/public-key`   the compact public key, octets (for party backends)
- * 5. `PUT    /v1/sessions/:sessionId/inputs/:party` a party's `PartyInputs` (JSON)
+ * 5. `PUT    /v1/sessions/:sessionId/inputs/:party` a party's `PartyUpload` (JSON: `PartyInputs` or `CompactListInputs`)
  * 6. `POST   /v1/sessions/:sessionId/run`          start (or retry) the one run
  * 7. `GET    /v1/sessions/:sessionId/progress`     `text/event-stream` of {@link SessionProgress}
  * 8. `GET    /v1/sessions/:sessionId/result`       the `EncryptedResult`
  * 9. `DELETE /v1/sessions/:sessionId`              forget every key and ciphertext
  *
- * Party backends use `GET /v1/sessions/:sessionId/public-key`, `GET /v1/sessions/:sessionId` and
- * `PUT /v1/sessions/:sessionId/inputs/<their party>` with their secret key; nothing else.
+ * Party backends use `GET /v1/manifest`, `GET /v1/sessions/:sessionId/public-key`,
+ * `GET /v1/sessions/:sessionId` and `PUT /v1/sessions/:sessionId/inputs/<their party>` (a
+ * `compact-list` body) with their secret key; nothing else. The party SDK in `party/` does it.
  *
  * Browser-safe: depends on zod and the other `protocol/` modules only.
  */
 import { z } from 'zod';
-import { EncryptedResult, ModelVersion, Party, PartyInputs } from './ciphertexts.ts';
+import { CompactListInputs, EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
 import { ErrorBody } from './errors.ts';
 import { EvaluatorBodyLimits, RunProgress } from './evaluator-api.ts';
 
-export { EncryptedResult, ModelVersion, Party, PartyInputs, ErrorBody };
+export { CompactListInputs, EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload, ErrorBody };
 
 // ---------------------------------------------------------------------------------------------
 // Routes and headers
@@ -40,7 +41,7 @@ export { EncryptedResult, ModelVersion, Party, PartyInputs, ErrorBody };
 export const PublicRoutes = {
   /** `GET` this API as an OpenAPI 3.1 JSON document. No authentication. */
   openapi: '/v1/openapi.json',
-  /** `GET` the public model manifest. Publishable key. */
+  /** `GET` the public model manifest. Publishable key, or a party key. */
   manifest: '/v1/manifest',
   /** `POST` create a session. Publishable key + allowed Origin. */
   sessions: '/v1/sessions',
@@ -50,7 +51,7 @@ export const PublicRoutes = {
   serverKey: '/v1/sessions/:sessionId/server-key',
   /** `PUT` (token) / `GET` (token or party key) the compact public key, `application/octet-stream`. */
   publicKey: '/v1/sessions/:sessionId/public-key',
-  /** `PUT` one party's {@link PartyInputs}, `application/json`. See {@link PublicHeaders}. */
+  /** `PUT` one party's {@link PartyUpload}, `application/json`. See {@link PublicHeaders}. */
   inputs: '/v1/sessions/:sessionId/inputs/:party',
   /** `POST` start the run, or retry a failed one (token). */
   run: '/v1/sessions/:sessionId/run',
@@ -79,8 +80,9 @@ export const publicPath = {
  *   request's `Origin` must be one of the tenant's allowed origins.
  * - `authorization: Bearer <session token>` for everything under `/v1/sessions/:sessionId`. A
  *   browser request that carries an `Origin` must come from one of the session tenant's origins.
- * - `x-blindscore-party-key: <secret party key>` for party backends (never in a browser): status,
- *   public key download and their own party's inputs, for sessions of their own tenant.
+ * - `x-blindscore-party-key: <secret party key>` for party backends (never in a browser): the
+ *   manifest, status, public key download and their own party's inputs, for sessions of their
+ *   own tenant.
  */
 export const PublicHeaders = {
   publishableKey: 'x-blindscore-key',
@@ -312,8 +314,8 @@ export const PublicErrorCode = {
   unsupported_media_type: 415, //   wrong `Content-Type`
   invalid_server_key: 422, //       the evaluator rejected the server key (session failed)
   key_parameter_mismatch: 422, //   the key's parameter set is not the model's (session failed)
-  invalid_inputs: 422, //           inputs do not fit the model (session failed)
-  invalid_ciphertext: 422, //       a ciphertext failed the evaluator's checks (session failed)
+  invalid_inputs: 422, //           inputs do not fit the model (on upload; or the session failed)
+  invalid_ciphertext: 422, //       a compact list that is not the model's (on upload), or a ciphertext the evaluator refused (session failed)
   rate_limited: 429, //             per-IP or per-tenant limit (retriable)
   run_failed: 500, //               the evaluator's run failed (retriable)
   evaluator_error: 502, //          the evaluator answered something unexpected (retriable)

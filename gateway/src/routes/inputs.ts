@@ -1,9 +1,11 @@
 /** A party's encrypted inputs: checked, stored in R2 under their hash, committed to the session. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
-import { PartyInputs } from '../../../protocol/ciphertexts.ts';
+import { PartyUpload } from '../../../protocol/ciphertexts.ts';
 import { InputsAccepted, PublicBodyLimits } from '../../../protocol/public-api.ts';
 import { blobKeys, putBytes } from '../blobs.ts';
+import { servedManifest } from '../model.ts';
+import { checkPartyUpload } from '../party-uploads.ts';
 import { sha256Hex } from '../crypto/tokens.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -22,14 +24,16 @@ const putInputs = createRoute({
   summary: "Upload a party's encrypted inputs",
   description:
     'The session token uploads the applicant\u2019s inputs (every party\u2019s for demo tenants); a party key uploads its own party\u2019s. ' +
-    'A byte-identical repeat answers 200 with `duplicate: true`; different inputs replace earlier ones until the run starts.',
+    'A byte-identical repeat answers 200 with `duplicate: true`; different inputs replace earlier ones until the run starts. ' +
+    'Party backends send `compact-list` bodies (encrypted with the session\u2019s compact public key); names, digit counts and ' +
+    'the list\u2019s structure are checked against the model before anything is stored.',
   security: security.tokenOrParty,
   middleware: [sessionAccess({ level: 'token-or-party' }), limitBody(PublicBodyLimits.partyInputs)],
-  request: { params: InputsPath, body: { required: true, content: { 'application/json': { schema: PartyInputs } } } },
+  request: { params: InputsPath, body: { required: true, content: { 'application/json': { schema: PartyUpload } } } },
   responses: {
     201: json(InputsAccepted, 'Stored'),
     200: json(InputsAccepted, 'Already stored (byte-identical)'),
-    ...errorResponses(400, 401, 403, 404, 409, 410, 413, 415),
+    ...errorResponses(400, 401, 403, 404, 409, 410, 413, 415, 422),
   },
 });
 
@@ -43,6 +47,7 @@ inputs.openapi(putInputs, async (c) => {
   }
   const stub = sessionStub(c.env, sessionId);
   unwrap(await stub.mayUploadInputs(credential, party));
+  checkPartyUpload(servedManifest(), inputs, party);
   const bytes = new TextEncoder().encode(JSON.stringify(inputs));
   const sha256 = await sha256Hex(bytes);
   const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party, sha256), bytes, 'application/json');

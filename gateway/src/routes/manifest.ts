@@ -1,4 +1,4 @@
-/** `GET /v1/manifest`: the public model manifest (publishable key; Origin checked if sent). */
+/** `GET /v1/manifest`: the public model manifest (publishable key, Origin checked if sent; or a party key). */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { Manifest } from '../../../model/manifest.ts';
 import type { AppEnv } from '../env.ts';
@@ -16,9 +16,9 @@ const getManifest = createRoute({
   summary: 'The public model manifest',
   description:
     'Feature schema, which party owns each feature, quantizers, FHE parameter set, labels, explanation bins and the model version ' +
-    'every session and upload must name. The decision tree itself stays private.',
-  security: security.publishableKey,
-  middleware: [publishableKey()],
+    'every session and upload must name. The decision tree itself stays private. Party backends read it with their party key.',
+  security: security.publishableKeyOrParty,
+  middleware: [publishableKey({ allowPartyKey: true })],
   responses: {
     200: { description: 'The manifest', content: { 'application/json': { schema: Manifest.meta({ id: 'Manifest' }) } } },
     ...errorResponses(401, 403),

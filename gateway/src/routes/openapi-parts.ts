@@ -49,8 +49,9 @@ export function errorResponses(...statuses: number[]) {
 
 type SecurityRequirement = Record<string, string[]>;
 
-export const security: Record<'publishableKey' | 'token' | 'tokenOrParty', SecurityRequirement[]> = {
+export const security: Record<'publishableKey' | 'publishableKeyOrParty' | 'token' | 'tokenOrParty', SecurityRequirement[]> = {
   publishableKey: [{ publishableKey: [] }],
+  publishableKeyOrParty: [{ publishableKey: [] }, { partyKey: [] }],
   token: [{ sessionToken: [] }],
   tokenOrParty: [{ sessionToken: [] }, { partyKey: [] }],
 };

@@ -1,0 +1,48 @@
+/**
+ * Checks a party's upload before it is stored, so a bad one is refused to its sender instead of
+ * failing the applicant's session later at the evaluator: names and digit counts against the
+ * served manifest (either encoding), and for a `compact-list` upload the list's structure — the
+ * model's parameter set (dimension k·N, moduli), unpacked, no casting, exactly the declared
+ * values. The parsers are the engine's browser- and workerd-safe modules; no ciphertext is
+ * decrypted or evaluated here, and compressed ciphertexts stay the evaluator's to check.
+ */
+import { BIG_LWE_DIMENSION, base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import { ApiError } from '../../protocol/errors.ts';
+import { ModelError } from '../../model/errors.ts';
+import type { Manifest } from '../../model/manifest.ts';
+import { validatePartyUpload } from '../../model/party-inputs.ts';
+import { assertUnsignedValues } from '../../evaluator/engine/compact/compact-list.ts';
+import { deserializeCompactCiphertextList } from '../../evaluator/engine/compact/serialize.ts';
+import { isEngineError } from '../../evaluator/engine/errors.ts';
+
+/**
+ * @throws ApiError 409 `model_version_mismatch`, 422 `invalid_inputs` (names, digit counts) or
+ *   422 `invalid_ciphertext` (a compact list that is not one of the model's set or of its declarations).
+ */
+export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party: Party): void {
+  try {
+    validatePartyUpload(manifest, upload, party);
+  } catch (e) {
+    if (!(e instanceof ModelError)) throw e;
+    if (e.code === 'version_mismatch') throw new ApiError(409, 'model_version_mismatch', e.message, { details: { modelVersion: manifest.modelVersion } });
+    throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
+  }
+  if (upload.encoding !== 'compact-list') return;
+  const set = manifest.parameterSet;
+  const refuse = (message: string, details: Record<string, unknown> = {}): never => {
+    throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list ${message}`, { details });
+  };
+  try {
+    const list = deserializeCompactCiphertextList(base64ToBytes(upload.list));
+    if (list.lweDimension !== BIG_LWE_DIMENSION || list.messageModulus !== set.messageModulus || list.carryModulus !== set.carryModulus) {
+      refuse(
+        `has dimension ${list.lweDimension} and message/carry modulus ${list.messageModulus}/${list.carryModulus}; ` +
+          `${set.tfheName} needs ${BIG_LWE_DIMENSION} and ${set.messageModulus}/${set.carryModulus}`,
+      );
+    }
+    assertUnsignedValues(list, upload.inputs.map((i) => i.digits));
+  } catch (e) {
+    if (!isEngineError(e)) throw e;
+    refuse(`is not a valid list of the declared inputs: ${e.message}`, { engineCode: e.code });
+  }
+}
