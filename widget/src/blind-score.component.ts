@@ -4,7 +4,7 @@ import type { Party } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
 import { mergeLabels, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
-import { GatewayClient } from './api/gateway-client.ts';
+import { GatewayClient, type SessionHandle } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
 import { CryptoWorkerController } from './crypto/crypto-worker-controller.ts';
 import { keyCacheName } from './crypto/key-cache.ts';
@@ -161,6 +161,8 @@ export class BlindScore extends LitElement {
   private keys: KeygenResult | undefined;
   private pendingFocus: string | undefined;
   private lastAnswers: Answers | undefined;
+  /** The session of a check that failed retriably after its uploads: "Try again" re-runs it. */
+  private resumable: SessionHandle | undefined;
   private preparing: Promise<void> | undefined;
 
   constructor() {
@@ -190,6 +192,7 @@ export class BlindScore extends LitElement {
     this.abort?.abort();
     // The controller stops the worker: its key and its loaded wasm go with it.
     this.keys = undefined;
+    this.dropResumable();
     this.preparing = undefined;
   }
 
@@ -305,7 +308,7 @@ export class BlindScore extends LitElement {
       this.stage = SessionStage.Idle;
       return;
     }
-    if (this.lastAnswers) void this.check(this.lastAnswers);
+    if (this.lastAnswers) void this.check(this.lastAnswers, this.resumable);
     else this.reset();
   };
 
@@ -401,6 +404,14 @@ export class BlindScore extends LitElement {
     return this.cacheKeys && this.manifest ? keyCacheName(this.manifest.parameterSet.id) : null;
   }
 
+  /** Forgets a kept session (its key and answers) at the gateway now rather than at its TTL. */
+  private dropResumable(): void {
+    const session = this.resumable;
+    this.resumable = undefined;
+    if (!session || !this.gatewayUrl || !this.publishableKey) return;
+    this.client().deleteSession(session).catch(() => undefined);
+  }
+
   private validate(): Answers | null {
     const manifest = this.manifest;
     if (!manifest) return null;
@@ -431,11 +442,15 @@ export class BlindScore extends LitElement {
     emit(this, 'blind-score:error', { code: error.code, message: error.message, retriable: error.retriable });
   }
 
-  private async check(answers: Answers): Promise<void> {
+  private async check(answers: Answers, resume?: SessionHandle): Promise<void> {
     const manifest = this.manifest!;
     this.abort?.abort();
     const abort = new AbortController();
     this.abort = abort;
+    // Resuming needs the keys that session was made with; any other check starts afresh.
+    if (!resume || !this.keys) this.dropResumable();
+    const resuming = resume !== undefined && this.keys !== undefined;
+    this.resumable = resuming ? resume : undefined;
     this.lastAnswers = answers;
     this.failure = null;
     this.decision = null;
@@ -454,11 +469,14 @@ export class BlindScore extends LitElement {
         onProgress: (d) => !abort.signal.aborted && this.handleProgress(d),
         onKeys: (keys) => (this.keys = keys),
         onSession: (d) => emit(this, 'blind-score:session', d),
+        resume: this.resumable,
+        onUploaded: (session) => (this.resumable = session),
       });
       if (abort.signal.aborted) return;
       this.decision = decision;
       this.stage = SessionStage.Done;
       this.lastAnswers = undefined;
+      this.resumable = undefined;
       this.pendingFocus = '[part~="result"]';
       this.announcement = this.t('resultReady', { title: this.t(decision.approved ? 'approvedTitle' : 'deniedTitle') });
       emit(this, 'blind-score:decision', decision);
@@ -470,6 +488,8 @@ export class BlindScore extends LitElement {
         this.keys = undefined;
         this.preparing = undefined;
       }
+      // The check deleted its session unless the failure was retriable after every upload.
+      if (!error.retriable || !this.keys) this.resumable = undefined;
       this.fail(error);
     }
   }

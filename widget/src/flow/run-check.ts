@@ -30,6 +30,13 @@ export interface CheckOptions {
   onProgress: (detail: BlindScoreProgressDetail) => void;
   onKeys?: (keys: KeygenResult) => void;
   onSession?: (detail: BlindScoreSessionDetail) => void;
+  /**
+   * A session whose key and answers were all uploaded by an earlier attempt that then failed
+   * retriably: the check resumes at the run, uploading nothing again.
+   */
+  resume?: SessionHandle | undefined;
+  /** Called once every upload of a fresh session is accepted: the session a retry may resume. */
+  onUploaded?: (session: SessionHandle) => void;
 }
 
 /** Progress streams may drop (proxies, sleep); each reconnect gets the current state first. */
@@ -41,6 +48,16 @@ export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetai
     if (signal.aborted) throw new BlindScoreError('cancelled', 'cancelled');
   };
 
+  if (o.resume) {
+    const session = o.resume;
+    try {
+      return await runAndDecrypt(o, session);
+    } catch (e) {
+      if (!isRetriable(e)) client.deleteSession(session).catch(() => undefined);
+      throw e;
+    }
+  }
+
   o.onProgress({ stage: SessionStage.Keygen, fraction: null });
   const keys =
     o.keys ??
@@ -51,17 +68,28 @@ export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetai
 
   const created = await client.createSession({ modelVersion: manifest.modelVersion }, signal);
   const session: SessionHandle = { sessionId: created.sessionId, token: created.token };
+  let uploaded = false;
   try {
     o.onSession?.({ sessionId: session.sessionId, missingParties: created.status.parties.missing });
-    return await runSession(o, session, keys);
+    await uploadAll(o, session, keys);
+    uploaded = true;
+    o.onUploaded?.(session);
+    return await runAndDecrypt(o, session);
   } catch (e) {
-    // Forget the session's keys and ciphertexts now rather than at the TTL.
-    client.deleteSession(session).catch(() => undefined);
+    // A retriable failure after every upload keeps the session for a retry that only re-runs it
+    // (the gateway keeps the key and answers); otherwise forget its keys and ciphertexts now
+    // rather than at the TTL.
+    if (!(uploaded && isRetriable(e))) client.deleteSession(session).catch(() => undefined);
     throw e;
   }
 }
 
-async function runSession(o: CheckOptions, session: SessionHandle, keys: KeygenResult): Promise<BlindScoreDecisionDetail> {
+function isRetriable(e: unknown): boolean {
+  return e instanceof BlindScoreError && e.retriable;
+}
+
+/** Uploads the server key and this page's encrypted answers, then waits for the other parties. */
+async function uploadAll(o: CheckOptions, session: SessionHandle, keys: KeygenResult): Promise<void> {
   const { client, crypto, manifest, signal } = o;
   const total = keys.serverKey.byteLength;
   o.onProgress({ stage: SessionStage.Uploading, fraction: 0, bytesSent: 0, bytesTotal: total });
@@ -94,7 +122,11 @@ async function runSession(o: CheckOptions, session: SessionHandle, keys: KeygenR
     if (ready.state === 'failed') throw runFailure(ready);
   }
   o.onProgress({ stage: SessionStage.WaitingForParties, fraction: 1 });
+}
 
+/** Starts (or, after a retriable failure, restarts) the run, follows it and decrypts the result. */
+async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<BlindScoreDecisionDetail> {
+  const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
   await client.run(session, signal);
   const final = await follow(
