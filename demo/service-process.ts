@@ -142,6 +142,16 @@ export class ServiceProcess {
     this.log = undefined;
   }
 
+  /** Freezes the whole group (SIGSTOP), e.g. to hold a run still while a test breaks something else. */
+  pause(): void {
+    if (this.running) this.signalGroup('SIGSTOP');
+  }
+
+  /** Lets a paused group run again (SIGCONT). */
+  resume(): void {
+    if (this.running) this.signalGroup('SIGCONT');
+  }
+
   /** Synchronous last resort for `process.on('exit')`: kill the group, no waiting. */
   killNow(): void {
     this.stopping = true;

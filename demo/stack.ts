@@ -1,21 +1,18 @@
 /**
  * The whole local stack behind `npm start`, as a library so the end-to-end suite runs exactly
  * what a developer runs: the evaluator (Node, `evaluator/service/main.ts`), the gateway
- * (`wrangler dev`: workerd with local Durable Objects and R2, offline, no account) and the demo
+ * (wrangler's dev server in `gateway-process.ts`: workerd with local Durable Objects and R2,
+ * offline, no account) and the demo
  * bank site (vite build + preview). Everything listens on 127.0.0.1 only.
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { PreviewServer } from 'vite';
-import { demoTenant, newSharedSecret, writeGatewayEnvFile, WRANGLER_CONFIG } from './gateway-config.ts';
+import { demoTenant, newSharedSecret, writeGatewayEnvFile } from './gateway-config.ts';
 import { OPTION_SOURCES, ROOT, type StackOptions } from './options.ts';
 import { assertPortsFree, HOST } from './ports.ts';
 import { httpProbe, ServiceProcess } from './service-process.ts';
 import { buildSite, serveSite } from './site.ts';
-
-const require = createRequire(import.meta.url);
-const WRANGLER_BIN = join(require.resolve('wrangler/package.json'), '..', 'bin', 'wrangler.js');
 
 /** Start-up of workerd or of the evaluator's worker pool can take a while on a busy machine. */
 const READY_TIMEOUT_MS = 120_000;
@@ -73,17 +70,11 @@ export class DemoStack {
     this.gateway = new ServiceProcess({
       name: 'gateway',
       command: process.execPath,
-      // No --inspector-port: wrangler takes the first free port from 9229 itself.
       args: [
-        WRANGLER_BIN,
-        'dev',
-        '--config', WRANGLER_CONFIG,
-        '--ip', HOST,
+        '--import', 'tsx', join(ROOT, 'demo', 'gateway-process.ts'),
         '--port', String(gatewayPort),
         '--persist-to', this.persistDir,
         '--env-file', this.envFile,
-        '--show-interactive-dev-session=false',
-        '--log-level', 'info',
       ],
       cwd: ROOT,
       env: {

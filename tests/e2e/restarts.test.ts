@@ -80,12 +80,11 @@ describe('the demo bank page when a service restarts', () => {
     const gatewayPid = stack.gateway.pid;
     // Killed outright (a graceful stop could let the run finish and the result be served first),
     // with the evaluator held still meanwhile so the run cannot win that race either.
-    const evaluatorGroup = -stack.evaluator.pid!;
-    process.kill(evaluatorGroup, 'SIGSTOP');
+    stack.evaluator.pause();
     try {
       await stack.gateway.kill();
     } finally {
-      process.kill(evaluatorGroup, 'SIGCONT');
+      stack.evaluator.resume();
     }
 
     await expectError(bank, en.errorNetwork, 'restart-gateway-error');
