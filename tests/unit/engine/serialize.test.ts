@@ -10,28 +10,15 @@ import {
   deserializeCiphertext,
   deserializeCompressedCiphertext,
   deserializeCompressedServerKey,
-  EngineError,
   loadServerKey,
   programmableBootstrap,
   createLookupTable,
   serializeCiphertext,
   assertCiphertextMatchesKey,
-  type EngineErrorCode,
   type ServerKey,
 } from '../../../evaluator/engine/index.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
-
-function expectEngineError(f: () => unknown, code: EngineErrorCode): EngineError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EngineError);
-    expect((e as EngineError).code, (e as Error).message).toBe(code);
-    expect((e as Error).message.length).toBeGreaterThan(10);
-    return e as EngineError;
-  }
-  throw new Error(`expected an EngineError ${code}, nothing was thrown`);
-}
+import { expectEngineError } from './support.ts';
 
 function withU64(bytes: Uint8Array, offset: number, value: bigint): Uint8Array {
   const copy = bytes.slice();

@@ -4,8 +4,9 @@
  * material, never to decrypt engine results).
  */
 import * as tfhe from 'node-tfhe';
-import type { Ciphertext } from '../../../evaluator/engine/index.ts';
-import { deserializeCiphertext, deserializeCompressedCiphertext, serializeCiphertext } from '../../../evaluator/engine/index.ts';
+import { expect } from 'vitest';
+import type { Ciphertext, EngineErrorCode } from '../../../evaluator/engine/index.ts';
+import { deserializeCiphertext, deserializeCompressedCiphertext, EngineError, serializeCiphertext } from '../../../evaluator/engine/index.ts';
 import type { TestKeys } from '../../support/tfhe-keys.ts';
 
 /** Mulberry32: a small seeded PRNG, so every random test is reproducible. */
@@ -91,4 +92,17 @@ export function lwePhase(data: Uint32Array, key: Uint8Array): bigint {
 /** Signed distance of a u64 phase to a target (mod 2^64). */
 export function torusDistance(phase: bigint, target: bigint): bigint {
   return BigInt.asIntN(64, phase - target);
+}
+
+/** Runs `f` and asserts it throws an EngineError of `code` with a descriptive message. */
+export function expectEngineError(f: () => unknown, code: EngineErrorCode): EngineError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(EngineError);
+    expect((e as EngineError).code, (e as Error).message).toBe(code);
+    expect((e as Error).message.length).toBeGreaterThan(10);
+    return e as EngineError;
+  }
+  throw new Error(`expected an EngineError ${code}, nothing was thrown`);
 }
