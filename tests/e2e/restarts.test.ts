@@ -74,9 +74,11 @@ describe('the demo bank page when a service restarts', () => {
     const stack = env!.stack;
     const bank = await BankPage.open(context, stack, model);
     await bank.fill(applicant.features);
-    const runRequested = bank.page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/run'), { timeout: 180_000 });
+    // Mid-session: the evaluator has just started the run. The trigger is the evaluator's own log,
+    // not the browser's request events, which can reach the test seconds late on a busy machine.
+    const runAccepted = stack.evaluator.waitForOutput(isRunAccepted, 180_000);
     await bank.submit();
-    await runRequested;
+    await runAccepted;
     const gatewayPid = stack.gateway.pid;
     // Killed outright (a graceful stop could let the run finish and the result be served first),
     // with the evaluator held still meanwhile so the run cannot win that race either.
