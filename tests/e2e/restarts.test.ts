@@ -11,6 +11,7 @@ import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './
 import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
+import type { DemoStack } from '../../demo/stack.ts';
 
 const SERVER_KEY_UPLOAD = /^PUT \/v1\/sessions\/[^/]+\/server-key$/;
 /** Everything a check sends once: a session, the server key, the parties' encrypted answers. */
@@ -70,15 +71,23 @@ describe('the demo bank page when a service restarts', () => {
     expect(sinceRetry.filter((r) => UPLOAD.test(r))).toEqual([]);
   }
 
-  it('gateway restarted mid-session: a clear error, and "Try again" gives the decision', async () => {
-    const stack = env!.stack;
+  /**
+   * Opens the page, fills the form and submits; resolves once the evaluator has started the run
+   * (its access log of the 202 to `POST …/run`: the browser's request events can reach the test
+   * seconds late on a busy machine).
+   */
+  async function submitUntilRunStarts(stack: DemoStack): Promise<BankPage> {
     const bank = await BankPage.open(context, stack, model);
     await bank.fill(applicant.features);
-    // Mid-session: the evaluator has just started the run. The trigger is the evaluator's own log,
-    // not the browser's request events, which can reach the test seconds late on a busy machine.
     const runAccepted = stack.evaluator.waitForOutput(isRunAccepted, 180_000);
     await bank.submit();
     await runAccepted;
+    return bank;
+  }
+
+  it('gateway restarted mid-session: a clear error, and "Try again" gives the decision', async () => {
+    const stack = env!.stack;
+    const bank = await submitUntilRunStarts(stack);
     const gatewayPid = stack.gateway.pid;
     // Killed outright (a graceful stop could let the run finish and the result be served first),
     // with the evaluator held still meanwhile so the run cannot win that race either.
@@ -100,12 +109,7 @@ describe('the demo bank page when a service restarts', () => {
 
   it('evaluator killed mid-run: a clear retriable error, and "Try again" gives the decision', async () => {
     const stack = env!.stack;
-    const bank = await BankPage.open(context, stack, model);
-    await bank.fill(applicant.features);
-    // The run is under way once the evaluator has accepted it (its access log, written after the answer).
-    const runAccepted = stack.evaluator.waitForOutput(isRunAccepted, 180_000);
-    await bank.submit();
-    await runAccepted;
+    const bank = await submitUntilRunStarts(stack);
     await stack.evaluator.kill();
 
     await expectError(bank, en.errorBusy, 'restart-evaluator-error');
