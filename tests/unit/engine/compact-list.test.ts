@@ -172,9 +172,11 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
         const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, BigInt(m))));
         return Number(torusDistance(lwePhase(ct.data, secret), BigInt(m) * delta));
       });
-      // log2 √2049 = 5.5; single lists measured 5.1–5.9, eight of them average closer.
-      expect(rms(publicKeyNoise) - rms(freshNoise)).toBeGreaterThan(4.9);
-      expect(rms(publicKeyNoise) - rms(freshNoise)).toBeLessThan(6.1);
+      // log2 √2049 = 5.5; single lists measured 5.1–5.9 and eight of them average closer, but one
+      // run saw 6.02: the bounds sit ±1 around the derivation, far from both fresh noise (0) and
+      // anything that threatens decryption (checked below).
+      expect(rms(publicKeyNoise) - rms(freshNoise)).toBeGreaterThan(4.5);
+      expect(rms(publicKeyNoise) - rms(freshNoise)).toBeLessThan(6.5);
       // Decryption needs |noise| < Δ/2 = 2^58; the largest of these is below 2^25.
       expect(Math.log2(Math.max(...publicKeyNoise.map(Math.abs)))).toBeLessThan(25);
     });
