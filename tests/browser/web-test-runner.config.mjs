@@ -4,21 +4,12 @@
 import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../support/chromium.ts';
 import { cspMiddleware, screenshotPlugin, testServerMiddleware } from './server/plugin.ts';
 
 const rootDir = fileURLToPath(new URL('../..', import.meta.url));
 
-const chromiumArgs = [
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--window-size=1280,1000',
-  // Chromium refuses to start sandboxed as root (CI containers).
-  ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-];
+const chromiumArgs = [...CHROMIUM_ARGS, '--window-size=1280,1000'];
 
 export default {
   rootDir,
@@ -34,7 +25,7 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        executablePath: CHROMIUM_PATH,
         headless: true,
         args: chromiumArgs,
         defaultViewport: { width: 1280, height: 1000 },

@@ -3,20 +3,8 @@
  * and offline-friendly.
  */
 import { chromium, type Browser } from 'playwright-core';
-
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-
-const ARGS = [
-  '--headless=new',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  // Chromium refuses to start sandboxed as root (CI containers).
-  ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../support/chromium.ts';
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS, timeout: 120_000 });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS], timeout: 120_000 });
 }
