@@ -68,10 +68,11 @@ export { createLookupTable } from './shortint/lookup-table.ts';
 /**
  * `programmableBootstrap(key, ct, lut)`: keyswitch, modulus switch (with the key's noise
  * reduction), blind rotation, sample extraction. Result: degree `lut.degree`, noise level 1.
- * Inputs above the key's max degree / max noise level are refused. `keyswitchCiphertext` runs the
- * first step alone (benchmarks).
+ * Inputs above the key's max degree / max noise level are refused. For benchmarks and tests,
+ * `keyswitchCiphertext(key, ct)` runs the keyswitch alone (its result is scratch, valid until the
+ * next call) and `bootstrapKeyswitched(key, small, lut)` the rest, i.e. tfhe-rs's PBS.
  */
-export { programmableBootstrap, keyswitchCiphertext } from './shortint/bootstrap.ts';
+export { programmableBootstrap, keyswitchCiphertext, bootstrapKeyswitched } from './shortint/bootstrap.ts';
 
 /**
  * Linear operations with tfhe-rs's checked degree / noise-level rules; the optional last

@@ -187,10 +187,20 @@ export function keyswitchWasm(key: ServerKey, input: Uint32Array): Uint32Array |
 }
 
 /**
- * Bootstraps `input` through `lutBody` into `output` with the wasm kernels. Returns false (and
- * does nothing) when the wasm path is unavailable for this key in this thread.
+ * KS-PBS: bootstraps `input` (big key) through `lutBody` into `output` with the wasm kernels.
+ * Returns false (and does nothing) when the wasm path is unavailable for this key in this thread.
  */
 export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
+  const small = keyswitchWasm(key, input);
+  return small !== null && bootstrapSmallWasm(key, small, lutBody, output);
+}
+
+/**
+ * The PBS alone (modulus switch, blind rotation, sample extraction) of `small` (n+1 words under
+ * the small key, possibly the thread's keyswitch scratch) into `output`; false when the wasm path
+ * is unavailable.
+ */
+export function bootstrapSmallWasm(key: ServerKey, small: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
   const s = stateFor(key);
   if (!s) return false;
   const params = key.params;
@@ -199,8 +209,7 @@ export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lu
   const K = s.kernels;
   const L = s.layout;
   const base = s.base;
-  keyswitchWasm(key, input);
-  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, s.small, s.switched);
+  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, small, s.switched);
   initAccumulator(params, lutBody, s.switched[n]!, s.acc);
 
   const acc = base + L.acc;

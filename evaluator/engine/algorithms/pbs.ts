@@ -2,7 +2,8 @@
  * KS-PBS on LWE words (tfhe-rs shortint `StandardAtomicPatternServerKey::apply_lookup_table_assign`
  * with `PBSOrder::KeyswitchBootstrap`): keyswitch big → small key, modulus switch to 2N with the
  * key's noise reduction, blind rotation of the lookup table, sample extraction back under the big
- * key. Outputs and scratch belong to the caller; nothing is allocated per bootstrap.
+ * key. `bootstrapSmallLweCiphertext` is the PBS without the keyswitch (tfhe-rs's own meaning of
+ * "PBS"). Outputs and scratch belong to the caller; nothing is allocated per bootstrap.
  */
 import type { ServerKey } from '../entities/server-key.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
@@ -46,8 +47,8 @@ export function keyswitchWithKey(key: ServerKey, input: Uint32Array, scratch: Pb
 }
 
 /**
- * Bootstraps `input` (k·N+1 words as u32 pairs) through the accumulator body `lutBody`
- * (N words as u32 pairs) into `output` (same shape as `input`).
+ * KS-PBS (shortint `apply_lookup_table`): bootstraps `input` (k·N+1 words as u32 pairs) through
+ * the accumulator body `lutBody` (N words as u32 pairs) into `output` (same shape as `input`).
  */
 export function programmableBootstrapLweCiphertext(
   key: ServerKey,
@@ -57,9 +58,25 @@ export function programmableBootstrapLweCiphertext(
   scratch: PbsScratch,
   kind: BlindRotationKind = 'f64',
 ): void {
-  const params = key.params;
   keyswitchWithKey(key, input, scratch);
-  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, scratch.small, scratch.switched);
+  bootstrapSmallLweCiphertext(key, scratch.small, lutBody, output, scratch, kind);
+}
+
+/**
+ * The PBS alone (tfhe-rs `programmable_bootstrap_lwe_ciphertext`): modulus switch with the key's
+ * noise reduction, blind rotation, sample extraction of `small` (n+1 words as u32 pairs, under
+ * the small key) into `output` (k·N+1 words as u32 pairs, under the big key).
+ */
+export function bootstrapSmallLweCiphertext(
+  key: ServerKey,
+  small: Uint32Array,
+  lutBody: Uint32Array,
+  output: Uint32Array,
+  scratch: PbsScratch,
+  kind: BlindRotationKind = 'f64',
+): void {
+  const params = key.params;
+  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, small, scratch.switched);
   if (kind === 'f64') {
     blindRotateF64(params, key.fourierBootstrapKey, scratch.switched, lutBody, scratch.blindRotateF64);
     sampleExtractF64(params, scratch.blindRotateF64.acc, output);

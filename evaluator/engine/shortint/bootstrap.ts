@@ -6,19 +6,22 @@
  *
  * A trivial input (noise level 0, zero mask) is evaluated in the clear like tfhe-rs's
  * `trivial_pbs_assign`, giving a trivial output.
+ *
+ * `keyswitchCiphertext` and `bootstrapKeyswitched` run the two halves separately (benchmarks and
+ * tests: tfhe-rs times its keyswitch and its PBS as separate operations).
  */
 import { EngineError } from '../errors.ts';
 import type { Ciphertext } from '../entities/ciphertext.ts';
 import type { LookupTable } from '../entities/lookup-table.ts';
 import type { ServerKey } from '../entities/server-key.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
-import { cleartextModulus, deltaOf } from '../params/parameters.ts';
-import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../algorithms/pbs.ts';
+import { bigLweDimension, cleartextModulus, deltaOf } from '../params/parameters.ts';
+import { bootstrapSmallLweCiphertext, keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../algorithms/pbs.ts';
 import type { PbsScratch } from '../algorithms/pbs.ts';
 import { lweBody, lweMaskIsZero } from '../algorithms/lwe-linear.ts';
-import { keyswitchWasm, programmableBootstrapWasm } from '../algorithms/pbs-wasm.ts';
+import { bootstrapSmallWasm, keyswitchWasm, programmableBootstrapWasm } from '../algorithms/pbs-wasm.ts';
 import { assertLookupTableMatches } from './lookup-table.ts';
-import { assertCiphertextMatchesKey } from './server-key.ts';
+import { assertCiphertextMatchesKey, assertServerKey } from './server-key.ts';
 
 /** One scratch per parameter shape and thread: bootstraps never allocate. */
 const scratches = new Map<string, PbsScratch>();
@@ -81,4 +84,28 @@ function writeTrivialBootstrap(params: ShortintParameters, input: Uint32Array, l
 export function keyswitchCiphertext(key: ServerKey, ct: Ciphertext): Uint32Array {
   assertCiphertextMatchesKey(ct, key);
   return keyswitchWasm(key, ct.data) ?? keyswitchWithKey(key, ct.data, scratchFor(key.params));
+}
+
+/**
+ * The PBS step alone (tfhe-rs `programmable_bootstrap_lwe_ciphertext`: modulus switch, blind
+ * rotation, sample extraction) on `small`, a small-key LWE as `keyswitchCiphertext` returns it
+ * (n+1 u64 as u32 pairs). The caller vouches for its degree and noise (it is the keyswitch of a
+ * bootstrappable ciphertext); the result has degree `lut.degree`, noise level 1.
+ */
+export function bootstrapKeyswitched(key: ServerKey, small: Uint32Array, lut: LookupTable): Ciphertext {
+  assertServerKey(key);
+  assertLookupTableMatches(lut, key.params);
+  const p = key.params;
+  if (!(small instanceof Uint32Array) || small.length !== 2 * (p.lweDimension + 1)) {
+    throw new EngineError('invalid_argument', `a keyswitched ciphertext has ${2 * (p.lweDimension + 1)} u32 words, got ${describeLength(small)}`);
+  }
+  const data = new Uint32Array(2 * (bigLweDimension(p) + 1));
+  if (!bootstrapSmallWasm(key, small, lut.body, data)) {
+    bootstrapSmallLweCiphertext(key, small, lut.body, data, scratchFor(p));
+  }
+  return { data, degree: lut.degree, noiseLevel: 1, messageModulus: p.messageModulus, carryModulus: p.carryModulus };
+}
+
+function describeLength(x: unknown): string {
+  return x instanceof Uint32Array ? `${x.length}` : `a ${x === null ? 'null' : typeof x}`;
 }

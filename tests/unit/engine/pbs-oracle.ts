@@ -9,7 +9,9 @@ import { MessageChannel } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCiphertexts,
+  bootstrapKeyswitched,
   createLookupTable,
+  keyswitchCiphertext,
   loadServerKey,
   programmableBootstrap,
   scalarAdd,
@@ -17,11 +19,12 @@ import {
   subCiphertexts,
   trivialEncrypt,
   type Ciphertext,
+  type EngineErrorCode,
   type ServerKey,
 } from '../../../evaluator/engine/index.ts';
-import { pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
+import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt, randomInt, seededRandom } from './support.ts';
+import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom } from './support.ts';
 
 /** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
 const RANDOM_PBS = 100;
@@ -95,6 +98,33 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
         expect(decryptFull(keys, programmableBootstrap(key, r, extract)), `${name} (${x}, ${y}) mod msg`).toBe(v % msg);
         expect(decryptFull(keys, programmableBootstrap(key, r, carryOut)), `${name} (${x}, ${y}) carry`).toBe(Math.floor(v / msg));
       }
+    });
+
+    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => {
+      const lut = createLookupTable(key.params, (v) => (v * 3 + 1) % 16);
+      const scratch = pbsScratch(key.params);
+      for (const m of [0, 1, 2, 3]) {
+        const input = encrypt(keys, m);
+        const small = keyswitchCiphertext(key, input).slice();
+        expect(small.length).toBe(2 * (key.params.lweDimension + 1));
+        const out = bootstrapKeyswitched(key, small, lut);
+        expect(out.degree).toBe(lut.degree);
+        expect(out.noiseLevel).toBe(1);
+        expect(decryptFull(keys, out)).toBe((m * 3 + 1) % 16);
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(key, input, lut).data.buffer))).toBe(true);
+        // The TypeScript path's PBS-alone gives the same bits too.
+        const viaTs = new Uint32Array(out.data.length);
+        bootstrapSmallLweCiphertext(key, small, lut.body, viaTs, scratch);
+        expect(Buffer.from(viaTs.buffer).equals(Buffer.from(out.data.buffer))).toBe(true);
+      }
+      const bad: Array<[unknown, EngineErrorCode]> = [
+        [new Uint32Array(2 * key.params.lweDimension), 'invalid_argument'],
+        [new Float64Array(2 * (key.params.lweDimension + 1)), 'invalid_argument'],
+        [null, 'invalid_argument'],
+      ];
+      for (const [small, code] of bad) expectEngineError(() => bootstrapKeyswitched(key, small as Uint32Array, lut), code);
+      const other = { ...lut, polynomialSize: lut.polynomialSize * 2 };
+      expectEngineError(() => bootstrapKeyswitched(key, keyswitchCiphertext(key, encrypt(keys, 1)), other), 'parameter_mismatch');
     });
 
     it('evaluates trivial inputs in the clear, like tfhe-rs', () => {
