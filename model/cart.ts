@@ -33,7 +33,8 @@ export interface CartData {
   labels: Uint8Array;
 }
 
-type Grown =
+/** A tree under construction: `feature` indexes the names given to {@link flatten}. */
+export type Grown =
   | { type: 'leaf'; decision: 0 | 1; samples: number }
   | { type: 'split'; feature: number; threshold: number; left: Grown; right: Grown };
 
@@ -96,7 +97,7 @@ function grow(data: CartData, rows: Uint32Array, depth: number, o: CartOptions):
 }
 
 /** Merges splits whose two children are leaves with the same decision, bottom-up. */
-function collapse(t: Grown): Grown {
+export function collapse(t: Grown): Grown {
   if (t.type === 'leaf') return t;
   const left = collapse(t.left);
   const right = collapse(t.right);
@@ -107,7 +108,7 @@ function collapse(t: Grown): Grown {
 }
 
 /** Flattens in pre-order: node 0 is the root, children after their parent. */
-function flatten(t: Grown, names: readonly string[]): TreeNode[] {
+export function flatten(t: Grown, names: readonly string[]): TreeNode[] {
   const out: TreeNode[] = [];
   const visit = (g: Grown): number => {
     const i = out.length;

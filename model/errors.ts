@@ -24,6 +24,20 @@ export const ModelErrorCode = {
   InvalidInputs: 'invalid_inputs',
   /** Training cannot proceed with the given data or options. */
   InvalidTraining: 'invalid_training',
+  /** An imported PMML document is not well-formed XML, not a PMML 4.x TreeModel, or fails its schema. */
+  InvalidPmml: 'invalid_pmml',
+  /** A valid PMML tree BlindScore cannot run (regression, reachable null prediction, beyond the tree limits). */
+  UnsupportedPmml: 'unsupported_pmml',
+  /** An imported model names a field that is not a feature (and no field map maps it). */
+  UnknownField: 'unknown_field',
+  /** An imported model names a category value or class the feature schema does not have. */
+  UnknownValue: 'unknown_value',
+  /** A feature's thresholds in an imported tree do not fit a 4-bit code (at most 15 cut points). */
+  TooManyThresholds: 'too_many_thresholds',
+  /** A split of an imported tree cannot be a threshold `code ≤ t` on any coding of its feature. */
+  UnrepresentableSplit: 'unrepresentable_split',
+  /** A node of an imported tree that may decide has neither a score nor a score distribution. */
+  MissingScore: 'missing_score',
 } as const;
 export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];
 

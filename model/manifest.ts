@@ -126,8 +126,10 @@ export type ParameterSet = z.infer<typeof ParameterSet>;
 
 const Ratio = z.number().min(0).max(1);
 
+const Metrics = z.object({ accuracy: Ratio, precision: Ratio, recall: Ratio, approvalRate: Ratio }).strict();
+
 /** How the model was trained, and how well it did on held-out rows. */
-export const TrainingInfo = z
+export const TrainedInfo = z
   .object({
     source: z.enum(['synthetic', 'csv']),
     seed: z.int().nullable(),
@@ -140,11 +142,33 @@ export const TrainingInfo = z
         classWeights: z.object({ denied: z.number().positive(), approved: z.number().positive() }).strict(),
       })
       .strict(),
-    metrics: z
-      .object({ accuracy: Ratio, precision: Ratio, recall: Ratio, approvalRate: Ratio })
-      .strict(),
+    metrics: Metrics,
   })
   .strict();
+
+/**
+ * Where an imported tree came from (`import-pmml.ts`), and how well it did on the rows it was
+ * checked against (`rows` 0 and `metrics` null when none were given).
+ */
+export const ImportedInfo = z
+  .object({
+    source: z.literal('pmml'),
+    /** SHA-256 (hex) of the PMML document's bytes. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** `Header/Application` of the document, e.g. `JPMML-SkLearn 1.8.1`. */
+    producer: z.string().max(200).nullable(),
+    modelName: z.string().max(200).nullable(),
+    /** The tree's score that means "approve". */
+    approveScore: z.string().max(200),
+    rows: z.int().min(0),
+    metrics: Metrics.nullable(),
+  })
+  .strict();
+
+/** How the model came to be: trained here, or imported. */
+export const TrainingInfo = z.discriminatedUnion('source', [TrainedInfo, ImportedInfo]);
+export type TrainedInfo = z.infer<typeof TrainedInfo>;
+export type ImportedInfo = z.infer<typeof ImportedInfo>;
 export type TrainingInfo = z.infer<typeof TrainingInfo>;
 
 /**
@@ -317,7 +341,8 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-async function sha256Hex(text: string): Promise<string> {
+/** SHA-256 (hex) of a text's UTF-8 bytes. */
+export async function sha256Hex(text: string): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -5,8 +5,11 @@
  *   npm run train -- --check               # exit 1 unless the committed files are up to date
  *   npm run train -- --csv my-data.csv --out my-model [--max-depth 5] [--min-leaf 40]
  *   npm run train -- --export-csv demo.csv # write the synthetic training data as CSV
+ *   npm run train -- --import-pmml bank-tree.pmml --out my-model [--field-map income=total_income]
+ *                    [--approve-score approved] [--csv data.csv]   # bring your own tree
  *
- * Prints the held-out accuracy, precision and recall, and the circuit's bootstrap counts.
+ * Prints the held-out accuracy, precision and recall (for an imported tree: on `--csv`, if
+ * given), the tree's size and the circuit's bootstrap counts.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,9 +18,10 @@ import { parseArgs } from 'node:util';
 import { compileCircuit } from '../evaluator/circuit/compile.ts';
 import { applicationsToCsv, parseApplicationsCsv } from './csv.ts';
 import { ModelError } from './errors.ts';
-import { serializeModelFile } from './manifest.ts';
+import { importPmmlModel } from './import-pmml.ts';
+import { serializeModelFile, type Model } from './manifest.ts';
 import { generateApplications } from './synthetic.ts';
-import { DEMO_RECIPE, trainDemoModel, trainModel } from './train.ts';
+import { DEMO_RECIPE, trainDemoModel, trainModel, type Metrics } from './train.ts';
 
 export const ARTIFACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
@@ -28,6 +32,52 @@ function positiveInt(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** `--field-map a=b` options → `{ a: 'b' }`. */
+function fieldMap(pairs: readonly string[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.lastIndexOf('=');
+    if (eq < 1 || eq === pair.length - 1) {
+      throw new ModelError('unknown_field', `--field-map ${pair}: expected <PMML field>=<feature>`);
+    }
+    map[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return map;
+}
+
+/** Trains, or imports with `--import-pmml`; the figures are held-out (trained) or on `--csv` (imported). */
+async function build(values: Record<string, string | string[] | boolean | undefined>): Promise<{
+  model: Model;
+  metrics: Metrics | null;
+  rows: { used: number; heldOut: number | null };
+}> {
+  const csv = values['csv'] as string | undefined;
+  const pmml = values['import-pmml'] as string | undefined;
+  if (pmml !== undefined) {
+    if (values['out'] === undefined && !values['check']) {
+      throw new ModelError('invalid_training', '--import-pmml needs --out <dir> (model/artifacts/ holds the demo model)');
+    }
+    const evaluate = csv === undefined ? undefined : parseApplicationsCsv(readFileSync(csv, 'utf8'));
+    const { model, metrics } = await importPmmlModel(readFileSync(pmml, 'utf8'), {
+      fieldMap: fieldMap((values['field-map'] as string[] | undefined) ?? []),
+      approveScore: values['approve-score'] as string | undefined,
+      evaluate,
+    });
+    return { model, metrics, rows: { used: evaluate?.length ?? 0, heldOut: null } };
+  }
+  const { model, metrics } =
+    csv === undefined
+      ? await trainDemoModel()
+      : await trainModel(parseApplicationsCsv(readFileSync(csv, 'utf8')), {
+          maxDepth: positiveInt(values['max-depth'] as string | undefined, 'max-depth') ?? DEMO_RECIPE.maxDepth,
+          minSamplesLeaf: positiveInt(values['min-leaf'] as string | undefined, 'min-leaf') ?? DEMO_RECIPE.minSamplesLeaf,
+          classWeights: 'balanced',
+          source: { kind: 'csv' },
+        });
+  const training = model.manifest.training;
+  return { model, metrics, rows: { used: training.rows, heldOut: training.source === 'pmml' ? null : training.heldOutRows } };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -36,6 +86,9 @@ async function main(): Promise<void> {
       'max-depth': { type: 'string' },
       'min-leaf': { type: 'string' },
       'export-csv': { type: 'string' },
+      'import-pmml': { type: 'string' },
+      'field-map': { type: 'string', multiple: true },
+      'approve-score': { type: 'string' },
       check: { type: 'boolean', default: false },
     },
     strict: true,
@@ -45,15 +98,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${DEMO_RECIPE.rows} synthetic rows to ${values['export-csv']}`);
     return;
   }
-  const { model, metrics } =
-    values.csv === undefined
-      ? await trainDemoModel()
-      : await trainModel(parseApplicationsCsv(readFileSync(values.csv, 'utf8')), {
-          maxDepth: positiveInt(values['max-depth'], 'max-depth') ?? DEMO_RECIPE.maxDepth,
-          minSamplesLeaf: positiveInt(values['min-leaf'], 'min-leaf') ?? DEMO_RECIPE.minSamplesLeaf,
-          classWeights: 'balanced',
-          source: { kind: 'csv' },
-        });
+  const { model, metrics, rows } = await build(values);
   const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
   const out = resolve(values.out ?? ARTIFACTS_DIR);
   if (values.check) {
@@ -75,14 +120,16 @@ async function main(): Promise<void> {
   }
   const plan = compileCircuit(model);
   const leaves = model.tree.nodes.filter((n) => n.type === 'leaf').length;
+  const figures = metrics && { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall };
+  const imported = model.manifest.training.source === 'pmml';
   console.log(
     JSON.stringify(
       {
         modelVersion: model.manifest.modelVersion,
-        rows: model.manifest.training.rows,
-        heldOutRows: model.manifest.training.heldOutRows,
-        heldOut: { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall },
-        approvalRate: metrics.approvalRate,
+        ...(imported
+          ? { source: 'pmml', csvRows: rows.used, csv: figures }
+          : { rows: rows.used, heldOutRows: rows.heldOut, heldOut: figures }),
+        approvalRate: metrics?.approvalRate ?? null,
         tree: { nodes: model.tree.nodes.length, leaves },
         circuit: plan.stats,
         written: values.check ? null : out,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { trainCart } from '../../../model/cart.ts';
 import { ModelError } from '../../../model/errors.ts';
 import { predictCodes } from '../../../model/infer.ts';
+import { TrainedInfo } from '../../../model/manifest.ts';
 import { generateApplications, approvalProbability } from '../../../model/synthetic.ts';
 import { scorePredictions, splitRows, trainModel } from '../../../model/train.ts';
 
@@ -63,7 +64,7 @@ describe('training pipeline', () => {
     const rows = generateApplications(3_000, 11);
     const { model, metrics } = await trainModel(rows, { maxDepth: 4, minSamplesLeaf: 20, splitSeed: 3 });
     expect(model.manifest.training.metrics).toEqual(metrics);
-    expect(model.manifest.training.heldOutRows).toBe(600);
+    expect(TrainedInfo.parse(model.manifest.training).heldOutRows).toBe(600);
     const { heldOut } = splitRows(rows, 0.2, 3);
     const { quantizeParsed } = await import('../../../model/quantize.ts');
     const predictions = heldOut.map((r) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, r.features)));
