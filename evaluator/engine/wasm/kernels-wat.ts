@@ -105,6 +105,48 @@ function radix4Stage(name: string, forward: boolean): string {
       (br $blocks))))`;
 }
 
+/**
+ * A radix-4 stage of fixed length `len` (so q = len/4 is a constant): every load and store is a
+ * pointer plus an immediate offset, the pointers advance by 16 bytes per step, and short blocks
+ * (q ≤ 8) are unrolled. About 10% faster than `radix4Stage` under V8, whose address arithmetic
+ * it saves. Same butterflies, so the same bits.
+ */
+function radix4StageFixed(name: string, forward: boolean, len: number): string {
+  const q = len / 4;
+  const ld = (ptr: string, off: number) => `(v128.load offset=${off} ${V(ptr)})`;
+  const st = (ptr: string, off: number, v: string) => `(v128.store offset=${off} ${V(ptr)} ${v})`;
+  const loadXs = [0, 1, 2, 3].map((k) => `${set(`x${k}r`, ld('pr', 8 * q * k))}\n${set(`x${k}i`, ld('pi', 8 * q * k))}`).join('\n');
+  const storeXs = [0, 1, 2, 3].map((k) => `${st('pr', 8 * q * k, V(`x${k}r`))}\n${st('pi', 8 * q * k, V(`x${k}i`))}`).join('\n');
+  const loadWs = ['w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i'].map((n, t) => set(n, ld('pt', 8 * q * t))).join('\n');
+  const body = forward
+    ? `${loadXs}\n${radix4Core(true)}\n${loadWs}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeXs}`
+    : `${loadXs}\n${loadWs}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4Core(false)}\n${storeXs}`;
+  return `
+  (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
+    (local $pr i32) (local $pi i32) (local $pt i32) (local $blockEnd i32) (local $end i32)
+    ${locals(X_LOCALS)}
+    (local.set $pr (local.get $re))
+    (local.set $pi (local.get $im))
+    (local.set $end (i32.add (local.get $re) (i32.shl (local.get $m) (i32.const 3))))
+    (block $bdone (loop $blocks
+      (br_if $bdone (i32.ge_u (local.get $pr) (local.get $end)))
+      (local.set $pt (local.get $tw))
+      ${q <= 8 ? Array.from({ length: q / 2 }, () => `${body}
+        (local.set $pr (i32.add (local.get $pr) (i32.const 16)))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 16)))
+        (local.set $pt (i32.add (local.get $pt) (i32.const 16)))`).join('\n') : `(local.set $blockEnd (i32.add (local.get $pr) (i32.const ${8 * q})))
+      (loop $js
+        ${body}
+        (local.set $pr (i32.add (local.get $pr) (i32.const 16)))
+        (local.set $pi (i32.add (local.get $pi) (i32.const 16)))
+        (local.set $pt (i32.add (local.get $pt) (i32.const 16)))
+        (br_if $js (i32.lt_u (local.get $pr) (local.get $blockEnd))))`}
+      ;; past the block's other three quarters
+      (local.set $pr (i32.add (local.get $pr) (i32.const ${24 * q})))
+      (local.set $pi (i32.add (local.get $pi) (i32.const ${24 * q})))
+      (br $blocks))))`;
+}
+
 /** The radix-2 stage (first stage forward / last stage backward when log2 M is odd), table wr[h], wi[h]. */
 function radix2Stage(name: string, forward: boolean): string {
   const core = forward
@@ -177,6 +219,21 @@ function lastStage(name: string, forward: boolean): string {
       (br $bs))))`;
 }
 
+/** Stage lengths with a fixed-offset kernel: every radix-4 stage of N = 2048 and N = 4096. */
+const FIXED_LENS = [16, 64, 256, 1024];
+
+/** Calls the fixed-length stage kernel for `len` when there is one, else the generic stage. */
+function radix4Dispatch(forward: boolean, tw: string): string {
+  const dir = forward ? 'fwd' : 'bwd';
+  let code = `(call $r4_${dir} (local.get $re) (local.get $im) (local.get $m) (local.get $len) ${tw})`;
+  for (const len of FIXED_LENS) {
+    code = `(if (i32.eq (local.get $len) (i32.const ${len}))
+        (then (call $r4_${dir}_${len} (local.get $re) (local.get $im) (local.get $m) ${tw}))
+        (else ${code}))`;
+  }
+  return code;
+}
+
 const FFT_DRIVERS = `
   ;; log2(m) odd ⇔ ctz(m) odd: one radix-2 stage at length m, then radix-4 stages.
   (func (export "fft_fwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
@@ -188,7 +245,7 @@ const FFT_DRIVERS = `
       (local.set $len (i32.shr_u (local.get $m) (i32.const 1)))))
     (block $done (loop $stages
       (br_if $done (i32.lt_u (local.get $len) (i32.const 8)))
-      (call $r4_fwd (local.get $re) (local.get $im) (local.get $m) (local.get $len) (local.get $tw))
+      ${radix4Dispatch(true, '(local.get $tw)')}
       ;; 6·(len/4) doubles of twiddles per radix-4 stage
       (local.set $tw (i32.add (local.get $tw) (i32.mul (i32.shr_u (local.get $len) (i32.const 2)) (i32.const 48))))
       (local.set $len (i32.shr_u (local.get $len) (i32.const 2)))
@@ -204,7 +261,7 @@ const FFT_DRIVERS = `
     (block $done (loop $stages
       (br_if $done (i32.gt_u (local.get $len) (local.get $top)))
       (local.set $twEnd (i32.sub (local.get $twEnd) (i32.mul (i32.shr_u (local.get $len) (i32.const 2)) (i32.const 48))))
-      (call $r4_bwd (local.get $re) (local.get $im) (local.get $m) (local.get $len) (local.get $twEnd))
+      ${radix4Dispatch(false, '(local.get $twEnd)')}
       (local.set $len (i32.shl (local.get $len) (i32.const 2)))
       (br $stages)))
     (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then
@@ -403,6 +460,7 @@ export const KERNELS_WAT = `(module
   (import "env" "memory" (memory 1 65536 shared))
   ${radix4Stage('r4_fwd', true)}
   ${radix4Stage('r4_bwd', false)}
+  ${FIXED_LENS.map((len) => radix4StageFixed(`r4_fwd_${len}`, true, len) + radix4StageFixed(`r4_bwd_${len}`, false, len)).join('')}
   ${radix2Stage('r2_fwd', true)}
   ${radix2Stage('r2_bwd', false)}
   ${lastStage('last_fwd', true)}
