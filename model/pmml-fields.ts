@@ -140,6 +140,8 @@ export class FieldResolver {
       if (cast.dataType === 'float') float32 = true;
       name = cast.source;
     }
+    // A float DataField holds float32 values (JPMML-SkLearn declares sklearn's inputs so).
+    if (this.doc.dataFields.get(name)!.dataType === 'float') float32 = true;
     const feature = this.fieldMap.get(name) ?? featureNamed(name);
     if (!feature) {
       throw new ModelError(

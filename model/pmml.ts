@@ -226,11 +226,9 @@ function readPredicate(e: XmlElement, where: string): PmmlPredicate {
       const a = attrs(SetPredicateAttrs, e, where);
       const array = child(e, 'Array');
       if (!array) fail(`${where}: SimpleSetPredicate on ${a.field} has no Array`, { where });
-      const arrayAttrs = attrs(ArrayAttrs, array, where);
+      attrs(ArrayAttrs, array, where);
+      // `n` is not checked against the values: R's pmml writes the size of the other branch's set.
       const values = parsePmmlArray(array.text, where);
-      if (arrayAttrs.n !== undefined && arrayAttrs.n !== values.length) {
-        fail(`${where}: Array declares n="${arrayAttrs.n}" but holds ${values.length} values`, { where });
-      }
       return { kind: 'set', field: a.field, operator: a.booleanOperator, values };
     }
     case 'CompoundPredicate': {

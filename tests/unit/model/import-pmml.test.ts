@@ -94,6 +94,42 @@ describe('PMML import: round trips', () => {
   });
 });
 
+describe('PMML import: a JPMML-SkLearn-shaped document', () => {
+  // Written by hand in JPMML-SkLearn's layout: float DataFields read through double() casts,
+  // compacted multi-way nodes (first true child wins, a final <True/> child), one-hot categories
+  // as equal predicates, a set split, and no noTrueChildStrategy (null prediction) anywhere.
+  const xml = readFileSync(new URL('./fixtures/credit-tree.pmml', import.meta.url), 'utf8');
+  const lowPaid = ['Cooking Staff', 'Factory Worker', 'Plumber'];
+  /** The document's meaning, read off the XML by hand; float fields compare Math.fround(x). */
+  function reference(f: LabeledApplication['features']): 0 | 1 {
+    const income = Math.fround(f.total_income);
+    if (!f.employed) return income <= 40000.30078125 ? 0 : 1;
+    if (['0-2', '2-5'].includes(f.years_employed)) return f.income_type === 'Student' || f.account_age <= 24.5 ? 0 : 1;
+    if (income <= 18250.299999999999) return lowPaid.includes(f.occupation_type) ? 0 : 1;
+    return 1;
+  }
+
+  it('imports with the default approve score and decides as the document says', async () => {
+    const { model, fields } = await importPmmlModel(xml);
+    expect(fields.map((f) => f.feature)).toEqual(['employed', 'total_income', 'years_employed', 'account_age', 'income_type', 'occupation_type']);
+    expect(model.manifest.training).toMatchObject({ source: 'pmml', producer: 'JPMML-SkLearn 1.7.2', approveScore: '1' });
+    const probes = applicants.flatMap((a, i) => {
+      // Push some incomes onto the thresholds' float32 neighbourhoods.
+      const c = i % 3 === 0 ? 40000.30078125 : 18250.299999999999;
+      const x = [c, Math.fround(c), nextUp(Math.fround(c)), nextDown(Math.fround(c))][i % 4]!;
+      return [a.features, { ...a.features, total_income: x }];
+    });
+    const decisions = probes.map((f) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, f)));
+    expect(decisions).toEqual(probes.map(reference));
+    expect(new Set(decisions).size).toBe(2);
+    // Years employed in bin order; occupation coded so the set split is one threshold.
+    const byName = new Map(model.manifest.inputs.map((i) => [i.name, i.quantizer]));
+    expect(byName.get('years_employed')).toEqual({ kind: 'category', codes: { '0-2': 0, '2-5': 1, '5-8': 2, '8-11': 3, '11-18': 4, '18+': 5 } });
+    const occupation = byName.get('occupation_type');
+    expect(occupation?.kind === 'category' && new Set(Object.values(occupation.codes)).size).toBe(2);
+  });
+});
+
 /** A minimal PMML document: `fields` are DataField lines, `tree` the root Node's content. */
 function pmml(fields: string, tree: string, extra: { model?: string; strategy?: string; casts?: string } = {}): string {
   const names = [...fields.matchAll(/name="([^"]+)"/g)].map((m) => m[1]!).filter((n) => n !== 'Target');

@@ -1,0 +1,63 @@
+/**
+ * `npm run train -- --import-pmml …` as a real process: writes a loadable artifact and prints
+ * the training summary with the accuracy on `--csv`; refusals exit 1 with `code: message`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applicationsToCsv } from '../../../model/csv.ts';
+import { evaluateModel } from '../../../model/import-pmml.ts';
+import { loadModel } from '../../../model/manifest.ts';
+import { generateApplications } from '../../../model/synthetic.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'credit-tree.pmml');
+
+function train(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'model', 'train-cli.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('train CLI: --import-pmml', () => {
+  it('writes the artifact and prints nodes, leaves, bootstrap counts and the accuracy on --csv', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blindscore-import-'));
+    const rows = generateApplications(600, 31);
+    writeFileSync(join(dir, 'rows.csv'), applicationsToCsv(rows));
+    const r = train(['--import-pmml', FIXTURE, '--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv')]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as Record<string, unknown> & { tree: { nodes: number; leaves: number }; circuit: { pbs: number } };
+    const model = await loadModel(readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'model', 'tree.json'), 'utf8'));
+    const metrics = evaluateModel(model.manifest.inputs, model.tree, rows);
+    expect(summary).toMatchObject({
+      modelVersion: model.manifest.modelVersion,
+      source: 'pmml',
+      csvRows: 600,
+      csv: { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall },
+      approvalRate: metrics.approvalRate,
+      tree: { nodes: model.tree.nodes.length, leaves: (model.tree.nodes.length + 1) / 2 },
+    });
+    expect(summary.circuit.pbs).toBeGreaterThan(0);
+    expect(model.manifest.training).toMatchObject({ source: 'pmml', rows: 600, metrics });
+  });
+
+  it('exits 1 with the error code on a refused document, and asks for --out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blindscore-import-'));
+    const renamed = readFileSync(FIXTURE, 'utf8').replaceAll('Account_age', 'Tenure_months');
+    writeFileSync(join(dir, 'bank.pmml'), renamed);
+    const refused = train(['--import-pmml', join(dir, 'bank.pmml'), '--out', join(dir, 'model')]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^unknown_field: .*"Tenure_months".*--field-map/);
+    const mapped = train(['--import-pmml', join(dir, 'bank.pmml'), '--out', join(dir, 'model'), '--field-map', 'Tenure_months=account_age']);
+    expect(mapped.status, mapped.stderr).toBe(0);
+    const noOut = train(['--import-pmml', FIXTURE]);
+    expect(noOut.status).toBe(1);
+    expect(noOut.stderr).toMatch(/--out/);
+  });
+});
