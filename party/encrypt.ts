@@ -8,9 +8,14 @@
  * Node only (node-tfhe). Nothing here logs or returns a value or a code.
  */
 import * as tfhe from 'node-tfhe';
-import { BIG_LWE_DIMENSION, bytesToBase64, type CompactListInputs, type Party } from '../protocol/ciphertexts.ts';
-import { compactPublicKeyProblems, readCompactPublicKeyInfo, type CompactPublicKeyInfo } from '../evaluator/engine/compact/public-key.ts';
-import { isEngineError } from '../evaluator/engine/errors.ts';
+import { bytesToBase64, type CompactListInputs, type Party } from '../protocol/ciphertexts.ts';
+import {
+  COMPACT_PUBLIC_KEY_SHAPES,
+  compactPublicKeyProblems,
+  isCompactPublicKeyError,
+  readCompactPublicKeyInfo,
+  type CompactPublicKeyInfo,
+} from '../protocol/compact-public-key.ts';
 import { ModelError } from '../model/errors.ts';
 import type { Manifest } from '../model/manifest.ts';
 import { quantizePartyFeatures } from '../model/quantize.ts';
@@ -26,12 +31,11 @@ export function checkPublicKey(manifest: Pick<Manifest, 'parameterSet'>, publicK
   try {
     info = readCompactPublicKeyInfo(publicKey);
   } catch (e) {
-    if (!isEngineError(e)) throw e;
+    if (!isCompactPublicKeyError(e)) throw e;
     throw new PartyError('public_key_mismatch', `the session's public key is not a tfhe 1.6.1 compact public key: ${e.message}`);
   }
   const set = manifest.parameterSet;
-  // The manifest's set ids name their noise family (TUniform / Gaussian).
-  const problems = compactPublicKeyProblems(info, { lweDimension: BIG_LWE_DIMENSION, messageModulus: set.messageModulus, carryModulus: set.carryModulus, noise: set.id });
+  const problems = compactPublicKeyProblems(info, COMPACT_PUBLIC_KEY_SHAPES[set.id]);
   if (problems.length > 0) {
     throw new PartyError('public_key_mismatch', `the session's public key is not one of ${set.tfheName}: ${problems.join('; ')}`, {
       details: { parameterSet: set.id },

@@ -312,6 +312,7 @@ export const PublicErrorCode = {
   length_required: 411, //          key upload without `Content-Length`
   body_too_large: 413, //           past the route's cap; details.limit
   unsupported_media_type: 415, //   wrong `Content-Type`
+  invalid_public_key: 422, //       an uploaded compact public key that is malformed or of another parameter set (nothing stored)
   invalid_server_key: 422, //       the evaluator rejected the server key (session failed)
   key_parameter_mismatch: 422, //   the key's parameter set is not the model's (session failed)
   invalid_inputs: 422, //           inputs do not fit the model (on upload; or the session failed)

@@ -34,6 +34,14 @@ function toHex(buffer: ArrayBuffer): string {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+function lengthMismatch(length: number): ApiError {
+  return new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
+}
+
+function hashMismatch(): ApiError {
+  return new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
+}
+
 /**
  * Streams exactly `length` bytes of `body` into R2 under `key`, hashing them on the way.
  * Throws 400 `invalid_request` when the body is shorter or longer than `length`, and 400
@@ -65,15 +73,45 @@ export async function putStreamExact(
   ]);
   if (piped.status === 'rejected') {
     // The body ended early, ran long or broke off: R2 stored nothing.
-    throw new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
+    throw lengthMismatch(length);
   }
   if (stored.status === 'rejected') throw stored.reason;
   const sha256 = toHex(await digest.digest);
   if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
     await bucket.delete(key);
-    throw new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
+    throw hashMismatch();
   }
   return { key, bytes: length, sha256 };
+}
+
+/**
+ * Reads a small body of exactly `length` bytes into memory (a body already capped by its
+ * declared length), for checks before it is stored. Throws like {@link putStreamExact}: 400
+ * `invalid_request` when it ends early or runs past `length`, 400 `body_hash_mismatch`.
+ */
+export async function readExact(body: ReadableStream<Uint8Array>, length: number, expectedSha256?: string): Promise<Uint8Array<ArrayBuffer>> {
+  const out = new Uint8Array(length);
+  const reader = body.getReader();
+  let filled = 0;
+  let overran = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      overran = filled + value.length > length;
+      if (overran) {
+        await reader.cancel();
+        break;
+      }
+      out.set(value, filled);
+      filled += value.length;
+    }
+  } catch {
+    // A body that breaks off is a short one.
+  }
+  if (overran || filled !== length) throw lengthMismatch(length);
+  if (expectedSha256 !== undefined && expectedSha256 !== (await sha256Hex(out))) throw hashMismatch();
+  return out;
 }
 
 /** Stores a small body held in memory (party inputs, results). */

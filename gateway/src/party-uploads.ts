@@ -3,10 +3,11 @@
  * failing the applicant's session later at the evaluator: names and digit counts against the
  * served manifest (either encoding), and for a `compact-list` upload the list's structure — the
  * model's parameter set (dimension k·N, moduli), unpacked, no casting, exactly the declared
- * values. The parsers are the engine's browser- and workerd-safe modules; no ciphertext is
+ * values. The list parser is the engine's browser- and workerd-safe module; no ciphertext is
  * decrypted or evaluated here, and compressed ciphertexts stay the evaluator's to check.
  */
-import { BIG_LWE_DIMENSION, base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import { base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import { COMPACT_PUBLIC_KEY_SHAPES } from '../../protocol/compact-public-key.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
@@ -29,15 +30,17 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
   }
   if (upload.encoding !== 'compact-list') return;
   const set = manifest.parameterSet;
+  // A list holds what the session's public key encrypts to.
+  const shape = COMPACT_PUBLIC_KEY_SHAPES[set.id];
   const refuse = (message: string, details: Record<string, unknown> = {}): never => {
     throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list ${message}`, { details });
   };
   try {
     const list = deserializeCompactCiphertextList(base64ToBytes(upload.list));
-    if (list.lweDimension !== BIG_LWE_DIMENSION || list.messageModulus !== set.messageModulus || list.carryModulus !== set.carryModulus) {
+    if (list.lweDimension !== shape.lweDimension || list.messageModulus !== shape.messageModulus || list.carryModulus !== shape.carryModulus) {
       refuse(
         `has dimension ${list.lweDimension} and message/carry modulus ${list.messageModulus}/${list.carryModulus}; ` +
-          `${set.tfheName} needs ${BIG_LWE_DIMENSION} and ${set.messageModulus}/${set.carryModulus}`,
+          `${set.tfheName} needs ${shape.lweDimension} and ${shape.messageModulus}/${shape.carryModulus}`,
       );
     }
     assertUnsignedValues(list, upload.inputs.map((i) => i.digits));

@@ -3,9 +3,9 @@
  * capability tokens for sessions, party keys for bank and bureau backends, per-tenant CORS.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PublicHeaders } from '../../protocol/public-api.ts';
+import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
 import type { Manifest } from '../../model/manifest.ts';
-import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs } from './support/inputs.ts';
@@ -13,7 +13,8 @@ import { KEYS } from './support/tenants.ts';
 
 let gw: TestGateway;
 let manifest: Manifest;
-const { clientKey } = loadTestKeys('tuniform');
+const { clientKey, compressedServerKeyBytes: serverKey } = loadTestKeys('tuniform');
+const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
 
 beforeAll(async () => {
   gw = await startGateway();
@@ -95,7 +96,6 @@ describe('party keys', () => {
     const status = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey(KEYS.acme.bank) });
     expect(status.status).toBe(200);
     await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }), 409, 'public_key_not_ready');
-    const publicKey = crypto.getRandomValues(new Uint8Array(33_034));
     expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
     const got = await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) });
     expect(got.status).toBe(200);
@@ -130,7 +130,36 @@ describe('party keys', () => {
     await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/progress`, { headers: key }), 403, 'token_required');
     await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { method: 'DELETE', headers: key }), 403, 'token_required');
     await expectError(await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, key, new Uint8Array(16)), 403, 'token_required');
-    await expectError(await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, key, new Uint8Array(16)), 403, 'token_required');
+    await expectError(await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, key, publicKey), 403, 'token_required');
+    expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toEqual([]);
+  });
+
+  test('with everything uploaded, a party key reads the public key and the status, and no other blob', async () => {
+    const a = await createSession(gw);
+    expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, bearer(a.token), serverKey)).status).toBe(201);
+    expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, bearer(a.token), encryptPartyInputs(manifest, 'applicant', clientKey))).status).toBe(201);
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', clientKey))).status).toBe(201);
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), encryptPartyInputs(manifest, 'bureau', clientKey))).status).toBe(201);
+    expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toHaveLength(5);
+
+    for (const [party, key] of [['bank', partyKey(KEYS.acme.bank)], ['bureau', partyKey(KEYS.acme.bureau)]] as const) {
+      const status = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: key });
+      expect(status.status).toBe(200);
+      // Sizes and hashes only: the status carries no key or ciphertext bytes.
+      const body = SessionStatus.parse(await status.json());
+      expect(body).toMatchObject({ state: 'inputs', serverKey: { received: true }, parties: { received: ['applicant', 'bank', 'bureau'] } });
+      expect(JSON.stringify(body).length, party).toBeLessThan(2048);
+      const got = await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: key });
+      expect(got.status).toBe(200);
+      expect(new Uint8Array(await got.arrayBuffer())).toEqual(publicKey);
+      // No route serves the server key or any party's inputs, to a party key or anyone.
+      for (const path of ['server-key', 'inputs/applicant', 'inputs/bank', 'inputs/bureau']) {
+        await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/${path}`, { headers: key }), 405, 'method_not_allowed');
+      }
+      await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/result`, { headers: key }), 403, 'token_required');
+      await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/progress`, { headers: key }), 403, 'token_required');
+    }
   });
 
   test('the session token uploads only the applicant\u2019s inputs, except for demo tenants', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { PROGRESS_ERROR_EVENT, PROGRESS_EVENT, PublicHeaders, SessionProgress, SessionStatus } from '../../protocol/public-api.ts';
-import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs } from './support/inputs.ts';
@@ -16,6 +16,7 @@ import { KEYS, testTenants } from './support/tenants.ts';
 let gw: TestGateway;
 let manifest: Manifest;
 const { clientKey } = loadTestKeys('tuniform');
+const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
 
 beforeAll(async () => {
   gw = await startGateway({ tenants: testTenants({ globex: { sessionTtlSeconds: { default: 60, max: 120 } } }) });
@@ -45,7 +46,7 @@ describe('state machine', () => {
     const s = await createSession(gw, 'acme', { ttlSeconds: 5 });
     const created = await status(`/v1/sessions/${s.sessionId}`, s.token);
     expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBe(5000);
-    await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), new Uint8Array(2048));
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey)).status).toBe(201);
     await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', clientKey));
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toHaveLength(2);
     // Wait past expiry without touching the session: only the alarm can clean up.

@@ -53,3 +53,9 @@ test('every operation is named and documents its errors with the shared codes', 
     }
   }
 });
+
+test('the public key upload documents its 422, the server key upload has none', () => {
+  const put = (kind: string) => doc.paths[`/v1/sessions/{sessionId}/${kind}`]!['put']!.responses as Record<string, { description: string }>;
+  expect(put('public-key')['422']?.description).toContain('`invalid_public_key`');
+  expect(put('server-key')['422']).toBeUndefined();
+});

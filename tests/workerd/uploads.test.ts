@@ -1,12 +1,14 @@
 /**
  * Uploads in real workerd: the real ~30 MB node-tfhe server key streamed into local R2, exact
- * sizes and hashes, idempotent repeats, body limits, malformed and mistyped bodies.
+ * sizes and hashes, idempotent repeats, body limits, malformed and mistyped bodies; real compact
+ * public keys checked against the model's parameter set before they are stored.
  */
 import { createHash } from 'node:crypto';
+import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { PublicBodyLimits, PublicHeaders } from '../../protocol/public-api.ts';
-import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, putJson, putOctets, type Session } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
@@ -16,6 +18,7 @@ let manifest: Manifest;
 const keys = loadTestKeys('tuniform');
 const serverKey = keys.compressedServerKeyBytes;
 const serverKeySha = createHash('sha256').update(serverKey).digest('hex');
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 beforeAll(async () => {
   gw = await startGateway();
@@ -124,5 +127,84 @@ describe('party inputs', () => {
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
     // After all that, the valid upload still works.
     expect((await putJson(gw, path, bearer(s.token), applicant)).status).toBe(201);
+  });
+});
+
+describe('public key', () => {
+  // The served model uses the TUniform set; the Gaussian set's key is well-formed but foreign.
+  const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
+  const foreignKey = loadPublicKeyTestKeys('gaussian').compactPublicKeyBytes;
+  const publicKeyPath = (s: Session) => `/v1/sessions/${s.sessionId}/public-key`;
+  const download = async (s: Session) => new Uint8Array(await (await gw.fetch(publicKeyPath(s), { headers: bearer(s.token) })).arrayBuffer());
+
+  test('a real compact public key is stored once; repeats are harmless', async () => {
+    const s = await createSession(gw);
+    const first = await putOctets(gw, publicKeyPath(s), bearer(s.token), publicKey);
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ bytes: publicKey.byteLength, sha256: sha256(publicKey), duplicate: false });
+    const again = await putOctets(gw, publicKeyPath(s), bearer(s.token), publicKey);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ duplicate: true });
+    const announced = await putOctets(gw, publicKeyPath(s), { ...bearer(s.token), [PublicHeaders.contentSha256]: sha256(publicKey) }, publicKey);
+    expect(announced.status).toBe(200);
+    expect(await download(s)).toEqual(publicKey);
+    expect(await gw.blobKeys(`sessions/${s.sessionId}/public-key/`)).toHaveLength(1);
+  });
+
+  test('garbage, truncated, padded and foreign keys are 422 invalid_public_key, and nothing is stored', async () => {
+    const s = await createSession(gw);
+    const put = (body: Uint8Array) => putOctets(gw, publicKeyPath(s), bearer(s.token), body);
+    const garbage = await expectError(await put(crypto.getRandomValues(new Uint8Array(publicKey.byteLength))), 422, 'invalid_public_key');
+    expect(garbage.message).toMatch(/not a tfhe 1\.6\.1 compact public key/);
+    expect(garbage.details).toMatchObject({ parameterSet: 'tuniform' });
+
+    const truncated = await expectError(await put(publicKey.subarray(0, publicKey.byteLength - 1)), 422, 'invalid_public_key');
+    expect(truncated.details).toMatchObject({ keyCode: 'truncated' });
+    expect(truncated.message).toMatch(/only \d+ remain/);
+    const header = await expectError(await put(publicKey.subarray(0, 100)), 422, 'invalid_public_key');
+    expect(header.details).toMatchObject({ keyCode: 'truncated' });
+    const padded = new Uint8Array(publicKey.byteLength + 8);
+    padded.set(publicKey);
+    expect((await expectError(await put(padded), 422, 'invalid_public_key')).details).toMatchObject({ keyCode: 'trailing_bytes' });
+
+    const foreign = await expectError(await put(foreignKey), 422, 'invalid_public_key');
+    expect(foreign.details).toMatchObject({ keyCode: 'parameter_mismatch' });
+    expect(foreign.message).toContain(manifest.parameterSet.tfheName);
+    expect(foreign.message).toContain('gaussian noise, expected tuniform');
+
+    // A key of the default configuration with dedicated public-key parameters: right set family,
+    // but its lists need a casting key the evaluator does not hold.
+    const pke = new tfhe.ShortintCompactPublicKeyEncryptionParameters(
+      tfhe.ShortintCompactPublicKeyEncryptionParametersName.PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+    );
+    const config = tfhe.TfheConfigBuilder.default().use_dedicated_compact_public_key_parameters(pke).build();
+    const casting = await expectError(await put(tfhe.TfheCompactPublicKey.new(tfhe.TfheClientKey.generate(config)).serialize()), 422, 'invalid_public_key');
+    expect(casting.message).toContain('casting key');
+
+    // An announced hash is checked before the key is parsed.
+    await expectError(await putOctets(gw, publicKeyPath(s), { ...bearer(s.token), [PublicHeaders.contentSha256]: 'ab'.repeat(32) }, publicKey), 400, 'body_hash_mismatch');
+
+    expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
+    const status = await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json();
+    expect(status).toMatchObject({ publicKey: { received: false } });
+    await expectError(await gw.fetch(publicKeyPath(s), { headers: bearer(s.token) }), 409, 'public_key_not_ready');
+    // The valid key is still accepted afterwards.
+    expect((await put(publicKey)).status).toBe(201);
+  });
+
+  test('after a refused key the accepted one is untouched and still served', async () => {
+    const s = await createSession(gw);
+    expect((await putOctets(gw, publicKeyPath(s), bearer(s.token), publicKey)).status).toBe(201);
+    await expectError(await putOctets(gw, publicKeyPath(s), bearer(s.token), foreignKey), 422, 'invalid_public_key');
+    await expectError(await putOctets(gw, publicKeyPath(s), bearer(s.token), publicKey.subarray(0, 32_000)), 422, 'invalid_public_key');
+    // Another valid key of the right set (the same secret, fresh randomness) is a conflict, not a replacement.
+    const otherKey = tfhe.TfheCompactPublicKey.new(loadPublicKeyTestKeys('tuniform').hlClientKey).serialize();
+    expect(otherKey).not.toEqual(publicKey);
+    const conflict = await expectError(await putOctets(gw, publicKeyPath(s), bearer(s.token), otherKey), 409, 'public_key_exists');
+    expect(conflict.details).toEqual({ sha256: sha256(publicKey) });
+    expect(await download(s)).toEqual(publicKey);
+    const status = await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json();
+    expect(status).toMatchObject({ publicKey: { received: true, bytes: publicKey.byteLength, sha256: sha256(publicKey) } });
+    expect(await gw.blobKeys(`sessions/${s.sessionId}/public-key/`)).toHaveLength(1);
   });
 });

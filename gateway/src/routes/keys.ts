@@ -1,12 +1,14 @@
-/** Key uploads (server key, public key) streamed into R2, and the public key download. */
+/** Key uploads (the server key streamed into R2, the public key checked first), and the public key download. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { ApiError } from '../../../protocol/errors.ts';
 import { KeyAccepted, PublicBodyLimits, PublicHeaders, Sha256Hex } from '../../../protocol/public-api.ts';
-import { blobKeys, openBlob, putStreamExact, type KeyKind } from '../blobs.ts';
+import { blobKeys, openBlob, putBytes, putStreamExact, readExact, type BlobRef, type KeyKind } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
+import { servedManifest } from '../model.ts';
+import { checkPublicKeyUpload } from '../public-keys.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
 import { unwrap } from '../sessions/outcome.ts';
 import { prepareInBackground, sessionStub } from '../sessions/store.ts';
@@ -24,7 +26,11 @@ function keyUploadRoute(kind: KeyKind) {
     operationId: kind === 'server-key' ? 'putServerKey' : 'putPublicKey',
     summary: `Upload the ${noun}`,
     description:
-      `The ${noun} as \`application/octet-stream\`, streamed to storage; \`Content-Length\` is required and must be exact. ` +
+      `The ${noun} as \`application/octet-stream\`; \`Content-Length\` is required and must be exact. ` +
+      (kind === 'server-key'
+        ? 'Streamed to storage. '
+        : 'Parsed before it is stored: a key that is malformed, truncated or of another parameter set than the model\u2019s ' +
+          'is refused with 422 `invalid_public_key` (the message says what is wrong) and nothing is stored. ') +
       'A byte-identical repeat answers 200 with `duplicate: true`; a different key after one was accepted is refused.',
     security: security.token,
     middleware: [sessionAccess()],
@@ -36,9 +42,19 @@ function keyUploadRoute(kind: KeyKind) {
     responses: {
       201: json(KeyAccepted, 'Stored'),
       200: json(KeyAccepted, 'Already stored (byte-identical)'),
-      ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415),
+      ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415, ...(kind === 'public-key' ? [422] : [])),
     },
   });
+}
+
+/**
+ * The compact public key is small (~33 kB): read whole, checked against the model's parameter
+ * set (422 `invalid_public_key`, nothing stored), then stored. The session commits it after.
+ */
+async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined): Promise<BlobRef> {
+  const bytes = await readExact(body, length, expected);
+  checkPublicKeyUpload(servedManifest(), bytes);
+  return putBytes(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'public-key'), bytes, 'application/octet-stream');
 }
 
 async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
@@ -64,7 +80,10 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
       return c.json({ bytes: existing.bytes, sha256: existing.sha256, duplicate: true }, 200);
     }
   }
-  const blob = await putStreamExact(c.env.BLOBS, blobKeys.key(sessionId, kind), body, length, expected);
+  const blob =
+    kind === 'server-key'
+      ? await putStreamExact(c.env.BLOBS, blobKeys.key(sessionId, kind), body, length, expected)
+      : await storePublicKey(c, body, length, expected);
   const committed = await stub.commitKey(credential, kind, blob);
   if (!committed.ok) await c.env.BLOBS.delete(blob.key);
   const { accepted, discard } = unwrap(committed);

@@ -18,7 +18,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   411: 'Content-Length required',
   413: 'Body too large',
   415: 'Unsupported media type',
-  422: 'Rejected by the evaluator',
+  422: 'Refused content (on upload, or by the evaluator)',
   429: 'Rate limited',
   500: 'Internal error or failed run',
   502: 'Evaluator error',
