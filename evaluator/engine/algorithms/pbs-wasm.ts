@@ -17,7 +17,6 @@ import type { ShortintParameters } from '../params/parameters.ts';
 import { bigLweDimension } from '../params/parameters.ts';
 import { radix4Plan } from '../fft/radix4.ts';
 import { instantiateKernels, kernelsModule, type Kernels } from '../wasm/kernels.ts';
-import { fourierBskOffset } from './blind-rotate.ts';
 import { initAccumulator, sampleExtractF64 } from './blind-rotate-f64.ts';
 import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
 
@@ -34,6 +33,7 @@ export interface WasmScratchLayout {
   readonly fourierOut: number;
   readonly ksInput: number;
   readonly ksOutput: number;
+  readonly switched: number;
 }
 
 /** The wasm path covers level-1 bootstrap decompositions (both supported sets); others use TypeScript. */
@@ -71,7 +71,8 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
   const fourierOut = take(8 * (k + 1) * N);
   const ksInput = take(8 * (bigLweDimension(params) + 1));
   const ksOutput = take(8 * (n + 1));
-  return { size: Math.ceil(at / 65536) * 65536, twist, untwist, fftTable, fftTableEnd, acc, rot, fourierDigits, fourierOut, ksInput, ksOutput };
+  const switched = take(4 * (n + 1));
+  return { size: Math.ceil(at / 65536) * 65536, twist, untwist, fftTable, fftTableEnd, acc, rot, fourierDigits, fourierOut, ksInput, ksOutput, switched };
 }
 
 /** Writes the DFT tables of `radix4.ts` in the kernels' layout (per stage: w1r, w1i, w2r, w2i, w3r, w3i). */
@@ -160,7 +161,7 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
     fourierOut: new Float64Array(buffer, base + layout.fourierOut, (k + 1) * N),
     ksInput: new Uint32Array(buffer, base + layout.ksInput, 2 * (bigLweDimension(key.params) + 1)),
     small: new Uint32Array(buffer, base + layout.ksOutput, 2 * (n + 1)),
-    switched: new Uint32Array(n + 1),
+    switched: new Uint32Array(buffer, base + layout.switched, n + 1),
     layout,
   };
   states.set(key.memory, state);
@@ -205,42 +206,29 @@ export function bootstrapSmallWasm(key: ServerKey, small: Uint32Array, lutBody: 
   if (!s) return false;
   const params = key.params;
   const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = params;
-  const M = N / 2;
-  const K = s.kernels;
   const L = s.layout;
   const base = s.base;
   modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, small, s.switched);
   initAccumulator(params, lutBody, s.switched[n]!, s.acc);
 
-  const acc = base + L.acc;
-  const rot = base + L.rot;
-  const fd = base + L.fourierDigits;
-  const fo = base + L.fourierOut;
-  const twist = base + L.twist;
-  const untwist = base + L.untwist;
-  const table = base + L.fftTable;
-  const tableEnd = base + L.fftTableEnd;
-  const bsk = key.fourierBootstrapKey.byteOffset;
-  const digitScale = 2 ** -(64 - beta);
-  const digitBase = 2 ** beta;
-  const polyBytes = 8 * N;
-  const halfBytes = 8 * M;
-  for (let i = 0; i < n; i++) {
-    const a = s.switched[i]!;
-    if (a === 0) continue;
-    for (let r = 0; r <= k; r++) {
-      const d = fd + r * polyBytes;
-      K.rotate_sub_twist(acc + r * polyBytes, a, N, rot, d, d + halfBytes, twist, digitScale, digitBase);
-      K.fft_fwd(d, d + halfBytes, M, table);
-    }
-    for (let p = 0; p <= k; p++) {
-      // Output polynomial p = Σ_r digits_r · GGSW(s_i)[row r][poly p]; rows are (k+1)·N doubles apart.
-      const o = fo + p * polyBytes;
-      K.mac_rows(fd, polyBytes, bsk + 8 * fourierBskOffset(params, i, 0, 0, p), (k + 1) * polyBytes, k + 1, o, M);
-      K.fft_bwd(o, o + halfBytes, M, table, tableEnd);
-      K.untwist_add(o, o + halfBytes, acc + p * polyBytes, M, untwist);
-    }
-  }
+  // The loop over the mask runs inside wasm (kernel `blind_rotate`): same kernels, same order.
+  s.kernels.blind_rotate(
+    s.switched.byteOffset,
+    n,
+    k + 1,
+    N,
+    base + L.acc,
+    base + L.rot,
+    base + L.fourierDigits,
+    base + L.fourierOut,
+    base + L.twist,
+    base + L.untwist,
+    base + L.fftTable,
+    base + L.fftTableEnd,
+    key.fourierBootstrapKey.byteOffset,
+    2 ** -(64 - beta),
+    2 ** beta,
+  );
   sampleExtractF64(params, s.acc, output);
   return true;
 }

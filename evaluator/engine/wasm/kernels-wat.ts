@@ -236,7 +236,7 @@ function radix4Dispatch(forward: boolean, tw: string): string {
 
 const FFT_DRIVERS = `
   ;; log2(m) odd ⇔ ctz(m) odd: one radix-2 stage at length m, then radix-4 stages.
-  (func (export "fft_fwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
+  (func $fft_fwd (export "fft_fwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
     (local $len i32)
     (local.set $len (local.get $m))
     (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then
@@ -252,7 +252,7 @@ const FFT_DRIVERS = `
       (br $stages)))
     (if (i32.eq (local.get $len) (i32.const 4)) (then (call $last_fwd (local.get $re) (local.get $im) (local.get $m)))))
 
-  (func (export "fft_bwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32) (param $twEnd i32)
+  (func $fft_bwd (export "fft_bwd") (param $re i32) (param $im i32) (param $m i32) (param $tw i32) (param $twEnd i32)
     (local $len i32) (local $top i32)
     (local.set $top (local.get $m))
     (if (i32.and (i32.ctz (local.get $m)) (i32.const 1)) (then (local.set $top (i32.shr_u (local.get $m) (i32.const 1)))))
@@ -286,7 +286,7 @@ const SCALED_COPY = `
 const ROTATE_SUB_TWIST = `
   ;; rot = X^a·P (negacyclic, a in [0, 2N)); then T = rot − P, level-1 digits
   ;; d = round(T·2^−(64−β)) centred mod 2^β, folded (d_j + i·d_{j+M}) and twisted by ψ^j.
-  (func (export "rotate_sub_twist") (param $acc i32) (param $a i32) (param $n i32) (param $rot i32)
+  (func $rotate_sub_twist (export "rotate_sub_twist") (param $acc i32) (param $a i32) (param $n i32) (param $rot i32)
       (param $outRe i32) (param $outIm i32) (param $twist i32) (param $digitScale f64) (param $base f64)
     (local $shift i32) (local $c i32) (local $m i32) (local $neg v128) (local $pos v128)
     (local $scale v128) (local $bv v128) (local $inv v128)
@@ -328,7 +328,7 @@ const ROTATE_SUB_TWIST = `
 const MAC = `
   ;; o = Σ_{r<rows} d_r·b_r pointwise (complex, split re/im: d_r at d + r·dStride, imaginary parts
   ;; M values after the real ones; likewise b_r at b + r·bStride). Overwrites o.
-  (func (export "mac_rows") (param $d i32) (param $dStride i32) (param $b i32) (param $bStride i32)
+  (func $mac_rows (export "mac_rows") (param $d i32) (param $dStride i32) (param $b i32) (param $bStride i32)
       (param $rows i32) (param $o i32) (param $m i32)
     (local $j i32) (local $off i32) (local $half i32) (local $r i32) (local $pd i32) (local $pb i32)
     (local $dr v128) (local $di v128) (local $br v128) (local $bi v128) (local $sr v128) (local $si v128)
@@ -359,9 +359,111 @@ const MAC = `
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
       (br $l))))`;
 
+const MAC_K1 = `
+  ;; k = 1 (two rows, two output polynomials) in one pass: o_p = d_0·b_{0,p} + d_1·b_{1,p}, with
+  ;; b_{r,p} at b + (2r + p)·P and d_r, o_p at d + r·P, o + p·P (P = 8N bytes, imaginary parts M
+  ;; values after the real ones). The digits are loaded once for both outputs; each sum is the
+  ;; one mac_rows forms (row 0 then row 1), so the values are the same.
+  (func $mac_k1 (param $d i32) (param $b i32) (param $o i32) (param $p i32) (param $m i32)
+    (local $off i32) (local $end i32) (local $h i32)
+    (local $pd0 i32) (local $pd1 i32) (local $pb00 i32) (local $pb01 i32) (local $pb10 i32) (local $pb11 i32) (local $po0 i32) (local $po1 i32)
+    (local $d0r v128) (local $d0i v128) (local $d1r v128) (local $d1i v128) (local $br v128) (local $bi v128)
+    (local $sr v128) (local $si v128)
+    (local.set $h (i32.shl (local.get $m) (i32.const 3)))
+    (local.set $end (local.get $h))
+    (local.set $off (i32.const 0))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+      (local.set $pd0 (i32.add (local.get $d) (local.get $off)))
+      (local.set $pd1 (i32.add (local.get $pd0) (local.get $p)))
+      (local.set $pb00 (i32.add (local.get $b) (local.get $off)))
+      (local.set $pb01 (i32.add (local.get $pb00) (local.get $p)))
+      (local.set $pb10 (i32.add (local.get $pb01) (local.get $p)))
+      (local.set $pb11 (i32.add (local.get $pb10) (local.get $p)))
+      (local.set $po0 (i32.add (local.get $o) (local.get $off)))
+      (local.set $po1 (i32.add (local.get $po0) (local.get $p)))
+      (local.set $d0r (v128.load (local.get $pd0)))
+      (local.set $d0i (v128.load (i32.add (local.get $pd0) (local.get $h))))
+      (local.set $d1r (v128.load (local.get $pd1)))
+      (local.set $d1i (v128.load (i32.add (local.get $pd1) (local.get $h))))
+      ${[0, 1]
+        .map(
+          (p) => `
+      (local.set $br (v128.load (local.get $pb0${p})))
+      (local.set $bi (v128.load (i32.add (local.get $pb0${p}) (local.get $h))))
+      (local.set $sr (f64x2.sub (f64x2.mul (local.get $d0r) (local.get $br)) (f64x2.mul (local.get $d0i) (local.get $bi))))
+      (local.set $si (f64x2.add (f64x2.mul (local.get $d0r) (local.get $bi)) (f64x2.mul (local.get $d0i) (local.get $br))))
+      (local.set $br (v128.load (local.get $pb1${p})))
+      (local.set $bi (v128.load (i32.add (local.get $pb1${p}) (local.get $h))))
+      (v128.store (local.get $po${p})
+        (f64x2.add (local.get $sr) (f64x2.sub (f64x2.mul (local.get $d1r) (local.get $br)) (f64x2.mul (local.get $d1i) (local.get $bi)))))
+      (v128.store (i32.add (local.get $po${p}) (local.get $h))
+        (f64x2.add (local.get $si) (f64x2.add (f64x2.mul (local.get $d1r) (local.get $bi)) (f64x2.mul (local.get $d1i) (local.get $br)))))`,
+        )
+        .join('')}
+      (local.set $off (i32.add (local.get $off) (i32.const 16)))
+      (br $l))))`;
+
+const BLIND_ROTATE = `
+  ;; The whole blind rotation loop of pbs-wasm.ts (level-1 decomposition), so the ~10 kernel calls
+  ;; per mask element stay inside wasm: for i < n with a = switched[i] ≠ 0, per row r the digits
+  ;; of X^a·ACC_r − ACC_r go through the forward DFT; then per output polynomial p the
+  ;; multiply-accumulate with GGSW(s_i), the backward DFT and the accumulator update.
+  ;; k1 = k + 1; polynomials are P = 8N bytes apart in acc, fd, fo; the Fourier BSK holds
+  ;; k1·k1 polynomials per GGSW.
+  (func (export "blind_rotate") (param $switched i32) (param $n i32) (param $k1 i32) (param $bigN i32)
+      (param $acc i32) (param $rot i32) (param $fd i32) (param $fo i32) (param $twist i32) (param $untwist i32)
+      (param $table i32) (param $tableEnd i32) (param $bsk i32) (param $digitScale f64) (param $digitBase f64)
+    (local $i i32) (local $a i32) (local $r i32) (local $m i32) (local $p i32) (local $h i32) (local $ggsw i32) (local $at i32)
+    (local.set $m (i32.shr_u (local.get $bigN) (i32.const 1)))
+    (local.set $p (i32.shl (local.get $bigN) (i32.const 3)))
+    (local.set $h (i32.shl (local.get $m) (i32.const 3)))
+    (local.set $ggsw (i32.mul (i32.mul (local.get $k1) (local.get $k1)) (local.get $p)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $masks
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $a (i32.load (i32.add (local.get $switched) (i32.shl (local.get $i) (i32.const 2)))))
+      (if (i32.ne (local.get $a) (i32.const 0)) (then
+        (local.set $r (i32.const 0))
+        (block $rdone (loop $rows
+          (br_if $rdone (i32.ge_u (local.get $r) (local.get $k1)))
+          (local.set $at (i32.mul (local.get $r) (local.get $p)))
+          (call $rotate_sub_twist (i32.add (local.get $acc) (local.get $at)) (local.get $a) (local.get $bigN) (local.get $rot)
+            (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
+            (local.get $twist) (local.get $digitScale) (local.get $digitBase))
+          (call $fft_fwd (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
+            (local.get $m) (local.get $table))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $rows)))
+        (if (i32.eq (local.get $k1) (i32.const 2))
+          (then (call $mac_k1 (local.get $fd) (local.get $bsk) (local.get $fo) (local.get $p) (local.get $m)))
+          (else
+            (local.set $r (i32.const 0))
+            (block $mdone (loop $macs
+              (br_if $mdone (i32.ge_u (local.get $r) (local.get $k1)))
+              (local.set $at (i32.mul (local.get $r) (local.get $p)))
+              ;; output r = Σ_row digits_row · GGSW[row][poly r]; rows are k1 polynomials apart
+              (call $mac_rows (local.get $fd) (local.get $p) (i32.add (local.get $bsk) (local.get $at))
+                (i32.mul (local.get $k1) (local.get $p)) (local.get $k1) (i32.add (local.get $fo) (local.get $at)) (local.get $m))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $macs)))))
+        (local.set $r (i32.const 0))
+        (block $bdone (loop $outs
+          (br_if $bdone (i32.ge_u (local.get $r) (local.get $k1)))
+          (local.set $at (i32.mul (local.get $r) (local.get $p)))
+          (call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+            (local.get $m) (local.get $table) (local.get $tableEnd))
+          (call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+            (i32.add (local.get $acc) (local.get $at)) (local.get $m) (local.get $untwist))
+          (local.set $r (i32.add (local.get $r) (i32.const 1)))
+          (br $outs)))))
+      (local.set $bsk (i32.add (local.get $bsk) (local.get $ggsw)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $masks))))`;
+
 const UNTWIST_ADD = `
   ;; acc[j] += Re(y_j), acc[j+M] += Im(y_j) with y = o·untwist; then x − 2^64·round(x/2^64).
-  (func (export "untwist_add") (param $oRe i32) (param $oIm i32) (param $acc i32) (param $m i32) (param $untwist i32)
+  (func $untwist_add (export "untwist_add") (param $oRe i32) (param $oIm i32) (param $acc i32) (param $m i32) (param $untwist i32)
     (local $j i32) (local $o i32) (local $yr v128) (local $yi v128) (local $ur v128) (local $ui v128)
     (local $x v128) (local $q v128) (local $iq v128)
     (local.set $q (f64x2.splat (f64.const 18446744073709551616)))
@@ -469,6 +571,8 @@ export const KERNELS_WAT = `(module
   ${SCALED_COPY}
   ${ROTATE_SUB_TWIST}
   ${MAC}
+  ${MAC_K1}
+  ${BLIND_ROTATE}
   ${UNTWIST_ADD}
   ${KEYSWITCH}
 )

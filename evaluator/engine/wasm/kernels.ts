@@ -11,6 +11,23 @@ export interface Kernels {
   rotate_sub_twist(acc: number, a: number, n: number, rot: number, outRe: number, outIm: number, twist: number, digitScale: number, base: number): void;
   mac_rows(d: number, dStride: number, b: number, bStride: number, rows: number, o: number, m: number): void;
   untwist_add(oRe: number, oIm: number, acc: number, m: number, untwist: number): void;
+  blind_rotate(
+    switched: number,
+    n: number,
+    k1: number,
+    bigN: number,
+    acc: number,
+    rot: number,
+    fd: number,
+    fo: number,
+    twist: number,
+    untwist: number,
+    table: number,
+    tableEnd: number,
+    bsk: number,
+    digitScale: number,
+    digitBase: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;

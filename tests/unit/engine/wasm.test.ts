@@ -23,6 +23,7 @@ import {
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
 import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../evaluator/engine/algorithms/pbs-wasm.ts';
 import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../evaluator/engine/fft/radix4.ts';
+import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../evaluator/engine/algorithms/blind-rotate-f64.ts';
 import { assembleKernels } from '../../../evaluator/engine/wasm/build.ts';
 import { KERNELS_WASM_BASE64 } from '../../../evaluator/engine/wasm/kernels-binary.ts';
 import { instantiateKernels } from '../../../evaluator/engine/wasm/kernels.ts';
@@ -76,6 +77,39 @@ describe('wasm DFT kernels', () => {
   }
 });
 
+
+describe('wasm blind rotation kernel', () => {
+  // k = 1 takes the fused two-output multiply-accumulate, k = 2 the per-output one; N = 16 and 32
+  // the generic DFT stages, N = 2048 the fixed-length ones.
+  for (const [k, N] of [[1, 16], [2, 16], [2, 32], [1, 2048], [2, 2048]] as const) {
+    it(`equals the TypeScript blind rotation bit for bit (k = ${k}, N = ${N})`, () => {
+      const n = 7;
+      const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<typeof blindRotateF64>[0];
+      const layout = wasmScratchLayout(params);
+      const bskDoubles = n * (k + 1) ** 2 * N;
+      const pages = Math.ceil((layout.size + 8 * bskDoubles) / 65536);
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      const f64 = new Float64Array(memory.buffer);
+      writeTables(f64, 0, layout, N);
+      const rng = seededRandom(1000 * k + N);
+      const bsk = new Float64Array(memory.buffer, layout.size, bskDoubles);
+      for (let i = 0; i < bskDoubles; i++) bsk[i] = (rng() * 2 - 1) * 2 ** 40;
+      const lutBody = Uint32Array.from({ length: 2 * N }, () => Math.floor(rng() * 2 ** 32));
+      const switched = new Uint32Array(memory.buffer, layout.switched, n + 1);
+      // Every rotation class: 0 (skipped), below N, N itself, above N.
+      switched.set([0, 1, N - 1, N, N + 3, 2 * N - 1, Math.floor(rng() * 2 * N), Math.floor(rng() * 2 * N)]);
+      const acc = new Float64Array(memory.buffer, layout.acc, (k + 1) * N);
+      initAccumulator(params, lutBody, switched[n]!, acc);
+      instantiateKernels(memory).blind_rotate(
+        layout.switched, n, k + 1, N, layout.acc, layout.rot, layout.fourierDigits, layout.fourierOut,
+        layout.twist, layout.untwist, layout.fftTable, layout.fftTableEnd, layout.size, 2 ** -41, 2 ** 23,
+      );
+      const ts = blindRotateF64Scratch(params);
+      blindRotateF64(params, Float64Array.from(bsk), Uint32Array.from(switched), lutBody, ts);
+      expect(Array.from(acc)).toEqual(Array.from(ts.acc));
+    });
+  }
+});
 
 describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs TypeScript path (%s)', (paramSet) => {
   let keys: TestKeys;
