@@ -19,23 +19,17 @@
  */
 import { collapse, flatten, type Grown } from './cart.ts';
 import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, FEATURE_SPECS, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
 import { EXPLANATION_FEATURE } from './fit-quantizers.ts';
-import { predictCodes } from './infer.ts';
 import {
   FORMAT_VERSION,
-  MANIFEST_KIND,
   MAX_TREE_DEPTH,
   MAX_TREE_NODES,
-  PARAMETER_SETS,
   TREE_KIND,
-  describeFeature,
   sealModel,
   sha256Hex,
   type ImportedInfo,
-  type ManifestBody,
   type Model,
-  type TreeBody,
   type TreeNode,
 } from './manifest.ts';
 import { FieldResolver, domainOf, literalOf, valueBits, type Literal } from './pmml-fields.ts';
@@ -44,14 +38,12 @@ import {
   MAX_CODE,
   bitsForLevels,
   digitsForBits,
-  quantizeParsed,
-  quantizeValue,
   quantizerLevels,
   type EncryptedInput,
   type Quantizer,
 } from './quantize.ts';
 import type { LabeledApplication } from './synthetic.ts';
-import { scorePredictions, type Metrics } from './train.ts';
+import { approvalRate, manifestBody, scoreModel, type Metrics } from './train.ts';
 
 export interface ImportPmmlOptions {
   /** PMML field name → feature (snake_case or the seed's column name), for fields named otherwise. */
@@ -373,26 +365,6 @@ function depthOf(nodes: readonly TreeNode[], i = 0): number {
 // ---------------------------------------------------------------------------------------------
 // The artifact
 
-/** Accuracy, precision, recall and approval rate of a model on labeled rows. */
-export function evaluateModel(
-  inputs: readonly EncryptedInput[],
-  tree: Pick<TreeBody, 'nodes'>,
-  rows: readonly LabeledApplication[],
-): Metrics {
-  const round4 = (v: number) => Math.round(v * 10_000) / 10_000;
-  const predictions = rows.map((r) => predictCodes(tree, quantizeParsed(inputs, r.features)));
-  const s = scorePredictions(
-    rows.map((r) => r.approved),
-    predictions,
-  );
-  return {
-    accuracy: round4(s.accuracy),
-    precision: round4(s.precision),
-    recall: round4(s.recall),
-    approvalRate: round4(rows.length === 0 ? 0 : rows.reduce((a, r) => a + r.approved, 0) / rows.length),
-  };
-}
-
 /**
  * Imports a PMML `TreeModel` as a sealed BlindScore model.
  * @param xml the PMML document's text
@@ -430,9 +402,10 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     const bits = bitsForLevels(quantizerLevels(quantizer));
     return { name: feature, feature, party: FEATURE_SPECS[feature].party, bits, digits: digitsForBits(bits), quantizer };
   });
-  const exInput = inputs.find((i) => i.feature === EXPLANATION_FEATURE)!;
   const tree = { kind: TREE_KIND, formatVersion: FORMAT_VERSION, nodes } as const;
-  const metrics = options.evaluate ? evaluateModel(inputs, tree, options.evaluate) : null;
+  const metrics = options.evaluate
+    ? { ...scoreModel(inputs, tree, options.evaluate), approvalRate: approvalRate(options.evaluate) }
+    : null;
   const training: ImportedInfo = {
     source: 'pmml',
     sha256: await sha256Hex(xml),
@@ -442,20 +415,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     rows: options.evaluate?.length ?? 0,
     metrics,
   };
-  const manifest: ManifestBody = {
-    kind: MANIFEST_KIND,
-    formatVersion: FORMAT_VERSION,
-    name: options.name ?? `${doc.modelName ?? 'Imported decision tree'} (PMML)`.slice(0, 200),
-    parameterSet: { id: 'tuniform', tfheName: PARAMETER_SETS.tuniform, messageModulus: 4, carryModulus: 4 },
-    features: FEATURE_NAMES.map(describeFeature),
-    inputs,
-    explanation: {
-      input: exInput.name,
-      // As in training: bin 0 is no candidate (its bit could only repeat an approval).
-      bins: YEARS_EMPLOYED_BINS.slice(1).map((label) => ({ code: quantizeValue(exInput.quantizer, label), label })),
-    },
-    labels: FEATURE_TEXTS,
-    training,
-  };
+  const name = options.name ?? `${doc.modelName ?? 'Imported decision tree'} (PMML)`.slice(0, 200);
+  const manifest = manifestBody(name, inputs, training);
   return { model: await sealModel(manifest, tree), metrics, fields };
 }

@@ -11,7 +11,7 @@
  * Browser-safe.
  */
 import { ModelError } from './errors.ts';
-import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
+import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
 import { float32LessThanCut, nextUp } from './float.ts';
 import type { PmmlPredicate, PmmlTreeDocument } from './pmml.ts';
 
@@ -263,17 +263,12 @@ export function literalOf(
   const c = parseNumber(predicate.value, where, predicate.field);
   const op = predicate.operator;
   if (op === 'equal' || op === 'notEqual') {
-    // x = c is an interval [c, c] — one threshold only at the ends of an integer range.
+    // x = c is the interval [c, c]: one threshold only at either end of an integer range.
     const holds = op === 'equal';
-    if (!domain.integer || !Number.isInteger(c) || c < domain.min || c > domain.max) {
-      if (domain.integer && (!Number.isInteger(c) || c < domain.min || c > domain.max)) return { kind: 'const', value: !holds };
-      throw new ModelError('unrepresentable_split', `${what} ${c} on a continuous feature (${domain.feature}) is not one threshold`, {
-        where,
-        feature: domain.feature,
-      });
-    }
-    if (c === domain.min) return numericLiteral(domain, holds ? 'lessOrEqual' : 'greaterThan', c, false);
-    if (c === domain.max) return numericLiteral(domain, holds ? 'greaterOrEqual' : 'lessThan', c, false);
+    const possible = c >= domain.min && c <= domain.max && (!domain.integer || Number.isInteger(c));
+    if (!possible) return { kind: 'const', value: !holds };
+    if (domain.integer && c === domain.min) return numericLiteral(domain, holds ? 'lessOrEqual' : 'greaterThan', c, false);
+    if (domain.integer && c === domain.max) return numericLiteral(domain, holds ? 'greaterOrEqual' : 'lessThan', c, false);
     throw new ModelError('unrepresentable_split', `${what} ${c} on ${domain.feature} is an interval, not one threshold`, {
       where,
       feature: domain.feature,

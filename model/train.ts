@@ -22,8 +22,9 @@ import {
   type ManifestBody,
   type Model,
   type TrainingInfo,
+  type TreeBody,
 } from './manifest.ts';
-import { quantizeParsed, quantizeValue, quantizerLevels } from './quantize.ts';
+import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from './quantize.ts';
 import { createRng } from './random.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
 
@@ -87,6 +88,45 @@ export function splitRows(rows: readonly LabeledApplication[], heldOutFraction: 
   };
 }
 
+/** Accuracy, precision and recall (rounded to 4 places) of a tree on labeled rows. */
+export function scoreModel(
+  inputs: readonly EncryptedInput[],
+  tree: Pick<TreeBody, 'nodes'>,
+  rows: readonly LabeledApplication[],
+): Omit<Metrics, 'approvalRate'> {
+  const predictions = rows.map((r) => predictCodes(tree, quantizeParsed(inputs, r.features)));
+  const scored = scorePredictions(
+    rows.map((r) => r.approved),
+    predictions,
+  );
+  return { accuracy: round4(scored.accuracy), precision: round4(scored.precision), recall: round4(scored.recall) };
+}
+
+/** Share of approved rows, rounded to 4 places. */
+export function approvalRate(rows: readonly LabeledApplication[]): number {
+  return rows.length === 0 ? 0 : round4(rows.reduce((s, r) => s + r.approved, 0) / rows.length);
+}
+
+/** The manifest of a model over `inputs` (one per feature), as training and import write it. */
+export function manifestBody(name: string, inputs: EncryptedInput[], training: TrainingInfo): ManifestBody {
+  const exInput = inputs.find((i) => i.feature === EXPLANATION_FEATURE)!;
+  return {
+    kind: MANIFEST_KIND,
+    formatVersion: FORMAT_VERSION,
+    name,
+    parameterSet: { id: 'tuniform', tfheName: PARAMETER_SETS.tuniform, messageModulus: 4, carryModulus: 4 },
+    features: FEATURE_NAMES.map(describeFeature),
+    inputs,
+    explanation: {
+      input: exInput.name,
+      // Bin 0 is left out: its bit could only be 1 for an applicant in bin 0 who is already approved.
+      bins: YEARS_EMPLOYED_BINS.slice(1).map((label) => ({ code: quantizeValue(exInput.quantizer, label), label })),
+    },
+    labels: FEATURE_TEXTS,
+    training,
+  };
+}
+
 /**
  * Trains and seals a model.
  * @throws ModelError `invalid_training` for too few rows, a single class, or bad options.
@@ -131,16 +171,8 @@ export async function trainModel(
   );
 
   const evalRows = heldOut.length > 0 ? heldOut : train;
-  const predictions = evalRows.map((r) => predictCodes({ nodes }, quantizeParsed(inputs, r.features)));
-  const scored = scorePredictions(evalRows.map((r) => r.approved), predictions);
-  const metrics: Metrics = {
-    accuracy: round4(scored.accuracy),
-    precision: round4(scored.precision),
-    recall: round4(scored.recall),
-    approvalRate: round4(rows.reduce((s, r) => s + r.approved, 0) / rows.length),
-  };
+  const metrics: Metrics = { ...scoreModel(inputs, { nodes }, evalRows), approvalRate: approvalRate(rows) };
 
-  const exInput = inputs.find((i) => i.feature === EXPLANATION_FEATURE)!;
   const training: TrainingInfo = {
     source: options.source?.kind ?? 'csv',
     seed: options.source?.kind === 'synthetic' ? options.source.seed : null,
@@ -149,21 +181,7 @@ export async function trainModel(
     options: { maxDepth, minSamplesLeaf, classWeights: weights },
     metrics,
   };
-  const manifest: ManifestBody = {
-    kind: MANIFEST_KIND,
-    formatVersion: FORMAT_VERSION,
-    name: options.name ?? 'BlindScore credit-card approval',
-    parameterSet: { id: 'tuniform', tfheName: PARAMETER_SETS.tuniform, messageModulus: 4, carryModulus: 4 },
-    features: FEATURE_NAMES.map(describeFeature),
-    inputs,
-    explanation: {
-      input: exInput.name,
-      // Bin 0 is left out: its bit could only be 1 for an applicant in bin 0 who is already approved.
-      bins: YEARS_EMPLOYED_BINS.slice(1).map((label) => ({ code: quantizeValue(exInput.quantizer, label), label })),
-    },
-    labels: FEATURE_TEXTS,
-    training,
-  };
+  const manifest = manifestBody(options.name ?? 'BlindScore credit-card approval', inputs, training);
   const model = await sealModel(manifest, { kind: TREE_KIND, formatVersion: FORMAT_VERSION, nodes });
   return { model, metrics };
 }

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applicationsToCsv } from '../../../model/csv.ts';
-import { evaluateModel } from '../../../model/import-pmml.ts';
 import { loadModel } from '../../../model/manifest.ts';
 import { generateApplications } from '../../../model/synthetic.ts';
+import { approvalRate, scoreModel } from '../../../model/train.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'credit-tree.pmml');
@@ -34,7 +34,7 @@ describe('train CLI: --import-pmml', () => {
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown> & { tree: { nodes: number; leaves: number }; circuit: { pbs: number } };
     const model = await loadModel(readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'model', 'tree.json'), 'utf8'));
-    const metrics = evaluateModel(model.manifest.inputs, model.tree, rows);
+    const metrics = { ...scoreModel(model.manifest.inputs, model.tree, rows), approvalRate: approvalRate(rows) };
     expect(summary).toMatchObject({
       modelVersion: model.manifest.modelVersion,
       source: 'pmml',

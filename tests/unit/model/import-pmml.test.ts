@@ -10,12 +10,12 @@ import { compileCircuit } from '../../../evaluator/circuit/compile.ts';
 import { simulateCircuit } from '../../../evaluator/circuit/simulate.ts';
 import { ModelError } from '../../../model/errors.ts';
 import { nextDown, nextUp } from '../../../model/float.ts';
-import { evaluateModel, importPmmlModel, type ImportPmmlOptions } from '../../../model/import-pmml.ts';
+import { importPmmlModel, type ImportPmmlOptions } from '../../../model/import-pmml.ts';
 import { explainCodes, predictCodes } from '../../../model/infer.ts';
 import { loadModel, serializeModelFile, type Model } from '../../../model/manifest.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications, type LabeledApplication } from '../../../model/synthetic.ts';
-import { trainModel } from '../../../model/train.ts';
+import { approvalRate, scoreModel, trainModel } from '../../../model/train.ts';
 import { modelToPmml } from './pmml-writer.ts';
 
 const read = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
@@ -79,7 +79,7 @@ describe('PMML import: round trips', () => {
     const { model, metrics } = await importPmmlModel(xml, { approveScore: 'approved', evaluate: rows });
 
     expect(outcomes(model, applicants)).toEqual(outcomes(original, applicants));
-    expect(metrics).toEqual(evaluateModel(original.manifest.inputs, original.tree, rows));
+    expect(metrics).toEqual({ ...scoreModel(original.manifest.inputs, original.tree, rows), approvalRate: approvalRate(rows) });
     expect(model.manifest.training).toMatchObject({ source: 'pmml', approveScore: 'approved', rows: 2_000, metrics });
     expect(model.tree.nodes.length).toBeLessThanOrEqual(original.tree.nodes.length);
 
@@ -223,6 +223,16 @@ describe('PMML import: refusals name the place', () => {
     const ey = await refusal(pmml(continuous('Years_employed'), years));
     expect(ey.code).toBe('unrepresentable_split');
     expect(ey.message).toMatch(/Node "y1".*bin order/);
+  });
+
+  it('numeric equality: one threshold at the ends of an integer range, refused in the middle', async () => {
+    const tree = (value: number) => leaf('eq', '0', `<SimplePredicate field="Num_children" operator="equal" value="${value}"/>`) + leaf('all', '1', '<True/>');
+    const { model } = await importPmmlModel(pmml(continuous('Num_children'), tree(0)));
+    const decide = (n: number) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, features({ num_children: n })));
+    expect([0, 1, 5].map(decide)).toEqual([0, 1, 1]);
+    const e = await refusal(pmml(continuous('Num_children'), tree(3)));
+    expect(e.code).toBe('unrepresentable_split');
+    expect(e.message).toMatch(/^Node "eq": .*interval/);
   });
 
   it('malformed XML and documents that are not one TreeModel', async () => {
