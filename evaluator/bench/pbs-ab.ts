@@ -8,8 +8,8 @@
  *   npx tsx evaluator/bench/pbs-ab.ts [baseRevision=HEAD]
  *   env: AB_SET=tuniform|gaussian (default tuniform), AB_RUNS (default 60)
  *
- * The base engine is `git archive`d into node_modules/.cache (so its imports resolve) and
- * imported from there; B is the working tree. Prints one JSON object.
+ * The base revision is `git archive`d into node_modules/.cache (so its imports resolve) and its
+ * engine imported from there; B is the working tree. Prints one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -37,7 +37,8 @@ async function engineAt(rev: string): Promise<Engine> {
   const dir = join(root, 'node_modules', '.cache', 'blindscore-pbs-ab', sha);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const tar = execFileSync('git', ['archive', '--format=tar', sha, 'evaluator/engine'], { cwd: root, maxBuffer: 1 << 28 });
+  // The whole tree (~2 MB): the engine may import shared modules from outside its folder.
+  const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: root, maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   return (await import(pathToFileURL(join(dir, 'evaluator', 'engine', 'index.ts')).href)) as Engine;
 }
