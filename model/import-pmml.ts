@@ -388,7 +388,16 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
   const approve = resolveApproveScore(doc, options.approveScore);
   const uses = collectLiterals(doc, resolver);
   const codings = buildCodings([...uses.values()]);
-  const nodes = flatten(collapse(buildTree(doc, uses, codings, approve)), FEATURE_NAMES);
+  let nodes: TreeNode[];
+  try {
+    nodes = flatten(collapse(buildTree(doc, uses, codings, approve)), FEATURE_NAMES);
+  } catch (e) {
+    // Long sibling chains recurse once per child; a hostile document must not crash the caller.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new ModelError('unsupported_pmml', 'the tree nests too deeply to rebuild as binary splits', {});
+    }
+    throw e;
+  }
   if (nodes.length > MAX_TREE_NODES) {
     throw new ModelError('unsupported_pmml', `the tree has ${nodes.length} nodes as binary splits; at most ${MAX_TREE_NODES} are supported`, {});
   }

@@ -19,7 +19,11 @@ import { ModelError, formatIssues } from './errors.ts';
 /** Refuse larger documents before parsing (a depth-12 tree is a few hundred kilobytes). */
 export const MAX_PMML_BYTES = 8 * 1024 * 1024;
 /** Refuse node trees larger than this while reading (the importer's own limit is lower). */
-const MAX_PMML_NODES = 100_000;
+const MAX_PMML_NODES = 20_000;
+/** Children of one node: a binary tree compacts to a few per node, a category split to one per value. */
+const MAX_PMML_CHILDREN = 64;
+/** Element nesting (fast-xml-parser's own bound); a Node tree nests about one element per level. */
+const MAX_XML_NESTING = 100;
 
 export type SimpleOperator = z.infer<typeof SimpleOperator>;
 const SimpleOperator = z.enum([
@@ -122,6 +126,10 @@ const childrenNamed = (e: XmlElement, name: string) => e.children.filter((c) => 
 
 function fail(message: string, details: Record<string, unknown> = {}): never {
   throw new ModelError('invalid_pmml', message, details);
+}
+
+function unsupported(message: string, details: Record<string, unknown>): never {
+  throw new ModelError('unsupported_pmml', message, details);
 }
 
 /** Checks an element's attributes with a zod schema; errors name the element. */
@@ -243,7 +251,7 @@ function readPredicate(e: XmlElement, where: string): PmmlPredicate {
 }
 
 function readNode(e: XmlElement, path: string, budget: { nodes: number }): PmmlNode {
-  if (++budget.nodes > MAX_PMML_NODES) fail(`the tree has more than ${MAX_PMML_NODES} nodes`);
+  if (++budget.nodes > MAX_PMML_NODES) unsupported(`the tree has more than ${MAX_PMML_NODES} nodes`, {});
   const a = attrs(NodeAttrs, e, `Node[${path}]`);
   const where = a.id !== undefined ? `Node "${a.id}"` : `Node[${path}]`;
   if (child(e, 'EmbeddedModel') || child(e, 'Regression') || child(e, 'DecisionTree')) {
@@ -255,7 +263,9 @@ function readNode(e: XmlElement, path: string, budget: { nodes: number }): PmmlN
     const d = attrs(ScoreDistributionAttrs, s, where);
     return { value: d.value, recordCount: d.recordCount, probability: d.probability ?? null };
   });
-  const children = childrenNamed(e, 'Node').map((c, i) => readNode(c, `${path}/${i}`, budget));
+  const kids = childrenNamed(e, 'Node');
+  if (kids.length > MAX_PMML_CHILDREN) unsupported(`${where}: ${kids.length} child nodes; at most ${MAX_PMML_CHILDREN} are supported`, { where });
+  const children = kids.map((c, i) => readNode(c, `${path}/${i}`, budget));
   return {
     where,
     predicate: readPredicate(predicates[0]!, where),
@@ -303,12 +313,15 @@ export function parsePmmlTree(xml: string): PmmlTreeDocument {
     ignorePiTags: true,
     processEntities: true,
     htmlEntities: false,
+    maxNestedTags: MAX_XML_NESTING,
   });
   let items: OrderedItem[];
   try {
     items = parser.parse(xml) as OrderedItem[];
   } catch (e) {
-    return fail(`not well-formed XML: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    if (/nested tags/i.test(message)) unsupported(`the document nests deeper than ${MAX_XML_NESTING} elements`, {});
+    return fail(`not well-formed XML: ${message}`);
   }
   const roots = toElements(items);
   const pmml = roots.find((e) => e.name === 'PMML');

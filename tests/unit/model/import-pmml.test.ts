@@ -245,6 +245,26 @@ describe('PMML import: refusals name the place', () => {
     expect(bad.message).toContain('Node "op"');
   });
 
+  it('hostile documents: deep nesting, huge sibling lists, long chains, entity bombs', async () => {
+    const wrap = (tree: string) => pmml(continuous('Age'), tree);
+    const never = '<Node score="0"><SimplePredicate field="Age" operator="lessThan" value="10"/></Node>';
+    const deep = await refusal(wrap('<Node score="1"><True/>'.repeat(200) + '</Node>'.repeat(200)));
+    expect([deep.code, deep.message]).toEqual(['unsupported_pmml', 'the document nests deeper than 100 elements']);
+    const wide = await refusal(wrap(`<Node id="w" score="1"><True/>${never.repeat(65)}</Node>`));
+    expect(wide.code).toBe('unsupported_pmml');
+    expect(wide.message).toContain('Node "w": 65 child nodes');
+    let chain = '<Node score="1"><True/></Node>';
+    for (let d = 0; d < 90; d++) chain = `<Node score="0"><True/>${never.repeat(63)}${chain}</Node>`;
+    expect((await refusal(wrap(chain))).code).toBe('unsupported_pmml');
+    // DOCTYPE entities are not expanded, so an entity bomb stays one short unknown value.
+    const bomb = `<!DOCTYPE PMML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>`;
+    const set = '<Node id="b" score="1"><SimpleSetPredicate field="Occupation_type" booleanOperator="isIn"><Array type="string">&d;</Array></SimpleSetPredicate></Node>';
+    const e = await refusal(bomb + pmml(occupation, set).replace('<?xml version="1.0"?>', ''));
+    expect(e.code).toBe('unknown_value');
+    expect(e.message).toMatch(/^Node "b": /);
+    expect(e.message).not.toContain('aaaaaaaaaa');
+  });
+
   it('a leaf without a score', async () => {
     const e = await refusal(pmml(continuous('Age'), '<Node id="quiet"><SimplePredicate field="Age" operator="lessThan" value="30"/></Node>'));
     expect(e.code).toBe('missing_score');
