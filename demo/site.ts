@@ -4,9 +4,13 @@
  * `widget/vite.config.ts`, copied under `/blind-score/` of the site and loaded with one
  * `<script type="module">` and one `<blind-score>` tag, as the widget's README tells customers.
  * Every response carries a strict Content-Security-Policy that allows only this origin, wasm
- * compilation, and the gateway.
+ * compilation, and the gateway. The same server answers the bank's own backend routes under
+ * `/api/` (`bank-backend/`), as a bank's web server would.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
 import { build, preview, type Plugin, type PreviewServer } from 'vite';
 import { ROOT } from './options.ts';
 import { HOST } from './ports.ts';
@@ -14,8 +18,11 @@ import { HOST } from './ports.ts';
 export const SITE_ROOT = join(ROOT, 'demo', 'site');
 const WIDGET_CONFIG = join(ROOT, 'widget', 'vite.config.ts');
 
-/** The site's pages (vite inputs). An applicant-mode page joins them once party backends upload. */
-export const PAGES = { index: 'index.html' } as const;
+/**
+ * The site's pages (vite inputs): the demo-mode landing page, and the applicant-mode page whose
+ * bank and bureau inputs come from the bank backend.
+ */
+export const PAGES = { index: 'index.html', applicant: 'applicant.html' } as const;
 
 /** Values the pages embed, exactly where a bank would write them in its HTML. */
 export interface SiteSettings {
@@ -23,7 +30,10 @@ export interface SiteSettings {
   publishableKey: string;
 }
 
-/** `{{name}}` in the pages' HTML → the setting; an unknown name fails the build. */
+/**
+ * `{{> part}}` in the pages' HTML → `site/partials/part.html` (the header and footer every page
+ * shares), then `{{name}}` → the setting; an unknown name fails the build.
+ */
 function pageSettings(settings: SiteSettings): Plugin {
   const values: Record<string, string> = { ...settings };
   return {
@@ -31,7 +41,9 @@ function pageSettings(settings: SiteSettings): Plugin {
     transformIndexHtml: {
       order: 'pre',
       handler: (html, ctx) =>
-        html.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+        html
+          .replace(/\{\{>\s*([\w-]+)\s*\}\}/g, (_, part: string) => readFileSync(join(SITE_ROOT, 'partials', `${part}.html`), 'utf8'))
+          .replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
           const value = values[name];
           if (value === undefined) throw new Error(`${ctx.path}: unknown setting {{${name}}}`);
           return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -95,13 +107,31 @@ export async function buildSite(runDir: string, settings: SiteSettings): Promise
   return { outDir };
 }
 
-/** Serves a built site on 127.0.0.1:`port` with the security headers a bank would send. */
-export async function serveSite(site: SiteBuild, port: number, gatewayOrigin: string): Promise<PreviewServer> {
+/** Answers `/api/…` with the bank's backend, ahead of the static files. */
+function backendRoutes(backend: Hono): Plugin {
+  const listener = getRequestListener(backend.fetch);
+  return {
+    name: 'blindscore-demo-bank-backend',
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.url?.startsWith('/api/')) void listener(req, res);
+        else next();
+      });
+    },
+  };
+}
+
+/**
+ * Serves a built site on 127.0.0.1:`port` with the security headers a bank would send, and the
+ * bank's backend routes when given.
+ */
+export async function serveSite(site: SiteBuild, port: number, gatewayOrigin: string, backend?: Hono): Promise<PreviewServer> {
   return preview({
     configFile: false,
     root: SITE_ROOT,
     appType: 'mpa',
     logLevel: 'warn',
+    plugins: backend ? [backendRoutes(backend)] : [],
     build: { outDir: site.outDir },
     preview: {
       host: HOST,

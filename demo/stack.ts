@@ -3,12 +3,23 @@
  * what a developer runs: the evaluator (Node, `evaluator/service/main.ts`), the gateway
  * (wrangler's dev server in `gateway-process.ts`: workerd with local Durable Objects and R2,
  * offline, no account) and the demo
- * bank site (vite build + preview). Everything listens on 127.0.0.1 only.
+ * bank site (vite build + preview) with the bank's backend routes (`bank-backend/`: the bank's
+ * and the bureau's party uploads for applicant mode). Everything listens on 127.0.0.1 only.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreviewServer } from 'vite';
-import { demoTenant, newSharedSecret, writeGatewayEnvFile } from './gateway-config.ts';
+import { bankBackend } from './bank-backend/app.ts';
+import { loadRecords } from './bank-backend/records.ts';
+import {
+  demoTenant,
+  newPartyKeys,
+  newSharedSecret,
+  partyKeyFiles,
+  writeGatewayEnvFile,
+  writePartyKeyFiles,
+  type PartyKeys,
+} from './gateway-config.ts';
 import { OPTION_SOURCES, ROOT, type StackOptions } from './options.ts';
 import { assertPortsFree, HOST } from './ports.ts';
 import { httpProbe, ServiceProcess } from './service-process.ts';
@@ -34,7 +45,11 @@ export class DemoStack {
   readonly gateway: ServiceProcess;
   private readonly persistDir: string;
   private readonly envFile: string;
+  /** The files holding the bank's and the bureau's party keys (mode 0600), for `npm run party` by hand. */
+  readonly partyKeyFiles: Record<keyof PartyKeys, string>;
+  private readonly partyKeyDir: string;
   private readonly sharedSecret = newSharedSecret();
+  private readonly partyKeys = newPartyKeys();
   private server: PreviewServer | undefined;
   private closing: Promise<void> | undefined;
 
@@ -46,6 +61,8 @@ export class DemoStack {
     this.logDir = join(runDir, 'logs');
     this.persistDir = join(runDir, 'gateway-state');
     this.envFile = join(runDir, 'gateway.env');
+    this.partyKeyDir = join(runDir, 'party-keys');
+    this.partyKeyFiles = partyKeyFiles(this.partyKeyDir);
     const echo = options.verbose ? process.stdout : undefined;
 
     this.evaluator = new ServiceProcess({
@@ -107,8 +124,15 @@ export class DemoStack {
     mkdirSync(this.persistDir, { recursive: true });
 
     // `localhost` too: a person may type it, and the gateway checks the exact Origin.
-    const { tenants, publishableKey } = demoTenant([`http://${HOST}:${port}`, `http://localhost:${port}`]);
+    const { tenants, publishableKey } = demoTenant([`http://${HOST}:${port}`, `http://localhost:${port}`], undefined, this.partyKeys);
     writeGatewayEnvFile(this.envFile, { evaluatorUrl: this.evaluatorUrl, sharedSecret: this.sharedSecret, tenants });
+    writePartyKeyFiles(this.partyKeyDir, this.partyKeys);
+    const backend = bankBackend({
+      gatewayUrl: this.gatewayUrl,
+      partyKeys: this.partyKeys,
+      partyKeyFiles: this.partyKeyFiles,
+      records: loadRecords(),
+    });
     const site = await buildSite(runDir, { gatewayUrl: this.gatewayUrl, publishableKey });
     try {
       this.throwIfClosed();
@@ -116,7 +140,7 @@ export class DemoStack {
       this.throwIfClosed();
       const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      this.server = await serveSite(site, port, this.gatewayUrl);
+      this.server = await serveSite(site, port, this.gatewayUrl, backend);
       this.throwIfClosed();
     } catch (e) {
       await this.close();

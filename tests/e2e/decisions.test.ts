@@ -1,12 +1,14 @@
 /**
  * End to end: the `npm start` stack (evaluator, `wrangler dev`, the demo bank page) driven in
  * Chromium like a person would, for each kind of decision the model makes, and for answers the
- * form must refuse. Applicants and expected sentences come from the cleartext model.
+ * form must refuse; then the bank backend of the applicant-mode page. Applicants and expected
+ * sentences come from the cleartext model.
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../model/manifest.ts';
 import { en } from '../../widget/src/translations/en.ts';
+import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';
 import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
 import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
@@ -93,6 +95,39 @@ describe('the demo bank page, end to end', () => {
     await summary.waitFor({ state: 'detached' });
     expect(bank.requestsSince(0).filter((r) => r.startsWith('POST '))).toEqual([]);
     await bank.close();
+  });
+
+  describe('applicant mode: the bank\u2019s and the bureau\u2019s records come from their servers', () => {
+    let records: CustomerRecords[];
+    beforeAll(() => {
+      records = loadRecords();
+    });
+
+    it('the bank backend answers bad requests with a status and { code, message }', async () => {
+      const api = (path: string, init?: RequestInit) => fetch(new URL(path, env!.stack.url), init);
+      const post = (session: string, body: string, type = 'application/json') =>
+        api(`/api/sessions/${session}/party-inputs`, { method: 'POST', headers: { 'content-type': type }, body });
+      const unknownSession = 'A'.repeat(22);
+      const cases: [Promise<Response>, number, string][] = [
+        [post('not-a-session', '{"customer":"LB-20417"}'), 400, 'invalid_request'],
+        [post(unknownSession, '{"customer":"LB-00000"}'), 404, 'unknown_customer'],
+        [post(unknownSession, '{"customer":"LB-20417","account_age":3}'), 400, 'invalid_request'],
+        [post(unknownSession, '{"customer":'), 400, 'invalid_json'],
+        [post(unknownSession, 'customer=LB-20417', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
+        [post(unknownSession, JSON.stringify({ customer: 'x'.repeat(4096) })), 413, 'body_too_large'],
+        [post(unknownSession, '{"customer":"LB-20417"}'), 502, 'party_upload_failed'],
+        [api(`/api/sessions/${unknownSession}/party-commands?customer=LB-1`), 400, 'invalid_request'],
+        [api('/api/nothing-here'), 404, 'not_found'],
+      ];
+      for (const [pending, status, code] of cases) {
+        const res = await pending;
+        const body = (await res.json()) as { code: string; message: string };
+        expect({ status: res.status, code: body.code }, body.message).toEqual({ status, code });
+        expect(body.message.length).toBeGreaterThan(0);
+      }
+      const listed = (await (await api('/api/customers')).json()) as { customers: { reference: string }[] };
+      expect(listed.customers.map((c) => c.reference)).toEqual(records.map((r) => r.reference));
+    });
   });
 });
 

@@ -29,7 +29,9 @@ export async function startTestStack(): Promise<TestStack> {
     stack,
     async dispose() {
       await stack.close();
-      rmSync(runDir, { recursive: true, force: true });
+      // BLINDSCORE_E2E_KEEP_LOGS=1 keeps the services' logs (and the rest of the run) for a look.
+      if (process.env['BLINDSCORE_E2E_KEEP_LOGS'] === '1') console.info(`e2e run directory kept: ${runDir}`);
+      else rmSync(runDir, { recursive: true, force: true });
     },
   };
 }

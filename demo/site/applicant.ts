@@ -1,0 +1,130 @@
+/**
+ * The applicant-mode page's own script. The widget encrypts only the applicant's answers; when it
+ * reports its session (`blind-score:session`), this page tells the bank's backend which customer
+ * the applicant is (`POST /api/sessions/:id/party-inputs`, the session id and the customer
+ * reference only), and the bank's and the bureau's servers upload their encrypted records with
+ * their own party keys. The page shows their receipt: names and sizes, never a value or a
+ * ciphertext. With "send them yourself" ticked, it shows the `npm run party` commands instead.
+ */
+import type { BlindScoreSessionDetail } from '../../widget/src/events.ts';
+import type { CustomersResponse, PartyCommandsResponse, PartyInputsResponse } from '../bank-backend/app.ts';
+import { offerNextStep } from './next-step.ts';
+
+type Customer = CustomersResponse['customers'][number];
+
+const widget = document.querySelector<HTMLElement & { cancel(): void }>('blind-score')!;
+const select = document.getElementById('customer') as HTMLSelectElement;
+const record = document.getElementById('customer-record')!;
+const status = document.getElementById('party-status')!;
+const statusText = document.getElementById('party-status-text')!;
+const receipts = document.getElementById('party-receipts')!;
+const byHand = document.getElementById('by-hand') as HTMLInputElement;
+const commands = document.getElementById('party-commands')!;
+
+const PARTY_NAMES: Record<string, string> = { bank: 'Larkspur Bank', bureau: 'The credit bureau' };
+let customers: Customer[] = [];
+/** The backend call of the current session; a new session or a failed check ends it. */
+let pending: AbortController | undefined;
+
+class BackendError extends Error {}
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(path, init);
+  const body = (await res.json().catch(() => ({}))) as { message?: string };
+  if (!res.ok) throw new BackendError(body.message ?? `the bank's server answered ${res.status}`);
+  return body as T;
+}
+
+function years(months: number): string {
+  const y = Math.floor(months / 12);
+  return y === 0 ? `${months} months` : y === 1 ? '1 year' : `${y} years`;
+}
+
+function employment(bin: string, employed: boolean): string {
+  const length = bin.endsWith('+') ? `${bin.slice(0, -1)} years or more` : `${bin.replace('-', ' to ')} years`;
+  return employed ? `employed, ${length} in the current job` : `not employed (last job ${length})`;
+}
+
+function showRecord(): void {
+  const customer = customers.find((c) => c.reference === select.value);
+  record.textContent = customer
+    ? `Larkspur's records: customer for ${years(customer.bank.account_age)}. The bureau's records: ${employment(customer.bureau.years_employed, customer.bureau.employed)}.`
+    : '';
+}
+
+async function loadCustomers(): Promise<void> {
+  try {
+    customers = (await api<CustomersResponse>('/api/customers')).customers;
+  } catch (e) {
+    select.replaceChildren(new Option('The demo customers could not be loaded'));
+    record.textContent = (e as Error).message;
+    return;
+  }
+  select.replaceChildren(...customers.map((c) => new Option(`${c.name} (${c.reference})`, c.reference)));
+  select.disabled = false;
+  showRecord();
+}
+
+function showStatus(text: string, failed = false): void {
+  status.hidden = false;
+  status.classList.toggle('failed', failed);
+  statusText.textContent = text;
+}
+
+function kilobytes(bytes: number): string {
+  return `${(bytes / 1000).toFixed(1)} kB`;
+}
+
+async function sendRecords(detail: BlindScoreSessionDetail, signal: AbortSignal): Promise<void> {
+  const customer = select.value;
+  showStatus(`Looking up ${customer} and sending the encrypted records…`);
+  try {
+    const sent = await api<PartyInputsResponse>(`/api/sessions/${encodeURIComponent(detail.sessionId)}/party-inputs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer }),
+      signal,
+    });
+    showStatus(`Both servers sent their records for ${sent.customer}, encrypted under your browser's public key.`);
+    receipts.replaceChildren(
+      ...sent.parties.map((p) => {
+        const li = document.createElement('li');
+        li.textContent = `${PARTY_NAMES[p.party]}: ${p.inputs.map((name) => name.replaceAll('_', ' ')).join(', ')} (${kilobytes(p.listBytes)} of ciphertext)`;
+        return li;
+      }),
+    );
+  } catch (e) {
+    if (signal.aborted) return;
+    showStatus(`The check was stopped: ${(e as Error).message}`, true);
+    widget.cancel();
+  }
+}
+
+async function showCommands(detail: BlindScoreSessionDetail, signal: AbortSignal): Promise<void> {
+  showStatus('Waiting for you to run the two commands shown under "Send the bank\u2019s and the bureau\u2019s records yourself".');
+  try {
+    const query = new URLSearchParams({ customer: select.value });
+    const { commands: lines } = await api<PartyCommandsResponse>(
+      `/api/sessions/${encodeURIComponent(detail.sessionId)}/party-commands?${query}`,
+      { signal },
+    );
+    commands.textContent = lines.map((l) => l.command).join('\n\n');
+    commands.hidden = false;
+    (byHand.closest('details') as HTMLDetailsElement).open = true;
+  } catch (e) {
+    if (!signal.aborted) showStatus((e as Error).message, true);
+  }
+}
+
+widget.addEventListener('blind-score:session', (e) => {
+  pending?.abort();
+  receipts.replaceChildren();
+  commands.hidden = true;
+  if (!e.detail.missingParties.some((p) => p === 'bank' || p === 'bureau')) return;
+  pending = new AbortController();
+  void (byHand.checked ? showCommands(e.detail, pending.signal) : sendRecords(e.detail, pending.signal));
+});
+widget.addEventListener('blind-score:error', () => pending?.abort());
+select.addEventListener('change', showRecord);
+offerNextStep(widget, document.getElementById('next-step')!);
+void loadCustomers();
