@@ -16,7 +16,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import { ModelError, formatIssues } from './errors.ts';
 
-/** Refuse larger documents before parsing (a depth-12 tree is a few hundred kilobytes). */
+/** Refuse longer documents (in characters) before parsing; a depth-12 tree is a few hundred kilobytes. */
 export const MAX_PMML_BYTES = 8 * 1024 * 1024;
 /** Refuse node trees larger than this while reading (the importer's own limit is lower). */
 const MAX_PMML_NODES = 20_000;

@@ -54,7 +54,7 @@ async function build(values: Record<string, string | string[] | boolean | undefi
   const csv = values['csv'] as string | undefined;
   const pmml = values['import-pmml'] as string | undefined;
   if (pmml !== undefined) {
-    if (values['out'] === undefined && !values['check']) {
+    if (values['out'] === undefined) {
       throw new ModelError('invalid_training', '--import-pmml needs --out <dir> (model/artifacts/ holds the demo model)');
     }
     const evaluate = csv === undefined ? undefined : parseApplicationsCsv(readFileSync(csv, 'utf8'));
