@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { ModelError, formatIssues } from './errors.ts';
 
 /** Refuse longer documents (in characters) before parsing; a depth-12 tree is a few hundred kilobytes. */
-export const MAX_PMML_BYTES = 8 * 1024 * 1024;
+export const MAX_PMML_CHARS = 8 * 1024 * 1024;
 /** Refuse node trees larger than this while reading (the importer's own limit is lower). */
 const MAX_PMML_NODES = 20_000;
 /** Children of one node: a binary tree compacts to a few per node, a category split to one per value. */
@@ -294,7 +294,7 @@ function readCasts(container: XmlElement | undefined, into: Map<string, PmmlCast
  *   single TreeModel, or an element whose attributes fail the schema.
  */
 export function parsePmmlTree(xml: string): PmmlTreeDocument {
-  if (xml.length > MAX_PMML_BYTES) fail(`the PMML document is larger than ${MAX_PMML_BYTES} bytes`);
+  if (xml.length > MAX_PMML_CHARS) unsupported(`the PMML document is longer than ${MAX_PMML_CHARS} characters`, {});
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     fail(`not well-formed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`, {

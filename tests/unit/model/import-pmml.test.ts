@@ -191,6 +191,32 @@ describe('PMML import: exact thresholds', () => {
   });
 });
 
+describe('PMML import: compound predicates', () => {
+  it('expands and / or / xor and decides a surrogate by its first operand, as the document says', async () => {
+    const simple = (field: string, op: string, value: string | number) => `<SimplePredicate field="${field}" operator="${op}" value="${value}"/>`;
+    const compound = (op: string, ...operands: string[]) => `<CompoundPredicate booleanOperator="${op}">${operands.join('')}</CompoundPredicate>`;
+    const tree = [
+      leaf('and', '0', compound('and', simple('Age', 'lessThan', 30), simple('Employed', 'equal', 0), '<True/>')),
+      leaf('or', '0', compound('or', simple('Total_income', 'lessThan', 15000), compound('and', simple('Own_car', 'equal', 0), simple('Account_age', 'lessOrEqual', 12)))),
+      leaf('sur', '1', compound('surrogate', simple('Years_employed', 'greaterThan', 3.5), simple('Total_income', 'greaterThan', 1e6))),
+      leaf('xor', '0', compound('xor', simple('Own_car', 'equal', 1), simple('Own_property', 'equal', 1), '<SimplePredicate field="Age" operator="isNotMissing"/>')),
+      leaf('rest', '1', '<True/>'),
+    ].join('\n');
+    const fields = ['Age', 'Employed', 'Total_income', 'Own_car', 'Account_age', 'Years_employed', 'Own_property'].map(continuous).join('');
+    const { model } = await importPmmlModel(pmml(fields, tree));
+    const reference = (f: LabeledApplication['features']): 0 | 1 => {
+      if (f.age < 30 && !f.employed) return 0;
+      if (f.total_income < 15000 || (!f.own_car && f.account_age <= 12)) return 0;
+      if (['11-18', '18+'].includes(f.years_employed)) return 1; // bin index > 3.5
+      // The xor of own_car, own_property and true holds when the two flags are equal.
+      return f.own_car === f.own_property ? 0 : 1;
+    };
+    const decisions = applicants.map((a) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, a.features)));
+    expect(decisions).toEqual(applicants.map((a) => reference(a.features)));
+    expect(new Set(decisions).size).toBe(2);
+  });
+});
+
 describe('PMML import: refusals name the place', () => {
   it('unknown field', async () => {
     const e = await refusal(pmml(continuous('Credit_score'), leaf('n1', '1', '<SimplePredicate field="Credit_score" operator="lessThan" value="600"/>')));
