@@ -36,9 +36,13 @@ export interface WasmScratchLayout {
   readonly switched: number;
 }
 
-/** The wasm path covers level-1 bootstrap decompositions (both supported sets); others use TypeScript. */
+/**
+ * The wasm path covers level-1 bootstrap decompositions with β ≤ 50 (both supported sets have
+ * β = 23; the kernels' add-and-subtract rounding is exact for digits below 2^51); others use
+ * TypeScript.
+ */
 export function wasmPbsSupported(params: ShortintParameters): boolean {
-  return params.pbsLevel === 1 && params.polynomialSize >= 16 && kernelsModule() !== null;
+  return params.pbsLevel === 1 && params.pbsBaseLog <= 50 && params.polynomialSize >= 16 && kernelsModule() !== null;
 }
 
 function fftTableDoubles(m: number): number {

@@ -289,7 +289,7 @@ const ROTATE_SUB_TWIST = `
   (func $rotate_sub_twist (export "rotate_sub_twist") (param $acc i32) (param $a i32) (param $n i32) (param $rot i32)
       (param $outRe i32) (param $outIm i32) (param $twist i32) (param $digitScale f64) (param $base f64)
     (local $shift i32) (local $c i32) (local $m i32) (local $neg v128) (local $pos v128)
-    (local $scale v128) (local $bv v128) (local $inv v128)
+    (local $scale v128) (local $k1 v128) (local $k2 v128)
     (local $t1 v128) (local $t2 v128) (local $twr v128) (local $twi v128)
     (local.set $shift (i32.and (local.get $a) (i32.sub (local.get $n) (i32.const 1))))
     ;; X^a = −X^(a−N) for a ≥ N: one global sign, and coefficients that wrap past N flip again.
@@ -302,20 +302,24 @@ const ROTATE_SUB_TWIST = `
       (i32.sub (local.get $n) (local.get $shift)) (local.get $pos))
     (local.set $m (i32.shr_u (local.get $n) (i32.const 1)))
     (local.set $scale (f64x2.splat (local.get $digitScale)))
-    (local.set $bv (f64x2.splat (local.get $base)))
-    (local.set $inv (f64x2.splat (f64.div (f64.const 1) (local.get $base))))
+    (local.set $k1 (f64x2.splat (f64.const 6755399441055744)))
+    (local.set $k2 (f64x2.splat (f64.mul (f64.const 6755399441055744) (local.get $base))))
     (local.set $c (i32.const 0))
     (block $d3 (loop $l3
       (br_if $d3 (i32.ge_u (local.get $c) (local.get $m)))
-      ;; digits of T[c] and T[c+M]
-      (local.set $t1 (f64x2.nearest (f64x2.mul (local.get $scale)
+      ;; digits of T[c] and T[c+M]: (x + 1.5·2^52) − 1.5·2^52 is x rounded to an integer, ties to
+      ;; even (|x| ≤ 2^β ≤ 2^50), and d − ((d + 1.5·2^52·2^β) − 1.5·2^52·2^β) is d centred mod 2^β:
+      ;; the same values as the TypeScript path's nearest(x) and d − 2^β·nearest(d·2^−β).
+      (local.set $t1 (f64x2.sub (f64x2.add (local.get $k1) (f64x2.mul (local.get $scale)
         (f64x2.sub (v128.load (i32.add (local.get $rot) (i32.shl (local.get $c) (i32.const 3))))
-                   (v128.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3))))))))
-      (local.set $t1 (f64x2.sub (local.get $t1) (f64x2.mul (local.get $bv) (f64x2.nearest (f64x2.mul (local.get $t1) (local.get $inv))))))
-      (local.set $t2 (f64x2.nearest (f64x2.mul (local.get $scale)
+                   (v128.load (i32.add (local.get $acc) (i32.shl (local.get $c) (i32.const 3)))))))
+        (local.get $k1)))
+      (local.set $t1 (f64x2.sub (local.get $t1) (f64x2.sub (f64x2.add (local.get $t1) (local.get $k2)) (local.get $k2))))
+      (local.set $t2 (f64x2.sub (f64x2.add (local.get $k1) (f64x2.mul (local.get $scale)
         (f64x2.sub (v128.load (i32.add (local.get $rot) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3))))
-                   (v128.load (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3))))))))
-      (local.set $t2 (f64x2.sub (local.get $t2) (f64x2.mul (local.get $bv) (f64x2.nearest (f64x2.mul (local.get $t2) (local.get $inv))))))
+                   (v128.load (i32.add (local.get $acc) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3)))))))
+        (local.get $k1)))
+      (local.set $t2 (f64x2.sub (local.get $t2) (f64x2.sub (f64x2.add (local.get $t2) (local.get $k2)) (local.get $k2))))
       (local.set $twr (v128.load (i32.add (local.get $twist) (i32.shl (local.get $c) (i32.const 3)))))
       (local.set $twi (v128.load (i32.add (local.get $twist) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3)))))
       (v128.store (i32.add (local.get $outRe) (i32.shl (local.get $c) (i32.const 3)))
@@ -465,9 +469,10 @@ const UNTWIST_ADD = `
   ;; acc[j] += Re(y_j), acc[j+M] += Im(y_j) with y = o·untwist; then x − 2^64·round(x/2^64).
   (func $untwist_add (export "untwist_add") (param $oRe i32) (param $oIm i32) (param $acc i32) (param $m i32) (param $untwist i32)
     (local $j i32) (local $o i32) (local $yr v128) (local $yi v128) (local $ur v128) (local $ui v128)
-    (local $x v128) (local $q v128) (local $iq v128)
-    (local.set $q (f64x2.splat (f64.const 18446744073709551616)))
-    (local.set $iq (f64x2.splat (f64.const 5.421010862427522e-20)))
+    (local $x v128) (local $q v128)
+    ;; (x + 1.5·2^116) − 1.5·2^116 is x rounded to a multiple of 2^64, ties to even (the sum's ulp is
+    ;; 2^64 for |x| < 2^115; |x| < 2^98 here): the same value as 2^64·nearest(x·2^−64).
+    (local.set $q (f64x2.splat (f64.const 1.2461512460483586e35)))
     (local.set $j (i32.const 0))
     (block $done (loop $l
       (br_if $done (i32.ge_u (local.get $j) (local.get $m)))
@@ -479,11 +484,11 @@ const UNTWIST_ADD = `
       (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (local.get $o)))
         (f64x2.sub (f64x2.mul (local.get $yr) (local.get $ur)) (f64x2.mul (local.get $yi) (local.get $ui)))))
       (v128.store (i32.add (local.get $acc) (local.get $o))
-        (f64x2.sub (local.get $x) (f64x2.mul (local.get $q) (f64x2.nearest (f64x2.mul (local.get $x) (local.get $iq))))))
+        (f64x2.sub (local.get $x) (f64x2.sub (f64x2.add (local.get $x) (local.get $q)) (local.get $q))))
       (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3)))))
         (f64x2.add (f64x2.mul (local.get $yr) (local.get $ui)) (f64x2.mul (local.get $yi) (local.get $ur)))))
       (v128.store (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3))))
-        (f64x2.sub (local.get $x) (f64x2.mul (local.get $q) (f64x2.nearest (f64x2.mul (local.get $x) (local.get $iq))))))
+        (f64x2.sub (local.get $x) (f64x2.sub (f64x2.add (local.get $x) (local.get $q)) (local.get $q))))
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
       (br $l))))`;
 
