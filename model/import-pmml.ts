@@ -424,7 +424,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     rows: options.evaluate?.length ?? 0,
     metrics,
   };
-  const name = options.name ?? `${doc.modelName ?? 'Imported decision tree'} (PMML)`.slice(0, 200);
+  const name = (options.name ?? `${doc.modelName ?? 'Imported decision tree'} (PMML)`).slice(0, 200);
   const manifest = manifestBody(name, inputs, training);
   return { model: await sealModel(manifest, tree), metrics, fields };
 }

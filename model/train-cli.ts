@@ -6,7 +6,7 @@
  *   npm run train -- --csv my-data.csv --out my-model [--max-depth 5] [--min-leaf 40]
  *   npm run train -- --export-csv demo.csv # write the synthetic training data as CSV
  *   npm run train -- --import-pmml bank-tree.pmml --out my-model [--field-map income=total_income]
- *                    [--approve-score approved] [--csv data.csv]   # bring your own tree
+ *                    [--approve-score approved] [--name "…"] [--csv data.csv]   # bring your own tree
  *
  * Prints the held-out accuracy, precision and recall (for an imported tree: on `--csv`, if
  * given), the tree's size and the circuit's bootstrap counts.
@@ -50,6 +50,8 @@ async function build(values: Record<string, string | string[] | boolean | undefi
   model: Model;
   metrics: Metrics | null;
   rows: { used: number; heldOut: number | null };
+  /** PMML field → feature, for an import. */
+  fields?: Record<string, string>;
 }> {
   const csv = values['csv'] as string | undefined;
   const pmml = values['import-pmml'] as string | undefined;
@@ -58,12 +60,18 @@ async function build(values: Record<string, string | string[] | boolean | undefi
       throw new ModelError('invalid_training', '--import-pmml needs --out <dir> (model/artifacts/ holds the demo model)');
     }
     const evaluate = csv === undefined ? undefined : parseApplicationsCsv(readFileSync(csv, 'utf8'));
-    const { model, metrics } = await importPmmlModel(readFileSync(pmml, 'utf8'), {
+    const { model, metrics, fields } = await importPmmlModel(readFileSync(pmml, 'utf8'), {
       fieldMap: fieldMap((values['field-map'] as string[] | undefined) ?? []),
       approveScore: values['approve-score'] as string | undefined,
+      name: values['name'] as string | undefined,
       evaluate,
     });
-    return { model, metrics, rows: { used: evaluate?.length ?? 0, heldOut: null } };
+    return {
+      model,
+      metrics,
+      rows: { used: evaluate?.length ?? 0, heldOut: null },
+      fields: Object.fromEntries(fields.map((f) => [f.field, f.feature])),
+    };
   }
   const { model, metrics } =
     csv === undefined
@@ -89,6 +97,7 @@ async function main(): Promise<void> {
       'import-pmml': { type: 'string' },
       'field-map': { type: 'string', multiple: true },
       'approve-score': { type: 'string' },
+      name: { type: 'string' },
       check: { type: 'boolean', default: false },
     },
     strict: true,
@@ -98,7 +107,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${DEMO_RECIPE.rows} synthetic rows to ${values['export-csv']}`);
     return;
   }
-  const { model, metrics, rows } = await build(values);
+  const { model, metrics, rows, fields } = await build(values);
   const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
   const out = resolve(values.out ?? ARTIFACTS_DIR);
   if (values.check) {
@@ -127,7 +136,7 @@ async function main(): Promise<void> {
       {
         modelVersion: model.manifest.modelVersion,
         ...(imported
-          ? { source: 'pmml', csvRows: rows.used, csv: figures }
+          ? { source: 'pmml', fields, csvRows: rows.used, csv: figures }
           : { rows: rows.used, heldOutRows: rows.heldOut, heldOut: figures }),
         approvalRate: metrics?.approvalRate ?? null,
         tree: { nodes: model.tree.nodes.length, leaves },

@@ -30,7 +30,7 @@ describe('train CLI: --import-pmml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'blindscore-import-'));
     const rows = generateApplications(600, 31);
     writeFileSync(join(dir, 'rows.csv'), applicationsToCsv(rows));
-    const r = train(['--import-pmml', FIXTURE, '--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv')]);
+    const r = train(['--import-pmml', FIXTURE, '--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv'), '--name', 'Bank tree 2026-11']);
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown> & { tree: { nodes: number; leaves: number }; circuit: { pbs: number } };
     const model = await loadModel(readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'model', 'tree.json'), 'utf8'));
@@ -38,6 +38,7 @@ describe('train CLI: --import-pmml', () => {
     expect(summary).toMatchObject({
       modelVersion: model.manifest.modelVersion,
       source: 'pmml',
+      fields: { Employed: 'employed', Total_income: 'total_income', Years_employed: 'years_employed', Account_age: 'account_age', Income_type: 'income_type', Occupation_type: 'occupation_type' },
       csvRows: 600,
       csv: { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall },
       approvalRate: metrics.approvalRate,
@@ -45,6 +46,7 @@ describe('train CLI: --import-pmml', () => {
     });
     expect(summary.circuit.pbs).toBeGreaterThan(0);
     expect(model.manifest.training).toMatchObject({ source: 'pmml', rows: 600, metrics });
+    expect(model.manifest.name).toBe('Bank tree 2026-11');
   });
 
   it('exits 1 with the error code on a refused document, and asks for --out', () => {
