@@ -28,7 +28,7 @@ import type { CircuitInputs } from './run.ts';
 export { compileCircuit, type CompileOptions } from './compile.ts';
 export { CircuitError, type CircuitErrorCode } from './errors.ts';
 export { checkPlan, LIMITS_2_2, type CircuitPlan, type PlanOp, type PlanStats, type Metadata } from './plan.ts';
-export { createPbsPool, PBS_WORKER_FILE, type PbsPool, type PbsPoolOptions } from './pool.ts';
+export { createPbsPool, PBS_WORKER_URL, type PbsPool, type PbsPoolOptions } from './pool.ts';
 export { prepareInputs, runBootstrapCount, runCircuit, sanitizingTables, type CircuitInputs, type RunCircuitOptions, type RunCircuitResult } from './run.ts';
 export { simulateCircuit, type SimulationResult } from './simulate.ts';
 

@@ -1,12 +1,13 @@
 /**
  * Worker-thread entry of the bootstrap pool: holds the keys it is given and runs one
- * programmable bootstrap per request with the engine. Nothing else happens here.
+ * programmable bootstrap per request with the engine, and collects garbage when it drops a key.
  *
  * Bundled builds must emit this file as its own entry, `pbs-worker.js`, next to the module that
- * contains `pool.ts` (see `PBS_WORKER_FILE` there).
+ * contains `pool.ts` (see `PBS_WORKER_URL` there).
  */
 import { parentPort } from 'node:worker_threads';
 import { EngineError, programmableBootstrap, type ServerKey } from '../engine/index.ts';
+import { collectGarbage } from './reclaim-memory.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 
 const port = parentPort;
@@ -21,6 +22,8 @@ port.on('message', (msg: WorkerRequest) => {
       return;
     case 'drop':
       keys.delete(msg.keyId);
+      // This thread's handle is all that may still pin the key's ~124 MB (see reclaim-memory.ts).
+      collectGarbage();
       return;
     case 'pbs': {
       let reply: WorkerResponse;

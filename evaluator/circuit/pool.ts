@@ -11,21 +11,19 @@
  * `workerUrl`).
  */
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { EngineError, programmableBootstrap, type Ciphertext, type EngineErrorCode, type LookupTable, type ServerKey } from '../engine/index.ts';
 import { CircuitError } from './errors.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
+import { startWorker, workerEntry } from './worker-thread.ts';
 
-/** The worker entry's file name next to this module (`.ts` from source, `.js` when bundled). */
-export const PBS_WORKER_FILE = import.meta.url.endsWith('.ts') ? 'pbs-worker.ts' : 'pbs-worker.js';
+/** The worker entry beside this module: `pbs-worker.ts` from source, `pbs-worker.js` when bundled. */
+export const PBS_WORKER_URL = workerEntry(import.meta.url, 'pbs-worker');
 
 export interface PbsPoolOptions {
   /** Worker threads; 0 runs inline on the calling thread. Default: the machine's available parallelism. */
   size?: number;
-  /** The worker entry module. Default: {@link PBS_WORKER_FILE} beside this module. */
+  /** The worker entry module. Default: {@link PBS_WORKER_URL}. */
   workerUrl?: URL;
 }
 
@@ -61,21 +59,6 @@ interface Slot {
   task: Task | undefined;
   taskId: number;
   readonly keys: Set<number>;
-}
-
-/**
- * A worker that runs a TypeScript entry through tsx's API. (`execArgv: ['--import', 'tsx']` does
- * not reach a worker's entry module on Node 20.) tsx is resolved from here, so any cwd works.
- */
-function tsWorker(entry: URL): Worker {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
-  const tsxApi = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
-  const source =
-    "const { workerData } = require('node:worker_threads');" +
-    'import(workerData.tsxApi).then((api) => api.tsImport(workerData.entry, workerData.entry));';
-  return new Worker(source, { eval: true, workerData: { tsxApi, entry: entry.href } });
 }
 
 const abortedError = () => new CircuitError('aborted', 'the run was cancelled');
@@ -156,7 +139,7 @@ class WorkerPool implements PbsPool {
   }
 
   private spawn(): Slot {
-    const worker = this.workerUrl.pathname.endsWith('.ts') ? tsWorker(this.workerUrl) : new Worker(this.workerUrl);
+    const worker = startWorker(this.workerUrl);
     const slot: Slot = { worker, task: undefined, taskId: 0, keys: new Set() };
     worker.on('message', (msg: WorkerResponse) => this.settle(slot, msg));
     worker.on('error', (e) => this.fail(slot, e));
@@ -236,5 +219,5 @@ export function createPbsPool(options: PbsPoolOptions = {}): PbsPool {
     throw new CircuitError('invalid_inputs', `pool size must be an integer in 0..256, got ${size}`);
   }
   if (size === 0) return new InlinePool();
-  return new WorkerPool(size, options.workerUrl ?? new URL(`./${PBS_WORKER_FILE}`, import.meta.url));
+  return new WorkerPool(size, options.workerUrl ?? PBS_WORKER_URL);
 }

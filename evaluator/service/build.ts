@@ -1,7 +1,8 @@
 /**
  * Production bundle of the evaluator: `evaluator/dist/main.js` plus one `<name>.js` per worker
- * entry, side by side (`workers/spawn.ts` relies on that layout). Dependencies stay external and
- * come from `npm ci --omit=dev` in the image, so the bundle holds only BlindScore's own code.
+ * entry, side by side (`circuit/worker-thread.ts` relies on that layout). Dependencies stay
+ * external and come from `npm ci --omit=dev` in the image, so the bundle holds only BlindScore's
+ * own code.
  *
  *   npm run evaluator:build
  */

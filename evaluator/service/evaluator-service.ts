@@ -15,6 +15,7 @@ import {
   type ServerKeyAccepted,
   type SessionStatus,
 } from '../../protocol/evaluator-api.ts';
+import { deferredCollector } from '../circuit/reclaim-memory.ts';
 import type { BackendProgress, EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { ExpandedKeyCache } from './keys/expanded-key-cache.ts';
@@ -27,6 +28,8 @@ import { SessionStore, type EndReason } from './sessions/store.ts';
 
 /** Expected resident size of one expanded key until one is measured (spec: ~120–130 MB). */
 const INITIAL_EXPANDED_KEY_ESTIMATE = 160 * 1024 * 1024;
+/** How long a request to reclaim freed memory waits, so a run's end and its session's deletion share one collection. */
+const RECLAIM_DELAY_MS = 100;
 
 export type ServiceConfig = Pick<
   EvaluatorConfig,
@@ -48,6 +51,8 @@ export class EvaluatorService<K = unknown> {
   private readonly backend: EvaluationBackend<K>;
   private readonly log: Logger;
   private readonly config: ServiceConfig;
+  /** Collects garbage soon after keys or session data were let go (see `circuit/reclaim-memory.ts`). */
+  private readonly reclaim = deferredCollector(RECLAIM_DELAY_MS);
   private shuttingDown = false;
 
   constructor(opts: EvaluatorServiceOptions<K>) {
@@ -60,6 +65,7 @@ export class EvaluatorService<K = unknown> {
       budget: this.budget,
       log: this.log,
       initialEstimateBytes: INITIAL_EXPANDED_KEY_ESTIMATE,
+      onRelease: this.reclaim,
     });
     this.queue = new JobQueue({
       concurrency: opts.config.maxConcurrentRuns,
@@ -218,9 +224,10 @@ export class EvaluatorService<K = unknown> {
   private async execute(session: Session, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const key = session.serverKey;
-    if (!key) throw new ApiError(409, 'missing_server_key', 'the server key has not been uploaded');
+    const compressed = key?.bytes;
+    if (!key || !compressed) throw new ApiError(409, 'missing_server_key', 'the server key has not been uploaded');
     session.setProgress({ state: 'running', stage: 'expanding_key', completed: 0, total: 0, fraction: 0 });
-    const lease = await this.keys.acquire(session.id, key.bytes);
+    const lease = await this.keys.acquire(session.id, compressed);
     const keyMs = performance.now() - started;
     try {
       signal.throwIfAborted();
@@ -235,6 +242,9 @@ export class EvaluatorService<K = unknown> {
       const bytes = JSON.stringify(checked).length;
       this.store.account(session, bytes);
       session.result = { value: checked, bytes };
+      // The run is done for good: the compressed key (30 MB) is not needed to answer for the result.
+      this.store.account(session, -compressed.length);
+      session.serverKey = { ...key, bytes: null };
       session.setProgress({ state: 'succeeded', stage: 'done', completed: 1, total: 1, fraction: 1 });
       this.log.info(
         { sessionId: session.id, keyMs: Math.round(keyMs), expandedNow: lease.expandedNow, runMs: Math.round(performance.now() - started - keyMs) },
@@ -290,6 +300,7 @@ export class EvaluatorService<K = unknown> {
           : new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
     this.queue.cancel(session.id, error);
     this.keys.drop(session.id);
+    this.reclaim(); // the session's compressed key and ciphertexts
     // Wake progress streams so they close with the reason.
     if (!isTerminal(session.progress)) session.setProgress({ ...session.progress, state: 'failed', stage: 'failed', error: error.toBody() });
     this.log.info({ sessionId: session.id, reason }, 'session ended');

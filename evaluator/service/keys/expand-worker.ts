@@ -1,8 +1,10 @@
 /**
  * Worker entry: expands compressed server keys with the engine, off the event loop that serves
- * HTTP. One request at a time; replies carry the key or the engine's typed error.
+ * HTTP. One request at a time; replies carry the key or the engine's typed error. The thread
+ * collects garbage after each reply, so what an expansion allocated is not left resident.
  */
 import { parentPort } from 'node:worker_threads';
+import { collectGarbage } from '../../circuit/reclaim-memory.ts';
 import { isEngineError, loadServerKey } from '../../engine/index.ts';
 import { ExpandRequest, type ExpandReply } from './expand-protocol.ts';
 
@@ -10,6 +12,13 @@ const port = parentPort;
 if (!port) throw new Error('expand-worker must run as a worker thread');
 
 port.on('message', (message: unknown) => {
+  port.postMessage(expand(message));
+  // Once the handler has returned, nothing here references the compressed bytes, their parsed
+  // copy (~30 MB) or the key: collect now, or this idle thread would keep them resident.
+  setImmediate(collectGarbage);
+});
+
+function expand(message: unknown): ExpandReply {
   const { id, bytes } = ExpandRequest.parse(message);
   let reply: ExpandReply;
   const started = performance.now();
@@ -20,5 +29,5 @@ port.on('message', (message: unknown) => {
     const err = e instanceof Error ? e : new Error(String(e));
     reply = { id, ok: false, error: { name: err.name, message: err.message, ...(isEngineError(e) ? { code: e.code } : {}) } };
   }
-  port.postMessage(reply);
-});
+  return reply;
+}

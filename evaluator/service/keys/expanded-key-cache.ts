@@ -37,6 +37,8 @@ export interface ExpandedKeyCacheOptions<K> {
   log: Logger;
   /** Expected size of one expanded key before any was measured. */
   initialEstimateBytes: number;
+  /** Told whenever the cache let go of an expanded key, so its memory can be reclaimed now. */
+  onRelease?: () => void;
 }
 
 export class ExpandedKeyCache<K> {
@@ -144,7 +146,9 @@ export class ExpandedKeyCache<K> {
   private free(entry: Entry<K>): void {
     this.opts.budget.releaseExpanded(entry.accounted);
     entry.accounted = 0;
+    if (entry.value === undefined) return;
     entry.value = undefined;
+    this.opts.onRelease?.();
   }
 
   /** Evicts idle expanded keys, oldest first, until `bytes` fit. */

@@ -4,20 +4,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../protocol/errors.ts';
-import type { ServerKey } from '../../engine/index.ts';
-import { spawnWorker } from '../workers/spawn.ts';
+import { startWorker, workerEntry } from '../../circuit/worker-thread.ts';
+import { serverKeyByteLength, type ServerKey } from '../../engine/index.ts';
 import type { Expanded } from './expanded-key-cache.ts';
 import { ExpandReply } from './expand-protocol.ts';
-
-/** Resident bytes of an expanded key: the sum of its arrays. */
-export function serverKeyBytes(key: ServerKey): number {
-  return (
-    key.keyswitchKeyLo.byteLength +
-    key.keyswitchKeyHi.byteLength +
-    key.fourierBootstrapKey.byteLength +
-    (key.modulusSwitchZeros?.byteLength ?? 0)
-  );
-}
 
 export class KeyExpander {
   private worker: Worker | undefined;
@@ -45,7 +35,7 @@ export class KeyExpander {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = spawnWorker(import.meta.url, 'expand-worker');
+    const w = startWorker(workerEntry(import.meta.url, 'expand-worker'));
     w.unref();
     w.on('message', (m: unknown) => this.onReply(m));
     w.on('error', (e) => {
@@ -67,7 +57,7 @@ export class KeyExpander {
     this.pending.delete(reply.id);
     if (reply.ok) {
       const key = reply.key as unknown as ServerKey;
-      p.resolve({ key, bytes: serverKeyBytes(key) });
+      p.resolve({ key, bytes: serverKeyByteLength(key) });
     } else if (reply.error.code !== undefined) {
       p.reject(new ApiError(422, 'invalid_server_key', `server key refused by the engine: ${reply.error.message}`, {
         details: { engineCode: reply.error.code },

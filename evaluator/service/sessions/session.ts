@@ -18,7 +18,8 @@ export const IDLE: RunProgress = { state: 'idle', stage: 'idle', completed: 0, t
 export const isTerminal = (p: RunProgress) => p.state === 'succeeded' || p.state === 'failed';
 
 export class Session {
-  serverKey: { bytes: Uint8Array; paramSet: ParamSetName } | undefined;
+  /** The compressed key as uploaded; its bytes are let go (null) once the run has succeeded. */
+  serverKey: { bytes: Uint8Array | null; paramSet: ParamSetName } | undefined;
   readonly inputs = new Map<Party, { value: PartyUpload; bytes: number }>();
   result: { value: EncryptedResult; bytes: number } | undefined;
   /** Bytes of this session admitted to the memory budget. */

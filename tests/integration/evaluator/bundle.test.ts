@@ -1,7 +1,8 @@
 /**
  * The production bundle as the container runs it: `node main.js` (no tsx), with the worker
  * entries beside it. It refuses a bad configuration naming the variable, serves a full session
- * whose result decrypts to the cleartext answer, and exits 0 on SIGTERM.
+ * whose result decrypts to the cleartext answer, gives the session's memory back once it is
+ * deleted, and exits 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,6 +29,11 @@ import { readProgress } from './support/progress.ts';
 const OUT = join(process.cwd(), 'tests', '.cache', 'evaluator-dist');
 const SECRET = 'bundle-test-secret-0123456789abcdefghij';
 const children: ChildProcess[] = [];
+
+/** Resident bytes of a process, its threads included (Linux `/proc`). */
+function rssOf(pid: number): number {
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
 
 function start(env: Record<string, string>): { child: ChildProcess; stdout: () => string; stderr: () => string } {
   let out = '';
@@ -64,7 +70,7 @@ describe('production bundle', () => {
     expect(line.msg).not.toContain('too-short');
   });
 
-  it('serves a full session on its bundled workers, and drains on SIGTERM', async () => {
+  it('serves a full session on its bundled workers, frees its keys when it is deleted, and drains on SIGTERM', async () => {
     const { child, stdout } = start({ EVALUATOR_SHARED_SECRET: SECRET, EVALUATOR_PORT: '0', EVALUATOR_POOL_SIZE: '1' });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -104,6 +110,8 @@ describe('production bundle', () => {
       const body = new TextEncoder().encode(JSON.stringify(partyInputs(model.manifest, party, loadTestKeys('tuniform').clientKey, codes)));
       expect((await signed('PUT', evaluatorPath.inputs(id, party), body, 'application/json')).status).toBe(201);
     }
+    // Resident now: the compressed key (29 MiB) and the expanded one (118 MiB).
+    const holding = rssOf(child.pid!);
     expect((await signed('POST', evaluatorPath.run(id))).status).toBe(202);
     const events = await readProgress(await signed('GET', evaluatorPath.progress(id)));
     expect(events.at(-1)!.state).toBe('succeeded');
@@ -111,6 +119,11 @@ describe('production bundle', () => {
     const ck = loadTestKeys('tuniform').clientKey;
     const decision = Number(tfhe.Shortint.decrypt(ck, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(result.decision))));
     expect(decision).toBe(explainCodes(model.tree, codes, model.manifest.explanation).decision);
+
+    // Once the session is gone, both keys' memory goes back to the system: every thread that held
+    // the expanded key (expansion worker, main thread, bootstrap worker) collects its handle.
+    expect((await signed('DELETE', evaluatorPath.session(id))).status).toBe(204);
+    await expect.poll(() => holding - rssOf(child.pid!), { timeout: 30_000, interval: 200 }).toBeGreaterThan(100 * 2 ** 20);
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];

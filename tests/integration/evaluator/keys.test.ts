@@ -23,8 +23,13 @@ describe('KeyExpander', () => {
     expect(key.params.lweDimension).toBe(918);
     expect(key.fourierBootstrapKey.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(key.keyswitchKeyLo.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(bytes).toBe(key.keyswitchKeyLo.byteLength + key.keyswitchKeyHi.byteLength + key.fourierBootstrapKey.byteLength);
-    expect(bytes).toBeGreaterThan(100e6);
+    // The engine's serverKeyByteLength: the whole shared wasm memory, i.e. the key's arrays plus
+    // the per-thread scratch slots inside it.
+    const arrays = key.keyswitchKeyLo.byteLength + key.keyswitchKeyHi.byteLength + key.fourierBootstrapKey.byteLength;
+    expect(key.memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(bytes).toBe(key.memory!.buffer.byteLength);
+    expect(bytes).toBeGreaterThan(arrays);
+    expect(arrays).toBeGreaterThan(100e6);
   });
 
   it('turns an engine refusal into 422 invalid_server_key and keeps working', async () => {
