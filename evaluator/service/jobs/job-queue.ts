@@ -2,7 +2,8 @@
  * A bounded FIFO of jobs with a fixed number of concurrent slots. Submitting past the bound fails
  * at once (the caller answers 503), never blocks. `close()` implements graceful shutdown: no new
  * jobs, queued jobs fail with `shutting_down`, running jobs get a grace period and are then
- * aborted through their signal.
+ * aborted through their signal. A refusal says how long a slot should take to open
+ * (`details.retryAfterSeconds`, from the durations of recent jobs).
  */
 import { ApiError } from '../../../protocol/errors.ts';
 
@@ -22,14 +23,26 @@ export interface JobQueueOptions {
   maxQueued: number;
   /** Told whenever positions in the queue change (after a submit, start, cancel or close). */
   onQueueChange?: (queuedKeys: readonly string[]) => void;
+  /** Assumed duration of a job until one has finished (default 5 s). */
+  initialJobMs?: number;
 }
+
+/** Weight of the latest job in the moving average of durations. */
+const DURATION_WEIGHT = 0.3;
+/** Bounds of the advertised wait, in seconds. */
+const RETRY_AFTER_MIN_SECONDS = 1;
+const RETRY_AFTER_MAX_SECONDS = 300;
 
 export class JobQueue {
   private readonly queued: Job<unknown>[] = [];
   private readonly running = new Map<string, { job: Job<unknown>; done: Promise<void> }>();
   private closing = false;
+  /** Exponential moving average of finished jobs' durations. */
+  private jobMs: number;
 
-  constructor(private readonly opts: JobQueueOptions) {}
+  constructor(private readonly opts: JobQueueOptions) {
+    this.jobMs = opts.initialJobMs ?? 5_000;
+  }
 
   get runningCount(): number {
     return this.running.size;
@@ -48,6 +61,16 @@ export class JobQueue {
   }
 
   /**
+   * Seconds until a job submitted now could start, were the queue one shorter: every queued job
+   * and the new one share the slots, each taking the recent average duration.
+   */
+  retryAfterSeconds(): number {
+    const waves = Math.ceil((this.queued.length + 1) / this.opts.concurrency);
+    const seconds = Math.ceil((waves * this.jobMs) / 1000);
+    return Math.min(RETRY_AFTER_MAX_SECONDS, Math.max(RETRY_AFTER_MIN_SECONDS, seconds));
+  }
+
+  /**
    * Enqueues a job under a unique key (a session id) and returns its outcome.
    * @throws {ApiError} 503 `queue_full` or `shutting_down`, synchronously
    */
@@ -59,7 +82,10 @@ export class JobQueue {
     }
     const canStartNow = this.running.size < this.opts.concurrency;
     if (!canStartNow && this.queued.length >= this.opts.maxQueued) {
-      throw new ApiError(503, 'queue_full', `run queue is full (${this.opts.maxQueued} waiting)`, { retriable: true });
+      throw new ApiError(503, 'queue_full', `run queue is full (${this.opts.maxQueued} waiting)`, {
+        retriable: true,
+        details: { maxQueued: this.opts.maxQueued, retryAfterSeconds: this.retryAfterSeconds() },
+      });
     }
     return new Promise<T>((resolve, reject) => {
       const job: Job<T> = { key, task, controller: new AbortController(), resolve, reject };
@@ -113,8 +139,10 @@ export class JobQueue {
   private async execute(job: Job<unknown>): Promise<void> {
     // Let pump() register the job as running before its task can settle.
     await Promise.resolve();
+    const started = performance.now();
     try {
       job.resolve(await job.task(job.controller.signal));
+      this.jobMs += DURATION_WEIGHT * (performance.now() - started - this.jobMs);
     } catch (err) {
       job.reject(err);
     } finally {

@@ -34,7 +34,10 @@ describe('JobQueue', () => {
     await tick();
     expect(g.map((x) => x.started)).toEqual([true, true, false, false]);
     expect([q.position('j2'), q.position('j3')]).toEqual([0, 1]);
-    expect(() => q.submit('j4', gate().task)).toThrow(expect.objectContaining({ status: 503, code: 'queue_full' }));
+    // Two waiting jobs and this one on two slots: two rounds of the assumed 5 s.
+    expect(() => q.submit('j4', gate().task)).toThrow(
+      expect.objectContaining({ status: 503, code: 'queue_full', extra: { retriable: true, details: { maxQueued: 2, retryAfterSeconds: 10 } } }),
+    );
     g[0]!.open();
     await expect(results[0]).resolves.toBe('done');
     await tick();

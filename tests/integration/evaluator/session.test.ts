@@ -1,14 +1,15 @@
 /**
  * Full sessions over loopback HTTP with real node-tfhe keys and the real circuit: key, three
  * parties, run, progress, and a result that node-tfhe decrypts to the cleartext model's answer;
- * two sessions interleaved; missing parties; delete and expiry during and after a run.
+ * two sessions interleaved; missing parties; delete and expiry during and after a run; a full run
+ * queue refusing with `queue_full` and `retry-after` while every accepted run completes.
  */
 import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
-import { EncryptedResult, evaluatorPath, RunProgress } from '../../../protocol/evaluator-api.ts';
+import { EncryptedResult, evaluatorPath, RunProgress, SessionStatus } from '../../../protocol/evaluator-api.ts';
 import { explainCodes } from '../../../model/infer.ts';
 import { loadModel, type Model } from '../../../model/manifest.ts';
 import { quantizerLevels } from '../../../model/quantize.ts';
@@ -184,6 +185,57 @@ describe('full sessions', () => {
       ev.advanceClock(-61_000);
     }
     await vi.waitFor(() => expect(ev.service.stats()).toMatchObject({ runningRuns: 0 }), { timeout: 60_000 });
+  });
+});
+
+describe('run queue', () => {
+  it('answers 503 queue_full with retry-after when the queue is full, and loses nothing it accepted', async () => {
+    // One run at a time and one waiting; keys expand when their run starts, so the first run
+    // still holds its slot when the third request arrives.
+    const e = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 1, log }), {
+      EVALUATOR_POOL_SIZE: '1',
+      EVALUATOR_MAX_CONCURRENT_RUNS: '1',
+      EVALUATOR_MAX_QUEUED_RUNS: '1',
+      EVALUATOR_PREEXPAND_KEYS: 'false',
+    });
+    try {
+      const ids = [await newSession(e), await newSession(e), await newSession(e)] as const;
+      const codes = ids.map((_, i) => codesFor(4242 + i));
+      for (const [i, id] of ids.entries()) {
+        await putKey(id, e);
+        for (const party of PARTIES) expect((await putParty(id, party, codes[i]!, e)).status).toBe(201);
+      }
+      const [a, b, c] = ids;
+      const progress = [a, b].map((id) => e.request('GET', evaluatorPath.progress(id)).then(readProgress));
+      expect((await e.request('POST', evaluatorPath.run(a))).status).toBe(202);
+      expect(RunProgress.parse(await (await e.request('POST', evaluatorPath.run(b))).json())).toMatchObject({ state: 'queued', queuePosition: 0 });
+
+      const refused = await e.request('POST', evaluatorPath.run(c));
+      const body = await expectError(refused, 503, 'queue_full');
+      expect(body).toMatchObject({ retriable: true, details: { maxQueued: 1 } });
+      const retryAfter = refused.headers.get('retry-after');
+      expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+      expect(body.details!.retryAfterSeconds).toBe(Number(retryAfter));
+      // The refusal changed nothing: the third session is idle, the other two keep their places.
+      const statusC = SessionStatus.parse(await (await e.request('GET', evaluatorPath.session(c))).json());
+      expect(statusC.run.state).toBe('idle');
+      expect(e.service.stats()).toMatchObject({ runningRuns: 1, queuedRuns: 1 });
+
+      // Both accepted runs finish with the cleartext model's answers.
+      for (const events of await Promise.all(progress)) expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
+      for (const [i, id] of [a, b].entries()) {
+        const expected = explainCodes(model.tree, codes[i]!, model.manifest.explanation);
+        expect(decrypt(await fetchResult(id, e))).toEqual({ decision: expected.decision, bits: expected.bits });
+      }
+      // Retried once the queue has room, the refused run is accepted and succeeds.
+      const progressC = e.request('GET', evaluatorPath.progress(c)).then(readProgress);
+      expect((await e.request('POST', evaluatorPath.run(c))).status).toBe(202);
+      expect((await progressC).at(-1)).toMatchObject({ state: 'succeeded' });
+      const expected = explainCodes(model.tree, codes[2]!, model.manifest.explanation);
+      expect(decrypt(await fetchResult(c, e))).toEqual({ decision: expected.decision, bits: expected.bits });
+    } finally {
+      await e.close();
+    }
   });
 });
 
