@@ -4,23 +4,21 @@
  * same `modelVersion`.
  *
  * 1. Each predicate becomes a literal over one feature (`pmml-fields.ts`).
- * 2. Each feature gets a quantizer under which every literal on it is a threshold `code ≤ t`:
- *    numbers are cut exactly at the tree's thresholds (≤ 15 cuts: 4 bits); booleans keep
- *    false/true = 0/1; years employed keeps its bin order (the explanation compares bins);
- *    other categories get an order of value groups in which every value set the tree tests is
- *    a prefix or a suffix (such an order is a chain of nested sets, searched exhaustively).
- * 3. The PMML node tree (first child whose predicate holds wins; `noTrueChildStrategy`;
+ * 2. The PMML node tree (first child whose predicate holds wins; `noTrueChildStrategy`;
  *    compound predicates; surrogates, whose first operand always decides since no value is ever
- *    missing) is rebuilt as binary splits, tracking which codes can still reach each node so
- *    unreachable branches and fall-throughs are dropped, then sibling leaves with one decision
- *    are merged as the trainer does.
+ *    missing) is rebuilt as binary splits, tracking what can still reach each node (a code
+ *    range per number, a value set per category) so unreachable branches and fall-throughs are
+ *    dropped.
+ * 3. Each feature gets a quantizer under which every split on it is `code ≤ t`
+ *    (`pmml-coding.ts`): numbers cut exactly at the tree's thresholds; booleans and years
+ *    employed in their own order; other categories in an order found for the splits. Sibling
+ *    leaves with one decision are then merged as the trainer does.
  *
  * Browser-safe (no I/O; the CLI is `train-cli.ts`).
  */
 import { collapse, flatten, type Grown } from './cart.ts';
 import { ModelError } from './errors.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
-import { EXPLANATION_FEATURE } from './fit-quantizers.ts';
 import {
   FORMAT_VERSION,
   MAX_TREE_DEPTH,
@@ -32,10 +30,10 @@ import {
   type Model,
   type TreeNode,
 } from './manifest.ts';
-import { FieldResolver, domainOf, literalOf, valueBits, type Literal } from './pmml-fields.ts';
+import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
+import { FieldResolver, domainOf, literalOf, valueBits } from './pmml-fields.ts';
 import { parsePmmlTree, type PmmlNode, type PmmlPredicate, type PmmlTreeDocument } from './pmml.ts';
 import {
-  MAX_CODE,
   bitsForLevels,
   digitsForBits,
   quantizerLevels,
@@ -72,160 +70,16 @@ const sameScore = (a: string, b: string) =>
   a === b || (a.trim() !== '' && b.trim() !== '' && Number.isFinite(Number(a)) && Number(a) === Number(b));
 
 // ---------------------------------------------------------------------------------------------
-// Literals and codings
-
-/** Where a literal was found, for error messages. */
-interface Use {
-  literal: Literal;
-  where: string;
-}
-
-/** A literal as a split on the feature's code: holds iff `(code ≤ threshold) === left`. */
-type Test = { kind: 'const'; value: boolean } | { kind: 'test'; feature: number; threshold: number; left: boolean };
-
-const popcount = (x: number) => {
-  let n = 0;
-  for (let v = x; v !== 0; v &= v - 1) n++;
-  return n;
-};
-
-function describeSet(feature: FeatureName, members: number): string {
-  const d = domainOf(feature);
-  return d.kind === 'finite' ? `{${d.values.filter((_, i) => members & (1 << i)).map((v) => v.label).join(', ')}}` : '';
-}
-
-interface FiniteCoding {
-  codes: number[];
-  /** Oriented set → threshold (`code ≤ t` ⇔ value in set). */
-  chain: Map<number, number>;
-}
-
-/** Fixed order (booleans, years employed): code = value index; every set must be a prefix or suffix. */
-function fixedCoding(feature: FeatureName, n: number, uses: readonly Use[]): FiniteCoding {
-  const all = (1 << n) - 1;
-  const chain = new Map<number, number>();
-  for (let t = 0; t < n - 1; t++) chain.set((1 << (t + 1)) - 1, t);
-  for (const u of uses) {
-    const members = (u.literal as Literal & { kind: 'finite' }).members;
-    if (!chain.has(members) && !chain.has(all & ~members)) {
-      throw new ModelError(
-        'unrepresentable_split',
-        `${u.where}: the split ${describeSet(feature, members)} on ${feature} is not a threshold in the order ${describeSet(feature, all)}` +
-          (feature === EXPLANATION_FEATURE ? ' (years employed keeps its bin order: the explanation compares bins)' : ''),
-        { where: u.where, feature },
-      );
-    }
-  }
-  return { codes: Array.from({ length: n }, (_, i) => i), chain };
-}
-
-/**
- * Free order (categories): a coding in which every tested set or its complement is `code ≤ t`.
- * Such sets form a chain C1 ⊂ … ⊂ Ck containing the lowest-coded value; try each value as the
- * lowest, orient every set to contain it, and check the result is a chain. Values in the same
- * chain sets share a code, so a feature needs k + 1 levels.
- */
-function chainCoding(feature: FeatureName, n: number, uses: readonly Use[]): FiniteCoding {
-  const all = (1 << n) - 1;
-  const sets = [...new Set(uses.map((u) => (u.literal as Literal & { kind: 'finite' }).members))];
-  for (let r = 0; r < n; r++) {
-    const oriented = [...new Set(sets.map((s) => (s & (1 << r) ? s : all & ~s)))].sort((a, b) => popcount(a) - popcount(b));
-    if (!oriented.every((s, i) => i === 0 || (oriented[i - 1]! & ~s) === 0)) continue;
-    if (oriented.length > MAX_CODE) {
-      throw new ModelError(
-        'too_many_thresholds',
-        `${feature}: the tree's splits (at ${uses.map((u) => u.where).join(', ')}) need ${oriented.length + 1} value groups; a 4-bit input holds at most ${MAX_CODE + 1}`,
-        { feature },
-      );
-    }
-    const codes = Array.from({ length: n }, (_, v) => {
-      const i = oriented.findIndex((s) => s & (1 << v));
-      return i < 0 ? oriented.length : i;
-    });
-    return { codes, chain: new Map(oriented.map((s, t) => [s, t])) };
-  }
-  // Name the first two splits that cross (all four combinations of in/out occur), if any.
-  for (const a of uses) {
-    for (const b of uses) {
-      const x = (a.literal as Literal & { kind: 'finite' }).members;
-      const y = (b.literal as Literal & { kind: 'finite' }).members;
-      if (x & y && x & ~y && ~x & y && all & ~(x | y)) {
-        throw new ModelError(
-          'unrepresentable_split',
-          `${feature}: the splits ${describeSet(feature, x)} at ${a.where} and ${describeSet(feature, y)} at ${b.where} overlap without one containing the other, so no coding makes both a threshold \`code ≤ t\``,
-          { feature, where: [a.where, b.where] },
-        );
-      }
-    }
-  }
-  throw new ModelError(
-    'unrepresentable_split',
-    `${feature}: no order of its values makes every split a threshold (at ${uses.map((u) => u.where).join(', ')}; e.g. three disjoint value sets)`,
-    { feature, where: uses.map((u) => u.where) },
-  );
-}
-
-interface Codings {
-  quantizers: Quantizer[];
-  test: (literal: Literal) => Test;
-}
-
-function buildCodings(uses: readonly Use[]): Codings {
-  const quantizers: Quantizer[] = [];
-  const tests = new Map<Literal, Test>();
-  FEATURE_NAMES.forEach((feature, f) => {
-    const mine = uses.filter((u) => u.literal.kind !== 'const' && u.literal.feature === feature);
-    const domain = domainOf(feature);
-    if (domain.kind === 'numeric') {
-      const cuts = [...new Set(mine.map((u) => (u.literal as Literal & { kind: 'numeric' }).cut))].sort((a, b) => a - b);
-      if (cuts.length > MAX_CODE) {
-        throw new ModelError(
-          'too_many_thresholds',
-          `${feature}: the tree uses ${cuts.length} distinct thresholds on it (at ${mine.map((u) => u.where).join(', ')}); a 4-bit input holds at most ${MAX_CODE}`,
-          { feature, thresholds: cuts.length },
-        );
-      }
-      quantizers.push({ kind: 'thresholds', cuts });
-      // code ≤ t ⇔ x < cuts[t] (the code counts the cuts ≤ x).
-      for (const u of mine) {
-        const l = u.literal as Literal & { kind: 'numeric' };
-        tests.set(l, { kind: 'test', feature: f, threshold: cuts.indexOf(l.cut), left: l.below });
-      }
-      return;
-    }
-    const n = domain.values.length;
-    const coding = domain.fixedOrder ? fixedCoding(feature, n, mine) : chainCoding(feature, n, mine);
-    quantizers.push(
-      FEATURE_SPECS[feature].kind === 'boolean'
-        ? { kind: 'boolean' }
-        : { kind: 'category', codes: Object.fromEntries(domain.values.map((v, i) => [v.label, coding.codes[i]!])) },
-    );
-    const all = (1 << n) - 1;
-    for (const u of mine) {
-      const members = (u.literal as Literal & { kind: 'finite' }).members;
-      const t = coding.chain.get(members);
-      tests.set(
-        u.literal,
-        t !== undefined
-          ? { kind: 'test', feature: f, threshold: t, left: true }
-          : { kind: 'test', feature: f, threshold: coding.chain.get(all & ~members)!, left: false },
-      );
-    }
-  });
-  return {
-    quantizers,
-    test: (literal) => (literal.kind === 'const' ? literal : tests.get(literal)!),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // The tree
 
 /** Collects the literal of every simple and set predicate the tree can evaluate. */
 function collectLiterals(doc: PmmlTreeDocument, fields: FieldResolver): Map<PmmlPredicate, Use> {
   const out = new Map<PmmlPredicate, Use>();
   const visit = (p: PmmlPredicate, where: string): void => {
-    if (p.kind === 'simple' || p.kind === 'set') out.set(p, { literal: literalOf(p, fields.resolve(p.field, where), where), where });
+    if (p.kind === 'simple' || p.kind === 'set') {
+      const field = fields.resolve(p.field, where);
+      out.set(p, { literal: literalOf(p, field, where), where, field: field.dataField });
+    }
     // A surrogate's first operand is never UNKNOWN here (no value is missing), so it always decides.
     else if (p.kind === 'compound') (p.operator === 'surrogate' ? p.operands.slice(0, 1) : p.operands).forEach((q) => visit(q, where));
   };
@@ -285,18 +139,62 @@ function resolveApproveScore(doc: PmmlTreeDocument, requested: string | undefine
   throw new ModelError('unsupported_pmml', `cannot tell which class approves (${list}): pass --approve-score`, {});
 }
 
-/** Code range [lo, hi] of each feature that can still reach a point of the tree. */
-type Ranges = readonly (readonly [number, number])[];
+/** What can still reach a point of the tree: a code range per numeric feature, a value set per finite one. */
+interface Reach {
+  codes: readonly (readonly [number, number])[];
+  values: readonly number[];
+}
+
+/** The tree while rebuilding: splits on finite features get their threshold once codes are known. */
+type Draft =
+  | { type: 'leaf'; decision: 0 | 1; samples: number }
+  | { type: 'split'; feature: number; threshold: number; left: Draft; right: Draft }
+  | { type: 'set'; feature: number; split: FiniteSplit; yes: Draft; no: Draft };
 
 /**
- * Rebuilds the PMML tree as binary splits. `cond(p, ranges, yes, no)` builds "if p then yes else
- * no", visiting only branches some code can reach.
+ * Rebuilds the PMML tree as binary splits. `cond(p, reach, yes, no)` builds "if p then yes else
+ * no", visiting only branches some applicant can reach.
  */
-function buildTree(doc: PmmlTreeDocument, uses: Map<PmmlPredicate, Use>, codings: Codings, approve: string): Grown {
-  let splits = 0;
-  type Branch = (r: Ranges) => Grown;
+function buildTree(
+  doc: PmmlTreeDocument,
+  uses: Map<PmmlPredicate, Use>,
+  cuts: readonly (readonly number[])[],
+  approve: string,
+): { draft: Draft; splits: FiniteSplit[][] } {
+  let count = 0;
+  const splits: FiniteSplit[][] = FEATURE_NAMES.map(() => []);
+  const countSplit = () => {
+    if (++count > MAX_BUILD_SPLITS) throw new ModelError('unsupported_pmml', `the tree expands to more than ${MAX_BUILD_SPLITS} binary splits`, {});
+  };
+  type Branch = (r: Reach) => Draft;
 
-  const cond = (p: PmmlPredicate, r: Ranges, yes: Branch, no: Branch): Grown => {
+  const literal = (use: Use, r: Reach, yes: Branch, no: Branch): Draft => {
+    const l = use.literal;
+    if (l.kind === 'const') return l.value ? yes(r) : no(r);
+    const f = FEATURE_NAMES.indexOf(l.feature);
+    if (l.kind === 'finite') {
+      const within = r.values[f]!;
+      const holds = within & l.members;
+      if (holds === 0) return no(r);
+      if (holds === within) return yes(r);
+      countSplit();
+      const split = { within, yes: holds, use };
+      splits[f]!.push(split);
+      const narrowed = (v: number) => ({ ...r, values: r.values.map((x, i) => (i === f ? v : x)) });
+      return { type: 'set', feature: f, split, yes: yes(narrowed(holds)), no: no(narrowed(within & ~holds)) };
+    }
+    // code ≤ t ⇔ x < cuts[t] (the code counts the cuts ≤ x).
+    const t = cuts[f]!.indexOf(l.cut);
+    const [lo, hi] = r.codes[f]!;
+    const [onLeft, onRight] = l.below ? [yes, no] : [no, yes];
+    if (hi <= t) return onLeft(r);
+    if (lo > t) return onRight(r);
+    countSplit();
+    const narrowed = (range: readonly [number, number]) => ({ ...r, codes: r.codes.map((x, i) => (i === f ? range : x)) });
+    return { type: 'split', feature: f, threshold: t, left: onLeft(narrowed([lo, t])), right: onRight(narrowed([t + 1, hi])) };
+  };
+
+  const cond = (p: PmmlPredicate, r: Reach, yes: Branch, no: Branch): Draft => {
     switch (p.kind) {
       case 'true':
         return yes(r);
@@ -311,29 +209,12 @@ function buildTree(doc: PmmlTreeDocument, uses: Map<PmmlPredicate, Use>, codings
         if (p.operator === 'or') return cond(first, r, yes, restOf(yes, no));
         return cond(first, r, restOf(no, yes), restOf(yes, no)); // xor
       }
-      default: {
-        const t = codings.test(uses.get(p)!.literal);
-        if (t.kind === 'const') return t.value ? yes(r) : no(r);
-        const [lo, hi] = r[t.feature]!;
-        const [onLeft, onRight] = t.left ? [yes, no] : [no, yes];
-        if (hi <= t.threshold) return onLeft(r);
-        if (lo > t.threshold) return onRight(r);
-        if (++splits > MAX_BUILD_SPLITS) {
-          throw new ModelError('unsupported_pmml', `the tree expands to more than ${MAX_BUILD_SPLITS} binary splits`, {});
-        }
-        const narrowed = (range: readonly [number, number]) => r.map((x, i) => (i === t.feature ? range : x));
-        return {
-          type: 'split',
-          feature: t.feature,
-          threshold: t.threshold,
-          left: onLeft(narrowed([lo, t.threshold])),
-          right: onRight(narrowed([t.threshold + 1, hi])),
-        };
-      }
+      default:
+        return literal(uses.get(p)!, r, yes, no);
     }
   };
 
-  const leaf = (n: PmmlNode): Grown => ({
+  const leaf = (n: PmmlNode): Draft => ({
     type: 'leaf',
     decision: sameScore(nodeScore(n), approve) ? 1 : 0,
     samples: Math.round(n.recordCount ?? n.distribution.reduce((s, d) => s + d.recordCount, 0)),
@@ -346,15 +227,41 @@ function buildTree(doc: PmmlTreeDocument, uses: Map<PmmlPredicate, Use>, codings
     );
   };
   // At node n (its predicate held): the first child whose predicate holds, else the fallback.
-  const at = (n: PmmlNode, r: Ranges): Grown => {
+  const at = (n: PmmlNode, r: Reach): Draft => {
     if (n.children.length === 0) return leaf(n);
     const fallback: Branch = () => (doc.noTrueChildStrategy === 'returnLastPrediction' ? leaf(n) : noPrediction(n.where));
     const from = (i: number): Branch =>
       i === n.children.length ? fallback : (q) => cond(n.children[i]!.predicate, q, (s) => at(n.children[i]!, s), from(i + 1));
     return from(0)(r);
   };
-  const full: Ranges = codings.quantizers.map((q) => [0, quantizerLevels(q) - 1] as const);
-  return cond(doc.root.predicate, full, (r) => at(doc.root, r), () => noPrediction(doc.root.where));
+  const start: Reach = {
+    codes: cuts.map((c) => [0, c.length] as const),
+    values: FEATURE_NAMES.map((f) => {
+      const d = domainOf(f);
+      return d.kind === 'finite' ? (1 << d.values.length) - 1 : 0;
+    }),
+  };
+  const draft = cond(doc.root.predicate, start, (r) => at(doc.root, r), () => noPrediction(doc.root.where));
+  return { draft, splits };
+}
+
+/** Draft → binary splits on codes: a finite split's true values are a run at one end of the codes reaching it. */
+function finish(d: Draft, codes: readonly (readonly number[])[]): Grown {
+  if (d.type === 'leaf') return d;
+  if (d.type === 'split') return { ...d, left: finish(d.left, codes), right: finish(d.right, codes) };
+  const c = codes[d.feature]!;
+  const codesOf = (mask: number) => c.filter((_, v) => mask & (1 << v));
+  const yes = codesOf(d.split.yes);
+  const no = codesOf(d.split.within & ~d.split.yes);
+  const yesLow = Math.max(...yes) < Math.min(...no);
+  if (!yesLow && Math.max(...no) >= Math.min(...yes)) throw new Error(`${d.split.use.where}: the coding does not order this split`);
+  return {
+    type: 'split',
+    feature: d.feature,
+    threshold: yesLow ? Math.max(...yes) : Math.max(...no),
+    left: finish(yesLow ? d.yes : d.no, codes),
+    right: finish(yesLow ? d.no : d.yes, codes),
+  };
 }
 
 function depthOf(nodes: readonly TreeNode[], i = 0): number {
@@ -387,10 +294,22 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
   }
   const approve = resolveApproveScore(doc, options.approveScore);
   const uses = collectLiterals(doc, resolver);
-  const codings = buildCodings([...uses.values()]);
+  const cuts = FEATURE_NAMES.map((feature) => {
+    const mine = [...uses.values()].filter((u) => u.literal.kind === 'numeric' && u.literal.feature === feature);
+    return domainOf(feature).kind === 'numeric' ? numericCuts(feature, mine) : [];
+  });
   let nodes: TreeNode[];
+  let quantizers: Quantizer[];
   try {
-    nodes = flatten(collapse(buildTree(doc, uses, codings, approve)), FEATURE_NAMES);
+    const { draft, splits } = buildTree(doc, uses, cuts, approve);
+    const codes = FEATURE_NAMES.map((feature, f) => (domainOf(feature).kind === 'finite' ? finiteCodes(feature, splits[f]!) : []));
+    quantizers = FEATURE_NAMES.map((feature, f): Quantizer => {
+      const domain = domainOf(feature);
+      if (domain.kind === 'numeric') return { kind: 'thresholds', cuts: cuts[f]! };
+      if (FEATURE_SPECS[feature].kind === 'boolean') return { kind: 'boolean' };
+      return { kind: 'category', codes: Object.fromEntries(domain.values.map((v, i) => [v.label, codes[f]![i]!])) };
+    });
+    nodes = flatten(collapse(finish(draft, codes)), FEATURE_NAMES);
   } catch (e) {
     // Long sibling chains recurse once per child; a hostile document must not crash the caller.
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
@@ -407,7 +326,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
   }
 
   const inputs: EncryptedInput[] = FEATURE_NAMES.map((feature, f) => {
-    const quantizer = codings.quantizers[f]!;
+    const quantizer = quantizers[f]!;
     const bits = bitsForLevels(quantizerLevels(quantizer));
     return { name: feature, feature, party: FEATURE_SPECS[feature].party, bits, digits: digitsForBits(bits), quantizer };
   });

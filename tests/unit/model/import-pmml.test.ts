@@ -231,24 +231,44 @@ describe('PMML import: refusals name the place', () => {
     const nodes = Array.from({ length: 16 }, (_, i) => leaf(`t${i}`, String(i % 2), `<SimplePredicate field="Age" operator="lessThan" value="${20 + 3 * i}"/>`)).join('\n');
     const e = await refusal(pmml(continuous('Age'), nodes));
     expect(e.code).toBe('too_many_thresholds');
-    expect(e.message).toMatch(/^age: .*16 distinct thresholds.*Node "t15"/);
+    expect(e.message).toMatch(/^age \(field "Age"\): .*16 distinct thresholds.*Node "t7" and 8 more/);
   });
 
-  it('a set split that no coding makes a threshold', async () => {
-    const set = (op: string, values: string) => `<SimpleSetPredicate field="Occupation_type" booleanOperator="${op}"><Array n="2" type="string">${values}</Array></SimpleSetPredicate>`;
-    const tree = `${leaf('s1', '1', set('isIn', 'Engineer Doctor'))}\n${leaf('s2', '1', set('isIn', '"Office Worker" Doctor'))}`;
-    const e = await refusal(pmml(occupation, tree));
+  it('category splits: coded per reaching values, refused when two cross or too many groups', async () => {
+    const set = (op: string, values: string) => `<SimpleSetPredicate field="Occupation_type" booleanOperator="${op}"><Array type="string">${values}</Array></SimpleSetPredicate>`;
+    const equal = (v: string) => `<SimplePredicate field="Occupation_type" operator="equal" value="${v}"/>`;
+    // One-hot style chain: each test is a threshold among the values that reach it.
+    const chain = `${leaf('e', '0', equal('Engineer'))}\n${leaf('d', '1', set('isIn', 'Doctor Engineer'))}\n${leaf('l', '0', set('isNotIn', 'Engineer Doctor Lawyer'))}\n${leaf('rest', '1', '<True/>')}`;
+    const { model } = await importPmmlModel(pmml(occupation, chain));
+    const decide = (o: string) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, features({ occupation_type: o as never })));
+    expect(['Engineer', 'Doctor', 'Lawyer', 'Nurse', 'Plumber'].map(decide)).toEqual([0, 1, 1, 0, 0]);
+
+    // The same value sets in two branches each see every value: {Engineer, Doctor} and
+    // {Office Worker, Doctor} cannot both be an end of one order.
+    const branches = `<Node id="young"><SimplePredicate field="Age" operator="lessThan" value="30"/>${leaf('s1', '0', set('isIn', 'Engineer Doctor'))}${leaf('y', '1', '<True/>')}</Node>
+      <Node id="old"><True/>${leaf('s2', '0', set('isIn', '"Office Worker" Doctor'))}${leaf('o', '1', '<True/>')}</Node>`;
+    const e = await refusal(pmml(occupation + continuous('Age'), branches));
     expect(e.code).toBe('unrepresentable_split');
-    expect(e.message).toContain('Node "s1"');
-    expect(e.message).toContain('Node "s2"');
-    // Nested sets are fine: one coding makes both thresholds.
-    const nested = `${leaf('s1', '1', set('isIn', 'Engineer Doctor'))}\n${leaf('s2', '0', set('isNotIn', '"Office Worker" Teacher'))}`;
-    await expect(importPmmlModel(pmml(occupation, nested))).resolves.toBeDefined();
-    // Years employed keeps its bin order: a middle bin alone is no threshold.
+    expect(e.message).toMatch(/^occupation_type \(field "Occupation_type"\): .*Node "s1".*Node "s2"/);
+    // Nested sets in two branches are fine: one order makes both an end.
+    const nested = branches.replace('"Office Worker" Doctor', '"Office Worker" Doctor Engineer');
+    await expect(importPmmlModel(pmml(occupation + continuous('Age'), nested))).resolves.toBeDefined();
+
+    // Seventeen occupations told apart do not fit 4 bits.
+    const many = ['Engineer', 'Retired', 'Teacher', 'Entrepreneur', 'Manager', 'Salesperson', 'Designer', 'Consultant', 'Doctor', 'Student', 'Lawyer', 'Carpenter', 'Architect', 'Plumber', 'Nurse', 'Artist'];
+    const wide = many.map((o, i) => leaf(`o${i}`, String(i % 2), equal(o))).join('') + leaf('other', '1', '<True/>');
+    const t = await refusal(pmml(occupation, wide));
+    expect(t.code).toBe('too_many_thresholds');
+    expect(t.message).toMatch(/^occupation_type .*17 groups/);
+
+    // Years employed keeps its bin order: a middle bin alone is no threshold of all bins...
     const years = leaf('y1', '1', '<SimplePredicate field="Years_employed" operator="equal" value="2"/>');
     const ey = await refusal(pmml(continuous('Years_employed'), years));
     expect(ey.code).toBe('unrepresentable_split');
-    expect(ey.message).toMatch(/Node "y1".*bin order/);
+    expect(ey.message).toMatch(/^Node "y1".*bin order/);
+    // ...but is one among the bins that reach it.
+    const after = leaf('y0', '0', '<SimplePredicate field="Years_employed" operator="lessOrEqual" value="1"/>') + years;
+    await expect(importPmmlModel(pmml(continuous('Years_employed'), after))).resolves.toBeDefined();
   });
 
   it('numeric equality: one threshold at the ends of an integer range, refused in the middle', async () => {
