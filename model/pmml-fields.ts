@@ -122,6 +122,7 @@ export class FieldResolver {
     if (hit) return hit;
     let name = field;
     let float32 = false;
+    let integerCast = false;
     for (let hops = 0; !this.doc.dataFields.has(name); hops++) {
       const cast = this.doc.casts.get(name);
       if (!cast || hops > 16) {
@@ -138,6 +139,7 @@ export class FieldResolver {
         });
       }
       if (cast.dataType === 'float') float32 = true;
+      if (cast.dataType === 'integer') integerCast = true;
       name = cast.source;
     }
     // A float DataField holds float32 values (JPMML-SkLearn declares sklearn's inputs so).
@@ -149,6 +151,9 @@ export class FieldResolver {
         `${where}: field "${name}" is not a BlindScore feature (features: ${FEATURE_NAMES.join(', ')}, or the seed's column names); map it with --field-map "${name}=<feature>"`,
         { field: name, where },
       );
+    }
+    if (integerCast && FEATURE_SPECS[feature].kind === 'number') {
+      throw new ModelError('unsupported_pmml', `${where}: field "${field}" casts ${feature}, a decimal feature, to integer`, { field, where });
     }
     const previous = this.byFeature.get(feature);
     if (previous !== undefined && previous !== name) {

@@ -330,5 +330,10 @@ describe('PMML import: refusals name the place', () => {
     await expect(importPmmlModel(pmml(continuous('Age'), closed, { strategy: 'returnNullPrediction' }))).resolves.toBeDefined();
     expect((await refusal(pmml(continuous('Age'), open, { model: 'regression' }))).code).toBe('unsupported_pmml');
     expect((await refusal(pmml(continuous('Age'), open), { approveScore: 'yes' })).code).toBe('unknown_value');
+    // A cast that changes values (decimal income to integer) is not followed.
+    const cast = '<DerivedField name="int(income)" optype="continuous" dataType="integer"><FieldRef field="Total_income"/></DerivedField>';
+    const truncated = await refusal(pmml(continuous('Total_income'), leaf('i', '0', '<SimplePredicate field="int(income)" operator="lessThan" value="20000"/>'), { casts: cast }));
+    expect(truncated.code).toBe('unsupported_pmml');
+    expect(truncated.message).toMatch(/^Node "i": .*integer/);
   });
 });
