@@ -31,8 +31,8 @@ export interface SiteSettings {
 }
 
 /**
- * `{{> part}}` in the pages' HTML → `site/partials/part.html` (the header and footer every page
- * shares), then `{{name}}` → the setting; an unknown name fails the build.
+ * `{{> part}}` in the pages' HTML → `site/partials/part.html` (the head, header and footer every
+ * page shares), then `{{name}}` → the setting; an unknown name fails the build.
  */
 function pageSettings(settings: SiteSettings): Plugin {
   const values: Record<string, string> = { ...settings };

@@ -22,6 +22,7 @@ const byHand = document.getElementById('by-hand') as HTMLInputElement;
 const commands = document.getElementById('party-commands')!;
 
 const PARTY_NAMES: Record<string, string> = { bank: 'Larkspur Bank', bureau: 'The credit bureau' };
+const WAITING_FOR_COMMANDS = 'Waiting for you to run the two commands shown under "Send the bank\'s and the bureau\'s records yourself".';
 let customers: Customer[] = [];
 /** The backend call of the current session; a new session or a failed check ends it. */
 let pending: AbortController | undefined;
@@ -101,7 +102,7 @@ async function sendRecords(detail: BlindScoreSessionDetail, signal: AbortSignal)
 }
 
 async function showCommands(detail: BlindScoreSessionDetail, signal: AbortSignal): Promise<void> {
-  showStatus('Waiting for you to run the two commands shown under "Send the bank\u2019s and the bureau\u2019s records yourself".');
+  showStatus(WAITING_FOR_COMMANDS);
   try {
     const query = new URLSearchParams({ customer: select.value });
     const { commands: lines } = await api<PartyCommandsResponse>(
@@ -125,6 +126,9 @@ widget.addEventListener('blind-score:session', (e) => {
   void (byHand.checked ? showCommands(e.detail, pending.signal) : sendRecords(e.detail, pending.signal));
 });
 widget.addEventListener('blind-score:error', () => pending?.abort());
+widget.addEventListener('blind-score:decision', () => {
+  if (statusText.textContent === WAITING_FOR_COMMANDS) showStatus('The records your commands sent were used for this decision.');
+});
 select.addEventListener('change', showRecord);
 offerNextStep(widget, document.getElementById('next-step')!);
 void loadCustomers();
