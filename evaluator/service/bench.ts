@@ -51,10 +51,11 @@ function rssOf(pid: number): number {
 /** Samples a process's RSS; `peak()` is the largest since the last `reset()`. */
 function rssSampler(pid: number) {
   let peak = rssOf(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 10);
+  const sample = () => (peak = Math.max(peak, rssOf(pid)));
+  const timer = setInterval(sample, 10);
   return {
     reset: () => (peak = rssOf(pid)),
-    peak: () => Math.max(peak, rssOf(pid)),
+    peak: sample,
     stop: () => clearInterval(timer),
   };
 }
