@@ -46,7 +46,9 @@ describe('ExpandedKeyCache', () => {
     // Room for exactly one expanded key (~120 MB) beside nothing stored.
     const budget = new MemoryBudget(200 * 1024 * 1024, () => 0);
     const logs = new LogSink();
+    let released = 0;
     const cache = new ExpandedKeyCache<ServerKey>({
+      onRelease: () => released++,
       expand: (b) => expander.expand(b),
       budget,
       log: createLogger('info', logs),
@@ -59,8 +61,10 @@ describe('ExpandedKeyCache', () => {
     expect(cache.stats()).toMatchObject({ entries: 1, expansions: 1, evictions: 0 });
     expect(budget.expanded).toBeGreaterThan(100e6);
 
+    expect(released).toBe(0);
     const b = await cache.acquire('b', compressed());
     expect(cache.stats()).toMatchObject({ entries: 1, expansions: 2, evictions: 1 });
+    expect(released).toBe(1); // the evicted key: the service collects garbage on this
     // 'b' is in use: another key cannot evict it, so it is expanded over budget (and logged).
     const a2 = await cache.acquire('a', compressed());
     expect(cache.stats()).toMatchObject({ entries: 2, expansions: 3 });
@@ -70,5 +74,6 @@ describe('ExpandedKeyCache', () => {
     cache.drop('a');
     cache.drop('b');
     expect(budget.expanded).toBe(0);
+    expect(released).toBe(3);
   });
 });

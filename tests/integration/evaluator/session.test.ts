@@ -120,7 +120,11 @@ describe('full sessions', () => {
       expect(decrypt(result)).toEqual({ decision: expected.decision, bits: expected.bits });
       const runLog = ev.logs.records.find((r) => r.msg === 'run succeeded' && r.sessionId === id);
       expect(runLog).toMatchObject({ expandedNow: expect.any(Boolean), keyMs: expect.any(Number), runMs: expect.any(Number) });
+      const status = SessionStatus.parse(await (await ev.request('GET', evaluatorPath.session(id))).json());
+      expect(status.serverKey).toEqual({ received: true, paramSet: model.manifest.parameterSet.id });
     }
+    // Succeeded runs let go of both keys: what stays is inputs and results, no 30 MB key.
+    expect(ev.service.stats()).toMatchObject({ sessions: 2, expandedBytes: 0, storedBytes: expect.toSatisfy((n: number) => n < 1e6) });
   });
 
   it('runs a session whose bank and bureau encrypted with the applicant’s compact public key', async () => {
