@@ -6,9 +6,19 @@
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
-import type { BlindScoreProgressDetail } from '../../widget/src/events.ts';
+import type { BlindScoreErrorDetail, BlindScoreProgressDetail } from '../../widget/src/events.ts';
 import { loadManifest } from './support/fixtures.ts';
 import { answer, audit, focused, GATEWAY_URL, mount, part, parts, seedCachedKeys, snap, submitAndWait } from './support/element.ts';
+
+/** The key uploads the page makes from now on, as the browser's resource timing reports them. */
+function recordKeyUploads(): { uploads: PerformanceResourceTiming[]; stop: () => void } {
+  const uploads: PerformanceResourceTiming[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as PerformanceResourceTiming[]) if (/\/(public|server)-key$/.test(e.name)) uploads.push(e);
+  });
+  observer.observe({ type: 'resource' });
+  return { uploads, stop: () => observer.disconnect() };
+}
 
 function recordProgress(el: BlindScore): BlindScoreProgressDetail[] {
   const seen: BlindScoreProgressDetail[] = [];
@@ -33,7 +43,9 @@ describe('flow: fresh keys, demo mode, approved', () => {
     const stages = [...new Set(progress.map((p) => p.stage))];
     expect(stages).to.deep.equal(['keygen', 'uploading', 'encrypting', 'waiting', 'running', 'decrypting']);
     const upload = progress.filter((p) => p.stage === 'uploading');
-    expect(upload.at(-1)).to.include({ bytesSent: 30_146_816, bytesTotal: 30_146_816, fraction: 1 });
+    // The compact public key (32,888 bytes) and the compressed server key, as one upload.
+    expect(upload.at(-1)).to.include({ bytesSent: 30_146_816 + 32_888, bytesTotal: 30_146_816 + 32_888, fraction: 1 });
+    expect(upload.map((p) => p.bytesSent)).to.satisfy((sent: number[]) => sent.every((v, i) => i === 0 || v! >= sent[i - 1]!));
     const run = progress.filter((p) => p.stage === 'running').map((p) => p.fraction);
     expect(run).to.include.members([0.25, 0.5, 0.75, 1]);
     expect(progress.find((p) => p.stage === 'running' && p.queuePosition === 1)).to.exist;
@@ -159,6 +171,55 @@ describe('flow: cached keys', () => {
     expect(part(el, 'form')).to.exist;
     expect(focused(el)).to.equal(part(el, 'submit'));
     expect(el.shadowRoot!.querySelector('[role="status"]')!.textContent).to.contain('Check cancelled.');
+  });
+});
+
+describe('flow: the compact public key', () => {
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    cleanup = await seedCachedKeys();
+  });
+  after(() => cleanup());
+
+  it('applicant mode: uploads the public key before the server key; the backends encrypt under it', async () => {
+    const el = await mount('pk_test_applicant', { mode: 'applicant' });
+    await answer(el, 'total_income', '52000');
+    await answer(el, 'age', '41');
+    await answer(el, 'own_car', true);
+    const recorder = recordKeyUploads();
+    try {
+      const { detail } = await submitAndWait(el, 'blind-score:decision');
+      // The test gateway's stand-in backends ran the party SDK on the uploaded key: a decision
+      // means it was a compact public key of the manifest's set.
+      expect(detail.approved).to.equal(true);
+      await waitUntil(() => recorder.uploads.length >= 2, 'both key uploads are timed');
+    } finally {
+      recorder.stop();
+    }
+    const [first, second] = recorder.uploads;
+    expect(recorder.uploads).to.have.length(2);
+    expect(first!.name).to.match(/\/public-key$/);
+    expect(second!.name).to.match(/\/server-key$/);
+    expect(first!.responseEnd).to.be.at.most(second!.startTime);
+  });
+
+  it('a refused public key stops the check before the server key, with an accessible error', async () => {
+    const el = await mount('pk_test_public_key_refused');
+    const recorder = recordKeyUploads();
+    let detail: BlindScoreErrorDetail;
+    try {
+      ({ detail } = await submitAndWait(el, 'blind-score:error'));
+      await waitUntil(() => recorder.uploads.length >= 1, 'the key upload is timed');
+    } finally {
+      recorder.stop();
+    }
+    expect(detail).to.include({ code: 'body_too_large', retriable: false });
+    expect(recorder.uploads.map((u) => u.name.split('/').at(-1))).to.deep.equal(['public-key']);
+    expect(part(el, 'error')!.getAttribute('role')).to.equal('alert');
+    expect(part(el, 'error-message')!.textContent).to.contain('Something went wrong on our side.');
+    expect(part(el, 'error-code')!.textContent).to.contain('body_too_large');
+    expect(focused(el)?.id).to.equal('error-title');
+    await audit(el);
   });
 });
 

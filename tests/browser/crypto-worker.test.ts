@@ -1,18 +1,23 @@
 /// <reference types="mocha" />
 /**
  * The crypto worker against the reference client (node-tfhe 1.6.1, served by the oracle): real
- * key generation in the browser, and ciphertexts crossing both ways between the two clients.
+ * key generation in the browser, ciphertexts crossing both ways between the two clients, and the
+ * worker's compact public key used by the party SDK, its lists expanded by the engine.
  */
 import { expect } from '@open-wc/testing';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { COMPRESSED_CIPHERTEXT_BYTES, base64ToBytes } from '../../protocol/ciphertexts.ts';
+import { COMPRESSED_CIPHERTEXT_BYTES, base64ToBytes, bytesToBase64 } from '../../protocol/ciphertexts.ts';
 import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
 import { featuresOf } from '../../model/features.ts';
 import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
-import { deleteCachedKeys, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
+import { CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
+import type { KeygenResult } from '../../widget/src/crypto/worker-protocol.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
-import { loadManifest, oracle, TEST_ANSWERS } from './support/fixtures.ts';
+import { cacheReferenceKeys, loadManifest, oracle, oracleBytes, TEST_ANSWERS } from './support/fixtures.ts';
+
+/** The 2_2 TUniform compact public key's size in tfhe 1.6.1 (`TfheCompactPublicKey.serialize()`). */
+const COMPACT_PUBLIC_KEY_BYTES = 32_888;
 
 /** The smallest host a controller needs. */
 class Host implements ReactiveControllerHost {
@@ -37,6 +42,16 @@ async function rejection(p: Promise<unknown>): Promise<BlindScoreError> {
   throw new Error('expected a rejection');
 }
 
+/** Decrypts full ciphertexts in a worker (through a result body, the only decrypt request). */
+async function openAll(crypto: CryptoWorkerController, ciphertexts: string[]): Promise<number[]> {
+  const [first, ...rest] = ciphertexts;
+  const out = await crypto.request({
+    type: 'decrypt',
+    result: { modelVersion: 'ab'.repeat(8), decision: first!, explanation: { bins: rest.map((_, i) => `b${i}`), ciphertexts: rest } },
+  });
+  return [out.decision, ...out.explanation];
+}
+
 describe('crypto worker: fresh keys', () => {
   const host = new Host();
   const crypto = new CryptoWorkerController(host);
@@ -47,14 +62,51 @@ describe('crypto worker: fresh keys', () => {
     expect(crypto.started).to.equal(true);
   });
 
+  let keys: KeygenResult;
+
   it('generates a compressed server key that node-tfhe reads, reporting its steps', async () => {
     const steps: string[] = [];
-    const keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null }, (s) => steps.push(s));
+    keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null }, (s) => steps.push(s));
     expect(keys.fromCache).to.equal(false);
     expect(keys.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.tuniform);
     expect(steps).to.include.members(['load_wasm', 'client_key', 'server_key']);
     const check = await oracle<{ ok: boolean }>('server-key-check', keys.serverKey);
     expect(check.ok).to.equal(true);
+  });
+
+  it('generates a compact public key of the manifest’s parameter set that parties can use', async () => {
+    expect(keys.publicKey.byteLength).to.equal(COMPACT_PUBLIC_KEY_BYTES);
+    const check = await oracle<{ ok: boolean; error?: string; info: { lweDimension: number; noise: { kind: string }; expansion: string } }>(
+      'public-key-check',
+      keys.publicKey,
+    );
+    expect(check.error).to.equal(undefined);
+    expect(check.ok).to.equal(true);
+    expect(check.info).to.deep.include({ lweDimension: 2048, expansion: 'no_casting' });
+    expect(check.info.noise.kind).to.equal((await loadManifest()).parameterSet.id);
+  });
+
+  it('decrypts what the party SDK encrypted under its public key, once the engine expanded and bootstrapped it', async () => {
+    const manifest = await loadManifest();
+    const { id } = await oracle<{ id: string }>('engine/server-key', keys.serverKey);
+    for (const [party, features] of [
+      ['bureau', { years_employed: '11-18', employed: true }],
+      ['bank', { account_age: 36 }],
+      ['bureau', { years_employed: '0-2', employed: false }],
+    ] as const) {
+      const out = await oracle<{ inputs: { name: string; digits: number }[]; ciphertexts: string[][] }>('party-list', {
+        serverKey: id,
+        publicKey: bytesToBase64(keys.publicKey),
+        party,
+        features,
+      });
+      const decrypted = await openAll(crypto, out.ciphertexts.flat());
+      const expected = encodePartyInputs(manifest.inputs, party, features);
+      expect(out.inputs.map((i) => i.name)).to.deep.equal(Object.keys(expected));
+      expect(decrypted, `${party} ${JSON.stringify(features)}`).to.deep.equal(
+        out.inputs.flatMap((i) => expected[i.name]!),
+      );
+    }
   });
 
   it('encrypts quantized answers into 124-byte compressed ciphertexts, one per digit', async () => {
@@ -108,12 +160,7 @@ describe('crypto worker: the reference client’s keys, through the key cache', 
   const crypto = new CryptoWorkerController(host);
   const cacheName = `oracle-${Math.random().toString(36).slice(2)}`;
 
-  before(async () => {
-    const [clientKey, serverKey] = await Promise.all(
-      ['client-key', 'server-key'].map(async (k) => new Uint8Array(await (await fetch(`/oracle/tuniform/${k}`)).arrayBuffer())),
-    );
-    await writeCachedKeys(cacheName, { version: 1, paramSet: 'tuniform', clientKey: clientKey!, serverKey: serverKey!, createdAt: Date.now() });
-  });
+  before(() => cacheReferenceKeys(cacheName));
   after(async () => {
     crypto.hostDisconnected();
     await deleteCachedKeys(cacheName);
@@ -122,7 +169,8 @@ describe('crypto worker: the reference client’s keys, through the key cache', 
   it('loads cached keys instead of generating them', async () => {
     const keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName });
     expect(keys.fromCache).to.equal(true);
-    expect(keys.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.tuniform);
+    expect(keys.serverKey).to.deep.equal(await oracleBytes('server-key'));
+    expect(keys.publicKey).to.deep.equal(await oracleBytes('public-key'));
   });
 
   it('decrypts full ciphertexts made by node-tfhe', async () => {
@@ -164,5 +212,65 @@ describe('crypto worker: the reference client’s keys, through the key cache', 
     expect(await readCachedKeys(cacheName, 'tuniform')).to.equal(null);
     const error = await rejection(crypto.request({ type: 'decrypt', result: notACiphertext() }));
     expect(error.code).to.equal('no_keys');
+  });
+});
+
+describe('crypto worker: the opt-in key cache', () => {
+  const cacheName = `cache-${Math.random().toString(36).slice(2)}`;
+  const workers: CryptoWorkerController[] = [];
+  const worker = () => {
+    const c = new CryptoWorkerController(new Host());
+    workers.push(c);
+    return c;
+  };
+  after(async () => {
+    for (const w of workers) w.hostDisconnected();
+    await deleteCachedKeys(cacheName);
+  });
+
+  it('regenerates over an entry of the old format instead of misreading it, and stores all three keys', async () => {
+    const reference = await Promise.all([oracleBytes('client-key'), oracleBytes('server-key')]);
+    // What version 1 stored: a bare shortint client key and its server key.
+    const old = { version: 1, paramSet: 'tuniform', clientKey: reference[0], serverKey: reference[1], createdAt: Date.now() };
+    await writeCachedKeys(cacheName, old as unknown as CachedKeys);
+    expect(await readCachedKeys(cacheName, 'tuniform')).to.equal(null);
+
+    const keys = await worker().request({ type: 'keygen', paramSet: 'tuniform', cacheName });
+    expect(keys.fromCache).to.equal(false);
+    expect(keys.serverKey).not.to.deep.equal(reference[1]);
+    const stored = await readCachedKeys(cacheName, 'tuniform');
+    expect(stored).to.not.equal(null);
+    expect(stored!.version).to.equal(KEY_CACHE_VERSION);
+    expect(stored!.publicKey).to.deep.equal(keys.publicKey);
+    expect(stored!.serverKey).to.deep.equal(keys.serverKey);
+  });
+
+  it('a new worker restores the same keys: its client key opens what the first sealed, and its public key matches', async () => {
+    const manifest = await loadManifest();
+    const features = { years_employed: '5-8', employed: true };
+    const sealed = await workers[0]!.request({ type: 'encrypt', modelVersion: manifest.modelVersion, party: 'bureau', inputs: manifest.inputs, features });
+    const second = worker();
+    const keys = await second.request({ type: 'keygen', paramSet: 'tuniform', cacheName });
+    expect(keys.fromCache).to.equal(true);
+    expect(keys.publicKey).to.deep.equal((await readCachedKeys(cacheName, 'tuniform'))!.publicKey);
+    const expected = encodePartyInputs(manifest.inputs, 'bureau', features);
+
+    const names = Object.keys(expected);
+    const { ciphertexts } = await oracle<{ ciphertexts: string[] }>('decompress', { ciphertexts: names.flatMap((n) => sealed.inputs[n]!) });
+    expect(await openAll(second, ciphertexts)).to.deep.equal(names.flatMap((n) => expected[n]!));
+
+    const { id } = await oracle<{ id: string }>('engine/server-key', keys.serverKey);
+    const out = await oracle<{ ciphertexts: string[][] }>('party-list', { serverKey: id, publicKey: bytesToBase64(keys.publicKey), party: 'bureau', features });
+    expect(await openAll(second, out.ciphertexts.flat())).to.deep.equal(names.flatMap((n) => expected[n]!));
+  });
+
+  it('regenerates when the cached secret is not a key of the set', async () => {
+    const stored = (await readCachedKeys(cacheName, 'tuniform'))!;
+    const broken = stored.highLevelKey.slice();
+    new DataView(broken.buffer).setBigUint64(12, 2n, true); // a GLWE secret "bit" of 2
+    await writeCachedKeys(cacheName, { ...stored, highLevelKey: broken });
+    const keys = await worker().request({ type: 'keygen', paramSet: 'tuniform', cacheName });
+    expect(keys.fromCache).to.equal(false);
+    expect(keys.publicKey).not.to.deep.equal(stored.publicKey);
   });
 });

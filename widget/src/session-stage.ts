@@ -4,7 +4,7 @@ export const SessionStage = {
   Idle: 'idle',
   /** Generating (or loading cached) keys in the worker. */
   Keygen: 'keygen',
-  /** Uploading the compressed server key. */
+  /** Uploading the compact public key, then the compressed server key. */
   Uploading: 'uploading',
   /** Quantizing, encrypting and uploading each party's answers. */
   Encrypting: 'encrypting',

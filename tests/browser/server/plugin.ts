@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { loadModel } from '../../../model/manifest.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys } from '../../support/tfhe-keys.ts';
 import { createOracle, ORACLE_PREFIX } from './oracle.ts';
 import { createTestGateway, GATEWAY_PREFIX } from './test-gateway.ts';
 
@@ -19,14 +19,14 @@ const demoModel = () =>
   loadModel(readFileSync(join(ARTIFACTS, 'manifest.json'), 'utf8'), readFileSync(join(ARTIFACTS, 'tree.json'), 'utf8'));
 
 /**
- * 512 bytes from the middle of the cached tuniform client key's GLWE secret key (a shortint
- * client key serializes as u32 tag, Vec<u64> GLWE key of k·N = 2048 words, …), for the test
- * gateway's check that no upload carries it.
+ * 512 bytes from the middle of the cached tuniform client key's GLWE secret key (the high-level
+ * key and the shortint key cut out of it both open with u32 tag, Vec<u64> GLWE key of k·N = 2048
+ * words, …), for the test gateway's check that no upload carries it.
  */
 function secretNeedle(): Uint8Array {
   const GLWE_KEY_START = 4 + 8;
   const offset = GLWE_KEY_START + 1024 * 8;
-  return loadTestKeys('tuniform').clientKeyBytes.slice(offset, offset + 512);
+  return loadPublicKeyTestKeys('tuniform').hlClientKeyBytes.slice(offset, offset + 512);
 }
 
 export const SCREENSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.screenshots');
@@ -41,9 +41,10 @@ type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<
 
 /** Koa middleware that hands `/gw/…` and `/oracle/…` to their Hono apps, real HTTP end to end. */
 export async function testServerMiddleware(): Promise<KoaMiddleware> {
+  const model = await demoModel();
   const mounts: [string, Hono][] = [
-    [GATEWAY_PREFIX, createTestGateway(await demoModel(), { secretNeedles: [secretNeedle()] })],
-    [ORACLE_PREFIX, createOracle()],
+    [GATEWAY_PREFIX, createTestGateway(model, { secretNeedles: [secretNeedle()] })],
+    [ORACLE_PREFIX, createOracle(model.manifest)],
   ];
   const listeners = mounts.map(([prefix, app]) => [prefix, getRequestListener(app.fetch)] as const);
   return async function testServer(ctx, next) {

@@ -1,7 +1,9 @@
 /**
  * A test gateway for the browser suites, served by the test runner's own HTTP server under
  * `/gw`: the public `/v1` API of `protocol/public-api.ts` with real HTTP, real SSE, the
- * protocol's zod schemas and the model's input validation. Its "evaluator" runs no circuit: it
+ * protocol's zod schemas and the model's input validation. Uploaded keys must be what node-tfhe
+ * reads as a compressed server key and a compact public key; in applicant mode, stand-ins for the
+ * bank's and the bureau's backends encrypt with the party SDK under the uploaded public key. Its "evaluator" runs no circuit: it
  * answers with the applicant's own uploaded ciphertexts, decompressed by node-tfhe, so the
  * browser decrypts real full ciphertexts under its own key and a test chooses the outcome
  * through the applicant's yes/no answers.
@@ -13,7 +15,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import * as tfhe from 'node-tfhe';
-import { base64ToBytes, bytesToBase64, type Party } from '../../../protocol/ciphertexts.ts';
+import { type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
 import { ApiError } from '../../../protocol/errors.ts';
 import {
   BEARER_PREFIX,
@@ -27,7 +29,9 @@ import {
   type SessionStatus,
 } from '../../../protocol/public-api.ts';
 import type { Model } from '../../../model/manifest.ts';
-import { validatePartyInputs } from '../../../model/party-inputs.ts';
+import { validatePartyInputs, validatePartyUpload } from '../../../model/party-inputs.ts';
+import { decompressCiphertext } from './oracle.ts';
+import { encryptPartyInputs } from '../../../party/encrypt.ts';
 
 export const GATEWAY_PREFIX = '/gw';
 
@@ -39,6 +43,8 @@ interface Scenario {
   partiesAfterMs?: number;
   /** Fail `POST /v1/sessions` with this error. */
   createError?: ApiError;
+  /** Fail `PUT …/public-key` with this error. */
+  publicKeyError?: ApiError;
   /** Fail `POST …/run` with this error. */
   runError?: ApiError;
   /** End the run as failed with this error. */
@@ -72,6 +78,10 @@ export const SCENARIOS: Record<string, Scenario> = {
     demo: true,
     resultError: new ApiError(410, 'session_expired', 'the session expired'),
   },
+  pk_test_public_key_refused: {
+    demo: true,
+    publicKeyError: new ApiError(413, 'body_too_large', 'The public-key exceeds 262144 bytes.', { details: { limit: 262_144 } }),
+  },
   pk_test_drop_stream: { demo: true, dropFirstStream: true },
   pk_test_hang: { demo: true, hang: true },
   pk_test_bad_manifest: { demo: true, badManifest: true },
@@ -88,30 +98,31 @@ interface Session {
   scenario: Scenario;
   state: SessionState;
   createdAt: Date;
-  serverKey?: { bytes: number; sha256: string };
+  serverKey?: StoredKey;
+  publicKey?: StoredKey;
   inputs: Partial<Record<Party, Record<string, string[]>>>;
+  /** The compact lists the stand-in backends made in applicant mode. */
+  partyLists: Partial<Record<Party, PartyUpload>>;
   run: SessionProgress['run'];
   attempts: number;
   streams: number;
   listeners: Set<() => void>;
 }
 
+interface StoredKey {
+  bytes: number;
+  sha256: string;
+  /** Kept for the public key only, which the parties download. */
+  body?: Uint8Array;
+}
+
 const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
+/** What the stand-in backends of applicant mode encrypt. */
+const BACKEND_FEATURES = { bank: { account_age: 36 }, bureau: { years_employed: '2-5', employed: true } } as const;
+const blobInfo = (k: StoredKey | undefined) => (k ? { received: true, bytes: k.bytes, sha256: k.sha256 } : { received: false });
 const snapshot = (s: Session) => JSON.stringify({ state: s.state, run: s.run } satisfies SessionProgress);
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Turns an uploaded compressed ciphertext into the full ciphertext the evaluator would return. */
-function decompress(b64: string): string {
-  const compressed = tfhe.Shortint.deserialize_compressed_ciphertext(base64ToBytes(b64));
-  const full = tfhe.Shortint.decompress_ciphertext(compressed);
-  try {
-    return bytesToBase64(tfhe.Shortint.serialize_ciphertext(full));
-  } finally {
-    full.free();
-    compressed.free();
-  }
-}
 
 export interface TestGatewayOptions {
   /**
@@ -140,8 +151,8 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       demo: s.scenario.demo,
       createdAt: s.createdAt.toISOString(),
       expiresAt: new Date(s.createdAt.getTime() + 30 * 60_000).toISOString(),
-      serverKey: s.serverKey ? { received: true, ...s.serverKey } : { received: false },
-      publicKey: { received: false },
+      serverKey: blobInfo(s.serverKey),
+      publicKey: blobInfo(s.publicKey),
       parties: { received, missing: PARTIES.filter((p) => !s.inputs[p]) },
       run: s.run,
       attempts: s.attempts,
@@ -202,6 +213,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       state: 'created',
       createdAt: new Date(),
       inputs: {},
+      partyLists: {},
       run: { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 },
       attempts: 0,
       streams: 0,
@@ -219,28 +231,72 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     return c.body(null, 204);
   });
 
-  app.put(PublicRoutes.serverKey, async (c) => {
+  /** Per key kind: the route's limit, node-tfhe's reading of the bytes, and the session field. */
+  const KEY_KINDS = {
+    'server-key': {
+      limit: PublicBodyLimits.serverKey,
+      read: (b: Uint8Array) => tfhe.Shortint.deserialize_compressed_server_key(b).free(),
+      field: 'serverKey',
+    },
+    'public-key': {
+      limit: PublicBodyLimits.publicKey,
+      read: (b: Uint8Array) => tfhe.TfheCompactPublicKey.deserialize(b).free(),
+      field: 'publicKey',
+    },
+  } as const;
+
+  /**
+   * A key upload with the checks of the real gateway (`gateway/src/routes/keys.ts`): octet-stream,
+   * exact `Content-Length` within the route's limit, the claimed SHA-256, a byte-identical repeat
+   * as a duplicate and a different key as 409; then the test's own: no secret key inside, and
+   * node-tfhe reads the bytes as that kind of key.
+   */
+  async function putKey(c: Context, kind: keyof typeof KEY_KINDS) {
     const s = sessionOf(c);
-    const length = Number(c.req.header('content-length'));
-    if (!Number.isFinite(length)) throw new ApiError(411, 'length_required', 'Content-Length is required');
-    if (length > PublicBodyLimits.serverKey) throw new ApiError(413, 'body_too_large', 'server key too large');
+    if (kind === 'public-key' && s.scenario.publicKeyError) throw s.scenario.publicKeyError;
+    const { limit, read, field } = KEY_KINDS[kind];
+    const code = kind.replace('-', '_');
+    if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
+      throw new ApiError(415, 'unsupported_media_type', 'Send the key as application/octet-stream.');
+    }
+    const declared = c.req.header('content-length');
+    if (declared === undefined || !/^[0-9]{1,12}$/.test(declared)) throw new ApiError(411, 'length_required', 'Content-Length is required');
+    if (Number(declared) > limit) throw new ApiError(413, 'body_too_large', `The ${kind} exceeds ${limit} bytes.`);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.byteLength !== Number(declared)) throw new ApiError(400, 'invalid_request', 'The body does not match its Content-Length.');
+    if (bytes.byteLength === 0) throw new ApiError(400, 'invalid_request', 'The key is empty.');
     if (containsSecret(bytes)) throw new ApiError(400, 'secret_key_uploaded', 'the upload contains a client (secret) key');
     const digest = sha256(bytes);
     const claimed = c.req.header(PublicHeaders.contentSha256);
     if (claimed && claimed !== digest) throw new ApiError(400, 'body_hash_mismatch', 'body differs from its hash');
     if (!readableKeys.has(digest)) {
       try {
-        tfhe.Shortint.deserialize_compressed_server_key(bytes).free();
+        read(bytes);
       } catch (e) {
-        throw new ApiError(422, 'invalid_server_key', `not a compressed server key: ${String(e)}`);
+        throw new ApiError(422, `invalid_${code}`, `not a ${kind}: ${String(e)}`);
       }
       // Suites reuse the cached test keys: check each distinct key once.
       readableKeys.add(digest);
     }
-    s.serverKey = { bytes: bytes.byteLength, sha256: digest };
+    const existing = s[field];
+    if (existing && existing.sha256 !== digest) throw new ApiError(409, `${code}_exists`, `A different ${kind} was already accepted.`);
+    // Only the public key is served back (to the parties); a 30 MB server key is not kept.
+    s[field] = { bytes: bytes.byteLength, sha256: digest, ...(kind === 'public-key' ? { body: bytes } : {}) };
     settleInputs(s);
-    return c.json({ bytes: bytes.byteLength, sha256: digest, duplicate: false }, 201);
+    return c.json({ bytes: bytes.byteLength, sha256: digest, duplicate: existing !== undefined }, existing ? 200 : 201);
+  }
+
+  app.put(PublicRoutes.serverKey, (c) => putKey(c, 'server-key'));
+  app.put(PublicRoutes.publicKey, (c) => putKey(c, 'public-key'));
+
+  /** What the bank's and bureau's backends download (the real gateway also takes their party keys). */
+  app.get(PublicRoutes.publicKey, (c) => {
+    const s = sessionOf(c);
+    if (!s.publicKey?.body) throw new ApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
+    return c.body(s.publicKey.body as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'application/octet-stream',
+      [PublicHeaders.contentSha256]: s.publicKey.sha256,
+    });
   });
 
   app.put(PublicRoutes.inputs, async (c) => {
@@ -255,12 +311,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     }
     s.inputs[party] = payload.inputs;
     if (party === 'applicant' && s.scenario.partiesAfterMs !== undefined) {
-      // Stand-ins for the bank's and the bureau's backends uploading on their own.
-      setTimeout(() => {
-        s.inputs.bank = {};
-        s.inputs.bureau = {};
-        settleInputs(s);
-      }, s.scenario.partiesAfterMs);
+      setTimeout(() => backendsUpload(s), s.scenario.partiesAfterMs);
     }
     settleInputs(s);
     const received = PARTIES.filter((p) => s.inputs[p]);
@@ -269,6 +320,27 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       201,
     );
   });
+
+  /**
+   * Stand-ins for the bank's and the bureau's backends: the party SDK's encryption under the
+   * public key the page uploaded (which must therefore be there, and be a compact public key of
+   * the manifest's set). The lists are checked against the manifest and kept; the stand-in
+   * evaluator does not read them.
+   */
+  function backendsUpload(s: Session): void {
+    try {
+      if (!s.publicKey?.body) throw new ApiError(409, 'public_key_not_ready', 'the parties found no public key');
+      for (const party of ['bank', 'bureau'] as const) {
+        const body = encryptPartyInputs({ manifest: model.manifest, party, features: BACKEND_FEATURES[party], publicKey: s.publicKey.body });
+        s.partyLists[party] = validatePartyUpload(model.manifest, body, party);
+        s.inputs[party] = {};
+      }
+      settleInputs(s);
+    } catch (e) {
+      const error = e instanceof ApiError ? e : new ApiError(422, 'invalid_public_key', String(e));
+      change(s, { state: 'failed', run: { ...s.run, state: 'failed', stage: 'failed', error: error.toBody() } });
+    }
+  }
 
   app.post(PublicRoutes.run, async (c) => {
     const s = sessionOf(c);
@@ -346,10 +418,10 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     const applicant = s.inputs.applicant!;
     const result: EncryptedResult = {
       modelVersion: model.manifest.modelVersion,
-      decision: decompress(applicant[DECISION_SOURCE]![0]!),
+      decision: decompressCiphertext(applicant[DECISION_SOURCE]![0]!),
       explanation: {
         bins: model.manifest.explanation.bins.map((b) => b.label),
-        ciphertexts: model.manifest.explanation.bins.map((b) => decompress(applicant[explanationSource(b.label)]![0]!)),
+        ciphertexts: model.manifest.explanation.bins.map((b) => decompressCiphertext(applicant[explanationSource(b.label)]![0]!)),
       },
     };
     return c.json(result);

@@ -5,8 +5,8 @@ import { executeServerCommand } from '@web/test-runner-commands';
 import type { AxeResults } from 'axe-core';
 import '../../../widget/src/blind-score.ts';
 import type { BlindScore } from '../../../widget/src/blind-score.ts';
-import { deleteCachedKeys, keyCacheName, writeCachedKeys } from '../../../widget/src/crypto/key-cache.ts';
-import { GATEWAY_URL } from './fixtures.ts';
+import { deleteCachedKeys, keyCacheName } from '../../../widget/src/crypto/key-cache.ts';
+import { cacheReferenceKeys, GATEWAY_URL } from './fixtures.ts';
 
 export { GATEWAY_URL };
 
@@ -73,15 +73,8 @@ export async function audit(el: Element): Promise<void> {
  * element reads with `cache-keys`, so flows skip the multi-second key generation.
  */
 export async function seedCachedKeys(): Promise<() => Promise<void>> {
-  const get = async (k: string) => new Uint8Array(await (await fetch(`/oracle/tuniform/${k}`)).arrayBuffer());
   const name = keyCacheName('tuniform');
-  await writeCachedKeys(name, {
-    version: 1,
-    paramSet: 'tuniform',
-    clientKey: await get('client-key'),
-    serverKey: await get('server-key'),
-    createdAt: Date.now(),
-  });
+  await cacheReferenceKeys(name);
   return () => deleteCachedKeys(name);
 }
 

@@ -1,6 +1,7 @@
 /** Shared helpers of the browser suites: the test gateway's manifest, the oracle, answers. */
 import { parseManifest, type Manifest } from '../../../model/manifest.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
+import { KEY_CACHE_VERSION, writeCachedKeys } from '../../../widget/src/crypto/key-cache.ts';
 
 /** The test gateway (tests/browser/server/test-gateway.ts; its publishable keys pick scenarios). */
 export const GATEWAY_URL = `${location.origin}/gw`;
@@ -25,6 +26,30 @@ export async function oracle<T>(path: string, body: unknown): Promise<T> {
   });
   if (!response.ok) throw new Error(`oracle ${path}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/** Bytes the oracle serves for its tuniform test keys. */
+export async function oracleBytes(name: 'high-level-key' | 'public-key' | 'client-key' | 'server-key' | 'shortint-template'): Promise<Uint8Array> {
+  const response = await fetch(`/oracle/tuniform/${name}`);
+  if (!response.ok) throw new Error(`oracle ${name}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Stores the reference client's tuniform keys (node-tfhe, via the oracle) under `name` in the
+ * worker's key cache, as the worker writes its own: the high-level client key, its compact
+ * public key and the compressed server key of the shortint key cut out of it.
+ */
+export async function cacheReferenceKeys(name: string): Promise<void> {
+  const [highLevelKey, publicKey, serverKey] = await Promise.all([oracleBytes('high-level-key'), oracleBytes('public-key'), oracleBytes('server-key')]);
+  await writeCachedKeys(name, {
+    version: KEY_CACHE_VERSION,
+    paramSet: 'tuniform',
+    highLevelKey,
+    publicKey,
+    serverKey,
+    createdAt: Date.now(),
+  });
 }
 
 /** Complete answers per party, valid for the feature schema. */

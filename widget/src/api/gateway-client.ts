@@ -1,6 +1,6 @@
 /**
  * A typed client of the gateway's public API (`protocol/public-api.ts`) for the browser: JSON
- * calls with `fetch`, the server-key upload with `XMLHttpRequest` (the only browser API that
+ * calls with `fetch`, the key uploads with `XMLHttpRequest` (the only browser API that
  * reports upload progress over HTTP/1.1), and the progress stream read from a `fetch` body so
  * the session token stays in a header. Every response is parsed with the protocol's schemas;
  * every failure is a {@link BlindScoreError} carrying the gateway's error code.
@@ -78,26 +78,26 @@ export class GatewayClient {
   }
 
   /** `PUT …/server-key` with the body's SHA-256, reporting bytes sent. */
-  async uploadServerKey(
+  uploadServerKey(
     session: SessionHandle,
     bytes: Uint8Array,
     onProgress: (sent: number, total: number) => void,
     signal?: AbortSignal,
   ): Promise<KeyAccepted> {
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-    const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    const text = await xhrPut(
-      this.url(publicPath.serverKey(session.sessionId)),
-      bytes,
-      {
-        ...this.tokenHeaders(session),
-        'content-type': 'application/octet-stream',
-        [PublicHeaders.contentSha256]: sha256,
-      },
-      onProgress,
-      signal,
-    );
-    return parseBody(text, KeyAccepted);
+    return this.uploadKey(publicPath.serverKey(session.sessionId), session, bytes, onProgress, signal);
+  }
+
+  /**
+   * `PUT …/public-key` (the `TfheCompactPublicKey` the bank's and bureau's backends encrypt
+   * under) with the body's SHA-256, reporting bytes sent.
+   */
+  uploadPublicKey(
+    session: SessionHandle,
+    bytes: Uint8Array,
+    onProgress: (sent: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<KeyAccepted> {
+    return this.uploadKey(publicPath.publicKey(session.sessionId), session, bytes, onProgress, signal);
   }
 
   async uploadInputs(session: SessionHandle, inputs: PartyInputs, signal?: AbortSignal): Promise<InputsAccepted> {
@@ -173,6 +173,30 @@ export class GatewayClient {
   /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */
   async deleteSession(session: SessionHandle): Promise<void> {
     await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session) });
+  }
+
+  /** An octet-stream key upload: exact length (the browser sets it), SHA-256 header, progress. */
+  private async uploadKey(
+    path: string,
+    session: SessionHandle,
+    bytes: Uint8Array,
+    onProgress: (sent: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<KeyAccepted> {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    const text = await xhrPut(
+      this.url(path),
+      bytes,
+      {
+        ...this.tokenHeaders(session),
+        'content-type': 'application/octet-stream',
+        [PublicHeaders.contentSha256]: sha256,
+      },
+      onProgress,
+      signal,
+    );
+    return parseBody(text, KeyAccepted);
   }
 
   private publishableHeaders(): Record<string, string> {

@@ -1,24 +1,19 @@
 /**
  * The crypto worker's logic: loads tfhe's wasm on first use, holds the applicant's client key, and
- * answers keygen / encrypt / decrypt / forget requests (see `worker-protocol.ts`). Requests run
- * one at a time, in order; key generation blocks this thread for seconds, never the page's.
+ * answers keygen (client key, compact public key, compressed server key) / encrypt / decrypt /
+ * forget requests (see `worker-protocol.ts`). Requests run one at a time, in order; key
+ * generation blocks this thread for seconds, never the page's.
  */
 import '../zod-config.ts';
 import type * as Tfhe from 'tfhe';
 import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';
-import { deleteCachedKeys, readCachedKeys, writeCachedKeys } from './key-cache.ts';
-import {
-  compressedServerKeyBytes,
-  decryptCiphertext,
-  deserializeClientKey,
-  encryptDigit,
-  newClientKey,
-  serializeClientKey,
-} from './tfhe-client.ts';
+import { deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from './key-cache.ts';
+import { clientKeyFromHighLevel, compressedServerKeyBytes, decryptCiphertext, encryptDigit, newApplicantKeys } from './tfhe-client.ts';
 import { tfheWasmSource } from './wasm-source.ts';
 import {
   WorkerRequest,
+  type ParamSetName,
   type WorkerErrorCode,
   type WorkerMessage,
   type WorkerResults,
@@ -68,34 +63,54 @@ async function keygen(
   if (req.cacheName !== null) {
     progress('cache_read', 0.05);
     const cached = await readCachedKeys(req.cacheName, req.paramSet).catch(() => null);
-    if (cached) {
-      replaceKeys(req.paramSet, deserializeClientKey(tfhe, cached.clientKey));
-      return { serverKey: cached.serverKey, paramSet: req.paramSet, fromCache: true };
+    const clientKey = cached ? restoreClientKey(tfhe, req.paramSet, cached.highLevelKey) : null;
+    if (cached && clientKey) {
+      replaceKeys(req.paramSet, clientKey);
+      return { serverKey: cached.serverKey, publicKey: cached.publicKey, paramSet: req.paramSet, fromCache: true };
     }
   }
   progress('client_key', 0.1);
-  const clientKey = newClientKey(tfhe, req.paramSet);
-  progress('server_key', 0.15);
-  const serverKey = compressedServerKeyBytes(tfhe, clientKey);
-  replaceKeys(req.paramSet, clientKey);
-  if (req.cacheName !== null) {
-    progress('cache_write', 0.95);
-    const clientKeyBytes = serializeClientKey(tfhe, clientKey);
+  const { highLevelKey, clientKey, publicKey } = newApplicantKeys(tfhe, req.paramSet);
+  try {
+    progress('server_key', 0.15);
+    let serverKey: Uint8Array;
     try {
-      await writeCachedKeys(req.cacheName, {
-        version: 1,
-        paramSet: req.paramSet,
-        clientKey: clientKeyBytes,
-        serverKey,
-        createdAt: Date.now(),
-      });
+      serverKey = compressedServerKeyBytes(tfhe, clientKey);
     } catch (e) {
-      throw new WorkerFailure('cache_failed', `could not store the keys: ${String(e)}`);
-    } finally {
-      clientKeyBytes.fill(0);
+      clientKey.free();
+      throw e;
     }
+    replaceKeys(req.paramSet, clientKey);
+    if (req.cacheName !== null) {
+      progress('cache_write', 0.95);
+      try {
+        await writeCachedKeys(req.cacheName, {
+          version: KEY_CACHE_VERSION,
+          paramSet: req.paramSet,
+          highLevelKey,
+          publicKey,
+          serverKey,
+          createdAt: Date.now(),
+        });
+      } catch (e) {
+        throw new WorkerFailure('cache_failed', `could not store the keys: ${String(e)}`);
+      }
+    }
+    return { serverKey, publicKey, paramSet: req.paramSet, fromCache: false };
+  } finally {
+    highLevelKey.fill(0);
   }
-  return { serverKey, paramSet: req.paramSet, fromCache: false };
+}
+
+/** The client key of a cache entry, or `null` when its secret is not a key of the set (regenerate). */
+function restoreClientKey(tfhe: TfheModule, paramSet: ParamSetName, highLevelKey: Uint8Array): Tfhe.ShortintClientKey | null {
+  try {
+    return clientKeyFromHighLevel(tfhe, paramSet, highLevelKey);
+  } catch {
+    return null;
+  } finally {
+    highLevelKey.fill(0);
+  }
 }
 
 function replaceKeys(paramSet: string, clientKey: Tfhe.ShortintClientKey): void {
@@ -170,8 +185,8 @@ async function handle(data: unknown): Promise<void> {
         return;
       case 'keygen': {
         const value = await keygen(req, progress);
-        // The page only uploads the server key: hand the buffer over instead of copying 30 MB.
-        post({ type: 'done', id: req.id, value }, [value.serverKey.buffer]);
+        // The page only uploads the keys: hand the buffers over instead of copying 30 MB.
+        post({ type: 'done', id: req.id, value }, [value.serverKey.buffer, value.publicKey.buffer]);
         return;
       }
       case 'encrypt':

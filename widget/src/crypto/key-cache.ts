@@ -1,23 +1,34 @@
 /**
- * Opt-in key cache for returning applicants, in the worker's IndexedDB: the client key and the
- * compressed server key of one parameter set under a host-chosen name. Only the worker reads or
- * writes it, so the secret key still never crosses into the page's JavaScript.
+ * Opt-in key cache for returning applicants, in the worker's IndexedDB: under a host-chosen name,
+ * one parameter set's high-level client key (the one secret: the shortint client key is cut out
+ * of it again on read), its compact public key and its compressed server key. Only the worker
+ * reads or writes it, so the secret key still never crosses into the page's JavaScript.
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import { z } from 'zod';
-import { ParamSetName } from './worker-protocol.ts';
+import { Bytes, ParamSetName } from './worker-protocol.ts';
 
 /** Database and object store names; changing them orphans existing caches. */
 export const KEY_CACHE_DB = 'blind-score-keys';
 const STORE = 'keys';
 
+/**
+ * The entry format. Version 1 entries (a bare shortint client key, no public key) fail to parse
+ * and are regenerated, never misread.
+ */
+export const KEY_CACHE_VERSION = 2;
+
 /** What one cache entry holds. Parsed on read: the store is shared with any script of the origin. */
 export const CachedKeys = z
   .object({
-    version: z.literal(1),
+    version: z.literal(KEY_CACHE_VERSION),
     paramSet: ParamSetName,
-    clientKey: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-    serverKey: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+    /** `TfheClientKey.serialize()` bytes. */
+    highLevelKey: Bytes,
+    /** `TfheCompactPublicKey.serialize()` bytes. */
+    publicKey: Bytes,
+    /** `Shortint.serialize_compressed_server_key` bytes of the derived shortint key. */
+    serverKey: Bytes,
     createdAt: z.number(),
   })
   .strict();

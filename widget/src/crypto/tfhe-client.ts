@@ -1,11 +1,12 @@
 /**
  * The applicant's side of TFHE, over the official `tfhe@1.6.1` wasm bindings: key generation in
- * the formats the evaluator reads, encryption of 2-bit digits, decryption of results.
+ * the formats the evaluator and the parties read, encryption of 2-bit digits, decryption of results.
  *
  * Pure functions of a loaded `tfhe` module, so the worker owns every key object and nothing here
  * touches messaging or storage.
  */
 import type * as Tfhe from 'tfhe';
+import { deriveShortintClientKey } from './derive-client-key.ts';
 
 /** The parameter sets a manifest may name, mapped to tfhe's `ShortintParametersName`. */
 export const PARAM_SET_NAMES = ['tuniform', 'gaussian'] as const;
@@ -24,11 +25,75 @@ function parametersOf(tfhe: TfheModule, paramSet: ParamSet): Tfhe.ShortintParame
 /** The message space of the 2_2 parameter sets: one encrypted digit holds 0–3. */
 export const DIGIT_MODULUS = 4;
 
-/** A fresh client key for a parameter set (fast: tens of milliseconds). */
-export function newClientKey(tfhe: TfheModule, paramSet: ParamSet): Tfhe.ShortintClientKey {
+/** The applicant's keys before the server key: one secret behind both. */
+export interface ApplicantKeys {
+  /** `TfheClientKey.serialize()` bytes: the secret, for the opt-in cache only. The caller zeroes them. */
+  highLevelKey: Uint8Array;
+  /** The shortint client key cut out of it: encrypts the applicant's digits, decrypts results. */
+  clientKey: Tfhe.ShortintClientKey;
+  /** `TfheCompactPublicKey.serialize()` bytes (32,888 for 2_2 TUniform): what parties encrypt with. */
+  publicKey: Uint8Array;
+}
+
+/**
+ * Fresh keys for a parameter set (fast: tens of milliseconds). A high-level `TfheClientKey` made
+ * from the set's own block parameters gives the compact public key, and its secret, cut out as a
+ * shortint client key, everything else: lists encrypted under the public key expand with no
+ * casting key into ciphertexts of the server key this client key makes.
+ */
+export function newApplicantKeys(tfhe: TfheModule, paramSet: ParamSet): ApplicantKeys {
+  const params = parametersOf(tfhe, paramSet);
+  let hlKey: Tfhe.TfheClientKey;
+  try {
+    const config = tfhe.TfheConfigBuilder.with_custom_parameters(params).build();
+    try {
+      hlKey = tfhe.TfheClientKey.generate(config);
+    } finally {
+      config.free();
+    }
+  } finally {
+    params.free();
+  }
+  try {
+    const cpk = tfhe.TfheCompactPublicKey.new(hlKey);
+    let publicKey: Uint8Array;
+    try {
+      publicKey = cpk.serialize();
+    } finally {
+      cpk.free();
+    }
+    const highLevelKey = hlKey.serialize();
+    return { highLevelKey, clientKey: clientKeyFromHighLevel(tfhe, paramSet, highLevelKey), publicKey };
+  } finally {
+    hlKey.free();
+  }
+}
+
+/**
+ * The shortint client key inside `TfheClientKey.serialize()` bytes (fresh or cached), checked
+ * against the set's parameters.
+ * @throws KeyLayoutError when the bytes are not a high-level key of this set.
+ */
+export function clientKeyFromHighLevel(tfhe: TfheModule, paramSet: ParamSet, highLevelKey: Uint8Array): Tfhe.ShortintClientKey {
+  const template = shortintKeyTemplate(tfhe, paramSet);
+  const shortint = deriveShortintClientKey(highLevelKey, template);
+  try {
+    return tfhe.Shortint.deserialize_client_key(shortint);
+  } finally {
+    shortint.fill(0);
+  }
+}
+
+/** `Shortint.serialize_client_key` bytes of a fixed-seed key: only its parameter bytes are used. */
+function shortintKeyTemplate(tfhe: TfheModule, paramSet: ParamSet): Uint8Array {
   const params = parametersOf(tfhe, paramSet);
   try {
-    return tfhe.Shortint.new_client_key(params);
+    const key = tfhe.Shortint.new_client_key_from_seed_and_parameters(0n, 0n, params);
+    try {
+      return tfhe.Shortint.serialize_client_key(key);
+    } finally {
+      key.free();
+    }
   } finally {
     params.free();
   }
@@ -71,10 +136,3 @@ export function decryptCiphertext(tfhe: TfheModule, clientKey: Tfhe.ShortintClie
   }
 }
 
-export function serializeClientKey(tfhe: TfheModule, clientKey: Tfhe.ShortintClientKey): Uint8Array {
-  return tfhe.Shortint.serialize_client_key(clientKey);
-}
-
-export function deserializeClientKey(tfhe: TfheModule, bytes: Uint8Array): Tfhe.ShortintClientKey {
-  return tfhe.Shortint.deserialize_client_key(bytes);
-}

@@ -3,7 +3,8 @@
  * these schemas: a worker is a trust boundary like any other (a page script can post to it).
  *
  * The client (secret) key never appears here: it lives only inside the worker and, when the host
- * opts in, in the worker's IndexedDB store.
+ * opts in, in the worker's IndexedDB store. Keys that leave the worker are public: the compressed
+ * server key (for the evaluator) and the compact public key (for the bank's and bureau's backends).
  */
 import { z } from 'zod';
 import { EncryptedResult, MAX_INPUTS_PER_PARTY, ModelVersion, Party, PartyInputs } from '../../../protocol/ciphertexts.ts';
@@ -11,7 +12,8 @@ import { EncryptedInput } from '../../../model/quantize.ts';
 import { PARAM_SET_NAMES } from './tfhe-client.ts';
 
 const RequestId = z.number().int().nonnegative();
-const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array');
+/** Bytes as structured clone carries them. */
+export const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array');
 
 export const ParamSetName = z.enum(PARAM_SET_NAMES);
 export type ParamSetName = z.infer<typeof ParamSetName>;
@@ -61,6 +63,8 @@ export const KeygenResult = z
   .object({
     /** `Shortint.serialize_compressed_server_key` bytes, transferred to the page for upload. */
     serverKey: Bytes,
+    /** `TfheCompactPublicKey.serialize()` bytes of the same secret, uploaded for the parties. */
+    publicKey: Bytes,
     paramSet: ParamSetName,
     fromCache: z.boolean(),
   })

@@ -1,6 +1,6 @@
 /**
- * One eligibility check, end to end: keys in the worker, a gateway session, the server key
- * upload, each party's encrypted answers, the run and its progress stream, and the decrypted
+ * One eligibility check, end to end: keys in the worker, a gateway session, the public and
+ * server key uploads, each party's encrypted answers, the run and its progress stream, and the decrypted
  * decision. The element drives it and renders what it reports; this module has no UI.
  */
 import type { Party } from '../../../protocol/ciphertexts.ts';
@@ -88,18 +88,21 @@ function isRetriable(e: unknown): boolean {
   return e instanceof BlindScoreError && e.retriable;
 }
 
-/** Uploads the server key and this page's encrypted answers, then waits for the other parties. */
+/**
+ * Uploads the compact public key (first: the bank's and bureau's backends start as soon as it
+ * lands), the server key, and this page's encrypted answers, then waits for the other parties.
+ * Both keys report progress as one upload of their summed bytes.
+ */
 async function uploadAll(o: CheckOptions, session: SessionHandle, keys: KeygenResult): Promise<void> {
   const { client, crypto, manifest, signal } = o;
-  const total = keys.serverKey.byteLength;
-  o.onProgress({ stage: SessionStage.Uploading, fraction: 0, bytesSent: 0, bytesTotal: total });
-  await client.uploadServerKey(
-    session,
-    keys.serverKey,
-    (sent, all) => o.onProgress({ stage: SessionStage.Uploading, fraction: all > 0 ? sent / all : 0, bytesSent: sent, bytesTotal: all }),
-    signal,
-  );
-  o.onProgress({ stage: SessionStage.Uploading, fraction: 1, bytesSent: total, bytesTotal: total });
+  const publicBytes = keys.publicKey.byteLength;
+  const total = publicBytes + keys.serverKey.byteLength;
+  const report = (sent: number) =>
+    o.onProgress({ stage: SessionStage.Uploading, fraction: total > 0 ? sent / total : 0, bytesSent: sent, bytesTotal: total });
+  report(0);
+  await client.uploadPublicKey(session, keys.publicKey, (sent) => report(Math.min(sent, publicBytes)), signal);
+  await client.uploadServerKey(session, keys.serverKey, (sent) => report(publicBytes + Math.min(sent, total - publicBytes)), signal);
+  report(total);
 
   const parties = (Object.keys(o.answers) as Party[]).filter((p) => o.answers[p] !== undefined);
   let missing: Party[] = [];
