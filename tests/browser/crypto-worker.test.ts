@@ -147,6 +147,18 @@ describe('crypto worker: fresh keys', () => {
     expect(result.code).to.equal('decrypt_failed');
   });
 
+  it('makes the Gaussian set’s keys the same way', async () => {
+    const gaussian = await crypto.request({ type: 'keygen', paramSet: 'gaussian', cacheName: null });
+    expect(gaussian.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.gaussian);
+    expect(gaussian.publicKey.byteLength).to.equal(32_900);
+    expect((await oracle<{ ok: boolean }>('server-key-check', gaussian.serverKey)).ok).to.equal(true);
+    const check = await oracle<{ ok: boolean; error?: string; info: { noise: { kind: string } } }>('public-key-check/gaussian', gaussian.publicKey);
+    expect(check.error).to.equal(undefined);
+    expect(check.info.noise.kind).to.equal('gaussian');
+    // And not one of the TUniform set the manifest names.
+    expect(await oracle<{ ok: boolean; error: string }>('public-key-check', gaussian.publicKey)).to.include({ ok: false, error: 'public_key_mismatch' });
+  });
+
   it('cancel stops a key generation and rejects it with cancelled', async () => {
     const pending = crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null });
     setTimeout(() => crypto.cancel(), 200);

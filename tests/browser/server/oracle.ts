@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { base64ToBytes, bytesToBase64, Party } from '../../../protocol/ciphertexts.ts';
 import { ApiError } from '../../../protocol/errors.ts';
 import type { Manifest } from '../../../model/manifest.ts';
+import { checkCompactPublicKey, isCompactPublicKeyError } from '../../../protocol/compact-public-key.ts';
 import { checkPublicKey, encryptPartyInputs } from '../../../party/encrypt.ts';
 import { PartyError } from '../../../party/errors.ts';
 import * as engine from '../../../evaluator/engine/index.ts';
@@ -144,6 +145,19 @@ export function createOracle(manifest: Manifest): Hono {
       return c.json({ ok: true, bytes: bytes.byteLength, info });
     } catch (e) {
       return c.json({ ok: false, bytes: bytes.byteLength, error: e instanceof PartyError ? e.code : String(e) });
+    }
+  });
+
+  /** Whether bytes are a compact public key of a named set (`protocol/compact-public-key.ts`) that node-tfhe reads. */
+  app.post('/public-key-check/:paramSet', async (c) => {
+    const paramSet = paramSetOf(c.req.param('paramSet'));
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    try {
+      const info = checkCompactPublicKey(bytes, paramSet);
+      tfhe.TfheCompactPublicKey.deserialize(bytes).free();
+      return c.json({ ok: true, bytes: bytes.byteLength, info });
+    } catch (e) {
+      return c.json({ ok: false, bytes: bytes.byteLength, error: isCompactPublicKeyError(e) ? e.code : String(e) });
     }
   });
 
