@@ -2,7 +2,7 @@
  * A bounded FIFO of jobs with a fixed number of concurrent slots. Submitting past the bound fails
  * at once (the caller answers 503), never blocks. `close()` implements graceful shutdown: no new
  * jobs, queued jobs fail with `shutting_down`, running jobs get a grace period and are then
- * aborted through their signal. A refusal says how long a slot should take to open
+ * aborted through their signal. A refusal says when the queue should have room again
  * (`details.retryAfterSeconds`, from the durations of recent jobs).
  */
 import { ApiError } from '../../../protocol/errors.ts';
@@ -61,12 +61,12 @@ export class JobQueue {
   }
 
   /**
-   * Seconds until a job submitted now could start, were the queue one shorter: every queued job
-   * and the new one share the slots, each taking the recent average duration.
+   * Seconds until a full queue should have a free place: the next running job to end frees a
+   * slot, which the first queued job takes. With `concurrency` slots busy, one ends every recent
+   * average duration / `concurrency`, on average.
    */
   retryAfterSeconds(): number {
-    const waves = Math.ceil((this.queued.length + 1) / this.opts.concurrency);
-    const seconds = Math.ceil((waves * this.jobMs) / 1000);
+    const seconds = Math.ceil(this.jobMs / this.opts.concurrency / 1000);
     return Math.min(RETRY_AFTER_MAX_SECONDS, Math.max(RETRY_AFTER_MIN_SECONDS, seconds));
   }
 

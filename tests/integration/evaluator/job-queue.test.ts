@@ -34,9 +34,9 @@ describe('JobQueue', () => {
     await tick();
     expect(g.map((x) => x.started)).toEqual([true, true, false, false]);
     expect([q.position('j2'), q.position('j3')]).toEqual([0, 1]);
-    // Two waiting jobs and this one on two slots: two rounds of the assumed 5 s.
+    // Two slots busy with jobs of the assumed 5 s: one should end within 3 s.
     expect(() => q.submit('j4', gate().task)).toThrow(
-      expect.objectContaining({ status: 503, code: 'queue_full', extra: { retriable: true, details: { maxQueued: 2, retryAfterSeconds: 10 } } }),
+      expect.objectContaining({ status: 503, code: 'queue_full', extra: { retriable: true, details: { maxQueued: 2, retryAfterSeconds: 3 } } }),
     );
     g[0]!.open();
     await expect(results[0]).resolves.toBe('done');
