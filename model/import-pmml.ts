@@ -10,7 +10,7 @@
  *    range per number, a value set per category) so unreachable branches and fall-throughs are
  *    dropped.
  * 3. Each feature gets a quantizer under which every split on it is `code ≤ t`
- *    (`pmml-coding.ts`): numbers cut exactly at the tree's thresholds; booleans and years
+ *    (`pmml-coding.ts`): numbers cut exactly at the thresholds of the splits left; booleans and years
  *    employed in their own order; other categories in an order found for the splits. Sibling
  *    leaves with one decision are then merged as the trainer does.
  *
@@ -139,16 +139,19 @@ function resolveApproveScore(doc: PmmlTreeDocument, requested: string | undefine
   throw new ModelError('unsupported_pmml', `cannot tell which class approves (${list}): pass --approve-score`, {});
 }
 
-/** What can still reach a point of the tree: a code range per numeric feature, a value set per finite one. */
+/**
+ * What can still reach a point of the tree: per numeric feature the values `low ≤ x < high`
+ * (bounds are cuts of earlier splits), per finite feature a set of values.
+ */
 interface Reach {
-  codes: readonly (readonly [number, number])[];
+  ranges: readonly (readonly [number, number])[];
   values: readonly number[];
 }
 
 /** The tree while rebuilding: splits on finite features get their threshold once codes are known. */
 type Draft =
   | { type: 'leaf'; decision: 0 | 1; samples: number }
-  | { type: 'split'; feature: number; threshold: number; left: Draft; right: Draft }
+  | { type: 'cut'; feature: number; cut: number; below: Draft; above: Draft }
   | { type: 'set'; feature: number; split: FiniteSplit; yes: Draft; no: Draft };
 
 /**
@@ -158,11 +161,11 @@ type Draft =
 function buildTree(
   doc: PmmlTreeDocument,
   uses: Map<PmmlPredicate, Use>,
-  cuts: readonly (readonly number[])[],
   approve: string,
-): { draft: Draft; splits: FiniteSplit[][] } {
+): { draft: Draft; splits: FiniteSplit[][]; cuts: Use[][] } {
   let count = 0;
   const splits: FiniteSplit[][] = FEATURE_NAMES.map(() => []);
+  const cuts: Use[][] = FEATURE_NAMES.map(() => []);
   const countSplit = () => {
     if (++count > MAX_BUILD_SPLITS) throw new ModelError('unsupported_pmml', `the tree expands to more than ${MAX_BUILD_SPLITS} binary splits`, {});
   };
@@ -183,15 +186,14 @@ function buildTree(
       const narrowed = (v: number) => ({ ...r, values: r.values.map((x, i) => (i === f ? v : x)) });
       return { type: 'set', feature: f, split, yes: yes(narrowed(holds)), no: no(narrowed(within & ~holds)) };
     }
-    // code ≤ t ⇔ x < cuts[t] (the code counts the cuts ≤ x).
-    const t = cuts[f]!.indexOf(l.cut);
-    const [lo, hi] = r.codes[f]!;
-    const [onLeft, onRight] = l.below ? [yes, no] : [no, yes];
-    if (hi <= t) return onLeft(r);
-    if (lo > t) return onRight(r);
+    const [low, high] = r.ranges[f]!;
+    const [onBelow, onAbove] = l.below ? [yes, no] : [no, yes];
+    if (l.cut >= high) return onBelow(r);
+    if (l.cut <= low) return onAbove(r);
     countSplit();
-    const narrowed = (range: readonly [number, number]) => ({ ...r, codes: r.codes.map((x, i) => (i === f ? range : x)) });
-    return { type: 'split', feature: f, threshold: t, left: onLeft(narrowed([lo, t])), right: onRight(narrowed([t + 1, hi])) };
+    cuts[f]!.push(use);
+    const narrowed = (range: readonly [number, number]) => ({ ...r, ranges: r.ranges.map((x, i) => (i === f ? range : x)) });
+    return { type: 'cut', feature: f, cut: l.cut, below: onBelow(narrowed([low, l.cut])), above: onAbove(narrowed([l.cut, high])) };
   };
 
   const cond = (p: PmmlPredicate, r: Reach, yes: Branch, no: Branch): Draft => {
@@ -235,20 +237,26 @@ function buildTree(
     return from(0)(r);
   };
   const start: Reach = {
-    codes: cuts.map((c) => [0, c.length] as const),
+    ranges: FEATURE_NAMES.map(() => [-Infinity, Infinity] as const),
     values: FEATURE_NAMES.map((f) => {
       const d = domainOf(f);
       return d.kind === 'finite' ? (1 << d.values.length) - 1 : 0;
     }),
   };
   const draft = cond(doc.root.predicate, start, (r) => at(doc.root, r), () => noPrediction(doc.root.where));
-  return { draft, splits };
+  return { draft, splits, cuts };
 }
 
-/** Draft → binary splits on codes: a finite split's true values are a run at one end of the codes reaching it. */
-function finish(d: Draft, codes: readonly (readonly number[])[]): Grown {
+/**
+ * Draft → binary splits on codes. A numeric code counts the cuts ≤ x, so `x < cuts[t]` is
+ * `code ≤ t`; a finite split's true values are a run at one end of the codes reaching it.
+ */
+function finish(d: Draft, cuts: readonly (readonly number[])[], codes: readonly (readonly number[])[]): Grown {
   if (d.type === 'leaf') return d;
-  if (d.type === 'split') return { ...d, left: finish(d.left, codes), right: finish(d.right, codes) };
+  if (d.type === 'cut') {
+    const threshold = cuts[d.feature]!.indexOf(d.cut);
+    return { type: 'split', feature: d.feature, threshold, left: finish(d.below, cuts, codes), right: finish(d.above, cuts, codes) };
+  }
   const c = codes[d.feature]!;
   const codesOf = (mask: number) => c.filter((_, v) => mask & (1 << v));
   const yes = codesOf(d.split.yes);
@@ -259,8 +267,8 @@ function finish(d: Draft, codes: readonly (readonly number[])[]): Grown {
     type: 'split',
     feature: d.feature,
     threshold: yesLow ? Math.max(...yes) : Math.max(...no),
-    left: finish(yesLow ? d.yes : d.no, codes),
-    right: finish(yesLow ? d.no : d.yes, codes),
+    left: finish(yesLow ? d.yes : d.no, cuts, codes),
+    right: finish(yesLow ? d.no : d.yes, cuts, codes),
   };
 }
 
@@ -294,14 +302,13 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
   }
   const approve = resolveApproveScore(doc, options.approveScore);
   const uses = collectLiterals(doc, resolver);
-  const cuts = FEATURE_NAMES.map((feature) => {
-    const mine = [...uses.values()].filter((u) => u.literal.kind === 'numeric' && u.literal.feature === feature);
-    return domainOf(feature).kind === 'numeric' ? numericCuts(feature, mine) : [];
-  });
   let nodes: TreeNode[];
   let quantizers: Quantizer[];
   try {
-    const { draft, splits } = buildTree(doc, uses, cuts, approve);
+    const built = buildTree(doc, uses, approve);
+    // Only thresholds some applicant reaches count against the 15 cuts of a 4-bit code.
+    const cuts = FEATURE_NAMES.map((feature, f) => numericCuts(feature, built.cuts[f]!));
+    const { draft, splits } = built;
     const codes = FEATURE_NAMES.map((feature, f) => (domainOf(feature).kind === 'finite' ? finiteCodes(feature, splits[f]!) : []));
     quantizers = FEATURE_NAMES.map((feature, f): Quantizer => {
       const domain = domainOf(feature);
@@ -309,7 +316,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
       if (FEATURE_SPECS[feature].kind === 'boolean') return { kind: 'boolean' };
       return { kind: 'category', codes: Object.fromEntries(domain.values.map((v, i) => [v.label, codes[f]![i]!])) };
     });
-    nodes = flatten(collapse(finish(draft, codes)), FEATURE_NAMES);
+    nodes = flatten(collapse(finish(draft, cuts, codes)), FEATURE_NAMES);
   } catch (e) {
     // Long sibling chains recurse once per child; a hostile document must not crash the caller.
     if (e instanceof RangeError && /call stack/i.test(e.message)) {

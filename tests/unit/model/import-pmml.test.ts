@@ -232,6 +232,12 @@ describe('PMML import: refusals name the place', () => {
     const e = await refusal(pmml(continuous('Age'), nodes));
     expect(e.code).toBe('too_many_thresholds');
     expect(e.message).toMatch(/^age \(field "Age"\): .*16 distinct thresholds.*Node "t7" and 8 more/);
+    // Thresholds no applicant reaches (here: Age ≥ 40… under Age < 30) do not count.
+    const dead = Array.from({ length: 16 }, (_, i) => leaf(`d${i}`, '1', `<SimplePredicate field="Age" operator="greaterOrEqual" value="${40 + i}"/>`)).join('');
+    const young = `<Node id="young" score="0"><SimplePredicate field="Age" operator="lessThan" value="30"/>${dead}</Node>${leaf('old', '1', '<True/>')}`;
+    const { model } = await importPmmlModel(pmml(continuous('Age'), young));
+    expect(model.manifest.inputs.find((i) => i.name === 'age')?.quantizer).toEqual({ kind: 'thresholds', cuts: [30] });
+    expect(model.tree.nodes).toHaveLength(3);
   });
 
   it('category splits: coded per reaching values, refused when two cross or too many groups', async () => {
