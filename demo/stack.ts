@@ -46,7 +46,7 @@ export class DemoStack {
   private readonly persistDir: string;
   private readonly envFile: string;
   /** The files holding the bank's and the bureau's party keys (mode 0600), for `npm run party` by hand. */
-  readonly partyKeyFiles: Record<keyof PartyKeys, string>;
+  private readonly partyKeyFiles: Record<keyof PartyKeys, string>;
   private readonly partyKeyDir: string;
   private readonly sharedSecret = newSharedSecret();
   private readonly partyKeys = newPartyKeys();

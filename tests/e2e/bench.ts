@@ -9,13 +9,18 @@
  *   three parties' answers), `evaluationMs` (run requested → run done, through the gateway),
  *   `decryptMs`, and `afterKeysMs`: submit → decision shown, the design's "≤ 3 s after keys exist".
  * - `firstVisitTotalMs`: submit → decision shown on the first visit, key generation included.
+ * - `applicantMode`: one check on the applicant-mode page (keys already in the page), whose bank
+ *   and bureau records the demo bank backend encrypts and uploads with the party SDK:
+ *   `afterKeysMs` (submit → decision shown), `waitingForPartiesMs` (the page's own uploads done →
+ *   both parties' uploads in), and the same stages as above.
  *
  * Timings on a shared 2-core machine are noisy; the section records the load average.
  */
 import { loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { en } from '../../widget/src/translations/en.ts';
-import { loadDemoModel, pickApplicants } from './support/applicants.ts';
+import { loadRecords } from '../../demo/bank-backend/records.ts';
+import { loadDemoModel, pickApplicants, pickCustomerApplicant } from './support/applicants.ts';
 import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
 import { startTestStack } from './support/stack.ts';
@@ -74,12 +79,14 @@ function checkFigures(marks: Mark[]) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x);
 
-async function check(bank: BankPage): Promise<ReturnType<typeof checkFigures>> {
+/** One check from submit to decision; its marks are also appended to `marks`. */
+async function check(bank: BankPage, marks: Mark[] = []): Promise<ReturnType<typeof checkFigures>> {
   await bank.submit();
   if ((await bank.waitForOutcome()) !== 'result') throw new Error(`check failed: ${await bank.shownText()}`);
   // The decision mark is pushed on the frame after the decision event.
   await bank.page.waitForFunction(() => (window as unknown as { __marks: Mark[] }).__marks.some((m) => m.kind === 'decision'));
-  return checkFigures(await takeMarks(bank.page));
+  marks.push(...(await takeMarks(bank.page)));
+  return checkFigures(marks);
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -101,6 +108,13 @@ export async function bench(): Promise<Record<string, unknown>> {
       later.push(await check(bank));
     }
     const pick = (key: keyof ReturnType<typeof checkFigures>) => round(median(later.map((f) => f[key])));
+
+    const customer = pickCustomerApplicant(model, loadRecords().find((r) => r.reference === 'LB-31852')!, 'suggest');
+    const applicantPage = await BankPage.open(context, env.stack, model, '/applicant.html');
+    await applicantPage.page.locator('#customer:enabled').selectOption(customer.customer);
+    await applicantPage.fill(customer.answers);
+    const applicantMarks: Mark[] = [];
+    const applicantCheck = await check(applicantPage, applicantMarks);
     return {
       runs: RUNS,
       keygenMs: round(first.keygenMs),
@@ -111,6 +125,14 @@ export async function bench(): Promise<Record<string, unknown>> {
       decryptMs: pick('decryptMs'),
       afterKeysMs: pick('totalMs'),
       afterKeysTargetMs: 3000,
+      applicantMode: {
+        afterKeysMs: round(applicantCheck.totalMs),
+        waitingForPartiesMs: round(stageMs(applicantMarks, 'waiting')),
+        uploadMs: round(applicantCheck.uploadMs),
+        encryptMs: round(applicantCheck.encryptMs),
+        evaluationMs: round(applicantCheck.evaluationMs),
+        decryptMs: round(applicantCheck.decryptMs),
+      },
       loadAverageAtStart,
     };
   } finally {

@@ -1,17 +1,27 @@
 /**
  * End to end: the `npm start` stack (evaluator, `wrangler dev`, the demo bank page) driven in
  * Chromium like a person would, for each kind of decision the model makes, and for answers the
- * form must refuse; then the bank backend of the applicant-mode page. Applicants and expected
+ * form must refuse; then the applicant-mode page, whose bank and bureau records come from their
+ * own servers (the demo bank backend, or `npm run party` by hand). Applicants and expected
  * sentences come from the cleartext model.
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../model/manifest.ts';
 import { en } from '../../widget/src/translations/en.ts';
+import { PartyInputsResponse } from '../../demo/bank-backend/app.ts';
 import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';
-import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
+import {
+  expectedTexts,
+  loadDemoModel,
+  pickApplicants,
+  pickCustomerApplicant,
+  type Applicant,
+  type CustomerApplicant,
+} from './support/applicants.ts';
 import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
+import { objectHashes, recordTraffic, runCommand, type PageTraffic } from './support/party-traffic.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 describe('the demo bank page, end to end', () => {
@@ -98,9 +108,100 @@ describe('the demo bank page, end to end', () => {
   });
 
   describe('applicant mode: the bank\u2019s and the bureau\u2019s records come from their servers', () => {
+    const PARTY_UPLOAD = /\/inputs\/(bank|bureau)$/;
     let records: CustomerRecords[];
     beforeAll(() => {
       records = loadRecords();
+    });
+
+    const customer = (reference: string) => records.find((r) => r.reference === reference)!;
+
+    /** Opens the applicant page as `applicant.customer`, fills the applicant's own answers and submits. */
+    async function submitAsCustomer(applicant: CustomerApplicant, byHand: boolean): Promise<{ bank: BankPage; traffic: PageTraffic }> {
+      const bank = await BankPage.open(context, env!.stack, model, '/applicant.html');
+      const traffic = recordTraffic(bank.page, env!.stack.gatewayUrl);
+      const picker = bank.page.locator('#customer');
+      await expect.poll(() => picker.isEnabled()).toBe(true);
+      await picker.selectOption(applicant.customer);
+      if (byHand) {
+        await bank.page.getByText("Send the bank's and the bureau's records yourself").click();
+        await bank.page.getByLabel("Don't send them from the demo's server").check();
+      }
+      await bank.fill(applicant.answers);
+      await bank.submit();
+      return { bank, traffic };
+    }
+
+    /**
+     * The page shows the cleartext model's decision; the parties encrypted under the public key
+     * the page uploaded; the page never asked for, nor received, a party's upload.
+     */
+    async function expectPrivateModelDecision(
+      bank: BankPage,
+      traffic: PageTraffic,
+      applicant: CustomerApplicant,
+      parties: { sha256: string; publicKeySha256: string }[],
+    ): Promise<void> {
+      const outcome = await bank.waitForOutcome();
+      const shown = await bank.shownText();
+      await bank.screenshot(`applicant-${applicant.outcome.kind}`);
+      expect(outcome, shown).toBe('result');
+      const expected = expectedTexts(applicant.outcome);
+      expect(shown).toContain(expected.title);
+      for (const line of expected.lines) expect(shown).toContain(line);
+
+      const sent = bank.requestsSince(0);
+      const publicKeyPuts = [...traffic.uploads].filter(([key]) => /^PUT \/v1\/sessions\/[^/]+\/public-key$/.test(key));
+      expect(publicKeyPuts.flatMap(([, hashes]) => hashes)).toHaveLength(1);
+      const pagePublicKey = publicKeyPuts[0]![1][0]!;
+      expect(parties).toHaveLength(2);
+      for (const party of parties) expect(party.publicKeySha256).toBe(pagePublicKey);
+      expect(sent.filter((r) => /^PUT \/v1\/sessions\/[^/]+\/inputs\/applicant$/.test(r))).toHaveLength(1);
+      expect(sent.filter((r) => PARTY_UPLOAD.test(r))).toEqual([]);
+
+      // Every body the page read, the encrypted result's included, before the page goes.
+      await traffic.settle();
+      await bank.close();
+      expect(traffic.responses.filter((r) => /\/v1\/sessions\/[^/]+\/result$/.test(r.url))).toHaveLength(1);
+      const received = new Set(traffic.responses.flatMap((r) => objectHashes(r.body)));
+      for (const party of parties) expect(received.has(party.sha256)).toBe(false);
+      for (const r of traffic.responses) expect(r.body, r.url).not.toContain('compact-list');
+      expect(bank.cspReports).toEqual([]);
+    }
+
+    it('the bank backend sends both records with the party SDK; the page decrypts the model\u2019s decision', async () => {
+      const applicant = pickCustomerApplicant(model, customer('LB-31852'), 'suggest');
+      const { bank, traffic } = await submitAsCustomer(applicant, false);
+      const status = bank.page.locator('#party-status-text');
+      await expect.poll(() => status.innerText(), { timeout: 120_000 }).toContain('Both servers sent their records');
+      const receipt = PartyInputsResponse.parse(JSON.parse(await traffic.bodyOf(/\/party-inputs$/)));
+      expect(receipt.customer).toBe(applicant.customer);
+      // A receipt names the inputs, never their values.
+      expect(JSON.stringify(receipt)).not.toMatch(/"(account_age|years_employed|employed)":/);
+      await expectPrivateModelDecision(bank, traffic, applicant, receipt.parties);
+    });
+
+    it('by hand: the npm run party commands the page prints send the records; the page decrypts the model\u2019s decision', async () => {
+      const applicant = pickCustomerApplicant(model, customer('LB-40093'), 'approved');
+      const { bank, traffic } = await submitAsCustomer(applicant, true);
+      const printed = bank.page.locator('#party-commands');
+      await printed.waitFor({ state: 'visible', timeout: 120_000 });
+      const commands = (await printed.innerText()).split(/\n\s*\n/).map((c) => c.trim());
+      expect(commands).toHaveLength(2);
+      for (const command of commands) {
+        expect(command).toMatch(/^npm run party -- /);
+        expect(command).toContain('--party-key-file');
+        expect(command).not.toMatch(/sk_[A-Za-z0-9_]{16,}/);
+      }
+      const runs = await Promise.all(commands.map(runCommand));
+      for (const run of runs) expect(run.code, run.stderr).toBe(0);
+      expect(runs.map((r) => r.report!.party).sort()).toEqual(['bank', 'bureau']);
+      const parties = runs.map((r) => ({ sha256: r.report!.accepted.sha256, publicKeySha256: r.report!.publicKeySha256 }));
+      await bank.waitForOutcome();
+      expect(await bank.page.locator('#party-status-text').innerText()).toContain('The records your commands sent were used');
+      await expectPrivateModelDecision(bank, traffic, applicant, parties);
+      // The demo's backend sent nothing for this session.
+      expect(traffic.responses.filter((r) => r.url.endsWith('/party-inputs'))).toEqual([]);
     });
 
     it('the bank backend answers bad requests with a status and { code, message }', async () => {

@@ -60,3 +60,33 @@ export function expectedTexts(outcome: ExplanationOutcome): { title: string; lin
       return { title: en.deniedTitle, lines: [en.deniedBody, en.explainNone] };
   }
 }
+
+/** What the bank's and the bureau's records say about one customer (`demo/bank-backend/records.json`). */
+export interface CustomerRecord {
+  reference: string;
+  bank: Pick<CreditFeatures, 'account_age'>;
+  bureau: Pick<CreditFeatures, 'years_employed' | 'employed'>;
+}
+
+/** An applicant-mode application: the person's own answers, the parties' records, the model's answer. */
+export interface CustomerApplicant extends Applicant {
+  customer: string;
+  /** What the person types: the applicant's fields only. */
+  answers: Partial<CreditFeatures>;
+}
+
+/**
+ * The first generated application (fixed seed) whose outcome, with the customer's bank and
+ * bureau records in place of the generated ones, is `kind`.
+ */
+export function pickCustomerApplicant(model: Model, customer: CustomerRecord, kind: ExplanationOutcome['kind'], seed = 7): CustomerApplicant {
+  const applicantFields = new Set<string>(model.manifest.features.filter((f) => f.party === 'applicant').map((f) => f.name));
+  for (const { features: generated } of generateApplications(5_000, seed)) {
+    const features: CreditFeatures = { ...generated, ...customer.bank, ...customer.bureau };
+    const outcome = expectedOutcome(model, features);
+    if (outcome.kind !== kind) continue;
+    const answers = Object.fromEntries(Object.entries(features).filter(([name]) => applicantFields.has(name)));
+    return { customer: customer.reference, features, answers, outcome };
+  }
+  throw new Error(`no generated applicant is ${kind} with ${customer.reference}'s records`);
+}

@@ -45,11 +45,11 @@ export class BankPage {
     });
   }
 
-  /** Opens the landing page and waits until the widget's form is shown. */
-  static async open(context: BrowserContext, stack: DemoStack, model: Model): Promise<BankPage> {
+  /** Opens a page of the site (the landing page by default) and waits until the widget's form is shown. */
+  static async open(context: BrowserContext, stack: DemoStack, model: Model, path = '/'): Promise<BankPage> {
     const page = await context.newPage();
     const bank = new BankPage(page, model, stack.gatewayUrl);
-    await page.goto(stack.url);
+    await page.goto(new URL(path, stack.url).href);
     await bank.widget.locator('[part~="form"]').waitFor({ state: 'visible', timeout: 60_000 });
     return bank;
   }
@@ -63,7 +63,7 @@ export class BankPage {
     return this.widget.locator('[part~="field"]').filter({ has: this.page.locator(`#field-${name}`) });
   }
 
-  /** Enters every answer (applicant, bank and bureau panels) the way a person would. */
+  /** Enters every answer the form shows (applicant, bank and bureau panels in demo mode) the way a person would. */
   async fill(features: Partial<CreditFeatures>): Promise<void> {
     for (const descriptor of this.model.manifest.features) {
       const value = features[descriptor.name];
