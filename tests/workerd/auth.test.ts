@@ -162,6 +162,30 @@ describe('party keys', () => {
     }
   });
 
+  test('a party key\u2019s status names no key hash or size, so sessions that reuse cached keys cannot be linked', async () => {
+    const statuses = [];
+    for (const s of [await createSession(gw), await createSession(gw)]) {
+      // A returning applicant: the same cached keys in both sessions.
+      expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey)).status).toBe(201);
+      expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey)).status).toBe(201);
+      const byBank = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: partyKey(KEYS.acme.bank) })).json());
+      expect({ serverKey: byBank.serverKey, publicKey: byBank.publicKey }).toEqual({ serverKey: { received: true }, publicKey: { received: true } });
+      const byToken = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+      expect(byToken.serverKey).toEqual({ received: true, bytes: serverKey.byteLength, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(byToken.publicKey).toMatchObject({ received: true, bytes: publicKey.byteLength });
+      statuses.push(byBank);
+    }
+    // Nothing key-derived in the party's view: apart from ids and times, both sessions look alike.
+    const strip = ({ sessionId: _id, createdAt: _c, expiresAt: _e, ...rest }: SessionStatus) => rest;
+    expect(strip(statuses[0]!)).toEqual(strip(statuses[1]!));
+    // The download still carries the public key's hash, for the party to check what it encrypts under.
+    const s = await createSession(gw);
+    await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey);
+    const got = await gw.fetch(`/v1/sessions/${s.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) });
+    expect(got.headers.get(PublicHeaders.contentSha256)).toMatch(/^[0-9a-f]{64}$/);
+    await got.arrayBuffer();
+  });
+
   test('the session token uploads only the applicant\u2019s inputs, except for demo tenants', async () => {
     const acme = await createSession(gw, 'acme');
     await expectError(await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/bank`, bearer(acme.token), encryptPartyInputs(manifest, 'bank', clientKey)), 403, 'party_not_allowed');

@@ -79,7 +79,10 @@ const getSession = createRoute({
   path: '/{sessionId}',
   operationId: 'getSession',
   summary: 'Session status',
-  description: 'What the session holds (never any key or ciphertext). Session token or a party key of the same tenant.',
+  description:
+    'What the session holds (never any key or ciphertext). Session token or a party key of the same tenant. ' +
+    'The token sees the stored keys\u2019 sizes and hashes; a party key sees only whether each key was received ' +
+    '(a returning applicant\u2019s cached keys hash the same in every session, so hashes would link their checks).',
   security: security.tokenOrParty,
   middleware: [sessionAccess({ level: 'token-or-party' })],
   request: { params: SessionPath },

@@ -22,6 +22,7 @@ import {
   IDLE_RUN,
   TOMBSTONE_MS,
   authorize,
+  detailFor,
   markFailed,
   mayUpload,
   missingParties,
@@ -121,7 +122,7 @@ export class SessionObject extends DurableObject<Bindings> {
     };
     await this.save(record);
     await this.scheduleAlarm(record);
-    return ok(statusOf(record));
+    return ok(statusOf(record, 'full'));
   }
 
   /** Authenticates a caller; the Worker then checks the Origin against the tenant. */
@@ -135,7 +136,7 @@ export class SessionObject extends DurableObject<Bindings> {
   async status(cred: SessionCredential): Promise<Outcome<SessionStatus>> {
     const opened = await this.open(cred, 'token-or-party');
     if (!opened.ok) return opened;
-    return ok(statusOf(await this.refreshed(opened.value)));
+    return ok(statusOf(await this.refreshed(opened.value), detailFor(cred)));
   }
 
   /** The stored key of a kind, if any (public key downloads, repeat detection). */
@@ -225,7 +226,7 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     const r = opened.value;
     if (r.phase === 'running' || r.phase === 'done') {
-      return ok({ status: statusOf(await this.refreshed(r)), started: false });
+      return ok({ status: statusOf(await this.refreshed(r), 'full'), started: false });
     }
     if (!r.serverKey) return fail(409, 'missing_server_key', 'Upload the server key before running.');
     const missing = missingParties(r);
@@ -323,7 +324,7 @@ export class SessionObject extends DurableObject<Bindings> {
         const e = latest.run.error;
         return fail(statusOfCode(e.code), e.code, e.message, { retriable: e.retriable ?? false });
       }
-      return ok(latest.kind === 'session' ? statusOf(latest) : statusOf(r));
+      return ok(statusOf(latest.kind === 'session' ? latest : r, 'full'));
     } catch (error) {
       const failure = failureFrom(error);
       markFailed(r, failure);

@@ -67,11 +67,24 @@ export function stateOf(r: SessionRecord): SessionState {
   return missingParties(r).length > 0 ? 'keys' : 'inputs';
 }
 
-function blobInfo(ref: BlobRef | undefined): SessionStatus['serverKey'] {
-  return ref ? { received: true, bytes: ref.bytes, sha256: ref.sha256 } : { received: false };
+/**
+ * How much a status tells: `full` for the session token; `party` for bank and bureau keys, which
+ * learn only whether the keys arrived. A returning applicant's cached keys hash the same in every
+ * session, so key hashes or sizes in a party's view would let the bank link their checks.
+ */
+export type StatusDetail = 'full' | 'party';
+
+function blobInfo(ref: BlobRef | undefined, detail: StatusDetail): SessionStatus['serverKey'] {
+  if (!ref) return { received: false };
+  return detail === 'full' ? { received: true, bytes: ref.bytes, sha256: ref.sha256 } : { received: true };
 }
 
-export function statusOf(r: SessionRecord): SessionStatus {
+/** The detail a credential may see. */
+export function detailFor(cred: SessionCredential): StatusDetail {
+  return cred.kind === 'token' ? 'full' : 'party';
+}
+
+export function statusOf(r: SessionRecord, detail: StatusDetail): SessionStatus {
   const received = r.parties.filter((p) => r.inputs[p] !== undefined);
   return {
     sessionId: r.sessionId,
@@ -80,8 +93,8 @@ export function statusOf(r: SessionRecord): SessionStatus {
     demo: r.demo,
     createdAt: new Date(r.createdAt).toISOString(),
     expiresAt: new Date(r.expiresAt).toISOString(),
-    serverKey: blobInfo(r.serverKey),
-    publicKey: blobInfo(r.publicKey),
+    serverKey: blobInfo(r.serverKey, detail),
+    publicKey: blobInfo(r.publicKey, detail),
     parties: { received, missing: missingParties(r) },
     run: r.run,
     attempts: r.attempts,
