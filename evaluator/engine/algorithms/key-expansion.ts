@@ -6,6 +6,9 @@
  * the stored bodies, and the bootstrap key is moved to the Fourier domain.
  *
  * Large outputs are allocated on SharedArrayBuffers so worker threads can share one expanded key.
+ * The compressed bodies are only read, never written: they are usually views into the caller's
+ * serialized key (`deserializeCompressedServerKey`), and the expanded key keeps no reference to
+ * them, so the upload, the expanded key and nothing else are alive while a key expands.
  */
 import { randomUUID } from 'node:crypto';
 import type { CompressedServerKey, ServerKey } from '../entities/server-key.ts';

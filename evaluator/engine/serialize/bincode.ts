@@ -159,6 +159,19 @@ export function copyWords(view: Uint8Array, out = new Uint32Array(view.length / 
   return out;
 }
 
+/**
+ * Serialized u64 words (a view from {@link BincodeReader.u64WordsView}) as u32 pairs over the
+ * same memory, without a copy, when they start on a 4-byte boundary (a `Uint32Array` needs one);
+ * otherwise a copy. Byte order never forces a copy: this module refuses big-endian platforms, so
+ * the little-endian serialized words already are the engine's (low, high) pairs.
+ *
+ * The result aliases the input: writes to either show in the other.
+ */
+export function aliasWords(view: Uint8Array): Uint32Array {
+  if (view.byteOffset % 4 !== 0) return copyWords(view);
+  return new Uint32Array(view.buffer, view.byteOffset, view.length / 4);
+}
+
 /** Sequential writer into a buffer of known exact size. */
 export class BincodeWriter {
   private pos = 0;

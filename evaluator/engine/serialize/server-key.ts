@@ -15,12 +15,23 @@
  *   message_modulus, carry_modulus, max_degree, max_noise_level
  *
  * All sizes are cross-checked (the KSK input dimension is k·N, the BSK holds one GGSW per small
- * key coefficient, …) before any body is copied.
+ * key coefficient, …) before any body is referenced.
+ *
+ * The bodies are ~30 MB, so the parsed key views them in the input instead of copying them. With
+ * tfhe 1.6.1's layout each body vector starts 4 bytes into an 8-byte word (enum tags are u32, so
+ * only 4-byte alignment holds) at these offsets into the serialized key, all multiples of 4:
+ *
+ *   | set                     | KSK bodies | BSK bodies | drift zeros bodies |
+ *   | 2_2 TUniform (centered) | 12         | 65,652     | (none)             |
+ *   | V1_1 2_2 Gaussian       | 12         | 82,036     | 28,459,236         |
+ *
+ * So an input starting on a 4-byte boundary (any fresh `ArrayBuffer` or `SharedArrayBuffer`, as
+ * the evaluator's upload buffers are) is never copied; other starts cost one copy of each body.
  */
 import { EngineError } from '../errors.ts';
 import type { CompressedServerKey, CompressionSeed } from '../entities/server-key.ts';
 import type { ModulusSwitchConfig, ShortintParameters } from '../params/parameters.ts';
-import { BincodeReader, copyWords } from './bincode.ts';
+import { aliasWords, BincodeReader } from './bincode.ts';
 import { readCompressionSeed, readKeyswitchBootstrapOrder, readNativeCiphertextModulus } from './common.ts';
 
 /** Upper bound on any key vector: 2^27 words is 1 GiB of u64, far above every real parameter set. */
@@ -46,6 +57,18 @@ function decomposition(r: BincodeReader, which: string): { baseLog: number; leve
   return { baseLog, level };
 }
 
+/**
+ * Parses `Shortint.serialize_compressed_server_key` bytes (tfhe 1.6.1), checking every length
+ * against the bytes that remain and every size against the others before referencing any body.
+ *
+ * The returned key's `bodies` arrays are views into `bytes` (copies only when `bytes` does not
+ * start on a 4-byte boundary): do not modify `bytes` while the parsed key is in use, e.g. until
+ * `expandServerKey` returns (the expanded key references nothing of it). The engine itself only
+ * reads them.
+ *
+ * @throws {EngineError} `truncated`, `trailing_bytes`, `invalid_length`, `invalid_value`,
+ *   `unsupported`, before any allocation proportional to the declared sizes
+ */
 export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedServerKey {
   const r = new BincodeReader(bytes, WHAT);
   const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
@@ -110,7 +133,7 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
   const maxNoiseLevel = r.u64InRange('max noise level', 1, 2 ** 32);
   r.end();
 
-  // Cross-checks between the parts, before copying anything.
+  // Cross-checks between the parts, before referencing any body.
   const k = glweSize - 1;
   const bigDimension = k * polynomialSize;
   const n = kskOutputSize - 1;
@@ -157,8 +180,8 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
   };
   return {
     params,
-    keyswitchKey: { bodies: copyWords(kskView), seed: kskSeed },
-    bootstrapKey: { bodies: copyWords(bskView), seed: bskSeed },
-    modulusSwitchZeros: zeros ? { bodies: copyWords(zeros.view), seed: zeros.seed } : null,
+    keyswitchKey: { bodies: aliasWords(kskView), seed: kskSeed },
+    bootstrapKey: { bodies: aliasWords(bskView), seed: bskSeed },
+    modulusSwitchZeros: zeros ? { bodies: aliasWords(zeros.view), seed: zeros.seed } : null,
   };
 }

@@ -154,6 +154,41 @@ describe('compressed server key format', () => {
     expect(gaussian.modulusSwitch).toMatchObject({ kind: 'drift', zerosCount: 1446, msBound: 2 ** 58 });
   });
 
+  it('references the bodies in the input at their tfhe 1.6.1 offsets (both sets) and copies them only from an unaligned start', () => {
+    const sameBytes = (a: Uint32Array, b: Uint8Array) =>
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    const sets = [
+      { input: bytes, offsets: [12, 65_652, null] },
+      { input: loadTestKeys('gaussian').compressedServerKeyBytes, offsets: [12, 82_036, 28_459_236] },
+    ] as const;
+    for (const { input, offsets } of sets) {
+      // Upload buffers are SharedArrayBuffers; start 8 bytes in, so offsets are not all zero-based.
+      const shared = new Uint8Array(new SharedArrayBuffer(input.length + 8), 8, input.length);
+      shared.set(input);
+      const unaligned = new Uint8Array(new ArrayBuffer(input.length + 1), 1, input.length);
+      unaligned.set(input);
+      const viewed = deserializeCompressedServerKey(shared);
+      const copied = deserializeCompressedServerKey(unaligned);
+      expect(copied.params).toEqual(viewed.params);
+      const bodies = (k: typeof viewed) => [k.keyswitchKey.bodies, k.bootstrapKey.bodies, k.modulusSwitchZeros?.bodies ?? null];
+      const copiedBodies = bodies(copied);
+      bodies(viewed).forEach((body, i) => {
+        const offset = offsets[i];
+        if (offset === null || offset === undefined) {
+          expect(body).toBeNull();
+          return;
+        }
+        expect(body?.buffer).toBe(shared.buffer);
+        expect(body?.byteOffset).toBe(8 + offset);
+        const serialized = input.subarray(offset, offset + body!.byteLength);
+        expect(sameBytes(body!, serialized)).toBe(true);
+        const copy = copiedBodies[i]!;
+        expect(copy.buffer).not.toBe(unaligned.buffer);
+        expect(sameBytes(copy, serialized)).toBe(true);
+      });
+    }
+  });
+
   it('refuses truncated keys, trailing bytes and absurd length prefixes without allocating', () => {
     for (const len of [0, 3, 12, 65_000, 65_652, 1_000_000, bytes.length - 1]) {
       expectEngineError(() => deserializeCompressedServerKey(bytes.subarray(0, len)), 'truncated');
