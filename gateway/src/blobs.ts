@@ -5,7 +5,7 @@
  *
  * Layout, one prefix per session so deletion is a prefix sweep:
  * `sessions/<id>/server-key/<upload id>`, `sessions/<id>/public-key/<upload id>`,
- * `sessions/<id>/inputs/<party>/<sha256>`, `sessions/<id>/result`.
+ * `sessions/<id>/inputs/<party>/<upload id>`, `sessions/<id>/result`.
  */
 import type { Party } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
@@ -23,12 +23,18 @@ export type KeyKind = 'server-key' | 'public-key';
 
 export const blobKeys = {
   prefix: (sessionId: string) => `sessions/${sessionId}/`,
-  /** Keys are written under a fresh name per upload, so concurrent uploads never overwrite. */
-  key: (sessionId: string, kind: KeyKind) =>
-    `sessions/${sessionId}/${kind}/${base64url(crypto.getRandomValues(new Uint8Array(12)))}`,
-  inputs: (sessionId: string, party: Party, sha256: string) => `sessions/${sessionId}/inputs/${party}/${sha256}`,
+  /**
+   * Every upload is written under a fresh name, so concurrent uploads never overwrite each other
+   * and deleting a refused, duplicate or replaced upload can never hit the blob a commit names.
+   */
+  key: (sessionId: string, kind: KeyKind) => `sessions/${sessionId}/${kind}/${uploadId()}`,
+  inputs: (sessionId: string, party: Party) => `sessions/${sessionId}/inputs/${party}/${uploadId()}`,
   result: (sessionId: string) => `sessions/${sessionId}/result`,
 };
+
+function uploadId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(12)));
+}
 
 function toHex(buffer: ArrayBuffer): string {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');

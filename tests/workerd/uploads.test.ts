@@ -106,7 +106,10 @@ describe('party inputs', () => {
     expect(replaced.status).toBe(201);
     const replacedBody = (await replaced.json()) as { sha256: string };
     expect(replacedBody.sha256).not.toBe(firstBody.sha256);
-    expect(await gw.blobKeys(`sessions/${s.sessionId}/inputs/`)).toEqual([`sessions/${s.sessionId}/inputs/applicant/${replacedBody.sha256}`]);
+    // One blob, under a name of its own (not the content hash): the replaced and repeated uploads are gone.
+    const stored = await gw.blobKeys(`sessions/${s.sessionId}/inputs/`);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatch(new RegExp(`^sessions/${s.sessionId}/inputs/applicant/[A-Za-z0-9_-]{16}$`));
   });
 
   test('malformed, mistyped, oversized and mismatched bodies get their codes', async () => {

@@ -1,4 +1,4 @@
-/** A party's encrypted inputs: checked, stored in R2 under their hash, committed to the session. */
+/** A party's encrypted inputs: checked, stored in R2 under a fresh name, committed to the session (or deleted). */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
 import { PartyUpload } from '../../../protocol/ciphertexts.ts';
@@ -6,7 +6,6 @@ import { InputsAccepted, PublicBodyLimits } from '../../../protocol/public-api.t
 import { blobKeys, putBytes } from '../blobs.ts';
 import { servedManifest } from '../model.ts';
 import { checkPartyUpload } from '../party-uploads.ts';
-import { sha256Hex } from '../crypto/tokens.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { limitBody } from '../middleware/body-limit/index.ts';
@@ -49,9 +48,11 @@ inputs.openapi(putInputs, async (c) => {
   unwrap(await stub.mayUploadInputs(credential, party));
   checkPartyUpload(servedManifest(), inputs, party);
   const bytes = new TextEncoder().encode(JSON.stringify(inputs));
-  const sha256 = await sha256Hex(bytes);
-  const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party, sha256), bytes, 'application/json');
-  const { accepted, discard } = unwrap(await stub.commitInputs(credential, party, blob));
+  const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party), bytes, 'application/json');
+  const committed = await stub.commitInputs(credential, party, blob);
+  // A refused upload is not kept (a call that threw may have committed: its blob stays, and goes with the session).
+  if (!committed.ok) await c.env.BLOBS.delete(blob.key);
+  const { accepted, discard } = unwrap(committed);
   if (discard) await c.env.BLOBS.delete(discard);
   if (!accepted.duplicate) prepareInBackground(c);
   return c.json(accepted, accepted.duplicate ? 200 : 201);

@@ -181,7 +181,9 @@ export class SessionObject extends DurableObject<Bindings> {
 
   /**
    * Commits a party's inputs. A byte-identical repeat is a duplicate; different inputs replace
-   * the earlier ones until the run starts (and again after a failed run).
+   * the earlier ones until the run starts (and again after a failed run). `discard` names the
+   * blob the Worker must delete: the duplicate upload's own, or the replaced inputs'. On a
+   * failure the Worker deletes its upload.
    */
   async commitInputs(cred: SessionCredential, party: Party, ref: BlobRef): Promise<Outcome<{ accepted: InputsAccepted; discard?: string }>> {
     const opened = await this.open(cred, 'token-or-party');
@@ -197,13 +199,14 @@ export class SessionObject extends DurableObject<Bindings> {
       received: r.parties.filter((p) => r.inputs[p] !== undefined),
       missing: missingParties(r),
     });
-    if (existing?.sha256 === ref.sha256) return ok({ accepted: accepted(true) });
+    // Each upload has its own blob: a duplicate's is not kept.
+    if (existing?.sha256 === ref.sha256) return ok({ accepted: accepted(true), discard: ref.key });
     if (r.phase === 'running' || r.phase === 'done') {
       return fail(409, 'run_started', 'The run has started; inputs can no longer change.');
     }
     r.inputs[party] = ref;
     await this.save(r);
-    return ok({ accepted: accepted(false), ...(existing && existing.key !== ref.key ? { discard: existing.key } : {}) });
+    return ok({ accepted: accepted(false), ...(existing ? { discard: existing.key } : {}) });
   }
 
   /**
