@@ -29,6 +29,8 @@ import {
   LIMITS_2_2,
   checkPlan,
   correctingTerm,
+  digitSanitizingTable,
+  selfSanitizedDigits,
   stepMetadata,
   type CircuitPlan,
   type Metadata,
@@ -161,18 +163,21 @@ class Builder {
   }
 
   /**
-   * The literal `code(input) ≤ threshold`: one PBS, except for a 1-bit input, whose digit already
-   * is the bit (`code ≤ 0` is `NOT digit`), so it joins leaf sums directly.
+   * The literal `code(input) ≤ threshold`: one PBS on the input. A 1-bit input's digit is the bit
+   * (`code ≤ 0` is `NOT digit`), but only once clamped to 0..1: an encrypted 2 or 3 would make
+   * several leaves fire, and the decrypted outputs would reveal tree structure. The clamp is the
+   * same PBS that sanitizes public-key digits, so those are not bootstrapped twice.
    */
   compare(input: string, threshold: number): Literal {
     if (this.levelsOf.get(input) === 2 && this.digitsOf.get(input) === 1) {
-      return { bit: this.emit({ op: 'digit', input, digit: 0 }), positive: false };
+      const digit = this.emit({ op: 'digit', input, digit: 0 });
+      return { bit: this.pbs(digit, digitSanitizingTable(2, 0, this.limits)), positive: false };
     }
     const table = Array.from({ length: this.space }, (_, v) => (v <= threshold ? 1 : 0));
     return { bit: this.pbs(this.input(input), table), positive: true };
   }
 
-  /** Every term must hold 0 or 1 with noise level 1 (a bootstrapped bit or a 1-bit input digit). */
+  /** Every term must hold 0 or 1 with noise level 1 (a bootstrapped bit). */
   private assertBits(l: Lin): void {
     for (const id of [...l.pos, ...l.neg]) {
       if (this.meta(id).noise !== 1) throw new CircuitError('uncompilable', `value ${id} is not a fresh bit`);
@@ -436,6 +441,8 @@ export function compileCircuit(model: Model, options: CompileOptions = {}): Circ
   const pbs = countPbs(built.ops);
   const pbsDecision = explain ? countPbs(assemble(model, leafClass, false).ops) : pbs;
   const ex = model.manifest.explanation;
+  const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
+  const sanitizeTable = (input: string, digit: number) => digitSanitizingTable(levels.get(input)!, digit, LIMITS_2_2);
   const plan: CircuitPlan = {
     formatVersion: 1,
     modelVersion: model.manifest.modelVersion,
@@ -450,6 +457,7 @@ export function compileCircuit(model: Model, options: CompileOptions = {}): Circ
       pbs,
       pbsDecision,
       pbsExplanation: pbs - pbsDecision,
+      pbsSanitize: selfSanitizedDigits(built, sanitizeTable).size,
       pbsDepth: pbsDepth(built.ops),
       linear: built.ops.filter((o) => o.op !== 'pbs' && o.op !== 'digit').length,
       leafClass,

@@ -55,6 +55,11 @@ export interface PlanStats {
   readonly pbsDecision: number;
   /** Bootstraps the explanation adds: `pbs − pbsDecision`. */
   readonly pbsExplanation: number;
+  /**
+   * Of `pbs`, the bootstraps that clamp an uploaded digit into its input's range before the
+   * digit is used directly as a bit (1-bit inputs; see {@link digitSanitizingTable}).
+   */
+  readonly pbsSanitize: number;
   /** Longest chain of dependent bootstraps (the parallel critical path). */
   readonly pbsDepth: number;
   /** Linear operations (add, sub, scalar ops, trivial encryptions). */
@@ -143,6 +148,48 @@ export function stepMetadata(
   if (m.degree > limits.maxDegree) fail(`${op.op} result degree ${m.degree} exceeds ${limits.maxDegree}`, { op });
   if (m.noise > limits.maxNoiseLevel) fail(`${op.op} result noise level ${m.noise} exceeds ${limits.maxNoiseLevel}`, { op });
   return m;
+}
+
+/**
+ * The table that clamps digit `digit` of an input with `levels` codes to the values that digit
+ * can take: `v ↦ min(v mod msg, largest digit)`. This is tfhe-rs's sanitizing of expanded
+ * compact-list blocks (`v mod msg`) tightened to the model: a 1-bit input's digit becomes 0 or 1
+ * whatever the encrypting side put in it, as long as the padding bit is clear.
+ */
+export function digitSanitizingTable(
+  levels: number,
+  digit: number,
+  limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>,
+): number[] {
+  const msg = limits.messageModulus;
+  const top = Math.min(msg - 1, Math.floor((levels - 1) / msg ** digit));
+  return Array.from({ length: msg * limits.carryModulus }, (_, v) => Math.min(v % msg, top));
+}
+
+/**
+ * Digits (`input/digit`) that the plan itself sanitizes: every op reading the digit is a
+ * bootstrap through `table(input, digit)`. Bootstrapping them again before the plan would only
+ * repeat the same clamp.
+ */
+export function selfSanitizedDigits(
+  plan: Pick<CircuitPlan, 'ops' | 'luts'>,
+  table: (input: string, digit: number) => readonly number[] | undefined,
+): Set<string> {
+  const readers = new Map<ValueId, PlanOp[]>();
+  for (const op of plan.ops) {
+    for (const id of [('a' in op ? op.a : undefined), ('b' in op ? op.b : undefined)]) {
+      if (id !== undefined) readers.set(id, [...(readers.get(id) ?? []), op]);
+    }
+  }
+  const out = new Set<string>();
+  plan.ops.forEach((op, i) => {
+    if (op.op !== 'digit') return;
+    const want = table(op.input, op.digit);
+    const uses = readers.get(i) ?? [];
+    const same = (lut: number) => want !== undefined && plan.luts[lut]!.length === want.length && plan.luts[lut]!.every((v, k) => v === want[k]);
+    if (uses.length > 0 && uses.every((u) => u.op === 'pbs' && same(u.lut))) out.add(`${op.input}/${op.digit}`);
+  });
+  return out;
 }
 
 /** tfhe-rs's `z` for a subtraction: the smallest multiple of the message modulus ≥ max(degree, 1). */

@@ -22,7 +22,7 @@ import {
 import type { EncryptedInput } from '../../model/quantize.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { CircuitError } from './errors.ts';
-import type { CircuitPlan, PlanLimits } from './plan.ts';
+import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanLimits } from './plan.ts';
 import { createPbsPool, type PbsPool } from './pool.ts';
 
 /** Decoded digit ciphertexts per party: party → input name → digits (least significant first). */
@@ -114,9 +114,10 @@ export function prepareInputs(plan: CircuitPlan, key: ServerKey, inputs: Circuit
 
 /**
  * Tables that clamp each digit of the given parties' inputs to the values its input's codes can
- * take: `v ↦ min(v mod msg, largest digit)`. A 1-bit input's digit becomes 0 or 1 (the compiler
- * uses it as a bit), a two-digit input's high digit at most ⌊(levels − 1) / msg⌋. This is
- * tfhe-rs's sanitizing of expanded compact-list blocks (`v mod msg`), tightened to the model.
+ * take ({@link digitSanitizingTable}): a two-digit input's high digit at most
+ * ⌊(levels − 1) / msg⌋, a 1-bit input's digit 0 or 1 (the plan already clamps those, whatever the
+ * encoding, and the runner does not repeat it). This is tfhe-rs's sanitizing of expanded
+ * compact-list blocks (`v mod msg`), tightened to the model.
  * @returns input name → one table per digit, for {@link RunCircuitOptions.sanitize}.
  */
 export function sanitizingTables(
@@ -124,27 +125,26 @@ export function sanitizingTables(
   parties: ReadonlySet<Party>,
   limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>,
 ): Map<string, number[][]> {
-  const msg = limits.messageModulus;
-  const space = msg * limits.carryModulus;
   const out = new Map<string, number[][]>();
   for (const input of inputs) {
     if (!parties.has(input.party)) continue;
-    const largest = quantizerLevels(input.quantizer) - 1;
-    const tables = Array.from({ length: input.digits }, (_, d) => {
-      const top = Math.min(msg - 1, Math.floor(largest / msg ** d));
-      return Array.from({ length: space }, (_, v) => Math.min(v % msg, top));
-    });
-    out.set(input.name, tables);
+    const levels = quantizerLevels(input.quantizer);
+    out.set(input.name, Array.from({ length: input.digits }, (_, d) => digitSanitizingTable(levels, d, limits)));
   }
   return out;
 }
 
-/** The sanitizing tables of the digits the plan reads, keyed `input/digit`. */
+/**
+ * The sanitizing tables of the digits the plan reads, keyed `input/digit`, without the digits the
+ * plan bootstraps through the same table itself.
+ */
 function sanitizedDigits(plan: CircuitPlan, tables: RunCircuitOptions['sanitize']): Map<string, readonly number[]> {
   const out = new Map<string, readonly number[]>();
+  const lookup = (input: string, digit: number) => tables?.get(input)?.[digit];
+  const inPlan = selfSanitizedDigits(plan, lookup);
   for (const op of plan.ops) {
-    const table = op.op === 'digit' ? tables?.get(op.input)?.[op.digit] : undefined;
-    if (op.op === 'digit' && table !== undefined) out.set(`${op.input}/${op.digit}`, table);
+    const table = op.op === 'digit' ? lookup(op.input, op.digit) : undefined;
+    if (op.op === 'digit' && table !== undefined && !inPlan.has(`${op.input}/${op.digit}`)) out.set(`${op.input}/${op.digit}`, table);
   }
   return out;
 }

@@ -147,8 +147,9 @@ describe('full sessions', () => {
     expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
     const events = await progress;
     expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
-    // The plan's bootstraps plus one per public-key digit (bank 2, bureau 2 + 1).
-    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs + 5);
+    // The plan's bootstraps plus one per public-key digit (bank 2, bureau 2; the plan itself
+    // clamps the bureau's 1-bit `employed`, whatever the encoding).
+    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs + 4);
     const result = await fetchResult(id);
     const dec = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
     const expected = explainCodes(model.tree, codes, model.manifest.explanation);
