@@ -7,7 +7,7 @@
  * interchangeable; and the worker's own public key goes through the party SDK and the engine.
  * Test-only: it serves secret keys by design.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import * as tfhe from 'node-tfhe';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
@@ -134,32 +134,26 @@ export function createOracle(manifest: Manifest): Hono {
     }
   });
   /**
-   * Whether bytes are a compact public key of the manifest's parameter set, as the bank's and the
-   * bureau's backends check it (the party SDK's `checkPublicKey`), and whether node-tfhe reads them.
+   * Whether bytes are a compact public key that node-tfhe reads and that `check` accepts; a
+   * refusal answers with the checker's code.
    */
-  app.post('/public-key-check', async (c) => {
+  const publicKeyCheck = (check: (bytes: Uint8Array, paramSet: TestParamSet) => unknown) => async (c: Context) => {
+    const named = c.req.param('paramSet');
+    const paramSet = named === undefined ? manifest.parameterSet.id : paramSetOf(named);
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     try {
-      const info = checkPublicKey(manifest, bytes);
+      const info = check(bytes, paramSet);
       tfhe.TfheCompactPublicKey.deserialize(bytes).free();
       return c.json({ ok: true, bytes: bytes.byteLength, info });
     } catch (e) {
-      return c.json({ ok: false, bytes: bytes.byteLength, error: e instanceof PartyError ? e.code : String(e) });
+      const code = e instanceof PartyError || isCompactPublicKeyError(e) ? e.code : String(e);
+      return c.json({ ok: false, bytes: bytes.byteLength, error: code });
     }
-  });
-
-  /** Whether bytes are a compact public key of a named set (`protocol/compact-public-key.ts`) that node-tfhe reads. */
-  app.post('/public-key-check/:paramSet', async (c) => {
-    const paramSet = paramSetOf(c.req.param('paramSet'));
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
-    try {
-      const info = checkCompactPublicKey(bytes, paramSet);
-      tfhe.TfheCompactPublicKey.deserialize(bytes).free();
-      return c.json({ ok: true, bytes: bytes.byteLength, info });
-    } catch (e) {
-      return c.json({ ok: false, bytes: bytes.byteLength, error: isCompactPublicKeyError(e) ? e.code : String(e) });
-    }
-  });
+  };
+  /** Against the manifest's set, as the bank's and the bureau's backends check it (the party SDK). */
+  app.post('/public-key-check', publicKeyCheck((bytes) => checkPublicKey(manifest, bytes)));
+  /** Against a named set (`protocol/compact-public-key.ts`). */
+  app.post('/public-key-check/:paramSet', publicKeyCheck(checkCompactPublicKey));
 
   /** Parses and expands a compressed server key with the engine, for `/party-list`. */
   app.post('/engine/server-key', async (c) => {
