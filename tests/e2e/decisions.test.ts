@@ -19,6 +19,7 @@ import {
   type Applicant,
   type CustomerApplicant,
 } from './support/applicants.ts';
+import { accessibilityViolations } from './support/axe.ts';
 import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
 import { objectHashes, recordTraffic, runCommand, type PageTraffic } from './support/party-traffic.ts';
@@ -178,6 +179,8 @@ describe('the demo bank page, end to end', () => {
       expect(receipt.customer).toBe(applicant.customer);
       // A receipt names the inputs, never their values.
       expect(JSON.stringify(receipt)).not.toMatch(/"(account_age|years_employed|employed)":/);
+      expect(await bank.waitForOutcome()).toBe('result');
+      expect(await accessibilityViolations(bank.page)).toEqual([]);
       await expectPrivateModelDecision(bank, traffic, applicant, receipt.parties);
     });
 
