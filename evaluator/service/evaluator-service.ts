@@ -19,7 +19,7 @@ import { deferredCollector } from '../circuit/reclaim-memory.ts';
 import type { BackendProgress, EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { ExpandedKeyCache } from './keys/expanded-key-cache.ts';
-import { MemoryBudget } from './keys/memory-budget.ts';
+import { MemoryBudget, type StoredReservation } from './keys/memory-budget.ts';
 import type { ServerKeyFrame } from './keys/server-key-frame.ts';
 import type { Logger } from './log.ts';
 import { JobQueue } from './jobs/job-queue.ts';
@@ -120,19 +120,26 @@ export class EvaluatorService<K = unknown> {
     this.store.delete(id);
   }
 
-  /** Checks a session can take a server key of up to `bytes`, before any byte is read. */
-  beforeServerKey(id: string, bytes: number): void {
+  /**
+   * Admits a server key of up to `bytes` to a session before any byte is read, and reserves
+   * those bytes in the memory budget until {@link acceptServerKey} takes them over. The caller
+   * must release the reservation when the upload ends (releasing after acceptance does nothing),
+   * so a failed or abandoned upload gives its bytes back.
+   * @throws {ApiError} 409 `server_key_exists`, 503 `memory_exhausted` or `shutting_down`
+   */
+  reserveServerKey(id: string, bytes: number): StoredReservation {
     this.refuseWhenShuttingDown();
     const session = this.store.get(id);
     if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
-    if (!this.budget.tryStore(bytes)) {
+    const reservation = this.budget.tryReserve(bytes);
+    if (reservation === undefined) {
       throw new ApiError(503, 'memory_exhausted', 'the evaluator has no memory for another key now', { retriable: true });
     }
-    this.budget.releaseStored(bytes);
+    return reservation;
   }
 
-  /** Stores a key whose frame was checked while it streamed. */
-  acceptServerKey(id: string, bytes: Uint8Array, frame: ServerKeyFrame): ServerKeyAccepted {
+  /** Stores a key whose frame was checked while it streamed, charging it to its reservation. */
+  acceptServerKey(id: string, bytes: Uint8Array, frame: ServerKeyFrame, reservation: StoredReservation): ServerKeyAccepted {
     const session = this.store.get(id);
     if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
     if (frame.paramSet !== this.model.paramSet) {
@@ -143,7 +150,7 @@ export class EvaluatorService<K = unknown> {
         { details: { expected: this.model.paramSet, ...(frame.paramSet ? { received: frame.paramSet } : {}) } },
       );
     }
-    this.store.account(session, bytes.length);
+    this.store.adopt(session, reservation, bytes.length);
     session.serverKey = { bytes, paramSet: frame.paramSet };
     if (this.config.preexpandKeys) this.keys.prefetch(id, bytes);
     return { bytes: bytes.length, paramSet: frame.paramSet };

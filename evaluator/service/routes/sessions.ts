@@ -53,21 +53,26 @@ export function sessionRoutes(service: EvaluatorService) {
       const limit = EvaluatorBodyLimits.serverKey;
       const declared = c.req.header('content-length');
       const declaredBytes = declared !== undefined && /^[0-9]+$/.test(declared) ? Number(declared) : undefined;
-      // Refuse before reading a byte when the session cannot take a key.
-      service.beforeServerKey(sessionId, Math.min(declaredBytes ?? limit, limit));
-      const seen: { state: FrameState } = { state: { complete: false, minTotalBytes: 0 } };
-      const bytes = await readBody(c, {
-        limit,
-        shared: true,
-        inspect: (buf, length) => {
-          seen.state = checkFrame(buf, length, limit, declaredBytes);
-        },
-      });
-      const { state } = seen;
-      if (!state.complete) {
-        throw new ApiError(422, 'invalid_server_key', `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`);
+      // Refuse before reading a byte when the session cannot take a key; the admitted bytes stay
+      // reserved while the body streams, so concurrent uploads cannot all pass and then allocate.
+      const reservation = service.reserveServerKey(sessionId, Math.min(declaredBytes ?? limit, limit));
+      try {
+        const seen: { state: FrameState } = { state: { complete: false, minTotalBytes: 0 } };
+        const bytes = await readBody(c, {
+          limit,
+          shared: true,
+          inspect: (buf, length) => {
+            seen.state = checkFrame(buf, length, limit, declaredBytes);
+          },
+        });
+        const { state } = seen;
+        if (!state.complete) {
+          throw new ApiError(422, 'invalid_server_key', `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`);
+        }
+        return c.json(service.acceptServerKey(sessionId, bytes, state.frame, reservation), 201);
+      } finally {
+        reservation.release();
       }
-      return c.json(service.acceptServerKey(sessionId, bytes, state.frame), 201);
     })
 
     .put(EvaluatorRoutes.inputs, async (c) => {

@@ -4,7 +4,7 @@
  * a deleted one is forgotten at once (404).
  */
 import { ApiError } from '../../../protocol/errors.ts';
-import type { MemoryBudget } from '../keys/memory-budget.ts';
+import type { MemoryBudget, StoredReservation } from '../keys/memory-budget.ts';
 import { Session } from './session.ts';
 
 export type EndReason = 'deleted' | 'expired' | 'shutdown';
@@ -82,6 +82,18 @@ export class SessionStore {
     }
     if (delta < 0) this.opts.budget.releaseStored(-delta);
     session.storedBytes += delta;
+  }
+
+  /**
+   * Charges `bytes` that arrived under `reservation` to a session: the reserved bytes become the
+   * session's, any excess is admitted as by {@link account}, the unused rest is freed.
+   * @throws {ApiError} 503 `memory_exhausted` when an excess does not fit
+   */
+  adopt(session: Session, reservation: StoredReservation, bytes: number): void {
+    const reserved = Math.min(bytes, reservation.bytes);
+    this.account(session, bytes - reserved);
+    reservation.keep(reserved);
+    session.storedBytes += reserved;
   }
 
   /** Ends every expired session. */

@@ -3,6 +3,7 @@
  * its exact size, and a wrong size, a corrupt frame, a key of another parameter set or an
  * oversized body is refused with a 4xx while the body streams; other sessions keep working.
  */
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import {
@@ -45,6 +46,35 @@ async function expectError(res: Response | { status: number; body: string }, sta
 async function chunkedHeaders(path: string, contentSha256 = '0'.repeat(64)): Promise<Record<string, string>> {
   const key = await importSharedSecret(TEST_SECRET);
   return { ...(await signEvaluatorRequest(key, { method: 'PUT', pathAndQuery: path, contentSha256 })), 'content-type': OCTETS };
+}
+
+/**
+ * A signed key upload with its Content-Length whose body goes out in two parts: `first` bytes
+ * now, the rest on `finish()`; `abort()` drops the connection mid-body.
+ */
+async function pausedUpload(url: string, path: string, body: Uint8Array<ArrayBuffer>, first: number) {
+  const key = await importSharedSecret(TEST_SECRET);
+  const signed = await signEvaluatorRequest(key, { method: 'PUT', pathAndQuery: path, contentSha256: await sha256Hex(body) });
+  const headers = { ...signed, 'content-type': OCTETS, 'content-length': String(body.length) };
+  let req!: ReturnType<typeof httpRequest>;
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req = httpRequest(url + path, { method: 'PUT', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+  });
+  req.write(body.subarray(0, first));
+  return {
+    response,
+    finish: () => void req.end(body.subarray(first)),
+    abort: () => {
+      response.catch(() => {});
+      req.destroy();
+    },
+  };
 }
 
 const tuniform = () => loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
@@ -163,6 +193,48 @@ describe('memory budget', () => {
       expect((await small.request('DELETE', evaluatorPath.session('memory-session-one-000000000'))).status).toBe(204);
       expect(small.service.budget.stored).toBe(0);
       expect((await put('memory-session-two-000000000')).status).toBe(201);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('holds an admitted key upload\'s bytes while it streams: a concurrent one is refused before its body is read', async () => {
+    const small = await startTestEvaluator(manifestOnlyBackend(), { EVALUATOR_PREEXPAND_KEYS: 'false', EVALUATOR_MEMORY_BUDGET_MB: '200' });
+    try {
+      const ids = ['admission-one-00000000000000', 'admission-two-00000000000000', 'admission-three-000000000000'];
+      for (const id of ids) {
+        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(201);
+      }
+      const key = tuniform();
+      const MiB = 1024 * 1024;
+      const upload = (id: string) => pausedUpload(small.url, evaluatorPath.serverKey(id), key, MiB);
+
+      // The first upload is admitted and its declared length stays reserved while it streams.
+      const first = await upload(ids[0]!);
+      await expect.poll(() => small.service.budget.stored).toBe(key.length);
+      // A second one no longer fits: its 503 arrives while most of its body is still unsent,
+      // so the server answered without reading (or allocating) it.
+      const second = await upload(ids[1]!);
+      const refused = await second.response;
+      second.abort();
+      await expectError(refused, 503, 'memory_exhausted');
+      expect(small.service.budget.stored).toBe(key.length);
+
+      // Completing the first upload turns its reservation into the session's bytes, once.
+      first.finish();
+      expect((await first.response).status).toBe(201);
+      expect(small.service.budget.stored).toBe(key.length);
+      expect((await small.request('DELETE', evaluatorPath.session(ids[0]!))).status).toBe(204);
+      expect(small.service.budget.stored).toBe(0);
+
+      // An upload that dies mid-body gives its reservation back.
+      const dropped = await upload(ids[2]!);
+      await expect.poll(() => small.service.budget.stored).toBe(key.length);
+      dropped.abort();
+      await expect.poll(() => small.service.budget.stored).toBe(0);
+      const res = await small.request('PUT', evaluatorPath.serverKey(ids[1]!), { bytes: key, contentType: OCTETS });
+      expect(res.status).toBe(201);
+      expect(small.service.budget.stored).toBe(key.length);
     } finally {
       await small.close();
     }
