@@ -53,12 +53,39 @@ function retryDelay(res: Response | undefined, attempt: number): number {
   return Math.min(MAX_RETRY_DELAY_MS, seconds !== undefined ? seconds * 1000 : 250 * 2 ** attempt);
 }
 
-/** Reads a body up to `limit` bytes; a longer one is the gateway misbehaving. */
+/**
+ * Reads a body up to `limit` bytes; a longer one is the gateway misbehaving. The stream is read
+ * with a running count and cancelled past the limit, so a body without Content-Length (chunked)
+ * is never buffered whole.
+ */
 async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
+  const tooLong = (sent: string) => new PartyError('invalid_response', `the gateway sent ${sent} bytes, more than the ${limit} expected`);
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > limit) throw new PartyError('invalid_response', `the gateway sent ${declared} bytes, more than the ${limit} expected`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.length > limit) throw new PartyError('invalid_response', `the gateway sent ${bytes.length} bytes, more than the ${limit} expected`);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLong(String(declared));
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      // Cancelling closes the connection: the rest of the body is never read.
+      await reader.cancel().catch(() => undefined);
+      throw tooLong(`at least ${total}`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
   return bytes;
 }
 
