@@ -216,6 +216,8 @@ export const ProgressEventName = 'progress';
 /**
  * Error codes the evaluator returns in `ErrorBody.code`, with their HTTP status.
  * `details` carries facts where listed (e.g. `missing_inputs` → `{ missingParties }`).
+ * Retriable 429/503 answers carry `retry-after` (delay-seconds, 1–300); the gateway relays that
+ * wait, bounded, as its own `retry-after` on the error it answers with.
  */
 export const EvaluatorErrorCode = {
   unauthorized: 401, //            missing or malformed auth headers
@@ -242,7 +244,7 @@ export const EvaluatorErrorCode = {
   missing_inputs: 409, //          run before every party uploaded; details.missingParties
   result_not_ready: 409, //        result before the run succeeded (retriable)
   run_failed: 500, //              the run failed; details.cause
-  queue_full: 503, //              too many queued runs (retriable)
+  queue_full: 503, //              too many queued runs (retriable); details.maxQueued, .retryAfterSeconds (= retry-after)
   memory_exhausted: 503, //        memory budget cannot fit another key (retriable)
   shutting_down: 503, //           process is draining (retriable)
   not_found: 404, //               no such route

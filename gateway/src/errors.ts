@@ -1,9 +1,9 @@
 /**
  * The gateway's single error path: everything thrown becomes `{ code, message, requestId }`
- * (plus `retriable`/`details` when set) with the status of its code. `ApiError` is the one
- * error type routes and middleware throw; Hono's own `HTTPException`s (malformed JSON, media
- * type, body limit) are mapped onto the documented codes; anything else is 500 `internal`,
- * logged by name only so no payload can reach the logs.
+ * (plus `retriable`/`details` when set) with the status of its code, and every retriable one
+ * with a `retry-after`. `ApiError` is the one error type routes and middleware throw; Hono's own
+ * `HTTPException`s (malformed JSON, media type, body limit) are mapped onto the documented codes;
+ * anything else is 500 `internal`, logged by name only so no payload can reach the logs.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -18,11 +18,27 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, ApiError>> = {
   415: new ApiError(415, 'unsupported_media_type', 'The Content-Type is not one this route accepts.'),
 };
 
+/** Bounds of every `retry-after` the gateway sends, in seconds: at least 1 s, at most 5 min. */
+const RETRY_AFTER_MIN_SECONDS = 1;
+const RETRY_AFTER_MAX_SECONDS = 300;
+/** `retry-after` of a retriable answer that names no wait: a 5xx (evaluator restarting), a 4xx (not ready yet). */
+const DEFAULT_RETRY_AFTER_SECONDS = { server: 5, client: 1 } as const;
+
+/** Whole seconds within the gateway's `retry-after` bounds. */
+export function boundRetryAfter(seconds: number): number {
+  return Math.min(RETRY_AFTER_MAX_SECONDS, Math.max(RETRY_AFTER_MIN_SECONDS, Math.ceil(seconds)));
+}
+
+/** Seconds a caller should wait before retrying: `details.retryAfterSeconds` when named, else a default. */
+function retryAfterOf(error: ApiError): number {
+  const hinted = error.extra.details?.['retryAfterSeconds'];
+  if (typeof hinted === 'number' && Number.isFinite(hinted)) return boundRetryAfter(hinted);
+  return error.status >= 500 ? DEFAULT_RETRY_AFTER_SECONDS.server : DEFAULT_RETRY_AFTER_SECONDS.client;
+}
+
 function respond(c: Context<AppEnv>, error: ApiError): Response {
-  if (error.extra.retriable && (error.status === 429 || error.status === 503)) {
-    const seconds = Number(error.extra.details?.['retryAfterSeconds'] ?? 1);
-    c.header(PublicHeaders.retryAfter, String(Math.max(1, Math.ceil(seconds))));
-  }
+  // Every retriable answer says when to retry (RFC 9110 §10.2.3, delay-seconds), not only 429/503.
+  if (error.extra.retriable) c.header(PublicHeaders.retryAfter, String(retryAfterOf(error)));
   return c.json(error.toBody(c.get('requestId')), error.status);
 }
 

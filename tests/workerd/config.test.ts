@@ -1,12 +1,17 @@
 /**
  * Pure pieces of the gateway, checked in Node: tenant configuration validation and how
- * evaluator errors are classified (retriable or final, and with which public code).
+ * evaluator errors are classified (retriable or final, and with which public code), including
+ * the wait the client reads from a real HTTP server's error answers.
  */
-import { describe, expect, test, vi } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { ApiError } from '../../protocol/errors.ts';
 import { PublicErrorCode } from '../../protocol/public-api.ts';
 import { TenantsConfig, tenantDirectory } from '../../gateway/src/config/tenants.ts';
-import { classifyEvaluatorError } from '../../gateway/src/evaluator/client.ts';
+import { classifyEvaluatorError, EvaluatorClient, EvaluatorFailure } from '../../gateway/src/evaluator/client.ts';
+import type { Bindings } from '../../gateway/src/env.ts';
+import type { ErrorBody } from '../../protocol/errors.ts';
 import { testTenants } from './support/tenants.ts';
 
 describe('tenant configuration', () => {
@@ -72,5 +77,79 @@ describe('evaluator errors', () => {
 
   test('an unparseable answer is a retriable evaluator_error', () => {
     expect(classifyEvaluatorError(500, undefined)).toMatchObject({ status: 502, code: 'evaluator_error', retriable: true });
+  });
+});
+
+describe("the evaluator's retry-after, as the client reads it from a real HTTP server", () => {
+  let server: Server;
+  let answer: { status: number; headers: Record<string, string>; body: ErrorBody };
+  let client: EvaluatorClient;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    // Only the local-development transport's bindings: the client reads nothing else.
+    const env = { EVALUATOR_URL: `http://127.0.0.1:${port}`, EVALUATOR_SHARED_SECRET: 'config-test-shared-secret-0123456789abcdef' };
+    client = new EvaluatorClient(env as Bindings, 'pin', 'session-1');
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const queueFull = (retryAfterSeconds?: number): ErrorBody => ({
+    code: 'queue_full',
+    message: 'run queue is full',
+    retriable: true,
+    details: { maxQueued: 0, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) },
+  });
+
+  async function failureOfRun(status: number, headers: Record<string, string>, body: ErrorBody) {
+    answer = { status, headers, body };
+    const error = await client.run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EvaluatorFailure);
+    return (error as EvaluatorFailure).failure;
+  }
+
+  test.each([
+    ['delay-seconds', { 'retry-after': '42' }, queueFull(42), 42],
+    ['the header before the body', { 'retry-after': '17' }, queueFull(42), 17],
+    ['above the bound: 5 min', { 'retry-after': '100000' }, queueFull(), 300],
+    ['zero: at least 1 s', { 'retry-after': '0' }, queueFull(), 1],
+    ['no header: the body’s details', {}, queueFull(8), 8],
+    ['an unreadable header: the body’s details', { 'retry-after': 'soon' }, queueFull(9), 9],
+    ['a fractional hint, rounded up', {}, queueFull(2.2), 3],
+    ['neither: none (the gateway’s default applies)', {}, queueFull(), undefined],
+  ] as const)('%s', async (_what, headers, body, expected) => {
+    const f = await failureOfRun(503, headers, body);
+    expect(f).toMatchObject({ status: 503, code: 'evaluator_unavailable', retriable: true, details: { evaluatorCode: 'queue_full', evaluatorStatus: 503 } });
+    expect(f.details?.['retryAfterSeconds']).toBe(expected);
+  });
+
+  test('an HTTP-date counts from now', async () => {
+    const at = new Date(Date.now() + 60_000).toUTCString();
+    const wait = (await failureOfRun(503, { 'retry-after': at }, queueFull())).details?.['retryAfterSeconds'];
+    expect(wait).toBeGreaterThanOrEqual(58);
+    expect(wait).toBeLessThanOrEqual(60);
+  });
+
+  test('other overload answers keep their wait; a final rejection carries none', async () => {
+    const exhausted = await failureOfRun(503, { 'retry-after': '5' }, { code: 'memory_exhausted', message: 'no room', retriable: true });
+    expect(exhausted).toMatchObject({ code: 'evaluator_unavailable', details: { evaluatorCode: 'memory_exhausted', retryAfterSeconds: 5 } });
+    const rejected = await failureOfRun(422, { 'retry-after': '5' }, { code: 'invalid_server_key', message: 'bad key' });
+    expect(rejected).toEqual({
+      status: 422,
+      code: 'invalid_server_key',
+      message: 'The evaluator rejected the server key.',
+      retriable: false,
+      details: { evaluatorCode: 'invalid_server_key', evaluatorStatus: 422 },
+    });
   });
 });

@@ -4,27 +4,19 @@
  * explanation must equal the cleartext model's on the same application. Then: evaluator down →
  * retriable failure; evaluator back → the retry succeeds with nothing uploaded again.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { EventSourceParserStream } from 'eventsource-parser/stream';
-import type { CreditFeatures } from '../../model/features.ts';
-import { explainCodes } from '../../model/infer.ts';
-import type { Manifest, TreeFile } from '../../model/manifest.ts';
-import { quantizeParsed } from '../../model/quantize.ts';
-import { base64ToBytes, type Party } from '../../protocol/ciphertexts.ts';
-import { EncryptedResult, PROGRESS_EVENT, SessionProgress, SessionStatus } from '../../protocol/public-api.ts';
+import type { Manifest } from '../../model/manifest.ts';
+import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
 import { evaluatorPath, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { loadTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, type Session } from './support/client.ts';
+import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { TEST_SHARED_SECRET, startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
+import { expectResultMatchesModel, readProgress, uploadSession } from './support/sessions.ts';
 import { KEYS } from './support/tenants.ts';
 
 const keys = loadTestKeys('tuniform');
-const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
 
 let gw: TestGateway;
 let evaluator: EvaluatorProcess | undefined;
@@ -41,58 +33,18 @@ afterAll(async () => {
   await gw?.dispose();
 });
 
-/** Uploads the server key (token) and each party's inputs the production way: party keys for bank and bureau. */
-async function upload(s: Session, features: CreditFeatures): Promise<void> {
-  expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
-  const credentials: Record<Party, Record<string, string>> = {
-    applicant: bearer(s.token),
-    bank: partyKey(KEYS.acme.bank),
-    bureau: partyKey(KEYS.acme.bureau),
-  };
-  for (const party of ['applicant', 'bank', 'bureau'] as const) {
-    const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, credentials[party], encryptPartyInputs(manifest, party, keys.clientKey, features));
-    expect(res.status).toBe(201);
-  }
-}
-
-/** Reads the progress stream to its end. */
-async function readProgress(s: Session): Promise<SessionProgress[]> {
-  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const events: SessionProgress[] = [];
-  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
-  const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    expect(value.event).toBe(PROGRESS_EVENT);
-    events.push(SessionProgress.parse(JSON.parse(value.data)));
-  }
-}
-
-function decrypt(b64: string): number {
-  return Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
-}
-
-async function expectResultMatchesModel(s: Session, features: CreditFeatures): Promise<void> {
-  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) });
-  expect(res.status).toBe(200);
-  const result = EncryptedResult.parse(await res.json());
-  const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
-  expect(result.explanation.bins).toEqual(manifest.explanation.bins.map((b) => b.label));
-  expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);
-}
-
 describe('with the real evaluator', () => {
   test('evaluator down: the run fails retriably; once it is back, a retry succeeds without re-uploading', async () => {
     const features = sampleApplication(3);
     const s = await createSession(gw, 'acme');
-    await upload(s, features);
+    await uploadSession(gw, manifest, keys, s, features);
     const run = () => gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
 
-    const down = await expectError(await run(), 503, 'evaluator_unavailable');
+    const refused = await run();
+    const down = await expectError(refused, 503, 'evaluator_unavailable');
     expect(down.retriable).toBe(true);
+    // Unreachable names no wait: the gateway's default for a retriable 5xx.
+    expect(refused.headers.get(PublicHeaders.retryAfter)).toBe('5');
     const failed = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
     expect(failed).toMatchObject({ state: 'failed', attempts: 1, run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true } } });
     const stored = (await gw.blobKeys(`sessions/${s.sessionId}/`)).sort();
@@ -100,9 +52,9 @@ describe('with the real evaluator', () => {
     evaluator = await startEvaluatorProcess(port);
     const retried = await run();
     expect(retried.status).toBe(202);
-    const events = await readProgress(s);
+    const events = await readProgress(gw, s);
     expect(events.at(-1)).toMatchObject({ state: 'done' }); // on failure the diff shows run.error
-    await expectResultMatchesModel(s, features);
+    await expectResultMatchesModel(gw, manifest, keys, s, features);
     const done = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
     expect(done).toMatchObject({ state: 'done', attempts: 2, run: { state: 'succeeded' } });
     // Nothing was uploaded again: the stored blobs are the same, plus the result.
@@ -113,8 +65,8 @@ describe('with the real evaluator', () => {
     evaluator ??= await startEvaluatorProcess(port);
     const features = sampleApplication(21);
     const s = await createSession(gw, 'acme');
-    await upload(s, features);
-    const progress = readProgress(s);
+    await uploadSession(gw, manifest, keys, s, features);
+    const progress = readProgress(gw, s);
     const started = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     expect(started.status).toBe(202);
     const again = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
@@ -124,7 +76,7 @@ describe('with the real evaluator', () => {
     expect(events.at(-1)).toMatchObject({ state: 'done', run: { state: 'succeeded', fraction: 1 } });
     const fractions = events.filter((e) => e.state === 'running').map((e) => e.run.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
-    await expectResultMatchesModel(s, features);
+    await expectResultMatchesModel(gw, manifest, keys, s, features);
     // Party keys never read results; uploads after the run are refused.
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: partyKey(KEYS.acme.bank) }), 403, 'token_required');
     await expectError(
@@ -142,7 +94,7 @@ describe('with the real evaluator', () => {
     evaluator ??= await startEvaluatorProcess(port);
     const features = sampleApplication(33);
     const s = await createSession(gw, 'acme');
-    await upload(s, features);
+    await uploadSession(gw, manifest, keys, s, features);
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
     await evaluator.kill();
     evaluator = undefined;
@@ -155,8 +107,8 @@ describe('with the real evaluator', () => {
     expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'evaluator_unavailable', retriable: true } } });
     evaluator = await startEvaluatorProcess(port);
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
-    expect((await readProgress(s)).at(-1)).toMatchObject({ state: 'done' });
-    await expectResultMatchesModel(s, features);
+    expect((await readProgress(gw, s)).at(-1)).toMatchObject({ state: 'done' });
+    await expectResultMatchesModel(gw, manifest, keys, s, features);
   });
 
   test('a key the evaluator rejects fails the session for good (422, not retriable)', async () => {
@@ -175,7 +127,7 @@ describe('with the real evaluator', () => {
     expect(rejected.retriable).toBe(false);
     const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
     expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'invalid_server_key', retriable: false } } });
-    const events = await readProgress(s);
+    const events = await readProgress(gw, s);
     expect(events).toEqual([{ state: 'failed', run: status.run }]);
   });
 });

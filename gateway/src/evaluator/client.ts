@@ -23,6 +23,7 @@ import {
   type CreateSessionRequest,
 } from '../../../protocol/evaluator-api.ts';
 import type { Bindings } from '../env.ts';
+import { boundRetryAfter } from '../errors.ts';
 import type { Failure } from '../sessions/outcome.ts';
 
 export type { EvaluatorSessionStatus };
@@ -45,11 +46,32 @@ const FINAL_REJECTIONS: Readonly<Record<string, { status: 409 | 422; message: st
 };
 const OVERLOADED = new Set(['queue_full', 'memory_exhausted', 'shutting_down']);
 
-/** Classifies an evaluator error response. */
-export function classifyEvaluatorError(status: number, body: ErrorBody | undefined): Failure {
-  const details = body ? { evaluatorCode: body.code, evaluatorStatus: status } : { evaluatorStatus: status };
+/**
+ * The wait an evaluator error names, in whole seconds within the gateway's bounds: its
+ * `retry-after` (delay-seconds or an HTTP-date, RFC 9110 §10.2.3), else its body's
+ * `details.retryAfterSeconds` (both are set on `queue_full`); undefined when it names none.
+ */
+export function evaluatorRetryAfter(header: string | null | undefined, body: ErrorBody | undefined): number | undefined {
+  const value = header?.trim();
+  if (value && /^\d+$/.test(value)) return boundRetryAfter(Number(value));
+  const date = value ? Date.parse(value) : Number.NaN;
+  if (Number.isFinite(date)) return boundRetryAfter((date - Date.now()) / 1000);
+  const hinted = body?.details?.['retryAfterSeconds'];
+  return typeof hinted === 'number' && Number.isFinite(hinted) ? boundRetryAfter(hinted) : undefined;
+}
+
+/**
+ * Classifies an evaluator error response. A retriable failure keeps the wait the evaluator named
+ * (`retryAfter`, its `retry-after` header) as `details.retryAfterSeconds`, which the gateway's
+ * own answer sends as `retry-after`.
+ */
+export function classifyEvaluatorError(status: number, body: ErrorBody | undefined, retryAfter?: string | null): Failure {
+  const facts = body ? { evaluatorCode: body.code, evaluatorStatus: status } : { evaluatorStatus: status };
   const final = body ? FINAL_REJECTIONS[body.code] : undefined;
-  if (body && final) return { status: final.status, code: body.code, message: final.message, retriable: false, details };
+  if (body && final) return { status: final.status, code: body.code, message: final.message, retriable: false, details: facts };
+  // Every answer from here on is retriable.
+  const wait = evaluatorRetryAfter(retryAfter, body);
+  const details = wait === undefined ? facts : { ...facts, retryAfterSeconds: wait };
   if (status === 503 || (body && OVERLOADED.has(body.code))) {
     return { status: 503, code: 'evaluator_unavailable', message: 'The evaluator is busy or restarting; retry shortly.', retriable: true, details };
   }
@@ -147,7 +169,7 @@ export class EvaluatorClient {
   }
 
   private async parse<S extends z.ZodType>(res: Response, schema: S): Promise<z.infer<S>> {
-    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    if (!res.ok) throw await failureOf(res);
     const parsed = schema.safeParse(await res.json().catch(() => undefined));
     if (!parsed.success) throw new EvaluatorFailure(classifyEvaluatorError(502, undefined));
     return parsed.data;
@@ -180,7 +202,7 @@ export class EvaluatorClient {
       contentLength: bytes,
       timeoutMs: 120_000,
     });
-    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    if (!res.ok) throw await failureOf(res);
     await drain(res, undefined);
   }
 
@@ -190,7 +212,7 @@ export class EvaluatorClient {
       sha256,
       contentType: 'application/json',
     });
-    if (!res.ok) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    if (!res.ok) throw await failureOf(res);
     await drain(res, undefined);
   }
 
@@ -207,7 +229,7 @@ export class EvaluatorClient {
   /** The raw `text/event-stream` of run progress (caller parses and closes it). */
   async progress(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const res = await this.call('GET', evaluatorPath.progress(this.sessionId), { signal, timeoutMs: 15 * 60_000 });
-    if (!res.ok || !res.body) throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+    if (!res.ok || !res.body) throw await failureOf(res);
     return res.body;
   }
 
@@ -219,15 +241,17 @@ export class EvaluatorClient {
   async remove(): Promise<void> {
     const res = await this.call('DELETE', evaluatorPath.session(this.sessionId));
     if (!res.ok && res.status !== 404 && res.status !== 410) {
-      throw new EvaluatorFailure(classifyEvaluatorError(res.status, await errorBodyOf(res)));
+      throw await failureOf(res);
     }
     await drain(res, undefined);
   }
 }
 
-async function errorBodyOf(res: Response): Promise<ErrorBody | undefined> {
+/** The classified failure of an error response (its body read, its `retry-after` kept). */
+async function failureOf(res: Response): Promise<EvaluatorFailure> {
   const parsed = ErrorBody.safeParse(await res.json().catch(() => undefined));
-  return parsed.success ? parsed.data : undefined;
+  const body = parsed.success ? parsed.data : undefined;
+  return new EvaluatorFailure(classifyEvaluatorError(res.status, body, res.headers.get('retry-after')));
 }
 
 async function drain<T>(res: Response, value: T): Promise<T> {

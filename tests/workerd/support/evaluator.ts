@@ -30,16 +30,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startEvaluatorProcess(port: number, timeoutMs = 90_000): Promise<EvaluatorProcess> {
+export interface EvaluatorOptions {
+  /** Extra `EVALUATOR_*` settings (queue sizes, pre-expansion, …) over the defaults below. */
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export async function startEvaluatorProcess(port: number, options: EvaluatorOptions = {}): Promise<EvaluatorProcess> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'evaluator/service/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
+      // As `npm run evaluator:start` and the image set it: glibc would otherwise keep freed
+      // key-sized buffers resident (evaluator/README.md, "Runs, memory and shutdown").
+      MALLOC_MMAP_THRESHOLD_: '131072',
       EVALUATOR_HOST: '127.0.0.1',
       EVALUATOR_PORT: String(port),
       EVALUATOR_SHARED_SECRET: TEST_SHARED_SECRET,
       EVALUATOR_POOL_SIZE: '2',
       EVALUATOR_LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,0 +1,63 @@
+/**
+ * A session's traffic as the widget and the party backends send it (uploads, the progress
+ * stream), and the check that its result decrypts to the cleartext model's answer.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tfhe from 'node-tfhe';
+import { expect } from 'vitest';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { CreditFeatures } from '../../../model/features.ts';
+import { explainCodes } from '../../../model/infer.ts';
+import type { Manifest, TreeFile } from '../../../model/manifest.ts';
+import { quantizeParsed } from '../../../model/quantize.ts';
+import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
+import { EncryptedResult, PROGRESS_EVENT, SessionProgress } from '../../../protocol/public-api.ts';
+import type { TestKeys } from '../../support/tfhe-keys.ts';
+import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
+import type { TestGateway } from './gateway.ts';
+import { encryptPartyInputs } from './inputs.ts';
+import { KEYS } from './tenants.ts';
+
+/** Uploads the server key (token) and each party's inputs the production way: party keys for bank and bureau (acme). */
+export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: TestKeys, s: Session, features: CreditFeatures): Promise<void> {
+  expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
+  const credentials: Record<Party, Record<string, string>> = {
+    applicant: bearer(s.token),
+    bank: partyKey(KEYS.acme.bank),
+    bureau: partyKey(KEYS.acme.bureau),
+  };
+  for (const party of ['applicant', 'bank', 'bureau'] as const) {
+    const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, credentials[party], encryptPartyInputs(manifest, party, keys.clientKey, features));
+    expect(res.status).toBe(201);
+  }
+}
+
+/** Reads the session's progress stream to its end. */
+export async function readProgress(gw: TestGateway, s: Session): Promise<SessionProgress[]> {
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const events: SessionProgress[] = [];
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    expect(value.event).toBe(PROGRESS_EVENT);
+    events.push(SessionProgress.parse(JSON.parse(value.data)));
+  }
+}
+
+const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
+
+/** The session's encrypted result, decrypted, equals the cleartext model's decision and explanation. */
+export async function expectResultMatchesModel(gw: TestGateway, manifest: Manifest, keys: TestKeys, s: Session, features: CreditFeatures): Promise<void> {
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) });
+  expect(res.status).toBe(200);
+  const result = EncryptedResult.parse(await res.json());
+  const decrypt = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+  const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
+  expect(result.explanation.bins).toEqual(manifest.explanation.bins.map((b) => b.label));
+  expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);
+}
