@@ -2,9 +2,11 @@
  * `npm run party -- …`: a party backend's command line. Prints the {@link SubmitReport} as JSON
  * on stdout (exit 0); on failure prints the error's `{ code, message, … }` JSON on stderr and
  * exits 1 (2 for usage errors). The party key comes from `BLINDSCORE_PARTY_KEY` or a file, never
- * from the command line, where other users of the machine could read it.
+ * from the command line, where other users of the machine could read it; for the same reason the
+ * raw values should come from `--features-file` (a 0600 file, or `-` for stdin), and `--features`
+ * warns on stderr.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Party } from '../protocol/ciphertexts.ts';
 import { ModelError } from '../model/errors.ts';
@@ -13,22 +15,37 @@ import { PartyError } from './errors.ts';
 import { submitPartyInputs } from './submit.ts';
 
 const USAGE = `Usage: npm run party -- --gateway <url> --session <id> --party <bank|bureau>
-                     (--features '<json>' | --features-file <path>)
+                     (--features-file <path|-> | --features '<json>')
                      [--party-key-file <path>] [--manifest <path>] [--wait <seconds>]
 
 Encrypts the party's raw values under the session's compact public key and uploads them.
 The secret party key is read from BLINDSCORE_PARTY_KEY, or from --party-key-file.
+Give the raw values with --features-file: a file only you can read (chmod 600), or '-' to
+pipe them on stdin. --features puts them on the command line, where every user of the
+machine can read them (ps, /proc) and the shell history keeps them.
 
   --gateway         the gateway's base URL (https; http only for loopback)
   --session         the session id the applicant's page shares with the bank's backend
   --party           which party's inputs these are
-  --features        the raw values as JSON, e.g. '{"account_age": 14}'
-  --features-file   the same JSON from a file ('-' reads stdin)
+  --features-file   the raw values as JSON, e.g. {"account_age": 14}, from a file ('-' reads stdin)
+  --features        the same JSON inline (visible to other users: prefer --features-file)
   --party-key-file  file holding the party key (instead of BLINDSCORE_PARTY_KEY)
   --manifest        a local manifest.json to use instead of GET /v1/manifest
   --wait            seconds to wait for the applicant's public key (default 60)`;
 
+const FEATURES_EXPOSED =
+  'warning: --features puts the raw values on the command line, where other users of this machine can read them and the shell history keeps them; use --features-file <path> (mode 0600) or --features-file - (stdin)';
+
 class UsageError extends Error {}
+
+/** Warnings for stderr: the values were exposed, or their file is readable by others. */
+function featuresWarnings(values: { features?: string | undefined; 'features-file'?: string | undefined }): string[] {
+  if (values.features !== undefined) return [FEATURES_EXPOSED];
+  const path = values['features-file'];
+  if (path === undefined || path === '-') return [];
+  const mode = statSync(path).mode & 0o777;
+  return mode & 0o077 ? [`warning: features file ${path} is readable by other users (mode ${mode.toString(8)}); chmod 600 it`] : [];
+}
 
 function readText(path: string, what: string): string {
   try {
@@ -91,6 +108,7 @@ function parse(argv: string[]) {
   } else {
     features = readJsonFile(values['features-file']!, 'features file');
   }
+  const warnings = featuresWarnings(values);
   const keyFile = values['party-key-file'];
   const partyKey = (keyFile !== undefined ? readText(keyFile, 'party key file') : (process.env.BLINDSCORE_PARTY_KEY ?? '')).trim();
   if (partyKey === '') throw new UsageError('set BLINDSCORE_PARTY_KEY or give --party-key-file');
@@ -103,6 +121,7 @@ function parse(argv: string[]) {
     features,
     partyKey,
     publicKeyWaitMs: wait * 1000,
+    warnings,
     ...(values.manifest === undefined ? {} : { manifest: readManifest(values.manifest) }),
   };
 }
@@ -121,10 +140,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const { warnings, ...submit } = options;
+  for (const warning of warnings) process.stderr.write(`${warning}\n`);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
-    const report = await submitPartyInputs({ ...options, signal: controller.signal });
+    const report = await submitPartyInputs({ ...submit, signal: controller.signal });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;
   } catch (e) {

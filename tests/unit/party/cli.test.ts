@@ -1,10 +1,11 @@
 /**
  * The party CLI's refusals, run as a real process: usage errors exit 2 with a `usage` JSON line
- * and the help text, SDK refusals exit 1 with the error's JSON on stderr, `--help` exits 0. The
- * success path runs against the real gateway in `tests/workerd/party-sdk.test.ts`.
+ * and the help text, SDK refusals exit 1 with the error's JSON on stderr, `--help` exits 0; the
+ * raw values from a file or stdin without a warning, inline with one. The success path runs
+ * against the real gateway in `tests/workerd/party-sdk.test.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,14 +13,22 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SESSION = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-function cli(args: string[], env: Record<string, string> = {}) {
+function cli(args: string[], env: Record<string, string> = {}, input?: string) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'party', 'cli.ts'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
     timeout: 60_000,
+    ...(input === undefined ? {} : { input }),
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, error: () => JSON.parse(r.stderr.split('\n')[0]!) as { code: string; message: string } };
+  const lines = r.stderr.split('\n');
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    warnings: lines.filter((l) => l.startsWith('warning:')),
+    error: () => JSON.parse(lines.find((l) => l.startsWith('{'))!) as { code: string; message: string },
+  };
 }
 
 const base = ['--gateway', 'https://gateway.invalid', '--session', SESSION, '--party', 'bank', '--features', '{"account_age":1}'];
@@ -63,5 +72,54 @@ describe('party CLI', () => {
     expect(unreachable.status).toBe(1);
     expect(unreachable.error().code).toBe('network');
     for (const r of [insecure, unreachable]) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+
+  describe('the raw values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blindscore-party-features-'));
+    const keyFile = join(dir, 'key');
+    writeFileSync(keyFile, 'pk_test_0123456789abcdef\n', { mode: 0o600 });
+    // An unreachable gateway: exit 1 with `network` means the values were read and accepted.
+    const unreachable = ['--gateway', 'http://127.0.0.1:9', '--session', SESSION, '--party', 'bank', '--party-key-file', keyFile];
+
+    it('come from a 0600 file or stdin without a warning', () => {
+      const file = join(dir, 'bank.json');
+      writeFileSync(file, '{"account_age":26}\n', { mode: 0o600 });
+      for (const r of [cli([...unreachable, '--features-file', file]), cli([...unreachable, '--features-file', '-'], {}, '{"account_age":26}')]) {
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.error().code).toBe('network');
+        expect(r.warnings).toEqual([]);
+      }
+    });
+
+    it('inline, or in a file others can read, work with a warning on stderr', () => {
+      const inline = cli([...unreachable, '--features', '{"account_age":26}']);
+      expect(inline.status).toBe(1);
+      expect(inline.error().code).toBe('network');
+      expect(inline.warnings).toHaveLength(1);
+      expect(inline.warnings[0]).toMatch(/--features puts the raw values on the command line.*--features-file/);
+      const open = join(dir, 'open.json');
+      writeFileSync(open, '{"account_age":26}');
+      chmodSync(open, 0o644);
+      const shared = cli([...unreachable, '--features-file', open]);
+      expect(shared.error().code).toBe('network');
+      expect(shared.warnings).toEqual([`warning: features file ${open} is readable by other users (mode 644); chmod 600 it`]);
+    });
+
+    it('that are not JSON, or cannot be read, are usage errors', () => {
+      const cases: [ReturnType<typeof cli>, RegExp][] = [
+        [cli([...unreachable, '--features-file', '-'], {}, '{"account_age":'), /features file - is not JSON/],
+        [cli([...unreachable, '--features-file', join(dir, 'missing.json')]), /cannot read features file/],
+        [cli([...unreachable, '--features-file', '-', '--features', '{}']), /exactly one of --features/],
+      ];
+      for (const [r, message] of cases) {
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.error()).toMatchObject({ code: 'usage' });
+        expect(r.error().message).toMatch(message);
+      }
+    });
+
+    it('the help recommends --features-file', () => {
+      expect(cli(['--help']).stdout).toMatch(/Give the raw values with --features-file/);
+    });
   });
 });
