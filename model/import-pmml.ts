@@ -20,10 +20,8 @@ import { collapse, flatten, type Grown } from './cart.ts';
 import { ModelError } from './errors.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
 import {
-  FORMAT_VERSION,
   MAX_TREE_DEPTH,
   MAX_TREE_NODES,
-  TREE_KIND,
   sealModel,
   sha256Hex,
   type ImportedInfo,
@@ -41,17 +39,19 @@ import {
   type Quantizer,
 } from './quantize.ts';
 import type { LabeledApplication } from './synthetic.ts';
-import { approvalRate, manifestBody, scoreModel, type Metrics } from './train.ts';
+import { DEFAULT_MODEL_NAME, approvalRate, manifestBody, scoreModel, treeBody, type Metrics } from './train.ts';
 
 export interface ImportPmmlOptions {
   /** PMML field name → feature (snake_case or the seed's column name), for fields named otherwise. */
   fieldMap?: Readonly<Record<string, string>>;
   /** The tree's score (class) that means "approve"; default: `1`, `approved`, `approve`, `yes`, `true` or `good`. */
   approveScore?: string;
-  /** Model name shown in the manifest. */
+  /** Model name shown in the (public) manifest; default `DEFAULT_MODEL_NAME`, not the document's name. */
   name?: string;
-  /** Labeled rows to measure the imported model on (recorded in the manifest). */
+  /** Labeled rows to measure the imported model on (recorded in the private tree file). */
   evaluate?: readonly LabeledApplication[];
+  /** The tree file's salt (64 hex digits); a fresh random one by default. */
+  salt?: string;
 }
 
 export interface ImportedModel {
@@ -337,9 +337,8 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     const bits = bitsForLevels(quantizerLevels(quantizer));
     return { name: feature, feature, party: FEATURE_SPECS[feature].party, bits, digits: digitsForBits(bits), quantizer };
   });
-  const tree = { kind: TREE_KIND, formatVersion: FORMAT_VERSION, nodes } as const;
   const metrics = options.evaluate
-    ? { ...scoreModel(inputs, tree, options.evaluate), approvalRate: approvalRate(options.evaluate) }
+    ? { ...scoreModel(inputs, { nodes }, options.evaluate), approvalRate: approvalRate(options.evaluate) }
     : null;
   const training: ImportedInfo = {
     source: 'pmml',
@@ -350,7 +349,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     rows: options.evaluate?.length ?? 0,
     metrics,
   };
-  const name = (options.name ?? `${doc.modelName ?? 'Imported decision tree'} (PMML)`).slice(0, 200);
-  const manifest = manifestBody(name, inputs, training);
-  return { model: await sealModel(manifest, tree), metrics, fields };
+  // The document's own name stays in the private record: the public name is the bank's choice.
+  const manifest = manifestBody((options.name ?? DEFAULT_MODEL_NAME).slice(0, 200), inputs);
+  return { model: await sealModel(manifest, treeBody(nodes, training, options.salt)), metrics, fields };
 }

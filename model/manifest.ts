@@ -3,13 +3,16 @@
  *
  * - The **manifest** (`model/artifacts/manifest.json`) is what every party may read: the feature
  *   schema and which party owns each feature, the encrypted inputs and their quantizers, the FHE
- *   parameter set, the form's labels, the explanation bins and the training figures.
- * - The **tree** (`model/artifacts/tree.json`) is the bank's decision tree over quantized codes.
- *   Only the evaluator loads it.
+ *   parameter set, the form's labels and the explanation bins. Nothing about how the model was
+ *   trained or how well it does: a bank's approval rate and model performance are confidential.
+ * - The **tree** (`model/artifacts/tree.json`) is the bank's decision tree over quantized codes,
+ *   the training or import record (rows, options, metrics, approval rate, PMML digest) and a
+ *   random salt. Only the evaluator loads it.
  *
  * Both carry the same `modelVersion`: the SHA-256 (hex) of the canonical JSON of
  * `{ manifest, tree }` with their `modelVersion` fields left out. {@link loadModel} recomputes
- * it, so a tree from another training run, or a file edited by hand, is refused.
+ * it, so a tree from another training run, or a file edited by hand, is refused. The salt makes
+ * the public version useless for confirming a guessed tree or guessed figures.
  *
  * Browser-safe: hashing uses WebCrypto (`globalThis.crypto.subtle`), present in browsers,
  * Workers and Node ≥ 20.
@@ -196,7 +199,6 @@ const ManifestBody = z
     inputs: z.array(EncryptedInput).min(1).max(64),
     explanation: ExplanationSpec,
     labels: z.record(z.enum(LOCALES), FeatureTextsSchema),
-    training: TrainingInfo,
   })
   .strict();
 
@@ -228,10 +230,26 @@ export const TreeNode = z.discriminatedUnion('type', [
 ]);
 export type TreeNode = z.infer<typeof TreeNode>;
 
+/** 256 random bits (hex) hashed into the model version; see {@link randomSalt}. */
+export const Salt = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits');
+
+/**
+ * A fresh salt. Without one, the public `modelVersion` (a hash over the private tree and its
+ * training record) would let anyone confirm a guessed tree or guessed figures offline; with
+ * 256 unknown bits in the hash it reveals only whether two manifests belong to one model.
+ */
+export function randomSalt(): string {
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+}
+
 const TreeBody = z
   .object({
     kind: z.literal(TREE_KIND),
     formatVersion: z.literal(FORMAT_VERSION),
+    /** Keeps the public version from confirming guesses about this file. */
+    salt: Salt,
+    /** How the model came to be and how well it did: confidential to the bank, never served. */
+    training: TrainingInfo,
     /** Flat node list; node 0 is the root. */
     nodes: z.array(TreeNode).min(1).max(MAX_TREE_NODES),
   })
@@ -328,6 +346,10 @@ export function treeProblems(tree: TreeBody, manifest: ManifestBody): string[] {
 // ---------------------------------------------------------------------------------------------
 // Version hash
 
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** RFC 8785-style canonical JSON for plain data (sorted keys, no whitespace). */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
@@ -343,8 +365,7 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 (hex) of a text's UTF-8 bytes. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
 }
 
 /** Drops `modelVersion` (a sealed file may be passed where a body is expected). */

@@ -9,7 +9,9 @@
  *                    [--approve-score approved] [--name "…"] [--csv data.csv]   # bring your own tree
  *
  * Prints the held-out accuracy, precision and recall (for an imported tree: on `--csv`, if
- * given), the tree's size and the circuit's bootstrap counts.
+ * given), the tree's size and the circuit's bootstrap counts. A bank's model (`--csv`,
+ * `--import-pmml`) gets a fresh random salt; `--check` reuses the salt of the tree file it
+ * checks, so only a change of content counts as stale.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +21,7 @@ import { compileCircuit } from '../evaluator/circuit/compile.ts';
 import { applicationsToCsv, parseApplicationsCsv } from './csv.ts';
 import { ModelError } from './errors.ts';
 import { importPmmlModel } from './import-pmml.ts';
-import { serializeModelFile, type Model } from './manifest.ts';
+import { Salt, serializeModelFile, type Model } from './manifest.ts';
 import { generateApplications } from './synthetic.ts';
 import { DEMO_RECIPE, trainDemoModel, trainModel, type Metrics } from './train.ts';
 
@@ -46,7 +48,10 @@ function fieldMap(pairs: readonly string[]): Record<string, string> {
 }
 
 /** Trains, or imports with `--import-pmml`; the figures are held-out (trained) or on `--csv` (imported). */
-async function build(values: Record<string, string | string[] | boolean | undefined>): Promise<{
+async function build(
+  values: Record<string, string | string[] | boolean | undefined>,
+  salt: string | undefined,
+): Promise<{
   model: Model;
   metrics: Metrics | null;
   rows: { used: number; heldOut: number | null };
@@ -65,6 +70,7 @@ async function build(values: Record<string, string | string[] | boolean | undefi
       approveScore: values['approve-score'] as string | undefined,
       name: values['name'] as string | undefined,
       evaluate,
+      salt,
     });
     return {
       model,
@@ -81,9 +87,20 @@ async function build(values: Record<string, string | string[] | boolean | undefi
           minSamplesLeaf: positiveInt(values['min-leaf'] as string | undefined, 'min-leaf') ?? DEMO_RECIPE.minSamplesLeaf,
           classWeights: 'balanced',
           source: { kind: 'csv' },
+          salt,
         });
-  const training = model.manifest.training;
+  const training = model.tree.training;
   return { model, metrics, rows: { used: training.rows, heldOut: training.source === 'pmml' ? null : training.heldOutRows } };
+}
+
+/** The salt of an existing tree file, if it has a valid one (the demo model ignores it). */
+function committedSalt(path: string): string | undefined {
+  try {
+    const parsed = Salt.safeParse((JSON.parse(readFileSync(path, 'utf8')) as { salt?: unknown }).salt);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // missing or unreadable: the check reports the file stale
+  }
 }
 
 async function main(): Promise<void> {
@@ -107,9 +124,9 @@ async function main(): Promise<void> {
     console.log(`wrote ${DEMO_RECIPE.rows} synthetic rows to ${values['export-csv']}`);
     return;
   }
-  const { model, metrics, rows, fields } = await build(values);
-  const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
   const out = resolve(values.out ?? ARTIFACTS_DIR);
+  const { model, metrics, rows, fields } = await build(values, values.check ? committedSalt(join(out, 'tree.json')) : undefined);
+  const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
   if (values.check) {
     const stale = Object.entries(files).filter(([name, text]) => {
       try {
@@ -130,7 +147,7 @@ async function main(): Promise<void> {
   const plan = compileCircuit(model);
   const leaves = model.tree.nodes.filter((n) => n.type === 'leaf').length;
   const figures = metrics && { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall };
-  const imported = model.manifest.training.source === 'pmml';
+  const imported = model.tree.training.source === 'pmml';
   console.log(
     JSON.stringify(
       {

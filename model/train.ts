@@ -18,6 +18,7 @@ import {
   PARAMETER_SETS,
   TREE_KIND,
   describeFeature,
+  randomSalt,
   sealModel,
   type ManifestBody,
   type Model,
@@ -28,8 +29,11 @@ import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } f
 import { createRng } from './random.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
 
+/** The public name of a model unless the bank gives one (nothing about its origin). */
+export const DEFAULT_MODEL_NAME = 'BlindScore credit-card approval';
+
 export interface TrainOptions {
-  /** Model name shown in the manifest. */
+  /** Model name shown in the (public) manifest. */
   name?: string;
   maxDepth?: number;
   minSamplesLeaf?: number;
@@ -39,8 +43,10 @@ export interface TrainOptions {
   heldOutFraction?: number;
   /** Seed of the train / held-out shuffle. */
   splitSeed?: number;
-  /** Where the rows came from, recorded in the manifest. */
+  /** Where the rows came from, recorded in the private tree file. */
   source?: { kind: 'synthetic'; seed: number } | { kind: 'csv' };
+  /** The tree file's salt (64 hex digits); a fresh random one by default. */
+  salt?: string;
 }
 
 export interface Metrics {
@@ -107,8 +113,8 @@ export function approvalRate(rows: readonly LabeledApplication[]): number {
   return rows.length === 0 ? 0 : round4(rows.reduce((s, r) => s + r.approved, 0) / rows.length);
 }
 
-/** The manifest of a model over `inputs` (one per feature), as training and import write it. */
-export function manifestBody(name: string, inputs: EncryptedInput[], training: TrainingInfo): ManifestBody {
+/** The public manifest of a model over `inputs` (one per feature), as training and import write it. */
+export function manifestBody(name: string, inputs: EncryptedInput[]): ManifestBody {
   const exInput = inputs.find((i) => i.feature === EXPLANATION_FEATURE)!;
   return {
     kind: MANIFEST_KIND,
@@ -123,8 +129,12 @@ export function manifestBody(name: string, inputs: EncryptedInput[], training: T
       bins: YEARS_EMPLOYED_BINS.slice(1).map((label) => ({ code: quantizeValue(exInput.quantizer, label), label })),
     },
     labels: FEATURE_TEXTS,
-    training,
   };
+}
+
+/** The private tree file's body: nodes, the training or import record, and a salt. */
+export function treeBody(nodes: TreeBody['nodes'], training: TrainingInfo, salt: string = randomSalt()): TreeBody {
+  return { kind: TREE_KIND, formatVersion: FORMAT_VERSION, salt, training, nodes };
 }
 
 /**
@@ -181,8 +191,8 @@ export async function trainModel(
     options: { maxDepth, minSamplesLeaf, classWeights: weights },
     metrics,
   };
-  const manifest = manifestBody(options.name ?? 'BlindScore credit-card approval', inputs, training);
-  const model = await sealModel(manifest, { kind: TREE_KIND, formatVersion: FORMAT_VERSION, nodes });
+  const manifest = manifestBody(options.name ?? DEFAULT_MODEL_NAME, inputs);
+  const model = await sealModel(manifest, treeBody(nodes, training, options.salt));
   return { model, metrics };
 }
 
@@ -192,6 +202,11 @@ export const DEMO_RECIPE = {
   seed: 20231206,
   maxDepth: 5,
   minSamplesLeaf: 40,
+  /**
+   * Fixed so `npm run train` writes the same bytes every run. It protects nothing: the demo's
+   * tree is published with the code. A bank's own model gets a random salt.
+   */
+  salt: '0'.repeat(64),
 } as const;
 
 /** Trains the demo model from synthetic data (what `npm run train` writes). */
@@ -203,5 +218,6 @@ export function trainDemoModel(): Promise<{ model: Model; metrics: Metrics }> {
     minSamplesLeaf: DEMO_RECIPE.minSamplesLeaf,
     classWeights: 'balanced',
     source: { kind: 'synthetic', seed: DEMO_RECIPE.seed },
+    salt: DEMO_RECIPE.salt,
   });
 }

@@ -89,6 +89,6 @@ export async function bench(): Promise<Record<string, unknown>> {
     simulateMicrosecondsPerApplicant: round(simulateUs),
     decisionAndExplanationWall: wall,
     targetMsWith2Workers: 3000,
-    heldOut: model.manifest.training.metrics,
+    heldOut: model.tree.training.metrics,
   };
 }

@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../../model/errors.ts';
-import { loadModel, parseManifest, serializeModelFile, canonicalJson, type TreeFile } from '../../../model/manifest.ts';
-import { trainDemoModel } from '../../../model/train.ts';
+import {
+  canonicalJson,
+  computeModelVersion,
+  loadModel,
+  parseManifest,
+  randomSalt,
+  serializeModelFile,
+  type TreeFile,
+} from '../../../model/manifest.ts';
+import { DEMO_RECIPE, trainDemoModel } from '../../../model/train.ts';
 
 const manifestText = readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8');
 const treeText = readFileSync(new URL('../../../model/artifacts/tree.json', import.meta.url), 'utf8');
@@ -78,6 +86,35 @@ describe('model artifact', () => {
     const badBins = structuredClone(manifest);
     badBins.explanation.bins[0].code = 4;
     expect(() => parseManifest(badBins)).toThrow(/does not quantize|increasing/);
+  });
+
+  it('publishes no training facts: the record and the salt are in the private tree file only', async () => {
+    const manifest = JSON.parse(manifestText) as Record<string, unknown>;
+    expect(Object.keys(manifest).sort()).toEqual(
+      ['explanation', 'features', 'formatVersion', 'inputs', 'kind', 'labels', 'modelVersion', 'name', 'parameterSet'].sort(),
+    );
+    expect(manifestText).not.toMatch(/accuracy|precision|recall|approvalRate|heldOut|minSamplesLeaf|"seed"|"rows"/);
+    // A manifest still carrying the record is refused, so none can be served by mistake.
+    const leaky = { ...manifest, training: JSON.parse(treeText).training };
+    expect(() => parseManifest(leaky)).toThrow(/training/);
+
+    const model = await loadModel(manifestText, treeText);
+    expect(model.tree.training).toMatchObject({ source: 'synthetic', seed: DEMO_RECIPE.seed, rows: DEMO_RECIPE.rows, heldOutRows: 4_000 });
+    expect(model.tree.salt).toBe(DEMO_RECIPE.salt);
+  });
+
+  it('hashes the salt and the training record into the version', async () => {
+    const tree = JSON.parse(treeText) as TreeFile;
+    const manifest = parseManifest(manifestText);
+    const resalted = { ...tree, salt: 'f'.repeat(64) };
+    expect(await codeOf(loadModel(manifestText, resalted))).toBe('version_mismatch');
+    expect(await computeModelVersion(manifest, resalted)).not.toBe(manifest.modelVersion);
+    const flattered = structuredClone(tree);
+    if (flattered.training.metrics) flattered.training.metrics.accuracy = 0.99;
+    expect(await codeOf(loadModel(manifestText, flattered))).toBe('version_mismatch');
+    expect(await codeOf(loadModel(manifestText, { ...tree, salt: 'not hex' }))).toBe('invalid_tree');
+    expect(randomSalt()).toMatch(/^[0-9a-f]{64}$/);
+    expect(randomSalt()).not.toBe(randomSalt());
   });
 
   it('hashes canonical JSON independently of key order', () => {

@@ -45,8 +45,16 @@ describe('train CLI: --import-pmml', () => {
       tree: { nodes: model.tree.nodes.length, leaves: (model.tree.nodes.length + 1) / 2 },
     });
     expect(summary.circuit.pbs).toBeGreaterThan(0);
-    expect(model.manifest.training).toMatchObject({ source: 'pmml', rows: 600, metrics });
+    expect(model.tree.training).toMatchObject({ source: 'pmml', rows: 600, metrics });
     expect(model.manifest.name).toBe('Bank tree 2026-11');
+
+    // --check rebuilds with the written file's salt: the same document is up to date, an edited one stale.
+    const args = ['--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv'), '--name', 'Bank tree 2026-11', '--check'];
+    expect(train(['--import-pmml', FIXTURE, ...args]).status).toBe(0);
+    writeFileSync(join(dir, 'edited.pmml'), readFileSync(FIXTURE, 'utf8').replace('24.5', '36.5'));
+    const stale = train(['--import-pmml', join(dir, 'edited.pmml'), ...args]);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toMatch(/out of date: manifest\.json, tree\.json/);
   });
 
   it('exits 1 with the error code on a refused document, and asks for --out', () => {

@@ -15,7 +15,7 @@ import { explainCodes, predictCodes } from '../../../model/infer.ts';
 import { loadModel, serializeModelFile, type Model } from '../../../model/manifest.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications, type LabeledApplication } from '../../../model/synthetic.ts';
-import { approvalRate, scoreModel, trainModel } from '../../../model/train.ts';
+import { DEFAULT_MODEL_NAME, approvalRate, scoreModel, trainModel } from '../../../model/train.ts';
 import { modelToPmml } from './pmml-writer.ts';
 
 const read = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
@@ -59,11 +59,23 @@ describe('PMML import: round trips', () => {
         expect(input.quantizer.cuts).toEqual([...used].sort((a, b) => a - b));
       }
     }
-    expect(model.manifest.training).toMatchObject({ source: 'pmml', approveScore: '1', producer: 'BlindScore test writer 1', rows: 0, metrics: null });
+    expect(model.tree.training).toMatchObject({ source: 'pmml', approveScore: '1', producer: 'BlindScore test writer 1', rows: 0, metrics: null });
 
-    // Same bytes every time, and the written files load with their version recomputed.
+    // The public manifest names neither the document nor its origin; the record stays in the tree file.
+    expect(model.manifest.name).toBe(DEFAULT_MODEL_NAME);
+    expect(serializeModelFile(model.manifest)).not.toMatch(/pmml|BlindScore test writer|training/i);
+
+    // Each import gets a fresh salt, so the public version confirms no guess of the tree; with
+    // the same salt, the same bytes. The written files load with their version recomputed.
     const again = await importPmmlModel(xml, { fieldMap: { yearly_income: 'total_income' } });
-    expect(again.model.manifest.modelVersion).toBe(model.manifest.modelVersion);
+    expect(again.model.tree.salt).not.toBe(model.tree.salt);
+    expect(again.model.manifest.modelVersion).not.toBe(model.manifest.modelVersion);
+    expect(serializeModelFile(again.model.manifest).replace(again.model.manifest.modelVersion, '')).toBe(
+      serializeModelFile(model.manifest).replace(model.manifest.modelVersion, ''),
+    );
+    const resalted = await importPmmlModel(xml, { fieldMap: { yearly_income: 'total_income' }, salt: model.tree.salt });
+    expect(serializeModelFile(resalted.model.tree)).toBe(serializeModelFile(model.tree));
+    expect(resalted.model.manifest.modelVersion).toBe(model.manifest.modelVersion);
     const loaded = await loadModel(serializeModelFile(model.manifest), serializeModelFile(model.tree));
     expect(loaded.manifest.modelVersion).toBe(model.manifest.modelVersion);
   });
@@ -80,7 +92,7 @@ describe('PMML import: round trips', () => {
 
     expect(outcomes(model, applicants)).toEqual(outcomes(original, applicants));
     expect(metrics).toEqual({ ...scoreModel(original.manifest.inputs, original.tree, rows), approvalRate: approvalRate(rows) });
-    expect(model.manifest.training).toMatchObject({ source: 'pmml', approveScore: 'approved', rows: 2_000, metrics });
+    expect(model.tree.training).toMatchObject({ source: 'pmml', approveScore: 'approved', rows: 2_000, metrics });
     expect(model.tree.nodes.length).toBeLessThanOrEqual(original.tree.nodes.length);
 
     // The circuit compiled from the imported model decides as the cleartext model.
@@ -112,7 +124,7 @@ describe('PMML import: a JPMML-SkLearn-shaped document', () => {
   it('imports with the default approve score and decides as the document says', async () => {
     const { model, fields } = await importPmmlModel(xml);
     expect(fields.map((f) => f.feature)).toEqual(['employed', 'total_income', 'years_employed', 'account_age', 'income_type', 'occupation_type']);
-    expect(model.manifest.training).toMatchObject({ source: 'pmml', producer: 'JPMML-SkLearn 1.7.2', approveScore: '1' });
+    expect(model.tree.training).toMatchObject({ source: 'pmml', producer: 'JPMML-SkLearn 1.7.2', approveScore: '1' });
     const probes = applicants.flatMap((a, i) => {
       // Push some incomes onto the thresholds' float32 neighbourhoods.
       const c = i % 3 === 0 ? 40000.30078125 : 18250.299999999999;

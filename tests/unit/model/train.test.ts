@@ -63,8 +63,8 @@ describe('training pipeline', () => {
   it('reports held-out metrics that match a recount, and refuses single-class data', async () => {
     const rows = generateApplications(3_000, 11);
     const { model, metrics } = await trainModel(rows, { maxDepth: 4, minSamplesLeaf: 20, splitSeed: 3 });
-    expect(model.manifest.training.metrics).toEqual(metrics);
-    expect(TrainedInfo.parse(model.manifest.training).heldOutRows).toBe(600);
+    expect(model.tree.training.metrics).toEqual(metrics);
+    expect(TrainedInfo.parse(model.tree.training).heldOutRows).toBe(600);
     const { heldOut } = splitRows(rows, 0.2, 3);
     const { quantizeParsed } = await import('../../../model/quantize.ts');
     const predictions = heldOut.map((r) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, r.features)));
