@@ -48,6 +48,35 @@ function hashMismatch(): ApiError {
   return new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
 }
 
+/** A pass-through stream that hashes what flows through it; `digest` settles once it is flushed. */
+function hashingTap(): { tap: TransformStream<Uint8Array, Uint8Array>; digest: Promise<ArrayBuffer> } {
+  const digest = digestStream('SHA-256');
+  const digestWriter = digest.getWriter();
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    async transform(chunk, controller) {
+      await digestWriter.write(chunk);
+      controller.enqueue(chunk);
+    },
+    async flush() {
+      await digestWriter.close();
+    },
+  });
+  return { tap, digest: digest.digest };
+}
+
+/**
+ * The SHA-256 (hex) of exactly `length` bytes of `body`, read a chunk at a time and kept
+ * nowhere. Throws 400 `invalid_request` when the body is shorter or longer than `length`.
+ */
+export async function hashExact(body: ReadableStream<Uint8Array>, length: number): Promise<string> {
+  const { tap, digest } = hashingTap();
+  const fixed = fixedLengthStream(length);
+  const drained = asWebStream(fixed.readable).pipeTo(new WritableStream());
+  const [piped] = await Promise.allSettled([body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable)), drained]);
+  if (piped.status === 'rejected') throw lengthMismatch(length);
+  return toHex(await digest);
+}
+
 /**
  * Streams exactly `length` bytes of `body` into R2 under `key`, hashing them on the way.
  * Throws 400 `invalid_request` when the body is shorter or longer than `length`, and 400
@@ -60,17 +89,7 @@ export async function putStreamExact(
   length: number,
   expectedSha256?: string,
 ): Promise<BlobRef> {
-  const digest = digestStream('SHA-256');
-  const digestWriter = digest.getWriter();
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      await digestWriter.write(chunk);
-      controller.enqueue(chunk);
-    },
-    async flush() {
-      await digestWriter.close();
-    },
-  });
+  const { tap, digest } = hashingTap();
   const fixed = fixedLengthStream(length);
   const piping = body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable));
   const [stored, piped] = await Promise.allSettled([
@@ -82,7 +101,7 @@ export async function putStreamExact(
     throw lengthMismatch(length);
   }
   if (stored.status === 'rejected') throw stored.reason;
-  const sha256 = toHex(await digest.digest);
+  const sha256 = toHex(await digest);
   if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
     await bucket.delete(key);
     throw hashMismatch();

@@ -55,6 +55,27 @@ describe('server key', () => {
     expect(await gw.blobKeys(`sessions/${s.sessionId}/server-key/`)).toHaveLength(1);
   });
 
+  test('once a key is accepted, a different one is refused before its body is read, and repeats are never stored', async () => {
+    const s = await createSession(gw);
+    expect((await putOctets(gw, serverKeyPath(s), bearer(s.token), serverKey)).status).toBe(201);
+    const stored = await gw.blobKeys(`sessions/${s.sessionId}/server-key/`);
+    const put = (bytes: Uint8Array, headers: Record<string, string> = {}) => putOctets(gw, serverKeyPath(s), { ...bearer(s.token), ...headers }, bytes);
+    const other = serverKey.slice();
+    other[0]! ^= 1;
+    // Refused on the announcement alone: this body does not even hash to what it announces, which
+    // the gateway would have found (400 body_hash_mismatch) had it streamed the body.
+    const announced = await put(other, { [PublicHeaders.contentSha256]: 'ab'.repeat(32) });
+    expect((await expectError(announced, 409, 'server_key_exists')).details).toEqual({ sha256: serverKeySha });
+    // Another length cannot be the same key.
+    await expectError(await put(new Uint8Array(serverKey.length + 1)), 409, 'server_key_exists');
+    // Same length, no hash announced: the body is hashed, not stored.
+    await expectError(await put(other), 409, 'server_key_exists');
+    const repeat = await put(serverKey);
+    expect(repeat.status).toBe(200);
+    expect(await repeat.json()).toEqual({ bytes: serverKey.byteLength, sha256: serverKeySha, duplicate: true });
+    expect(await gw.blobKeys(`sessions/${s.sessionId}/server-key/`)).toEqual(stored);
+  });
+
   test('a body that does not hash to the announced SHA-256 is refused and not kept', async () => {
     const s = await createSession(gw);
     await expectError(

@@ -24,6 +24,9 @@ const Origin = z.string().refine((s) => {
   }
 }, 'must be an http(s) origin such as https://bank.example (lower case, no path, no wildcard)');
 
+/** Default caps on sessions holding a server key (about what two evaluator instances hold). */
+export const ACTIVE_SESSIONS_DEFAULT = { perTenant: 40, perIp: 10 } as const;
+
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 
 export const TenantConfig = z
@@ -58,6 +61,20 @@ export const TenantConfig = z
       })
       .strict()
       .default({ sessionsPerMinute: 120, partyRequestsPerMinute: 600 }),
+    /**
+     * Sessions that may hold a server key at the same time (from its upload until the session is
+     * deleted, expires or its run ends): each costs the evaluator memory, which a script with the
+     * public publishable key could otherwise fill. Past either cap: 429 `too_many_active_sessions`.
+     */
+    activeSessions: z
+      .object({
+        /** All IPs together. */
+        perTenant: z.number().int().min(1).default(ACTIVE_SESSIONS_DEFAULT.perTenant),
+        /** Per client IP (`cf-connecting-ip`). */
+        perIp: z.number().int().min(1).default(ACTIVE_SESSIONS_DEFAULT.perIp),
+      })
+      .strict()
+      .default(ACTIVE_SESSIONS_DEFAULT),
   })
   .strict();
 export type Tenant = z.infer<typeof TenantConfig>;

@@ -4,13 +4,15 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { ApiError } from '../../../protocol/errors.ts';
 import { KeyAccepted, PublicBodyLimits, PublicHeaders, Sha256Hex } from '../../../protocol/public-api.ts';
-import { blobKeys, openBlob, putBytes, putStreamExact, readExact, type BlobRef, type KeyKind } from '../blobs.ts';
+import { blobKeys, hashExact, openBlob, putBytes, putStreamExact, readExact, type BlobRef, type KeyKind } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { servedManifest } from '../model.ts';
 import { checkPublicKeyUpload } from '../public-keys.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
-import { unwrap } from '../sessions/outcome.ts';
+import { clientIp } from '../middleware/rate-limit/index.ts';
+import { toApiError, unwrap } from '../sessions/outcome.ts';
+import { keyExists } from '../sessions/record.ts';
 import { prepareInBackground, sessionStub } from '../sessions/store.ts';
 import { SessionPath, binary, errorResponses, json, security } from './openapi-parts.ts';
 
@@ -28,7 +30,10 @@ function keyUploadRoute(kind: KeyKind) {
     description:
       `The ${noun} as \`application/octet-stream\`; \`Content-Length\` is required and must be exact. ` +
       (kind === 'server-key'
-        ? 'Streamed to storage. '
+        ? 'Streamed to storage. Once a key is accepted, a repeat is never stored, and an announced hash or a length that ' +
+          'differs is refused (409 `server_key_exists`) before the body is read. A session holding a server key takes one of ' +
+          'the tenant\u2019s active-session slots and one of its IP\u2019s until it is deleted, expires or its run ends; past ' +
+          'either cap the upload is refused unread with 429 `too_many_active_sessions` (retriable, `retry-after`). '
         : 'Parsed before it is stored: a key that is malformed, truncated or of another parameter set than the model\u2019s ' +
           'is refused with 422 `invalid_public_key` (the message says what is wrong) and nothing is stored. ') +
       'A byte-identical repeat answers 200 with `duplicate: true`; a different key after one was accepted is refused.',
@@ -57,6 +62,18 @@ async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Arra
   return putBytes(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'public-key'), bytes, 'application/octet-stream');
 }
 
+/**
+ * Answers an upload of a server key when one is already accepted (the session refused a
+ * differing length or announced hash): a duplicate without reading the body if its hash was
+ * announced, else after hashing the body without storing it.
+ */
+async function repeatOf(existing: BlobRef, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined) {
+  if (expected !== undefined) await body.cancel();
+  const sha256 = expected ?? (await hashExact(body, length));
+  if (sha256 !== existing.sha256) throw toApiError(keyExists('server-key', existing.sha256));
+  return { bytes: existing.bytes, sha256: existing.sha256, duplicate: true } satisfies KeyAccepted;
+}
+
 async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   const { sessionId, credential } = c.get('session');
   const limit = kind === 'server-key' ? PublicBodyLimits.serverKey : PublicBodyLimits.publicKey;
@@ -73,7 +90,16 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   if (length === 0 || !body) throw new ApiError(400, 'invalid_request', 'The key is empty.');
   const stub = sessionStub(c.env, sessionId);
   const expected = c.req.header(PublicHeaders.contentSha256);
-  if (expected !== undefined) {
+  if (kind === 'server-key') {
+    const { existing } = unwrap(
+      await stub.admitServerKey(credential, { bytes: length, ...(expected === undefined ? {} : { sha256: expected }) }, {
+        ...(clientIp(c) === undefined ? {} : { ip: clientIp(c) }),
+        limits: c.get('tenant').activeSessions,
+      }),
+    );
+    // A key is already accepted: this upload is a duplicate or refused, and never stored.
+    if (existing) return c.json(await repeatOf(existing, body, length, expected), 200);
+  } else if (expected !== undefined) {
     const existing = unwrap(await stub.keyRef(credential, kind));
     if (existing && existing.sha256 === expected && existing.bytes === length) {
       await body.cancel();

@@ -18,14 +18,17 @@ import type { Bindings } from '../env.ts';
 import { EvaluatorClient, EvaluatorFailure, classifyEvaluatorError, type EvaluatorSessionStatus } from '../evaluator/client.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
 import { fail, failureOf, ok, type Failure, type Outcome } from './outcome.ts';
+import { acquireSlots, releaseSlots, type SlotHold, type SlotLimits } from './slots.ts';
 import {
   IDLE_RUN,
   TOMBSTONE_MS,
   authorize,
   detailFor,
+  keyExists,
   markFailed,
   mayUpload,
   missingParties,
+  runEnded,
   stateOf,
   statusOf,
   type SessionRecord,
@@ -74,8 +77,12 @@ export class SessionObject extends DurableObject<Bindings> {
   private async save(r: StoredSession): Promise<void> {
     // A run or poll still in flight must not resurrect a deleted or expired session.
     if (this.cached?.kind === 'tombstone' && r.kind === 'session') return;
+    // Every state change passes here: a run that ended frees the session's slots.
+    const freed = r.kind === 'session' && r.slots && runEnded(r) ? r.slots : undefined;
+    if (r.kind === 'session' && freed) delete r.slots;
     this.cached = r;
     await this.ctx.storage.put(STORAGE_KEY, r);
+    if (freed) await releaseSlots(this.env, r.sessionId, freed);
   }
 
   private async scheduleAlarm(r: StoredSession): Promise<void> {
@@ -147,6 +154,44 @@ export class SessionObject extends DurableObject<Bindings> {
   }
 
   /**
+   * Decides a server-key upload before a byte of it is read. With a key already accepted the
+   * upload is never stored: `existing` is returned for the Worker to answer a duplicate (it
+   * hashes the body when no hash was announced), and an announced hash or a length that differs
+   * is refused at once (409). Otherwise the session takes its active-session slots, or the
+   * upload is refused with 429 `too_many_active_sessions`; the slots stay with the session (a
+   * failed upload is retried into them) until it is deleted, expires or its run ends.
+   */
+  async admitServerKey(
+    cred: SessionCredential,
+    declared: { bytes: number; sha256?: string },
+    uploader: { ip?: string; limits: SlotLimits },
+  ): Promise<Outcome<{ existing?: BlobRef }>> {
+    const opened = await this.open(cred, 'token');
+    if (!opened.ok) return opened;
+    const r = opened.value;
+    const existing = r.serverKey;
+    if (existing) {
+      const differs = existing.bytes !== declared.bytes || (declared.sha256 !== undefined && declared.sha256 !== existing.sha256);
+      return differs ? { ok: false, error: keyExists('server-key', existing.sha256) } : ok({ existing });
+    }
+    const hold: SlotHold = r.slots ?? { tenantId: r.tenantId, ...(uploader.ip === undefined ? {} : { ip: uploader.ip }) };
+    const acquired = await acquireSlots(this.env, r.sessionId, hold, r.expiresAt, uploader.limits);
+    if (!acquired.ok) return acquired;
+    const latest = await this.load();
+    if (latest?.kind !== 'session') {
+      // Deleted or expired meanwhile: its slots were given back before these were taken.
+      await releaseSlots(this.env, r.sessionId, hold);
+      const gone = authorize(latest, cred, 'token');
+      return gone.ok ? fail(500, 'internal', 'The session changed while its upload was admitted.') : gone;
+    }
+    if (!latest.slots) {
+      latest.slots = hold;
+      await this.save(latest);
+    }
+    return ok({});
+  }
+
+  /**
    * Commits a key blob the Worker streamed into R2. A byte-identical repeat is accepted as a
    * duplicate; a different key after one was accepted is refused. `discard` names a blob the
    * Worker must delete (its own upload, when not kept).
@@ -157,12 +202,7 @@ export class SessionObject extends DurableObject<Bindings> {
     const r = opened.value;
     const existing = kind === 'server-key' ? r.serverKey : r.publicKey;
     if (existing) {
-      if (existing.sha256 !== ref.sha256) {
-        const code = kind === 'server-key' ? 'server_key_exists' : 'public_key_exists';
-        return fail(409, code, `A different ${kind.replace('-', ' ')} was already accepted for this session.`, {
-          details: { sha256: existing.sha256 },
-        });
-      }
+      if (existing.sha256 !== ref.sha256) return { ok: false, error: keyExists(kind, existing.sha256) };
       return ok({ accepted: { bytes: existing.bytes, sha256: existing.sha256, duplicate: true }, discard: ref.key });
     }
     if (kind === 'server-key') r.serverKey = ref;
@@ -482,6 +522,7 @@ export class SessionObject extends DurableObject<Bindings> {
     };
     // Tombstone first: from here on nothing can use the session, even if cleanup below fails.
     await this.save(tombstone);
+    if (r.slots) await releaseSlots(this.env, r.sessionId, r.slots);
     await this.scheduleAlarm(tombstone);
     await this.deleteBlobs(tombstone).catch(() => undefined); // the alarm retries
     await this.scheduleAlarm(tombstone);

@@ -13,6 +13,7 @@ import type { BlobRef } from '../blobs.ts';
 import { digestsEqual } from '../crypto/tokens.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
 import { fail, ok, type Failure, type Outcome } from './outcome.ts';
+import type { SlotHold } from './slots.ts';
 
 export interface SessionRecord {
   kind: 'session';
@@ -37,6 +38,8 @@ export interface SessionRecord {
   /** Consecutive failed status polls while running. */
   pollFailures: number;
   result?: BlobRef;
+  /** The active-session slots this session holds (from its server key's upload until its end). */
+  slots?: SlotHold;
 }
 
 export interface Tombstone {
@@ -98,6 +101,21 @@ export function statusOf(r: SessionRecord, detail: StatusDetail): SessionStatus 
     parties: { received, missing: missingParties(r) },
     run: r.run,
     attempts: r.attempts,
+  };
+}
+
+/** Whether the session is finished with the evaluator: done, or failed for good (a retriable failure may run again). */
+export function runEnded(r: SessionRecord): boolean {
+  return r.phase === 'done' || (r.phase === 'failed' && r.run.error?.retriable !== true);
+}
+
+/** 409: a different key of this kind was already accepted. */
+export function keyExists(kind: 'server-key' | 'public-key', sha256: string): Failure {
+  return {
+    status: 409,
+    code: kind === 'server-key' ? 'server_key_exists' : 'public_key_exists',
+    message: `A different ${kind.replace('-', ' ')} was already accepted for this session.`,
+    details: { sha256 },
   };
 }
 

@@ -11,9 +11,21 @@ type Methods<T, K extends keyof T> = { [P in K]: T[P] };
 
 export type SessionApi = Methods<
   SessionObject,
-  'create' | 'authenticate' | 'status' | 'keyRef' | 'commitKey' | 'mayUploadInputs' | 'commitInputs' | 'prepare' | 'run' | 'progress' | 'result' | 'remove'
+  | 'create'
+  | 'authenticate'
+  | 'status'
+  | 'keyRef'
+  | 'admitServerKey'
+  | 'commitKey'
+  | 'mayUploadInputs'
+  | 'commitInputs'
+  | 'prepare'
+  | 'run'
+  | 'progress'
+  | 'result'
+  | 'remove'
 >;
-export type RateLimiterApi = Methods<RateLimiter, 'take'>;
+export type RateLimiterApi = Methods<RateLimiter, 'take' | 'acquireSlot' | 'releaseSlot'>;
 
 /** The stub of a session's object (its id is derived from the random session id). */
 export function sessionStub(env: Bindings, sessionId: string): SessionApi {

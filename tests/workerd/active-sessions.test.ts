@@ -1,0 +1,105 @@
+/**
+ * Caps on sessions holding a server key at once, per tenant and per client IP, in real workerd:
+ * the refused upload is not read or stored, the answer is 429 `too_many_active_sessions` with
+ * `retry-after`, and a session gives its slot back when deleted, when it expires (the alarm) and
+ * when its run ends for good (a real evaluator refusing the key).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Manifest } from '../../model/manifest.ts';
+import { ErrorBody, PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
+import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { bearer, createSession, getManifest, putJson, putOctets, type Session } from './support/client.ts';
+import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
+import { startGateway, type TestGateway } from './support/gateway.ts';
+import { encryptPartyInputs } from './support/inputs.ts';
+import { testTenants } from './support/tenants.ts';
+
+let gw: TestGateway;
+let evaluator: EvaluatorProcess;
+let manifest: Manifest;
+const { clientKey } = loadTestKeys('tuniform');
+// The gateway does not parse server keys; the evaluator refuses this one when the run sends it.
+const key = new Uint8Array(4096).fill(7);
+
+beforeAll(async () => {
+  const port = await freePort();
+  [evaluator, gw] = await Promise.all([
+    startEvaluatorProcess(port),
+    startGateway({
+      evaluatorUrl: `http://127.0.0.1:${port}`,
+      tenants: testTenants({
+        acme: { activeSessions: { perTenant: 3, perIp: 2 } },
+        globex: { activeSessions: { perTenant: 1, perIp: 1 } },
+        demo: { activeSessions: { perTenant: 1, perIp: 1 } },
+      }),
+    }),
+  ]);
+  manifest = await getManifest(gw);
+});
+afterAll(async () => {
+  await gw?.dispose();
+  await evaluator?.stop();
+});
+
+const from = (ip: string, s: Session) => ({ ...bearer(s.token), 'cf-connecting-ip': ip });
+const putKey = (ip: string, s: Session) => putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, from(ip, s), key);
+
+async function expectRefused(res: Response, s: Session): Promise<number> {
+  const body = ErrorBody.parse(await res.json());
+  expect({ status: res.status, code: body.code, retriable: body.retriable }).toEqual({ status: 429, code: 'too_many_active_sessions', retriable: true });
+  const retryAfter = Number(res.headers.get(PublicHeaders.retryAfter));
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  // Refused unread: nothing stored, the session still has no key.
+  expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
+  const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+  expect(status).toMatchObject({ state: 'created', serverKey: { received: false } });
+  return retryAfter;
+}
+
+describe('active sessions', () => {
+  test('per IP and per tenant; a deleted session frees its slots; other tenants are unaffected', async () => {
+    const [a1, a2, a3, b1, c1] = await Promise.all([1, 2, 3, 4, 5].map(() => createSession(gw, 'acme')));
+    expect((await putKey('192.0.2.1', a1!)).status).toBe(201);
+    expect((await putKey('192.0.2.1', a2!)).status).toBe(201);
+    // A session holding its slot may repeat its upload.
+    expect((await putKey('192.0.2.1', a1!)).status).toBe(200);
+    await expectRefused(await putKey('192.0.2.1', a3!), a3!);
+    expect((await putKey('192.0.2.2', b1!)).status).toBe(201);
+    // Three sessions of the tenant hold keys: a fresh IP is refused too.
+    await expectRefused(await putKey('192.0.2.3', c1!), c1!);
+    const globex = await createSession(gw, 'globex');
+    expect((await putKey('192.0.2.1', globex)).status).toBe(201);
+
+    expect((await gw.fetch(`/v1/sessions/${a1!.sessionId}`, { method: 'DELETE', headers: bearer(a1!.token) })).status).toBe(204);
+    expect((await putKey('192.0.2.1', a3!)).status).toBe(201);
+    await expectRefused(await putKey('192.0.2.3', c1!), c1!);
+  });
+
+  test('an expired session frees its slot; the refusal says when that happens at the latest', async () => {
+    const short = await createSession(gw, 'demo', { ttlSeconds: 5 });
+    expect((await putKey('198.51.100.1', short)).status).toBe(201);
+    const waiting = await createSession(gw, 'demo');
+    const retryAfter = await expectRefused(await putKey('198.51.100.2', waiting), waiting);
+    expect(retryAfter).toBeLessThanOrEqual(5);
+    const { expiresAt } = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${short.sessionId}`, { headers: bearer(short.token) })).json());
+    // Untouched until past expiry: only the alarm ends the session.
+    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 2500));
+    expect(await gw.blobKeys(`sessions/${short.sessionId}/`)).toEqual([]);
+    expect((await putKey('198.51.100.2', waiting)).status).toBe(201);
+    expect((await gw.fetch(`/v1/sessions/${waiting.sessionId}`, { method: 'DELETE', headers: bearer(waiting.token) })).status).toBe(204);
+  });
+
+  test('a run that ends for good frees the slot', async () => {
+    const s = await createSession(gw, 'demo');
+    const next = await createSession(gw, 'demo');
+    expect((await putKey('203.0.113.1', s)).status).toBe(201);
+    await expectRefused(await putKey('203.0.113.2', next), next);
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      expect((await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey))).status).toBe(201);
+    }
+    const run = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+    const failed = ErrorBody.parse(await run.json());
+    expect({ status: run.status, code: failed.code, retriable: failed.retriable }).toEqual({ status: 422, code: 'invalid_server_key', retriable: false });
+    expect((await putKey('203.0.113.2', next)).status).toBe(201);
+  });
+});
