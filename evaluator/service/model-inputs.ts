@@ -12,11 +12,13 @@ import {
   type PartyInputs,
   type PartyUpload,
 } from '../../protocol/ciphertexts.ts';
+import { checkCompactListUpload, isCompactListError } from '../../protocol/compact-list.ts';
+import { COMPACT_PUBLIC_KEY_SHAPES } from '../../protocol/compact-public-key.ts';
 import type { ModelInfo, Party } from '../../protocol/evaluator-api.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
-import { assertUnsignedValues, deserializeCompactCiphertextList, deserializeCompressedCiphertext, isEngineError } from '../engine/index.ts';
+import { deserializeCompressedCiphertext } from '../engine/index.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };
@@ -32,32 +34,33 @@ export function modelInfo(manifest: ServedManifest): ModelInfo {
   };
 }
 
-/** LWE size and moduli of every supported parameter set (2_2, k·N = 2048). */
-const FRESH = { lweSize: 2049, messageModulus: 4, carryModulus: 4 } as const;
+/** What a fresh ciphertext of the set is: the shape its compact public key encrypts to, too. */
+const shapeOf = (manifest: ServedManifest) => COMPACT_PUBLIC_KEY_SHAPES[manifest.parameterSet.id];
 
 /**
  * Parses a compressed ciphertext with the engine and checks it is a fresh encryption of the
  * model's parameter set: the circuit's degree and noise bookkeeping assumes exactly that, and a
  * forged degree or noise level would otherwise surface as a failure deep inside a run.
  */
-export function checkFreshCiphertext(bytes: Uint8Array): void {
+export function checkFreshCiphertext(manifest: ServedManifest, bytes: Uint8Array): void {
+  const shape = shapeOf(manifest);
   const ct = deserializeCompressedCiphertext(bytes);
-  const lweSize = ct.data.length / 2;
-  if (lweSize !== FRESH.lweSize) throw new Error(`LWE size ${lweSize}, expected ${FRESH.lweSize}`);
-  if (ct.messageModulus !== FRESH.messageModulus || ct.carryModulus !== FRESH.carryModulus) {
-    throw new Error(`message/carry modulus ${ct.messageModulus}/${ct.carryModulus}, expected ${FRESH.messageModulus}/${FRESH.carryModulus}`);
+  const lweDimension = ct.data.length / 2 - 1;
+  if (lweDimension !== shape.lweDimension) throw new Error(`LWE dimension ${lweDimension}, expected ${shape.lweDimension}`);
+  if (ct.messageModulus !== shape.messageModulus || ct.carryModulus !== shape.carryModulus) {
+    throw new Error(`message/carry modulus ${ct.messageModulus}/${ct.carryModulus}, expected ${shape.messageModulus}/${shape.carryModulus}`);
   }
-  if (ct.degree > FRESH.messageModulus - 1 || ct.noiseLevel > 1) {
+  if (ct.degree > shape.messageModulus - 1 || ct.noiseLevel > 1) {
     throw new Error(`degree ${ct.degree} and noise level ${ct.noiseLevel} are not those of a fresh encryption`);
   }
 }
 
 /**
- * Checks a compact list's bytes: a list of the supported sets (dimension k·N, moduli 4/4, unpacked,
- * no casting) holding exactly the declared inputs. The blocks' values stay unknowable; the run
- * bootstraps each digit into its input's range before use.
+ * Checks a compact list's bytes with the protocol's check, the gateway's too: a list of the set
+ * (dimension k·N, moduli, unpacked, no casting) holding exactly the declared inputs. The blocks'
+ * values stay unknowable; the run bootstraps each digit into its input's range before use.
  */
-export function checkCompactList(inputs: CompactListInputs): void {
+export function checkCompactList(manifest: ServedManifest, inputs: CompactListInputs): void {
   const refuse = (message: string, details: Record<string, unknown> = {}): never => {
     throw new ApiError(422, 'invalid_ciphertext', `${inputs.party}'s compact list ${message}`, { details });
   };
@@ -69,15 +72,10 @@ export function checkCompactList(inputs: CompactListInputs): void {
   }
   if (bytes.length > MAX_COMPACT_LIST_BYTES) refuse(`is ${bytes.length} bytes, more than ${MAX_COMPACT_LIST_BYTES}`);
   try {
-    const list = deserializeCompactCiphertextList(bytes);
-    if (list.lweDimension !== FRESH.lweSize - 1) refuse(`has LWE dimension ${list.lweDimension}, expected ${FRESH.lweSize - 1}`);
-    if (list.messageModulus !== FRESH.messageModulus || list.carryModulus !== FRESH.carryModulus) {
-      refuse(`has message/carry modulus ${list.messageModulus}/${list.carryModulus}, expected ${FRESH.messageModulus}/${FRESH.carryModulus}`);
-    }
-    assertUnsignedValues(list, inputs.inputs.map((i) => i.digits));
+    checkCompactListUpload(bytes, manifest.parameterSet.id, inputs.inputs.map((i) => i.digits));
   } catch (e) {
-    if (isEngineError(e)) refuse(`is not a valid list of the declared inputs: ${e.message}`, { engineCode: e.code });
-    throw e;
+    if (!isCompactListError(e)) throw e;
+    refuse(e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`, { engineCode: e.code });
   }
 }
 
@@ -94,11 +92,11 @@ export function checkPartyInputs(manifest: ServedManifest, inputs: PartyUpload):
     if (e.code === 'version_mismatch') throw new ApiError(409, 'model_version_mismatch', e.message);
     throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
   }
-  if (inputs.encoding === 'compact-list') checkCompactList(inputs);
-  else checkCompressedDigits(inputs);
+  if (inputs.encoding === 'compact-list') checkCompactList(manifest, inputs);
+  else checkCompressedDigits(manifest, inputs);
 }
 
-function checkCompressedDigits(inputs: PartyInputs): void {
+function checkCompressedDigits(manifest: ServedManifest, inputs: PartyInputs): void {
   for (const [name, digits] of Object.entries(inputs.inputs)) {
     digits.forEach((b64, digit) => {
       const where = { input: name, digit };
@@ -114,7 +112,7 @@ function checkCompressedDigits(inputs: PartyInputs): void {
         });
       }
       try {
-        checkFreshCiphertext(bytes);
+        checkFreshCiphertext(manifest, bytes);
       } catch (e) {
         throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not a valid ciphertext: ${(e as Error).message}`, {
           details: where,

@@ -12,14 +12,28 @@
  *
  * Plain structured-cloneable data, like every engine object.
  */
+import {
+  assertUnsignedValues as assertValues,
+  compactListWords,
+  dataKindBlocks,
+  isCompactListError,
+  totalBlocks as countBlocks,
+  type DataKind,
+} from '../../../protocol/compact-list.ts';
 import { EngineError } from '../errors.ts';
 
-/** tfhe-rs `integer::ciphertext::DataKind`: what one pushed value is made of. */
-export type DataKind =
-  | { readonly kind: 'unsigned'; readonly blocks: number }
-  | { readonly kind: 'signed'; readonly blocks: number }
-  | { readonly kind: 'boolean' }
-  | { readonly kind: 'string'; readonly chars: number; readonly padded: boolean };
+export type { DataKind };
+export { compactListWords, dataKindBlocks };
+
+/** Runs a protocol-level list check, its refusals as {@link EngineError}s with the same codes. */
+export function asEngineError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (isCompactListError(e)) throw new EngineError(e.code, e.message);
+    throw e;
+  }
+}
 
 export interface CompactCiphertextList {
   /**
@@ -41,30 +55,9 @@ export interface CompactCiphertextList {
   readonly tag: Uint8Array;
 }
 
-/** Blocks a value of this kind occupies (tfhe-rs `DataKind::num_blocks`). */
-export function dataKindBlocks(kind: DataKind, messageModulus: number): number {
-  switch (kind.kind) {
-    case 'unsigned':
-    case 'signed':
-      return kind.blocks;
-    case 'boolean':
-      return 1;
-    case 'string':
-      // 7-bit ASCII characters, each spread over ⌈7 / ⌊log2 msg⌋⌉ blocks.
-      return kind.chars * Math.ceil(7 / (31 - Math.clz32(messageModulus)));
-  }
-}
-
 /** Total blocks of a list's kinds; `invalid_length` if the sum leaves the exact integer range. */
 export function totalBlocks(kinds: readonly DataKind[], messageModulus: number): number {
-  let total = 0;
-  for (const k of kinds) {
-    total += dataKindBlocks(k, messageModulus);
-    if (!Number.isSafeInteger(total)) {
-      throw new EngineError('invalid_length', `CompactCiphertextList: the data kinds add up to more than ${Number.MAX_SAFE_INTEGER} blocks`);
-    }
-  }
-  return total;
+  return asEngineError(() => countBlocks(kinds, messageModulus));
 }
 
 /** Mask polynomials a list of `count` ciphertexts of dimension d carries: ⌈count/d⌉. */
@@ -72,20 +65,12 @@ export function compactListMaskCount(lweDimension: number, count: number): numbe
   return Math.ceil(count / lweDimension);
 }
 
-/** u64 words of a list's data (tfhe-rs `lwe_compact_ciphertext_list_size`): masks plus bodies. */
-export function compactListWords(lweDimension: number, count: number): number {
-  return compactListMaskCount(lweDimension, count) * lweDimension + count;
-}
-
 /**
  * Checks that a list holds exactly unsigned values of these block counts, in this order — what a
- * party's upload declares (one value per input, `digits` blocks each).
+ * party's upload declares (one value per input, `digits` blocks each). The rule is the
+ * protocol's (`protocol/compact-list.ts`), shared with the gateway.
  * @throws EngineError `invalid_value`, naming what the list holds and what was declared.
  */
 export function assertUnsignedValues(list: Pick<CompactCiphertextList, 'kinds'>, blockCounts: readonly number[]): void {
-  const held = list.kinds.map((k) => (k.kind === 'unsigned' || k.kind === 'signed' ? `${k.kind}×${k.blocks}` : k.kind));
-  const declared = blockCounts.map((n) => `unsigned×${n}`);
-  if (held.join(',') !== declared.join(',')) {
-    throw new EngineError('invalid_value', `CompactCiphertextList: holds [${held.join(', ')}], declared [${declared.join(', ')}]`);
-  }
+  asEngineError(() => assertValues(list, blockCounts));
 }
