@@ -2,7 +2,7 @@
  * Caps on sessions holding a server key at once, per tenant and per client IP, in real workerd:
  * the refused upload is not read or stored, the answer is 429 `too_many_active_sessions` with
  * `retry-after`, and a session gives its slot back when deleted, when it expires (the alarm) and
- * when its run ends for good (a real evaluator refusing the key).
+ * when its run ends (the real evaluator refusing a key for good, or running the real one).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
@@ -17,7 +17,7 @@ import { testTenants } from './support/tenants.ts';
 let gw: TestGateway;
 let evaluator: EvaluatorProcess;
 let manifest: Manifest;
-const { clientKey } = loadTestKeys('tuniform');
+const { clientKey, compressedServerKeyBytes } = loadTestKeys('tuniform');
 // The gateway does not parse server keys; the evaluator refuses this one when the run sends it.
 const key = new Uint8Array(4096).fill(7);
 
@@ -101,5 +101,27 @@ describe('active sessions', () => {
     const failed = ErrorBody.parse(await run.json());
     expect({ status: run.status, code: failed.code, retriable: failed.retriable }).toEqual({ status: 422, code: 'invalid_server_key', retriable: false });
     expect((await putKey('203.0.113.2', next)).status).toBe(201);
+    expect((await gw.fetch(`/v1/sessions/${next.sessionId}`, { method: 'DELETE', headers: bearer(next.token) })).status).toBe(204);
   });
+
+  test('a run that succeeds frees the slot', async () => {
+    const s = await createSession(gw, 'demo');
+    const next = await createSession(gw, 'demo');
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, from('203.0.113.1', s), compressedServerKeyBytes)).status).toBe(201);
+    await expectRefused(await putKey('203.0.113.2', next), next);
+    for (const party of ['applicant', 'bank', 'bureau'] as const) {
+      expect((await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey))).status).toBe(201);
+    }
+    const run = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+    expect([200, 202]).toContain(run.status);
+    await run.arrayBuffer();
+    // Polled, not timed: the run takes as long as the machine needs.
+    let state = '';
+    while (state !== 'done') {
+      state = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json()).state;
+      expect(state).not.toBe('failed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect((await putKey('203.0.113.2', next)).status).toBe(201);
+  }, 600_000);
 });
