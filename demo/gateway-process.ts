@@ -23,6 +23,10 @@ const args = Args.parse(
   parseArgs({ options: { port: { type: 'string' }, 'persist-to': { type: 'string' }, 'env-file': { type: 'string' } } }).values,
 );
 
+// `watch: false` stops source watching only: wrangler still watches wrangler.toml and rebuilds
+// into a fresh temporary directory on any change event, under a check in flight.
+process.env.WRANGLER_CI_DISABLE_CONFIG_WATCHING = 'true';
+
 const worker = await unstable_startWorker({
   config: WRANGLER_CONFIG,
   envFiles: [args['env-file']],

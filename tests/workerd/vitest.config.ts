@@ -12,8 +12,9 @@ export default defineConfig({
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    // Offline and quiet: no telemetry, only wrangler's errors.
-    env: { WRANGLER_LOG: 'error', WRANGLER_SEND_METRICS: 'false' },
+    // Offline and quiet: no telemetry, only wrangler's errors. And no rebuild mid-suite:
+    // `dev.watch: false` still leaves wrangler watching wrangler.toml.
+    env: { WRANGLER_LOG: 'error', WRANGLER_SEND_METRICS: 'false', WRANGLER_CI_DISABLE_CONFIG_WATCHING: 'true' },
     pool: 'forks',
     maxWorkers: 2,
   },
