@@ -6,7 +6,7 @@
  * bank site (vite build + preview) with the bank's backend routes (`bank-backend/`: the bank's
  * and the bureau's party uploads for applicant mode). Everything listens on 127.0.0.1 only.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreviewServer } from 'vite';
 import { bankBackend } from './bank-backend/app.ts';
@@ -48,6 +48,8 @@ export class DemoStack {
   /** The files holding the bank's and the bureau's party keys (mode 0600), for `npm run party` by hand. */
   private readonly partyKeyFiles: Record<keyof PartyKeys, string>;
   private readonly partyKeyDir: string;
+  /** The by-hand commands' raw values, one 0600 file per session and party. */
+  private readonly featuresDir: string;
   private readonly sharedSecret = newSharedSecret();
   private readonly partyKeys = newPartyKeys();
   private server: PreviewServer | undefined;
@@ -63,6 +65,7 @@ export class DemoStack {
     this.envFile = join(runDir, 'gateway.env');
     this.partyKeyDir = join(runDir, 'party-keys');
     this.partyKeyFiles = partyKeyFiles(this.partyKeyDir);
+    this.featuresDir = join(runDir, 'party-inputs');
     const echo = options.verbose ? process.stdout : undefined;
 
     this.evaluator = new ServiceProcess({
@@ -127,10 +130,13 @@ export class DemoStack {
     const { tenants, publishableKey } = demoTenant([`http://${HOST}:${port}`, `http://localhost:${port}`], undefined, this.partyKeys);
     writeGatewayEnvFile(this.envFile, { evaluatorUrl: this.evaluatorUrl, sharedSecret: this.sharedSecret, tenants });
     writePartyKeyFiles(this.partyKeyDir, this.partyKeys);
+    // The by-hand commands' values of earlier runs: their pages and checks are gone.
+    rmSync(this.featuresDir, { recursive: true, force: true });
     const backend = bankBackend({
       gatewayUrl: this.gatewayUrl,
       partyKeys: this.partyKeys,
       partyKeyFiles: this.partyKeyFiles,
+      featuresDir: this.featuresDir,
       records: loadRecords(),
     });
     const site = await buildSite(runDir, { gatewayUrl: this.gatewayUrl, publishableKey });

@@ -3,8 +3,15 @@
  * site's server mounts under `/api/`. The applicant's page reports its session id and the
  * customer reference; this backend looks up the bank's and the credit bureau's records for that
  * customer and has each party encrypt its own under the session's compact public key and upload
- * it with its own secret party key (`party/`'s `submitPartyInputs`). The page receives only a
- * receipt (input names, sizes, hashes), never a key or a ciphertext.
+ * it with its own secret party key (`party/`'s `submitPartyInputs`). The page receives customer
+ * references, display names and profiles in words, and receipts (input names, sizes, hashes):
+ * never a record's value, a key or a ciphertext.
+ *
+ * What this demo cannot show, having no log-in: anyone who can reach these routes may name any
+ * demo customer and any session, so they would upload that customer's (fictional, encrypted)
+ * records into a session of the caller's choosing. A production backend takes neither from the
+ * page: it knows the customer from its own authenticated login session, and the session id from
+ * the check that logged-in applicant started (see demo/README.md, "Applicant mode").
  *
  * In a real deployment the bureau runs its own backend and keys its records by its own
  * identifier; here one process plays both, each with its own key, as two separate calls.
@@ -16,7 +23,7 @@ import { ApiError } from '../../protocol/errors.ts';
 import { SessionId } from '../../protocol/public-api.ts';
 import { PartyError, submitPartyInputs, type SubmitReport } from '../../party/index.ts';
 import type { PartyKeys } from '../gateway-config.ts';
-import { partyCommand } from './commands.ts';
+import { partyCommand, writeFeaturesFile } from './commands.ts';
 import { CustomerReference, type CustomerRecords } from './records.ts';
 
 export interface BankBackendOptions {
@@ -26,6 +33,11 @@ export interface BankBackendOptions {
   partyKeys: PartyKeys;
   /** The files holding those keys, named in the by-hand commands. */
   partyKeyFiles: Record<BackendParty, string>;
+  /**
+   * Where the by-hand commands' raw values are written (`<dir>/<sessionId>/<party>.json`, mode
+   * 0600), so that neither the page nor the command line carries them.
+   */
+  featuresDir: string;
   records: readonly CustomerRecords[];
   /** How long each party waits for the page to upload the session's public key (default 60 s). */
   publicKeyWaitMs?: number;
@@ -34,7 +46,11 @@ export interface BankBackendOptions {
 export type BackendParty = keyof PartyKeys;
 const PARTIES = ['bank', 'bureau'] as const satisfies readonly BackendParty[];
 
-/** `POST /api/sessions/:sessionId/party-inputs` body: which customer the applicant is. */
+/**
+ * `POST /api/sessions/:sessionId/party-inputs` and `…/party-commands` body: which customer the
+ * applicant is. Only because the demo has no log-in: a production backend takes the customer
+ * from its own authenticated session, never from the page.
+ */
 export const PartyInputsRequest = z.object({ customer: CustomerReference }).strict();
 
 /** What the page learns of one party's upload: names, sizes and hashes, never a value. */
@@ -57,16 +73,12 @@ export const PartyInputsResponse = z.object({
 });
 export type PartyInputsResponse = z.infer<typeof PartyInputsResponse>;
 
-export const CustomersResponse = z.object({
-  customers: z.array(
-    z.object({
-      reference: CustomerReference,
-      name: z.string(),
-      bank: z.object({ account_age: z.number() }),
-      bureau: z.object({ years_employed: z.string(), employed: z.boolean() }),
-    }),
-  ),
-});
+/** The picker's list: who each demo customer is and, in words, what to expect; never a value. */
+export const CustomersResponse = z
+  .object({
+    customers: z.array(z.object({ reference: CustomerReference, name: z.string(), profile: z.string() }).strict()),
+  })
+  .strict();
 export type CustomersResponse = z.infer<typeof CustomersResponse>;
 
 export const PartyCommandsResponse = z.object({ commands: z.array(z.object({ party: z.enum(PARTIES), command: z.string() })) });
@@ -116,8 +128,9 @@ function receipt(report: SubmitReport): PartyReceipt {
  * The backend's routes, to mount at the site's root.
  *
  * @example
- * const app = bankBackend({ gatewayUrl, partyKeys, partyKeyFiles, records: loadRecords() });
+ * const app = bankBackend({ gatewayUrl, partyKeys, partyKeyFiles, featuresDir, records: loadRecords() });
  * // POST /api/sessions/<sessionId>/party-inputs  {"customer":"LB-20417"}
+ * // POST /api/sessions/<sessionId>/party-commands  {"customer":"LB-20417"}
  */
 export function bankBackend(options: BankBackendOptions): Hono {
   const byReference = new Map(options.records.map((r) => [r.reference, r]));
@@ -131,13 +144,18 @@ export function bankBackend(options: BankBackendOptions): Hono {
   const app = new Hono();
 
   app.get('/api/customers', (c) => {
-    const customers = options.records.map(({ reference, name, bank, bureau }) => ({ reference, name, bank, bureau }));
+    const customers = options.records.map(({ reference, name, profile }) => ({ reference, name, profile }));
     return c.json({ customers } satisfies CustomersResponse);
   });
 
-  app.post('/api/sessions/:sessionId/party-inputs', bodyLimit({ maxSize: 1024, onError: tooLarge }), async (c) => {
-    const sessionId = sessionOf(c);
-    const customer = customerOf(parseWith(PartyInputsRequest, await readJson(c)).customer);
+  const smallBody = bodyLimit({ maxSize: 1024, onError: tooLarge });
+  const requestOf = async (c: Context) => ({
+    sessionId: sessionOf(c),
+    customer: customerOf(parseWith(PartyInputsRequest, await readJson(c)).customer),
+  });
+
+  app.post('/api/sessions/:sessionId/party-inputs', smallBody, async (c) => {
+    const { sessionId, customer } = await requestOf(c);
     // Both parties at once, each with its own key, as two backends would; the page's request
     // closing (navigation, cancel) stops their wait for the public key.
     const settled = await Promise.allSettled(
@@ -160,13 +178,22 @@ export function bankBackend(options: BankBackendOptions): Hono {
     return c.json({ sessionId, customer: customer.reference, parties: reports.map(receipt), missing: last.accepted.missing } satisfies PartyInputsResponse);
   });
 
-  app.get('/api/sessions/:sessionId/party-commands', (c) => {
-    const sessionId = sessionOf(c);
-    const customer = customerOf(c.req.query('customer') ?? '');
-    const commands = PARTIES.map((party) => ({
-      party,
-      command: partyCommand({ gatewayUrl: options.gatewayUrl, sessionId, party, keyFile: options.partyKeyFiles[party], features: customer[party] }),
-    }));
+  // A POST: it writes the values' files. The commands name those files, so neither the page
+  // nor a process listing ever shows a value.
+  app.post('/api/sessions/:sessionId/party-commands', smallBody, async (c) => {
+    const { sessionId, customer } = await requestOf(c);
+    const commands = await Promise.all(
+      PARTIES.map(async (party) => ({
+        party,
+        command: partyCommand({
+          gatewayUrl: options.gatewayUrl,
+          sessionId,
+          party,
+          keyFile: options.partyKeyFiles[party],
+          featuresFile: await writeFeaturesFile(options.featuresDir, sessionId, party, customer[party]),
+        }),
+      })),
+    );
     return c.json({ commands } satisfies PartyCommandsResponse);
   });
 

@@ -1,9 +1,11 @@
 /**
  * The `npm run party` command lines that do by hand what the demo bank backend does for a
- * session: one per party, with the party's key read from its file (never on the command line)
- * and the party's own record as the raw values.
+ * session: one per party, with the party's key and the party's own record each read from a file
+ * only its owner can read (mode 0600), never on the command line, where `ps` and the shell
+ * history would show them.
  */
-import { isAbsolute, relative } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
 import { ROOT } from '../options.ts';
 
 export interface PartyCommandOptions {
@@ -12,8 +14,22 @@ export interface PartyCommandOptions {
   party: 'bank' | 'bureau';
   /** The file holding the party's secret key. */
   keyFile: string;
-  /** The party's raw values, e.g. `{ account_age: 168 }`. */
-  features: Record<string, unknown>;
+  /** The file holding the party's raw values ({@link writeFeaturesFile}). */
+  featuresFile: string;
+}
+
+/**
+ * Writes a party's raw values for one session to `dir/<sessionId>/<party>.json` (mode 0600, its
+ * directories 0700) and returns the path. `sessionId` must already be a checked session id.
+ */
+export async function writeFeaturesFile(dir: string, sessionId: string, party: PartyCommandOptions['party'], features: object): Promise<string> {
+  const sessionDir = join(dir, sessionId);
+  await mkdir(sessionDir, { recursive: true, mode: 0o700 });
+  const file = join(sessionDir, `${party}.json`);
+  await writeFile(file, `${JSON.stringify(features)}\n`, { mode: 0o600 });
+  // `mode` applies only to a new file; a rewritten one keeps its own.
+  await chmod(file, 0o600);
+  return file;
 }
 
 /** POSIX shell single quoting: the text stays literal whatever it holds. */
@@ -34,7 +50,7 @@ export function partyCommand(o: PartyCommandOptions): string {
     ['--session', o.sessionId],
     ['--party', o.party],
     ['--party-key-file', fromRoot(o.keyFile)],
-    ['--features', JSON.stringify(o.features)],
+    ['--features-file', fromRoot(o.featuresFile)],
   ];
   return ['npm run party --', ...args.map(([flag, value]) => `${flag} ${shellQuote(value!)}`)].join(' ');
 }

@@ -15,7 +15,11 @@ export const RECORDS_FILE = join(import.meta.dirname, 'records.json');
 export const CustomerReference = z.string().regex(/^LB-\d{5}$/, 'must be a customer reference such as LB-20417');
 export type CustomerReference = z.infer<typeof CustomerReference>;
 
-const BankRecord = BankFeatures.extend({ name: z.string().min(1).max(100) }).strict();
+const BankRecord = BankFeatures.extend({
+  name: z.string().min(1).max(100),
+  /** What the page may say about the customer: a profile in words, never a record's value. */
+  profile: z.string().min(1).max(200),
+}).strict();
 
 const RecordsFile = z
   .object({
@@ -34,6 +38,7 @@ const RecordsFile = z
 export interface CustomerRecords {
   reference: CustomerReference;
   name: string;
+  profile: string;
   bank: BankFeatures;
   bureau: BureauFeatures;
 }
@@ -41,5 +46,5 @@ export interface CustomerRecords {
 /** Every customer of the fixture, in file order. */
 export function loadRecords(path = RECORDS_FILE): CustomerRecords[] {
   const file = RecordsFile.parse(JSON.parse(readFileSync(path, 'utf8')));
-  return Object.entries(file.bank).map(([reference, { name, ...bank }]) => ({ reference, name, bank, bureau: file.bureau[reference]! }));
+  return Object.entries(file.bank).map(([reference, { name, profile, ...bank }]) => ({ reference, name, profile, bank, bureau: file.bureau[reference]! }));
 }

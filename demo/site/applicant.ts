@@ -3,8 +3,13 @@
  * reports its session (`blind-score:session`), this page tells the bank's backend which customer
  * the applicant is (`POST /api/sessions/:id/party-inputs`, the session id and the customer
  * reference only), and the bank's and the bureau's servers upload their encrypted records with
- * their own party keys. The page shows their receipt: names and sizes, never a value or a
- * ciphertext. With "send them yourself" ticked, it shows the `npm run party` commands instead.
+ * their own party keys. The page knows each demo customer by reference, name and a profile in
+ * words, and shows the servers' receipt: names and sizes, never a record's value or a
+ * ciphertext. With "send them yourself" ticked, it shows the `npm run party` commands instead,
+ * which read the values from files on the server's side.
+ *
+ * The picker stands in for a log-in the demo does not have: a bank's real page sends no customer
+ * reference, its backend knows the customer from the applicant's authenticated session.
  */
 import type { BlindScoreSessionDetail } from '../../widget/src/events.ts';
 import type { CustomersResponse, PartyCommandsResponse, PartyInputsResponse } from '../bank-backend/app.ts';
@@ -36,21 +41,9 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
   return body as T;
 }
 
-function years(months: number): string {
-  const y = Math.floor(months / 12);
-  return y === 0 ? `${months} months` : y === 1 ? '1 year' : `${y} years`;
-}
-
-function employment(bin: string, employed: boolean): string {
-  const length = bin.endsWith('+') ? `${bin.slice(0, -1)} years or more` : `${bin.replace('-', ' to ')} years`;
-  return employed ? `employed, ${length} in the current job` : `not employed (last job ${length})`;
-}
-
 function showRecord(): void {
   const customer = customers.find((c) => c.reference === select.value);
-  record.textContent = customer
-    ? `Larkspur's records: customer for ${years(customer.bank.account_age)}. The bureau's records: ${employment(customer.bureau.years_employed, customer.bureau.employed)}.`
-    : '';
+  record.textContent = customer ? `${customer.name} is ${customer.profile}. The servers look up the records; this page never sees them.` : '';
 }
 
 async function loadCustomers(): Promise<void> {
@@ -104,11 +97,12 @@ async function sendRecords(detail: BlindScoreSessionDetail, signal: AbortSignal)
 async function showCommands(detail: BlindScoreSessionDetail, signal: AbortSignal): Promise<void> {
   showStatus(WAITING_FOR_COMMANDS);
   try {
-    const query = new URLSearchParams({ customer: select.value });
-    const { commands: lines } = await api<PartyCommandsResponse>(
-      `/api/sessions/${encodeURIComponent(detail.sessionId)}/party-commands?${query}`,
-      { signal },
-    );
+    const { commands: lines } = await api<PartyCommandsResponse>(`/api/sessions/${encodeURIComponent(detail.sessionId)}/party-commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer: select.value }),
+      signal,
+    });
     commands.textContent = lines.map((l) => l.command).join('\n\n');
     commands.hidden = false;
     (byHand.closest('details') as HTMLDetailsElement).open = true;

@@ -5,11 +5,13 @@
  * own servers (the demo bank backend, or `npm run party` by hand). Applicants and expected
  * sentences come from the cleartext model.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../model/manifest.ts';
 import { en } from '../../widget/src/translations/en.ts';
-import { PartyInputsResponse } from '../../demo/bank-backend/app.ts';
+import { CustomersResponse, PartyInputsResponse } from '../../demo/bank-backend/app.ts';
 import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';
 import {
   expectedTexts,
@@ -24,6 +26,8 @@ import { BankPage } from './support/bank-page.ts';
 import { launchChromium } from './support/browser.ts';
 import { objectHashes, recordTraffic, runCommand, type PageTraffic } from './support/party-traffic.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('the demo bank page, end to end', () => {
   let env: TestStack | undefined;
@@ -110,6 +114,8 @@ describe('the demo bank page, end to end', () => {
 
   describe('applicant mode: the bank\u2019s and the bureau\u2019s records come from their servers', () => {
     const PARTY_UPLOAD = /\/inputs\/(bank|bureau)$/;
+    /** A record's value as JSON, the way the backend once sent them to the page. */
+    const RECORD_VALUE = /"(account_age|years_employed|employed)"\s*:/;
     let records: CustomerRecords[];
     beforeAll(() => {
       records = loadRecords();
@@ -124,6 +130,9 @@ describe('the demo bank page, end to end', () => {
       const picker = bank.page.locator('#customer');
       await expect.poll(() => picker.isEnabled()).toBe(true);
       await picker.selectOption(applicant.customer);
+      // The page says in words who the customer is, never a record's value.
+      const { name, profile } = customer(applicant.customer);
+      await expect.poll(() => bank.page.locator('#customer-record').innerText()).toContain(`${name} is ${profile}.`);
       if (byHand) {
         await bank.page.getByText("Send the bank's and the bureau's records yourself").click();
         await bank.page.getByLabel("Don't send them from the demo's server").check();
@@ -167,6 +176,10 @@ describe('the demo bank page, end to end', () => {
       const received = new Set(traffic.responses.flatMap((r) => objectHashes(r.body)));
       for (const party of parties) expect(received.has(party.sha256)).toBe(false);
       for (const r of traffic.responses) expect(r.body, r.url).not.toContain('compact-list');
+      // Nor any of the bank's or the bureau's values, from its own server either.
+      const fromBackend = traffic.responses.filter((r) => r.url.startsWith('/api/'));
+      expect(fromBackend.length).toBeGreaterThan(0);
+      for (const r of fromBackend) expect(r.body, r.url).not.toMatch(RECORD_VALUE);
       expect(bank.cspReports).toEqual([]);
     }
 
@@ -195,6 +208,15 @@ describe('the demo bank page, end to end', () => {
         expect(command).toMatch(/^npm run party -- /);
         expect(command).toContain('--party-key-file');
         expect(command).not.toMatch(/sk_[A-Za-z0-9_]{16,}/);
+        // The values come from a file only the owner can read, not from the command line.
+        expect(command).not.toMatch(/--features\s/);
+        expect(command).not.toMatch(RECORD_VALUE);
+        const file = /--features-file (\S+)/.exec(command)?.[1];
+        expect(file, command).toBeDefined();
+        const path = resolve(ROOT, file!);
+        expect(statSync(path).mode & 0o777).toBe(0o600);
+        const party = /--party (bank|bureau)/.exec(command)![1] as 'bank' | 'bureau';
+        expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(customer(applicant.customer)[party]);
       }
       const runs = await Promise.all(commands.map(runCommand));
       for (const run of runs) expect(run.code, run.stderr).toBe(0);
@@ -211,6 +233,8 @@ describe('the demo bank page, end to end', () => {
       const api = (path: string, init?: RequestInit) => fetch(new URL(path, env!.stack.url), init);
       const post = (session: string, body: string, type = 'application/json') =>
         api(`/api/sessions/${session}/party-inputs`, { method: 'POST', headers: { 'content-type': type }, body });
+      const commands = (session: string, body: string, type = 'application/json') =>
+        api(`/api/sessions/${session}/party-commands`, { method: 'POST', headers: { 'content-type': type }, body });
       const unknownSession = 'A'.repeat(22);
       const cases: [Promise<Response>, number, string][] = [
         [post('not-a-session', '{"customer":"LB-20417"}'), 400, 'invalid_request'],
@@ -220,7 +244,11 @@ describe('the demo bank page, end to end', () => {
         [post(unknownSession, 'customer=LB-20417', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
         [post(unknownSession, JSON.stringify({ customer: 'x'.repeat(4096) })), 413, 'body_too_large'],
         [post(unknownSession, '{"customer":"LB-20417"}'), 502, 'party_upload_failed'],
-        [api(`/api/sessions/${unknownSession}/party-commands?customer=LB-1`), 400, 'invalid_request'],
+        [commands('not-a-session', '{"customer":"LB-20417"}'), 400, 'invalid_request'],
+        [commands(unknownSession, '{"customer":"LB-1"}'), 400, 'invalid_request'],
+        [commands(unknownSession, '{"customer":"LB-00000"}'), 404, 'unknown_customer'],
+        [commands(unknownSession, 'customer=LB-20417', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
+        [api(`/api/sessions/${unknownSession}/party-commands?customer=LB-20417`), 404, 'not_found'],
         [api('/api/nothing-here'), 404, 'not_found'],
       ];
       for (const [pending, status, code] of cases) {
@@ -229,8 +257,11 @@ describe('the demo bank page, end to end', () => {
         expect({ status: res.status, code: body.code }, body.message).toEqual({ status, code });
         expect(body.message.length).toBeGreaterThan(0);
       }
-      const listed = (await (await api('/api/customers')).json()) as { customers: { reference: string }[] };
-      expect(listed.customers.map((c) => c.reference)).toEqual(records.map((r) => r.reference));
+      // The picker's list: references, names and profiles in words, never a record's value.
+      const listedBody = await (await api('/api/customers')).text();
+      expect(listedBody).not.toMatch(RECORD_VALUE);
+      const listed = CustomersResponse.parse(JSON.parse(listedBody));
+      expect(listed.customers).toEqual(records.map(({ reference, name, profile }) => ({ reference, name, profile })));
     });
   });
 });
