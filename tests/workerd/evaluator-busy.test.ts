@@ -61,12 +61,14 @@ describe('a busy evaluator', () => {
     expect(body.details?.['retryAfterSeconds']).toBe(3);
     expect(refused.headers.get(PublicHeaders.retryAfter)).toBe('3');
 
-    // The refused session is failed. Its `run` is not checked: the session object's alarm polls
-    // the evaluator during the hand-over too, and a poll answered after the refusal replaces the
-    // failed run with the evaluator's idle one (a race in gateway/src/sessions/object.ts).
+    // The refused session is failed with the evaluator's reason (no alarm poll during the
+    // hand-over may replace it with the evaluator's idle run).
     const waiting = sessions[refusedAt]!;
     const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${waiting.sessionId}`, { headers: bearer(waiting.token) })).json());
-    expect(status.state).toBe('failed');
+    expect(status).toMatchObject({
+      state: 'failed',
+      run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true, details: { evaluatorCode: 'queue_full', retryAfterSeconds: 3 } } },
+    });
 
     // Once the accepted runs are done, the refused one is retried and succeeds.
     for (const s of sessions) if (s !== waiting) expect((await readProgress(gw, s)).at(-1)).toMatchObject({ state: 'done' });

@@ -336,7 +336,9 @@ export class SessionObject extends DurableObject<Bindings> {
       await this.destroy(stored, 'expired');
       return;
     }
-    if (stored.phase === 'running') await this.refresh(stored, true);
+    // Not while a submit is handing the run over: its outcome decides the record, and a poll
+    // finishing after it (or seeing the evaluator before the hand-over) would overwrite it.
+    if (stored.phase === 'running' && !this.running) await this.refresh(stored, true);
     const latest = await this.load();
     if (latest) await this.scheduleAlarm(latest);
   }

@@ -29,7 +29,7 @@ export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: T
   };
   for (const party of ['applicant', 'bank', 'bureau'] as const) {
     const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, credentials[party], encryptPartyInputs(manifest, party, keys.clientKey, features));
-    expect(res.status).toBe(201);
+    expect(res.status, await res.clone().text()).toBe(201);
   }
 }
 
