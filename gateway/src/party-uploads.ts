@@ -14,11 +14,29 @@ import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
 
+/** Who is uploading: the credential's kind and whether the session's tenant is in demo mode. */
+export interface UploadSender {
+  readonly credential: 'token' | 'party';
+  readonly demo: boolean;
+}
+
 /**
- * @throws ApiError 409 `model_version_mismatch`, 422 `invalid_inputs` (names, digit counts) or
- *   422 `invalid_ciphertext` (a compact list that is not one of the model's set or of its declarations).
+ * @throws ApiError 409 `model_version_mismatch`, 422 `invalid_inputs` (names, digit counts, or a
+ *   party key's `shortint-compressed` upload on a non-demo tenant) or 422 `invalid_ciphertext`
+ *   (a compact list that is not one of the model's set or of its declarations).
  */
-export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party: Party): void {
+export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party: Party, sender: UploadSender): void {
+  // Compressed ciphertexts need the applicant's secret key, which a party backend never holds:
+  // whatever it encrypted them with, they decrypt to noise and the decision is silently wrong.
+  if (sender.credential === 'party' && !sender.demo && upload.encoding !== 'compact-list') {
+    throw new ApiError(
+      422,
+      'invalid_inputs',
+      `A ${party} key uploads compact-list inputs, encrypted with the session's compact public key; ` +
+        `${upload.encoding} ciphertexts need the applicant's secret key, which only the applicant's page holds.`,
+      { details: { encoding: upload.encoding, expected: 'compact-list' } },
+    );
+  }
   try {
     validatePartyUpload(manifest, upload, party);
   } catch (e) {

@@ -8,7 +8,7 @@ import type { Manifest } from '../../model/manifest.ts';
 import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
-import { encryptPartyInputs } from './support/inputs.ts';
+import { encryptCompactInputs, encryptPartyInputs } from './support/inputs.ts';
 import { KEYS } from './support/tenants.ts';
 
 let gw: TestGateway;
@@ -117,7 +117,8 @@ describe('party keys', () => {
       'party_not_allowed',
     );
     await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.globex.bank), bank), 401, 'invalid_party_key');
-    const ok = await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), bank);
+    // A production tenant's party keys upload compact lists only (see party-encoding.test.ts).
+    const ok = await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey));
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ party: 'bank', duplicate: false, received: ['bank'] });
   });
@@ -139,8 +140,8 @@ describe('party keys', () => {
     expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, bearer(a.token), serverKey)).status).toBe(201);
     expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
     expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, bearer(a.token), encryptPartyInputs(manifest, 'applicant', clientKey))).status).toBe(201);
-    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', clientKey))).status).toBe(201);
-    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), encryptPartyInputs(manifest, 'bureau', clientKey))).status).toBe(201);
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey))).status).toBe(201);
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), encryptCompactInputs(manifest, 'bureau', publicKey))).status).toBe(201);
     expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toHaveLength(5);
 
     for (const [party, key] of [['bank', partyKey(KEYS.acme.bank)], ['bureau', partyKey(KEYS.acme.bureau)]] as const) {

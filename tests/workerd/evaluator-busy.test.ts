@@ -8,14 +8,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
-import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, type Session } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { sampleApplication } from './support/inputs.ts';
 import { expectResultMatchesModel, readProgress, uploadSession } from './support/sessions.ts';
 
-const keys = loadTestKeys('tuniform');
+const keys = loadPublicKeyTestKeys('tuniform');
 const SLOTS = 2;
 
 let gw: TestGateway;

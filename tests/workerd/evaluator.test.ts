@@ -8,15 +8,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
 import { evaluatorPath, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
-import { loadTestKeys } from '../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { TEST_SHARED_SECRET, startGateway, type TestGateway } from './support/gateway.ts';
-import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
+import { encryptCompactInputs, encryptPartyInputs, sampleApplication } from './support/inputs.ts';
 import { expectResultMatchesModel, readProgress, uploadSession } from './support/sessions.ts';
 import { KEYS } from './support/tenants.ts';
 
-const keys = loadTestKeys('tuniform');
+// One secret behind the applicant's own inputs and the public key the parties encrypt with.
+const keys = loadPublicKeyTestKeys('tuniform');
 
 let gw: TestGateway;
 let evaluator: EvaluatorProcess | undefined;
@@ -80,7 +81,7 @@ describe('with the real evaluator', () => {
     // Party keys never read results; uploads after the run are refused.
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: partyKey(KEYS.acme.bank) }), 403, 'token_required');
     await expectError(
-      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', keys.clientKey, sampleApplication(22))),
+      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, sampleApplication(22))),
       409,
       'run_started',
     );

@@ -10,7 +10,7 @@ import { PROGRESS_ERROR_EVENT, PROGRESS_EVENT, PublicHeaders, SessionProgress, S
 import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
-import { encryptPartyInputs } from './support/inputs.ts';
+import { encryptCompactInputs, encryptPartyInputs } from './support/inputs.ts';
 import { KEYS, testTenants } from './support/tenants.ts';
 
 let gw: TestGateway;
@@ -47,7 +47,7 @@ describe('state machine', () => {
     const created = await status(`/v1/sessions/${s.sessionId}`, s.token);
     expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBe(5000);
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey)).status).toBe(201);
-    await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'bank', clientKey));
+    await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey));
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toHaveLength(2);
     // Wait past expiry without touching the session: only the alarm can clean up.
     await new Promise((r) => setTimeout(r, Date.parse(created.expiresAt) - Date.now() + 2500));

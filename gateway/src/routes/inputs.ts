@@ -46,7 +46,7 @@ inputs.openapi(putInputs, async (c) => {
   }
   const stub = sessionStub(c.env, sessionId);
   unwrap(await stub.mayUploadInputs(credential, party));
-  checkPartyUpload(servedManifest(), inputs, party);
+  checkPartyUpload(servedManifest(), inputs, party, { credential: credential.kind, demo: c.get('tenant').demo });
   const bytes = new TextEncoder().encode(JSON.stringify(inputs));
   const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party), bytes, 'application/json');
   const committed = await stub.commitInputs(credential, party, blob);

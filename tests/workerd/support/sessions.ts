@@ -11,24 +11,27 @@ import type { CreditFeatures } from '../../../model/features.ts';
 import { explainCodes } from '../../../model/infer.ts';
 import type { Manifest, TreeFile } from '../../../model/manifest.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
-import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
+import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
 import { EncryptedResult, PROGRESS_EVENT, SessionProgress } from '../../../protocol/public-api.ts';
-import type { TestKeys } from '../../support/tfhe-keys.ts';
+import type { PublicKeyTestKeys, TestKeys } from '../../support/tfhe-keys.ts';
 import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
 import type { TestGateway } from './gateway.ts';
-import { encryptPartyInputs } from './inputs.ts';
+import { encryptCompactInputs, encryptPartyInputs } from './inputs.ts';
 import { KEYS } from './tenants.ts';
 
-/** Uploads the server key (token) and each party's inputs the production way: party keys for bank and bureau (acme). */
-export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: TestKeys, s: Session, features: CreditFeatures): Promise<void> {
+/**
+ * Uploads what the applicant's page sends (server key, compact public key, its own answers under
+ * its secret key; session token) and the bank's and bureau's inputs the production way: acme party
+ * keys, compact lists encrypted under the session's public key.
+ */
+export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: PublicKeyTestKeys, s: Session, features: CreditFeatures): Promise<void> {
   expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
-  const credentials: Record<Party, Record<string, string>> = {
-    applicant: bearer(s.token),
-    bank: partyKey(KEYS.acme.bank),
-    bureau: partyKey(KEYS.acme.bureau),
-  };
-  for (const party of ['applicant', 'bank', 'bureau'] as const) {
-    const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, credentials[party], encryptPartyInputs(manifest, party, keys.clientKey, features));
+  expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), keys.compactPublicKeyBytes)).status).toBe(201);
+  const applicant = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, features));
+  expect(applicant.status, await applicant.clone().text()).toBe(201);
+  for (const party of ['bank', 'bureau'] as const) {
+    const upload = encryptCompactInputs(manifest, party, keys.compactPublicKeyBytes, features);
+    const res = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, partyKey(KEYS.acme[party]), upload);
     expect(res.status, await res.clone().text()).toBe(201);
   }
 }
