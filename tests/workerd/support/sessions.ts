@@ -36,20 +36,29 @@ export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: P
   }
 }
 
-/** Reads the session's progress stream to its end. */
+/**
+ * Reads the session's progress stream until a final state. A stream may drop before it (the
+ * API's contract, which the widget honours by reconnecting): read again, as a client would, at
+ * most a few times.
+ */
 export async function readProgress(gw: TestGateway, s: Session): Promise<SessionProgress[]> {
-  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toContain('text/event-stream');
   const events: SessionProgress[] = [];
-  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
-  const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    expect(value.event).toBe(PROGRESS_EVENT);
-    events.push(SessionProgress.parse(JSON.parse(value.data)));
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+    const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      expect(value.event).toBe(PROGRESS_EVENT);
+      events.push(SessionProgress.parse(JSON.parse(value.data)));
+    }
+    const last = events.at(-1)?.state;
+    if (last === 'done' || last === 'failed') break;
   }
+  return events;
 }
 
 const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
