@@ -318,6 +318,7 @@ export const PublicErrorCode = {
   invalid_inputs: 422, //           inputs do not fit the model (on upload; or the session failed)
   invalid_ciphertext: 422, //       a compact list that is not the model's (on upload), or a ciphertext the evaluator refused (session failed)
   rate_limited: 429, //             per-IP or per-tenant limit (retriable)
+  too_many_active_sessions: 429, // the tenant's or the uploader's cap on sessions holding a server key (retriable)
   run_failed: 500, //               the evaluator's run failed (retriable)
   evaluator_error: 502, //          the evaluator answered something unexpected (retriable)
   evaluator_unavailable: 503, //    the evaluator cannot be reached or is overloaded (retriable)
