@@ -17,6 +17,7 @@
  * that need a casting key and `safe_serialize` output are valid tfhe-rs objects refused as
  * `unsupported`. Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node.
  */
+import { BincodeReader } from './bincode-reader.ts';
 import { COMPACT_PUBLIC_KEY_SHAPES, type CompactPublicKeySetId } from './compact-public-key.ts';
 
 /** Why a list was refused; each is also an `EngineErrorCode`, so the engine rethrows it unchanged. */
@@ -105,79 +106,12 @@ export function compactListWords(lweDimension: number, count: number): number {
   return Math.ceil(count / lweDimension) * lweDimension + count;
 }
 
-/** Bounds-checked little-endian reads over one list; every failure names the field and offset. */
-class ListReader {
-  pos = 0;
-  private readonly view: DataView;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get remaining(): number {
-    return this.bytes.length - this.pos;
-  }
-
-  take(n: number, field: string): number {
-    if (this.remaining < n) {
-      throw new CompactListError('truncated', `${WHAT}: ${field} needs ${n} bytes at offset ${this.pos}, only ${this.remaining} remain`);
-    }
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  u8(field: string): number {
-    return this.view.getUint8(this.take(1, field));
-  }
-
-  u32(field: string): number {
-    return this.view.getUint32(this.take(4, field), true);
-  }
-
-  u64(field: string): bigint {
-    return this.view.getBigUint64(this.take(8, field), true);
-  }
-
-  /** A u64 in [min, max] (max ≤ 2^53), as a number. */
-  u64InRange(field: string, min: number, max: number): number {
-    const v = this.u64(field);
-    if (v < BigInt(min) || v > BigInt(max)) throw new CompactListError('invalid_value', `${WHAT}: ${field} = ${v} is outside [${min}, ${max}]`);
-    return Number(v);
-  }
-
-  /** A count or length prefix: above `max` it is absurd (`invalid_length`). */
-  lengthPrefix(field: string, max: number): number {
-    const v = this.u64(field);
-    if (v > BigInt(max)) throw new CompactListError('invalid_length', `${WHAT}: ${field} is ${v}, more than the ${max} allowed`);
-    return Number(v);
-  }
-
-  /** A u32 enum tag, one of `known` (declaration order from 0). */
-  tag(field: string, known: readonly string[]): number {
-    const t = this.u32(field);
-    if (t >= known.length) {
-      throw new CompactListError(
-        'invalid_value',
-        `${WHAT}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`,
-      );
-    }
-    return t;
-  }
-
-  end(): void {
-    if (this.remaining !== 0) {
-      throw new CompactListError('trailing_bytes', `${WHAT}: ${this.remaining} unexpected bytes after the last field (object ends at offset ${this.pos})`);
-    }
-  }
-}
-
 /** `safe_serialize` starts with its format version as a bincode string: u64 length 3, then "0.". */
 function looksSafeSerialized(bytes: Uint8Array): boolean {
   return bytes.length >= 10 && bytes[0] === 3 && bytes.subarray(1, 8).every((b) => b === 0) && bytes[8] === 0x30 && bytes[9] === 0x2e;
 }
 
-function readDataKind(r: ListReader, i: number): DataKind {
+function readDataKind(r: BincodeReader, i: number): DataKind {
   const field = `data kind ${i}`;
   const tag = r.tag(field, ['Unsigned', 'Signed', 'Boolean', 'String']);
   switch (tag) {
@@ -208,7 +142,7 @@ export function readCompactListHeader(bytes: Uint8Array): CompactListHeader {
   if (looksSafeSerialized(bytes)) {
     throw new CompactListError('unsupported', `${WHAT}: these are safe_serialize bytes (versioned); send CompactCiphertextList.serialize() bytes`);
   }
-  const r = new ListReader(bytes);
+  const r = new BincodeReader(bytes, WHAT, (code, message) => new CompactListError(code, message));
   const wordsPrefix = r.u64('list data length');
   if (wordsPrefix > BigInt(MAX_LIST_WORDS)) {
     throw new CompactListError('invalid_length', `${WHAT}: list data declares ${wordsPrefix} words, more than the ${MAX_LIST_WORDS} allowed`);

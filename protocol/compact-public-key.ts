@@ -18,6 +18,7 @@
  *
  * Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node alike.
  */
+import { BincodeReader } from './bincode-reader.ts';
 import { BIG_LWE_DIMENSION } from './ciphertexts.ts';
 
 /** Why a key was refused; each is also an `EngineErrorCode`, so the engine rethrows it unchanged. */
@@ -90,71 +91,8 @@ const MAX_KEY_WORDS = 2 ** 18;
 /** The tag is never interpreted; a long one is refused rather than skipped. */
 const MAX_TAG_BYTES = 1024;
 
-/** Bounds-checked little-endian reads over one key; every failure names the field and offset. */
-class KeyReader {
-  private pos = 0;
-  private readonly view: DataView;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  private take(n: number, field: string): number {
-    const remaining = this.bytes.length - this.pos;
-    if (remaining < n) {
-      throw new CompactPublicKeyError('truncated', `${WHAT}: ${field} needs ${n} bytes at offset ${this.pos}, only ${remaining} remain`);
-    }
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  u32(field: string): number {
-    return this.view.getUint32(this.take(4, field), true);
-  }
-
-  u64(field: string): bigint {
-    return this.view.getBigUint64(this.take(8, field), true);
-  }
-
-  f64(field: string): number {
-    return this.view.getFloat64(this.take(8, field), true);
-  }
-
-  /** A u64 in [min, max] (max ≤ 2^53), as a number. */
-  u64InRange(field: string, min: number, max: number): number {
-    const v = this.u64(field);
-    if (v < BigInt(min) || v > BigInt(max)) throw new CompactPublicKeyError('invalid_value', `${WHAT}: ${field} = ${v} is outside [${min}, ${max}]`);
-    return Number(v);
-  }
-
-  /** A u32 enum tag, one of `known` (declaration order from 0). */
-  tag(field: string, known: readonly string[]): number {
-    const t = this.u32(field);
-    if (t >= known.length) {
-      throw new CompactPublicKeyError(
-        'invalid_value',
-        `${WHAT}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`,
-      );
-    }
-    return t;
-  }
-
-  /** Skips `n` bytes (the key data and the tag are not needed for the parameters). */
-  skip(n: number, field: string): void {
-    this.take(n, field);
-  }
-
-  end(): void {
-    const remaining = this.bytes.length - this.pos;
-    if (remaining !== 0) {
-      throw new CompactPublicKeyError('trailing_bytes', `${WHAT}: ${remaining} unexpected bytes after the last field (the key ends at offset ${this.pos})`);
-    }
-  }
-}
-
 /** `CiphertextModulus<u64>`: u128 modulus (0 = native 2^64), u64 scalar bits. */
-function readNativeModulus(r: KeyReader, field: string): void {
+function readNativeModulus(r: BincodeReader, field: string): void {
   const lo = r.u64(`${field} modulus`);
   const hi = r.u64(`${field} modulus`);
   const scalarBits = r.u64(`${field} scalar bits`);
@@ -169,12 +107,12 @@ function readNativeModulus(r: KeyReader, field: string): void {
  * @throws CompactPublicKeyError `truncated`, `trailing_bytes`, `invalid_length`, `invalid_value`, `unsupported`.
  */
 export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInfo {
-  const r = new KeyReader(bytes);
+  const r = new BincodeReader(bytes, WHAT, (code, message) => new CompactPublicKeyError(code, message));
   const words = r.u64('key data length');
   if (words > BigInt(MAX_KEY_WORDS)) {
     throw new CompactPublicKeyError('invalid_length', `${WHAT}: key data declares ${words} words, more than the ${MAX_KEY_WORDS} allowed`);
   }
-  r.skip(Number(words) * 8, `key data (${words} words)`);
+  r.take(Number(words) * 8, `key data (${words} words)`);
   const polynomialSize = r.u64InRange('polynomial size', 1, 2 ** 16);
   readNativeModulus(r, WHAT);
   const lweDimension = r.u64InRange('encryption LWE dimension', 1, 2 ** 16);
@@ -204,7 +142,7 @@ export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInf
     }
   }
   const zk = r.tag('zk scheme', ['ZkNotSupported', 'V1', 'V2']);
-  r.skip(r.u64InRange('tag length', 0, MAX_TAG_BYTES), 'tag');
+  r.take(r.u64InRange('tag length', 0, MAX_TAG_BYTES), 'tag');
   r.end();
 
   if ((polynomialSize & (polynomialSize - 1)) !== 0 || polynomialSize !== lweDimension) {

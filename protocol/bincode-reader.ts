@@ -1,0 +1,85 @@
+/**
+ * Bounds-checked reads of tfhe-rs's bincode 1.3 encoding (default options: little-endian
+ * fixed-width integers, u64 length prefixes, u32 enum tags), for the format readers of this
+ * folder. Every failure names the object, the field and the offset, and is raised through the
+ * reader's own error type, so each format keeps its typed error.
+ */
+
+/** The codes a reader raises itself; format readers add their own. */
+export type BincodeErrorCode = 'truncated' | 'trailing_bytes' | 'invalid_length' | 'invalid_value';
+
+export type BincodeErrorFactory = (code: BincodeErrorCode, message: string) => Error;
+
+export class BincodeReader {
+  pos = 0;
+  private readonly view: DataView;
+
+  /** `what` names the object in messages ("CompactPublicKey"). */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly what: string,
+    private readonly fail: BincodeErrorFactory,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.pos;
+  }
+
+  /** Claims `n` bytes and returns their offset. */
+  take(n: number, field: string): number {
+    if (this.remaining < n) {
+      throw this.fail('truncated', `${this.what}: ${field} needs ${n} bytes at offset ${this.pos}, only ${this.remaining} remain`);
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  u8(field: string): number {
+    return this.view.getUint8(this.take(1, field));
+  }
+
+  u32(field: string): number {
+    return this.view.getUint32(this.take(4, field), true);
+  }
+
+  u64(field: string): bigint {
+    return this.view.getBigUint64(this.take(8, field), true);
+  }
+
+  f64(field: string): number {
+    return this.view.getFloat64(this.take(8, field), true);
+  }
+
+  /** A u64 in [min, max] (max ≤ 2^53), as a number. */
+  u64InRange(field: string, min: number, max: number): number {
+    const v = this.u64(field);
+    if (v < BigInt(min) || v > BigInt(max)) throw this.fail('invalid_value', `${this.what}: ${field} = ${v} is outside [${min}, ${max}]`);
+    return Number(v);
+  }
+
+  /** A count or length prefix: above `max` it is absurd (`invalid_length`), refused before anything is allocated. */
+  lengthPrefix(field: string, max: number): number {
+    const v = this.u64(field);
+    if (v > BigInt(max)) throw this.fail('invalid_length', `${this.what}: ${field} is ${v}, more than the ${max} allowed`);
+    return Number(v);
+  }
+
+  /** A u32 enum tag, one of `known` (declaration order from 0). */
+  tag(field: string, known: readonly string[]): number {
+    const t = this.u32(field);
+    if (t >= known.length) {
+      throw this.fail('invalid_value', `${this.what}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`);
+    }
+    return t;
+  }
+
+  /** The object must end exactly here. */
+  end(): void {
+    if (this.remaining !== 0) {
+      throw this.fail('trailing_bytes', `${this.what}: ${this.remaining} unexpected bytes after the last field (the object ends at offset ${this.pos})`);
+    }
+  }
+}
