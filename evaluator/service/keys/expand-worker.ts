@@ -13,8 +13,8 @@ if (!port) throw new Error('expand-worker must run as a worker thread');
 
 port.on('message', (message: unknown) => {
   port.postMessage(expand(message));
-  // Once the handler has returned, nothing here references the compressed bytes, their parsed
-  // copy (~30 MB) or the key: collect now, or this idle thread would keep them resident.
+  // Once the handler has returned, nothing here references the compressed bytes (which the
+  // parsed key viewed) or the expanded key: collect now, or this idle thread would keep them resident.
   setImmediate(collectGarbage);
 });
 
