@@ -11,7 +11,7 @@
  * The picker stands in for a log-in the demo does not have: a bank's real page sends no customer
  * reference, its backend knows the customer from the applicant's authenticated session.
  */
-import type { BlindScoreSessionDetail } from '../../widget/src/events.ts';
+import type { BlindScoreSessionDetail } from '../../widget/src/blind-score.ts';
 import type { CustomersResponse, PartyCommandsResponse, PartyInputsResponse } from '../bank-backend/app.ts';
 import { offerNextStep } from './next-step.ts';
 

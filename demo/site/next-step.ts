@@ -3,7 +3,7 @@
  * at other cards. Every page that embeds the widget offers it from the widget's public
  * `blind-score:decision` event (the decision stays in the page).
  */
-import type { BlindScoreDecisionDetail } from '../../widget/src/events.ts';
+import type { BlindScoreDecisionDetail } from '../../widget/src/blind-score.ts';
 
 function paragraph(text: string, className?: string): HTMLParagraphElement {
   const p = document.createElement('p');
