@@ -267,6 +267,33 @@ describe('flow: gateway errors', () => {
     expect(part(el, 'edit')).to.equal(null);
   });
 
+  it('a plain-http gateway that is not loopback is refused before any request, with an accessible error', async () => {
+    const requested: string[] = [];
+    const originalFetch = window.fetch;
+    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      requested.push(String(input instanceof Request ? input.url : input));
+      return originalFetch(input, init);
+    };
+    // The refusal comes before any await, so listen before the element connects.
+    const el = document.createElement('blind-score');
+    el.setAttribute('gateway-url', 'http://bank.example/api');
+    el.setAttribute('publishable-key', 'pk_test_demo');
+    const failed = oneEvent(el, 'blind-score:error');
+    document.body.append(el);
+    try {
+      const { detail } = await failed;
+      expect(detail).to.include({ code: 'insecure_gateway', retriable: false });
+      await el.updateComplete;
+      expect(part(el, 'error')!.getAttribute('role')).to.equal('alert');
+      expect(part(el, 'error-message')!.textContent).to.contain('not set up correctly');
+      expect(part(el, 'error-code')!.textContent).to.contain('insecure_gateway');
+    } finally {
+      window.fetch = originalFetch;
+      el.remove();
+    }
+    expect(requested.filter((u) => u.startsWith('http://bank.example'))).to.deep.equal([]);
+  });
+
   it('a manifest that fails its schema is refused', async () => {
     const el = await fixture<BlindScore>(html`<blind-score gateway-url=${GATEWAY_URL} publishable-key="pk_test_bad_manifest"></blind-score>`);
     expect((await oneEvent(el, 'blind-score:error')).detail.code).to.equal('invalid_manifest');

@@ -262,6 +262,11 @@ export class BlindScore extends LitElement {
     if (!this.gatewayUrl || !this.publishableKey) {
       throw new BlindScoreError('not_configured', 'set gateway-url and publishable-key');
     }
+    // Refused in every build (the dev warning alone is stripped from production): over plain
+    // http the publishable key, the session token and the ciphertexts could be read or swapped.
+    if (!isSecureGatewayUrl(this.gatewayUrl)) {
+      throw new BlindScoreError('insecure_gateway', 'gateway-url must be https (plain http is allowed for loopback hosts only)');
+    }
     return new GatewayClient({ baseUrl: this.gatewayUrl, publishableKey: this.publishableKey });
   }
 

@@ -56,6 +56,7 @@ export function errorMessageId(code: string): MessageId {
     case 'invalid_manifest':
     case 'bad_response':
     case 'not_configured':
+    case 'insecure_gateway':
     case 'not_found':
       return 'errorConfig';
     case 'wasm_load_failed':
