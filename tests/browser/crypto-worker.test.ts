@@ -5,7 +5,6 @@
  * worker's compact public key used by the party SDK, its lists expanded by the engine.
  */
 import { expect } from '@open-wc/testing';
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { COMPRESSED_CIPHERTEXT_BYTES, base64ToBytes, bytesToBase64 } from '../../protocol/ciphertexts.ts';
 import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
 import { featuresOf } from '../../model/features.ts';
@@ -14,21 +13,11 @@ import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-co
 import { CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
 import type { KeygenResult } from '../../widget/src/crypto/worker-protocol.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
+import { Host } from './support/controller-host.ts';
 import { cacheReferenceKeys, loadManifest, oracle, oracleBytes, TEST_ANSWERS } from './support/fixtures.ts';
 
 /** The 2_2 TUniform compact public key's size in tfhe 1.6.1 (`TfheCompactPublicKey.serialize()`). */
 const COMPACT_PUBLIC_KEY_BYTES = 32_888;
-
-/** The smallest host a controller needs. */
-class Host implements ReactiveControllerHost {
-  controllers: ReactiveController[] = [];
-  addController(c: ReactiveController) {
-    this.controllers.push(c);
-  }
-  removeController() {}
-  requestUpdate() {}
-  updateComplete = Promise.resolve(true);
-}
 
 /** A result body with a decision that is not a ciphertext. */
 const notACiphertext = () => ({ modelVersion: 'ab'.repeat(8), decision: 'AAAA', explanation: { bins: [], ciphertexts: [] } });

@@ -9,6 +9,7 @@ export const DevWarning = {
   InsecureGateway: 'insecure-gateway',
   UnknownMode: 'unknown-mode',
   UnknownLocale: 'unknown-locale',
+  KeyCacheFailed: 'key-cache-failed',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

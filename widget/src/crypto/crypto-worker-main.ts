@@ -66,7 +66,7 @@ async function keygen(
     const clientKey = cached ? restoreClientKey(tfhe, req.paramSet, cached.highLevelKey) : null;
     if (cached && clientKey) {
       replaceKeys(req.paramSet, clientKey);
-      return { serverKey: cached.serverKey, publicKey: cached.publicKey, paramSet: req.paramSet, fromCache: true };
+      return { serverKey: cached.serverKey, publicKey: cached.publicKey, paramSet: req.paramSet, fromCache: true, cacheWarning: null };
     }
   }
   progress('client_key', 0.1);
@@ -81,8 +81,11 @@ async function keygen(
       throw e;
     }
     replaceKeys(req.paramSet, clientKey);
+    let cacheWarning: string | null = null;
     if (req.cacheName !== null) {
       progress('cache_write', 0.95);
+      // The cache only saves the next visit a key generation: a store that refuses the write
+      // (private browsing, quota, a broken database) costs that, not this check.
       try {
         await writeCachedKeys(req.cacheName, {
           version: KEY_CACHE_VERSION,
@@ -93,10 +96,10 @@ async function keygen(
           createdAt: Date.now(),
         });
       } catch (e) {
-        throw new WorkerFailure('cache_failed', `could not store the keys: ${String(e)}`);
+        cacheWarning = `could not store the keys: ${String(e)}`;
       }
     }
-    return { serverKey, publicKey, paramSet: req.paramSet, fromCache: false };
+    return { serverKey, publicKey, paramSet: req.paramSet, fromCache: false, cacheWarning };
   } finally {
     highLevelKey.fill(0);
   }

@@ -67,6 +67,8 @@ export const KeygenResult = z
     publicKey: Bytes,
     paramSet: ParamSetName,
     fromCache: z.boolean(),
+    /** Why the fresh keys could not be cached (they are still returned), or `null`. */
+    cacheWarning: z.string().nullable(),
   })
   .strict();
 export type KeygenResult = z.infer<typeof KeygenResult>;
@@ -114,6 +116,7 @@ export const WorkerErrorCode = z.enum([
   'keygen_failed',
   'encrypt_failed',
   'decrypt_failed',
+  /** `forget` could not delete the cached keys. */
   'cache_failed',
   'cancelled',
   'worker_crashed',

@@ -9,6 +9,7 @@ import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
 import type { CryptoWorkerController } from '../crypto/crypto-worker-controller.ts';
 import type { KeygenResult } from '../crypto/worker-protocol.ts';
+import { DevWarning, warnOnce } from '../dev-warnings.ts';
 import { BlindScoreError } from '../errors.ts';
 import type { BlindScoreDecisionDetail, BlindScoreProgressDetail, BlindScoreSessionDetail } from '../events.ts';
 import { SessionStage } from '../session-stage.ts';
@@ -62,6 +63,7 @@ export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetai
   const keys =
     o.keys ??
     (await crypto.request({ type: 'keygen', paramSet: manifest.parameterSet.id, cacheName: o.cacheName }));
+  if (keys.cacheWarning) warnOnce(DevWarning.KeyCacheFailed, `cache-keys: ${keys.cacheWarning}; the keys work, the next visit generates new ones`);
   o.onKeys?.(keys);
   o.onProgress({ stage: SessionStage.Keygen, fraction: 1 });
   checkAborted();
