@@ -80,6 +80,19 @@ describe('flow: cached keys', () => {
     await snap('demo-denied-explained', el);
   });
 
+  it('refuses a result whose explanation bins are not the manifest’s, in order', async () => {
+    const el = await mount('pk_test_shifted_bins');
+    await answer(el, 'own_car', false);
+    await answer(el, 'mobile_phone', true);
+    const decided = oneEvent(el, 'blind-score:decision').then(() => 'decision');
+    const failed = oneEvent(el, 'blind-score:error').then((e) => e.detail.code);
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    expect(await Promise.race([decided, failed])).to.equal('bad_response');
+    await el.updateComplete;
+    expect(part(el, 'explain')).to.equal(null);
+    expect(part(el, 'error-code')!.textContent).to.contain('bad_response');
+  });
+
   it('says so when no length of employment would flip a denial', async () => {
     const el = await mount('pk_test_demo');
     await answer(el, 'own_car', false);

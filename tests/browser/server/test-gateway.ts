@@ -57,6 +57,8 @@ interface Scenario {
   hang?: boolean;
   /** Serve a manifest that fails the schema. */
   badManifest?: boolean;
+  /** Label the result's explanation bits one bin lower than the manifest does. */
+  shiftResultBins?: boolean;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -85,6 +87,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_drop_stream: { demo: true, dropFirstStream: true },
   pk_test_hang: { demo: true, hang: true },
   pk_test_bad_manifest: { demo: true, badManifest: true },
+  pk_test_shifted_bins: { demo: true, shiftResultBins: true },
 };
 
 /** Which uploaded applicant answer stands in for each result bit (see the module comment). */
@@ -416,11 +419,13 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     if (s.scenario.resultError) throw s.scenario.resultError;
     if (s.state !== 'done') throw new ApiError(409, 'result_not_ready', 'not done', { retriable: true });
     const applicant = s.inputs.applicant!;
+    const labels = model.manifest.explanation.bins.map((b) => b.label);
     const result: EncryptedResult = {
       modelVersion: model.manifest.modelVersion,
       decision: decompressCiphertext(applicant[DECISION_SOURCE]![0]!),
       explanation: {
-        bins: model.manifest.explanation.bins.map((b) => b.label),
+        // Rotated, bit i is labelled bin i-1: a denial would promise approval with fewer years.
+        bins: s.scenario.shiftResultBins ? labels.map((_, i) => labels[(i + labels.length - 1) % labels.length]!) : labels,
         ciphertexts: model.manifest.explanation.bins.map((b) => decompressCiphertext(applicant[explanationSource(b.label)]![0]!)),
       },
     };

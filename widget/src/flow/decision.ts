@@ -13,7 +13,18 @@ function bit(value: number, what: string): boolean {
   return value === 1;
 }
 
-export function interpretResult(result: DecryptResult, modelVersion: string): BlindScoreDecisionDetail {
+/**
+ * `expectedBins` are the manifest's explanation bin labels. The result's own labels come from the
+ * server and say which bit means which years: a result that relabels or reorders them would turn
+ * the explanation into a false promise, so anything but the manifest's labels, in order, is refused.
+ */
+export function interpretResult(result: DecryptResult, modelVersion: string, expectedBins: readonly string[]): BlindScoreDecisionDetail {
+  if (result.bins.length !== expectedBins.length || result.bins.some((bin, i) => bin !== expectedBins[i])) {
+    throw new BlindScoreError(
+      'bad_response',
+      `the result's explanation bins [${result.bins.join(', ')}] are not the manifest's [${expectedBins.join(', ')}]`,
+    );
+  }
   const approved = bit(result.decision, 'the decision');
   const bins = result.bins.map((bin, i) => ({ bin, approved: bit(result.explanation[i] ?? 0, `explanation bin ${bin}`) }));
   const first = approved ? undefined : bins.find((b) => b.approved);

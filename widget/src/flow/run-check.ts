@@ -154,7 +154,11 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
     throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
   }
   const decrypted = await crypto.request({ type: 'decrypt', result: encrypted });
-  const decision = interpretResult(decrypted, encrypted.modelVersion);
+  const decision = interpretResult(
+    decrypted,
+    encrypted.modelVersion,
+    manifest.explanation.bins.map((b) => b.label),
+  );
   o.onProgress({ stage: SessionStage.Decrypting, fraction: 1 });
   client.deleteSession(session).catch(() => undefined);
   return decision;
