@@ -10,6 +10,7 @@ import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
 import { featuresOf } from '../../model/features.ts';
 import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
+import { spawnCryptoWorker } from '../../widget/src/crypto/spawn-worker.ts';
 import { CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
 import type { KeygenResult } from '../../widget/src/crypto/worker-protocol.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
@@ -134,6 +135,27 @@ describe('crypto worker: fresh keys', () => {
     expect(error.code).to.equal('bad_request');
     const result = await rejection(crypto.request({ type: 'decrypt', result: notACiphertext() }));
     expect(result.code).to.equal('decrypt_failed');
+  });
+
+  it('answers a malformed request only under its own valid id, never under another pending one', async () => {
+    const worker = spawnCryptoWorker();
+    try {
+      const replies: { type: string; id: number }[] = [];
+      const warmed = new Promise<void>((resolve) =>
+        worker.addEventListener('message', (e: MessageEvent<{ type: string; id: number }>) => {
+          replies.push(e.data);
+          if (e.data.id === 7 && e.data.type === 'done') resolve();
+        }),
+      );
+      // Requests are handled in order: every answer to these comes before the warm-up's.
+      for (const bad of [{ type: 'warm', id: -1 }, { type: 'warm', id: 0.5 }, { type: 'warm', id: 'zero' }, { type: 'warm' }, null, 42]) worker.postMessage(bad);
+      worker.postMessage({ type: 'nope', id: 3 });
+      worker.postMessage({ type: 'warm', id: 7 });
+      await warmed;
+      expect(replies.map((r) => `${r.type} ${r.id}`)).to.deep.equal(['failed 3', 'done 7']);
+    } finally {
+      worker.terminate();
+    }
   });
 
   it('makes the Gaussian set’s keys the same way', async () => {

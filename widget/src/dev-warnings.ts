@@ -10,6 +10,7 @@ export const DevWarning = {
   UnknownMode: 'unknown-mode',
   UnknownLocale: 'unknown-locale',
   KeyCacheFailed: 'key-cache-failed',
+  UnanswerableWorkerRequest: 'unanswerable-worker-request',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

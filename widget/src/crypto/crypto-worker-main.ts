@@ -11,7 +11,9 @@ import { encodePartyInputs } from '../../../model/quantize.ts';
 import { deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from './key-cache.ts';
 import { clientKeyFromHighLevel, compressedServerKeyBytes, decryptCiphertext, encryptDigit, newApplicantKeys } from './tfhe-client.ts';
 import { tfheWasmSource } from './wasm-source.ts';
+import { DevWarning, warnOnce } from '../dev-warnings.ts';
 import {
+  RequestId,
   WorkerRequest,
   type ParamSetName,
   type WorkerErrorCode,
@@ -173,9 +175,12 @@ async function forget(req: Extract<WorkerRequest, { type: 'forget' }>): Promise<
 
 async function handle(data: unknown): Promise<void> {
   const parsed = WorkerRequest.safeParse(data);
-  const id = typeof (data as { id?: unknown })?.id === 'number' ? (data as { id: number }).id : -1;
   if (!parsed.success) {
-    post({ type: 'failed', id: Math.max(id, 0), error: { code: 'bad_request', message: parsed.error.message } });
+    // Answer only a request whose id is one the page could be waiting for: any other id (made up
+    // by another script of the page) would otherwise reject an unrelated pending request.
+    const id = RequestId.safeParse((data as { id?: unknown } | null)?.id);
+    if (id.success) post({ type: 'failed', id: id.data, error: { code: 'bad_request', message: parsed.error.message } });
+    else warnOnce(DevWarning.UnanswerableWorkerRequest, `dropped a crypto worker request without a valid id: ${parsed.error.message}`);
     return;
   }
   const req = parsed.data;

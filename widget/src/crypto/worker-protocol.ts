@@ -11,7 +11,7 @@ import { EncryptedResult, MAX_INPUTS_PER_PARTY, ModelVersion, Party, PartyInputs
 import { EncryptedInput } from '../../../model/quantize.ts';
 import { PARAM_SET_NAMES } from './tfhe-client.ts';
 
-const RequestId = z.number().int().nonnegative();
+export const RequestId = z.number().int().nonnegative();
 /** Bytes as structured clone carries them. */
 export const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array');
 
