@@ -3,7 +3,7 @@
  * `<blind-score>` before any check: rendering in both modes, validation, slots, parts, string
  * overrides, the locale switch, white-labeling, keyboard use and the accessibility audit.
  */
-import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { FEATURE_NAMES, featuresOf } from '../../model/features.ts';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
@@ -66,8 +66,8 @@ describe('form: applicant mode', () => {
     const host = await fixture<BlindScore>(html`<blind-score mode="applicant" gateway-url=${GATEWAY_URL} publishable-key="pk_test_applicant">
       <span slot="label-total_income">Annual salary (EUR)</span>
     </blind-score>`);
-    await new Promise((r) => setTimeout(r, 300));
-    await host.updateComplete;
+    // The form renders once the manifest has loaded.
+    await waitUntil(() => host.shadowRoot?.querySelector('slot[name="label-total_income"]'), 'the form renders', { timeout: 20_000 });
     const slot = host.shadowRoot!.querySelector<HTMLSlotElement>('slot[name="label-total_income"]')!;
     expect(slot.assignedNodes().map((n) => n.textContent)).to.deep.equal(['Annual salary (EUR)']);
   });
@@ -95,14 +95,15 @@ describe('form: applicant mode', () => {
 
   it('switches to French and back', async () => {
     el.locale = 'fr';
-    await new Promise((r) => setTimeout(r, 50));
+    // The French strings load asynchronously.
+    await waitUntil(() => part(el, 'submit')?.textContent?.trim() !== 'Check eligibility', 'the French strings load', { timeout: 10_000 });
     await el.updateComplete;
     expect(part(el, 'submit')!.textContent!.trim()).to.equal('Vérifier l’éligibilité');
     expect(el.shadowRoot!.querySelector('label[for="field-total_income"]')!.textContent!.trim()).to.equal('Revenu annuel');
     expect(control<HTMLSelectElement>(el, 'housing_type').selectedOptions[0]!.textContent).to.equal('Maison ou appartement en propriété');
     await audit(el);
     el.locale = 'en';
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => part(el, 'submit')?.textContent?.trim() !== 'Vérifier l’éligibilité', 'the English strings are back', { timeout: 10_000 });
     await el.updateComplete;
     expect(part(el, 'submit')!.textContent!.trim()).to.equal('Check eligibility');
   });
