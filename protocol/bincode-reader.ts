@@ -6,7 +6,7 @@
  */
 
 /** The codes a reader raises itself; format readers add their own. */
-export type BincodeErrorCode = 'truncated' | 'trailing_bytes' | 'invalid_length' | 'invalid_value';
+export type BincodeErrorCode = 'truncated' | 'trailing_bytes' | 'invalid_length' | 'invalid_value' | 'unsupported';
 
 export type BincodeErrorFactory = (code: BincodeErrorCode, message: string) => Error;
 
@@ -74,6 +74,20 @@ export class BincodeReader {
       throw this.fail('invalid_value', `${this.what}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`);
     }
     return t;
+  }
+
+  /**
+   * tfhe-rs `CiphertextModulus<u64>` (u128 modulus, 0 = native 2^64; u64 scalar bits): only the
+   * native modulus is accepted. `field` names it in messages.
+   */
+  nativeModulus(field: string): void {
+    const lo = this.u64(`${field} modulus`);
+    const hi = this.u64(`${field} modulus`);
+    const scalarBits = this.u64(`${field} scalar bits`);
+    if (scalarBits !== 64n) throw this.fail('invalid_value', `${field}: scalar bits ${scalarBits}, expected 64 (u64 ciphertexts)`);
+    if (lo !== 0n || hi !== 0n) {
+      throw this.fail('unsupported', `${field}: custom modulus ${(hi << 64n) | lo}; only the native modulus 2^64 is supported`);
+    }
   }
 
   /** The object must end exactly here. */

@@ -151,13 +151,7 @@ export function readCompactListHeader(bytes: Uint8Array): CompactListHeader {
   const dataOffset = r.take(words * 8, `list data (${words} words)`);
   const lweSize = r.u64InRange('LWE size', 2, MAX_LWE_SIZE);
   const count = r.lengthPrefix('LWE ciphertext count', MAX_LIST_WORDS);
-  const modulusLo = r.u64(`${WHAT} modulus`);
-  const modulusHi = r.u64(`${WHAT} modulus`);
-  const scalarBits = r.u64(`${WHAT} scalar bits`);
-  if (scalarBits !== 64n) throw new CompactListError('invalid_value', `${WHAT}: scalar bits ${scalarBits}, expected 64 (u64 ciphertexts)`);
-  if (modulusLo !== 0n || modulusHi !== 0n) {
-    throw new CompactListError('unsupported', `${WHAT}: custom modulus ${(modulusHi << 64n) | modulusLo}; only the native modulus 2^64 is supported`);
-  }
+  r.nativeModulus(WHAT);
   const degree = r.u64InRange('degree', 0, Number.MAX_SAFE_INTEGER);
   const messageModulus = r.u64InRange('message modulus', 2, 2 ** 16);
   const carryModulus = r.u64InRange('carry modulus', 2, 2 ** 16);

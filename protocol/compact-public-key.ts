@@ -91,17 +91,6 @@ const MAX_KEY_WORDS = 2 ** 18;
 /** The tag is never interpreted; a long one is refused rather than skipped. */
 const MAX_TAG_BYTES = 1024;
 
-/** `CiphertextModulus<u64>`: u128 modulus (0 = native 2^64), u64 scalar bits. */
-function readNativeModulus(r: BincodeReader, field: string): void {
-  const lo = r.u64(`${field} modulus`);
-  const hi = r.u64(`${field} modulus`);
-  const scalarBits = r.u64(`${field} scalar bits`);
-  if (scalarBits !== 64n) throw new CompactPublicKeyError('invalid_value', `${field}: scalar bits ${scalarBits}, expected 64 (u64 ciphertexts)`);
-  if (lo !== 0n || hi !== 0n) {
-    throw new CompactPublicKeyError('unsupported', `${field}: custom modulus ${(hi << 64n) | lo}; only the native modulus 2^64 is supported`);
-  }
-}
-
 /**
  * Parses and checks the whole key (lengths, moduli, enum tags) and returns its parameters.
  * @throws CompactPublicKeyError `truncated`, `trailing_bytes`, `invalid_length`, `invalid_value`, `unsupported`.
@@ -114,7 +103,7 @@ export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInf
   }
   r.take(Number(words) * 8, `key data (${words} words)`);
   const polynomialSize = r.u64InRange('polynomial size', 1, 2 ** 16);
-  readNativeModulus(r, WHAT);
+  r.nativeModulus(WHAT);
   const lweDimension = r.u64InRange('encryption LWE dimension', 1, 2 ** 16);
   let noise: CompactPublicKeyInfo['noise'];
   if (r.tag('noise distribution', ['Gaussian', 'TUniform']) === 0) {
@@ -131,7 +120,7 @@ export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInf
   }
   const messageModulus = r.u64InRange('message modulus', 2, 2 ** 16);
   const carryModulus = r.u64InRange('carry modulus', 1, 2 ** 16);
-  readNativeModulus(r, `${WHAT} parameters`);
+  r.nativeModulus(`${WHAT} parameters`);
   const noCasting = r.tag('expansion kind', ['RequiresCasting', 'NoCasting']) === 1;
   if (noCasting) {
     if (r.tag('atomic pattern', ['Standard', 'KeySwitch32']) !== 0) {

@@ -9,6 +9,7 @@ import { deriveShortintClientKey as engineDerive } from '../../evaluator/engine/
 import { isEngineError } from '../../evaluator/engine/errors.ts';
 import { deriveShortintClientKey, KeyLayoutError } from '../../widget/src/crypto/derive-client-key.ts';
 import { oracleBytes } from './support/fixtures.ts';
+import { patched } from '../support/bytes.ts';
 
 type Outcome = { bytes: Uint8Array } | { code: string };
 
@@ -19,14 +20,6 @@ function outcome(derive: () => Uint8Array): Outcome {
     if (e instanceof KeyLayoutError || isEngineError(e)) return { code: e.code };
     throw e;
   }
-}
-
-function patched(bytes: Uint8Array, offset: number, value: bigint, width: 4 | 8 = 8): Uint8Array {
-  const copy = bytes.slice();
-  const view = new DataView(copy.buffer);
-  if (width === 8) view.setBigUint64(offset, value, true);
-  else view.setUint32(offset, Number(value), true);
-  return copy;
 }
 
 describe('deriveShortintClientKey: the widget’s and the engine’s agree', () => {

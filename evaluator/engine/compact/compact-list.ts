@@ -18,6 +18,7 @@ import {
   dataKindBlocks,
   isCompactListError,
   totalBlocks as countBlocks,
+  type CompactListHeader,
   type DataKind,
 } from '../../../protocol/compact-list.ts';
 import { EngineError } from '../errors.ts';
@@ -35,22 +36,14 @@ export function asEngineError<T>(check: () => T): T {
   }
 }
 
-export interface CompactCiphertextList {
+/** The parsed list: the protocol's header fields (dimension, count, degree, moduli, kinds) with its data and tag. */
+export interface CompactCiphertextList
+  extends Pick<CompactListHeader, 'lweDimension' | 'count' | 'degree' | 'messageModulus' | 'carryModulus' | 'kinds'> {
   /**
    * ⌈count/d⌉ mask polynomials of d words, then `count` bodies; each u64 as a little-endian u32
    * pair, like {@link Ciphertext.data}.
    */
   readonly data: Uint32Array;
-  /** d: the LWE dimension of every ciphertext of the list (k·N for the lists the engine takes). */
-  readonly lweDimension: number;
-  /** Number of LWE ciphertexts (shortint blocks) in the list. */
-  readonly count: number;
-  /** Degree every block is declared with: messageModulus − 1 for an unpacked list. */
-  readonly degree: number;
-  readonly messageModulus: number;
-  readonly carryModulus: number;
-  /** One entry per pushed value, in push order. */
-  readonly kinds: readonly DataKind[];
   /** The high-level list's tag bytes (empty unless the encrypting side set one). */
   readonly tag: Uint8Array;
 }

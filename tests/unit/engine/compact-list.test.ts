@@ -36,6 +36,7 @@ import {
   type TestParamSet,
 } from '../../support/tfhe-keys.ts';
 import { expectEngineError, lwePhase, parseClientKey, randomInt, seededRandom, torusDistance } from './support.ts';
+import { patched } from '../../support/bytes.ts';
 
 /** node-tfhe's decryption of an engine ciphertext; `full` keeps the carries too. */
 function decrypt(keys: PublicKeyTestKeys, ct: Ciphertext, full = false): number {
@@ -60,14 +61,6 @@ function u2List(cpk: tfhe.TfheCompactPublicKey, messages: readonly number[]): Ui
 /** Offset of the first byte after the list's data words (lwe_size field). */
 function afterData(bytes: Uint8Array): number {
   return 8 + 8 * Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-}
-
-function patched(bytes: Uint8Array, offset: number, value: bigint, width: 4 | 8 = 8): Uint8Array {
-  const copy = bytes.slice();
-  const view = new DataView(copy.buffer);
-  if (width === 8) view.setBigUint64(offset, value, true);
-  else view.setUint32(offset, Number(value), true);
-  return copy;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
