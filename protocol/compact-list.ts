@@ -1,7 +1,7 @@
 /**
  * A party's compact ciphertext list, as every tier reads it: the gateway checks an upload before
  * storing it, the evaluator service checks it again on arrival, and the engine's parser
- * (`evaluator/engine/compact/serialize.ts`) reads the same header here before copying the data.
+ * (`fhe/compact/serialize.ts`) reads the same header here before copying the data.
  *
  * Bytes are `CompactCiphertextList.serialize()` of tfhe 1.6.1 (bincode 1.3 default options:
  * little-endian fixed-width integers, u64 length prefixes, u32 enum tags, no version tags):

@@ -1,7 +1,7 @@
 /**
  * The applicant's compact public key, as every tier reads it: the gateway checks an upload
  * before storing it, party backends check the key they are about to encrypt under, and the
- * evaluator's engine reads the same parameters (`evaluator/engine/compact/public-key.ts`
+ * evaluator's engine reads the same parameters (`fhe/compact/public-key.ts`
  * delegates here).
  *
  * Bytes are `TfheCompactPublicKey.serialize()` of tfhe 1.6.1 (bincode 1.3 default options:

@@ -24,7 +24,7 @@ import {
   serializeCiphertext,
   serverKeyByteLength,
   type Ciphertext,
-} from '../engine/index.ts';
+} from '../../fhe/index.ts';
 
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
 const EXPANSION_RUNS = Math.max(3, Number(process.env.BENCH_EXPANSION_RUNS ?? 5));

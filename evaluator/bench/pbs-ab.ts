@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tfhe from 'node-tfhe';
 import { loadavg } from 'node:os';
 
-type Engine = typeof import('../engine/index.ts');
+type Engine = typeof import('../../fhe/index.ts');
 
 const SETS = {
   tuniform: tfhe.ShortintParametersName.PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
@@ -56,7 +56,7 @@ const round = (x: number) => Number(x.toFixed(2));
 
 const engines: Record<'a' | 'b', Engine> = {
   a: await engineAt(base),
-  b: (await import('../engine/index.ts')) as Engine,
+  b: (await import('../../fhe/index.ts')) as Engine,
 };
 const clientKey = tfhe.Shortint.new_client_key(new tfhe.ShortintParameters(SETS[setName]));
 const serverKeyBytes = tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey));

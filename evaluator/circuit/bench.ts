@@ -10,7 +10,7 @@ import { explainCodes } from '../../model/infer.ts';
 import { loadModel } from '../../model/manifest.ts';
 import { quantizeParsed, toDigits } from '../../model/quantize.ts';
 import { generateApplications } from '../../model/synthetic.ts';
-import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../engine/index.ts';
+import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../../fhe/index.ts';
 import { compileCircuit } from './compile.ts';
 import { createPbsPool } from './pool.ts';
 import { runCircuit, type CircuitInputs } from './run.ts';

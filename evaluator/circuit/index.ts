@@ -22,7 +22,7 @@ import {
   expandCompactCiphertextList,
   type Ciphertext,
   type ServerKey,
-} from '../engine/index.ts';
+} from '../../fhe/index.ts';
 import type { CircuitInputs } from './run.ts';
 
 export { compileCircuit, type CompileOptions } from './compile.ts';

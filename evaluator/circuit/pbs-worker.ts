@@ -6,7 +6,7 @@
  * contains `pool.ts` (see `PBS_WORKER_URL` there).
  */
 import { parentPort } from 'node:worker_threads';
-import { EngineError, programmableBootstrap, type ServerKey } from '../engine/index.ts';
+import { EngineError, programmableBootstrap, type ServerKey } from '../../fhe/index.ts';
 import { collectGarbage } from './reclaim-memory.ts';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 

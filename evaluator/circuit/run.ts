@@ -18,7 +18,7 @@ import {
   type Ciphertext,
   type LookupTable,
   type ServerKey,
-} from '../engine/index.ts';
+} from '../../fhe/index.ts';
 import type { EncryptedInput } from '../../model/quantize.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { CircuitError } from './errors.ts';

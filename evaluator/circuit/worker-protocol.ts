@@ -3,7 +3,7 @@
  * Every payload is structured-cloneable plain data; a server key's big arrays are
  * SharedArrayBuffer-backed, so posting a key shares it instead of copying it.
  */
-import type { Ciphertext, LookupTable, ServerKey } from '../engine/index.ts';
+import type { Ciphertext, LookupTable, ServerKey } from '../../fhe/index.ts';
 
 export type WorkerRequest =
   /** Makes a key available under `keyId` (sent once per worker and key). */

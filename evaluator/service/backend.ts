@@ -2,7 +2,7 @@
  * What the service needs from the FHE side: the served model, a check of a party's inputs
  * against its manifest, key expansion, and one run of the circuit. The service owns HTTP,
  * sessions, memory and scheduling; a backend owns the model, the engine and the worker pool.
- * `circuit-backend.ts` is the implementation over `evaluator/engine` and `evaluator/circuit`.
+ * `circuit-backend.ts` is the implementation over `fhe/` and `evaluator/circuit`.
  */
 import type { EncryptedResult, ModelInfo, Party, PartyUpload } from '../../protocol/evaluator-api.ts';
 import type { Expanded } from './keys/expanded-key-cache.ts';

@@ -17,7 +17,7 @@ import {
   runCircuit,
   sanitizingTables,
 } from '../circuit/index.ts';
-import { isEngineError, serializeCiphertext, type ServerKey } from '../engine/index.ts';
+import { isEngineError, serializeCiphertext, type ServerKey } from '../../fhe/index.ts';
 import type { EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { KeyExpander } from './keys/key-expander.ts';

@@ -18,7 +18,7 @@ import type { ModelInfo, Party } from '../../protocol/evaluator-api.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
-import { deserializeCompressedCiphertext } from '../engine/index.ts';
+import { deserializeCompressedCiphertext } from '../../fhe/index.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };

@@ -5,8 +5,8 @@
  * same bytes, or the same error code.
  */
 import { expect } from '@open-wc/testing';
-import { deriveShortintClientKey as engineDerive } from '../../evaluator/engine/compact/client-key.ts';
-import { isEngineError } from '../../evaluator/engine/errors.ts';
+import { deriveShortintClientKey as engineDerive } from '../../fhe/compact/client-key.ts';
+import { isEngineError } from '../../fhe/errors.ts';
 import { deriveShortintClientKey, KeyLayoutError } from '../../widget/src/crypto/derive-client-key.ts';
 import { oracleBytes } from './support/fixtures.ts';
 import { patched } from '../support/bytes.ts';

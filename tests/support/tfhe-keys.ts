@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfhe from 'node-tfhe';
-import { deriveShortintClientKey } from '../../evaluator/engine/compact/client-key.ts';
+import { deriveShortintClientKey } from '../../fhe/compact/client-key.ts';
 
 /** The parameter sets the engine supports, by their node-tfhe `ShortintParametersName`. */
 export const TEST_PARAM_SETS = {

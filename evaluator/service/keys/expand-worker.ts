@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { collectGarbage } from '../../circuit/reclaim-memory.ts';
-import { isEngineError, loadServerKey } from '../../engine/index.ts';
+import { isEngineError, loadServerKey } from '../../../fhe/index.ts';
 import { ExpandRequest, type ExpandReply } from './expand-protocol.ts';
 
 const port = parentPort;

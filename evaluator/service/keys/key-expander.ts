@@ -5,7 +5,7 @@
 import type { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../protocol/errors.ts';
 import { startWorker, workerEntry } from '../../circuit/worker-thread.ts';
-import { serverKeyByteLength, type ServerKey } from '../../engine/index.ts';
+import { serverKeyByteLength, type ServerKey } from '../../../fhe/index.ts';
 import type { Expanded } from './expanded-key-cache.ts';
 import { ExpandReply } from './expand-protocol.ts';
 

@@ -17,7 +17,7 @@ import type { Manifest } from '../../../model/manifest.ts';
 import { checkCompactPublicKey, isCompactPublicKeyError } from '../../../protocol/compact-public-key.ts';
 import { checkPublicKey, encryptPartyInputs } from '../../../party/encrypt.ts';
 import { PartyError } from '../../../party/errors.ts';
-import * as engine from '../../../evaluator/engine/index.ts';
+import * as engine from '../../../fhe/index.ts';
 import { loadPublicKeyTestKeys, shortintKeyTemplate, TEST_PARAM_SETS, type TestParamSet } from '../../support/tfhe-keys.ts';
 
 export const ORACLE_PREFIX = '/oracle';

@@ -17,7 +17,7 @@ import {
   type CircuitPlan,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../evaluator/engine/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';
 import { loadModel, type Model } from '../../../model/manifest.ts';

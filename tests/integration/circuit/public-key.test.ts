@@ -20,7 +20,7 @@ import {
   type CircuitPlan,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../evaluator/engine/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type CompactListInputs, type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';

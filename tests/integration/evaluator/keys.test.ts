@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../protocol/errors.ts';
-import type { ServerKey } from '../../../evaluator/engine/index.ts';
+import type { ServerKey } from '../../../fhe/index.ts';
 import { ExpandedKeyCache } from '../../../evaluator/service/keys/expanded-key-cache.ts';
 import { KeyExpander } from '../../../evaluator/service/keys/key-expander.ts';
 import { MemoryBudget } from '../../../evaluator/service/keys/memory-budget.ts';

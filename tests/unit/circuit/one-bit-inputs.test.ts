@@ -19,7 +19,7 @@ import {
   simulateCircuit,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../evaluator/engine/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { explainCodes } from '../../../model/infer.ts';
 import { loadModel, type Model, type TreeNode } from '../../../model/manifest.ts';

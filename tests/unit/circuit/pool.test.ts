@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitError, createPbsPool } from '../../../evaluator/circuit/index.ts';
-import { EngineError, type Ciphertext, type LookupTable, type ServerKey } from '../../../evaluator/engine/index.ts';
+import { EngineError, type Ciphertext, type LookupTable, type ServerKey } from '../../../fhe/index.ts';
 
 // Shape-only stand-ins: these tests exercise the pool's failure paths, never a real bootstrap.
 const key = { format: 'not-a-key', params: {} } as unknown as ServerKey;

@@ -27,7 +27,7 @@ import {
   type CompactCiphertextList,
   type ServerKey,
   type ShortintParameters,
-} from '../../../evaluator/engine/index.ts';
+} from '../../../fhe/index.ts';
 import {
   generateHighLevelClientKey,
   loadPublicKeyTestKeys,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decomposeWord, recomposeDigits } from '../../../evaluator/engine/algorithms/decomposition.ts';
+import { decomposeWord, recomposeDigits } from '../../../fhe/algorithms/decomposition.ts';
 import { seededRandom } from './support.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backwardNegacyclic, fftPlan, forwardNegacyclic } from '../../../evaluator/engine/fft/negacyclic.ts';
+import { backwardNegacyclic, fftPlan, forwardNegacyclic } from '../../../fhe/fft/negacyclic.ts';
 import { seededRandom } from './support.ts';
 
 /** Schoolbook product in Z[X]/(X^N + 1), exact with bigints. */

@@ -13,8 +13,8 @@ import {
   serializeCiphertext,
   type CompressedServerKey,
   type ServerKey,
-} from '../../../evaluator/engine/index.ts';
-import { fillMaskWords } from '../../../evaluator/engine/csprng/aes-ctr.ts';
+} from '../../../fhe/index.ts';
+import { fillMaskWords } from '../../../fhe/csprng/aes-ctr.ts';
 import { loadTestKeys, TEST_PARAM_SETS, type TestParamSet } from '../../support/tfhe-keys.ts';
 import { lwePhase, parseClientKey, torusDistance, word, type ParsedClientKey } from './support.ts';
 

@@ -13,7 +13,7 @@ import {
   subCiphertexts,
   trivialEncrypt,
   type ShortintParameters,
-} from '../../../evaluator/engine/index.ts';
+} from '../../../fhe/index.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
 import { decrypt, decryptFull, encrypt } from './support.ts';
 

@@ -21,8 +21,8 @@ import {
   type Ciphertext,
   type EngineErrorCode,
   type ServerKey,
-} from '../../../evaluator/engine/index.ts';
-import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
+} from '../../../fhe/index.ts';
+import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom } from './support.ts';
 

@@ -16,7 +16,7 @@ import {
   serializeCiphertext,
   assertCiphertextMatchesKey,
   type ServerKey,
-} from '../../../evaluator/engine/index.ts';
+} from '../../../fhe/index.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
 import { expectEngineError } from './support.ts';
 

@@ -5,8 +5,8 @@
  */
 import * as tfhe from 'node-tfhe';
 import { expect } from 'vitest';
-import type { Ciphertext, EngineErrorCode } from '../../../evaluator/engine/index.ts';
-import { deserializeCiphertext, deserializeCompressedCiphertext, EngineError, serializeCiphertext } from '../../../evaluator/engine/index.ts';
+import type { Ciphertext, EngineErrorCode } from '../../../fhe/index.ts';
+import { deserializeCiphertext, deserializeCompressedCiphertext, EngineError, serializeCiphertext } from '../../../fhe/index.ts';
 import type { TestKeys } from '../../support/tfhe-keys.ts';
 
 /** Mulberry32: a small seeded PRNG, so every random test is reproducible. */

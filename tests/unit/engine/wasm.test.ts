@@ -19,14 +19,14 @@ import {
   serverKeyByteLength,
   type Ciphertext,
   type ServerKey,
-} from '../../../evaluator/engine/index.ts';
-import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../evaluator/engine/algorithms/pbs.ts';
-import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../evaluator/engine/algorithms/pbs-wasm.ts';
-import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../evaluator/engine/fft/radix4.ts';
-import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../evaluator/engine/algorithms/blind-rotate-f64.ts';
-import { assembleKernels } from '../../../evaluator/engine/wasm/build.ts';
-import { KERNELS_WASM_BASE64 } from '../../../evaluator/engine/wasm/kernels-binary.ts';
-import { instantiateKernels } from '../../../evaluator/engine/wasm/kernels.ts';
+} from '../../../fhe/index.ts';
+import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
+import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../fhe/algorithms/pbs-wasm.ts';
+import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../fhe/fft/radix4.ts';
+import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../fhe/algorithms/blind-rotate-f64.ts';
+import { assembleKernels } from '../../../fhe/wasm/build.ts';
+import { KERNELS_WASM_BASE64 } from '../../../fhe/wasm/kernels-binary.ts';
+import { instantiateKernels } from '../../../fhe/wasm/kernels.ts';
 import { loadTestKeys, TEST_PARAM_SETS, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 import { decryptFull, seededRandom } from './support.ts';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileCircuit, createPbsPool, decodePartyInputs, runCircuit, simulateCircuit, type PbsPool } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../evaluator/engine/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party } from '../../../protocol/ciphertexts.ts';
 import { featuresOf, type CreditFeatures } from '../../../model/features.ts';
 import { importPmmlModel } from '../../../model/import-pmml.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
-import { deserializeCompactCiphertextList, expandCompactCiphertextList, serializeCiphertext } from '../../../evaluator/engine/index.ts';
+import { deserializeCompactCiphertextList, expandCompactCiphertextList, serializeCiphertext } from '../../../fhe/index.ts';
 import { YEARS_EMPLOYED_BINS } from '../../../model/features.ts';
 import { parseManifest, type Manifest } from '../../../model/manifest.ts';
 import { validatePartyUpload } from '../../../model/party-inputs.ts';

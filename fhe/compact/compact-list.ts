@@ -20,7 +20,7 @@ import {
   totalBlocks as countBlocks,
   type CompactListHeader,
   type DataKind,
-} from '../../../protocol/compact-list.ts';
+} from '../../protocol/compact-list.ts';
 import { EngineError } from '../errors.ts';
 
 export type { DataKind };

@@ -13,14 +13,14 @@
  * computation parameters) with the native modulus. Packed lists, lists that need a casting key and
  * `safe_serialize` output are valid tfhe-rs objects this engine refuses with `unsupported`.
  */
-import { readCompactListHeader } from '../../../protocol/compact-list.ts';
+import { readCompactListHeader } from '../../protocol/compact-list.ts';
 import { EngineError } from '../errors.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { bigLweDimension } from '../params/parameters.ts';
 import { copyWords } from '../serialize/bincode.ts';
 import { asEngineError, type CompactCiphertextList } from './compact-list.ts';
 
-export { MAX_TAG_BYTES } from '../../../protocol/compact-list.ts';
+export { MAX_TAG_BYTES } from '../../protocol/compact-list.ts';
 
 const WHAT = 'CompactCiphertextList';
 

@@ -11,7 +11,7 @@ import {
   readCompactPublicKeyInfo as readInfo,
   type CompactPublicKeyInfo,
   type ExpectedCompactPublicKey,
-} from '../../../protocol/compact-public-key.ts';
+} from '../../protocol/compact-public-key.ts';
 import { EngineError } from '../errors.ts';
 
 export type { CompactPublicKeyInfo, ExpectedCompactPublicKey };

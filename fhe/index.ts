@@ -3,7 +3,7 @@
  *
  * Pure functions over typed arrays, no I/O. Keys and ciphertexts are the exact bytes the
  * official `tfhe@1.6.1` / `node-tfhe@1.6.1` clients write with `Shortint.serialize_*`; results
- * serialize to bytes those clients deserialize and decrypt. See `evaluator/engine/README.md`.
+ * serialize to bytes those clients deserialize and decrypt. See `fhe/README.md`.
  *
  * @example
  * const key = loadServerKey(compressedServerKeyBytes);           // parse + expand, once
