@@ -14,7 +14,7 @@
  * it, so a tree from another training run, or a file edited by hand, is refused. The salt makes
  * the public version useless for confirming a guessed tree or guessed figures.
  *
- * Browser-safe: hashing uses WebCrypto (`globalThis.crypto.subtle`), present in browsers,
+ * Browser-safe: hashing uses WebCrypto (`crypto.subtle`), present in browsers,
  * Workers and Node ≥ 20.
  */
 import { z } from 'zod';
@@ -239,7 +239,7 @@ export const Salt = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits');
  * 256 unknown bits in the hash it reveals only whether two manifests belong to one model.
  */
 export function randomSalt(): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+  return toHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 const TreeBody = z
@@ -365,7 +365,7 @@ export function canonicalJson(value: unknown): string {
 
 /** SHA-256 (hex) of a text's UTF-8 bytes. */
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
 }
 
 /** Drops `modelVersion` (a sealed file may be passed where a body is expected). */

@@ -7,6 +7,8 @@
  * - `dist/widget/drop-in/` (`--mode drop-in`): one file, `blind-score.js`, with the worker and
  *   the gzip-compressed wasm inside. It starts itself as the worker, so it works under a strict
  *   Content-Security-Policy (`script-src 'self' 'wasm-unsafe-eval'`, no `blob:`).
+ * - `dist/widget/module/blind-score-react.js` (`--mode react`, after the module build): the React
+ *   wrapper, importing `./blind-score.js` beside it and `react` from the host's bundle.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +75,44 @@ function noThreadPool(): Plugin {
   };
 }
 
+/** The React wrapper imports the element's module build beside it, not a second copy. */
+function elementBesideWrapper(): Plugin {
+  const element = here('./src/blind-score.ts');
+  return {
+    name: 'blind-score-element-beside-wrapper',
+    enforce: 'pre',
+    async resolveId(spec, importer, options) {
+      const resolved = await this.resolve(spec, importer, { ...options, skipSelf: true });
+      return resolved?.id === element ? { id: './blind-score.js', external: true } : undefined;
+    },
+  };
+}
+
+/** `--mode react`: only the wrapper, added to the module build's directory. */
+function reactWrapperBuild() {
+  return defineConfig({
+    root: here('.'),
+    publicDir: false,
+    logLevel: 'warn',
+    plugins: [elementBesideWrapper()],
+    build: {
+      outDir: here('../dist/widget/module'),
+      emptyOutDir: false,
+      target: 'es2022',
+      modulePreload: false,
+      reportCompressedSize: false,
+      rolldownOptions: {
+        input: here('./src/react.ts'),
+        external: ['react'],
+        preserveEntrySignatures: 'strict',
+        output: { format: 'es', entryFileNames: 'blind-score-react.js' },
+      },
+    },
+  });
+}
+
 export default defineConfig(({ mode }) => {
+  if (mode === 'react') return reactWrapperBuild();
   const dropIn = mode === 'drop-in';
   return {
     root: here('.'),

@@ -24,7 +24,17 @@ import { SessionId } from '../../protocol/public-api.ts';
 import { PartyError, submitPartyInputs, type SubmitReport } from '../../party/index.ts';
 import type { PartyKeys } from '../gateway-config.ts';
 import { partyCommand, writeFeaturesFile } from './commands.ts';
-import { CustomerReference, type CustomerRecords } from './records.ts';
+import {
+  CustomerReference,
+  CustomersResponse,
+  PARTIES,
+  PartyCommandsResponse,
+  PartyInputsRequest,
+  PartyInputsResponse,
+  PartyReceipt,
+  type BackendParty,
+} from './api.ts';
+import type { CustomerRecords } from './records.ts';
 
 export interface BankBackendOptions {
   /** The gateway the parties upload to. */
@@ -42,47 +52,6 @@ export interface BankBackendOptions {
   /** How long each party waits for the page to upload the session's public key (default 60 s). */
   publicKeyWaitMs?: number;
 }
-
-export type BackendParty = keyof PartyKeys;
-const PARTIES = ['bank', 'bureau'] as const satisfies readonly BackendParty[];
-
-/**
- * `POST /api/sessions/:sessionId/party-inputs` and `…/party-commands` body: which customer the
- * applicant is. Only because the demo has no log-in: a production backend takes the customer
- * from its own authenticated session, never from the page.
- */
-export const PartyInputsRequest = z.object({ customer: CustomerReference }).strict();
-
-/** What the page learns of one party's upload: names, sizes and hashes, never a value. */
-export const PartyReceipt = z.object({
-  party: z.enum(PARTIES),
-  inputs: z.array(z.string()),
-  listBytes: z.number().int(),
-  /** SHA-256 of the upload as the gateway stored it. */
-  sha256: z.string(),
-  publicKeySha256: z.string(),
-});
-export type PartyReceipt = z.infer<typeof PartyReceipt>;
-
-export const PartyInputsResponse = z.object({
-  sessionId: SessionId,
-  customer: CustomerReference,
-  parties: z.array(PartyReceipt),
-  /** Parties the session still waits for after these uploads (the applicant's, if not yet sent). */
-  missing: z.array(z.string()),
-});
-export type PartyInputsResponse = z.infer<typeof PartyInputsResponse>;
-
-/** The picker's list: who each demo customer is and, in words, what to expect; never a value. */
-export const CustomersResponse = z
-  .object({
-    customers: z.array(z.object({ reference: CustomerReference, name: z.string(), profile: z.string() }).strict()),
-  })
-  .strict();
-export type CustomersResponse = z.infer<typeof CustomersResponse>;
-
-export const PartyCommandsResponse = z.object({ commands: z.array(z.object({ party: z.enum(PARTIES), command: z.string() })) });
-export type PartyCommandsResponse = z.infer<typeof PartyCommandsResponse>;
 
 const PARTY_NAMES: Record<BackendParty, string> = { bank: 'The bank', bureau: 'The credit bureau' };
 

@@ -8,12 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BankFeatures, BureauFeatures } from '../../model/features.ts';
+import { CustomerReference } from './api.ts';
 
 export const RECORDS_FILE = join(import.meta.dirname, 'records.json');
 
 /** The bank's customer reference, e.g. `LB-20417`. */
-export const CustomerReference = z.string().regex(/^LB-\d{5}$/, 'must be a customer reference such as LB-20417');
-export type CustomerReference = z.infer<typeof CustomerReference>;
 
 const BankRecord = BankFeatures.extend({
   name: z.string().min(1).max(100),

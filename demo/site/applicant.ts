@@ -12,7 +12,7 @@
  * reference, its backend knows the customer from the applicant's authenticated session.
  */
 import type { BlindScoreSessionDetail } from '../../widget/src/blind-score.ts';
-import type { CustomersResponse, PartyCommandsResponse, PartyInputsResponse } from '../bank-backend/app.ts';
+import type { CustomersResponse, PartyCommandsResponse, PartyInputsResponse } from '../bank-backend/api.ts';
 import { offerNextStep } from './next-step.ts';
 
 type Customer = CustomersResponse['customers'][number];

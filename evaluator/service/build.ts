@@ -1,12 +1,14 @@
 /**
  * Production bundle of the evaluator: `evaluator/dist/main.js` plus one `<name>.js` per worker
- * entry, side by side (`circuit/worker-thread.ts` relies on that layout). Dependencies stay
- * external and come from `npm ci --omit=dev` in the image, so the bundle holds only BlindScore's
- * own code.
+ * entry, side by side (`circuit/worker-thread.ts` relies on that layout). Self-contained: the
+ * few runtime dependencies the service imports (hono, @hono/node-server, pino, zod) are bundled
+ * in, so the image carries no `node_modules` at all, and none of the repository's other
+ * dependencies (tfhe, lit, …).
  *
  *   npm run evaluator:build
  */
 import { build } from 'esbuild';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,11 +30,15 @@ export async function buildEvaluator(outdir = join(here, '..', 'dist')): Promise
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
-    packages: 'external',
+    target: 'node24',
+    // CommonJS dependencies (pino) call `require` for Node's built-ins, which an ES module lacks.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     sourcemap: true,
+    legalComments: 'external',
     logLevel: 'warning',
   });
+  // The bundle is ES modules whatever directory it is copied to.
+  await writeFile(join(outdir, 'package.json'), `${JSON.stringify({ type: 'module', private: true }, null, 2)}\n`);
   return outdir;
 }
 

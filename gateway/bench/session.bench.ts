@@ -12,6 +12,7 @@
  *
  * Run: `npm run bench:gateway`.
  */
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Manifest } from '../../model/manifest.ts';
 import { PublicHeaders } from '../../protocol/public-api.ts';
@@ -22,7 +23,7 @@ import {
   signEvaluatorRequest,
   type SessionStatus as EvaluatorSessionStatus,
 } from '../../protocol/evaluator-api.ts';
-import { newSessionId } from '../src/crypto/tokens.ts';
+
 import { loadTestKeys } from '../../tests/support/tfhe-keys.ts';
 import { freePort, startEvaluatorProcess } from '../../tests/workerd/support/evaluator.ts';
 import { TEST_SHARED_SECRET, startGateway, type TestGateway } from '../../tests/workerd/support/gateway.ts';
@@ -98,7 +99,7 @@ async function direct(evaluatorUrl: string, manifest: Manifest): Promise<number>
     if (!res.ok) throw new Error(`evaluator ${method} ${path}: ${res.status} ${await res.text()}`);
     return res;
   };
-  const id = newSessionId();
+  const id = randomBytes(16).toString('base64url'); // a session id as the gateway makes them: 128 random bits
   await call('PUT', evaluatorPath.session(id), JSON.stringify({ modelVersion: manifest.modelVersion }), 'application/json');
   await call('PUT', evaluatorPath.serverKey(id), keys.compressedServerKeyBytes as Uint8Array<ArrayBuffer>, 'application/octet-stream');
   const features = sampleApplication(5);

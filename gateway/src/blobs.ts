@@ -9,7 +9,7 @@
  */
 import type { Party } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
-import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket } from './platform.ts';
+import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket, type R2Object } from './platform.ts';
 import { base64url, sha256Hex } from './crypto/tokens.ts';
 
 /** A stored blob: where, how long, and the SHA-256 of its bytes. */
@@ -146,6 +146,11 @@ export async function putBytes(bucket: R2Bucket, key: string, bytes: Uint8Array<
   return { key, bytes: bytes.byteLength, sha256 };
 }
 
+/** UTF-8 bytes of a text (TextEncoder's bytes always own their buffer; workers-types types them loosely). */
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
+}
+
 /** Opens a stored blob as a stream; `undefined` if it is gone. */
 export async function openBlob(bucket: R2Bucket, ref: BlobRef): Promise<ReadableStream<Uint8Array> | undefined> {
   const object = await bucket.get(ref.key);
@@ -162,7 +167,7 @@ export async function readBlobText(bucket: R2Bucket, ref: BlobRef): Promise<stri
 export async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
   for (;;) {
     const page = await bucket.list({ prefix, limit: 1000 });
-    if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+    if (page.objects.length > 0) await bucket.delete(page.objects.map((o: R2Object) => o.key));
     if (!page.truncated) return;
   }
 }

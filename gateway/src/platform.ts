@@ -1,57 +1,50 @@
 /**
- * The Workers runtime as the gateway sees it. The repository type-checks against the DOM and
- * Node globals, so Workers-only types come from the importable build of
- * `@cloudflare/workers-types`, and the few Workers-only globals (`FixedLengthStream`,
- * `crypto.DigestStream`, `crypto.subtle.timingSafeEqual`) are reached through this module.
- * Streams cross between the two type worlds only here, with `asWorkersStream`/`asWebStream`:
- * at run time they are the same objects.
+ * The Workers runtime as the gateway sees it. The gateway type-checks in workerd's own type world
+ * (`gateway/tsconfig.json`: `@cloudflare/workers-types`, no DOM, no Node), so its globals are
+ * used directly; this module names the few Workers-only facilities the gateway relies on
+ * (`FixedLengthStream`, `crypto.DigestStream`, `crypto.subtle.timingSafeEqual`) in one place.
  */
-import type * as W from '@cloudflare/workers-types/latest/index.ts';
 
+type WorkersDurableObjectNamespace<T extends Rpc.DurableObjectBranded | undefined = undefined> =
+  DurableObjectNamespace<T>;
+type WorkersDurableObjectState = DurableObjectState;
+type WorkersDurableObjectStub = DurableObjectStub;
+type WorkersR2Bucket = R2Bucket;
+type WorkersR2Object = R2Object;
+type WorkersR2ObjectBody = R2ObjectBody;
+type WorkersExecutionContext = ExecutionContext;
 export type {
-  DurableObjectNamespace,
-  DurableObjectState,
-  DurableObjectStub,
-  R2Bucket,
-  R2Object,
-  R2ObjectBody,
-  ExecutionContext,
-} from '@cloudflare/workers-types/latest/index.ts';
-
-interface WorkersGlobals {
-  FixedLengthStream: typeof W.FixedLengthStream;
-  crypto: { DigestStream: typeof W.DigestStream; subtle: { timingSafeEqual: W.SubtleCrypto['timingSafeEqual'] } };
-}
-
-const workers = globalThis as unknown as WorkersGlobals;
+  WorkersDurableObjectNamespace as DurableObjectNamespace,
+  WorkersDurableObjectState as DurableObjectState,
+  WorkersDurableObjectStub as DurableObjectStub,
+  WorkersR2Bucket as R2Bucket,
+  WorkersR2Object as R2Object,
+  WorkersR2ObjectBody as R2ObjectBody,
+  WorkersExecutionContext as ExecutionContext,
+};
 
 /** A `TransformStream` that errors unless exactly `length` bytes pass through it. */
-export function fixedLengthStream(length: number): W.FixedLengthStream {
-  return new workers.FixedLengthStream(length);
+export function fixedLengthStream(length: number): FixedLengthStream {
+  return new FixedLengthStream(length);
 }
 
 /** A writable stream that hashes what is written to it (`.digest` resolves on close). */
-export function digestStream(algorithm: 'SHA-256'): W.DigestStream {
-  return new workers.crypto.DigestStream(algorithm);
+export function digestStream(algorithm: 'SHA-256'): DigestStream {
+  return new crypto.DigestStream(algorithm);
 }
 
 /** Compares two equal-length byte strings in constant time (false when lengths differ). */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
-  return workers.crypto.subtle.timingSafeEqual(a, b);
+  return crypto.subtle.timingSafeEqual(a, b);
 }
 
-/** Views a web `ReadableStream` with the Workers types (same object at run time). */
-export function asWorkersStream(stream: ReadableStream<Uint8Array>): W.ReadableStream<Uint8Array> {
-  return stream as unknown as W.ReadableStream<Uint8Array>;
+/** A byte stream as the Workers types name it (streams of the R2 and Fetch APIs are one kind). */
+export function asWebStream(stream: ReadableStream): ReadableStream<Uint8Array> {
+  return stream as ReadableStream<Uint8Array>;
 }
 
-/** Views a Workers `ReadableStream` with the web types (same object at run time). */
-export function asWebStream(stream: W.ReadableStream): ReadableStream<Uint8Array> {
-  return stream as unknown as ReadableStream<Uint8Array>;
-}
-
-/** Views a Workers `WritableStream` with the web types (same object at run time). */
-export function asWebWritable(stream: W.WritableStream<ArrayBuffer | ArrayBufferView>): WritableStream<Uint8Array> {
-  return stream as unknown as WritableStream<Uint8Array>;
+/** A byte sink as the Workers types name it. */
+export function asWebWritable(stream: WritableStream<ArrayBuffer | ArrayBufferView>): WritableStream<Uint8Array> {
+  return stream as WritableStream<Uint8Array>;
 }

@@ -19,7 +19,7 @@ export default {
   concurrency: 1,
   middleware: [await testServerMiddleware(), cspMiddleware()],
   plugins: [
-    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('../../tsconfig.json', import.meta.url)) }),
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),
     screenshotPlugin(),
   ],
   browsers: [

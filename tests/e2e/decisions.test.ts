@@ -11,7 +11,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../model/manifest.ts';
 import { en } from '../../widget/src/translations/en.ts';
-import { CustomersResponse, PartyInputsResponse } from '../../demo/bank-backend/app.ts';
+import { CustomersResponse, PartyInputsResponse } from '../../demo/bank-backend/api.ts';
 import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';
 import {
   expectedTexts,

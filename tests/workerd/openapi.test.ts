@@ -1,6 +1,8 @@
 /**
- * The OpenAPI document the Worker serves: valid OpenAPI 3.1, and in one-to-one correspondence
- * with the routes the app actually registers (read from the app's own route table).
+ * The OpenAPI document the Worker serves from real `wrangler dev`: valid OpenAPI 3.1 (checked
+ * in Node: the validator compiles schemas with `new Function`, which workerd refuses), every
+ * operation named and its errors in the shared codes. Its one-to-one correspondence with the
+ * app's route table is checked inside workerd (tests/gateway/openapi-routes.test.ts).
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -25,18 +27,6 @@ test('the document is valid OpenAPI 3.1', async () => {
   const result = await new Validator().validate(doc as unknown as Record<string, unknown>);
   expect(result.errors ?? []).toEqual([]);
   expect(result.valid).toBe(true);
-});
-
-test('every route of the app is in the document, and nothing else', async () => {
-  const { app } = await import('../../gateway/src/index.ts');
-  const served = new Set(
-    app.routes
-      .filter((r) => r.method !== 'ALL') // middleware and 405 fallbacks
-      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`),
-  );
-  const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
-  expect([...served].sort()).toEqual([...documented].sort());
-  expect(served.size).toBe(12);
 });
 
 test('every operation is named and documents its errors with the shared codes', () => {

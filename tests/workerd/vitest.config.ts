@@ -1,11 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The gateway in real workerd (wrangler's dev server, local Durable Objects and R2) against
 // real node-tfhe keys and, where a suite needs it, a real evaluator process on loopback.
 export default defineConfig({
-  // Only the route-inventory check loads gateway modules in Node; see support/cloudflare-workers.ts.
-  resolve: { alias: { 'cloudflare:workers': fileURLToPath(new URL('./support/cloudflare-workers.ts', import.meta.url)) } },
   test: {
     server: { deps: { inline: ['@cloudflare/containers'] } },
     include: ['tests/workerd/**/*.test.ts'],

@@ -38,16 +38,17 @@ function sizes(dir: string): FileSize[] {
 const sum = (files: FileSize[], key: 'bytes' | 'gzipBytes') => files.reduce((n, f) => n + f[key], 0);
 
 export async function bench(): Promise<Record<string, unknown>> {
-  for (const mode of ['production', 'drop-in']) {
+  for (const mode of ['production', 'drop-in', 'react']) {
     await build({ configFile: CONFIG, mode, logLevel: 'silent' });
   }
   const module = sizes(join(DIST, 'module'));
   const entry = module.find((f) => f.file === join('module', 'blind-score.js'))!;
-  const workerJs = module.filter((f) => f !== entry && f.file.endsWith('.js'));
+  const reactWrapper = module.find((f) => f.file === join('module', 'blind-score-react.js'))!;
+  const workerJs = module.filter((f) => f !== entry && f !== reactWrapper && f.file.endsWith('.js'));
   const wasm = module.filter((f) => f.file.endsWith('.wasm'));
   const dropIn = sizes(join(DIST, 'drop-in'));
   return {
-    command: 'npm run build:widget (both modes), sizes of dist/widget/**',
+    command: 'npm run build:widget (module, drop-in and React wrapper builds), sizes of dist/widget/**',
     module: {
       files: module,
       pageJsGzipBytes: entry.gzipBytes,
@@ -55,6 +56,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       pageJsWithinTarget: entry.gzipBytes <= TARGET_PAGE_JS_GZIP,
       lazyWorkerJsGzipBytes: sum(workerJs, 'gzipBytes'),
       allJsWithoutWasmGzipBytes: entry.gzipBytes + sum(workerJs, 'gzipBytes'),
+      reactWrapperGzipBytes: reactWrapper.gzipBytes,
       wasmBytes: sum(wasm, 'bytes'),
       wasmGzipBytes: sum(wasm, 'gzipBytes'),
     },

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
 import { parseBinding } from './parse.ts';
 import type { Party } from '../../../protocol/ciphertexts.ts';
-import { sha256Hex } from '../crypto/tokens.ts';
+import { sha256Hex } from '../../../protocol/evaluator-api.ts';
 
 /** An exact web origin (`scheme://host[:port]`), the form browsers send in `Origin`. */
 const Origin = z.string().refine((s) => {

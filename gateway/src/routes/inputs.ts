@@ -3,7 +3,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
 import { PartyUpload } from '../../../protocol/ciphertexts.ts';
 import { InputsAccepted, PublicBodyLimits } from '../../../protocol/public-api.ts';
-import { blobKeys, putBytes } from '../blobs.ts';
+import { blobKeys, putBytes, utf8 } from '../blobs.ts';
 import { servedManifest } from '../model.ts';
 import { checkPartyUpload } from '../party-uploads.ts';
 import type { AppEnv } from '../env.ts';
@@ -47,7 +47,7 @@ inputs.openapi(putInputs, async (c) => {
   const stub = sessionStub(c.env, sessionId);
   unwrap(await stub.mayUploadInputs(credential, party));
   checkPartyUpload(servedManifest(), inputs, party, { credential: credential.kind, demo: c.get('tenant').demo });
-  const bytes = new TextEncoder().encode(JSON.stringify(inputs));
+  const bytes = utf8(JSON.stringify(inputs));
   const blob = await putBytes(c.env.BLOBS, blobKeys.inputs(sessionId, party), bytes, 'application/json');
   const committed = await stub.commitInputs(credential, party, blob);
   // A refused upload is not kept (a call that threw may have committed: its blob stays, and goes with the session).

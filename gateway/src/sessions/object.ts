@@ -12,7 +12,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { ApiError, type ErrorStatus } from '../../../protocol/errors.ts';
 import { EncryptedResult, type Party } from '../../../protocol/ciphertexts.ts';
 import { PublicErrorCode, type InputsAccepted, type KeyAccepted, type SessionProgress, type SessionStatus } from '../../../protocol/public-api.ts';
-import { blobKeys, deletePrefix, openBlob, putBytes, readBlobText, type BlobRef, type KeyKind } from '../blobs.ts';
+import { blobKeys, deletePrefix, openBlob, putBytes, readBlobText, utf8, type BlobRef, type KeyKind } from '../blobs.ts';
 import { newSessionId } from '../crypto/tokens.ts';
 import type { Bindings } from '../env.ts';
 import { EvaluatorClient, EvaluatorFailure, classifyEvaluatorError, type EvaluatorSessionStatus } from '../evaluator/client.ts';
@@ -56,7 +56,6 @@ export interface OpenedSession {
 }
 
 const STORAGE_KEY = 'session';
-const encoder = new TextEncoder();
 
 export class SessionObject extends DurableObject<Bindings> {
   private cached: StoredSession | undefined | null = null;
@@ -498,7 +497,7 @@ export class SessionObject extends DurableObject<Bindings> {
       await this.save(r);
       return;
     }
-    const bytes = encoder.encode(JSON.stringify(EncryptedResult.parse(result)));
+    const bytes = utf8(JSON.stringify(EncryptedResult.parse(result)));
     r.result = await putBytes(this.env.BLOBS, blobKeys.result(r.sessionId), bytes, 'application/json');
     if (this.cached?.kind === 'tombstone') {
       await this.env.BLOBS.delete(r.result.key); // deleted meanwhile: keep nothing

@@ -1,12 +1,14 @@
 /**
- * The production bundle as the container runs it: `node main.js` (no tsx), with the worker
+ * The production bundle as the container runs it: `node main.js` (no tsx), from a directory with
+ * no node_modules in reach (the bundle carries its dependencies), with the worker
  * entries beside it. It refuses a bad configuration naming the variable, serves a full session
  * whose result decrypts to the cleartext answer, gives the session's memory back once it is
  * deleted, and exits 0 on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as tfhe from 'node-tfhe';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +28,8 @@ import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
 
-const OUT = join(process.cwd(), 'tests', '.cache', 'evaluator-dist');
+// Outside the repository: no node_modules above it, so the bundle runs only if it is self-contained.
+const OUT = mkdtempSync(join(tmpdir(), 'blindscore-evaluator-dist-'));
 const SECRET = 'bundle-test-secret-0123456789abcdefghij';
 const children: ChildProcess[] = [];
 
@@ -53,11 +56,13 @@ beforeAll(async () => {
 });
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(OUT, { recursive: true, force: true });
 });
 
 describe('production bundle', () => {
   it('emits the process and every worker entry side by side', () => {
     for (const f of ['main.js', 'expand-worker.js', 'pbs-worker.js']) expect(existsSync(join(OUT, f))).toBe(true);
+    expect(JSON.parse(readFileSync(join(OUT, 'package.json'), 'utf8'))).toMatchObject({ type: 'module' });
   });
 
   it('refuses to start on bad configuration, naming the variable', async () => {

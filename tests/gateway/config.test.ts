@@ -1,18 +1,23 @@
 /**
- * Pure pieces of the gateway, checked in Node: tenant configuration validation and how
+ * Pure pieces of the gateway, checked inside workerd: tenant configuration validation and how
  * evaluator errors are classified (retriable or final, and with which public code), including
  * the wait the client reads from a real HTTP server's error answers.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { ApiError } from '../../protocol/errors.ts';
 import { PublicErrorCode } from '../../protocol/public-api.ts';
 import { TenantsConfig, tenantDirectory } from '../../gateway/src/config/tenants.ts';
 import { classifyEvaluatorError, EvaluatorClient, EvaluatorFailure } from '../../gateway/src/evaluator/client.ts';
 import type { Bindings } from '../../gateway/src/env.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
-import { testTenants } from './support/tenants.ts';
+import type { ScriptedAnswer } from './support/provided.ts';
+
+type TenantName = 'acme' | 'demo' | 'globex';
+
+/** The test tenants with some fields replaced, as tests/workerd/support/tenants.ts builds them. */
+function testTenants(overrides: Partial<Record<TenantName, Record<string, unknown>>> = {}): unknown[] {
+  return (inject('testTenants') as Array<{ id: TenantName }>).map((t) => ({ ...t, ...overrides[t.id] }));
+}
 
 describe('tenant configuration', () => {
   test('the test tenants parse, with defaults filled in', () => {
@@ -81,25 +86,14 @@ describe('evaluator errors', () => {
 });
 
 describe("the evaluator's retry-after, as the client reads it from a real HTTP server", () => {
-  let server: Server;
-  let answer: { status: number; headers: Record<string, string>; body: ErrorBody };
   let client: EvaluatorClient;
+  const serverUrl = inject('scriptedServerUrl');
 
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-        res.end(JSON.stringify(answer.body));
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+  beforeAll(() => {
     // Only the local-development transport's bindings: the client reads nothing else.
-    const env = { EVALUATOR_URL: `http://127.0.0.1:${port}`, EVALUATOR_SHARED_SECRET: 'config-test-shared-secret-0123456789abcdef' };
+    const env = { EVALUATOR_URL: serverUrl, EVALUATOR_SHARED_SECRET: 'config-test-shared-secret-0123456789abcdef' };
     client = new EvaluatorClient(env as Bindings, 'pin', 'session-1');
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const queueFull = (retryAfterSeconds?: number): ErrorBody => ({
     code: 'queue_full',
@@ -109,7 +103,9 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
   });
 
   async function failureOfRun(status: number, headers: Record<string, string>, body: ErrorBody) {
-    answer = { status, headers, body };
+    const answer: ScriptedAnswer = { status, headers, body };
+    const scripted = await fetch(`${serverUrl}/__answer`, { method: 'POST', body: JSON.stringify(answer) });
+    expect(scripted.status).toBe(204);
     const error = await client.run().then(
       () => undefined,
       (e: unknown) => e,
