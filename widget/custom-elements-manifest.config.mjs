@@ -25,5 +25,7 @@ export default {
   globs: ['widget/src/blind-score.component.ts', 'widget/src/blind-score.ts'],
   outdir: 'dist/widget',
   litelement: true,
+  // package.json names dist/widget/custom-elements.json itself; the analyzer must not rewrite it.
+  packagejson: false,
   plugins: [dropPrivateState()],
 };
