@@ -121,3 +121,15 @@ export function aes128CounterBlocks(roundKeys: Int32Array, firstBlock: number, b
     out[o + 3] = bswap(o3);
   }
 }
+
+/**
+ * The round tables and S-box for a little-endian column state (row 0 in the low byte), as the
+ * WebAssembly kernel uses them: T0…T3 (256 words each, in order) then the S-box (256 bytes).
+ */
+export function aesTablesLittleEndian(): { tables: Uint32Array; sbox: Uint8Array } {
+  const tables = new Uint32Array(1024);
+  [T0, T1, T2, T3].forEach((t, i) => {
+    for (let a = 0; a < 256; a++) tables[256 * i + a] = bswap(t[a]!) >>> 0;
+  });
+  return { tables, sbox: SBOX.slice() };
+}

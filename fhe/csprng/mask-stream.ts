@@ -6,19 +6,21 @@
  *
  * AES comes from `node:crypto` when the runtime is Node (AES-NI; found with
  * `process.getBuiltinModule`, so no static `node:` import reaches a browser bundle), otherwise
- * from the table-based `aes128.ts` (acceptable because mask seeds are public).
+ * from the WebAssembly T-table kernel (`aes-wasm.ts`), or the TypeScript one (`aes128.ts`) where
+ * WebAssembly is unavailable. Table look-ups are acceptable here because mask seeds are public.
  */
 import type { CompressionSeed } from '../entities/server-key.ts';
 import { aes128CounterBlocks, expandAes128Key } from './aes128.ts';
+import { createWasmAes } from './aes-wasm.ts';
 
-export type AesBackend = 'auto' | 'node' | 'table';
+export type AesBackend = 'auto' | 'node' | 'wasm' | 'table';
 
 /** Generates any range of one seed's mask words. */
 export interface MaskStream {
   /** Writes mask words `firstWord … firstWord+count−1` to `out` as u32 pairs from u32 index 2·outWord. */
   fill(firstWord: number, count: number, out: Uint32Array, outWord?: number): void;
   /** Which AES implementation the stream runs on. */
-  readonly backend: 'node' | 'table';
+  readonly backend: Exclude<AesBackend, 'auto'>;
 }
 
 /** Blocks per AES call: 64 KiB of stream, small enough to stay in cache. */
@@ -38,9 +40,10 @@ function nodeCrypto(): NodeCrypto | null {
   return mod && typeof mod.createCipheriv === 'function' ? mod : null;
 }
 
-/** The AES implementation `auto` picks here: `node` in Node, `table` elsewhere. */
-export function defaultAesBackend(): 'node' | 'table' {
-  return nodeCrypto() ? 'node' : 'table';
+/** The AES implementation `auto` picks here: `node` in Node, else `wasm` where WebAssembly runs, else `table`. */
+export function defaultAesBackend(): Exclude<AesBackend, 'auto'> {
+  if (nodeCrypto()) return 'node';
+  return createWasmAes(new Uint8Array(16)) ? 'wasm' : 'table';
 }
 
 /** Position of the stream's word 0, in u64 words from block 0 (the seed's first index and byte). */
@@ -55,11 +58,15 @@ function streamOrigin(seed: CompressionSeed): number {
 
 export function createMaskStream(seed: CompressionSeed, backend: AesBackend = 'auto'): MaskStream {
   const origin = streamOrigin(seed);
-  const node = backend === 'table' ? null : nodeCrypto();
+  const node = backend === 'auto' || backend === 'node' ? nodeCrypto() : null;
   if (backend === 'node' && !node) throw new Error('the node AES backend needs Node.js (node:crypto)');
+  const wasm = !node && (backend === 'auto' || backend === 'wasm') ? createWasmAes(seed.seed) : null;
+  if (backend === 'wasm' && !wasm) throw new Error('the wasm AES backend needs WebAssembly');
   const chunk = new Uint32Array(4 * CHUNK_BLOCKS);
   let produce: (firstBlock: number, blocks: number) => Uint32Array;
-  if (node) {
+  if (wasm) {
+    produce = wasm;
+  } else if (node) {
     const cipher = node.createCipheriv('aes-128-ecb', seed.seed, null);
     cipher.setAutoPadding(false);
     const counters = new Uint32Array(4 * CHUNK_BLOCKS);
@@ -83,7 +90,7 @@ export function createMaskStream(seed: CompressionSeed, backend: AesBackend = 'a
     };
   }
   return {
-    backend: node ? 'node' : 'table',
+    backend: wasm ? 'wasm' : node ? 'node' : 'table',
     fill(firstWord, count, out, outWord = 0) {
       let word = origin + firstWord; // absolute stream word
       let dst = 2 * outWord;

@@ -34,12 +34,10 @@ import { readClientSecrets, zeroClientSecrets, type ClientSecrets, type NoiseDis
 import { RandomWords, sampleNoise } from './noise.ts';
 
 export interface KeygenOptions {
-  /** AES for the mask streams: `auto` (default) is node:crypto in Node, the table-based AES elsewhere. */
+  /** AES for the mask streams: `auto` (default) is node:crypto in Node, else the WebAssembly kernel, else TypeScript. */
   readonly aes?: AesBackend;
   /** Called with the fraction done (0…1) as generation progresses. */
   readonly onProgress?: (fraction: number) => void;
-  /** Fixed compression seeds (tests only): the masks then repeat across keys. Fresh CSPRNG seeds otherwise. */
-  readonly seeds?: { readonly keyswitch: Uint8Array; readonly bootstrap: Uint8Array; readonly zeros: Uint8Array };
 }
 
 const SEED_BYTES = 44; // CompressionSeed: u32 kind, 16 seed bytes, u128 first AES index, u64 first byte index
@@ -89,10 +87,9 @@ export function* compressedServerKeyParts(clientKeyBytes: Uint8Array, options: K
   }
 }
 
-function freshSeed(bytes: Uint8Array | undefined): CompressionSeed {
-  const seed = new Uint8Array(16);
-  if (bytes) seed.set(bytes.subarray(0, 16));
-  else crypto.getRandomValues(seed);
+/** A fresh 128-bit compression seed from the platform CSPRNG. */
+function freshSeed(): CompressionSeed {
+  const seed = crypto.getRandomValues(new Uint8Array(16));
   return { seed, firstAesIndex: 0n, firstByteIndex: 0 };
 }
 
@@ -162,7 +159,7 @@ function* writeKey(secrets: ClientSecrets, options: KeygenOptions): Generator<Ui
   const smallKey = Float64Array.from(secrets.lweKey);
   try {
     // --- Keyswitching key -------------------------------------------------------------------
-    const kskSeed = freshSeed(options.seeds?.keyswitch);
+    const kskSeed = freshSeed();
     out.u32(0); // AtomicPatternServerKey::Standard
     const kskBodies = out.words(K * ksLevel);
     lweEncryptRows(createMaskStream(kskSeed, options.aes), smallKey, secrets.lweNoise, rng, K * ksLevel, kskBodies, (t) => {
@@ -180,7 +177,7 @@ function* writeKey(secrets: ClientSecrets, options: KeygenOptions): Generator<Ui
     progress(done / units);
 
     // --- Bootstrapping key --------------------------------------------------------------------
-    const bskSeed = freshSeed(options.seeds?.bootstrap);
+    const bskSeed = freshSeed();
     out.u32(0); // ShortintCompressedBootstrappingKey::Classic
     let partStart = 0;
     const ggswWords = pbsLevel * (k + 1) * N;
@@ -211,7 +208,7 @@ function* writeKey(secrets: ClientSecrets, options: KeygenOptions): Generator<Ui
     // --- Modulus-switch configuration --------------------------------------------------------
     const ms = params.modulusSwitch;
     if (ms.kind === 'drift') {
-      const zerosSeed = freshSeed(options.seeds?.zeros);
+      const zerosSeed = freshSeed();
       out.u32(1);
       const zeroBodies = out.words(ms.zerosCount);
       lweEncryptRows(createMaskStream(zerosSeed, options.aes), smallKey, secrets.lweNoise, rng, ms.zerosCount, zeroBodies, () => 0);

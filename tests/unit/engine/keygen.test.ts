@@ -106,9 +106,10 @@ function auditKey(compressed: CompressedServerKey, secret: ParsedClientKey): Noi
         for (let c = 0; c < N; c++) limb[c] = (mask[2 * (p * N + c) + (j >> 1)]! >>> (16 * (j & 1))) & 0xffff;
         forwardNegacyclic(plan, limb, f, 0, m);
         const h = keyHat[p]!;
+        const a = acc[j]!;
         for (let q = 0; q < m; q++) {
-          acc[j]![q] += f[q]! * h[q]! - f[q + m]! * h[q + m]!;
-          acc[j]![q + m] += f[q]! * h[q + m]! + f[q + m]! * h[q]!;
+          a[q] = a[q]! + f[q]! * h[q]! - f[q + m]! * h[q + m]!;
+          a[q + m] = a[q + m]! + f[q]! * h[q + m]! + f[q + m]! * h[q]!;
         }
       }
     }
@@ -271,11 +272,10 @@ describe.each(SETS)('compressed server key generation (%s)', (paramSet) => {
   });
 });
 
-describe('key generation in parts and with the table AES', () => {
-  it('parts concatenate to a key node-tfhe reads; the table AES gives the same masks as node:crypto', () => {
+describe('key generation in parts and with the browser’s AES', () => {
+  it('parts concatenate to a key node-tfhe reads and bootstraps right; the wasm AES (the browser’s) makes it', () => {
     const keys = loadTestKeys('tuniform');
-    const seeds = { keyswitch: randomBytes(16), bootstrap: randomBytes(16), zeros: randomBytes(16) };
-    const parts = [...compressedServerKeyParts(keys.clientKeyBytes, { seeds, aes: 'table' })];
+    const parts = [...compressedServerKeyParts(keys.clientKeyBytes, { aes: 'wasm' })];
     expect(parts.length).toBeGreaterThan(10);
     const whole = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
     let at = 0;
@@ -287,8 +287,14 @@ describe('key generation in parts and with the table AES', () => {
     const key = loadServerKey(whole);
     const ct = encrypt(keys, 2);
     expect(decrypt(keys, programmableBootstrap(key, ct, createLookupTable(key.params, (v) => (v + 1) % 4)))).toBe(3);
-    const viaNode = deserializeCompressedServerKey(generateCompressedServerKey(keys.clientKeyBytes, { seeds, aes: 'node' }));
-    expect(Array.from(deserializeCompressedServerKey(whole).bootstrapKey.seed.seed)).toEqual(Array.from(viaNode.bootstrapKey.seed.seed));
+  });
+
+  it('the committed AES kernel binary is the assembled WAT', async () => {
+    const { assembleAesKernel, aesBinarySource } = await import('../../../fhe/csprng/build-aes-wasm.ts');
+    const { AES_WASM_BASE64 } = await import('../../../fhe/csprng/aes-wasm-binary.ts');
+    const bytes = await assembleAesKernel();
+    expect(Buffer.from(bytes).toString('base64')).toBe(AES_WASM_BASE64);
+    expect(aesBinarySource(bytes)).toContain('AES_WASM_BASE64');
   });
 
   it('table AES-128 equals node:crypto on counter blocks, including counters above 2^32', () => {
@@ -311,9 +317,10 @@ describe('key generation in parts and with the table AES', () => {
     const seed = { seed: Uint8Array.from({ length: 16 }, (_, i) => i * 13 + 1), firstAesIndex: 3n, firstByteIndex: 8 };
     const whole = new Uint32Array(2 * 12_000);
     fillMaskWords(seed, 0, 12_000, whole);
-    for (const aes of ['node', 'table'] as const) {
+    for (const aes of ['node', 'wasm', 'table'] as const) {
       const stream = createMaskStream(seed, aes);
-      for (const [first, count] of [[0, 12_000], [1, 3], [8191, 3000], [4095, 1]] as const) {
+      expect(stream.backend).toBe(aes);
+      for (const [first, count] of [[0, 12_000], [1, 3], [8191, 3000], [4095, 1], [2, 8193]] as const) {
         const part = new Uint32Array(2 * count);
         stream.fill(first, count, part);
         expect(Array.from(part), `${aes} ${first}+${count}`).toEqual(Array.from(whole.subarray(2 * first, 2 * (first + count))));
