@@ -14,7 +14,7 @@
  *
  * `npm run keygen:wasm` assembles it into `aes-wasm-binary.ts` (needs the dev dependency wabt).
  */
-export const AES_LAYOUT = { tables: 0, sbox: 4096, roundKeys: 4352, output: 8192, maxBlocks: 4096, pages: 2 } as const;
+import { AES_LAYOUT } from './aes-wasm-layout.ts';
 
 function tableIndex(s: string, row: number): string {
   // ((s >> 8·row) & 255) · 4, as one shift and one mask.

@@ -2,7 +2,7 @@
  * Loader of the WebAssembly AES-128 counter-block kernel (`aes-wasm-wat.ts`): one instance, with
  * its own small memory, per key. Browser-safe (base64 decoded with `atob`, no Node import).
  */
-import { AES_LAYOUT } from './aes-wasm-wat.ts';
+import { AES_LAYOUT } from './aes-wasm-layout.ts';
 import { AES_WASM_BASE64 } from './aes-wasm-binary.ts';
 import { aesTablesLittleEndian, expandAes128Key } from './aes128.ts';
 
