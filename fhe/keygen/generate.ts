@@ -45,6 +45,8 @@ const MODULUS_BYTES = 24; // CiphertextModulus: u128 modulus, u64 scalar bits
 /** GGSWs per streamed part (~1 MB of BSK bodies for N = 2048, k = 1). */
 const GGSWS_PER_PART = 32;
 const TWO32 = 4294967296;
+/** 1.5·2^52: x + ROUND − ROUND is x rounded to the nearest integer (ties to even) for |x| < 2^51. */
+const ROUND = 6755399441055744;
 
 /** Byte length of the serialized compressed server key of `params`. */
 export function compressedServerKeyByteLength(params: ShortintParameters): number {
@@ -320,8 +322,7 @@ class GlweEncryptor {
 
   /** Writes GGSW i's body polynomials (levels × (k+1) rows × N words, u32 pairs) into `out`. */
   encryptGgsw(i: number, out: Uint32Array): void {
-    const { glweDimension: k, polynomialSize: N, pbsBaseLog: beta, pbsLevel: L, lweDimension: n } = this.params;
-    void n;
+    const { glweDimension: k, polynomialSize: N, pbsBaseLog: beta, pbsLevel: L } = this.params;
     const s = this.secrets.lweKey[i]!;
     for (let l = 0; l < L; l++) {
       // f = 2^(64−β(L−l)); its high-word part is 2^(32−β(L−l)).
@@ -334,19 +335,23 @@ class GlweEncryptor {
         const o = 2 * (l * (k + 1) + r) * N;
         const S = this.secrets.glweKey;
         const [p0, p1, p2] = this.prod as [Float64Array, Float64Array, Float64Array];
+        const noise = this.noise;
+        // Message (high word): −s_i·f·S_r[c] for r < k; for r = k, +s_i·f at c = 0 (added below).
+        const negSf = r < k ? -s * fHi : 0;
+        const keyRow = r < k ? r * N : 0;
         for (let c = 0; c < N; c++) {
-          // Message (high word): −s_i·f·S_r[c] for r < k, +s_i·f at c = 0 for r = k.
-          const msgHi = r < k ? -s * fHi * S[r * N + c]! : c === 0 ? s * fHi : 0;
-          // v = R0 + R1·2^22 + R2·2^43 + e (mod 2^64), all steps exact in doubles.
-          const r0 = Math.round(p0[c]!);
-          const r1 = Math.round(p1[c]!);
-          const r2 = Math.round(p2[c]!);
-          const q1 = Math.floor(r1 / 1024);
-          const low = r0 + (r1 - q1 * 1024) * 4194304 + this.noise[c]!;
-          const carry = Math.floor(low / TWO32);
+          // v = R0 + R1·2^22 + R2·2^43 + e (mod 2^64), all steps exact in doubles; the limb
+          // products are integers up to FFT error, rounded by adding and removing 1.5·2^52.
+          const r0 = p0[c]! + ROUND - ROUND;
+          const r1 = p1[c]! + ROUND - ROUND;
+          const r2 = p2[c]! + ROUND - ROUND;
+          const q1 = Math.floor(r1 * (1 / 1024));
+          const low = r0 + (r1 - q1 * 1024) * 4194304 + noise[c]!;
+          const carry = Math.floor(low * (1 / TWO32));
           out[o + 2 * c] = low - carry * TWO32;
-          out[o + 2 * c + 1] = (carry + q1 + r2 * 2048 + msgHi) >>> 0;
+          out[o + 2 * c + 1] = (carry + q1 + r2 * 2048 + negSf * S[keyRow + c]!) >>> 0;
         }
+        if (r === k) out[o + 1] = (out[o + 1]! + s * fHi) >>> 0;
       }
     }
   }
