@@ -181,10 +181,12 @@ function* writeKey(secrets: ClientSecrets, options: KeygenOptions): Generator<Ui
     // --- Bootstrapping key --------------------------------------------------------------------
     const bskSeed = freshSeed();
     out.u32(0); // ShortintCompressedBootstrappingKey::Classic
-    let partStart = 0;
     const ggswWords = pbsLevel * (k + 1) * N;
     const bskBodies = out.words(n * ggswWords);
     const afterBodies = out.pos;
+    // First part: everything up to the bootstrapping key's bodies.
+    let partStart = afterBodies - 8 * n * ggswWords;
+    yield bytes.subarray(0, partStart);
     const glwe = new GlweEncryptor(params, secrets, createMaskStream(bskSeed, options.aes), rng);
     try {
       for (let i = 0; i < n; i++) {
