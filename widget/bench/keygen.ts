@@ -32,7 +32,7 @@ const TYPES: Record<string, string> = {
 };
 const RUNS = Number(process.env.BENCH_KEYGEN_RUNS ?? 3);
 
-function serveRepo(): Promise<{ server: Server; origin: string }> {
+export function serveRepo(): Promise<{ server: Server; origin: string }> {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
     if (req.method !== 'GET' || !SERVED.some((p) => path.startsWith(p))) {
@@ -55,12 +55,12 @@ function serveRepo(): Promise<{ server: Server; origin: string }> {
 }
 
 /** A bench page's `window.benchResult`: `ms` and any other figures, or an error. */
-async function pageResult(browser: Browser, url: string): Promise<{ ms: number } & Record<string, unknown>> {
+async function pageResult(browser: Browser, url: string, timeout = 180_000): Promise<{ ms: number } & Record<string, unknown>> {
   const page = await browser.newPage();
   try {
     await page.goto(url);
     const handle = await page.waitForFunction(() => (window as { benchResult?: unknown }).benchResult, undefined, {
-      timeout: 180_000,
+      timeout,
     });
     const result = (await handle.jsonValue()) as { ms?: number; error?: string };
     if (result.ms === undefined) throw new Error(`${url}: ${result.error ?? 'no result'}`);
@@ -87,8 +87,9 @@ function builtWorkerPath(): string {
  * (the element's crypto worker, one page, alternating) and in Node (node-tfhe 1.6.1 against
  * `generateCompressedServerKey`, alternating, wall and process-CPU time).
  */
-async function benchServerKeyGenerators(browser: Browser, origin: string): Promise<Record<string, unknown>> {
-  const page = await pageResult(browser, `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`);
+export async function benchServerKeyGenerators(browser: Browser, origin: string): Promise<Record<string, unknown>> {
+  // Each run makes two keys (seconds each; minutes on a loaded machine).
+  const page = await pageResult(browser, `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`, RUNS * 240_000);
   const ownMs = page.own as number[];
   const tfheMs = page.tfhe as number[];
   const ck = tfheNode.Shortint.new_client_key(
