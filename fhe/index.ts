@@ -113,5 +113,7 @@ export {
   readClientSecrets,
   zeroClientSecrets,
   defaultAesBackend,
+  keygenFastPathSupported,
+  SUPPORTED_SETS as KEYGEN_SUPPORTED_SETS,
 } from './keygen/index.ts';
 export type { KeygenOptions, ClientSecrets, KeygenParameters, NoiseDistribution, AesBackend } from './keygen/index.ts';
