@@ -99,3 +99,21 @@ export { deserializeCompactCiphertextList } from './compact/serialize.ts';
 export { expandCompactCiphertextList, createSanitizeLookupTable } from './compact/expand.ts';
 export { readCompactPublicKeyInfo, compactPublicKeyProblems } from './compact/public-key.ts';
 export { deriveShortintClientKey } from './compact/client-key.ts';
+
+/**
+ * Compressed server key generation from `Shortint.serialize_client_key` bytes (see the README's
+ * "Key generation"): `generateCompressedServerKey(clientKeyBytes)` returns the exact bytes of
+ * `Shortint.serialize_compressed_server_key`; `compressedServerKeyParts` yields them in parts.
+ * Browser code imports `fhe/keygen/index.ts` instead (this file pulls in Node-only modules).
+ */
+export {
+  generateCompressedServerKey,
+  compressedServerKeyParts,
+  compressedServerKeyByteLength,
+  readClientSecrets,
+  zeroClientSecrets,
+  defaultAesBackend,
+  keygenFastPathSupported,
+  SUPPORTED_SETS as KEYGEN_SUPPORTED_SETS,
+} from './keygen/index.ts';
+export type { KeygenOptions, ClientSecrets, KeygenParameters, NoiseDistribution, AesBackend } from './keygen/index.ts';

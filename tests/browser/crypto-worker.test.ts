@@ -56,8 +56,16 @@ describe('crypto worker: fresh keys', () => {
 
   it('generates a compressed server key that node-tfhe reads, reporting its steps', async () => {
     const steps: string[] = [];
-    keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null }, (s) => steps.push(s));
+    const fractions: number[] = [];
+    keys = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null }, (s, f) => {
+      steps.push(s);
+      if (s === 'server_key') fractions.push(f);
+    });
     expect(keys.fromCache).to.equal(false);
+    // The engine's generator (fhe/keygen) by default, reporting its progress as it goes.
+    expect(keys.serverKeyGenerator).to.equal('engine');
+    expect(fractions.length).to.be.greaterThan(10);
+    expect(fractions).to.deep.equal([...fractions].sort((a, b) => a - b));
     expect(keys.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.tuniform);
     expect(steps).to.include.members(['load_wasm', 'client_key', 'server_key']);
     const check = await oracle<{ ok: boolean }>('server-key-check', keys.serverKey);
@@ -158,8 +166,16 @@ describe('crypto worker: fresh keys', () => {
     }
   });
 
+  it('makes the key with tfhe’s own generator when asked (the fallback, kept for comparison)', async () => {
+    const own = await crypto.request({ type: 'keygen', paramSet: 'tuniform', cacheName: null, serverKeyGenerator: 'tfhe' });
+    expect(own.serverKeyGenerator).to.equal('tfhe');
+    expect(own.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.tuniform);
+    expect((await oracle<{ ok: boolean }>('server-key-check', own.serverKey)).ok).to.equal(true);
+  });
+
   it('makes the Gaussian set’s keys the same way', async () => {
     const gaussian = await crypto.request({ type: 'keygen', paramSet: 'gaussian', cacheName: null });
+    expect(gaussian.serverKeyGenerator).to.equal('engine');
     expect(gaussian.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.gaussian);
     expect(gaussian.publicKey.byteLength).to.equal(32_900);
     expect((await oracle<{ ok: boolean }>('server-key-check', gaussian.serverKey)).ok).to.equal(true);

@@ -6,12 +6,19 @@
  * hand-over to the page. "tfhe's own" is the bare shortint path (client key, compressed server
  * key, serialization) in a worker with the wasm already loaded, so the ratio also counts what the
  * public key adds. Each run uses a fresh page. Needs `npm run build:widget` output.
+ *
+ * The server key alone, the engine's generator (`fhe/keygen`, the element's default) against
+ * tfhe's own `new_compressed_server_key`: `ownMs`, `tfheMs`, `ratio` (one page, the element's
+ * crypto worker, alternating) and `nodeOwnMs`, `nodeTfheMs` (Node, node-tfhe 1.6.1).
  */
 import { createServer, type Server } from 'node:http';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
+import * as tfheNode from 'node-tfhe';
+import { generateCompressedServerKey } from '../../fhe/index.ts';
 import { launchChromium } from '../../tests/e2e/support/browser.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,7 +32,7 @@ const TYPES: Record<string, string> = {
 };
 const RUNS = Number(process.env.BENCH_KEYGEN_RUNS ?? 3);
 
-function serveRepo(): Promise<{ server: Server; origin: string }> {
+export function serveRepo(): Promise<{ server: Server; origin: string }> {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
     if (req.method !== 'GET' || !SERVED.some((p) => path.startsWith(p))) {
@@ -48,12 +55,12 @@ function serveRepo(): Promise<{ server: Server; origin: string }> {
 }
 
 /** A bench page's `window.benchResult`: `ms` and any other figures, or an error. */
-async function pageResult(browser: Browser, url: string): Promise<{ ms: number } & Record<string, unknown>> {
+async function pageResult(browser: Browser, url: string, timeout = 180_000): Promise<{ ms: number } & Record<string, unknown>> {
   const page = await browser.newPage();
   try {
     await page.goto(url);
     const handle = await page.waitForFunction(() => (window as { benchResult?: unknown }).benchResult, undefined, {
-      timeout: 180_000,
+      timeout,
     });
     const result = (await handle.jsonValue()) as { ms?: number; error?: string };
     if (result.ms === undefined) throw new Error(`${url}: ${result.error ?? 'no result'}`);
@@ -66,6 +73,64 @@ async function pageResult(browser: Browser, url: string): Promise<{ ms: number }
 const timeRun = async (browser: Browser, url: string): Promise<number> => (await pageResult(browser, url)).ms;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The module build's crypto worker chunk (its name carries a content hash). */
+function builtWorkerPath(): string {
+  const assets = join(ROOT, 'dist/widget/module/assets');
+  const name = readdirSync(assets).find((f) => /^crypto\.worker.*\.js$/.test(f));
+  if (!name) throw new Error('no crypto worker chunk in dist/widget/module/assets: run npm run build:widget');
+  return `/dist/widget/module/assets/${name}`;
+}
+
+/**
+ * The engine's generator (`fhe/keygen`) against tfhe's own, for the same client key: in Chromium
+ * (the element's crypto worker, one page, alternating) and in Node (node-tfhe 1.6.1 against
+ * `generateCompressedServerKey`, alternating, wall and process-CPU time).
+ */
+export async function benchServerKeyGenerators(browser: Browser, origin: string): Promise<Record<string, unknown>> {
+  // Each run makes two keys (seconds each; minutes on a loaded machine).
+  const page = await pageResult(browser, `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`, RUNS * 240_000);
+  const ownMs = page.own as number[];
+  const tfheMs = page.tfhe as number[];
+  const ck = tfheNode.Shortint.new_client_key(
+    new tfheNode.ShortintParameters(tfheNode.ShortintParametersName.PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128),
+  );
+  const clientKeyBytes = tfheNode.Shortint.serialize_client_key(ck);
+  const nodeOwn: number[] = [];
+  const nodeOwnCpu: number[] = [];
+  const nodeTfhe: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    for (const which of i % 2 === 0 ? ['own', 'tfhe'] : ['tfhe', 'own']) {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      if (which === 'own') {
+        generateCompressedServerKey(clientKeyBytes);
+        nodeOwn.push(performance.now() - start);
+        const used = process.cpuUsage(cpu);
+        nodeOwnCpu.push((used.user + used.system) / 1000);
+      } else {
+        const sk = tfheNode.Shortint.new_compressed_server_key(ck);
+        tfheNode.Shortint.serialize_compressed_server_key(sk);
+        sk.free();
+        nodeTfhe.push(performance.now() - start);
+      }
+    }
+  }
+  clientKeyBytes.fill(0);
+  ck.free();
+  const round = (xs: number[]) => xs.map(Math.round);
+  return {
+    note: 'compressed server key (2_2 TUniform) only, after the client and public keys; Chromium: the crypto worker of dist/widget/module, one page, engine and tfhe alternating',
+    ownMs: Math.round(median(ownMs)),
+    tfheMs: Math.round(median(tfheMs)),
+    ratio: Number((median(ownMs) / median(tfheMs)).toFixed(3)),
+    ratioTarget: 'ratio ≤ 0.2 (stretch ≤ 0.1)',
+    nodeOwnMs: Math.round(median(nodeOwn)),
+    nodeOwnCpuMs: Math.round(median(nodeOwnCpu)),
+    nodeTfheMs: Math.round(median(nodeTfhe)),
+    runs: { ownMs: round(ownMs), tfheMs: round(tfheMs), nodeOwnMs: round(nodeOwn), nodeTfheMs: round(nodeTfhe) },
+  };
+}
 
 export async function benchKeygen(): Promise<Record<string, unknown>> {
   const { server, origin } = await serveRepo();
@@ -83,7 +148,9 @@ export async function benchKeygen(): Promise<Record<string, unknown>> {
     const ratio = median(inPage) / median(own);
     // Milliseconds against seconds: measured on their own, or the server key's noise hides them.
     const { ms: publicKeyAddsMs, ...publicKey } = await pageResult(browser, `${origin}/widget/bench/pages/public-key.html`);
+    const generators = await benchServerKeyGenerators(browser, origin);
     return {
+      ...generators,
       runs: RUNS,
       note: 'inPage: worker and wasm loaded while the applicant fills the form (the element does this on first focus); inPageCold: their loading included',
       tfheOwnMs: own.map(Math.round),

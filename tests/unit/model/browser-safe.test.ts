@@ -27,3 +27,15 @@ describe('browser-safe model modules', () => {
     }
   });
 });
+
+describe('browser-safe key generation', () => {
+  it('fhe/keygen and the widget’s crypto worker import no Node built-in, nothing of evaluator/, and use no Buffer', () => {
+    for (const entry of ['fhe/keygen/index.ts', 'widget/src/crypto/crypto-worker-main.ts']) {
+      const deps = [...closure(join(root, entry))];
+      expect(deps, 'the scan follows imports').toContain(join(root, 'fhe/csprng/aes-wasm.ts'));
+      expect(deps.filter((d) => d.startsWith('node:') || d === 'node-tfhe' || d.includes(`${join(root, 'evaluator')}/`)), entry).toEqual([]);
+      const usesBuffer = deps.filter((d) => d.startsWith(root) && /\bBuffer\.|\bprocess\.(?!getBuiltinModule)|\brequire\(/.test(readFileSync(d, 'utf8')));
+      expect(usesBuffer, entry).toEqual([]);
+    }
+  });
+});

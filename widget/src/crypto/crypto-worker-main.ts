@@ -9,7 +9,15 @@ import type * as Tfhe from 'tfhe';
 import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';
 import { deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from './key-cache.ts';
-import { clientKeyFromHighLevel, compressedServerKeyBytes, decryptCiphertext, encryptDigit, newApplicantKeys } from './tfhe-client.ts';
+import {
+  chooseServerKeyGenerator,
+  clientKeyFromHighLevel,
+  compressedServerKeyBytes,
+  decryptCiphertext,
+  encryptDigit,
+  engineCompressedServerKeyBytes,
+  newApplicantKeys,
+} from './tfhe-client.ts';
 import { tfheWasmSource } from './wasm-source.ts';
 import { DevWarning, warnOnce } from '../dev-warnings.ts';
 import {
@@ -68,16 +76,27 @@ async function keygen(
     const clientKey = cached ? restoreClientKey(tfhe, req.paramSet, cached.highLevelKey) : null;
     if (cached && clientKey) {
       replaceKeys(req.paramSet, clientKey);
-      return { serverKey: cached.serverKey, publicKey: cached.publicKey, paramSet: req.paramSet, fromCache: true, cacheWarning: null };
+      return {
+        serverKey: cached.serverKey,
+        publicKey: cached.publicKey,
+        paramSet: req.paramSet,
+        fromCache: true,
+        serverKeyGenerator: null,
+        cacheWarning: null,
+      };
     }
   }
   progress('client_key', 0.1);
   const { highLevelKey, clientKey, publicKey } = newApplicantKeys(tfhe, req.paramSet);
   try {
     progress('server_key', 0.15);
+    const generator = chooseServerKeyGenerator(req.serverKeyGenerator);
     let serverKey: Uint8Array;
     try {
-      serverKey = compressedServerKeyBytes(tfhe, clientKey);
+      serverKey =
+        generator === 'engine'
+          ? engineCompressedServerKeyBytes(tfhe, req.paramSet, highLevelKey, (f) => progress('server_key', 0.15 + 0.8 * f))
+          : compressedServerKeyBytes(tfhe, clientKey);
     } catch (e) {
       clientKey.free();
       throw e;
@@ -101,7 +120,7 @@ async function keygen(
         cacheWarning = `could not store the keys: ${String(e)}`;
       }
     }
-    return { serverKey, publicKey, paramSet: req.paramSet, fromCache: false, cacheWarning };
+    return { serverKey, publicKey, paramSet: req.paramSet, fromCache: false, serverKeyGenerator: generator, cacheWarning };
   } finally {
     highLevelKey.fill(0);
   }

@@ -6,6 +6,7 @@
  * touches messaging or storage.
  */
 import type * as Tfhe from 'tfhe';
+import { generateCompressedServerKey, keygenFastPathSupported } from '../../../fhe/keygen/index.ts';
 import { deriveShortintClientKey } from './derive-client-key.ts';
 
 /** The parameter sets a manifest may name, mapped to tfhe's `ShortintParametersName`. */
@@ -110,6 +111,36 @@ export function compressedServerKeyBytes(tfhe: TfheModule, clientKey: Tfhe.Short
     return tfhe.Shortint.serialize_compressed_server_key(serverKey);
   } finally {
     serverKey.free();
+  }
+}
+
+/** Who makes the compressed server key: the engine's generator (`fhe/keygen`) or tfhe's own. */
+export type ServerKeyGenerator = 'engine' | 'tfhe';
+
+/**
+ * The generator a request gets: the one it names, else the engine's wherever WebAssembly SIMD runs
+ * (several times faster than tfhe's single-threaded wasm), else tfhe's own.
+ */
+export function chooseServerKeyGenerator(requested: ServerKeyGenerator | 'auto' | undefined): ServerKeyGenerator {
+  if (requested === 'engine' || requested === 'tfhe') return requested;
+  return keygenFastPathSupported() ? 'engine' : 'tfhe';
+}
+
+/**
+ * The same key as {@link compressedServerKeyBytes} (same format, same secret), made by the engine's
+ * generator from the high-level key's secret. The shortint key bytes it derives are zeroed after use.
+ */
+export function engineCompressedServerKeyBytes(
+  tfhe: TfheModule,
+  paramSet: ParamSet,
+  highLevelKey: Uint8Array,
+  onProgress?: (fraction: number) => void,
+): Uint8Array {
+  const shortint = deriveShortintClientKey(highLevelKey, shortintKeyTemplate(tfhe, paramSet));
+  try {
+    return generateCompressedServerKey(shortint, onProgress ? { onProgress } : {});
+  } finally {
+    shortint.fill(0);
   }
 }
 

@@ -16,6 +16,8 @@ export const RequestId = z.number().int().nonnegative();
 export const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'must be a Uint8Array');
 
 export const ParamSetName = z.enum(PARAM_SET_NAMES);
+export const ServerKeyGeneratorName = z.enum(['engine', 'tfhe']);
+export const ServerKeyGeneratorChoice = z.enum(['auto', 'engine', 'tfhe']);
 export type ParamSetName = z.infer<typeof ParamSetName>;
 
 export const WorkerRequest = z.discriminatedUnion('type', [
@@ -28,6 +30,11 @@ export const WorkerRequest = z.discriminatedUnion('type', [
       paramSet: ParamSetName,
       /** Where to keep (and look for) the keys; `null` keeps them in memory only. */
       cacheName: z.string().min(1).max(200).nullable(),
+      /**
+       * Who makes the server key: `engine` (the engine's generator, `fhe/keygen`), `tfhe` (tfhe's
+       * own `new_compressed_server_key`), or `auto` / absent: the engine's where WebAssembly SIMD runs.
+       */
+      serverKeyGenerator: ServerKeyGeneratorChoice.optional(),
     })
     .strict(),
   z
@@ -67,6 +74,8 @@ export const KeygenResult = z
     publicKey: Bytes,
     paramSet: ParamSetName,
     fromCache: z.boolean(),
+    /** Who made the server key; `null` when it came from the cache. */
+    serverKeyGenerator: ServerKeyGeneratorName.nullable(),
     /** Why the fresh keys could not be cached (they are still returned), or `null`. */
     cacheWarning: z.string().nullable(),
   })
