@@ -11,6 +11,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface EvaluatorProcess {
   url: string;
+  /** The process id (e.g. to read its memory in /proc). */
+  pid: number;
   /** Graceful: SIGTERM (runs in flight may finish), SIGKILL after 10 s. */
   stop(): Promise<void>;
   /** A crash: SIGKILL now. */
@@ -74,6 +76,7 @@ export async function startEvaluatorProcess(port: number, options: EvaluatorOpti
   }
   return {
     url,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -9,12 +9,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { submitPartyInputs } from '../../party/index.ts';
-import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
-import { DEFAULT_RETRY_POLICY, isRetriableStatus, nextRetryDelay, parseRetryAfter } from '../../protocol/retry.ts';
+import { SessionStatus } from '../../protocol/public-api.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, getManifest, type Session } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
+import { retryingFetch } from './support/retrying-fetch.ts';
 import { encryptPartyInputs, ownFeatures, sampleApplication } from './support/inputs.ts';
 import { expectResultMatchesModel, readProgress } from './support/sessions.ts';
 import { KEYS } from './support/tenants.ts';
@@ -39,28 +39,7 @@ afterAll(async () => {
 /** What the applicant's client saw go wrong and recovered from, for the report. */
 const retried: string[] = [];
 
-/** One request with the product's retry policy (bodies here are bytes or strings: resendable). */
-async function send(path: string, init: RequestInit, ok: readonly number[]): Promise<Response> {
-  const started = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    let res: Response | undefined;
-    let why: string;
-    try {
-      res = await gw.fetch(path, init);
-      if (ok.includes(res.status)) return res;
-      why = `${res.status} ${res.headers.get('content-type') ?? ''}`;
-      if (!isRetriableStatus(res.status)) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
-    } catch (e) {
-      if (res) throw e;
-      why = `network ${(e as Error).message}`;
-    }
-    const delay = nextRetryDelay(DEFAULT_RETRY_POLICY, attempt, Date.now() - started, parseRetryAfter(res?.headers.get(PublicHeaders.retryAfter)));
-    await res?.body?.cancel();
-    if (delay === undefined) throw new Error(`${init.method ?? 'GET'} ${path}: gave up after ${attempt + 1} tries (${why})`);
-    retried.push(`${init.method ?? 'GET'} ${path.split('/').pop()}: ${why}`);
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
+const send = retryingFetch((path, init) => gw.fetch(path, init), (what) => retried.push(what));
 
 const octets = (s: Session, body: Uint8Array) => ({
   method: 'PUT',
