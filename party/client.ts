@@ -23,7 +23,7 @@ export interface PartyClientOptions {
   partyKey: string;
   /** Tries per request, the first included, for retriable failures (default 6). */
   attempts?: number;
-  /** Stop retrying a request once the next wait would end this long after its first try (default 60 s). */
+  /** Stop retrying a request once its waits between tries would add up to more than this (default 60 s). */
   retryBudgetMs?: number;
   /** `fetch` implementation (default: the global one). */
   fetch?: typeof fetch;
@@ -180,26 +180,28 @@ export class PartyGatewayClient {
     const url = new URL(path, this.base);
     const headers: Record<string, string> = { [PublicHeaders.partyKey]: this.partyKey, accept: 'application/json, application/octet-stream' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const started = Date.now();
+    let waited = 0;
     for (let attempt = 0; ; attempt++) {
       let res: Response | undefined;
       try {
         res = await this.fetchImpl(url, { method, headers, body, signal: this.signal, redirect: 'error' });
       } catch (e) {
         if (this.signal?.aborted) throw new PartyError('aborted', 'cancelled');
-        const delay = nextRetryDelay(this.retry, attempt, Date.now() - started, undefined);
+        const delay = nextRetryDelay(this.retry, attempt, waited, undefined);
         if (delay === undefined) {
           throw new PartyError('network', `${method} ${url.pathname}: the gateway cannot be reached (${(e as Error).message})`, { retriable: true });
         }
+        waited += delay;
         await sleep(delay, this.signal);
         continue;
       }
       if (res.ok || accept.includes(res.status)) return res;
       const delay = isRetriableStatus(res.status)
-        ? nextRetryDelay(this.retry, attempt, Date.now() - started, parseRetryAfter(res.headers.get(PublicHeaders.retryAfter)))
+        ? nextRetryDelay(this.retry, attempt, waited, parseRetryAfter(res.headers.get(PublicHeaders.retryAfter)))
         : undefined;
       if (delay === undefined) throw await this.errorOf(res);
       await res.body?.cancel();
+      waited += delay;
       await sleep(delay, this.signal);
     }
   }

@@ -10,7 +10,8 @@
  * - The wait: the answer's `retry-after` (delay-seconds or HTTP-date, RFC 9110 §10.2.3) when it
  *   names one, else exponential backoff from {@link RetryPolicy.baseDelayMs}; either way capped
  *   and spread with jitter so that clients that failed together do not return together.
- * - Bounded: at most {@link RetryPolicy.attempts} tries and {@link RetryPolicy.budgetMs} in all.
+ * - Bounded: at most {@link RetryPolicy.attempts} tries, and at most {@link RetryPolicy.budgetMs}
+ *   of waiting between them (a slow 30 MB upload does not eat the budget of its retry).
  *
  * Browser-safe: no dependencies.
  */
@@ -18,7 +19,7 @@
 export interface RetryPolicy {
   /** Tries in all, the first included. */
   attempts: number;
-  /** Give up once the next wait would end past this many ms after the first try. */
+  /** Give up once the waits between tries would add up to more than this many ms. */
   budgetMs: number;
   /** First backoff step when the answer names no wait. */
   baseDelayMs: number;
@@ -64,17 +65,17 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfterMs:
 }
 
 /**
- * The wait before the next try, or undefined to stop: out of tries, or the wait would end past
- * the budget.
+ * The wait before the next try, or undefined to stop: out of tries, or the waits so far
+ * (`waitedMs`) and this one would pass the budget.
  */
 export function nextRetryDelay(
   policy: RetryPolicy,
   attempt: number,
-  elapsedMs: number,
+  waitedMs: number,
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number | undefined {
   if (attempt + 1 >= policy.attempts) return undefined;
   const delay = retryDelayMs(policy, attempt, retryAfterMs, random);
-  return elapsedMs + delay > policy.budgetMs ? undefined : delay;
+  return waitedMs + delay > policy.budgetMs ? undefined : delay;
 }

@@ -10,7 +10,7 @@ import { DEFAULT_RETRY_POLICY, isRetriableStatus, nextRetryDelay, parseRetryAfte
 /** @param fetchGateway a path-relative fetch against the gateway (`gw.fetch`). */
 export function retryingFetch(fetchGateway: (path: string, init: RequestInit) => Promise<Response>, onRetry: (what: string) => void = () => undefined) {
   return async function send(path: string, init: RequestInit, ok: readonly number[]): Promise<Response> {
-    const started = Date.now();
+    let waited = 0;
     const what = `${init.method ?? 'GET'} ${path.split('/').slice(4).join('/') || path}`;
     for (let attempt = 0; ; attempt++) {
       let res: Response | undefined;
@@ -26,10 +26,11 @@ export function retryingFetch(fetchGateway: (path: string, init: RequestInit) =>
         why = `${res.status} ${res.headers.get('content-type') ?? ''}`;
         if (!isRetriableStatus(res.status)) throw new Error(`${what}: ${res.status} ${await res.text()}`);
       }
-      const delay = nextRetryDelay(DEFAULT_RETRY_POLICY, attempt, Date.now() - started, parseRetryAfter(res?.headers.get(PublicHeaders.retryAfter)));
+      const delay = nextRetryDelay(DEFAULT_RETRY_POLICY, attempt, waited, parseRetryAfter(res?.headers.get(PublicHeaders.retryAfter)));
       await res?.body?.cancel();
       if (delay === undefined) throw new Error(`${what}: gave up after ${attempt + 1} tries (${why!})`);
       onRetry(`${what}: ${why!}`);
+      waited += delay;
       await new Promise((r) => setTimeout(r, delay));
     }
   };
