@@ -2,12 +2,15 @@
  * The gateway calls a party backend makes with its secret party key (`x-blindscore-party-key`):
  * session status, the public manifest, the session's compact public key, and its own inputs.
  * Every response is checked against the shared zod schemas; errors become {@link PartyError}s
- * carrying the gateway's `{ code, message }`. Retriable failures (429, 502–504, network) are
- * retried with backoff, honouring `retry-after`.
+ * carrying the gateway's `{ code, message }`. Every call is idempotent (an upload repeated
+ * byte for byte is a `duplicate`), so retriable failures — 429, 502–504 (also a 503 that is not
+ * the gateway's JSON, e.g. from a proxy in front of it), network errors — are retried under the
+ * shared policy of `protocol/retry.ts`: `retry-after` honoured, jitter, bounded tries and time.
  */
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { ErrorBody } from '../protocol/errors.ts';
+import { DEFAULT_RETRY_POLICY, isRetriableStatus, nextRetryDelay, parseRetryAfter, type RetryPolicy } from '../protocol/retry.ts';
 import { InputsAccepted, PublicBodyLimits, PublicHeaders, SessionId, SessionStatus, publicPath } from '../protocol/public-api.ts';
 import type { CompactListInputs, Party } from '../protocol/ciphertexts.ts';
 import { Manifest, manifestProblems } from '../model/manifest.ts';
@@ -18,16 +21,16 @@ export interface PartyClientOptions {
   gatewayUrl: string | URL;
   /** The party's secret API key. Never sent anywhere but this gateway. */
   partyKey: string;
-  /** Attempts per request for retriable failures (default 4). */
+  /** Tries per request, the first included, for retriable failures (default 6). */
   attempts?: number;
+  /** Stop retrying a request once its waits between tries would add up to more than this (default 60 s). */
+  retryBudgetMs?: number;
   /** `fetch` implementation (default: the global one). */
   fetch?: typeof fetch;
   signal?: AbortSignal;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-const RETRIABLE_STATUS = new Set([429, 502, 503, 504]);
-const MAX_RETRY_DELAY_MS = 30_000;
 /** Bounds on JSON responses read into memory (status, manifest, upload receipt). */
 const MAX_JSON_BYTES = 1024 * 1024;
 
@@ -46,11 +49,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Delay before attempt `attempt + 1`: the server's `retry-after` when given, else exponential. */
-function retryDelay(res: Response | undefined, attempt: number): number {
-  const header = res?.headers.get(PublicHeaders.retryAfter);
-  const seconds = header !== null && header !== undefined && /^[0-9]{1,5}$/.test(header) ? Number(header) : undefined;
-  return Math.min(MAX_RETRY_DELAY_MS, seconds !== undefined ? seconds * 1000 : 250 * 2 ** attempt);
+/** The poll delay while the public key is not uploaded yet: the server's `retry-after`, else exponential. */
+function pollDelay(res: Response, poll: number): number {
+  return parseRetryAfter(res.headers.get(PublicHeaders.retryAfter)) ?? 250 * 2 ** poll;
 }
 
 /**
@@ -92,7 +93,7 @@ async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
 export class PartyGatewayClient {
   private readonly base: URL;
   private readonly partyKey: string;
-  private readonly attempts: number;
+  private readonly retry: RetryPolicy;
   private readonly fetchImpl: typeof fetch;
   private readonly signal: AbortSignal | undefined;
 
@@ -114,7 +115,11 @@ export class PartyGatewayClient {
     }
     this.base = base;
     this.partyKey = options.partyKey;
-    this.attempts = Math.max(1, options.attempts ?? 4);
+    this.retry = {
+      ...DEFAULT_RETRY_POLICY,
+      attempts: Math.max(1, options.attempts ?? DEFAULT_RETRY_POLICY.attempts),
+      budgetMs: Math.max(0, options.retryBudgetMs ?? DEFAULT_RETRY_POLICY.budgetMs),
+    };
     this.fetchImpl = options.fetch ?? fetch;
     this.signal = options.signal;
   }
@@ -154,7 +159,7 @@ export class PartyGatewayClient {
       }
       const error = await this.errorOf(res);
       if (error.code !== 'public_key_not_ready') throw error;
-      const delay = Math.min(retryDelay(res, Math.min(poll, 4)), 2_000);
+      const delay = Math.min(pollDelay(res, Math.min(poll, 4)), 2_000);
       if (Date.now() + delay > deadline) {
         throw new PartyError('public_key_timeout', `the session's public key was not uploaded within ${Math.round(waitMs / 1000)} s`, {
           retriable: true,
@@ -175,22 +180,29 @@ export class PartyGatewayClient {
     const url = new URL(path, this.base);
     const headers: Record<string, string> = { [PublicHeaders.partyKey]: this.partyKey, accept: 'application/json, application/octet-stream' };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    let waited = 0;
     for (let attempt = 0; ; attempt++) {
       let res: Response | undefined;
       try {
         res = await this.fetchImpl(url, { method, headers, body, signal: this.signal, redirect: 'error' });
       } catch (e) {
         if (this.signal?.aborted) throw new PartyError('aborted', 'cancelled');
-        if (attempt + 1 >= this.attempts) {
+        const delay = nextRetryDelay(this.retry, attempt, waited, undefined);
+        if (delay === undefined) {
           throw new PartyError('network', `${method} ${url.pathname}: the gateway cannot be reached (${(e as Error).message})`, { retriable: true });
         }
+        waited += delay;
+        await sleep(delay, this.signal);
+        continue;
       }
-      if (res !== undefined) {
-        if (res.ok || accept.includes(res.status)) return res;
-        if (!RETRIABLE_STATUS.has(res.status) || attempt + 1 >= this.attempts) throw await this.errorOf(res);
-        await res.body?.cancel();
-      }
-      await sleep(retryDelay(res, attempt), this.signal);
+      if (res.ok || accept.includes(res.status)) return res;
+      const delay = isRetriableStatus(res.status)
+        ? nextRetryDelay(this.retry, attempt, waited, parseRetryAfter(res.headers.get(PublicHeaders.retryAfter)))
+        : undefined;
+      if (delay === undefined) throw await this.errorOf(res);
+      await res.body?.cancel();
+      waited += delay;
+      await sleep(delay, this.signal);
     }
   }
 
@@ -213,7 +225,11 @@ export class PartyGatewayClient {
     try {
       body = ErrorBody.parse(JSON.parse(new TextDecoder().decode(await readBounded(res, MAX_JSON_BYTES))));
     } catch {
-      return new PartyError('invalid_response', `the gateway answered HTTP ${res.status} without an error body`, { status: res.status });
+      // Not the gateway's own answer (a proxy's or dev server's page): retriable when its status is.
+      return new PartyError('invalid_response', `the gateway answered HTTP ${res.status} without an error body`, {
+        status: res.status,
+        ...(isRetriableStatus(res.status) ? { retriable: true } : {}),
+      });
     }
     return new PartyError(body.code, body.message, {
       status: res.status,

@@ -9,6 +9,9 @@
  * be rejected before anything is decoded; the evaluator's engine does the byte-level checks.
  */
 import { z } from 'zod';
+import { base64ToBytes, bytesToBase64, isCanonicalBase64 } from './base64.ts';
+
+export { base64ToBytes, bytesToBase64 };
 
 /** The three parties that contribute inputs to a decision. */
 export const Party = z.enum(['applicant', 'bank', 'bureau']);
@@ -27,7 +30,10 @@ const base64Of = (maxBytes: number) =>
   z
     .string()
     .max(Math.ceil(maxBytes / 3) * 4)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+    // The pattern documents the shape in OpenAPI; the refinement is the decoder's own rule (it
+    // also wants zero pad bits), so a body that passes always decodes (protocol/base64.ts).
+    .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be padded base64 (RFC 4648)')
+    .refine(isCanonicalBase64, 'must be canonical padded base64 (RFC 4648)');
 
 /** base64 of one compressed shortint ciphertext (what clients upload). */
 export const CompressedCiphertextB64 = base64Of(COMPRESSED_CIPHERTEXT_BYTES);
@@ -119,21 +125,3 @@ export const EncryptedResult = z
   })
   .strict();
 export type EncryptedResult = z.infer<typeof EncryptedResult>;
-
-/** Encodes bytes as base64 in browsers, Workers and Node alike. */
-export function bytesToBase64(bytes: Uint8Array): string {
-  let s = '';
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  }
-  return btoa(s);
-}
-
-/** Decodes base64 (already validated by a schema above) into bytes. */
-export function base64ToBytes(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}

@@ -36,6 +36,11 @@ export const EvaluatorRoutes = {
   health: '/healthz',
   /** `GET` readiness: model loaded, worker pool up, not shutting down. 503 when not ready. */
   ready: '/readyz',
+  /**
+   * `GET ?challenge=<32 hex>` this process's boot identity, proven with the shared secret
+   * ({@link IdentityResponse}); what every signed request is bound to. Unauthenticated.
+   */
+  identity: '/identity',
   /** `GET` the model version and parameter set this evaluator serves. */
   model: '/v1/model',
   /** `PUT` create, `GET` status, `DELETE` forget a session. */
@@ -188,6 +193,21 @@ export const HealthResponse = z
   .strict();
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
+/** A boot identity: 128 random bits drawn when the evaluator process starts, as hex. */
+export const BootId = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex characters');
+export type BootId = z.infer<typeof BootId>;
+
+/** `GET /identity?challenge=…` query. */
+export const IdentityQuery = z.object({ challenge: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex characters') }).strict();
+
+/**
+ * `GET /identity` response: the process's boot identity and `v1=` + hex HMAC-SHA256 over
+ * {@link canonicalIdentityProof} (the caller's fresh challenge and the boot id), keyed by the
+ * shared secret, so the caller knows the answer came from an evaluator holding the secret, now.
+ */
+export const IdentityResponse = z.object({ bootId: BootId, proof: z.string().regex(/^v1=[0-9a-f]{64}$/) }).strict();
+export type IdentityResponse = z.infer<typeof IdentityResponse>;
+
 /** `GET /readyz` response: 200 when `ready`, 503 otherwise. */
 export const ReadyResponse = z
   .object({
@@ -224,6 +244,7 @@ export const EvaluatorErrorCode = {
   bad_signature: 401, //           signature does not verify
   stale_request: 401, //           timestamp outside the clock-skew window
   replayed_request: 401, //        nonce already seen within the window
+  boot_mismatch: 401, //           signed for another evaluator process (restarted, or another instance): learn `/identity` again
   body_hash_mismatch: 400, //      body bytes do not hash to the signed value
   invalid_request: 400, //         params, query or JSON body fail their schema
   invalid_json: 400, //            body is not JSON
@@ -256,8 +277,11 @@ export type EvaluatorErrorCode = keyof typeof EvaluatorErrorCode;
 // Request signatures
 
 /**
- * Header names of the signature scheme. Every request except `/healthz` and `/readyz` carries:
+ * Header names of the signature scheme. Every request except `/healthz`, `/readyz` and
+ * `/identity` carries:
  *
+ * - `x-blindscore-evaluator-boot`: the boot identity of the evaluator process the request is
+ *   meant for, learned from its signed `/identity` answer ({@link fetchEvaluatorIdentity});
  * - `x-blindscore-timestamp`: Unix time in whole seconds;
  * - `x-blindscore-nonce`: 32 lowercase hex characters, fresh per request (retries too);
  * - `x-blindscore-content-sha256`: lowercase hex SHA-256 of the exact body bytes
@@ -265,11 +289,19 @@ export type EvaluatorErrorCode = keyof typeof EvaluatorErrorCode;
  * - `x-blindscore-signature`: `v1=` + lowercase hex HMAC-SHA256 over
  *   {@link canonicalEvaluatorRequest}, keyed by the shared secret's UTF-8 bytes.
  *
- * The evaluator rejects a timestamp more than {@link SIGNATURE_MAX_SKEW_SECONDS} away from its
- * clock, a nonce it has seen within that window, and a body whose bytes do not hash to the
- * signed value (checked while streaming; the request fails before anything is stored).
+ * The evaluator rejects a request signed for another boot identity (401 `boot_mismatch`), a
+ * timestamp more than {@link SIGNATURE_MAX_SKEW_SECONDS} away from its clock, a nonce it has seen
+ * within that window, and a body whose bytes do not hash to the signed value (checked while
+ * streaming; the request fails before anything is stored).
+ *
+ * Replays: the nonce cache lives in one process's memory, so on its own it forgets everything at
+ * a restart and is not shared between instances that hold the same secret. The boot identity
+ * closes both gaps: each process draws a new one at start, so a request captured before a
+ * restart, or sent to another instance, names a boot that process never had and is refused;
+ * within one boot the clock window and the nonce cache refuse it.
  */
 export const SignatureHeaders = {
+  bootId: 'x-blindscore-evaluator-boot',
   timestamp: 'x-blindscore-timestamp',
   nonce: 'x-blindscore-nonce',
   contentSha256: 'x-blindscore-content-sha256',
@@ -284,8 +316,9 @@ export const SHARED_SECRET_MIN_BYTES = 32;
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 const HEX64 = /^[0-9a-f]{64}$/;
-/** The four signature headers, parsed. */
+/** The signature headers, parsed. */
 export const SignatureHeaderValues = z.object({
+  bootId: BootId,
   timestamp: z.string().regex(/^[0-9]{1,12}$/, 'must be Unix seconds'),
   nonce: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 hex characters'),
   contentSha256: z.string().regex(HEX64, 'must be 64 hex characters'),
@@ -295,6 +328,8 @@ export type SignatureHeaderValues = z.infer<typeof SignatureHeaderValues>;
 
 /** What a signature covers. `pathAndQuery` is the request target exactly as sent (`/v1/…?…`). */
 export interface SignedRequestParts {
+  /** The boot identity of the evaluator process the request is for. */
+  bootId: string;
   method: string;
   pathAndQuery: string;
   timestamp: string;
@@ -303,11 +338,16 @@ export interface SignedRequestParts {
 }
 
 /**
- * The string the HMAC signs: a fixed scheme label, then the upper-case method, the request
- * target, timestamp, nonce and body hash, one per line.
+ * The string the HMAC signs: a fixed scheme label, then the evaluator's boot identity, the
+ * upper-case method, the request target, timestamp, nonce and body hash, one per line.
  */
 export function canonicalEvaluatorRequest(p: SignedRequestParts): string {
-  return ['BLINDSCORE-HMAC-SHA256', p.method.toUpperCase(), p.pathAndQuery, p.timestamp, p.nonce, p.contentSha256].join('\n');
+  return ['BLINDSCORE-HMAC-SHA256', p.bootId, p.method.toUpperCase(), p.pathAndQuery, p.timestamp, p.nonce, p.contentSha256].join('\n');
+}
+
+/** What an identity proof signs: its own label (no request signature can be one), the challenge, the boot id. */
+export function canonicalIdentityProof(challenge: string, bootId: string): string {
+  return ['BLINDSCORE-EVALUATOR-IDENTITY', challenge, bootId].join('\n');
 }
 
 const encoder = new TextEncoder();
@@ -348,8 +388,9 @@ export function newNonce(): string {
  * const key = await importSharedSecret(env.EVALUATOR_SHARED_SECRET);
  * const body = JSON.stringify(inputs);
  * const path = evaluatorPath.inputs(sessionId, 'bank');
+ * const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(new URL(p, env.EVALUATOR_URL)));
  * const headers = await signEvaluatorRequest(key, {
- *   method: 'PUT', pathAndQuery: path, contentSha256: await sha256Hex(body),
+ *   bootId, method: 'PUT', pathAndQuery: path, contentSha256: await sha256Hex(body),
  * });
  * await fetch(new URL(path, env.EVALUATOR_URL), {
  *   method: 'PUT', body, headers: { ...headers, 'content-type': 'application/json' },
@@ -357,9 +398,10 @@ export function newNonce(): string {
  */
 export async function signEvaluatorRequest(
   key: CryptoKey,
-  req: { method: string; pathAndQuery: string; contentSha256?: string; nowSeconds?: number; nonce?: string },
+  req: { bootId: string; method: string; pathAndQuery: string; contentSha256?: string; nowSeconds?: number; nonce?: string },
 ): Promise<Record<(typeof SignatureHeaders)[keyof typeof SignatureHeaders], string>> {
   const parts: SignedRequestParts = {
+    bootId: req.bootId,
     method: req.method,
     pathAndQuery: req.pathAndQuery,
     timestamp: String(Math.floor(req.nowSeconds ?? Date.now() / 1000)),
@@ -368,6 +410,7 @@ export async function signEvaluatorRequest(
   };
   const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(canonicalEvaluatorRequest(parts)));
   return {
+    [SignatureHeaders.bootId]: parts.bootId,
     [SignatureHeaders.timestamp]: parts.timestamp,
     [SignatureHeaders.nonce]: parts.nonce,
     [SignatureHeaders.contentSha256]: parts.contentSha256,
@@ -376,8 +419,8 @@ export async function signEvaluatorRequest(
 }
 
 /**
- * Checks a signature in constant time (WebCrypto's `verify`). Does not check the clock, the
- * nonce or the body hash: the caller does, in that order, after this returns true.
+ * Checks a signature in constant time (WebCrypto's `verify`). Does not check the boot identity,
+ * the clock, the nonce or the body hash: the caller does, in that order, after this returns true.
  */
 export async function verifyEvaluatorSignature(
   key: CryptoKey,
@@ -392,3 +435,48 @@ export async function verifyEvaluatorSignature(
     encoder.encode(canonicalEvaluatorRequest(parts)),
   );
 }
+
+/** The `/identity` answer for a challenge: this process's boot id and its proof. */
+export async function proveEvaluatorIdentity(key: CryptoKey, challenge: string, bootId: string): Promise<IdentityResponse> {
+  const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(canonicalIdentityProof(challenge, bootId)));
+  return { bootId, proof: `v1=${toHex(mac)}` };
+}
+
+/** A failed identity handshake: the evaluator cannot be reached, or its answer does not prove the secret. */
+export class EvaluatorIdentityError extends Error {
+  override readonly name = 'EvaluatorIdentityError';
+  constructor(
+    /** `unreachable`: no answer (retry later); `refused`: an answer without a valid proof. */
+    readonly reason: 'unreachable' | 'refused',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Learns an evaluator process's boot identity: sends a fresh random challenge to `/identity`
+ * and accepts the answer only if its proof verifies under the shared secret (constant time), so
+ * neither a stale answer nor one from a party without the secret is believed.
+ *
+ * @param get fetches a path of the evaluator (`/identity?challenge=…`).
+ * @throws {EvaluatorIdentityError} unreachable, an error status, or a proof that does not verify.
+ */
+export async function fetchEvaluatorIdentity(key: CryptoKey, get: (pathAndQuery: string) => Promise<Response>): Promise<string> {
+  const challenge = newNonce();
+  let res: Response;
+  try {
+    res = await get(`${EvaluatorRoutes.identity}?challenge=${challenge}`);
+  } catch (e) {
+    throw new EvaluatorIdentityError('unreachable', `the evaluator cannot be reached (${e instanceof Error ? e.name : typeof e})`);
+  }
+  const parsed = IdentityResponse.safeParse(await res.json().catch(() => undefined));
+  if (!res.ok || !parsed.success) throw new EvaluatorIdentityError(res.status >= 500 ? 'unreachable' : 'refused', `the evaluator answered ${res.status} without an identity`);
+  const { bootId, proof } = parsed.data;
+  const ok = await crypto.subtle.verify('HMAC', key, fromHex(proof.slice(3)), encoder.encode(canonicalIdentityProof(challenge, bootId)));
+  if (!ok) throw new EvaluatorIdentityError('refused', "the evaluator's identity proof does not verify (another shared secret?)");
+  return bootId;
+}
+
+/** A fresh boot identity (an evaluator process draws one at start). */
+export const newBootId: () => string = newNonce;

@@ -296,6 +296,7 @@ export const PublicErrorCode = {
   origin_not_allowed: 403, //       Origin missing (publishable-key routes) or not allowed for the tenant
   party_not_allowed: 403, //        this credential may not upload this party's inputs
   token_required: 403, //           a party key on a route only the session token may use
+  party_key_server_only: 403, //    a party key on a request with an `Origin` (from a web page): party keys are for servers
   session_not_found: 404,
   not_found: 404, //                no such route
   method_not_allowed: 405,

@@ -23,7 +23,7 @@ export function createApp({ service, log, auth }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // The gateway's request id, when well-formed, ties both tiers' logs together.
   app.use(requestId({ limitLength: 64 }), accessLog(log));
-  app.route('/', healthRoutes(service));
+  app.route('/', healthRoutes(service, auth));
   app.use('/v1/*', sharedSecret(auth));
   app.route('/', sessionRoutes(service));
   app.notFound(notFound);

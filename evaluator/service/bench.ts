@@ -28,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfhe from 'node-tfhe';
 import { bytesToBase64, type Party, type PartyInputs } from '../../protocol/ciphertexts.ts';
-import { evaluatorPath, importSharedSecret, sha256Hex, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
+import { evaluatorPath, fetchEvaluatorIdentity, importSharedSecret, sha256Hex, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { loadModel, type Model } from '../../model/manifest.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { loadTestKeys } from '../../tests/support/tfhe-keys.ts';
@@ -119,11 +119,12 @@ async function startService(bundleDir: string, concurrency: number) {
   };
   const url = (await logged('evaluator listening')).url!;
   const key = await importSharedSecret(SECRET);
+  const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(url + p));
   const send = async (method: string, path: string, body?: Uint8Array<ArrayBuffer>, type?: string, hash?: string) => {
     const res = await fetch(url + path, {
       method,
       headers: {
-        ...(await signEvaluatorRequest(key, { method, pathAndQuery: path, contentSha256: hash ?? (await sha256Hex(body ?? new Uint8Array(0))) })),
+        ...(await signEvaluatorRequest(key, { bootId, method, pathAndQuery: path, contentSha256: hash ?? (await sha256Hex(body ?? new Uint8Array(0))) })),
         ...(type ? { 'content-type': type } : {}),
       },
       ...(body ? { body } : {}),

@@ -4,8 +4,8 @@
  * is stored. Validation rules come from `model/party-inputs.ts`, shared with the gateway.
  */
 import { ApiError } from '../../protocol/errors.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
 import {
-  base64ToBytes,
   COMPRESSED_CIPHERTEXT_BYTES,
   MAX_COMPACT_LIST_BYTES,
   type CompactListInputs,
@@ -67,8 +67,9 @@ export function checkCompactList(manifest: ServedManifest, inputs: CompactListIn
   let bytes: Uint8Array;
   try {
     bytes = base64ToBytes(inputs.list);
-  } catch {
-    return refuse('is not valid base64');
+  } catch (e) {
+    if (!isBase64Error(e)) throw e;
+    return refuse(`is not valid base64: ${e.message}`);
   }
   if (bytes.length > MAX_COMPACT_LIST_BYTES) refuse(`is ${bytes.length} bytes, more than ${MAX_COMPACT_LIST_BYTES}`);
   try {
@@ -103,7 +104,8 @@ function checkCompressedDigits(manifest: ServedManifest, inputs: PartyInputs): v
       let bytes: Uint8Array;
       try {
         bytes = base64ToBytes(b64);
-      } catch {
+      } catch (e) {
+        if (!isBase64Error(e)) throw e;
         throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not valid base64`, { details: where });
       }
       if (bytes.length !== COMPRESSED_CIPHERTEXT_BYTES) {

@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { importSharedSecret } from '../../protocol/evaluator-api.ts';
+import { importSharedSecret, newBootId } from '../../protocol/evaluator-api.ts';
 import { createApp } from './app.ts';
 import type { EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
@@ -14,6 +14,8 @@ import type { Logger } from './log.ts';
 export interface RunningEvaluator {
   /** Base URL, e.g. `http://127.0.0.1:8790`. */
   url: string;
+  /** This process's boot identity: every signed request must name it (drawn anew at each start). */
+  bootId: string;
   port: number;
   service: EvaluatorService;
   /**
@@ -34,7 +36,9 @@ export interface StartOptions<K> {
 export async function startEvaluator<K>({ config, backend, log, now }: StartOptions<K>): Promise<RunningEvaluator> {
   const service = new EvaluatorService<K>({ config, backend, log, ...(now ? { now } : {}) }) as EvaluatorService;
   const key = await importSharedSecret(config.sharedSecret);
-  const app = createApp({ service, log, auth: { key, ...(now ? { now } : {}) } });
+  // Random per start, so signed requests captured before a restart (or sent to another instance) are refused.
+  const bootId = newBootId();
+  const app = createApp({ service, log, auth: { key, bootId, ...(now ? { now } : {}) } });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s as Server));
     s.once('error', reject);
@@ -42,7 +46,7 @@ export async function startEvaluator<K>({ config, backend, log, now }: StartOpti
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, model: service.model.modelVersion, paramSet: service.model.paramSet }, 'evaluator listening');
+  log.info({ url, bootId, model: service.model.modelVersion, paramSet: service.model.paramSet }, 'evaluator listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -54,5 +58,5 @@ export async function startEvaluator<K>({ config, backend, log, now }: StartOpti
       await stopped;
       log.info('evaluator stopped');
     })());
-  return { url, port, service, close };
+  return { url, bootId, port, service, close };
 }

@@ -20,6 +20,7 @@ import {
   evaluatorPath,
   importSharedSecret,
   sha256Hex,
+  fetchEvaluatorIdentity,
   signEvaluatorRequest,
   type SessionStatus as EvaluatorSessionStatus,
 } from '../../protocol/evaluator-api.ts';
@@ -89,8 +90,10 @@ async function session(gw: TestGateway, manifest: Manifest, settleMs: number) {
 /** The same session straight against the evaluator: the baseline the gateway adds to. */
 async function direct(evaluatorUrl: string, manifest: Manifest): Promise<number> {
   const key = await importSharedSecret(TEST_SHARED_SECRET);
+  const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(`${evaluatorUrl}${p}`));
   const call = async (method: string, path: string, body?: string | Uint8Array<ArrayBuffer>, contentType?: string) => {
     const headers = await signEvaluatorRequest(key, {
+      bootId,
       method,
       pathAndQuery: path,
       ...(body === undefined ? {} : { contentSha256: await sha256Hex(body) }),

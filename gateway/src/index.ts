@@ -10,6 +10,7 @@ import type { AppEnv } from './env.ts';
 import { notFound, onError, validationHook } from './errors.ts';
 import { tenantCors } from './middleware/cors/index.ts';
 import { clientIp, rateLimit } from './middleware/rate-limit/index.ts';
+import { serverOnlyPartyKeys } from './middleware/server-only-party-keys/index.ts';
 import { methodNotAllowed, openApiDocument, openApiRoute } from './routes/openapi.ts';
 import { manifest } from './routes/manifest.ts';
 import { sessions } from './routes/sessions.ts';
@@ -22,6 +23,7 @@ export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.use('*', requestId({ headerName: PublicHeaders.requestId, limitLength: 64 }));
 app.use('*', tenantCors({ publicPaths: [PublicRoutes.openapi] }));
+app.use('/v1/*', serverOnlyPartyKeys());
 app.use(
   '/v1/*',
   rateLimit({

@@ -7,7 +7,8 @@
  * runs; no ciphertext is decrypted or evaluated here, and compressed ciphertexts stay the
  * evaluator's to check.
  */
-import { base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
+import type { Party, PartyUpload } from '../../protocol/ciphertexts.ts';
 import { checkCompactListUpload, isCompactListError } from '../../protocol/compact-list.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import { ModelError } from '../../model/errors.ts';
@@ -50,6 +51,8 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
     // A list holds what the session's public key encrypts to.
     checkCompactListUpload(base64ToBytes(upload.list), set.id, upload.inputs.map((i) => i.digits), set.tfheName);
   } catch (e) {
+    // The schema admits only canonical base64, so a decode error is a schema/decoder mismatch: still the sender's bytes.
+    if (isBase64Error(e)) throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list is not base64: ${e.message}`, { details: { engineCode: e.code } });
     if (!isCompactListError(e)) throw e;
     const what = e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`;
     throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list ${what}`, { details: { engineCode: e.code } });

@@ -123,6 +123,24 @@ describe('party keys', () => {
     expect(await ok.json()).toMatchObject({ party: 'bank', duplicate: false, received: ['bank'] });
   });
 
+  test('a party key on a request with an Origin (from a web page) is refused, whatever the key, origin or route', async () => {
+    const a = await createSession(gw);
+    const upload = encryptCompactInputs(manifest, 'bank', publicKey);
+    for (const origin of [KEYS.acme.origin, 'https://evil.example', 'null']) {
+      const fromPage = { ...partyKey(KEYS.acme.bank), origin };
+      const refused = await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, fromPage, upload), 403, 'party_key_server_only');
+      expect(refused.message).toMatch(/servers/);
+      await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: fromPage }), 403, 'party_key_server_only');
+      await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: fromPage }), 403, 'party_key_server_only');
+      await expectError(await gw.fetch('/v1/manifest', { headers: fromPage }), 403, 'party_key_server_only');
+      // Refused before the key is looked up: a page cannot tell a valid key from an unknown one.
+      await expectError(await gw.fetch('/v1/manifest', { headers: { ...partyKey('sk_test_unknown_0123456789abcdef0123456789'), origin } }), 403, 'party_key_server_only');
+    }
+    expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toEqual([]);
+    // The same key from a server (no Origin) works.
+    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), upload)).status).toBe(201);
+  });
+
   test('party keys cannot run, read results, upload keys or delete', async () => {
     const a = await createSession(gw);
     const key = partyKey(KEYS.acme.bank);
@@ -137,8 +155,10 @@ describe('party keys', () => {
 
   test('with everything uploaded, a party key reads the public key and the status, and no other blob', async () => {
     const a = await createSession(gw);
-    expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, bearer(a.token), serverKey)).status).toBe(201);
-    expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
+    const sk = await putOctets(gw, `/v1/sessions/${a.sessionId}/server-key`, bearer(a.token), serverKey);
+    expect(sk.status).toBe(201);
+    const pkr = await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey);
+    expect(pkr.status, `${[...pkr.headers]} ${await pkr.clone().text()}`).toBe(201);
     expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, bearer(a.token), encryptPartyInputs(manifest, 'applicant', clientKey))).status).toBe(201);
     expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey))).status).toBe(201);
     expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), encryptCompactInputs(manifest, 'bureau', publicKey))).status).toBe(201);

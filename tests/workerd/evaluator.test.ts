@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
-import { evaluatorPath, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
+import { evaluatorPath, fetchEvaluatorIdentity, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
@@ -136,7 +136,9 @@ describe('with the real evaluator', () => {
 /** The evaluator's own answer for a session id (signed as the gateway signs). */
 async function evaluatorStatus(sessionId: string): Promise<number> {
   const path = evaluatorPath.session(sessionId);
-  const headers = await signEvaluatorRequest(await importSharedSecret(TEST_SHARED_SECRET), { method: 'GET', pathAndQuery: path });
+  const key = await importSharedSecret(TEST_SHARED_SECRET);
+  const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(`http://127.0.0.1:${port}${p}`));
+  const headers = await signEvaluatorRequest(key, { bootId, method: 'GET', pathAndQuery: path });
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
   await res.body?.cancel();
   return res.status;

@@ -1,13 +1,17 @@
 /**
- * Authenticates the gateway: every request must carry a valid HMAC-SHA256 signature over its
- * method, target, timestamp, nonce and body hash (scheme in `protocol/evaluator-api.ts`). The
- * signature is checked in constant time, the timestamp against a clock-skew window, and the
- * nonce against those seen within the window so a captured request cannot be replayed. The
- * signed body hash is handed to the body readers, which check it while streaming.
+ * Authenticates the gateway: every request must carry a valid HMAC-SHA256 signature over this
+ * process's boot identity, its method, target, timestamp, nonce and body hash (scheme in
+ * `protocol/evaluator-api.ts`). The signature is checked in constant time, then the boot identity
+ * (a request signed for an earlier boot of this process or for another instance sharing the
+ * secret is refused, whatever any nonce cache remembers), the timestamp against a clock-skew
+ * window, and the nonce against those seen within the window in this boot, so a captured request
+ * cannot be replayed anywhere. The signed body hash is handed to the body readers, which check it
+ * while streaming.
  */
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../../../protocol/errors.ts';
 import {
+  EvaluatorRoutes,
   SIGNATURE_MAX_SKEW_SECONDS,
   SignatureHeaders,
   SignatureHeaderValues,
@@ -47,6 +51,8 @@ export class NonceCache {
 export interface SharedSecretOptions {
   /** The shared secret as an HMAC key (`importSharedSecret`). */
   key: CryptoKey;
+  /** This process's boot identity (`newBootId()` at start), served by `/identity`. */
+  bootId: string;
   maxSkewSeconds?: number;
   /** Clock, for tests of the skew window. */
   now?: () => number;
@@ -56,7 +62,7 @@ export interface SharedSecretOptions {
  * Middleware that admits only requests signed with the shared secret.
  *
  * @example
- * app.use('/v1/*', sharedSecret({ key: await importSharedSecret(config.sharedSecret) }));
+ * app.use('/v1/*', sharedSecret({ key: await importSharedSecret(config.sharedSecret), bootId: newBootId() }));
  */
 export function sharedSecret(options: SharedSecretOptions) {
   const opts = { maxSkewSeconds: SIGNATURE_MAX_SKEW_SECONDS, now: Date.now, ...options };
@@ -64,6 +70,7 @@ export function sharedSecret(options: SharedSecretOptions) {
   const nonces = new NonceCache(2 * opts.maxSkewSeconds * 1000);
   return createMiddleware<AppEnv>(async function sharedSecret(c, next) {
     const parsed = SignatureHeaderValues.safeParse({
+      bootId: c.req.header(SignatureHeaders.bootId),
       timestamp: c.req.header(SignatureHeaders.timestamp),
       nonce: c.req.header(SignatureHeaders.nonce),
       contentSha256: c.req.header(SignatureHeaders.contentSha256),
@@ -81,6 +88,11 @@ export function sharedSecret(options: SharedSecretOptions) {
       h.signature,
     );
     if (!ok) throw new ApiError(401, 'bad_signature', 'request signature does not verify');
+    // Signed by a secret holder, for another process (or this one before a restart): a replay, or a
+    // caller that has not yet learned this boot. Either way it re-learns from /identity.
+    if (h.bootId !== opts.bootId) {
+      throw new ApiError(401, 'boot_mismatch', `signed for another evaluator boot; fetch ${EvaluatorRoutes.identity} again`);
+    }
     const nowMs = opts.now();
     if (Math.abs(nowMs / 1000 - Number(h.timestamp)) > opts.maxSkewSeconds) {
       throw new ApiError(401, 'stale_request', `timestamp is more than ${opts.maxSkewSeconds} s from the evaluator's clock`);

@@ -6,6 +6,12 @@
  *
  * The transport is a Cloudflare Container binding in production (`EVALUATOR`, sessions pinned
  * to one of `EVALUATOR_INSTANCES` containers by session id) and `EVALUATOR_URL` locally.
+ *
+ * Every request is signed for the boot identity of the evaluator process it goes to, learned
+ * from that process's signed `/identity` answer and kept per target (container instance or URL)
+ * for the isolate's life. A process that restarted refuses with 401 `boot_mismatch`: the client
+ * learns the new identity and sends the request once more (a streamed key, which cannot be sent
+ * twice, fails as retriable instead).
  */
 import { getContainer } from '@cloudflare/containers';
 import type { z } from 'zod';
@@ -15,7 +21,9 @@ import {
   EncryptedResult,
   RunProgress,
   SessionStatus as EvaluatorSessionStatus,
+  EvaluatorIdentityError,
   evaluatorPath,
+  fetchEvaluatorIdentity,
   importSharedSecret,
   sha256Hex,
   signEvaluatorRequest,
@@ -89,6 +97,11 @@ const unavailable = (why: string): Failure => ({
 });
 
 type Transport = (path: string, init: RequestInit) => Promise<Response>;
+/** Where requests go: `id` names the evaluator process target (one boot identity at a time). */
+interface Target {
+  id: string;
+  transport: Transport;
+}
 
 /** FNV-1a, to pin a session to one container instance. */
 function fnv1a(s: string): number {
@@ -97,20 +110,50 @@ function fnv1a(s: string): number {
   return h;
 }
 
-function transportFor(env: Bindings, pinKey: string): Transport {
+function targetFor(env: Bindings, pinKey: string): Target {
   if (env.EVALUATOR) {
     const instances = Math.max(1, Number.parseInt(env.EVALUATOR_INSTANCES ?? '1', 10) || 1);
-    const stub = getContainer(env.EVALUATOR as never, `evaluator-${fnv1a(pinKey) % instances}`) as unknown as {
+    const name = `evaluator-${fnv1a(pinKey) % instances}`;
+    const stub = getContainer(env.EVALUATOR as never, name) as unknown as {
       fetch(request: Request): Promise<Response>;
     };
-    return (path, init) => stub.fetch(new Request(`http://evaluator${path}`, init));
+    return { id: `container:${name}`, transport: (path, init) => stub.fetch(new Request(`http://evaluator${path}`, init)) };
   }
   if (env.EVALUATOR_URL) {
     const base = env.EVALUATOR_URL;
-    return (path, init) => fetch(new URL(path, base), init);
+    return { id: `url:${base}`, transport: (path, init) => fetch(new URL(path, base), init) };
   }
   console.error('Neither EVALUATOR nor EVALUATOR_URL is configured.');
-  return () => Promise.reject(new Error('no evaluator configured'));
+  return { id: 'none', transport: () => Promise.reject(new Error('no evaluator configured')) };
+}
+
+/**
+ * Boot identities learned, by target. Only settled values are shared between requests (a
+ * promise begun by one request must not be awaited by another in workerd); two first calls at
+ * once each make a handshake, which is cheap.
+ */
+const bootIds = new Map<string, string>();
+
+async function bootIdOf(target: Target, key: CryptoKey): Promise<string> {
+  const known = bootIds.get(target.id);
+  if (known) return known;
+  try {
+    const bootId = await fetchEvaluatorIdentity(key, (path) => target.transport(path, { method: 'GET', signal: AbortSignal.timeout(15_000) }));
+    bootIds.set(target.id, bootId);
+    return bootId;
+  } catch (error) {
+    if (!(error instanceof EvaluatorIdentityError)) throw error;
+    if (error.reason === 'unreachable') throw new EvaluatorFailure(unavailable('identity handshake failed'));
+    console.error(`evaluator identity refused: ${error.message}`);
+    throw new EvaluatorFailure(classifyEvaluatorError(502, undefined));
+  }
+}
+
+/** Whether a 401 says the request was signed for another boot (read from a clone; the body stays readable). */
+async function isBootMismatch(res: Response): Promise<boolean> {
+  if (res.status !== 401) return false;
+  const parsed = ErrorBody.safeParse(await res.clone().json().catch(() => undefined));
+  return parsed.success && parsed.data.code === 'boot_mismatch';
 }
 
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -136,7 +179,7 @@ interface CallOptions {
 
 /** Calls for one evaluator session. */
 export class EvaluatorClient {
-  private readonly transport: Transport;
+  private readonly target: Target;
   private readonly key: Promise<CryptoKey>;
 
   /**
@@ -144,13 +187,32 @@ export class EvaluatorClient {
    * @param sessionId the evaluator-side session id (renewed when the evaluator lost a session).
    */
   constructor(env: Bindings, pinKey: string, readonly sessionId: string) {
-    this.transport = transportFor(env, pinKey);
+    this.target = targetFor(env, pinKey);
     this.key = sharedKey(env.EVALUATOR_SHARED_SECRET);
     this.key.catch(() => undefined); // surfaced on first call
   }
 
   private async call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
-    const signed = await signEvaluatorRequest(await this.key, {
+    const key = await this.key;
+    // A body held in memory can be sent again after re-learning the boot identity; a stream cannot.
+    const resendable = options.body === undefined || typeof options.body === 'string';
+    for (let attempt = 0; ; attempt++) {
+      const bootId = await bootIdOf(this.target, key);
+      const res = await this.send(key, bootId, method, path, options);
+      if (!(await isBootMismatch(res))) return res;
+      // The process restarted (or the pin moved to another one): learn its identity again.
+      if (bootIds.get(this.target.id) === bootId) bootIds.delete(this.target.id);
+      if (attempt > 0 || !resendable) {
+        await res.body?.cancel();
+        throw new EvaluatorFailure(unavailable('the evaluator restarted'));
+      }
+      await res.body?.cancel();
+    }
+  }
+
+  private async send(key: CryptoKey, bootId: string, method: string, path: string, options: CallOptions): Promise<Response> {
+    const signed = await signEvaluatorRequest(key, {
+      bootId,
       method,
       pathAndQuery: path,
       ...(options.sha256 === undefined ? {} : { contentSha256: options.sha256 }),
@@ -161,7 +223,7 @@ export class EvaluatorClient {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     try {
-      return await this.transport(path, { method, headers, body: options.body ?? null, signal });
+      return await this.target.transport(path, { method, headers, body: options.body ?? null, signal });
     } catch (error) {
       const why = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'connection failed';
       throw new EvaluatorFailure(unavailable(why));

@@ -18,6 +18,7 @@ import {
   evaluatorPath,
   importSharedSecret,
   sha256Hex,
+  fetchEvaluatorIdentity,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
 import { buildEvaluator } from '../../../evaluator/service/build.ts';
@@ -90,11 +91,12 @@ describe('production bundle', () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
     const key = await importSharedSecret(SECRET);
+    const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(url + p));
     const signed = async (method: string, path: string, body?: Uint8Array<ArrayBuffer>, type?: string) =>
       fetch(url + path, {
         method,
         headers: {
-          ...(await signEvaluatorRequest(key, { method, pathAndQuery: path, contentSha256: await sha256Hex(body ?? new Uint8Array(0)) })),
+          ...(await signEvaluatorRequest(key, { bootId, method, pathAndQuery: path, contentSha256: await sha256Hex(body ?? new Uint8Array(0)) })),
           ...(type ? { 'content-type': type } : {}),
         },
         ...(body ? { body } : {}),

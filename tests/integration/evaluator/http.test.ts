@@ -125,7 +125,7 @@ describe('request signatures', () => {
 /** Signature headers made with the real clock (the test client's usual clock is shifted too). */
 async function freshHeaders(method: string, path: string): Promise<Record<string, string>> {
   const { importSharedSecret, signEvaluatorRequest } = await import('../../../protocol/evaluator-api.ts');
-  return signEvaluatorRequest(await importSharedSecret(TEST_SECRET), { method, pathAndQuery: path });
+  return signEvaluatorRequest(await importSharedSecret(TEST_SECRET), { bootId: ev.bootId, method, pathAndQuery: path });
 }
 
 describe('session lifecycle', () => {

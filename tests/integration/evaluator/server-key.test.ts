@@ -14,6 +14,7 @@ import {
   ServerKeyAccepted,
   SessionStatus,
   sha256Hex,
+  fetchEvaluatorIdentity,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
@@ -45,7 +46,7 @@ async function expectError(res: Response | { status: number; body: string }, sta
 /** Signed headers for a chunked upload whose full body is not hashed (it is refused before its end). */
 async function chunkedHeaders(path: string, contentSha256 = '0'.repeat(64)): Promise<Record<string, string>> {
   const key = await importSharedSecret(TEST_SECRET);
-  return { ...(await signEvaluatorRequest(key, { method: 'PUT', pathAndQuery: path, contentSha256 })), 'content-type': OCTETS };
+  return { ...(await signEvaluatorRequest(key, { bootId: ev.bootId, method: 'PUT', pathAndQuery: path, contentSha256 })), 'content-type': OCTETS };
 }
 
 /**
@@ -54,7 +55,8 @@ async function chunkedHeaders(path: string, contentSha256 = '0'.repeat(64)): Pro
  */
 async function pausedUpload(url: string, path: string, body: Uint8Array<ArrayBuffer>, first: number) {
   const key = await importSharedSecret(TEST_SECRET);
-  const signed = await signEvaluatorRequest(key, { method: 'PUT', pathAndQuery: path, contentSha256: await sha256Hex(body) });
+  const bootId = await fetchEvaluatorIdentity(key, (p) => fetch(url + p));
+  const signed = await signEvaluatorRequest(key, { bootId, method: 'PUT', pathAndQuery: path, contentSha256: await sha256Hex(body) });
   const headers = { ...signed, 'content-type': OCTETS, 'content-length': String(body.length) };
   let req!: ReturnType<typeof httpRequest>;
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {

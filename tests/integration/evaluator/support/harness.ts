@@ -70,6 +70,7 @@ export async function startTestEvaluator(
   async function request(method: string, path: string, init: SignedInit = {}): Promise<Response> {
     const body = init.json !== undefined ? new TextEncoder().encode(JSON.stringify(init.json)) : init.bytes;
     const signed = await signEvaluatorRequest(key, {
+      bootId: running.bootId,
       method,
       pathAndQuery: path,
       contentSha256: init.signedSha256 ?? (await sha256Hex(body ?? new Uint8Array(0))),

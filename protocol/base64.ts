@@ -1,0 +1,93 @@
+/**
+ * The one base64 codec of every tier (RFC 4648 §4, the standard alphabet, padded): ciphertexts
+ * and compact lists travel in JSON bodies as base64.
+ *
+ * Decoding is strict so that a string either is the canonical encoding of exactly one byte
+ * string or is refused with a typed {@link Base64Error}: the length is a multiple of 4, `=` only
+ * as the last one or two characters, and the bits a final partial group leaves unused are zero
+ * (RFC 4648 §3.5). `atob` alone accepts unpadded input and non-zero pad bits, and throws an
+ * untyped `DOMException` on the rest, which callers cannot tell from a bug. The schemas check
+ * the same rule ({@link isCanonicalBase64}), so a body that passes them always decodes.
+ *
+ * Browser-safe: no dependencies.
+ */
+
+/** A string that is not canonical padded base64: a stable `code` and where it goes wrong. */
+export class Base64Error extends Error {
+  override readonly name = 'Base64Error';
+  readonly code = 'invalid_base64';
+
+  constructor(
+    message: string,
+    /** Index of the first offending character (the length, for a bad length). */
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export function isBase64Error(e: unknown): e is Base64Error {
+  return e instanceof Base64Error;
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Character code → 6-bit value, or -1. */
+const VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
+
+/** Why `s` is not canonical base64, or undefined when it is. Linear, no regular expression. */
+function problem(s: string): Base64Error | undefined {
+  if (s.length % 4 !== 0) return new Base64Error(`length ${s.length} is not a multiple of 4`, s.length);
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const end = s.length - pad;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || VALUE[c]! < 0) return new Base64Error(`character ${i} is not in the base64 alphabet`, i);
+  }
+  // The last data character's low bits that the padding leaves unused must be zero.
+  if (pad > 0) {
+    const last = VALUE[s.charCodeAt(end - 1)]!;
+    const unused = pad === 2 ? 0b1111 : 0b11;
+    if ((last & unused) !== 0) return new Base64Error('the bits before the padding are not zero (not canonical)', end - 1);
+  }
+  return undefined;
+}
+
+/** True when `s` is canonical padded base64 (the rule the schemas apply). */
+export function isCanonicalBase64(s: string): boolean {
+  return problem(s) === undefined;
+}
+
+/**
+ * Decodes canonical padded base64.
+ * @throws {Base64Error} anything else, with the offset of the first offending character.
+ */
+export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
+  const bad = problem(b64);
+  if (bad) throw bad;
+  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((b64.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < b64.length; i += 4) {
+    const a = VALUE[b64.charCodeAt(i)]!;
+    const b = VALUE[b64.charCodeAt(i + 1)]!;
+    // A padding character reads as -1; only its group's missing bytes are left unwritten.
+    const c = Math.max(0, VALUE[b64.charCodeAt(i + 2)] ?? 0);
+    const d = Math.max(0, VALUE[b64.charCodeAt(i + 3)] ?? 0);
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >>> 16;
+    if (o < out.length) out[o++] = (n >>> 8) & 0xff;
+    if (o < out.length) out[o++] = n & 0xff;
+  }
+  return out;
+}
+
+/** Encodes bytes as canonical padded base64 (browsers, Workers and Node alike). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = '';
+  const CHUNK = 0x8000;
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(s);
+}
