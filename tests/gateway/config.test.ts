@@ -10,7 +10,7 @@ import { TenantsConfig, tenantDirectory } from '../../gateway/src/config/tenants
 import { classifyEvaluatorError, EvaluatorClient, EvaluatorFailure } from '../../gateway/src/evaluator/client.ts';
 import type { Bindings } from '../../gateway/src/env.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
-import type { ScriptedAnswer } from './support/provided.ts';
+import { SCRIPTED_SERVER_SECRET, type ScriptedAnswer } from './support/provided.ts';
 
 type TenantName = 'acme' | 'demo' | 'globex';
 
@@ -91,7 +91,7 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
 
   beforeAll(() => {
     // Only the local-development transport's bindings: the client reads nothing else.
-    const env = { EVALUATOR_URL: serverUrl, EVALUATOR_SHARED_SECRET: 'config-test-shared-secret-0123456789abcdef' };
+    const env = { EVALUATOR_URL: serverUrl, EVALUATOR_SHARED_SECRET: SCRIPTED_SERVER_SECRET };
     client = new EvaluatorClient(env as Bindings, 'pin', 'session-1');
   });
 

@@ -1,5 +1,8 @@
 /** What the Node-side global setup hands the workerd suites (`inject`), and the scripted server's answers. */
 
+/** The shared secret the scripted server proves its boot identity with (test-only). */
+export const SCRIPTED_SERVER_SECRET = 'config-test-shared-secret-0123456789abcdef';
+
 export interface ScriptedAnswer {
   status: number;
   headers: Record<string, string>;
