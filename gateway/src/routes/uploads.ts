@@ -98,7 +98,7 @@ const putPart = createRoute({
   security: security.token,
   middleware: [sessionAccess()],
   request: { params: PartPath, body: { required: true, content: { 'application/octet-stream': { schema: binary } } } },
-  responses: { 200: json(UploadPartAccepted, 'Part stored'), ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415, 422) },
+  responses: { 200: json(UploadPartAccepted, 'Part stored'), ...errorResponses(400, 401, 403, 404, 409, 410, 411, 415, 422) },
 });
 
 uploads.openapi(putPart, (c) => storePart(c, c.req.valid('param')));
@@ -112,9 +112,6 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
   const declared = c.req.header('content-length');
   if (declared === undefined || !/^[0-9]{1,12}$/.test(declared)) throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the part.');
   const length = Number(declared);
-  if (length > SERVER_KEY_UPLOAD.partSize) {
-    throw new ApiError(413, 'body_too_large', `A part has at most ${SERVER_KEY_UPLOAD.partSize} bytes.`, { details: { limit: SERVER_KEY_UPLOAD.partSize } });
-  }
   const body = c.req.raw.body;
   const stub = sessionStub(c.env, sessionId);
   const target = unwrap(await stub.beginPart(credential, params.uploadId, partNumber, length));

@@ -57,6 +57,8 @@ import {
 const POLL_MS = 1_000;
 /** Fresh enough: status reads within this window reuse the last poll. */
 const REFRESH_MIN_MS = 200;
+/** The longest a progress read waits for a change. */
+const MAX_PROGRESS_WAIT_MS = 20_000;
 /** When deleting a session's blobs failed, the alarm tries again after this long. */
 const CLEANUP_RETRY_MS = 30_000;
 /** Consecutive failed polls after which a running session is marked failed (retriable). */
@@ -84,6 +86,8 @@ export class SessionObject extends DurableObject<Bindings> {
   /** The one evaluator sync in flight (eager preparation or a run's); syncs never overlap. */
   private syncing: Promise<unknown> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
+  /** Progress streams waiting for the record to change (see {@link progress}). */
+  private readonly waiters = new Set<() => void>();
 
   // -------------------------------------------------------------------------------------------
   // Storage
@@ -101,7 +105,22 @@ export class SessionObject extends DurableObject<Bindings> {
     if (r.kind === 'session' && freed) delete r.slots;
     this.cached = r;
     await this.ctx.storage.put(STORAGE_KEY, r);
+    // Wake the progress streams waiting for a change.
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
     if (freed) await releaseSlots(this.env, r.sessionId, freed);
+  }
+
+  /** Resolves at the next saved change, or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
   }
 
   private async scheduleAlarm(r: StoredSession): Promise<void> {
@@ -542,13 +561,26 @@ export class SessionObject extends DurableObject<Bindings> {
 
   /**
    * Progress for the stream: refreshed from the evaluator while running (`fresh`: even if it
-   * was polled a moment ago, because the evaluator just reported the end of the run).
+   * was polled a moment ago, because the evaluator just reported the end of the run). With
+   * `unchangedFrom` (the progress the stream last sent, as JSON), a long poll: answers as soon
+   * as the record changes (a run handed over, a poll's news), or after `waitMs`.
    */
-  async progress(cred: SessionCredential, fresh: boolean): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
+  async progress(
+    cred: SessionCredential,
+    fresh: boolean,
+    unchangedFrom?: string,
+    waitMs = 0,
+  ): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     if (fresh) this.lastRefresh = 0;
-    const r = await this.refreshed(opened.value);
+    let r = await this.refreshed(opened.value);
+    if (unchangedFrom !== undefined && JSON.stringify(progressOf(r)) === unchangedFrom && waitMs > 0) {
+      await this.nextChange(Math.min(waitMs, MAX_PROGRESS_WAIT_MS));
+      const again = await this.open(cred, 'token');
+      if (!again.ok) return again;
+      r = again.value;
+    }
     const progress = progressOf(r);
     return ok(r.phase === 'running' ? { progress, evaluatorSessionId: r.evaluator.sessionId } : { progress });
   }
