@@ -87,7 +87,7 @@ describe('one session, several checks', () => {
     expect(capped).toMatchObject({ retriable: false, details: { maxRuns: MAX_RUNS } });
     // The last result is still the last run's.
     await expectResultMatchesModel(gw, manifest, keys, s, second, run2.runId);
-  });
+  }, 600_000);
 });
 
 describe('a key the evaluator refuses', () => {
@@ -115,5 +115,5 @@ describe('a key the evaluator refuses', () => {
     const runId = RunResponse.parse(await fixed.json()).runId;
     expect((await readProgress(gw, s)).at(-1)).toMatchObject({ state: 'done', runId });
     await expectResultMatchesModel(gw, manifest, keys, s, features, runId);
-  });
+  }, 600_000);
 });

@@ -20,6 +20,8 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const { partSize } = SERVER_KEY_UPLOAD;
 const partCount = Math.ceil(key.length / partSize);
 const partOf = (bytes: Uint8Array, n: number) => bytes.subarray((n - 1) * partSize, Math.min(bytes.length, n * partSize));
+/** Uploads of ~30 MB in parts: as long as the machine needs (it is shared), within reason. */
+const UPLOAD_TIMEOUT_MS = 600_000;
 /** The offset of the bootstrap key's u64 length in a 2_2 TUniform key (its bodies start 8 bytes later, at 65,652). */
 const BSK_LENGTH_AT = 65_644;
 
@@ -124,7 +126,7 @@ describe('resumable server-key upload', () => {
     // The same key announced again is done already.
     const again = await expectError(await start(s), 409, 'server_key_exists');
     expect(again.details).toEqual({ sha256: sha256(key) });
-  });
+   }, UPLOAD_TIMEOUT_MS);
 
   test('bad steps are refused with their code, and nothing already stored is lost', async () => {
     const s = await createSession(gw);
@@ -158,11 +160,11 @@ describe('resumable server-key upload', () => {
     for (let n = 2; n <= partCount; n++) expect((await putPart(s, uploadId, n, partOf(key, n))).status).toBe(200);
     expect((await complete(s, uploadId)).status).toBe(200);
     expect((await status(s)).serverKey).toMatchObject({ received: true, sha256: sha256(key) });
-  });
+   }, UPLOAD_TIMEOUT_MS);
 
   test('a wrong final hash discards the upload; a new upload of the right key is accepted', async () => {
     const s = await createSession(gw);
-    const wrong = sha256(patched(key, key.length - 8, 5n));
+    const wrong = sha256(patched(key, key.length - 8, 12_345n));
     const { uploadId } = ServerKeyUpload.parse(await (await start(s, key.length, wrong)).json());
     for (let n = 1; n <= partCount; n++) expect((await putPart(s, uploadId, n, partOf(key, n))).status).toBe(200);
     const mismatch = await expectError(await complete(s, uploadId), 422, 'server_key_hash_mismatch');
@@ -176,7 +178,7 @@ describe('resumable server-key upload', () => {
     for (let n = 1; n <= partCount; n++) expect((await putPart(s, fresh.uploadId, n, partOf(key, n))).status).toBe(200);
     expect((await complete(s, fresh.uploadId)).status).toBe(200);
     expect((await status(s)).serverKey).toMatchObject({ received: true, sha256: sha256(key) });
-  });
+   }, UPLOAD_TIMEOUT_MS);
 
   test('deleting the session aborts an unfinished upload', async () => {
     const s = await createSession(gw);
@@ -211,7 +213,7 @@ describe('the server key is checked before it is stored', () => {
     expect(String(refused.details?.['field'])).toMatch(new RegExp(`^${field}`));
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), key)).status).toBe(201);
-  });
+  }, UPLOAD_TIMEOUT_MS);
 
   test('a key of another parameter set, and a key whose size is not its fields\u2019, are refused', async () => {
     const gaussian = loadPublicKeyTestKeys('gaussian').compressedServerKeyBytes;
@@ -223,5 +225,5 @@ describe('the server key is checked before it is stored', () => {
     expect(size.details).toMatchObject({ field: 'size' });
     const truncated = await expectError(await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), key.subarray(0, key.length - 8)), 422, 'invalid_server_key');
     expect(truncated.details).toMatchObject({ field: 'size' });
-  });
+  }, UPLOAD_TIMEOUT_MS);
 });
