@@ -57,6 +57,8 @@ import {
 const POLL_MS = 1_000;
 /** Fresh enough: status reads within this window reuse the last poll. */
 const REFRESH_MIN_MS = 200;
+/** How often a status read may ask the evaluator whether the key is expanded yet. */
+const KEY_CHECK_MS = 500;
 /** The longest a progress read waits for a change. */
 const MAX_PROGRESS_WAIT_MS = 20_000;
 /** When deleting a session's blobs failed, the alarm tries again after this long. */
@@ -86,6 +88,7 @@ export class SessionObject extends DurableObject<Bindings> {
   /** The one evaluator sync in flight (eager preparation or a run's); syncs never overlap. */
   private syncing: Promise<unknown> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
+  private lastKeyCheck = 0;
   /** Progress streams waiting for the record to change (see {@link progress}). */
   private readonly waiters = new Set<() => void>();
 
@@ -184,7 +187,20 @@ export class SessionObject extends DurableObject<Bindings> {
   async status(cred: SessionCredential): Promise<Outcome<SessionStatus>> {
     const opened = await this.open(cred, 'token-or-party');
     if (!opened.ok) return opened;
-    return ok(statusOf(await this.refreshed(opened.value), detailFor(cred)));
+    const r = await this.refreshed(opened.value);
+    if (detailFor(cred) === 'full') await this.refreshKeyState(r);
+    return ok(statusOf(r, detailFor(cred)));
+  }
+
+  /** While the evaluator expands the key, asks it (at most every half second) whether it is done. */
+  private async refreshKeyState(r: SessionRecord): Promise<void> {
+    if (r.serverKeyEvaluator !== 'expanding' || r.phase === 'running' || Date.now() - this.lastKeyCheck < KEY_CHECK_MS) return;
+    this.lastKeyCheck = Date.now();
+    const remote = await this.evaluator(r).status().catch(() => undefined);
+    if (typeof remote === 'object' && remote.serverKey.received && remote.serverKey.expansion === 'ready') {
+      r.serverKeyEvaluator = 'ready';
+      await this.save(r);
+    }
   }
 
   /** The stored key of a kind, if any (public key downloads, repeat detection). */
@@ -504,7 +520,8 @@ export class SessionObject extends DurableObject<Bindings> {
     const opened = await this.open(cred, 'token-or-party');
     if (!opened.ok) return opened;
     const r = opened.value;
-    if (r.phase !== 'open' || !r.serverKey || this.running) return ok({});
+    // Also after a run: the next run's inputs go over now, not when it is requested.
+    if (r.phase === 'running' || !r.serverKey || this.running) return ok({});
     await this.exclusiveSync(r).catch(() => undefined);
     return ok({});
   }
