@@ -104,8 +104,9 @@ const MAX_XOF_SEED = 64;
 /** A native ciphertext modulus: u128 (0 = 2^64) and u64 scalar bits. */
 const MODULUS_BYTES = 16 + 8;
 
+/** Messages speak of fields in words (`keyswitch key`), `field` names them by path (`keyswitch_key.length`). */
 function fail(field: string, message: string): never {
-  throw new ServerKeyFrameError(field, message);
+  throw new ServerKeyFrameError(field, message.replace(/[a-z]+(?:_[a-z]+)+/g, (name) => name.replace(/_/g, ' ')));
 }
 
 function expect(ok: boolean, field: string, message: string): void {

@@ -114,7 +114,13 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
   const length = Number(declared);
   const body = c.req.raw.body;
   const stub = sessionStub(c.env, sessionId);
-  const target = unwrap(await stub.beginPart(credential, params.uploadId, partNumber, length));
+  const begun = await stub.beginPart(credential, params.uploadId, partNumber, length);
+  if (!begun.ok && body && length <= SERVER_KEY_UPLOAD.partSize) {
+    // Refused before a byte was read: read the part (at most one part's size) and drop it, so a
+    // client still sending it gets this answer rather than a reset connection.
+    await body.pipeTo(new WritableStream()).catch(() => undefined);
+  }
+  const target = unwrap(begun);
   let etag: string;
   try {
     if (!body) throw new ApiError(400, 'invalid_request', 'The part is empty.');
