@@ -115,9 +115,9 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
   const body = c.req.raw.body;
   const stub = sessionStub(c.env, sessionId);
   const begun = await stub.beginPart(credential, params.uploadId, partNumber, length);
-  if (!begun.ok && body && length <= SERVER_KEY_UPLOAD.partSize) {
-    // Refused before a byte was read: read the part (at most one part's size) and drop it, so a
-    // client still sending it gets this answer rather than a reset connection.
+  if (!begun.ok && body && length <= 2 * SERVER_KEY_UPLOAD.partSize) {
+    // Refused before a byte was read: read the part (bounded: about a part's size) and drop it,
+    // so a client still sending it gets this answer rather than a reset connection.
     await body.pipeTo(new WritableStream()).catch(() => undefined);
   }
   const target = unwrap(begun);
