@@ -12,7 +12,7 @@
  * Targets: base64 (protocol/base64.ts), compact lists and compact public keys (protocol/, their
  * header readers and the upload checks), the public and evaluator JSON schemas (protocol/),
  * the engine's ciphertext, compact-list and server-key deserializers (fhe/serialize), the
- * evaluator's streamed server-key frame reader, the PMML tree import (model/).
+ * streamed server-key frame reader (protocol/server-key.ts, gateway and evaluator), the PMML tree import (model/).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import { checkCompactListUpload, isCompactListError, readCompactListHeader } fro
 import { checkCompactPublicKey, isCompactPublicKeyError, readCompactPublicKeyInfo } from '../../protocol/compact-public-key.ts';
 import { CreateSessionRequest as EvaluatorCreateSession, IdentityResponse, RunProgress, SessionStatus as EvaluatorSessionStatus } from '../../protocol/evaluator-api.ts';
 import { CreateSessionRequest, SessionStatus } from '../../protocol/public-api.ts';
-import { readServerKeyFrame, ServerKeyFrameError } from '../../evaluator/service/keys/server-key-frame.ts';
+import { readServerKeyFrame, ServerKeyFrameError } from '../../protocol/server-key.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { createRng, mutateBytes, mutateJsonBody, mutateJsonValue, type Rng } from './mutate.ts';
 
@@ -99,7 +99,7 @@ const targets: Target[] = [
   { name: 'fhe/serialize ciphertext', weight: 5, run: (rng) => deserializeCiphertext(mutateBytes(rng, fullCt)) },
   { name: 'fhe/compact serialize', weight: 10, run: (rng) => deserializeCompactCiphertextList(mutateBytes(rng, compactList)) },
   {
-    name: 'evaluator server-key frame',
+    name: 'server-key frame (protocol)',
     weight: 5,
     run: (rng) => {
       // The reader sees the prefix of a stream: `length` bytes of it have arrived.

@@ -13,7 +13,7 @@ import { bearer, createSession, expectError, getManifest, putJson, putOctets, ty
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
 
-const { clientKey } = loadTestKeys('tuniform');
+const { clientKey, compressedServerKeyBytes: serverKey } = loadTestKeys('tuniform');
 let gw: TestGateway;
 let manifest: Manifest;
 let stalled: Server;
@@ -43,7 +43,7 @@ const status = async (s: Session) => SessionStatus.parse(await (await gw.fetch(`
 describe('party inputs in R2', () => {
   test('inputs refused because the run began leave no blob behind', async () => {
     const s = await createSession(gw, 'demo');
-    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), new Uint8Array(4096))).status).toBe(201);
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey)).status).toBe(201);
     // Encryption is randomized: keep the bodies to repeat one byte for byte.
     const uploads = Object.fromEntries((['applicant', 'bank', 'bureau'] as const).map((p) => [p, encryptPartyInputs(manifest, p, clientKey)]));
     for (const [party, body] of Object.entries(uploads)) {

@@ -112,24 +112,15 @@ describe('with the real evaluator', () => {
     await expectResultMatchesModel(gw, manifest, keys, s, features);
   });
 
-  test('a key the evaluator rejects fails the session for good (422, not retriable)', async () => {
+  test('bytes that are not a server key are refused on upload (422, the field named), and never reach the evaluator', async () => {
     evaluator ??= await startEvaluatorProcess(port);
     const s = await createSession(gw, 'demo');
     const junk = crypto.getRandomValues(new Uint8Array(64 * 1024));
-    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), junk)).status).toBe(201);
-    for (const party of ['applicant', 'bank', 'bureau'] as const) {
-      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, keys.clientKey));
-    }
-    const rejected = await expectError(
-      await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) }),
-      422,
-      'invalid_server_key',
-    );
-    expect(rejected.retriable).toBe(false);
+    const refused = await expectError(await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), junk), 422, 'invalid_server_key');
+    expect(refused.details?.['field']).toEqual(expect.any(String));
     const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-    expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'invalid_server_key', retriable: false } } });
-    const events = await readProgress(gw, s);
-    expect(events).toEqual([{ state: 'failed', run: status.run }]);
+    expect(status).toMatchObject({ state: 'created', serverKey: { received: false, evaluator: 'none' } });
+    expect(await evaluatorStatus(s.sessionId)).toBe(404);
   });
 });
 

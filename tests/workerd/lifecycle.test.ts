@@ -15,7 +15,8 @@ import { KEYS, testTenants } from './support/tenants.ts';
 
 let gw: TestGateway;
 let manifest: Manifest;
-const { clientKey } = loadTestKeys('tuniform');
+// The gateway checks a server key's frame before storing it: these tests store the real one.
+const { clientKey, compressedServerKeyBytes: serverKey } = loadTestKeys('tuniform');
 const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
 
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe('state machine', () => {
     const s = await createSession(gw, 'demo');
     const run = () => gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     await expectError(await run(), 409, 'missing_server_key');
-    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), new Uint8Array(4096))).status).toBe(201);
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey)).status).toBe(201);
     expect((await status(`/v1/sessions/${s.sessionId}`, s.token)).state).toBe('keys');
     const missing = await expectError(await run(), 409, 'missing_inputs');
     expect(missing.details).toEqual({ missingParties: ['applicant', 'bank', 'bureau'] });
@@ -61,7 +62,7 @@ describe('state machine', () => {
 
   test('deleting removes every blob; the session then answers 410', async () => {
     const s = await createSession(gw, 'demo');
-    await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), new Uint8Array(8192));
+    await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey);
     await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', clientKey));
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toHaveLength(2);
     const deleted = await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) });
@@ -81,7 +82,7 @@ describe('state machine', () => {
     const first = await reader.read();
     expect(first.value?.event).toBe(PROGRESS_EVENT);
     expect(SessionProgress.parse(JSON.parse(first.value!.data))).toMatchObject({ state: 'created', run: { state: 'idle' } });
-    await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), new Uint8Array(1024));
+    await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey);
     const second = await reader.read();
     expect(SessionProgress.parse(JSON.parse(second.value!.data)).state).toBe('keys');
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) })).status).toBe(204);

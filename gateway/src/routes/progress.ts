@@ -4,7 +4,8 @@
  * While the run is on the evaluator, its own progress stream is relayed (validated with the
  * shared schema, so only well-formed progress reaches the browser); at its end the session's
  * Durable Object is asked for the final state, which also stores the result. When the relay is
- * not possible (evaluator stream down, session not yet running) the object is polled instead.
+ * not possible (evaluator stream down, session not yet running) the object is long-polled: it
+ * answers as soon as its record changes, so a run handed over is seen at once, not a poll later.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -16,7 +17,8 @@ import { EvaluatorClient } from '../evaluator/client.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
 import { sessionStub } from '../sessions/store.ts';
 
-const POLL_MS = 1_000;
+/** How long one long poll of the session object waits for a change. */
+const LONG_POLL_MS = 10_000;
 const PING_MS = 15_000;
 /** A stream ends after this long even if the run has not; clients reconnect. */
 const MAX_STREAM_MS = 15 * 60_000;
@@ -45,10 +47,9 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
         await send(info.progress);
         if (terminal(info.progress)) return;
         const relayed = info.evaluatorSessionId
-          ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), send, abort.signal)
+          ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), info.progress, send, abort.signal)
           : false;
-        if (!relayed) await sleep(POLL_MS, abort.signal);
-        const next = await stub.progress(credential, relayed);
+        const next = relayed ? await stub.progress(credential, true) : await stub.progress(credential, false, last, LONG_POLL_MS);
         if (!next.ok) {
           // Deleted or expired while streaming: say so in-band, then close.
           await stream.writeSSE({ event: PROGRESS_ERROR_EVENT, data: JSON.stringify(toApiError(next.error).toBody(c.get('requestId'))) });
@@ -66,7 +67,7 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
  * Relays the evaluator's progress events until its run ends. Returns true when it saw the end
  * (the caller then reads the final state), false when the stream could not be used.
  */
-async function relay(ev: EvaluatorClient, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
+async function relay(ev: EvaluatorClient, base: SessionProgress, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
   let body: ReadableStream<Uint8Array>;
   try {
     body = await ev.progress(signal);
@@ -84,7 +85,7 @@ async function relay(ev: EvaluatorClient, send: (p: SessionProgress) => Promise<
       const parsed = RunProgress.safeParse(safeJson(value.data));
       if (!parsed.success) continue;
       if (parsed.data.state === 'succeeded' || parsed.data.state === 'failed') return true;
-      await send({ state: 'running', run: parsed.data });
+      await send({ ...base, state: 'running', run: parsed.data });
     }
   } catch {
     return false;
@@ -100,14 +101,3 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-

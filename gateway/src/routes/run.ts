@@ -1,7 +1,7 @@
 /** Running a session: start or retry the run, follow its progress, read the encrypted result. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
-import { PROGRESS_EVENT, PublicBodyLimits, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_EVENT, PublicBodyLimits, ResultQuery, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import { readBlobText } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -18,10 +18,13 @@ const run = createRoute({
   method: 'post',
   path: '/{sessionId}/run',
   operationId: 'runSession',
-  summary: 'Start the run, or retry a failed one',
+  summary: 'Start a run, or retry a failed one',
   description:
-    'Hands the stored key and inputs to the evaluator and starts the run. After a retriable failure, call again: ' +
-    'nothing needs uploading twice. 202 when started, 200 when it already was (or is done).',
+    'Hands the stored key and inputs to the evaluator and starts a run with them: the answer carries its `runId` and `runNumber`. ' +
+    'After a retriable failure, call again: the same run is retried, nothing needs uploading twice. After a run ended, new inputs ' +
+    'and this call start the next run (a new `runId`); with the same key and inputs as the latest run, that run is answered instead. ' +
+    '202 when a run was handed over, 200 when it already was (or is done). At most the tenant\u2019s `maxRunsPerSession` runs ' +
+    '(429 `run_limit_reached`).',
   security: security.token,
   middleware: [sessionAccess(), limitBody(PublicBodyLimits.run)],
   request: { params: SessionPath, body: { required: false, content: { 'application/json': { schema: RunRequest } } } },
@@ -35,7 +38,9 @@ const run = createRoute({
 runs.openapi(run, async (c) => {
   const { sessionId, credential } = c.get('session');
   const { status, started } = unwrap(await sessionStub(c.env, sessionId).run(credential));
-  return c.json(status, started ? 202 : 200);
+  const runs = status.runs;
+  if (!runs?.runId || runs.runNumber < 1) throw new ApiError(500, 'internal', 'The run has no id.');
+  return c.json(RunResponse.parse({ ...status, runId: runs.runId, runNumber: runs.runNumber }), started ? 202 : 200);
 });
 
 const progress = createRoute({
@@ -62,18 +67,21 @@ const result = createRoute({
   path: '/{sessionId}/result',
   operationId: 'getResult',
   summary: 'The encrypted result',
-  description: 'Once the session is `done`. Only the session token: party keys never read results.',
+  description:
+    'The latest run\u2019s, with its `runId`, once the session is `done`. With `?runId=`, only that run\u2019s (409 `run_superseded` ' +
+    'when a later run started). Only the session token: party keys never read results.',
   security: security.token,
   middleware: [sessionAccess()],
-  request: { params: SessionPath },
+  request: { params: SessionPath, query: ResultQuery },
   responses: { 200: json(ResultResponse, 'The encrypted decision and explanation'), ...errorResponses(401, 403, 404, 409, 410) },
 });
 
 runs.openapi(result, async (c) => {
   const { sessionId, credential } = c.get('session');
-  const ref = unwrap(await sessionStub(c.env, sessionId).result(credential));
+  const { runId } = c.req.valid('query');
+  const { ref, runId: latest } = unwrap(await sessionStub(c.env, sessionId).result(credential, runId));
   const text = await readBlobText(c.env.BLOBS, ref);
   if (text === undefined) throw new ApiError(410, 'session_deleted', 'The result is gone.');
   // Stored after validation; parsed again so the response is checked at this boundary too.
-  return c.json(ResultResponse.parse(JSON.parse(text)), 200);
+  return c.json(ResultResponse.parse({ ...(JSON.parse(text) as object), runId: latest }), 200);
 });

@@ -21,6 +21,7 @@ import { inputs } from './inputs.ts';
 import { keys } from './keys.ts';
 import { SessionPath, errorResponses, json, security } from './openapi-parts.ts';
 import { runs } from './run.ts';
+import { uploads } from './uploads.ts';
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -66,6 +67,7 @@ sessions.openapi(createSession, async (c) => {
       demo: tenant.demo,
       parties: requiredParties(),
       ttlSeconds,
+      maxRuns: tenant.maxRunsPerSession,
     }),
   );
   return c.json({ sessionId, token, status }, 201);
@@ -113,5 +115,6 @@ sessions.openapi(deleteSession, async (c) => {
 });
 
 sessions.route('/', keys);
+sessions.route('/', uploads);
 sessions.route('/', inputs);
 sessions.route('/', runs);
