@@ -2,10 +2,15 @@
  * Runs the gateway in real workerd through wrangler's programmatic dev server, with local
  * Durable Objects and R2 persisted to a fresh temporary directory, on 127.0.0.1, offline.
  * Bindings that tests vary (tenants, evaluator URL, limits) override `gateway/wrangler.toml`.
+ *
+ * Each gateway runs from its own copy of the configuration in its temporary directory, so its
+ * build output (`.wrangler/tmp` beside the configuration) is its own: suites run in parallel, and
+ * one gateway's clean-up on dispose must not remove the bundle another is serving.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'smol-toml';
 import { getPlatformProxy, unstable_startWorker } from 'wrangler';
 import { testTenants } from './tenants.ts';
 
@@ -40,8 +45,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     EVALUATOR_SHARED_SECRET: { type: 'plain_text', value: TEST_SHARED_SECRET },
     IP_RATE_LIMITS: { type: 'json', value: { requestsPerMinute: 100_000, sessionsPerMinute: 100_000, ...options.ipRateLimits } },
   };
+  const config = parse(readFileSync(CONFIG_PATH, 'utf8'));
+  config['main'] = join(CONFIG_PATH, '..', String(config['main']));
+  const configCopy = join(persistDir, 'wrangler.toml');
+  writeFileSync(configCopy, stringify(config));
   const worker = await unstable_startWorker({
-    config: CONFIG_PATH,
+    config: configCopy,
     bindings: bindings as never,
     dev: {
       server: { hostname: '127.0.0.1', port: 0 },
