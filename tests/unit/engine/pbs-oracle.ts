@@ -3,7 +3,10 @@
  * parallel): node-tfhe 1.6.1 makes the keys and encrypts, the engine bootstraps, node-tfhe
  * decrypts. Seeded random messages and random lookup tables; a chain of sequential bootstraps;
  * linear operations followed by a bootstrap; compressed and uncompressed inputs; trivial inputs;
- * the exact-u64 reference blind rotation; a key shared through a MessageChannel.
+ * the exact-u64 reference blind rotation; a key shared through a MessageChannel; batched
+ * bootstraps with both WebAssembly kernel variants (plain SIMD and relaxed-SIMD fused
+ * multiply-add), bit-identical to single ones. The other tests run the runtime's default
+ * variant (relaxed on Node ≥ 22).
  */
 import { MessageChannel } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +17,7 @@ import {
   keyswitchCiphertext,
   loadServerKey,
   programmableBootstrap,
+  programmableBootstrapBatch,
   scalarAdd,
   scalarMultiply,
   subCiphertexts,
@@ -24,7 +28,7 @@ import {
 } from '../../../fhe/index.ts';
 import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom } from './support.ts';
+import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom, withKernelVariant } from './support.ts';
 
 /** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
 const RANDOM_PBS = 100;
@@ -100,7 +104,7 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       }
     });
 
-    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => {
+    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => withKernelVariant('plain', () => {
       const lut = createLookupTable(key.params, (v) => (v * 3 + 1) % 16);
       const scratch = pbsScratch(key.params);
       for (const m of [0, 1, 2, 3]) {
@@ -112,7 +116,7 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
         expect(out.noiseLevel).toBe(1);
         expect(decryptFull(keys, out)).toBe((m * 3 + 1) % 16);
         expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(key, input, lut).data.buffer))).toBe(true);
-        // The TypeScript path's PBS-alone gives the same bits too.
+        // The TypeScript path's PBS-alone gives the same bits as the plain kernels.
         const viaTs = new Uint32Array(out.data.length);
         bootstrapSmallLweCiphertext(key, small, lut.body, viaTs, scratch);
         expect(Buffer.from(viaTs.buffer).equals(Buffer.from(out.data.buffer))).toBe(true);
@@ -125,6 +129,44 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       for (const [small, code] of bad) expectEngineError(() => bootstrapKeyswitched(key, small as Uint32Array, lut), code);
       const other = { ...lut, polynomialSize: lut.polynomialSize * 2 };
       expectEngineError(() => bootstrapKeyswitched(key, keyswitchCiphertext(key, encrypt(keys, 1)), other), 'parameter_mismatch');
+    }));
+
+    for (const variant of ['plain', 'relaxed'] as const) {
+      it(`bootstraps batches with the ${variant} kernels: node-tfhe decrypts, and each result is the single bootstrap's bits`, () =>
+        withKernelVariant(variant, () => {
+          const rng = seededRandom(seed + (variant === 'plain' ? 7 : 8));
+          const { messageModulus: msg, carryModulus: carry } = key.params;
+          const p = msg * carry;
+          // Sizes around the kernel's batch of 8 (chunks of 8 + remainder), one trivial input.
+          for (const size of [1, 3, 11]) {
+            const values = Array.from({ length: size }, () => randomInt(rng, p));
+            const tables = values.map(() => randomTable(rng, p));
+            const cts = values.map((v, i) =>
+              size === 3 && i === 1 ? trivialEncrypt(key.params, v % msg) : scalarAdd(encrypt(keys, v % msg, i % 2 === 0), v - (v % msg), key.params),
+            );
+            const luts = tables.map((t) => createLookupTable(key.params, t));
+            const batch = programmableBootstrapBatch(key, cts, luts);
+            expect(batch.length).toBe(size);
+            batch.forEach((out, i) => {
+              const v = size === 3 && i === 1 ? values[i]! % msg : values[i]!;
+              expect(decryptFull(keys, out), `batch of ${size}, #${i}: f(${v})`).toBe(tables[i]![v]);
+              expect(out.degree).toBe(luts[i]!.degree);
+              const single = programmableBootstrap(key, cts[i]!, luts[i]!);
+              expect(out.noiseLevel).toBe(single.noiseLevel);
+              expect(Buffer.from(out.data.buffer).equals(Buffer.from(single.data.buffer)), `batch of ${size}, #${i} bits`).toBe(true);
+            });
+          }
+        }));
+    }
+
+    it('refuses malformed batches before bootstrapping any of them', () => {
+      const lut = createLookupTable(key.params, (v) => v % 4);
+      const ct = encrypt(keys, 1);
+      expect(programmableBootstrapBatch(key, [], [])).toEqual([]);
+      expectEngineError(() => programmableBootstrapBatch(key, [ct, ct], [lut]), 'invalid_argument');
+      expectEngineError(() => programmableBootstrapBatch(key, null as unknown as Ciphertext[], []), 'invalid_argument');
+      expectEngineError(() => programmableBootstrapBatch(key, [ct, { ...ct, noiseLevel: key.params.maxNoiseLevel + 1 }], [lut, lut]), 'noise_overflow');
+      expectEngineError(() => programmableBootstrapBatch(key, [ct], [{ ...lut, polynomialSize: lut.polynomialSize * 2 }]), 'parameter_mismatch');
     });
 
     it('evaluates trivial inputs in the clear, like tfhe-rs', () => {
