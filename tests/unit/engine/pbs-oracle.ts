@@ -12,23 +12,29 @@ import { MessageChannel } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCiphertexts,
+  blindRotationNoise,
   bootstrapKeyswitched,
   createLookupTable,
   keyswitchCiphertext,
   loadServerKey,
   programmableBootstrap,
   programmableBootstrapBatch,
+  readClientKeySecrets,
+  sampleVariance,
   scalarAdd,
   scalarMultiply,
   subCiphertexts,
   trivialEncrypt,
+  kernelVariant,
+  type BlindRotationPath,
   type Ciphertext,
   type EngineErrorCode,
   type ServerKey,
 } from '../../../fhe/index.ts';
 import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom, withKernelVariant } from './support.ts';
+import * as tfhe from 'node-tfhe';
+import { decrypt, decryptFull, encrypt, expectEngineError, lwePhase, randomInt, seededRandom, torusDistance, withKernelVariant } from './support.ts';
 
 /** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
 const RANDOM_PBS = 100;
@@ -158,6 +164,35 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
           }
         }));
     }
+
+    it('has the same output-noise variance on every path (decrypted accumulators vs the exact reference)', () => {
+      const secrets = readClientKeySecrets(tfhe.Shortint.serialize_client_key(keys.clientKey));
+      const table = (v: number) => (v * 7 + 3) % 16;
+      const lut = createLookupTable(key.params, table);
+      const paths: BlindRotationPath[] = ['reference', 'plain', 'relaxed'];
+      const samples = new Map(paths.map((path) => [path, [] as number[]]));
+      for (const m of [1, 2]) {
+        const ct = encrypt(keys, m);
+        for (const path of paths) samples.get(path)!.push(...blindRotationNoise(key, ct, lut, path, secrets));
+        // The audit's coefficient 0 is the output's noise as the client key decrypts it.
+        const out = programmableBootstrap(key, ct, lut);
+        const delta = 2n ** 63n / 16n;
+        const decrypted = Number(torusDistance(lwePhase(out.data, secrets.glweKey), BigInt(table(m)) * delta));
+        const audited = samples.get(kernelVariant())!.at(-key.params.polynomialSize)!;
+        expect(Math.abs(decrypted - audited)).toBeLessThan(2 ** 24);
+      }
+      const variance = (path: BlindRotationPath) => sampleVariance(samples.get(path)!).variance;
+      // Noise far below the decoding margin Δ/2 = 2^58, and the fast paths within a small factor
+      // of the reference (f64 accumulators add FFT error; a broken kernel would be off by 2^10+).
+      // Fused multiply-adds round less: the relaxed path's variance may be lower, not higher.
+      expect(Math.log2(variance('reference')) / 2).toBeLessThan(52);
+      for (const path of ['plain', 'relaxed'] as const) {
+        const ratio = variance(path) / variance('reference');
+        expect(ratio, `${path} / reference`).toBeGreaterThan(0.4);
+        expect(ratio, `${path} / reference`).toBeLessThan(2.5);
+      }
+      expect(variance('relaxed') / variance('plain')).toBeLessThan(1.4);
+    });
 
     it('refuses malformed batches before bootstrapping any of them', () => {
       const lut = createLookupTable(key.params, (v) => v % 4);
