@@ -1,7 +1,8 @@
 /**
  * `circuit` section of `npm run bench`: bootstrap counts of the demo model's plan, and the wall
  * time of one decision + full explanation on real ciphertexts with 1 and 2 worker threads
- * (median of `BENCH_CIRCUIT_RUNS` runs, default 3). Keys come from node-tfhe at bench time; every
+ * (batched pool), and with 2 workers one bootstrap per request (`workers2Unbatched`), each the
+ * median of `BENCH_CIRCUIT_RUNS` runs, default 3. Keys come from node-tfhe at bench time; every
  * run's decrypted result is checked against the cleartext model.
  */
 import { readFileSync } from 'node:fs';
