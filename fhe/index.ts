@@ -71,8 +71,29 @@ export { createLookupTable } from './shortint/lookup-table.ts';
  * Inputs above the key's max degree / max noise level are refused. For benchmarks and tests,
  * `keyswitchCiphertext(key, ct)` runs the keyswitch alone (its result is scratch, valid until the
  * next call) and `bootstrapKeyswitched(key, small, lut)` the rest, i.e. tfhe-rs's PBS.
+ * `programmableBootstrapBatch(key, cts, luts)` bootstraps independent ciphertexts together, one
+ * pass over the keys per batch of up to 8 (same bits as one by one).
  */
-export { programmableBootstrap, keyswitchCiphertext, bootstrapKeyswitched } from './shortint/bootstrap.ts';
+export { programmableBootstrap, programmableBootstrapBatch, keyswitchCiphertext, bootstrapKeyswitched } from './shortint/bootstrap.ts';
+
+/**
+ * `kernelVariant()`: which WebAssembly kernels this thread runs, `relaxed` (fused multiply-add,
+ * when the runtime has relaxed SIMD) or `plain`; `selectKernelVariant(v)` switches (tests,
+ * benchmarks; false when the runtime lacks it).
+ */
+export { kernelVariant, selectKernelVariant } from './wasm/kernels.ts';
+export type { KernelVariant } from './wasm/kernels.ts';
+
+/**
+ * Noise audit (tests and benchmarks holding the client key; see `algorithms/noise-audit.ts`):
+ * `blindRotationNoise(key, ct, lut, path, secrets)` decrypts the blind rotation's accumulator on a
+ * given path (`reference`, `typescript`, `plain`, `relaxed`) and returns its per-coefficient noise;
+ * `switchedPhaseError` the noise right before a blind rotation; `log2GaussianTail` a failure
+ * probability; `readClientKeySecrets` the secret bits of `Shortint.serialize_client_key` bytes.
+ */
+export { blindRotationNoise, switchedPhaseError, log2GaussianTail, sampleVariance } from './algorithms/noise-audit.ts';
+export type { BlindRotationPath, SecretKeyBits } from './algorithms/noise-audit.ts';
+export { readClientKeySecrets } from './compact/client-key.ts';
 
 /**
  * Linear operations with tfhe-rs's checked degree / noise-level rules; the optional last

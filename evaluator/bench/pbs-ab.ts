@@ -6,13 +6,15 @@
  * decrypted by node-tfhe, and the outputs of the two are compared bit for bit.
  *
  *   npx tsx evaluator/bench/pbs-ab.ts [baseRevision=HEAD]
- *   env: AB_SET=tuniform|gaussian (default tuniform), AB_RUNS (default 60)
+ *   env: AB_SET=tuniform|gaussian (default tuniform), AB_RUNS (default 60),
+ *        AB_VARIANT=plain|relaxed (B's kernel variant; default: the runtime's),
+ *        AB_BATCH=n (also time B's programmableBootstrapBatch of n ciphertexts, per ciphertext)
  *
  * The base revision is `git archive`d into node_modules/.cache (so its imports resolve) and its
  * engine imported from there; B is the working tree. Prints one JSON object.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tfhe from 'node-tfhe';
@@ -29,6 +31,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const base = process.argv[2] ?? 'HEAD';
 const setName = (process.env.AB_SET ?? 'tuniform') as keyof typeof SETS;
 const runs = Math.max(10, Number(process.env.AB_RUNS ?? 60));
+const variant = process.env.AB_VARIANT as 'plain' | 'relaxed' | undefined;
+const batchSize = Math.max(0, Math.min(64, Number(process.env.AB_BATCH ?? 0)));
 if (!(setName in SETS)) throw new Error(`AB_SET must be one of ${Object.keys(SETS).join(', ')}`);
 
 /** Extracts the engine at `rev` next to node_modules and imports it. */
@@ -40,7 +44,9 @@ async function engineAt(rev: string): Promise<Engine> {
   // The whole tree (~2 MB): the engine may import shared modules from outside its folder.
   const tar = execFileSync('git', ['archive', '--format=tar', sha], { cwd: root, maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
-  return (await import(pathToFileURL(join(dir, 'evaluator', 'engine', 'index.ts')).href)) as Engine;
+  // The engine moved from evaluator/engine/ to fhe/.
+  const entry = existsSync(join(dir, 'fhe', 'index.ts')) ? join(dir, 'fhe', 'index.ts') : join(dir, 'evaluator', 'engine', 'index.ts');
+  return (await import(pathToFileURL(entry).href)) as Engine;
 }
 
 function cpuMs(): number {
@@ -58,6 +64,7 @@ const engines: Record<'a' | 'b', Engine> = {
   a: await engineAt(base),
   b: (await import('../../fhe/index.ts')) as Engine,
 };
+if (variant !== undefined && !engines.b.selectKernelVariant(variant)) throw new Error(`the ${variant} kernels are unavailable`);
 const clientKey = tfhe.Shortint.new_client_key(new tfhe.ShortintParameters(SETS[setName]));
 const serverKeyBytes = tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey));
 const f = (v: number) => (v * 5 + 1) % 16;
@@ -70,6 +77,7 @@ const lanes = (['a', 'b'] as const).map((name) => {
   const inputs = inputBytes.map((bytes) => engine.deserializeCiphertext(bytes, key.params));
   return { name, engine, key, lut, inputs, pbs: [] as number[], ksPbs: [] as number[] };
 });
+const batchTimes: number[] = [];
 
 // Revisions before `bootstrapKeyswitched` existed: KS-PBS only.
 const pbsAlone = lanes.every((l) => typeof l.engine.bootstrapKeyswitched === 'function');
@@ -99,6 +107,17 @@ for (let r = -4; r < runs; r++) {
     outputs.push(whole.data);
   }
   if (r >= 0 && Buffer.compare(Buffer.from(outputs[0]!.buffer), Buffer.from(outputs[1]!.buffer)) !== 0) differing++;
+  if (batchSize > 0) {
+    const { engine, key, lut, inputs } = lanes[1]!;
+    const cts = Array.from({ length: batchSize }, (_, i) => inputs[i % 4]!);
+    const c = cpuMs();
+    const outs = engine.programmableBootstrapBatch(key, cts, cts.map(() => lut));
+    if (r >= 0) batchTimes.push((cpuMs() - c) / batchSize);
+    outs.forEach((ct, i) => {
+      const dec = tfhe.Shortint.decrypt(clientKey, tfhe.Shortint.deserialize_ciphertext(engine.serializeCiphertext(ct)));
+      if (r >= 0 && Number(dec) !== f(i % 4) % 4) wrong++;
+    });
+  }
 }
 
 const summary = (xs: number[]) => (xs.length ? { cpuMsMedian: round(median(xs)), cpuMsMin: round(Math.min(...xs)) } : null);
@@ -110,7 +129,13 @@ process.stdout.write(
       runs,
       loadAverage: loadavg(),
       a: { revision: base, pbs: summary(a.pbs), ksPbs: summary(a.ksPbs) },
-      b: { revision: 'working tree', pbs: summary(b.pbs), ksPbs: summary(b.ksPbs) },
+      b: {
+        revision: 'working tree',
+        kernelVariant: engines.b.kernelVariant(),
+        pbs: summary(b.pbs),
+        ksPbs: summary(b.ksPbs),
+        ...(batchSize > 0 ? { batchSize, batchKsPbsPerCiphertext: summary(batchTimes) } : {}),
+      },
       pbsMedianRatio: pbsAlone ? round(median(b.pbs) / median(a.pbs)) : null,
       ksPbsMedianRatio: round(median(b.ksPbs) / median(a.ksPbs)),
       outputsDiffering: differing,

@@ -6,6 +6,12 @@
  * `size: 0` runs bootstraps inline on the calling thread (no workers): the serial reference.
  * Bootstraps are deterministic, so every pool size gives identical bytes.
  *
+ * Batching: bootstraps requested in the same turn of the event loop (a circuit level whose inputs
+ * became ready together) are queued first and then handed out in batches, one request per free
+ * worker, which runs them with `programmableBootstrapBatch` (one pass over the key per batch, the
+ * same bits as one by one). The batch size spreads the queue over all workers: with Q queued and
+ * W workers, ⌈Q / (W·r)⌉ per batch where r = ⌈Q / (8·W)⌉ rounds keep batches at most `maxBatch`.
+ *
  * Under tsx or vitest (this file is `.ts`) workers load `pbs-worker.ts` through tsx's loader; in
  * a bundled build they load `pbs-worker.js` from the bundle's directory (override with
  * `workerUrl`).
@@ -14,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { EngineError, programmableBootstrap, type Ciphertext, type EngineErrorCode, type LookupTable, type ServerKey } from '../../fhe/index.ts';
 import { CircuitError } from './errors.ts';
-import type { WorkerRequest, WorkerResponse } from './worker-protocol.ts';
+import type { BootstrapOutcome, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 import { startWorker, workerEntry } from './worker-thread.ts';
 
 /** The worker entry beside this module: `pbs-worker.ts` from source, `pbs-worker.js` when bundled. */
@@ -25,6 +31,8 @@ export interface PbsPoolOptions {
   size?: number;
   /** The worker entry module. Default: {@link PBS_WORKER_URL}. */
   workerUrl?: URL;
+  /** Most bootstraps per worker request, 1..64 (1: no batching). Default 8, the engine's batch. */
+  maxBatch?: number;
 }
 
 /** Runs bootstraps; see {@link createPbsPool}. */
@@ -56,14 +64,15 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | undefined;
+  /** The request in flight (empty when idle). */
+  tasks: Task[];
   taskId: number;
   readonly keys: Set<number>;
 }
 
 const abortedError = () => new CircuitError('aborted', 'the run was cancelled');
 
-function revive(msg: Extract<WorkerResponse, { type: 'failed' }>): Error {
+function revive(msg: Extract<BootstrapOutcome, { ok: false }>): Error {
   if (msg.name === 'EngineError') return new EngineError(msg.code as EngineErrorCode, msg.message);
   return new CircuitError('worker_failed', `bootstrap failed in a worker: ${msg.name}: ${msg.message}`);
 }
@@ -96,10 +105,12 @@ class WorkerPool implements PbsPool {
   private nextKeyId = 1;
   private nextTaskId = 1;
   private closed = false;
+  private pumpScheduled = false;
 
   constructor(
     readonly size: number,
     private readonly workerUrl: URL,
+    private readonly maxBatch: number,
   ) {}
 
   private keyId(key: ServerKey): number {
@@ -134,13 +145,23 @@ class WorkerPool implements PbsPool {
     if (signal?.aborted) return Promise.reject(abortedError());
     return new Promise((resolve, reject) => {
       this.queue.push({ keyId: this.keyId(key), key, ct, lut, signal, resolve, reject });
-      this.pump();
+      this.schedulePump();
+    });
+  }
+
+  /** Pumps once the current turn's bootstraps are all queued, so they can share batches. */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (!this.closed) this.pump();
     });
   }
 
   private spawn(): Slot {
     const worker = startWorker(this.workerUrl);
-    const slot: Slot = { worker, task: undefined, taskId: 0, keys: new Set() };
+    const slot: Slot = { worker, tasks: [], taskId: 0, keys: new Set() };
     worker.on('message', (msg: WorkerResponse) => this.settle(slot, msg));
     worker.on('error', (e) => this.fail(slot, e));
     worker.on('exit', (code) => this.fail(slot, new Error(`worker exited with code ${code}`)));
@@ -152,39 +173,67 @@ class WorkerPool implements PbsPool {
     slot.worker.postMessage(msg);
   }
 
+  /** Bootstraps per request for the current queue (see the module comment). */
+  private batchSize(): number {
+    const q = this.queue.length;
+    const rounds = Math.ceil(q / (this.maxBatch * this.size));
+    return Math.max(1, Math.min(this.maxBatch, Math.ceil(q / (rounds * this.size))));
+  }
+
+  /** Takes the next batch off the queue: the first live task and up to `limit − 1` more of its key. */
+  private takeBatch(limit: number): Task[] {
+    const batch: Task[] = [];
+    for (let i = 0; i < this.queue.length && batch.length < limit; ) {
+      const task = this.queue[i]!;
+      if (task.signal?.aborted) {
+        this.queue.splice(i, 1);
+        task.reject(abortedError());
+      } else if (batch.length === 0 || task.keyId === batch[0]!.keyId) {
+        this.queue.splice(i, 1);
+        batch.push(task);
+      } else {
+        i++;
+      }
+    }
+    return batch;
+  }
+
   private pump(): void {
+    const size = this.batchSize();
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.task === undefined);
+      let slot = this.slots.find((s) => s.tasks.length === 0);
       if (slot === undefined) {
         if (this.slots.length >= this.size) return;
         slot = this.spawn();
         this.slots.push(slot);
       }
-      const task = this.queue.shift()!;
-      if (task.signal?.aborted) {
-        task.reject(abortedError());
-        continue;
+      const tasks = this.takeBatch(size);
+      if (tasks.length === 0) return;
+      const { keyId, key } = tasks[0]!;
+      if (!slot.keys.has(keyId)) {
+        this.post(slot, { type: 'key', keyId, key });
+        slot.keys.add(keyId);
       }
-      if (!slot.keys.has(task.keyId)) {
-        this.post(slot, { type: 'key', keyId: task.keyId, key: task.key });
-        slot.keys.add(task.keyId);
-      }
-      slot.task = task;
+      slot.tasks = tasks;
       slot.taskId = this.nextTaskId++;
       slot.worker.ref(); // a busy worker keeps the process alive until its answer arrives
-      this.post(slot, { type: 'pbs', taskId: slot.taskId, keyId: task.keyId, ct: task.ct, lut: task.lut });
+      this.post(slot, { type: 'pbs', taskId: slot.taskId, keyId, cts: tasks.map((t) => t.ct), luts: tasks.map((t) => t.lut) });
     }
   }
 
   private settle(slot: Slot, msg: WorkerResponse): void {
-    const task = slot.task;
-    if (task === undefined || msg.taskId !== slot.taskId) return;
-    slot.task = undefined;
+    const tasks = slot.tasks;
+    if (tasks.length === 0 || msg.taskId !== slot.taskId) return;
+    slot.tasks = [];
     slot.worker.unref();
-    if (task.signal?.aborted) task.reject(abortedError());
-    else if (msg.type === 'done') task.resolve(msg.ct);
-    else task.reject(revive(msg));
-    this.pump();
+    tasks.forEach((task, i) => {
+      const outcome = msg.outcomes[i];
+      if (task.signal?.aborted) task.reject(abortedError());
+      else if (outcome === undefined) task.reject(new CircuitError('worker_failed', 'a bootstrap worker answered without this bootstrap'));
+      else if (outcome.ok) task.resolve(outcome.ct);
+      else task.reject(revive(outcome));
+    });
+    this.schedulePump();
   }
 
   /** A worker died: fail its task, replace it (unless closing), carry on with the queue. */
@@ -192,8 +241,8 @@ class WorkerPool implements PbsPool {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
-    slot.task?.reject(new CircuitError('worker_failed', `a bootstrap worker failed: ${e.message}`));
-    slot.task = undefined;
+    for (const task of slot.tasks) task.reject(new CircuitError('worker_failed', `a bootstrap worker failed: ${e.message}`));
+    slot.tasks = [];
     void slot.worker.terminate();
     if (!this.closed) this.pump();
   }
@@ -202,7 +251,7 @@ class WorkerPool implements PbsPool {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
     const slots = this.slots.splice(0);
-    for (const slot of slots) slot.task?.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
+    for (const slot of slots) for (const task of slot.tasks) task.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }
@@ -218,6 +267,10 @@ export function createPbsPool(options: PbsPoolOptions = {}): PbsPool {
   if (!Number.isInteger(size) || size < 0 || size > 256) {
     throw new CircuitError('invalid_inputs', `pool size must be an integer in 0..256, got ${size}`);
   }
+  const maxBatch = options.maxBatch ?? 8;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 64) {
+    throw new CircuitError('invalid_inputs', `maxBatch must be an integer in 1..64, got ${maxBatch}`);
+  }
   if (size === 0) return new InlinePool();
-  return new WorkerPool(size, options.workerUrl ?? PBS_WORKER_URL);
+  return new WorkerPool(size, options.workerUrl ?? PBS_WORKER_URL, maxBatch);
 }

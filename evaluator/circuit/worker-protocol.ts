@@ -11,21 +11,25 @@ export type WorkerRequest =
   /** Forgets a key, so its memory can be freed once no one else holds it. */
   | { readonly type: 'drop'; readonly keyId: number }
   | {
+      /** Bootstraps `cts[i]` with `luts[i]`, together (`programmableBootstrapBatch`). */
       readonly type: 'pbs';
       readonly taskId: number;
       readonly keyId: number;
-      readonly ct: Ciphertext;
-      readonly lut: LookupTable;
+      readonly cts: readonly Ciphertext[];
+      readonly luts: readonly LookupTable[];
     };
 
-export type WorkerResponse =
-  | { readonly type: 'done'; readonly taskId: number; readonly ct: Ciphertext }
+/** One bootstrap's outcome: its result, or why it failed. */
+export type BootstrapOutcome =
+  | { readonly ok: true; readonly ct: Ciphertext }
   | {
-      readonly type: 'failed';
-      readonly taskId: number;
+      readonly ok: false;
       /** `EngineError` for an engine refusal, else the error's name. */
       readonly name: string;
       /** The `EngineErrorCode` when `name` is `EngineError`. */
       readonly code?: string;
       readonly message: string;
     };
+
+/** The outcomes of a `pbs` request, in order. */
+export type WorkerResponse = { readonly type: 'done'; readonly taskId: number; readonly outcomes: readonly BootstrapOutcome[] };

@@ -10,30 +10,51 @@
  * slot. Per-thread state is kept in a WeakMap on the memory object, so dropping a key frees it.
  * When no slot is free the caller falls back to the TypeScript path: correctness never depends on
  * slot supply.
+ *
+ * Batches: a slot holds the per-ciphertext state (keyswitch input and output, switched values,
+ * accumulator) of up to {@link WASM_MAX_BATCH} ciphertexts, and `programmableBootstrapBatchWasm`
+ * keyswitches and blind-rotates them together: the kernels loop over the key (KSK rows, GGSWs)
+ * outside and over the ciphertexts inside, so each key block is fetched from memory once per
+ * batch instead of once per ciphertext. Every ciphertext sees the operations it would see alone,
+ * in the same order: batch and single results are the same bits.
  */
 import { threadId } from 'node:worker_threads';
 import type { ServerKey } from '../entities/server-key.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { bigLweDimension } from '../params/parameters.ts';
 import { radix4Plan } from '../fft/radix4.ts';
-import { instantiateKernels, kernelsModule, type Kernels } from '../wasm/kernels.ts';
+import { instantiateKernels, kernelsModule, kernelVariant, type Kernels, type KernelVariant } from '../wasm/kernels.ts';
 import { initAccumulator, sampleExtractF64 } from './blind-rotate-f64.ts';
 import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
 
-/** Byte offsets (relative to the slot start) of one thread's scratch for these parameters. */
+/**
+ * Ciphertexts one wasm pass bootstraps together. 8 accumulators (256 kB for N = 2048) plus one
+ * GGSW (64 kB) stay in a core's L2 cache; larger batches run in chunks of 8.
+ */
+export const WASM_MAX_BATCH = 8;
+
+/**
+ * Byte offsets (relative to the slot start) of one thread's scratch for these parameters. The
+ * per-ciphertext areas (acc, ksInput, ksOutput, switched) hold {@link WASM_MAX_BATCH} entries,
+ * `*Stride` bytes apart; a single bootstrap uses entry 0.
+ */
 export interface WasmScratchLayout {
   readonly size: number;
   readonly twist: number;
   readonly untwist: number;
   readonly fftTable: number;
   readonly fftTableEnd: number;
-  readonly acc: number;
   readonly rot: number;
   readonly fourierDigits: number;
   readonly fourierOut: number;
+  readonly acc: number;
+  readonly accStride: number;
   readonly ksInput: number;
+  readonly ksInputStride: number;
   readonly ksOutput: number;
+  readonly ksOutputStride: number;
   readonly switched: number;
+  readonly switchedStride: number;
 }
 
 /**
@@ -60,23 +81,45 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
   const { polynomialSize: N, glweDimension: k, lweDimension: n } = params;
   const M = N / 2;
   let at = 0;
+  const line = (bytes: number) => Math.ceil(bytes / 64) * 64;
   const take = (bytes: number) => {
     const start = at;
-    at += Math.ceil(bytes / 64) * 64;
+    at += line(bytes);
     return start;
   };
   const twist = take(16 * M);
   const untwist = take(16 * M);
   const fftTable = take(8 * fftTableDoubles(M));
   const fftTableEnd = fftTable + 8 * fftTableDoubles(M);
-  const acc = take(8 * (k + 1) * N);
   const rot = take(8 * N);
   const fourierDigits = take(8 * (k + 1) * N);
   const fourierOut = take(8 * (k + 1) * N);
-  const ksInput = take(8 * (bigLweDimension(params) + 1));
-  const ksOutput = take(8 * (n + 1));
-  const switched = take(4 * (n + 1));
-  return { size: Math.ceil(at / 65536) * 65536, twist, untwist, fftTable, fftTableEnd, acc, rot, fourierDigits, fourierOut, ksInput, ksOutput, switched };
+  const accStride = line(8 * (k + 1) * N);
+  const acc = take(WASM_MAX_BATCH * accStride);
+  const ksInputStride = line(8 * (bigLweDimension(params) + 1));
+  const ksInput = take(WASM_MAX_BATCH * ksInputStride);
+  const ksOutputStride = line(8 * (n + 1));
+  const ksOutput = take(WASM_MAX_BATCH * ksOutputStride);
+  const switchedStride = line(4 * (n + 1));
+  const switched = take(WASM_MAX_BATCH * switchedStride);
+  return {
+    size: Math.ceil(at / 65536) * 65536,
+    twist,
+    untwist,
+    fftTable,
+    fftTableEnd,
+    rot,
+    fourierDigits,
+    fourierOut,
+    acc,
+    accStride,
+    ksInput,
+    ksInputStride,
+    ksOutput,
+    ksOutputStride,
+    switched,
+    switchedStride,
+  };
 }
 
 /** Writes the DFT tables of `radix4.ts` in the kernels' layout (per stage: w1r, w1i, w2r, w2i, w3r, w3i). */
@@ -113,14 +156,26 @@ export function writeTables(view: Float64Array, base: number, layout: WasmScratc
 }
 
 interface ThreadKeyState {
-  readonly kernels: Kernels;
+  readonly memory: WebAssembly.Memory;
+  /** One instance per kernel variant used with this key in this thread. */
+  readonly instances: Map<KernelVariant, Kernels>;
   readonly base: number;
-  readonly acc: Float64Array;
-  readonly fourierOut: Float64Array;
-  readonly ksInput: Uint32Array;
-  readonly small: Uint32Array;
-  readonly switched: Uint32Array;
+  /** Per batch entry (index 0 = single bootstraps). */
+  readonly acc: readonly Float64Array[];
+  readonly ksInput: readonly Uint32Array[];
+  readonly small: readonly Uint32Array[];
+  readonly switched: readonly Uint32Array[];
   readonly layout: WasmScratchLayout;
+}
+
+function kernelsOf(s: ThreadKeyState): Kernels {
+  const variant = kernelVariant();
+  let k = s.instances.get(variant);
+  if (k === undefined) {
+    k = instantiateKernels(s.memory, variant);
+    s.instances.set(variant, k);
+  }
+  return k;
 }
 
 /** This thread's state per key memory (weak: a dropped key is collected with its state). */
@@ -158,66 +213,51 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
   const base = slots.offset + slot * slots.size;
   const { polynomialSize: N, glweDimension: k, lweDimension: n } = key.params;
   writeTables(new Float64Array(buffer), base, layout, N);
+  const entries = <T>(make: (c: number) => T) => Array.from({ length: WASM_MAX_BATCH }, (_, c) => make(c));
   const state: ThreadKeyState = {
-    kernels: instantiateKernels(key.memory),
+    memory: key.memory,
+    instances: new Map(),
     base,
-    acc: new Float64Array(buffer, base + layout.acc, (k + 1) * N),
-    fourierOut: new Float64Array(buffer, base + layout.fourierOut, (k + 1) * N),
-    ksInput: new Uint32Array(buffer, base + layout.ksInput, 2 * (bigLweDimension(key.params) + 1)),
-    small: new Uint32Array(buffer, base + layout.ksOutput, 2 * (n + 1)),
-    switched: new Uint32Array(buffer, base + layout.switched, n + 1),
+    acc: entries((c) => new Float64Array(buffer, base + layout.acc + c * layout.accStride, (k + 1) * N)),
+    ksInput: entries((c) => new Uint32Array(buffer, base + layout.ksInput + c * layout.ksInputStride, 2 * (bigLweDimension(key.params) + 1))),
+    small: entries((c) => new Uint32Array(buffer, base + layout.ksOutput + c * layout.ksOutputStride, 2 * (n + 1))),
+    switched: entries((c) => new Uint32Array(buffer, base + layout.switched + c * layout.switchedStride, n + 1)),
     layout,
   };
   states.set(key.memory, state);
   return state;
 }
 
-/** Keyswitch with the wasm kernel into the thread's scratch; null when the wasm path is unavailable. */
-export function keyswitchWasm(key: ServerKey, input: Uint32Array): Uint32Array | null {
-  const s = stateFor(key);
-  if (!s) return null;
-  s.ksInput.set(input);
+/** Keyswitches `count` inputs already copied to the thread's ksInput entries into its ksOutput entries. */
+function keyswitchEntries(key: ServerKey, s: ThreadKeyState, count: number): void {
   const p = key.params;
-  s.kernels.keyswitch(
+  const L = s.layout;
+  kernelsOf(s).keyswitch(
     key.keyswitchKeyLo.byteOffset,
     key.keyswitchKeyHi.byteOffset,
-    s.ksInput.byteOffset,
-    s.small.byteOffset,
+    s.base + L.ksInput,
+    s.base + L.ksOutput,
     bigLweDimension(p),
     p.lweDimension + 1,
     p.ksBaseLog,
     p.ksLevel,
+    count,
+    L.ksInputStride,
+    L.ksOutputStride,
   );
-  return s.small;
 }
 
 /**
- * KS-PBS: bootstraps `input` (big key) through `lutBody` into `output` with the wasm kernels.
- * Returns false (and does nothing) when the wasm path is unavailable for this key in this thread.
+ * Blind-rotates the accumulators of batch entries 0..count−1, whose switched values and
+ * initial accumulators are in place.
  */
-export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
-  const small = keyswitchWasm(key, input);
-  return small !== null && bootstrapSmallWasm(key, small, lutBody, output);
-}
-
-/**
- * The PBS alone (modulus switch, blind rotation, sample extraction) of `small` (n+1 words under
- * the small key, possibly the thread's keyswitch scratch) into `output`; false when the wasm path
- * is unavailable.
- */
-export function bootstrapSmallWasm(key: ServerKey, small: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
-  const s = stateFor(key);
-  if (!s) return false;
-  const params = key.params;
-  const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = params;
+function blindRotateEntries(key: ServerKey, s: ThreadKeyState, count: number): void {
+  const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = key.params;
   const L = s.layout;
   const base = s.base;
-  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, small, s.switched);
-  initAccumulator(params, lutBody, s.switched[n]!, s.acc);
-
-  // The loop over the mask runs inside wasm (kernel `blind_rotate`): same kernels, same order.
-  s.kernels.blind_rotate(
-    s.switched.byteOffset,
+  // The loop over the mask (and over the batch) runs inside wasm (kernel `blind_rotate`).
+  kernelsOf(s).blind_rotate(
+    base + L.switched,
     n,
     k + 1,
     N,
@@ -232,7 +272,80 @@ export function bootstrapSmallWasm(key: ServerKey, small: Uint32Array, lutBody: 
     key.fourierBootstrapKey.byteOffset,
     2 ** -(64 - beta),
     2 ** beta,
+    count,
+    L.switchedStride,
+    L.accStride,
   );
-  sampleExtractF64(params, s.acc, output);
+}
+
+/** Modulus switch of `small` into entry c's switched values, accumulator set to X^−b̃·lut. */
+function prepareEntry(key: ServerKey, s: ThreadKeyState, c: number, small: Uint32Array, lutBody: Uint32Array): void {
+  const params = key.params;
+  modulusSwitchForBlindRotation(params, key.modulusSwitchZeros, small, s.switched[c]!);
+  initAccumulator(params, lutBody, s.switched[c]![params.lweDimension]!, s.acc[c]!);
+}
+
+/** Keyswitch with the wasm kernel into the thread's scratch; null when the wasm path is unavailable. */
+export function keyswitchWasm(key: ServerKey, input: Uint32Array): Uint32Array | null {
+  const s = stateFor(key);
+  if (!s) return null;
+  s.ksInput[0]!.set(input);
+  keyswitchEntries(key, s, 1);
+  return s.small[0]!;
+}
+
+/**
+ * KS-PBS: bootstraps `input` (big key) through `lutBody` into `output` with the wasm kernels.
+ * Returns false (and does nothing) when the wasm path is unavailable for this key in this thread.
+ */
+export function programmableBootstrapWasm(key: ServerKey, input: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
+  const small = keyswitchWasm(key, input);
+  return small !== null && bootstrapSmallWasm(key, small, lutBody, output);
+}
+
+/**
+ * KS-PBS of several independent ciphertexts: `inputs[c]` through `lutBodies[c]` into
+ * `outputs[c]`, in chunks of {@link WASM_MAX_BATCH} that share each pass over the keyswitch key
+ * and the Fourier bootstrap key. Same bits as `programmableBootstrapWasm` on each. False (and
+ * nothing done) when the wasm path is unavailable.
+ */
+export function programmableBootstrapBatchWasm(
+  key: ServerKey,
+  inputs: readonly Uint32Array[],
+  lutBodies: readonly Uint32Array[],
+  outputs: readonly Uint32Array[],
+): boolean {
+  const s = stateFor(key);
+  if (!s) return false;
+  for (let start = 0; start < inputs.length; start += WASM_MAX_BATCH) {
+    const count = Math.min(WASM_MAX_BATCH, inputs.length - start);
+    for (let c = 0; c < count; c++) s.ksInput[c]!.set(inputs[start + c]!);
+    keyswitchEntries(key, s, count);
+    for (let c = 0; c < count; c++) prepareEntry(key, s, c, s.small[c]!, lutBodies[start + c]!);
+    blindRotateEntries(key, s, count);
+    for (let c = 0; c < count; c++) sampleExtractF64(key.params, s.acc[c]!, outputs[start + c]!);
+  }
   return true;
+}
+
+/**
+ * The PBS alone (modulus switch, blind rotation, sample extraction) of `small` (n+1 words under
+ * the small key, possibly the thread's keyswitch scratch) into `output`; false when the wasm path
+ * is unavailable.
+ */
+export function bootstrapSmallWasm(key: ServerKey, small: Uint32Array, lutBody: Uint32Array, output: Uint32Array): boolean {
+  const s = stateFor(key);
+  if (!s) return false;
+  prepareEntry(key, s, 0, small, lutBody);
+  blindRotateEntries(key, s, 1);
+  sampleExtractF64(key.params, s.acc[0]!, output);
+  return true;
+}
+
+/**
+ * This thread's accumulator of `key` after its last single bootstrap ((k+1)·N centred doubles,
+ * masks first): for the noise audit, which decrypts it. Null when the wasm path is unavailable.
+ */
+export function wasmAccumulator(key: ServerKey): Float64Array | null {
+  return stateFor(key)?.acc[0] ?? null;
 }

@@ -28,6 +28,9 @@ interface KeyLayout {
   readonly bigKeyBits: number;
   readonly polynomialSize: number;
   readonly smallKeyBits: number;
+  /** The keys' serialized u64 words (views into the input). */
+  readonly big: Uint8Array;
+  readonly small: Uint8Array;
 }
 
 function readLayout(bytes: Uint8Array, what: string): KeyLayout {
@@ -50,7 +53,18 @@ function readLayout(bytes: Uint8Array, what: string): KeyLayout {
       }
     }
   }
-  return { secretEnd: r.offset, bigKeyBits, polynomialSize, smallKeyBits };
+  return { secretEnd: r.offset, bigKeyBits, polynomialSize, smallKeyBits, big, small };
+}
+
+/**
+ * The secret bits of `Shortint.serialize_client_key` bytes, one byte per bit: the GLWE key (k·N)
+ * and the small LWE key (n). For audits that decrypt the engine's intermediate values (the
+ * engine's operations never need a secret key).
+ */
+export function readClientKeySecrets(bytes: Uint8Array): { glweKey: Uint8Array; polynomialSize: number; lweKey: Uint8Array } {
+  const layout = readLayout(bytes, 'shortint ClientKey');
+  const bits = (view: Uint8Array) => Uint8Array.from({ length: view.length / 8 }, (_, i) => view[8 * i]!);
+  return { glweKey: bits(layout.big), polynomialSize: layout.polynomialSize, lweKey: bits(layout.small) };
 }
 
 /**

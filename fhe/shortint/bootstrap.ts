@@ -7,6 +7,9 @@
  * A trivial input (noise level 0, zero mask) is evaluated in the clear like tfhe-rs's
  * `trivial_pbs_assign`, giving a trivial output.
  *
+ * `programmableBootstrapBatch` bootstraps several independent ciphertexts in one pass over the
+ * keys (same bits as one by one, less memory traffic per ciphertext).
+ *
  * `keyswitchCiphertext` and `bootstrapKeyswitched` run the two halves separately (benchmarks and
  * tests: tfhe-rs times its keyswitch and its PBS as separate operations).
  */
@@ -19,7 +22,7 @@ import { bigLweDimension, cleartextModulus, deltaOf } from '../params/parameters
 import { bootstrapSmallLweCiphertext, keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../algorithms/pbs.ts';
 import type { PbsScratch } from '../algorithms/pbs.ts';
 import { lweBody, lweMaskIsZero } from '../algorithms/lwe-linear.ts';
-import { bootstrapSmallWasm, keyswitchWasm, programmableBootstrapWasm } from '../algorithms/pbs-wasm.ts';
+import { bootstrapSmallWasm, keyswitchWasm, programmableBootstrapBatchWasm, programmableBootstrapWasm } from '../algorithms/pbs-wasm.ts';
 import { assertLookupTableMatches } from './lookup-table.ts';
 import { assertCiphertextMatchesKey, assertServerKey } from './server-key.ts';
 
@@ -47,18 +50,61 @@ function assertBootstrappable(key: ServerKey, ct: Ciphertext): void {
   }
 }
 
+const isTrivial = (ct: Ciphertext) => ct.noiseLevel === 0 && lweMaskIsZero(ct.data);
+
+/** The trivial output of a trivial input (tfhe-rs `trivial_pbs_assign`). */
+function trivialBootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable): Ciphertext {
+  const data = new Uint32Array(ct.data.length);
+  writeTrivialBootstrap(key.params, ct.data, lut, data);
+  return { data, degree: lut.degree, noiseLevel: 0, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
+}
+
 export function programmableBootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable): Ciphertext {
   assertBootstrappable(key, ct);
   assertLookupTableMatches(lut, key.params);
+  if (isTrivial(ct)) return trivialBootstrap(key, ct, lut);
   const data = new Uint32Array(ct.data.length);
-  if (ct.noiseLevel === 0 && lweMaskIsZero(ct.data)) {
-    writeTrivialBootstrap(key.params, ct.data, lut, data);
-    return { data, degree: lut.degree, noiseLevel: 0, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
-  }
   if (!programmableBootstrapWasm(key, ct.data, lut.body, data)) {
     programmableBootstrapLweCiphertext(key, ct.data, lut.body, data, scratchFor(key.params));
   }
   return { data, degree: lut.degree, noiseLevel: 1, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
+}
+
+/**
+ * `programmableBootstrap` of each `cts[i]` with `luts[i]`, the independent bootstraps sharing
+ * each pass over the keyswitch and bootstrap keys (batches of up to 8 on the wasm path). Results
+ * are the same bits as one `programmableBootstrap` per pair; every input is checked before any
+ * work starts.
+ */
+export function programmableBootstrapBatch(key: ServerKey, cts: readonly Ciphertext[], luts: readonly LookupTable[]): Ciphertext[] {
+  if (!Array.isArray(cts) || !Array.isArray(luts) || cts.length !== luts.length) {
+    throw new EngineError('invalid_argument', `a batch needs one lookup table per ciphertext, got ${describeCount(cts)} ciphertexts and ${describeCount(luts)} tables`);
+  }
+  cts.forEach((ct, i) => {
+    assertBootstrappable(key, ct);
+    assertLookupTableMatches(luts[i]!, key.params);
+  });
+  const out: Ciphertext[] = new Array(cts.length);
+  const pending: number[] = [];
+  cts.forEach((ct, i) => {
+    if (isTrivial(ct)) out[i] = trivialBootstrap(key, ct, luts[i]!);
+    else pending.push(i);
+  });
+  const datas = pending.map((i) => new Uint32Array(cts[i]!.data.length));
+  const inputs = pending.map((i) => cts[i]!.data);
+  const bodies = pending.map((i) => luts[i]!.body);
+  if (!programmableBootstrapBatchWasm(key, inputs, bodies, datas)) {
+    pending.forEach((_, j) => programmableBootstrapLweCiphertext(key, inputs[j]!, bodies[j]!, datas[j]!, scratchFor(key.params)));
+  }
+  pending.forEach((i, j) => {
+    const ct = cts[i]!;
+    out[i] = { data: datas[j]!, degree: luts[i]!.degree, noiseLevel: 1, messageModulus: ct.messageModulus, carryModulus: ct.carryModulus };
+  });
+  return out;
+}
+
+function describeCount(x: unknown): string {
+  return Array.isArray(x) ? `${x.length}` : `not an array (${x === null ? 'null' : typeof x})`;
 }
 
 /** Decodes a trivial body, reads the table at its box (negated past the padding bit), writes it as the body. */

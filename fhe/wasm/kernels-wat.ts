@@ -1,13 +1,18 @@
 /**
  * WebAssembly text of the engine's hot loops (SIMD f64x2 / i64x2), assembled from small
- * templates. `npm run engine:wasm` compiles it with wabt into `kernels-binary.ts`; a unit test
- * recompiles it and checks the committed binary matches, so the two never drift.
+ * templates in two variants: plain SIMD, and relaxed SIMD whose complex products and
+ * multiply-accumulates are `f64x2.relaxed_madd` / `relaxed_nmadd` (fused multiply-add where the
+ * CPU has it). `npm run engine:wasm` compiles both with wabt into `kernels-binary.ts`; a unit
+ * test recompiles them and checks the committed binaries match, so the two never drift.
  *
  * Kernels (all pointers are byte addresses in the key's shared memory, arrays of f64 unless
  * noted; complex arrays are split into real and imaginary halves):
- * - `keyswitch(kskLo, kskHi, input, acc, inDim, size, baseLog, level)`: acc (size = n+1 u64) =
- *   (0,…,0,b) − Σ digits·KSK rows, tfhe-rs signed decomposition in i64, rows in i64x2 (the KSK's
- *   low and high u32 halves are joined with `v128.load32x2_u`).
+ * - `keyswitch(kskLo, kskHi, input, acc, inDim, size, baseLog, level, count, inStride, accStride)`:
+ *   for each of `count` inputs, acc (size = n+1 u64) = (0,…,0,b) − Σ digits·KSK rows, tfhe-rs
+ *   signed decomposition in i64, rows in i64x2 (the KSK's low and high u32 halves are joined
+ *   with `v128.load32x2_u`).
+ * - `blind_rotate(…, count, switchedStride, accStride)`: the blind rotation of `count`
+ *   accumulators in one pass over the Fourier bootstrap key (see BLIND_ROTATE).
  * - `fft_fwd(re, im, m, tw)` / `fft_bwd(re, im, m, tw, twEnd)`: the radix-4 DIF / DIT DFTs of
  *   `fft/radix4.ts` (same stage order and twiddles, so the same Fourier order).
  * - `rotate_sub_twist(acc, a, n, rot, outRe, outIm, twist, digitScale, base)`: T = X^a·P − P of
@@ -30,6 +35,41 @@ const at = (base: string, index: string) => `(i32.add ${base} (i32.shl ${index} 
 const locals = (names: string[], type = 'v128') => names.map((n) => `(local $${n} ${type})`).join(' ');
 
 /**
+ * Complex products and multiply-accumulates, plain (separate mul and add, each rounded) or fused
+ * with relaxed SIMD (`f64x2.relaxed_madd` a·b + c and `relaxed_nmadd` −a·b + c: one rounding
+ * where the platform has FMA, mul + add where it does not; either is correct, the rounding differs).
+ * re/im: (ar + i·ai)(br + i·bi); the conj forms multiply by (br − i·bi); acc forms add to s.
+ */
+export interface Arith {
+  re(ar: string, ai: string, br: string, bi: string): string;
+  im(ar: string, ai: string, br: string, bi: string): string;
+  reConj(ar: string, ai: string, br: string, bi: string): string;
+  imConj(ar: string, ai: string, br: string, bi: string): string;
+  accRe(s: string, ar: string, ai: string, br: string, bi: string): string;
+  accIm(s: string, ar: string, ai: string, br: string, bi: string): string;
+}
+
+const PLAIN: Arith = {
+  re: (ar, ai, br, bi) => sub(mul(ar, br), mul(ai, bi)),
+  im: (ar, ai, br, bi) => add(mul(ar, bi), mul(ai, br)),
+  reConj: (ar, ai, br, bi) => add(mul(ar, br), mul(ai, bi)),
+  imConj: (ar, ai, br, bi) => sub(mul(ai, br), mul(ar, bi)),
+  accRe: (s, ar, ai, br, bi) => add(s, sub(mul(ar, br), mul(ai, bi))),
+  accIm: (s, ar, ai, br, bi) => add(s, add(mul(ar, bi), mul(ai, br))),
+};
+
+const madd = (a: string, b: string, c: string) => `(f64x2.relaxed_madd ${a} ${b} ${c})`;
+const nmadd = (a: string, b: string, c: string) => `(f64x2.relaxed_nmadd ${a} ${b} ${c})`;
+const FUSED: Arith = {
+  re: (ar, ai, br, bi) => nmadd(ai, bi, mul(ar, br)),
+  im: (ar, ai, br, bi) => madd(ai, br, mul(ar, bi)),
+  reConj: (ar, ai, br, bi) => madd(ai, bi, mul(ar, br)),
+  imConj: (ar, ai, br, bi) => nmadd(ar, bi, mul(ai, br)),
+  accRe: (s, ar, ai, br, bi) => nmadd(ai, bi, madd(ar, br, s)),
+  accIm: (s, ar, ai, br, bi) => madd(ai, br, madd(ar, bi, s)),
+};
+
+/**
  * The radix-4 butterfly on x0..x3 (re/im locals), in place: sums and differences of the pairs
  * (0, 2) and (1, 3), then y1 = d02 ∓ i·d13 and y3 = d02 ± i·d13 (DIF forward: −i for y1; DIT
  * backward: +i).
@@ -50,12 +90,12 @@ function radix4Core(forward: boolean): string {
 }
 
 /** x_k ← x_k · w (or · conj(w)), w from the twiddle locals w{k}r/w{k}i. */
-function twiddle(k: number, conj: boolean): string {
+function twiddle(f: Arith, k: number, conj: boolean): string {
   const xr = V(`x${k}r`), xi = V(`x${k}i`), wr = V(`w${k}r`), wi = V(`w${k}i`);
   if (conj) {
-    return [set('tr', add(mul(xr, wr), mul(xi, wi))), set(`x${k}i`, sub(mul(xi, wr), mul(xr, wi))), set(`x${k}r`, V('tr'))].join('\n');
+    return [set('tr', f.reConj(xr, xi, wr, wi)), set(`x${k}i`, f.imConj(xr, xi, wr, wi)), set(`x${k}r`, V('tr'))].join('\n');
   }
-  return [set('tr', sub(mul(xr, wr), mul(xi, wi))), set(`x${k}i`, add(mul(xr, wi), mul(xi, wr))), set(`x${k}r`, V('tr'))].join('\n');
+  return [set('tr', f.re(xr, xi, wr, wi)), set(`x${k}i`, f.im(xr, xi, wr, wi)), set(`x${k}r`, V('tr'))].join('\n');
 }
 
 const X_LOCALS = ['x0r', 'x0i', 'x1r', 'x1i', 'x2r', 'x2i', 'x3r', 'x3i', 's02r', 's02i', 'd02r', 'd02i', 's13r', 's13i', 'd13r', 'd13i', 'w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i', 'tr'];
@@ -78,10 +118,10 @@ function loadW(): string {
 }
 
 /** One radix-4 stage over all blocks (q ≥ 2), forward (DIF) or backward (DIT). */
-function radix4Stage(name: string, forward: boolean): string {
+function radix4Stage(f: Arith, name: string, forward: boolean): string {
   const body = forward
-    ? `${loadX()}\n${radix4Core(true)}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeX()}`
-    : `${loadX()}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4Core(false)}\n${storeX()}`;
+    ? `${loadX()}\n${radix4Core(true)}\n${twiddle(f, 1, false)}\n${twiddle(f, 2, false)}\n${twiddle(f, 3, false)}\n${storeX()}`
+    : `${loadX()}\n${twiddle(f, 1, true)}\n${twiddle(f, 2, true)}\n${twiddle(f, 3, true)}\n${radix4Core(false)}\n${storeX()}`;
   return `
   (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $len i32) (param $tw i32)
     (local $q i32) (local $b i32) (local $j i32) (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
@@ -111,7 +151,7 @@ function radix4Stage(name: string, forward: boolean): string {
  * (q ≤ 8) are unrolled. About 10% faster than `radix4Stage` under V8, whose address arithmetic
  * it saves. Same butterflies, so the same bits.
  */
-function radix4StageFixed(name: string, forward: boolean, len: number): string {
+function radix4StageFixed(f: Arith, name: string, forward: boolean, len: number): string {
   const q = len / 4;
   const ld = (ptr: string, off: number) => `(v128.load offset=${off} ${V(ptr)})`;
   const st = (ptr: string, off: number, v: string) => `(v128.store offset=${off} ${V(ptr)} ${v})`;
@@ -119,8 +159,8 @@ function radix4StageFixed(name: string, forward: boolean, len: number): string {
   const storeXs = [0, 1, 2, 3].map((k) => `${st('pr', 8 * q * k, V(`x${k}r`))}\n${st('pi', 8 * q * k, V(`x${k}i`))}`).join('\n');
   const loadWs = ['w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i'].map((n, t) => set(n, ld('pt', 8 * q * t))).join('\n');
   const body = forward
-    ? `${loadXs}\n${radix4Core(true)}\n${loadWs}\n${twiddle(1, false)}\n${twiddle(2, false)}\n${twiddle(3, false)}\n${storeXs}`
-    : `${loadXs}\n${loadWs}\n${twiddle(1, true)}\n${twiddle(2, true)}\n${twiddle(3, true)}\n${radix4Core(false)}\n${storeXs}`;
+    ? `${loadXs}\n${radix4Core(true)}\n${loadWs}\n${twiddle(f, 1, false)}\n${twiddle(f, 2, false)}\n${twiddle(f, 3, false)}\n${storeXs}`
+    : `${loadXs}\n${loadWs}\n${twiddle(f, 1, true)}\n${twiddle(f, 2, true)}\n${twiddle(f, 3, true)}\n${radix4Core(false)}\n${storeXs}`;
   return `
   (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $tw i32)
     (local $pr i32) (local $pi i32) (local $pt i32) (local $blockEnd i32) (local $end i32)
@@ -148,17 +188,17 @@ function radix4StageFixed(name: string, forward: boolean, len: number): string {
 }
 
 /** The radix-2 stage (first stage forward / last stage backward when log2 M is odd), table wr[h], wi[h]. */
-function radix2Stage(name: string, forward: boolean): string {
+function radix2Stage(f: Arith, name: string, forward: boolean): string {
   const core = forward
     ? [
         set('tr', sub(V('x0r'), V('x1r'))), set('ti', sub(V('x0i'), V('x1i'))),
         set('x0r', add(V('x0r'), V('x1r'))), set('x0i', add(V('x0i'), V('x1i'))),
-        set('x1r', sub(mul(V('tr'), V('wr')), mul(V('ti'), V('wi')))),
-        set('x1i', add(mul(V('tr'), V('wi')), mul(V('ti'), V('wr')))),
+        set('x1r', f.re(V('tr'), V('ti'), V('wr'), V('wi'))),
+        set('x1i', f.im(V('tr'), V('ti'), V('wr'), V('wi'))),
       ]
     : [
-        set('tr', add(mul(V('x1r'), V('wr')), mul(V('x1i'), V('wi')))),
-        set('ti', sub(mul(V('x1i'), V('wr')), mul(V('x1r'), V('wi')))),
+        set('tr', f.reConj(V('x1r'), V('x1i'), V('wr'), V('wi'))),
+        set('ti', f.imConj(V('x1r'), V('x1i'), V('wr'), V('wi'))),
         set('x1r', sub(V('x0r'), V('tr'))), set('x1i', sub(V('x0i'), V('ti'))),
         set('x0r', add(V('x0r'), V('tr'))), set('x0i', add(V('x0i'), V('ti'))),
       ];
@@ -283,7 +323,7 @@ const SCALED_COPY = `
       (f64.store (i32.add (local.get $dst) (i32.shl (local.get $pairs) (i32.const 3)))
         (f64.mul (f64x2.extract_lane 0 (local.get $sign)) (f64.load (i32.add (local.get $src) (i32.shl (local.get $pairs) (i32.const 3)))))))))`;
 
-const ROTATE_SUB_TWIST = `
+const rotateSubTwist = (f: Arith) => `
   ;; rot = X^a·P (negacyclic, a in [0, 2N)); then T = rot − P, level-1 digits
   ;; d = round(T·2^−(64−β)) centred mod 2^β, folded (d_j + i·d_{j+M}) and twisted by ψ^j.
   (func $rotate_sub_twist (export "rotate_sub_twist") (param $acc i32) (param $a i32) (param $n i32) (param $rot i32)
@@ -323,13 +363,13 @@ const ROTATE_SUB_TWIST = `
       (local.set $twr (v128.load (i32.add (local.get $twist) (i32.shl (local.get $c) (i32.const 3)))))
       (local.set $twi (v128.load (i32.add (local.get $twist) (i32.shl (i32.add (local.get $c) (local.get $m)) (i32.const 3)))))
       (v128.store (i32.add (local.get $outRe) (i32.shl (local.get $c) (i32.const 3)))
-        (f64x2.sub (f64x2.mul (local.get $t1) (local.get $twr)) (f64x2.mul (local.get $t2) (local.get $twi))))
+        ${f.re(V('t1'), V('t2'), V('twr'), V('twi'))})
       (v128.store (i32.add (local.get $outIm) (i32.shl (local.get $c) (i32.const 3)))
-        (f64x2.add (f64x2.mul (local.get $t1) (local.get $twi)) (f64x2.mul (local.get $t2) (local.get $twr))))
+        ${f.im(V('t1'), V('t2'), V('twr'), V('twi'))})
       (local.set $c (i32.add (local.get $c) (i32.const 2)))
       (br $l3))))`;
 
-const MAC = `
+const macRows = (f: Arith) => `
   ;; o = Σ_{r<rows} d_r·b_r pointwise (complex, split re/im: d_r at d + r·dStride, imaginary parts
   ;; M values after the real ones; likewise b_r at b + r·bStride). Overwrites o.
   (func $mac_rows (export "mac_rows") (param $d i32) (param $dStride i32) (param $b i32) (param $bStride i32)
@@ -352,8 +392,8 @@ const MAC = `
         (local.set $di (v128.load (i32.add (local.get $pd) (local.get $half))))
         (local.set $br (v128.load (local.get $pb)))
         (local.set $bi (v128.load (i32.add (local.get $pb) (local.get $half))))
-        (local.set $sr (f64x2.add (local.get $sr) (f64x2.sub (f64x2.mul (local.get $dr) (local.get $br)) (f64x2.mul (local.get $di) (local.get $bi)))))
-        (local.set $si (f64x2.add (local.get $si) (f64x2.add (f64x2.mul (local.get $dr) (local.get $bi)) (f64x2.mul (local.get $di) (local.get $br)))))
+        (local.set $sr ${f.accRe(V('sr'), V('dr'), V('di'), V('br'), V('bi'))})
+        (local.set $si ${f.accIm(V('si'), V('dr'), V('di'), V('br'), V('bi'))})
         (local.set $pd (i32.add (local.get $pd) (local.get $dStride)))
         (local.set $pb (i32.add (local.get $pb) (local.get $bStride)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -363,7 +403,7 @@ const MAC = `
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
       (br $l))))`;
 
-const MAC_K1 = `
+const macK1 = (f: Arith) => `
   ;; k = 1 (two rows, two output polynomials) in one pass: o_p = d_0·b_{0,p} + d_1·b_{1,p}, with
   ;; b_{r,p} at b + (2r + p)·P and d_r, o_p at d + r·P, o + p·P (P = 8N bytes, imaginary parts M
   ;; values after the real ones). The digits are loaded once for both outputs; each sum is the
@@ -395,14 +435,14 @@ const MAC_K1 = `
           (p) => `
       (local.set $br (v128.load (local.get $pb0${p})))
       (local.set $bi (v128.load (i32.add (local.get $pb0${p}) (local.get $h))))
-      (local.set $sr (f64x2.sub (f64x2.mul (local.get $d0r) (local.get $br)) (f64x2.mul (local.get $d0i) (local.get $bi))))
-      (local.set $si (f64x2.add (f64x2.mul (local.get $d0r) (local.get $bi)) (f64x2.mul (local.get $d0i) (local.get $br))))
+      (local.set $sr ${f.re(V('d0r'), V('d0i'), V('br'), V('bi'))})
+      (local.set $si ${f.im(V('d0r'), V('d0i'), V('br'), V('bi'))})
       (local.set $br (v128.load (local.get $pb1${p})))
       (local.set $bi (v128.load (i32.add (local.get $pb1${p}) (local.get $h))))
       (v128.store (local.get $po${p})
-        (f64x2.add (local.get $sr) (f64x2.sub (f64x2.mul (local.get $d1r) (local.get $br)) (f64x2.mul (local.get $d1i) (local.get $bi)))))
+        ${f.accRe(V('sr'), V('d1r'), V('d1i'), V('br'), V('bi'))})
       (v128.store (i32.add (local.get $po${p}) (local.get $h))
-        (f64x2.add (local.get $si) (f64x2.add (f64x2.mul (local.get $d1r) (local.get $bi)) (f64x2.mul (local.get $d1i) (local.get $br)))))`,
+        ${f.accIm(V('si'), V('d1r'), V('d1i'), V('br'), V('bi'))})`,
         )
         .join('')}
       (local.set $off (i32.add (local.get $off) (i32.const 16)))
@@ -410,15 +450,22 @@ const MAC_K1 = `
 
 const BLIND_ROTATE = `
   ;; The whole blind rotation loop of pbs-wasm.ts (level-1 decomposition), so the ~10 kernel calls
-  ;; per mask element stay inside wasm: for i < n with a = switched[i] ≠ 0, per row r the digits
-  ;; of X^a·ACC_r − ACC_r go through the forward DFT; then per output polynomial p the
-  ;; multiply-accumulate with GGSW(s_i), the backward DFT and the accumulator update.
+  ;; per mask element stay inside wasm, for \`count\` independent ciphertexts at once (batched
+  ;; bootstrapping): for i < n, for each ciphertext c with a = switched_c[i] ≠ 0, per row r the
+  ;; digits of X^a·ACC_r − ACC_r go through the forward DFT; then per output polynomial p the
+  ;; multiply-accumulate with GGSW(s_i), the backward DFT and the accumulator update. GGSW(s_i)
+  ;; (64 kB for k = 1, N = 2048) is read from memory once and then from cache for the other
+  ;; ciphertexts, so a batch streams the 60 MB Fourier key once. Each ciphertext goes through the
+  ;; same operations in the same order as alone, so its result is the same bits.
   ;; k1 = k + 1; polynomials are P = 8N bytes apart in acc, fd, fo; the Fourier BSK holds
-  ;; k1·k1 polynomials per GGSW.
+  ;; k1·k1 polynomials per GGSW. Ciphertext c's switched values are at switched + c·switchedStride,
+  ;; its accumulator at acc + c·accStride; rot, fd, fo are shared scratch.
   (func (export "blind_rotate") (param $switched i32) (param $n i32) (param $k1 i32) (param $bigN i32)
       (param $acc i32) (param $rot i32) (param $fd i32) (param $fo i32) (param $twist i32) (param $untwist i32)
       (param $table i32) (param $tableEnd i32) (param $bsk i32) (param $digitScale f64) (param $digitBase f64)
+      (param $count i32) (param $switchedStride i32) (param $accStride i32)
     (local $i i32) (local $a i32) (local $r i32) (local $m i32) (local $p i32) (local $h i32) (local $ggsw i32) (local $at i32)
+    (local $c i32) (local $accC i32) (local $sw i32)
     (local.set $m (i32.shr_u (local.get $bigN) (i32.const 1)))
     (local.set $p (i32.shl (local.get $bigN) (i32.const 3)))
     (local.set $h (i32.shl (local.get $m) (i32.const 3)))
@@ -426,46 +473,55 @@ const BLIND_ROTATE = `
     (local.set $i (i32.const 0))
     (block $done (loop $masks
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-      (local.set $a (i32.load (i32.add (local.get $switched) (i32.shl (local.get $i) (i32.const 2)))))
-      (if (i32.ne (local.get $a) (i32.const 0)) (then
-        (local.set $r (i32.const 0))
-        (block $rdone (loop $rows
-          (br_if $rdone (i32.ge_u (local.get $r) (local.get $k1)))
-          (local.set $at (i32.mul (local.get $r) (local.get $p)))
-          (call $rotate_sub_twist (i32.add (local.get $acc) (local.get $at)) (local.get $a) (local.get $bigN) (local.get $rot)
-            (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
-            (local.get $twist) (local.get $digitScale) (local.get $digitBase))
-          (call $fft_fwd (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
-            (local.get $m) (local.get $table))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br $rows)))
-        (if (i32.eq (local.get $k1) (i32.const 2))
-          (then (call $mac_k1 (local.get $fd) (local.get $bsk) (local.get $fo) (local.get $p) (local.get $m)))
-          (else
+      (local.set $c (i32.const 0))
+      (local.set $accC (local.get $acc))
+      (local.set $sw (i32.add (local.get $switched) (i32.shl (local.get $i) (i32.const 2))))
+      (block $cdone (loop $cts
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $count)))
+        (local.set $a (i32.load (local.get $sw)))
+        (if (i32.ne (local.get $a) (i32.const 0)) (then
             (local.set $r (i32.const 0))
-            (block $mdone (loop $macs
-              (br_if $mdone (i32.ge_u (local.get $r) (local.get $k1)))
+            (block $rdone (loop $rows
+              (br_if $rdone (i32.ge_u (local.get $r) (local.get $k1)))
               (local.set $at (i32.mul (local.get $r) (local.get $p)))
-              ;; output r = Σ_row digits_row · GGSW[row][poly r]; rows are k1 polynomials apart
-              (call $mac_rows (local.get $fd) (local.get $p) (i32.add (local.get $bsk) (local.get $at))
-                (i32.mul (local.get $k1) (local.get $p)) (local.get $k1) (i32.add (local.get $fo) (local.get $at)) (local.get $m))
+              (call $rotate_sub_twist (i32.add (local.get $accC) (local.get $at)) (local.get $a) (local.get $bigN) (local.get $rot)
+                (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
+                (local.get $twist) (local.get $digitScale) (local.get $digitBase))
+              (call $fft_fwd (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
+                (local.get $m) (local.get $table))
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
-              (br $macs)))))
-        (local.set $r (i32.const 0))
-        (block $bdone (loop $outs
-          (br_if $bdone (i32.ge_u (local.get $r) (local.get $k1)))
-          (local.set $at (i32.mul (local.get $r) (local.get $p)))
-          (call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
-            (local.get $m) (local.get $table) (local.get $tableEnd))
-          (call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
-            (i32.add (local.get $acc) (local.get $at)) (local.get $m) (local.get $untwist))
-          (local.set $r (i32.add (local.get $r) (i32.const 1)))
-          (br $outs)))))
+              (br $rows)))
+            (if (i32.eq (local.get $k1) (i32.const 2))
+              (then (call $mac_k1 (local.get $fd) (local.get $bsk) (local.get $fo) (local.get $p) (local.get $m)))
+              (else
+                (local.set $r (i32.const 0))
+                (block $mdone (loop $macs
+                  (br_if $mdone (i32.ge_u (local.get $r) (local.get $k1)))
+                  (local.set $at (i32.mul (local.get $r) (local.get $p)))
+                  ;; output r = Σ_row digits_row · GGSW[row][poly r]; rows are k1 polynomials apart
+                  (call $mac_rows (local.get $fd) (local.get $p) (i32.add (local.get $bsk) (local.get $at))
+                    (i32.mul (local.get $k1) (local.get $p)) (local.get $k1) (i32.add (local.get $fo) (local.get $at)) (local.get $m))
+                  (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                  (br $macs)))))
+            (local.set $r (i32.const 0))
+            (block $bdone (loop $outs
+              (br_if $bdone (i32.ge_u (local.get $r) (local.get $k1)))
+              (local.set $at (i32.mul (local.get $r) (local.get $p)))
+              (call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                (local.get $m) (local.get $table) (local.get $tableEnd))
+              (call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                (i32.add (local.get $accC) (local.get $at)) (local.get $m) (local.get $untwist))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $outs)))))
+        (local.set $sw (i32.add (local.get $sw) (local.get $switchedStride)))
+        (local.set $accC (i32.add (local.get $accC) (local.get $accStride)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cts)))
       (local.set $bsk (i32.add (local.get $bsk) (local.get $ggsw)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $masks))))`;
 
-const UNTWIST_ADD = `
+const untwistAdd = (f: Arith) => `
   ;; acc[j] += Re(y_j), acc[j+M] += Im(y_j) with y = o·untwist; then x − 2^64·round(x/2^64).
   (func $untwist_add (export "untwist_add") (param $oRe i32) (param $oIm i32) (param $acc i32) (param $m i32) (param $untwist i32)
     (local $j i32) (local $o i32) (local $yr v128) (local $yi v128) (local $ur v128) (local $ui v128)
@@ -481,12 +537,10 @@ const UNTWIST_ADD = `
       (local.set $yi (v128.load (i32.add (local.get $oIm) (local.get $o))))
       (local.set $ur (v128.load (i32.add (local.get $untwist) (local.get $o))))
       (local.set $ui (v128.load (i32.add (local.get $untwist) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3))))))
-      (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (local.get $o)))
-        (f64x2.sub (f64x2.mul (local.get $yr) (local.get $ur)) (f64x2.mul (local.get $yi) (local.get $ui)))))
+      (local.set $x ${f.accRe('(v128.load (i32.add (local.get $acc) (local.get $o)))', V('yr'), V('yi'), V('ur'), V('ui'))})
       (v128.store (i32.add (local.get $acc) (local.get $o))
         (f64x2.sub (local.get $x) (f64x2.sub (f64x2.add (local.get $x) (local.get $q)) (local.get $q))))
-      (local.set $x (f64x2.add (v128.load (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3)))))
-        (f64x2.add (f64x2.mul (local.get $yr) (local.get $ui)) (f64x2.mul (local.get $yi) (local.get $ur)))))
+      (local.set $x ${f.accIm('(v128.load (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3)))))', V('yr'), V('yi'), V('ur'), V('ui'))})
       (v128.store (i32.add (local.get $acc) (i32.add (local.get $o) (i32.shl (local.get $m) (i32.const 3))))
         (f64x2.sub (local.get $x) (f64x2.sub (f64x2.add (local.get $x) (local.get $q)) (local.get $q))))
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
@@ -494,91 +548,119 @@ const UNTWIST_ADD = `
 
 const KEYSWITCH = `
   ;; acc = (0, …, 0, b) − Σ_i Σ_j d_ij·KSK[i·L + j]; digits by tfhe-rs's balanced decomposer
-  ;; (round to β·L bits, balance, per-level carry bit trick), all in wrapping i64.
+  ;; (round to β·L bits, balance, per-level carry bit trick), all in wrapping i64. For \`count\`
+  ;; ciphertexts at once (input c at in + c·inStride, output at acc + c·accStride): the L rows of
+  ;; input word i are read from memory once and from cache for the other ciphertexts, so a batch
+  ;; streams the keyswitch key once. Integer arithmetic: each output is the single one's bits.
   (func (export "keyswitch") (param $kskLo i32) (param $kskHi i32) (param $in i32) (param $acc i32) (param $inDim i32)
-      (param $size i32) (param $baseLog i32) (param $level i32)
+      (param $size i32) (param $baseLog i32) (param $level i32) (param $count i32) (param $inStride i32) (param $accStride i32)
     (local $i i32) (local $j i32) (local $w i32) (local $row i32) (local $pairs i32) (local $hiOff i32)
+    (local $c i32) (local $inC i32) (local $accC i32) (local $rowI i32)
     (local $x i64) (local $rep i64) (local $res i64) (local $rb i64) (local $state i64)
     (local $r i64) (local $carry i64) (local $d i64) (local $beta i64) (local $mask i64) (local $dv v128)
-    (local.set $w (i32.const 0))
-    (block $z (loop $zl
-      (br_if $z (i32.ge_u (local.get $w) (local.get $size)))
-      (i64.store (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3))) (i64.const 0))
-      (local.set $w (i32.add (local.get $w) (i32.const 1)))
-      (br $zl)))
-    (i64.store (i32.add (local.get $acc) (i32.shl (i32.sub (local.get $size) (i32.const 1)) (i32.const 3)))
-      (i64.load (i32.add (local.get $in) (i32.shl (local.get $inDim) (i32.const 3)))))
+    (local.set $c (i32.const 0))
+    (block $cz (loop $czl
+      (br_if $cz (i32.ge_u (local.get $c) (local.get $count)))
+      (local.set $accC (i32.add (local.get $acc) (i32.mul (local.get $c) (local.get $accStride))))
+      (local.set $w (i32.const 0))
+      (block $z (loop $zl
+        (br_if $z (i32.ge_u (local.get $w) (local.get $size)))
+        (i64.store (i32.add (local.get $accC) (i32.shl (local.get $w) (i32.const 3))) (i64.const 0))
+        (local.set $w (i32.add (local.get $w) (i32.const 1)))
+        (br $zl)))
+      (i64.store (i32.add (local.get $accC) (i32.shl (i32.sub (local.get $size) (i32.const 1)) (i32.const 3)))
+        (i64.load (i32.add (i32.add (local.get $in) (i32.mul (local.get $c) (local.get $inStride))) (i32.shl (local.get $inDim) (i32.const 3)))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $czl)))
     (local.set $beta (i64.extend_i32_u (local.get $baseLog)))
     (local.set $rep (i64.mul (local.get $beta) (i64.extend_i32_u (local.get $level))))
     (local.set $mask (i64.sub (i64.shl (i64.const 1) (local.get $beta)) (i64.const 1)))
     (local.set $pairs (i32.and (local.get $size) (i32.const -2)))
     ;; row walks the low halves; the high halves sit at the same index hiOff bytes further.
-    (local.set $row (local.get $kskLo))
+    (local.set $rowI (local.get $kskLo))
     (local.set $hiOff (i32.sub (local.get $kskHi) (local.get $kskLo)))
     (local.set $i (i32.const 0))
     (block $idone (loop $il
       (br_if $idone (i32.ge_u (local.get $i) (local.get $inDim)))
-      (local.set $x (i64.load (i32.add (local.get $in) (i32.shl (local.get $i) (i32.const 3)))))
-      (local.set $res (i64.shr_u (local.get $x) (i64.sub (i64.sub (i64.const 64) (local.get $rep)) (i64.const 1))))
-      (local.set $rb (i64.and (local.get $res) (i64.const 1)))
-      (local.set $res (i64.and (i64.shr_u (i64.add (local.get $res) (i64.const 1)) (i64.const 1))
-        (i64.shr_u (i64.const -1) (i64.sub (i64.const 64) (local.get $rep)))))
-      (local.set $state (i64.sub (local.get $res)
-        (i64.shl
-          (i64.shr_u
-            (i64.and (i64.or (i64.sub (local.get $res) (i64.const 1)) (i64.shl (local.get $rb) (i64.sub (local.get $rep) (i64.const 1))))
-                     (local.get $res))
-            (i64.sub (local.get $rep) (i64.const 1)))
-          (local.get $rep))))
-      (local.set $j (i32.const 0))
-      (block $jdone (loop $jl
-        (br_if $jdone (i32.ge_u (local.get $j) (local.get $level)))
-        (local.set $r (i64.and (local.get $state) (local.get $mask)))
-        (local.set $state (i64.shr_s (local.get $state) (local.get $beta)))
-        (local.set $carry (i64.shr_u (i64.and (i64.or (i64.sub (local.get $r) (i64.const 1)) (local.get $state)) (local.get $r))
-          (i64.sub (local.get $beta) (i64.const 1))))
-        (local.set $state (i64.add (local.get $state) (local.get $carry)))
-        (local.set $d (i64.sub (local.get $r) (i64.shl (local.get $carry) (local.get $beta))))
-        (if (i64.ne (local.get $d) (i64.const 0)) (then
-          (local.set $dv (i64x2.splat (local.get $d)))
-          (local.set $w (i32.const 0))
-          (block $wdone (loop $wl
-            (br_if $wdone (i32.ge_u (local.get $w) (local.get $pairs)))
-            (v128.store (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3)))
-              (i64x2.sub (v128.load (i32.add (local.get $acc) (i32.shl (local.get $w) (i32.const 3))))
-                (i64x2.mul (local.get $dv)
-                  (v128.or (v128.load32x2_u (i32.add (local.get $row) (i32.shl (local.get $w) (i32.const 2))))
-                    (i64x2.shl (v128.load32x2_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $w) (i32.const 2)))) (i32.const 32))))))
-            (local.set $w (i32.add (local.get $w) (i32.const 2)))
-            (br $wl)))
-          (if (i32.lt_u (local.get $pairs) (local.get $size)) (then
-            (i64.store (i32.add (local.get $acc) (i32.shl (local.get $pairs) (i32.const 3)))
-              (i64.sub (i64.load (i32.add (local.get $acc) (i32.shl (local.get $pairs) (i32.const 3))))
-                (i64.mul (local.get $d)
-                  (i64.or (i64.load32_u (i32.add (local.get $row) (i32.shl (local.get $pairs) (i32.const 2))))
-                    (i64.shl (i64.load32_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $pairs) (i32.const 2)))) (i64.const 32))))))))))
-        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $size) (i32.const 2))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $jl)))
+      (local.set $c (i32.const 0))
+      (local.set $inC (local.get $in))
+      (local.set $accC (local.get $acc))
+      (block $cdone (loop $cl
+        (br_if $cdone (i32.ge_u (local.get $c) (local.get $count)))
+        (local.set $row (local.get $rowI))
+        (local.set $x (i64.load (i32.add (local.get $inC) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $res (i64.shr_u (local.get $x) (i64.sub (i64.sub (i64.const 64) (local.get $rep)) (i64.const 1))))
+        (local.set $rb (i64.and (local.get $res) (i64.const 1)))
+        (local.set $res (i64.and (i64.shr_u (i64.add (local.get $res) (i64.const 1)) (i64.const 1))
+          (i64.shr_u (i64.const -1) (i64.sub (i64.const 64) (local.get $rep)))))
+        (local.set $state (i64.sub (local.get $res)
+          (i64.shl
+            (i64.shr_u
+              (i64.and (i64.or (i64.sub (local.get $res) (i64.const 1)) (i64.shl (local.get $rb) (i64.sub (local.get $rep) (i64.const 1))))
+                       (local.get $res))
+              (i64.sub (local.get $rep) (i64.const 1)))
+            (local.get $rep))))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jl
+          (br_if $jdone (i32.ge_u (local.get $j) (local.get $level)))
+          (local.set $r (i64.and (local.get $state) (local.get $mask)))
+          (local.set $state (i64.shr_s (local.get $state) (local.get $beta)))
+          (local.set $carry (i64.shr_u (i64.and (i64.or (i64.sub (local.get $r) (i64.const 1)) (local.get $state)) (local.get $r))
+            (i64.sub (local.get $beta) (i64.const 1))))
+          (local.set $state (i64.add (local.get $state) (local.get $carry)))
+          (local.set $d (i64.sub (local.get $r) (i64.shl (local.get $carry) (local.get $beta))))
+          (if (i64.ne (local.get $d) (i64.const 0)) (then
+            (local.set $dv (i64x2.splat (local.get $d)))
+            (local.set $w (i32.const 0))
+            (block $wdone (loop $wl
+              (br_if $wdone (i32.ge_u (local.get $w) (local.get $pairs)))
+              (v128.store (i32.add (local.get $accC) (i32.shl (local.get $w) (i32.const 3)))
+                (i64x2.sub (v128.load (i32.add (local.get $accC) (i32.shl (local.get $w) (i32.const 3))))
+                  (i64x2.mul (local.get $dv)
+                    (v128.or (v128.load32x2_u (i32.add (local.get $row) (i32.shl (local.get $w) (i32.const 2))))
+                      (i64x2.shl (v128.load32x2_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $w) (i32.const 2)))) (i32.const 32))))))
+              (local.set $w (i32.add (local.get $w) (i32.const 2)))
+              (br $wl)))
+            (if (i32.lt_u (local.get $pairs) (local.get $size)) (then
+              (i64.store (i32.add (local.get $accC) (i32.shl (local.get $pairs) (i32.const 3)))
+                (i64.sub (i64.load (i32.add (local.get $accC) (i32.shl (local.get $pairs) (i32.const 3))))
+                  (i64.mul (local.get $d)
+                    (i64.or (i64.load32_u (i32.add (local.get $row) (i32.shl (local.get $pairs) (i32.const 2))))
+                      (i64.shl (i64.load32_u (i32.add (i32.add (local.get $row) (local.get $hiOff)) (i32.shl (local.get $pairs) (i32.const 2)))) (i64.const 32))))))))))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $size) (i32.const 2))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $inC (i32.add (local.get $inC) (local.get $inStride)))
+        (local.set $accC (i32.add (local.get $accC) (local.get $accStride)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $cl)))
+      (local.set $rowI (local.get $row))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $il))))`;
 
-export const KERNELS_WAT = `(module
+/**
+ * The module's text: `fused` uses relaxed-SIMD multiply-adds in the DFTs, the twist, the
+ * multiply-accumulate and the untwist (needs the relaxed-simd feature), else plain SIMD.
+ */
+export function kernelsWat(fused: boolean): string {
+  const f = fused ? FUSED : PLAIN;
+  return `(module
   (import "env" "memory" (memory 1 65536 shared))
-  ${radix4Stage('r4_fwd', true)}
-  ${radix4Stage('r4_bwd', false)}
-  ${FIXED_LENS.map((len) => radix4StageFixed(`r4_fwd_${len}`, true, len) + radix4StageFixed(`r4_bwd_${len}`, false, len)).join('')}
-  ${radix2Stage('r2_fwd', true)}
-  ${radix2Stage('r2_bwd', false)}
+  ${radix4Stage(f, 'r4_fwd', true)}
+  ${radix4Stage(f, 'r4_bwd', false)}
+  ${FIXED_LENS.map((len) => radix4StageFixed(f, `r4_fwd_${len}`, true, len) + radix4StageFixed(f, `r4_bwd_${len}`, false, len)).join('')}
+  ${radix2Stage(f, 'r2_fwd', true)}
+  ${radix2Stage(f, 'r2_bwd', false)}
   ${lastStage('last_fwd', true)}
   ${lastStage('last_bwd', false)}
   ${FFT_DRIVERS}
   ${SCALED_COPY}
-  ${ROTATE_SUB_TWIST}
-  ${MAC}
-  ${MAC_K1}
+  ${rotateSubTwist(f)}
+  ${macRows(f)}
+  ${macK1(f)}
   ${BLIND_ROTATE}
-  ${UNTWIST_ADD}
+  ${untwistAdd(f)}
   ${KEYSWITCH}
 )
 `;
+}

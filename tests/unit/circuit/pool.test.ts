@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitError, createPbsPool } from '../../../evaluator/circuit/index.ts';
-import { EngineError, type Ciphertext, type LookupTable, type ServerKey } from '../../../fhe/index.ts';
+import { createLookupTable, EngineError, loadServerKey, programmableBootstrap, type Ciphertext, type LookupTable, type ServerKey } from '../../../fhe/index.ts';
+import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import { decryptFull, encrypt } from '../engine/support.ts';
 
 // Shape-only stand-ins: these tests exercise the pool's failure paths, never a real bootstrap.
 const key = { format: 'not-a-key', params: {} } as unknown as ServerKey;
@@ -12,6 +14,36 @@ describe('bootstrap pool', () => {
   it('refuses a bad size', () => {
     expect(() => createPbsPool({ size: -1 })).toThrow(CircuitError);
     expect(() => createPbsPool({ size: 1.5 })).toThrow(CircuitError);
+    expect(() => createPbsPool({ size: 1, maxBatch: 0 })).toThrow(CircuitError);
+    expect(() => createPbsPool({ size: 1, maxBatch: 65 })).toThrow(CircuitError);
+  });
+
+  it('batches bootstraps requested together: same bits as inline, and one refused input fails alone', { timeout: 300_000 }, async () => {
+    const keys = loadTestKeys('tuniform');
+    const serverKey = loadServerKey(keys.compressedServerKeyBytes);
+    const table = (v: number) => (v * 5 + 1) % 16;
+    const realLut = createLookupTable(serverKey.params, table);
+    const inputs = Array.from({ length: 11 }, (_, i) => encrypt(keys, i % 4));
+    const overflow = { ...inputs[0]!, degree: serverKey.params.maxDegree + 1 };
+    const pool = createPbsPool({ size: 2 });
+    pool.acquireKey(serverKey);
+    try {
+      // Requested in one turn: 12 tasks over 2 workers → batches of 6 (one holding the bad input).
+      const results = await Promise.allSettled([...inputs, overflow].map((ct) => pool.bootstrap(serverKey, ct, realLut)));
+      const bad = results.pop()!;
+      expect(bad.status).toBe('rejected');
+      expect((bad as PromiseRejectedResult).reason).toBeInstanceOf(EngineError);
+      expect((bad as PromiseRejectedResult).reason.code).toBe('degree_overflow');
+      results.forEach((r, i) => {
+        expect(r.status, `#${i}`).toBe('fulfilled');
+        const out = (r as PromiseFulfilledResult<Ciphertext>).value;
+        expect(decryptFull(keys, out)).toBe(table(i % 4));
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(serverKey, inputs[i]!, realLut).data.buffer))).toBe(true);
+      });
+    } finally {
+      pool.releaseKey(serverKey);
+      await pool.close();
+    }
   });
 
   it('rejects with worker_failed when a worker dies, and pool_closed after close', async () => {

@@ -3,28 +3,38 @@
  * parallel): node-tfhe 1.6.1 makes the keys and encrypts, the engine bootstraps, node-tfhe
  * decrypts. Seeded random messages and random lookup tables; a chain of sequential bootstraps;
  * linear operations followed by a bootstrap; compressed and uncompressed inputs; trivial inputs;
- * the exact-u64 reference blind rotation; a key shared through a MessageChannel.
+ * the exact-u64 reference blind rotation; a key shared through a MessageChannel; batched
+ * bootstraps with both WebAssembly kernel variants (plain SIMD and relaxed-SIMD fused
+ * multiply-add), bit-identical to single ones. The other tests run the runtime's default
+ * variant (relaxed on Node ≥ 22).
  */
 import { MessageChannel } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCiphertexts,
+  blindRotationNoise,
   bootstrapKeyswitched,
   createLookupTable,
   keyswitchCiphertext,
   loadServerKey,
   programmableBootstrap,
+  programmableBootstrapBatch,
+  readClientKeySecrets,
+  sampleVariance,
   scalarAdd,
   scalarMultiply,
   subCiphertexts,
   trivialEncrypt,
+  kernelVariant,
+  type BlindRotationPath,
   type Ciphertext,
   type EngineErrorCode,
   type ServerKey,
 } from '../../../fhe/index.ts';
 import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt, expectEngineError, randomInt, seededRandom } from './support.ts';
+import * as tfhe from 'node-tfhe';
+import { decrypt, decryptFull, encrypt, expectEngineError, lwePhase, randomInt, seededRandom, torusDistance, withKernelVariant } from './support.ts';
 
 /** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
 const RANDOM_PBS = 100;
@@ -100,7 +110,7 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       }
     });
 
-    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => {
+    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => withKernelVariant('plain', () => {
       const lut = createLookupTable(key.params, (v) => (v * 3 + 1) % 16);
       const scratch = pbsScratch(key.params);
       for (const m of [0, 1, 2, 3]) {
@@ -112,7 +122,7 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
         expect(out.noiseLevel).toBe(1);
         expect(decryptFull(keys, out)).toBe((m * 3 + 1) % 16);
         expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(key, input, lut).data.buffer))).toBe(true);
-        // The TypeScript path's PBS-alone gives the same bits too.
+        // The TypeScript path's PBS-alone gives the same bits as the plain kernels.
         const viaTs = new Uint32Array(out.data.length);
         bootstrapSmallLweCiphertext(key, small, lut.body, viaTs, scratch);
         expect(Buffer.from(viaTs.buffer).equals(Buffer.from(out.data.buffer))).toBe(true);
@@ -125,6 +135,73 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       for (const [small, code] of bad) expectEngineError(() => bootstrapKeyswitched(key, small as Uint32Array, lut), code);
       const other = { ...lut, polynomialSize: lut.polynomialSize * 2 };
       expectEngineError(() => bootstrapKeyswitched(key, keyswitchCiphertext(key, encrypt(keys, 1)), other), 'parameter_mismatch');
+    }));
+
+    for (const variant of ['plain', 'relaxed'] as const) {
+      it(`bootstraps batches with the ${variant} kernels: node-tfhe decrypts, and each result is the single bootstrap's bits`, () =>
+        withKernelVariant(variant, () => {
+          const rng = seededRandom(seed + (variant === 'plain' ? 7 : 8));
+          const { messageModulus: msg, carryModulus: carry } = key.params;
+          const p = msg * carry;
+          // Sizes around the kernel's batch of 8 (chunks of 8 + remainder), one trivial input.
+          for (const size of [1, 3, 11]) {
+            const values = Array.from({ length: size }, () => randomInt(rng, p));
+            const tables = values.map(() => randomTable(rng, p));
+            const cts = values.map((v, i) =>
+              size === 3 && i === 1 ? trivialEncrypt(key.params, v % msg) : scalarAdd(encrypt(keys, v % msg, i % 2 === 0), v - (v % msg), key.params),
+            );
+            const luts = tables.map((t) => createLookupTable(key.params, t));
+            const batch = programmableBootstrapBatch(key, cts, luts);
+            expect(batch.length).toBe(size);
+            batch.forEach((out, i) => {
+              const v = size === 3 && i === 1 ? values[i]! % msg : values[i]!;
+              expect(decryptFull(keys, out), `batch of ${size}, #${i}: f(${v})`).toBe(tables[i]![v]);
+              expect(out.degree).toBe(luts[i]!.degree);
+              const single = programmableBootstrap(key, cts[i]!, luts[i]!);
+              expect(out.noiseLevel).toBe(single.noiseLevel);
+              expect(Buffer.from(out.data.buffer).equals(Buffer.from(single.data.buffer)), `batch of ${size}, #${i} bits`).toBe(true);
+            });
+          }
+        }));
+    }
+
+    it('has the same output-noise variance on every path (decrypted accumulators vs the exact reference)', () => {
+      const secrets = readClientKeySecrets(tfhe.Shortint.serialize_client_key(keys.clientKey));
+      const table = (v: number) => (v * 7 + 3) % 16;
+      const lut = createLookupTable(key.params, table);
+      const paths: BlindRotationPath[] = ['reference', 'plain', 'relaxed'];
+      const samples = new Map(paths.map((path) => [path, [] as number[]]));
+      for (const m of [1, 2]) {
+        const ct = encrypt(keys, m);
+        for (const path of paths) samples.get(path)!.push(...blindRotationNoise(key, ct, lut, path, secrets));
+        // The audit's coefficient 0 is the output's noise as the client key decrypts it.
+        const out = programmableBootstrap(key, ct, lut);
+        const delta = 2n ** 63n / 16n;
+        const decrypted = Number(torusDistance(lwePhase(out.data, secrets.glweKey), BigInt(table(m)) * delta));
+        const audited = samples.get(kernelVariant())!.at(-key.params.polynomialSize)!;
+        expect(Math.abs(decrypted - audited)).toBeLessThan(2 ** 24);
+      }
+      const variance = (path: BlindRotationPath) => sampleVariance(samples.get(path)!).variance;
+      // Noise far below the decoding margin Δ/2 = 2^58, and the fast paths within a small factor
+      // of the reference (f64 accumulators add FFT error; a broken kernel would be off by 2^10+).
+      // Fused multiply-adds round less: the relaxed path's variance may be lower, not higher.
+      expect(Math.log2(variance('reference')) / 2).toBeLessThan(52);
+      for (const path of ['plain', 'relaxed'] as const) {
+        const ratio = variance(path) / variance('reference');
+        expect(ratio, `${path} / reference`).toBeGreaterThan(0.4);
+        expect(ratio, `${path} / reference`).toBeLessThan(2.5);
+      }
+      expect(variance('relaxed') / variance('plain')).toBeLessThan(1.4);
+    });
+
+    it('refuses malformed batches before bootstrapping any of them', () => {
+      const lut = createLookupTable(key.params, (v) => v % 4);
+      const ct = encrypt(keys, 1);
+      expect(programmableBootstrapBatch(key, [], [])).toEqual([]);
+      expectEngineError(() => programmableBootstrapBatch(key, [ct, ct], [lut]), 'invalid_argument');
+      expectEngineError(() => programmableBootstrapBatch(key, null as unknown as Ciphertext[], []), 'invalid_argument');
+      expectEngineError(() => programmableBootstrapBatch(key, [ct, { ...ct, noiseLevel: key.params.maxNoiseLevel + 1 }], [lut, lut]), 'noise_overflow');
+      expectEngineError(() => programmableBootstrapBatch(key, [ct], [{ ...lut, polynomialSize: lut.polynomialSize * 2 }]), 'parameter_mismatch');
     });
 
     it('evaluates trivial inputs in the clear, like tfhe-rs', () => {

@@ -5,8 +5,15 @@
  */
 import * as tfhe from 'node-tfhe';
 import { expect } from 'vitest';
-import type { Ciphertext, EngineErrorCode } from '../../../fhe/index.ts';
-import { deserializeCiphertext, deserializeCompressedCiphertext, EngineError, serializeCiphertext } from '../../../fhe/index.ts';
+import type { Ciphertext, EngineErrorCode, KernelVariant } from '../../../fhe/index.ts';
+import {
+  deserializeCiphertext,
+  deserializeCompressedCiphertext,
+  EngineError,
+  kernelVariant,
+  selectKernelVariant,
+  serializeCiphertext,
+} from '../../../fhe/index.ts';
 import type { TestKeys } from '../../support/tfhe-keys.ts';
 
 /** Mulberry32: a small seeded PRNG, so every random test is reproducible. */
@@ -105,4 +112,15 @@ export function expectEngineError(f: () => unknown, code: EngineErrorCode): Engi
     return e as EngineError;
   }
   throw new Error(`expected an EngineError ${code}, nothing was thrown`);
+}
+
+/** Runs `f` with this thread's WebAssembly kernels switched to `variant`, then restores the previous one. */
+export function withKernelVariant<T>(variant: KernelVariant, f: () => T): T {
+  const before = kernelVariant();
+  expect(selectKernelVariant(variant), `${variant} kernels available`).toBe(true);
+  try {
+    return f();
+  } finally {
+    selectKernelVariant(before);
+  }
 }
