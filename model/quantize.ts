@@ -131,7 +131,17 @@ export function quantizeValue(q: Quantizer, value: boolean | number | string, na
 }
 
 /**
- * Validates a party's raw answers with the feature schema and quantizes them.
+ * The features of a party that the model's inputs read (data minimisation: the only answers a
+ * party is asked for, validated and encrypted), in form order.
+ */
+export function readFeatures(inputs: readonly EncryptedInput[], party: Party): FeatureName[] {
+  const read = new Set(inputs.filter((i) => i.party === party).map((i) => i.feature));
+  return FEATURE_NAMES.filter((name) => read.has(name));
+}
+
+/**
+ * Validates a party's raw answers to the features the inputs read, and quantizes them. Other
+ * answers, if a caller passes a whole record, are ignored: never validated, encoded or sent.
  * @returns input name → code, for the inputs that party owns.
  * @throws ModelError `invalid_features` naming every failing feature.
  */
@@ -140,7 +150,8 @@ export function quantizePartyFeatures(
   party: Party,
   features: unknown,
 ): Record<string, number> {
-  const parsed = PARTY_FEATURES[party].safeParse(features);
+  const shape: Record<string, z.ZodType> = PARTY_FEATURES[party].shape;
+  const parsed = z.object(Object.fromEntries(readFeatures(inputs, party).map((name) => [name, shape[name]!]))).safeParse(features);
   if (!parsed.success) {
     throw new ModelError('invalid_features', `${party} features: ${formatIssues(parsed.error.issues)}`, {
       party,
