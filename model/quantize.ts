@@ -140,8 +140,8 @@ export function readFeatures(inputs: readonly EncryptedInput[], party: Party): F
 }
 
 /**
- * Validates a party's raw answers to the features the inputs read, and quantizes them. Other
- * answers, if a caller passes a whole record, are ignored: never validated, encoded or sent.
+ * Validates a party's raw answers to the features the inputs read, and quantizes them. Any
+ * other answer is refused (`unrecognized key`): the model does not read it, so it is not asked.
  * @returns input name → code, for the inputs that party owns.
  * @throws ModelError `invalid_features` naming every failing feature.
  */
@@ -151,7 +151,10 @@ export function quantizePartyFeatures(
   features: unknown,
 ): Record<string, number> {
   const shape: Record<string, z.ZodType> = PARTY_FEATURES[party].shape;
-  const parsed = z.object(Object.fromEntries(readFeatures(inputs, party).map((name) => [name, shape[name]!]))).safeParse(features);
+  const parsed = z
+    .object(Object.fromEntries(readFeatures(inputs, party).map((name) => [name, shape[name]!])))
+    .strict()
+    .safeParse(features);
   if (!parsed.success) {
     throw new ModelError('invalid_features', `${party} features: ${formatIssues(parsed.error.issues)}`, {
       party,
