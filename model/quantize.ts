@@ -140,8 +140,9 @@ export function readFeatures(inputs: readonly EncryptedInput[], party: Party): F
 }
 
 /**
- * Validates a party's raw answers to the features the inputs read, and quantizes them. Any
- * other answer is refused (`unrecognized key`): the model does not read it, so it is not asked.
+ * Validates a party's raw answers to the features the inputs read, and quantizes them. Answers
+ * to the party's other features are ignored (never validated, encoded or sent); a key that is
+ * not one of the party's features is refused.
  * @returns input name → code, for the inputs that party owns.
  * @throws ModelError `invalid_features` naming every failing feature.
  */
@@ -151,10 +152,17 @@ export function quantizePartyFeatures(
   features: unknown,
 ): Record<string, number> {
   const shape: Record<string, z.ZodType> = PARTY_FEATURES[party].shape;
+  const read = readFeatures(inputs, party);
+  // A whole record may be passed: the party's features the model does not read are dropped
+  // unseen; a key that is no feature of the party at all is refused (a typo, another party's).
+  const given =
+    features !== null && typeof features === 'object' && !Array.isArray(features)
+      ? Object.fromEntries(Object.entries(features).filter(([k]) => read.includes(k as FeatureName) || !Object.hasOwn(shape, k)))
+      : features;
   const parsed = z
-    .object(Object.fromEntries(readFeatures(inputs, party).map((name) => [name, shape[name]!])))
+    .object(Object.fromEntries(read.map((name) => [name, shape[name]!])))
     .strict()
-    .safeParse(features);
+    .safeParse(given);
   if (!parsed.success) {
     throw new ModelError('invalid_features', `${party} features: ${formatIssues(parsed.error.issues)}`, {
       party,

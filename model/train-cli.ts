@@ -5,7 +5,8 @@
  *   npm run train -- --check               # exit 1 unless the committed files satisfy the policy and are up to date
  *   npm run train -- --eval-csv seed.csv   # also report the model's figures on a labeled CSV
  *   npm run train -- --csv my-data.csv --out my-model [--max-depth 5] [--min-leaf 40]
- *                    [--income-floor 8000] [--protected-age 62] [--collect age,education_type]
+ *                    [--income-floor 8000] [--protected-age 62] [--increasing total_income,employed]
+ *                    [--collect age,education_type]   # policy settings: a number, a list, or none
  *   npm run train -- --export-csv demo.csv # write the synthetic training data as CSV
  *   npm run train -- --import-pmml bank-tree.pmml --out my-model [--field-map income=total_income]
  *                    [--approve-score approved] [--name "…"] [--csv data.csv]   # bring your own tree
@@ -118,7 +119,7 @@ async function build(
   return { model, metrics, rows: { used: training.rows, heldOut: training.source === 'pmml' ? null : training.heldOutRows }, data };
 }
 
-/** `--income-floor` and `--protected-age` over the default policy (`none` turns a rule off). */
+/** `--increasing`, `--income-floor` and `--protected-age` over the default policy (`none` turns a rule off). */
 function cliPolicy(values: Record<string, string | string[] | boolean | undefined>): ModelPolicy {
   const setting = (name: string, fallback: number | null): number | null => {
     const v = values[name] as string | undefined;
@@ -128,23 +129,28 @@ function cliPolicy(values: Record<string, string | string[] | boolean | undefine
     if (!Number.isFinite(n) || n < 0) throw new ModelError('invalid_training', `--${name} must be a number ≥ 0 or "none"`);
     return n;
   };
-  return { ...DEFAULT_POLICY, incomeFloor: setting('income-floor', DEFAULT_POLICY.incomeFloor), protectedAge: setting('protected-age', DEFAULT_POLICY.protectedAge) };
+  const increasing = values['increasing'] as string | undefined;
+  return {
+    increasing: increasing === undefined ? DEFAULT_POLICY.increasing : increasing === 'none' ? [] : featureList(increasing),
+    incomeFloor: setting('income-floor', DEFAULT_POLICY.incomeFloor),
+    protectedAge: setting('protected-age', DEFAULT_POLICY.protectedAge),
+  };
 }
 
-/** `--collect a,b`: features the bank collects although the tree may not read them. */
+/** `--collect a,b`: features the bank collects although the tree may not read them (also `--increasing`). */
 function featureList(text: string | undefined): FeatureName[] {
   if (text === undefined) return [];
   return text.split(',').map((name) => {
     const f = name.trim() as FeatureName;
-    if (!FEATURE_NAMES.includes(f)) throw new ModelError('invalid_training', `--collect: ${name} is not a feature (${FEATURE_NAMES.join(', ')})`);
+    if (!FEATURE_NAMES.includes(f)) throw new ModelError('invalid_training', `${name} is not a feature (${FEATURE_NAMES.join(', ')})`);
     return f;
   });
 }
 
-/** The policy a model was trained under, or the default one for a tree whose record names none. */
-function policyOf(model: Model): ModelPolicy {
+/** The policy a model was trained under, or for an imported tree the one the options give. */
+function policyOf(model: Model, values: Record<string, string | string[] | boolean | undefined>): ModelPolicy {
   const t = model.tree.training;
-  return t.source !== 'pmml' && t.policy ? t.policy : DEFAULT_POLICY;
+  return t.source !== 'pmml' && t.policy ? t.policy : cliPolicy(values);
 }
 
 /** Accuracy, precision, recall and AUC on labeled rows (scores: each leaf's share on the training rows). */
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
       'eval-csv': { type: 'string' },
       'income-floor': { type: 'string' },
       'protected-age': { type: 'string' },
+      increasing: { type: 'string' },
       collect: { type: 'string' },
     },
     strict: true,
@@ -211,7 +218,7 @@ async function main(): Promise<void> {
       }
     };
     const onDisk = await loadModel(read('manifest.json'), read('tree.json'));
-    const checked = checkConstraints(onDisk.manifest, onDisk.tree, policyOf(onDisk));
+    const checked = checkConstraints(onDisk.manifest, onDisk.tree, policyOf(onDisk, values));
     if (checked.violations.length > 0) {
       for (const v of checked.violations) console.error(`constraint violated (${v.rule}, ${v.input}): ${v.message}`);
       process.exitCode = 1;
@@ -226,7 +233,7 @@ async function main(): Promise<void> {
   }
   const { model, metrics, rows, fields, data } = await build(values, values.check ? committedSalt(join(out, 'tree.json')) : undefined);
   const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
-  const policy = policyOf(model);
+  const policy = policyOf(model, values);
   const constraints = checkConstraints(model.manifest, model.tree, policy);
   for (const v of constraints.violations) console.error(`constraint violated (${v.rule}, ${v.input}): ${v.message}`);
   // The trainer enforces the policy, so a violation there is a bug; an imported tree is the
