@@ -3,12 +3,12 @@
  *
  * Generation order follows how the quantities depend on each other: age → income type →
  * occupation → education → family and children → income → employment history → assets and
- * housing → account age. Approval is then drawn from a logistic score in which income,
- * employment (a span under two years weighs heavily, as in the seed data), account age and age
- * dominate, with smaller effects from assets, education and children. Drawing the label, rather
- * than thresholding the score, is the noise: similar applicants do not always get the same
- * answer. The intercept is calibrated so about two thirds of applicants are approved (the seed
- * data: 69.6 %).
+ * housing → account age. Approval is then drawn from a logistic score in which every answer has
+ * a documented effect (model/README.md, "Synthetic world"): income per consumption unit,
+ * employment and its length, account age and youth dominate; income type, education, family,
+ * occupation, housing, assets, phone and children add smaller effects. The noise is an unobserved
+ * part of the score (the credit history no answer reveals) and the draw of the label itself. The
+ * intercept is calibrated so about 69 % of applicants are approved (the seed data: 69.6 %).
  *
  * Browser-safe.
  */
