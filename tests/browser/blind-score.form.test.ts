@@ -95,15 +95,16 @@ describe('form: applicant mode', () => {
   });
 
   it('takes overrides of the manifest’s field texts and option names', async () => {
-    el.labels = {
-      fields: { age: { help: 'As on your ID card.' } },
-      options: { housing_type: { 'Rented apartment': 'Renting' } },
-    };
+    el.labels = { fields: { age: { help: 'As on your ID card.' } } };
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('#field-age-help')!.textContent).to.equal('As on your ID card.');
     expect(el.shadowRoot!.querySelector('label[for="field-age"]')!.textContent!.trim()).to.equal('Age');
-    const options = [...control<HTMLSelectElement>(el, 'housing_type').options].map((o) => o.textContent);
-    expect(options).to.include('Renting').and.to.include('With parents');
+    // The applicant's form has no choice list now (none the model reads); the bureau's panel has one.
+    const demo = await mount('pk_test_demo', { mode: 'demo' });
+    demo.labels = { options: { years_employed: { '2-5': 'Two to five years' } } };
+    await demo.updateComplete;
+    const options = [...control<HTMLSelectElement>(demo, 'years_employed').options].map((o) => o.textContent);
+    expect(options).to.include('Two to five years').and.to.include('18 years or more');
   });
 
   it('switches to French and back', async () => {
