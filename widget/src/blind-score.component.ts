@@ -170,6 +170,8 @@ export class BlindScore extends LitElement {
   private keys: KeygenResult | undefined;
   private pendingFocus: string | undefined;
   private lastAnswers: Answers | undefined;
+  /** The applicant's employment as this page answered it (demo mode), for the explanation's wording. */
+  private decidedEmployment: boolean | undefined;
   /** The session of a check that failed retriably after its uploads: "Try again" re-runs it. */
   private resumable: SessionHandle | undefined;
   private preparing: Promise<void> | undefined;
@@ -499,6 +501,8 @@ export class BlindScore extends LitElement {
       });
       if (abort.signal.aborted) return;
       this.decision = decision;
+      const employed = answers.bureau?.['employed'];
+      this.decidedEmployment = typeof employed === 'boolean' ? employed : undefined;
       this.stage = SessionStage.Done;
       this.lastAnswers = undefined;
       this.resumable = undefined;
@@ -545,10 +549,9 @@ export class BlindScore extends LitElement {
     }
     const c = this.renderContext(manifest);
     if (this.stage === SessionStage.Done && this.decision) {
-      const employed = this.lastAnswers?.bureau?.['employed'];
       return renderResult(c, this.decision, this.handleReset, {
         assumed: (manifest.explanation.assume ?? []).some((a) => a.input === 'employed' && a.code === 1),
-        employed: typeof employed === 'boolean' ? employed : undefined,
+        employed: this.decidedEmployment,
       });
     }
     if (this.isRunning) {
