@@ -6,6 +6,22 @@
  * After growing, sibling leaves with the same decision are merged (repeatedly), which changes no
  * prediction but removes nodes, and so bootstraps, from the encrypted circuit.
  *
+ * Monotone constraints, as XGBoost's `monotone_constraints` enforce them (bounds propagation;
+ * Chen & Guestrin 2016, and the gradient-boosting literature on shape constraints): every node
+ * carries bounds [lo, hi] on the approval value of the leaves below it. A constrained split must
+ * not give its left child (lower codes) a higher value than its right child, else it is refused;
+ * an accepted one passes [lo, mid] to the left and [mid, hi] to the right, mid between the two
+ * children's values. Leaves take their weighted approval share clamped to their bounds, and
+ * approve above 1/2. Any two applicants who differ only in a constrained feature part at the
+ * first split that separates them, and every leaf on the higher side has a value at least every
+ * leaf's on the lower side: the decision can only rise with the feature. A constraint may start
+ * at a threshold (`increasingFrom`): splits below it are free, which is how "no one aged 62 or
+ * over is treated worse than at 61" is written (splits separating 61 from 62+ are constrained,
+ * splits among younger ages are not).
+ *
+ * A floor (`floor`) puts a forced split at the root: codes below it are denied outright (a
+ * bank's policy, e.g. a minimum income), the tree is grown on the rest.
+ *
  * Deterministic: ties go to the earlier feature, then to the lower threshold.
  *
  * Browser-safe.
@@ -22,6 +38,13 @@ export interface CartOptions {
   classWeights: { denied: number; approved: number };
   /** A split must lower the weighted Gini impurity by more than this (default 0). */
   minImpurityDecrease?: number;
+  /**
+   * Per feature: the smallest split threshold from which approval must not decrease as the code
+   * rises (0: monotone over all codes); `undefined` or absent: unconstrained.
+   */
+  increasingFrom?: readonly (number | undefined)[];
+  /** Codes of `feature` below `below` are denied whatever the rest (a forced root split). */
+  floor?: { feature: number; below: number };
 }
 
 export interface CartData {
@@ -43,19 +66,30 @@ const gini = (w0: number, w1: number) => {
   return w === 0 ? 0 : 1 - (w0 / w) ** 2 - (w1 / w) ** 2;
 };
 
-function grow(data: CartData, rows: Uint32Array, depth: number, o: CartOptions): Grown {
+/** Approval value bounds of a subtree (see the module comment). */
+interface Bounds {
+  lo: number;
+  hi: number;
+}
+
+const clamp = (v: number, b: Bounds) => Math.min(b.hi, Math.max(b.lo, v));
+/** The weighted approval share of a node, clamped to its bounds (an empty side counts as 1/2). */
+const value = (w0: number, w1: number, b: Bounds) => clamp(w0 + w1 === 0 ? 0.5 : w1 / (w0 + w1), b);
+
+function grow(data: CartData, rows: Uint32Array, depth: number, o: CartOptions, bounds: Bounds): Grown {
   const { codes, levels, labels } = data;
   const wd = o.classWeights.denied;
   const wa = o.classWeights.approved;
   let w0 = 0;
   let w1 = 0;
   for (const r of rows) labels[r] === 1 ? (w1 += wa) : (w0 += wd);
-  const leaf: Grown = { type: 'leaf', decision: w1 > w0 ? 1 : 0, samples: rows.length };
+  const leaf: Grown = { type: 'leaf', decision: value(w0, w1, bounds) > 0.5 ? 1 : 0, samples: rows.length };
   if (depth >= o.maxDepth || rows.length < 2 * o.minSamplesLeaf || w0 === 0 || w1 === 0) return leaf;
 
   const parent = (w0 + w1) * gini(w0, w1);
-  let best = { gain: o.minImpurityDecrease ?? 0, feature: -1, threshold: -1 };
+  let best = { gain: o.minImpurityDecrease ?? 0, feature: -1, threshold: -1, mid: -1 };
   for (let f = 0; f < codes.length; f++) {
+    const from = o.increasingFrom?.[f];
     const lv = levels[f]!;
     const n = new Uint32Array(lv);
     const h0 = new Float64Array(lv);
@@ -77,9 +111,17 @@ function grow(data: CartData, rows: Uint32Array, depth: number, o: CartOptions):
       if (nl < o.minSamplesLeaf || nr < o.minSamplesLeaf) continue;
       const r0 = w0 - l0;
       const r1 = w1 - l1;
+      let mid = -1;
+      if (from !== undefined && t >= from) {
+        // A constrained split that would approve the lower codes more is refused.
+        const vl = value(l0, l1, bounds);
+        const vr = value(r0, r1, bounds);
+        if (vl > vr) continue;
+        mid = (vl + vr) / 2;
+      }
       const gain = parent - (l0 + l1) * gini(l0, l1) - (r0 + r1) * gini(r0, r1);
       // A relative epsilon keeps float noise from deciding ties between equal splits.
-      if (gain > best.gain + 1e-12 * (w0 + w1)) best = { gain, feature: f, threshold: t };
+      if (gain > best.gain + 1e-12 * (w0 + w1)) best = { gain, feature: f, threshold: t, mid };
     }
   }
   if (best.feature < 0) return leaf;
@@ -87,12 +129,13 @@ function grow(data: CartData, rows: Uint32Array, depth: number, o: CartOptions):
   const left: number[] = [];
   const right: number[] = [];
   for (const r of rows) (col[r]! <= best.threshold ? left : right).push(r);
+  const constrained = best.mid >= 0;
   return {
     type: 'split',
     feature: best.feature,
     threshold: best.threshold,
-    left: grow(data, Uint32Array.from(left), depth + 1, o),
-    right: grow(data, Uint32Array.from(right), depth + 1, o),
+    left: grow(data, Uint32Array.from(left), depth + 1, o, constrained ? { lo: bounds.lo, hi: best.mid } : bounds),
+    right: grow(data, Uint32Array.from(right), depth + 1, o, constrained ? { lo: best.mid, hi: bounds.hi } : bounds),
   };
 }
 
@@ -148,6 +191,27 @@ export function trainCart(data: CartData, names: readonly string[], options: Car
   if (data.codes.length !== names.length || data.codes.some((c) => c.length !== rows)) {
     throw new ModelError('invalid_training', 'one code column of one code per row is required for each feature');
   }
+  const constraints = options.increasingFrom ?? [];
+  if (constraints.length > names.length || constraints.some((c) => c !== undefined && !(Number.isInteger(c) && c >= 0))) {
+    throw new ModelError('invalid_training', 'increasingFrom must give a non-negative integer threshold (or nothing) per feature');
+  }
   const all = Uint32Array.from({ length: rows }, (_, i) => i);
-  return flatten(collapse(grow(data, all, 0, options)), names);
+  const free = { lo: 0, hi: 1 };
+  const floor = options.floor;
+  if (floor === undefined || floor.below <= 0) return flatten(collapse(grow(data, all, 0, options, free)), names);
+  if (!(floor.feature >= 0 && floor.feature < names.length && Number.isInteger(floor.below) && floor.below < data.levels[floor.feature]!)) {
+    throw new ModelError('invalid_training', 'floor must name a feature and a code inside its levels');
+  }
+  const col = data.codes[floor.feature]!;
+  const below = all.filter((r) => col[r]! < floor.below);
+  const above = all.filter((r) => col[r]! >= floor.below);
+  // Denial below the floor is policy, not learned: the tree is grown on the applicants above it.
+  const tree: Grown = {
+    type: 'split',
+    feature: floor.feature,
+    threshold: floor.below - 1,
+    left: { type: 'leaf', decision: 0, samples: below.length },
+    right: above.length === 0 ? { type: 'leaf', decision: 0, samples: 0 } : grow(data, above, 1, options, free),
+  };
+  return flatten(collapse(tree), names);
 }

@@ -36,18 +36,23 @@ function niceCut(v: number): number {
   return Math.round(v / magnitude) * magnitude;
 }
 
-/** Cut points for a numeric feature: at most `MAX_CODE` strictly increasing cuts. */
-export function numericCuts(values: readonly number[], integer: boolean): number[] {
+/**
+ * Cut points for a numeric feature: at most `MAX_CODE` strictly increasing cuts, including every
+ * `required` one (a policy boundary: the income floor, the protected age).
+ */
+export function numericCuts(values: readonly number[], integer: boolean, required: readonly number[] = []): number[] {
   const sorted = [...values].sort((a, b) => a - b);
   const distinct = [...new Set(sorted)];
-  if (distinct.length <= MAX_CODE + 1) return distinct.slice(1);
+  const merge = (cuts: readonly number[]) => [...new Set([...cuts, ...required])].sort((a, b) => a - b);
+  if (distinct.length + required.length <= MAX_CODE + 1) return merge(distinct.slice(1));
+  const quantiles = MAX_CODE - required.length;
   const cuts: number[] = [];
-  for (let k = 1; k <= MAX_CODE; k++) {
-    const q = sorted[Math.floor((k * sorted.length) / (MAX_CODE + 1))]!;
+  for (let k = 1; k <= quantiles; k++) {
+    const q = sorted[Math.floor((k * sorted.length) / (quantiles + 1))]!;
     const cut = integer ? Math.round(q) : niceCut(q);
     if (cut > sorted[0]! && (cuts.length === 0 || cut > cuts[cuts.length - 1]!)) cuts.push(cut);
   }
-  return cuts;
+  return merge(cuts);
 }
 
 /** Codes 0..k−1 for keys, in ascending order of approval rate (ties keep the given order). */
@@ -73,14 +78,17 @@ function approvalRates(rows: readonly LabeledApplication[], keyOf: (f: CreditFea
   };
 }
 
-function quantizerFor(name: FeatureName, rows: readonly LabeledApplication[]): Quantizer {
+function quantizerFor(name: FeatureName, rows: readonly LabeledApplication[], required: readonly number[]): Quantizer {
   const spec = FEATURE_SPECS[name];
   switch (spec.kind) {
     case 'boolean':
       return { kind: 'boolean' };
     case 'integer':
     case 'number':
-      return { kind: 'thresholds', cuts: numericCuts(rows.map((r) => r.features[name] as number), spec.kind === 'integer') };
+      return {
+        kind: 'thresholds',
+        cuts: numericCuts(rows.map((r) => r.features[name] as number), spec.kind === 'integer', required),
+      };
     case 'category': {
       if (name === EXPLANATION_FEATURE) {
         return { kind: 'category', codes: Object.fromEntries(YEARS_EMPLOYED_BINS.map((b, i) => [b, i])) };
@@ -101,12 +109,16 @@ function quantizerFor(name: FeatureName, rows: readonly LabeledApplication[]): Q
 
 /**
  * One encrypted input per feature, named after it, with quantizers fitted on `rows`.
+ * @param requiredCuts cut points a numeric feature must have (policy boundaries)
  * @throws ModelError `invalid_training` on an empty data set.
  */
-export function fitInputs(rows: readonly LabeledApplication[]): EncryptedInput[] {
+export function fitInputs(
+  rows: readonly LabeledApplication[],
+  requiredCuts: Partial<Record<FeatureName, readonly number[]>> = {},
+): EncryptedInput[] {
   if (rows.length === 0) throw new ModelError('invalid_training', 'cannot fit quantizers on an empty data set');
   return FEATURE_NAMES.map((name) => {
-    const quantizer = quantizerFor(name, rows);
+    const quantizer = quantizerFor(name, rows, requiredCuts[name] ?? []);
     const bits = bitsForLevels(quantizerLevels(quantizer));
     return { name, feature: name, party: FEATURE_SPECS[name].party, bits, digits: digitsForBits(bits), quantizer };
   });

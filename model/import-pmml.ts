@@ -350,6 +350,6 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     metrics,
   };
   // The document's own name stays in the private record: the public name is the bank's choice.
-  const manifest = manifestBody((options.name ?? DEFAULT_MODEL_NAME).slice(0, 200), inputs);
+  const manifest = manifestBody((options.name ?? DEFAULT_MODEL_NAME).slice(0, 200), inputs, nodes);
   return { model: await sealModel(manifest, treeBody(nodes, training, options.salt)), metrics, fields };
 }

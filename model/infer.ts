@@ -22,10 +22,15 @@ export function predictCodes(tree: Pick<TreeBody, 'nodes'>, codes: Codes): 0 | 1
   }
 }
 
+/** The codes the explanation holds fixed (`explanation.assume`: employed = 1). */
+export function assumedCodes(explanation: ExplanationSpec): Record<string, number> {
+  return Object.fromEntries((explanation.assume ?? []).map((a) => [a.input, a.code]));
+}
+
 /**
  * The decision and one bit per explanation bin: bit i is 1 when the tree approves with the
- * explanation input set to bin i, and bin i is at least the applicant's own bin. This is what
- * the encrypted run returns.
+ * explanation input set to bin i (and the assumed inputs at their codes: employed), and bin i
+ * is at least the applicant's own bin. This is what the encrypted run returns.
  */
 export function explainCodes(
   tree: Pick<TreeBody, 'nodes'>,
@@ -34,8 +39,9 @@ export function explainCodes(
 ): { decision: 0 | 1; bits: (0 | 1)[] } {
   const own = codes[explanation.input];
   if (own === undefined) throw new RangeError(`no code for input ${explanation.input}`);
+  const held = assumedCodes(explanation);
   const bits = explanation.bins.map((bin) =>
-    bin.code >= own && predictCodes(tree, { ...codes, [explanation.input]: bin.code }) === 1 ? 1 : 0,
+    bin.code >= own && predictCodes(tree, { ...codes, ...held, [explanation.input]: bin.code }) === 1 ? 1 : 0,
   );
   return { decision: predictCodes(tree, codes), bits };
 }
@@ -44,8 +50,12 @@ export function explainCodes(
 export type ExplanationOutcome =
   /** The decision is approve. */
   | { kind: 'approved' }
-  /** Denied, but approved with employment in bin `label` (the smallest such bin). */
-  | { kind: 'suggest'; label: string; code: number }
+  /**
+   * Denied, but approved with employment in bin `label` (the smallest such bin) and every bin
+   * after it up to `until` (the first longer bin that is denied again), or every longer bin
+   * (`until` null): only then may the page say "at least".
+   */
+  | { kind: 'suggest'; label: string; code: number; until: { label: string; code: number } | null }
   /** Denied, and no longer employment span suffices. */
   | { kind: 'none' };
 
@@ -62,30 +72,41 @@ export function readExplanation(
   const i = bits.findIndex((b) => b === 1);
   if (i < 0) return { kind: 'none' };
   const bin = bins[i]!;
-  return { kind: 'suggest', label: bin.label, code: bin.code };
+  const end = bits.findIndex((b, j) => j > i && b !== 1);
+  const until = end < 0 ? null : { label: bins[end]!.label, code: bins[end]!.code };
+  return { kind: 'suggest', label: bin.label, code: bin.code, until };
 }
 
 /**
- * The seed application's explanation, one cleartext model run per bin, for cross-checking:
- * walk the years-employed bins from the applicant's own upwards, keeping every other answer
- * (including `employed`) unchanged; the first bin the model approves is the answer, and if it
- * is the applicant's own bin the applicant is simply approved.
+ * The seed application's explanation loop, one cleartext model run per bin, for cross-checking:
+ * the decision first; if denied, walk the years-employed bins from the applicant's own upwards,
+ * every other answer unchanged but the explanation's assumed ones (employed: the seed kept the
+ * applicant's own, and so told someone not employed what "years of employment" would do); the
+ * first bin the model approves is the suggestion, the first denied bin after it ends it.
  */
 export function seedExplanation(
-  manifest: Pick<ManifestBody, 'inputs'>,
+  manifest: Pick<ManifestBody, 'inputs' | 'explanation'>,
   tree: Pick<TreeBody, 'nodes'>,
   features: CreditFeatures,
   binLabels: readonly CreditFeatures['years_employed'][],
 ): ExplanationOutcome {
+  const exInput = manifest.inputs.find((x) => x.name === manifest.explanation.input)!;
+  if (predictCodes(tree, quantizeParsed(manifest.inputs, features)) === 1) return { kind: 'approved' };
+  const held = assumedCodes(manifest.explanation);
+  const approvedAt = (label: CreditFeatures['years_employed']) => {
+    const codes = { ...quantizeParsed(manifest.inputs, { ...features, years_employed: label }), ...held };
+    return predictCodes(tree, codes) === 1;
+  };
+  const candidates = new Set(manifest.explanation.bins.map((b) => b.label));
   const start = binLabels.indexOf(features.years_employed);
   for (let i = start; i < binLabels.length; i++) {
     const label = binLabels[i]!;
-    const codes = quantizeParsed(manifest.inputs, { ...features, years_employed: label });
-    if (predictCodes(tree, codes) === 1) {
-      if (i === start) return { kind: 'approved' };
-      const input = manifest.inputs.find((x) => x.feature === 'years_employed')!;
-      return { kind: 'suggest', label, code: codes[input.name]! };
-    }
+    if (!candidates.has(label) || !approvedAt(label)) continue;
+    let end = i + 1;
+    while (end < binLabels.length && approvedAt(binLabels[end]!)) end++;
+    const code = (l: string) => quantizeParsed([exInput], { ...features, years_employed: l as CreditFeatures['years_employed'] })[exInput.name]!;
+    const until = end < binLabels.length ? { label: binLabels[end]!, code: code(binLabels[end]!) } : null;
+    return { kind: 'suggest', label, code: code(label), until };
   }
   return { kind: 'none' };
 }

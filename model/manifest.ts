@@ -129,7 +129,25 @@ export type ParameterSet = z.infer<typeof ParameterSet>;
 
 const Ratio = z.number().min(0).max(1);
 
-const Metrics = z.object({ accuracy: Ratio, precision: Ratio, recall: Ratio, approvalRate: Ratio }).strict();
+const Metrics = z
+  .object({
+    accuracy: Ratio,
+    precision: Ratio,
+    recall: Ratio,
+    /** ROC AUC, ranking applicants by their leaf's training approval share (trained models). */
+    auc: Ratio.optional(),
+    approvalRate: Ratio,
+  })
+  .strict();
+
+/** The bank's policy the tree was trained under (`model/constraints.ts`), and `--check` verifies. */
+export const PolicySchema = z
+  .object({
+    increasing: z.array(z.enum(FEATURE_NAMES as [FeatureName, ...FeatureName[]])).max(FEATURE_NAMES.length),
+    protectedAge: z.int().min(19).max(100).nullable(),
+    incomeFloor: z.number().finite().min(0).nullable(),
+  })
+  .strict();
 
 /** How the model was trained, and how well it did on held-out rows. */
 export const TrainedInfo = z
@@ -146,6 +164,7 @@ export const TrainedInfo = z
       })
       .strict(),
     metrics: Metrics,
+    policy: PolicySchema.optional(),
   })
   .strict();
 
@@ -185,6 +204,15 @@ export const ExplanationSpec = z
       .array(z.object({ code: z.int().min(0).max(15), label: z.string().min(1).max(16) }).strict())
       .min(1)
       .max(16),
+    /**
+     * Inputs held at a code while the bins vary, whatever the applicant's own: `employed` = 1, so
+     * a bit means "approved when employed for this long", true for employed and not-employed
+     * applicants alike.
+     */
+    assume: z
+      .array(z.object({ input: z.string(), code: z.int().min(0).max(15) }).strict())
+      .max(4)
+      .optional(),
   })
   .strict();
 export type ExplanationSpec = z.infer<typeof ExplanationSpec>;
@@ -198,6 +226,11 @@ const ManifestBody = z
     features: z.array(FeatureDescriptor).max(64),
     inputs: z.array(EncryptedInput).min(1).max(64),
     explanation: ExplanationSpec,
+    /**
+     * Inputs the bank chose to collect although the model does not read them (data minimisation:
+     * every other input is read by the model; absent when there are none).
+     */
+    unreadInputs: z.array(z.string()).max(64).optional(),
     labels: z.record(z.enum(LOCALES), FeatureTextsSchema),
   })
   .strict();
@@ -277,14 +310,13 @@ export function manifestProblems(m: ManifestBody): string[] {
     problems.push('features do not match this version of the feature schema');
   }
   const names = new Set<string>();
-  const covered = new Set<string>();
   for (const input of m.inputs) {
     if (names.has(input.name)) problems.push(`input ${input.name} is listed twice`);
     names.add(input.name);
-    covered.add(input.feature);
     problems.push(...inputProblems(input));
   }
-  for (const f of FEATURE_NAMES) if (!covered.has(f)) problems.push(`feature ${f} has no encrypted input`);
+  // Data minimisation: a feature the model does not read has no input, and nothing is asked for it.
+  for (const name of m.unreadInputs ?? []) if (!names.has(name)) problems.push(`unread input ${name} is not an input`);
 
   const ex = m.explanation;
   const exInput = m.inputs.find((i) => i.name === ex.input);
@@ -305,6 +337,12 @@ export function manifestProblems(m: ManifestBody): string[] {
         }
       }
     });
+  }
+  for (const a of ex.assume ?? []) {
+    const input = m.inputs.find((i) => i.name === a.input);
+    if (!input) problems.push(`explanation assumes input ${a.input}, which is not an input`);
+    else if (a.input === ex.input) problems.push('the explanation cannot assume its own input');
+    else if (a.code >= quantizerLevels(input.quantizer)) problems.push(`explanation assumes ${a.input} = ${a.code}, beyond its levels`);
   }
   return problems;
 }

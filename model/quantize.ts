@@ -131,7 +131,18 @@ export function quantizeValue(q: Quantizer, value: boolean | number | string, na
 }
 
 /**
- * Validates a party's raw answers with the feature schema and quantizes them.
+ * The features of a party that the model's inputs read (data minimisation: the only answers a
+ * party is asked for, validated and encrypted), in form order.
+ */
+export function readFeatures(inputs: readonly EncryptedInput[], party: Party): FeatureName[] {
+  const read = new Set(inputs.filter((i) => i.party === party).map((i) => i.feature));
+  return FEATURE_NAMES.filter((name) => read.has(name));
+}
+
+/**
+ * Validates a party's raw answers to the features the inputs read, and quantizes them. Answers
+ * to the party's other features are ignored (never validated, encoded or sent); a key that is
+ * not one of the party's features is refused.
  * @returns input name → code, for the inputs that party owns.
  * @throws ModelError `invalid_features` naming every failing feature.
  */
@@ -140,7 +151,18 @@ export function quantizePartyFeatures(
   party: Party,
   features: unknown,
 ): Record<string, number> {
-  const parsed = PARTY_FEATURES[party].safeParse(features);
+  const shape: Record<string, z.ZodType> = PARTY_FEATURES[party].shape;
+  const read = readFeatures(inputs, party);
+  // A whole record may be passed: the party's features the model does not read are dropped
+  // unseen; a key that is no feature of the party at all is refused (a typo, another party's).
+  const given =
+    features !== null && typeof features === 'object' && !Array.isArray(features)
+      ? Object.fromEntries(Object.entries(features).filter(([k]) => read.includes(k as FeatureName) || !Object.hasOwn(shape, k)))
+      : features;
+  const parsed = z
+    .object(Object.fromEntries(read.map((name) => [name, shape[name]!])))
+    .strict()
+    .safeParse(given);
   if (!parsed.success) {
     throw new ModelError('invalid_features', `${party} features: ${formatIssues(parsed.error.issues)}`, {
       party,

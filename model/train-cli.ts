@@ -2,28 +2,48 @@
  * `npm run train` — trains the demo model and writes `model/artifacts/{manifest,tree}.json`.
  *
  *   npm run train                          # the committed demo model (deterministic)
- *   npm run train -- --check               # exit 1 unless the committed files are up to date
+ *   npm run train -- --check               # exit 1 unless the committed files satisfy the policy and are up to date
+ *   npm run train -- --eval-csv seed.csv   # also report the model's figures on a labeled CSV
  *   npm run train -- --csv my-data.csv --out my-model [--max-depth 5] [--min-leaf 40]
+ *                    [--income-floor 8000] [--protected-age 62] [--increasing total_income,employed]
+ *                    [--collect age,education_type]   # policy settings: a number, a list, or none
  *   npm run train -- --export-csv demo.csv # write the synthetic training data as CSV
  *   npm run train -- --import-pmml bank-tree.pmml --out my-model [--field-map income=total_income]
  *                    [--approve-score approved] [--name "…"] [--csv data.csv]   # bring your own tree
  *
- * Prints the held-out accuracy, precision and recall (for an imported tree: on `--csv`, if
- * given), the tree's size and the circuit's bootstrap counts. A bank's model (`--csv`,
+ * Prints the held-out accuracy, precision, recall and AUC (for an imported tree: on `--csv`, if
+ * given), the constraint checks, the tree's size and the circuit's bootstrap counts, and writes
+ * the private Markdown report `model-report.md` next to `tree.json`. A bank's model (`--csv`,
  * `--import-pmml`) gets a fresh random salt; `--check` reuses the salt of the tree file it
  * checks, so only a change of content counts as stale.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileCircuit } from '../evaluator/circuit/compile.ts';
+import { runBootstrapCount, sanitizingTables } from '../evaluator/circuit/run.ts';
+import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
 import { applicationsToCsv, parseApplicationsCsv } from './csv.ts';
 import { ModelError } from './errors.ts';
+import { FEATURE_NAMES, type FeatureName } from './features.ts';
 import { importPmmlModel } from './import-pmml.ts';
-import { Salt, serializeModelFile, type Model } from './manifest.ts';
-import { generateApplications } from './synthetic.ts';
-import { DEMO_RECIPE, trainDemoModel, trainModel, type Metrics } from './train.ts';
+import { loadModel, Salt, serializeModelFile, type Model } from './manifest.ts';
+import { modelReport } from './report.ts';
+import { generateApplications, type LabeledApplication } from './synthetic.ts';
+import {
+  DEMO_RECIPE,
+  approvalRate,
+  leafIndex,
+  leafScores,
+  rocAuc,
+  scoreModel,
+  splitRows,
+  trainDemoModel,
+  trainModel,
+  type Metrics,
+} from './train.ts';
+import { quantizeParsed } from './quantize.ts';
 
 export const ARTIFACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
@@ -57,6 +77,8 @@ async function build(
   rows: { used: number; heldOut: number | null };
   /** PMML field → feature, for an import. */
   fields?: Record<string, string>;
+  /** The labeled rows trained on (training and held out), for the report. */
+  data: readonly LabeledApplication[] | null;
 }> {
   const csv = values['csv'] as string | undefined;
   const pmml = values['import-pmml'] as string | undefined;
@@ -77,20 +99,76 @@ async function build(
       metrics,
       rows: { used: evaluate?.length ?? 0, heldOut: null },
       fields: Object.fromEntries(fields.map((f) => [f.field, f.feature])),
+      data: null,
     };
   }
+  const data = csv === undefined ? generateApplications(DEMO_RECIPE.rows, DEMO_RECIPE.seed) : parseApplicationsCsv(readFileSync(csv, 'utf8'));
   const { model, metrics } =
     csv === undefined
       ? await trainDemoModel()
-      : await trainModel(parseApplicationsCsv(readFileSync(csv, 'utf8')), {
+      : await trainModel(data, {
           maxDepth: positiveInt(values['max-depth'] as string | undefined, 'max-depth') ?? DEMO_RECIPE.maxDepth,
           minSamplesLeaf: positiveInt(values['min-leaf'] as string | undefined, 'min-leaf') ?? DEMO_RECIPE.minSamplesLeaf,
           classWeights: 'balanced',
           source: { kind: 'csv' },
           salt,
+          policy: cliPolicy(values),
+          collect: featureList(values['collect'] as string | undefined),
         });
   const training = model.tree.training;
-  return { model, metrics, rows: { used: training.rows, heldOut: training.source === 'pmml' ? null : training.heldOutRows } };
+  return { model, metrics, rows: { used: training.rows, heldOut: training.source === 'pmml' ? null : training.heldOutRows }, data };
+}
+
+/** `--increasing`, `--income-floor` and `--protected-age` over the default policy (`none` turns a rule off). */
+function cliPolicy(values: Record<string, string | string[] | boolean | undefined>): ModelPolicy {
+  const setting = (name: string, fallback: number | null): number | null => {
+    const v = values[name] as string | undefined;
+    if (v === undefined) return fallback;
+    if (v === 'none') return null;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ModelError('invalid_training', `--${name} must be a number ≥ 0 or "none"`);
+    return n;
+  };
+  const increasing = values['increasing'] as string | undefined;
+  return {
+    increasing: increasing === undefined ? DEFAULT_POLICY.increasing : increasing === 'none' ? [] : featureList(increasing),
+    incomeFloor: setting('income-floor', DEFAULT_POLICY.incomeFloor),
+    protectedAge: setting('protected-age', DEFAULT_POLICY.protectedAge),
+  };
+}
+
+/** `--collect a,b`: features the bank collects although the tree may not read them (also `--increasing`). */
+function featureList(text: string | undefined): FeatureName[] {
+  if (text === undefined) return [];
+  return text.split(',').map((name) => {
+    const f = name.trim() as FeatureName;
+    if (!FEATURE_NAMES.includes(f)) throw new ModelError('invalid_training', `${name} is not a feature (${FEATURE_NAMES.join(', ')})`);
+    return f;
+  });
+}
+
+/** The policy a model was trained under, or for an imported tree the one the options give. */
+function policyOf(model: Model, values: Record<string, string | string[] | boolean | undefined>): ModelPolicy {
+  const t = model.tree.training;
+  return t.source !== 'pmml' && t.policy ? t.policy : cliPolicy(values);
+}
+
+/** Accuracy, precision, recall and AUC on labeled rows (scores: each leaf's share on the training rows). */
+function evaluate(model: Model, rows: readonly LabeledApplication[], trainRows: readonly LabeledApplication[] | null): Metrics {
+  const { inputs } = model.manifest;
+  const scored = scoreModel(inputs, model.tree, rows);
+  const scores = trainRows ? leafScores(inputs, model.tree, trainRows) : null;
+  const auc = scores
+    ? Math.round(10_000 * rocAuc(rows.map((r) => r.approved), rows.map((r) => scores.get(leafIndex(model.tree, quantizeParsed(inputs, r.features)))!))) / 10_000
+    : undefined;
+  return { ...scored, ...(auc === undefined ? {} : { auc }), approvalRate: approvalRate(rows) };
+}
+
+/** The circuit's bootstrap counts, the bank's and bureau's public-key uploads sanitized (applicant mode). */
+function circuitFigures(model: Model) {
+  const plan = compileCircuit(model);
+  const publicKey = runBootstrapCount(plan, sanitizingTables(model.manifest.inputs, new Set(['bank', 'bureau'] as const), plan.limits));
+  return { plan, pbsApplicantMode: publicKey };
 }
 
 /** The salt of an existing tree file, if it has a valid one (the demo model ignores it). */
@@ -116,6 +194,11 @@ async function main(): Promise<void> {
       'approve-score': { type: 'string' },
       name: { type: 'string' },
       check: { type: 'boolean', default: false },
+      'eval-csv': { type: 'string' },
+      'income-floor': { type: 'string' },
+      'protected-age': { type: 'string' },
+      increasing: { type: 'string' },
+      collect: { type: 'string' },
     },
     strict: true,
   });
@@ -125,8 +208,41 @@ async function main(): Promise<void> {
     return;
   }
   const out = resolve(values.out ?? ARTIFACTS_DIR);
-  const { model, metrics, rows, fields } = await build(values, values.check ? committedSalt(join(out, 'tree.json')) : undefined);
+  if (values.check) {
+    // The artifact on disk first: it must load, satisfy its policy and fit the bootstrap budget.
+    const read = (name: string) => {
+      try {
+        return readFileSync(join(out, name), 'utf8');
+      } catch {
+        throw new ModelError('invalid_json', `${name} cannot be read in ${out} (run npm run train)`);
+      }
+    };
+    const onDisk = await loadModel(read('manifest.json'), read('tree.json'));
+    const checked = checkConstraints(onDisk.manifest, onDisk.tree, policyOf(onDisk, values));
+    if (checked.violations.length > 0) {
+      for (const v of checked.violations) console.error(`constraint violated (${v.rule}, ${v.input}): ${v.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    const { pbsApplicantMode } = circuitFigures(onDisk);
+    if (values.out === undefined && pbsApplicantMode > DEMO_RECIPE.pbsBudget) {
+      console.error(`the circuit needs ${pbsApplicantMode} bootstraps, over the budget of ${DEMO_RECIPE.pbsBudget}`);
+      process.exitCode = 1;
+      return;
+    }
+  }
+  const { model, metrics, rows, fields, data } = await build(values, values.check ? committedSalt(join(out, 'tree.json')) : undefined);
   const files = { 'manifest.json': serializeModelFile(model.manifest), 'tree.json': serializeModelFile(model.tree) };
+  const policy = policyOf(model, values);
+  const constraints = checkConstraints(model.manifest, model.tree, policy);
+  for (const v of constraints.violations) console.error(`constraint violated (${v.rule}, ${v.input}): ${v.message}`);
+  // The trainer enforces the policy, so a violation there is a bug; an imported tree is the
+  // bank's own, written with its violations in the report (and `--check` then fails on it).
+  if (constraints.violations.length > 0 && model.tree.training.source !== 'pmml') {
+    process.exitCode = 1;
+    return;
+  }
+  const { plan, pbsApplicantMode } = circuitFigures(model);
   if (values.check) {
     const stale = Object.entries(files).filter(([name, text]) => {
       try {
@@ -140,13 +256,44 @@ async function main(): Promise<void> {
       process.exitCode = 1;
       return;
     }
-  } else {
+  }
+  const evalPath = values['eval-csv'];
+  const trainRows = data && model.tree.training.source !== 'pmml' ? splitRows(data, 0.2, 1).train : null;
+  const evaluation =
+    evalPath === undefined
+      ? null
+      : (() => {
+          const evalRows = parseApplicationsCsv(readFileSync(evalPath, 'utf8'));
+          return {
+            file: basename(evalPath),
+            rows: evalRows,
+            metrics: evaluate(model, evalRows, trainRows),
+            alwaysApprove: approvalRate(evalRows),
+          };
+        })();
+  const report = modelReport({
+    model,
+    rows: data,
+    heldOut: metrics,
+    evaluation,
+    policy,
+    constraints,
+    circuit: {
+      pbs: plan.stats.pbs,
+      pbsDecision: plan.stats.pbsDecision,
+      pbsExplanation: plan.stats.pbsExplanation,
+      pbsSanitizePublicKey: pbsApplicantMode - plan.stats.pbs,
+      pbsDepth: plan.stats.pbsDepth,
+      budget: values.out === undefined && values.csv === undefined ? DEMO_RECIPE.pbsBudget : null,
+    },
+  });
+  if (!values.check) {
     mkdirSync(out, { recursive: true });
     for (const [name, text] of Object.entries(files)) writeFileSync(join(out, name), text);
+    writeFileSync(join(out, 'model-report.md'), report);
   }
-  const plan = compileCircuit(model);
   const leaves = model.tree.nodes.filter((n) => n.type === 'leaf').length;
-  const figures = metrics && { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall };
+  const figures = metrics && { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall, auc: metrics.auc };
   const imported = model.tree.training.source === 'pmml';
   console.log(
     JSON.stringify(
@@ -156,8 +303,11 @@ async function main(): Promise<void> {
           ? { source: 'pmml', fields, csvRows: rows.used, csv: figures }
           : { rows: rows.used, heldOutRows: rows.heldOut, heldOut: figures }),
         approvalRate: metrics?.approvalRate ?? null,
+        ...(evaluation ? { evalCsv: { file: evaluation.file, rows: evaluation.rows.length, ...evaluation.metrics } } : {}),
+        constraints: { violations: constraints.violations.length, checks: constraints.counts, combinations: constraints.combinations },
+        reads: model.manifest.inputs.map((i) => i.name),
         tree: { nodes: model.tree.nodes.length, leaves },
-        circuit: plan.stats,
+        circuit: { ...plan.stats, pbsApplicantMode },
         written: values.check ? null : out,
       },
       null,

@@ -7,8 +7,9 @@
  *
  * Browser-safe (no I/O here; the CLI is `train-cli.ts`).
  */
+import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
 import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS } from './features.ts';
+import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { trainCart, type CartOptions } from './cart.ts';
 import { predictCodes } from './infer.ts';
@@ -47,12 +48,21 @@ export interface TrainOptions {
   source?: { kind: 'synthetic'; seed: number } | { kind: 'csv' };
   /** The tree file's salt (64 hex digits); a fresh random one by default. */
   salt?: string;
+  /** The bank's policy the tree must satisfy ({@link DEFAULT_POLICY} by default). */
+  policy?: ModelPolicy;
+  /**
+   * Features to collect although the tree does not read them: the bank's explicit choice
+   * (data minimisation otherwise asks only for what the tree reads).
+   */
+  collect?: readonly FeatureName[];
 }
 
 export interface Metrics {
   accuracy: number;
   precision: number;
   recall: number;
+  /** ROC AUC, applicants ranked by their leaf's training approval share. */
+  auc?: number;
   /** Share of approved rows in the whole data set. */
   approvalRate: number;
 }
@@ -77,6 +87,62 @@ export function scorePredictions(labels: readonly number[], predictions: readonl
     precision: tp + fp === 0 ? 0 : tp / (tp + fp),
     recall: tp + fn === 0 ? 0 : tp / (tp + fn),
   };
+}
+
+/**
+ * ROC AUC of scores against labels (the Mann–Whitney U statistic: the probability that an
+ * approved row scores above a denied one, ties counting one half).
+ */
+export function rocAuc(labels: readonly number[], scores: readonly number[]): number {
+  const order = scores.map((s, i) => ({ s, y: labels[i]! })).sort((a, b) => a.s - b.s);
+  let positives = 0;
+  let rankSum = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j < order.length && order[j]!.s === order[i]!.s) j++;
+    const midRank = (i + 1 + j) / 2; // tied scores share their average rank
+    for (let k = i; k < j; k++) if (order[k]!.y === 1) {
+      positives++;
+      rankSum += midRank;
+    }
+    i = j;
+  }
+  const negatives = order.length - positives;
+  if (positives === 0 || negatives === 0) return 0.5;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/** Index of the leaf a row's codes reach. */
+export function leafIndex(tree: Pick<TreeBody, 'nodes'>, codes: Readonly<Record<string, number>>): number {
+  let i = 0;
+  for (;;) {
+    const node = tree.nodes[i]!;
+    if (node.type === 'leaf') return i;
+    i = codes[node.input]! <= node.threshold ? node.left : node.right;
+  }
+}
+
+/** Each leaf's approval share on `rows` (the leaf's score for the AUC); unseen leaves score their decision. */
+export function leafScores(
+  inputs: readonly EncryptedInput[],
+  tree: Pick<TreeBody, 'nodes'>,
+  rows: readonly LabeledApplication[],
+): Map<number, number> {
+  const counts = new Map<number, { n: number; approved: number }>();
+  for (const r of rows) {
+    const leaf = leafIndex(tree, quantizeParsed(inputs, r.features));
+    const c = counts.get(leaf) ?? { n: 0, approved: 0 };
+    c.n++;
+    c.approved += r.approved;
+    counts.set(leaf, c);
+  }
+  const out = new Map<number, number>();
+  tree.nodes.forEach((node, i) => {
+    if (node.type !== 'leaf') return;
+    const c = counts.get(i);
+    out.set(i, c ? c.approved / c.n : node.decision);
+  });
+  return out;
 }
 
 /** Splits rows into training and held-out sets with a seeded shuffle. */
@@ -113,21 +179,40 @@ export function approvalRate(rows: readonly LabeledApplication[]): number {
   return rows.length === 0 ? 0 : round4(rows.reduce((s, r) => s + r.approved, 0) / rows.length);
 }
 
-/** The public manifest of a model over `inputs` (one per feature), as training and import write it. */
-export function manifestBody(name: string, inputs: EncryptedInput[]): ManifestBody {
+/**
+ * The public manifest of a model over `inputs`, as training and import write it. Data
+ * minimisation: only the inputs the tree reads are kept (the form asks for nothing else), plus
+ * the explanation's input and any the bank chose to `collect` (listed as `unreadInputs`).
+ */
+export function manifestBody(
+  name: string,
+  inputs: readonly EncryptedInput[],
+  nodes: TreeBody['nodes'],
+  collect: readonly FeatureName[] = [],
+): ManifestBody {
+  const read = new Set(nodes.flatMap((n) => (n.type === 'split' ? [n.input] : [])));
   const exInput = inputs.find((i) => i.feature === EXPLANATION_FEATURE)!;
+  const extra = new Set(collect);
+  const kept = inputs.filter((i) => read.has(i.name) || i === exInput || extra.has(i.feature));
+  const unread = kept.filter((i) => !read.has(i.name) && i !== exInput).map((i) => i.name);
+  // The explanation speaks of being employed for N years, so it holds `employed` at 1; it then
+  // also says something to a not-employed applicant in bin 0 (being employed would do).
+  const employed = kept.find((i) => i.feature === 'employed' && read.has(i.name));
+  const assume = employed ? [{ input: employed.name, code: 1 }] : undefined;
+  // Otherwise bin 0 is left out: its bit could only be 1 for an applicant in bin 0 who is already approved.
+  const bins = (assume ? YEARS_EMPLOYED_BINS : YEARS_EMPLOYED_BINS.slice(1)).map((label) => ({
+    code: quantizeValue(exInput.quantizer, label),
+    label,
+  }));
   return {
     kind: MANIFEST_KIND,
     formatVersion: FORMAT_VERSION,
     name,
     parameterSet: { id: 'tuniform', tfheName: PARAMETER_SETS.tuniform, messageModulus: 4, carryModulus: 4 },
     features: FEATURE_NAMES.map(describeFeature),
-    inputs,
-    explanation: {
-      input: exInput.name,
-      // Bin 0 is left out: its bit could only be 1 for an applicant in bin 0 who is already approved.
-      bins: YEARS_EMPLOYED_BINS.slice(1).map((label) => ({ code: quantizeValue(exInput.quantizer, label), label })),
-    },
+    inputs: kept,
+    explanation: { input: exInput.name, bins, ...(assume ? { assume } : {}) },
+    ...(unread.length > 0 ? { unreadInputs: unread } : {}),
     labels: FEATURE_TEXTS,
   };
 }
@@ -167,21 +252,52 @@ export async function trainModel(
         }
       : options.classWeights;
 
-  const inputs = fitInputs(train);
-  const cartOptions: CartOptions = { maxDepth, minSamplesLeaf, classWeights: weights };
-  const codeRows = train.map((r) => quantizeParsed(inputs, r.features));
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const { protectedAge, incomeFloor } = policy;
+  const allInputs = fitInputs(train, {
+    ...(incomeFloor !== null ? { total_income: [incomeFloor] } : {}),
+    ...(protectedAge !== null ? { age: [protectedAge] } : {}),
+  });
+  const incomeIndex = allInputs.findIndex((i) => i.feature === 'total_income');
+  const incomeInput = allInputs[incomeIndex]!;
+  const ageInput = allInputs.find((i) => i.feature === 'age')!;
+  const cartOptions: CartOptions = {
+    maxDepth,
+    minSamplesLeaf,
+    classWeights: weights,
+    // Approval must not fall along an increasing feature (any split), nor from the age before the
+    // protected one to any age above it (splits whose left side holds that age).
+    increasingFrom: allInputs.map((input) =>
+      policy.increasing.includes(input.feature)
+        ? 0
+        : input === ageInput && protectedAge !== null
+          ? quantizeValue(input.quantizer, protectedAge - 1)
+          : undefined,
+    ),
+    ...(incomeFloor !== null ? { floor: { feature: incomeIndex, below: quantizeValue(incomeInput.quantizer, incomeFloor) } } : {}),
+  };
+  const codeRows = train.map((r) => quantizeParsed(allInputs, r.features));
   const nodes = trainCart(
     {
-      codes: inputs.map((input) => Uint8Array.from(codeRows, (c) => c[input.name]!)),
-      levels: inputs.map((input) => quantizerLevels(input.quantizer)),
+      codes: allInputs.map((input) => Uint8Array.from(codeRows, (c) => c[input.name]!)),
+      levels: allInputs.map((input) => quantizerLevels(input.quantizer)),
       labels: Uint8Array.from(train, (r) => r.approved),
     },
-    inputs.map((i) => i.name),
+    allInputs.map((i) => i.name),
     cartOptions,
   );
+  const manifest = manifestBody(options.name ?? DEFAULT_MODEL_NAME, allInputs, nodes, options.collect);
+  const inputs = manifest.inputs;
 
   const evalRows = heldOut.length > 0 ? heldOut : train;
-  const metrics: Metrics = { ...scoreModel(inputs, { nodes }, evalRows), approvalRate: approvalRate(rows) };
+  const scores = leafScores(inputs, { nodes }, train);
+  const auc = round4(
+    rocAuc(
+      evalRows.map((r) => r.approved),
+      evalRows.map((r) => scores.get(leafIndex({ nodes }, quantizeParsed(inputs, r.features)))!),
+    ),
+  );
+  const metrics: Metrics = { ...scoreModel(inputs, { nodes }, evalRows), auc, approvalRate: approvalRate(rows) };
 
   const training: TrainingInfo = {
     source: options.source?.kind ?? 'csv',
@@ -190,8 +306,8 @@ export async function trainModel(
     heldOutRows: heldOut.length,
     options: { maxDepth, minSamplesLeaf, classWeights: weights },
     metrics,
+    policy: { increasing: [...policy.increasing], protectedAge, incomeFloor },
   };
-  const manifest = manifestBody(options.name ?? DEFAULT_MODEL_NAME, inputs);
   const model = await sealModel(manifest, treeBody(nodes, training, options.salt));
   return { model, metrics };
 }
@@ -200,8 +316,20 @@ export async function trainModel(
 export const DEMO_RECIPE = {
   rows: 20_000,
   seed: 20231206,
-  maxDepth: 5,
-  minSamplesLeaf: 40,
+  maxDepth: 10,
+  minSamplesLeaf: 10,
+  /**
+   * Bootstraps a run may cost (decision, explanation and the sanitizing of public-key inputs):
+   * about 25 ms each on one core, so a run stays under a second on the evaluator's two.
+   */
+  pbsBudget: 64,
+  /**
+   * The bank's policy (model/README.md, "Policy"): approval never falls as income, account age,
+   * years employed or employment rise; no one aged 62 or over is treated worse than at 61; below
+   * a yearly income of 8,000 every applicant is denied (about a third of the seed data's lowest
+   * income, and below any full-time minimum wage in the seed's currency units).
+   */
+  policy: { ...DEFAULT_POLICY, incomeFloor: 8_000 } satisfies ModelPolicy,
   /**
    * Fixed so `npm run train` writes the same bytes every run. It protects nothing: the demo's
    * tree is published with the code. A bank's own model gets a random salt.
@@ -219,5 +347,6 @@ export function trainDemoModel(): Promise<{ model: Model; metrics: Metrics }> {
     classWeights: 'balanced',
     source: { kind: 'synthetic', seed: DEMO_RECIPE.seed },
     salt: DEMO_RECIPE.salt,
+    policy: DEMO_RECIPE.policy,
   });
 }

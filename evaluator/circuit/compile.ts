@@ -18,7 +18,9 @@
  *   path crossed such a node need a new reach PBS (shared by every bin they are consistent with).
  *   The bit for bin c is `approve(c) AND [own ≤ c]`, one PBS on `approve(c) + [own ≤ c]`, where
  *   `[own ≤ c]` is a comparison PBS on the encrypted own bin (shared with tree nodes on the same
- *   threshold). For the last bin, `[own ≤ c]` always holds and is folded away.
+ *   threshold). For the last bin, `[own ≤ c]` always holds and is folded away. Inputs the
+ *   explanation assumes (`explanation.assume`: employed = 1) fold to their codes the same way;
+ *   the decision itself reads them as given.
  *
  * The output ciphertexts decrypt (mod message modulus, as `Shortint.decrypt` does) to 0 or 1.
  */
@@ -287,11 +289,11 @@ class Builder {
 const literalLin = (lit: Literal): Lin => (lit.positive ? { c: 0, pos: [lit.bit], neg: [] } : { c: 1, pos: [], neg: [lit.bit] });
 const negate = (lit: Literal): Literal => ({ bit: lit.bit, positive: !lit.positive });
 
-/** Folding of the explanation input to a public bin code. */
-interface Fold {
-  readonly input: string;
-  readonly code: number;
-}
+/**
+ * Inputs folded to public codes: the explanation input to a bin, and the inputs the explanation
+ * assumes (`manifest.explanation.assume`, e.g. employed = 1).
+ */
+type Fold = ReadonlyMap<string, number>;
 
 /** The leaves of one class with the literals of their paths (folded nodes drop out or prune). */
 function leafLiterals(model: Model, b: Builder, leafDecision: 0 | 1, fold?: Fold): Literal[][] {
@@ -303,8 +305,9 @@ function leafLiterals(model: Model, b: Builder, leafDecision: 0 | 1, fold?: Fold
       if (node.decision === leafDecision) out.push(path);
       return;
     }
-    if (fold !== undefined && node.input === fold.input) {
-      walk(fold.code <= node.threshold ? node.left : node.right, path);
+    const folded = fold?.get(node.input);
+    if (folded !== undefined) {
+      walk(folded <= node.threshold ? node.left : node.right, path);
       return;
     }
     const le = b.compare(node.input, node.threshold);
@@ -340,7 +343,7 @@ function build(
     const exInput = inputs.find((i) => i.name === ex.input)!;
     const lastCode = quantizerLevels(exInput.quantizer) - 1;
     for (const bin of ex.bins) {
-      const fold = { input: ex.input, code: bin.code };
+      const fold = new Map([...(ex.assume ?? []).map((a) => [a.input, a.code] as const), [ex.input, bin.code]]);
       const leaves = leafLiterals(model, b, leafDecision, fold).map((lits) => b.conjunction(lits));
       // The last bin is ≥ every valid own bin: no mask, the whole budget goes to the sum.
       if (bin.code >= lastCode) {

@@ -70,20 +70,63 @@ describe('flow: cached keys', () => {
   it('explains a denial with the least years of employment that would flip it', async () => {
     const el = await mount('pk_test_demo');
     await answer(el, 'own_car', false);
-    await answer(el, 'mobile_phone', true);
+    await answer(el, 'own_property', true);
     const { detail } = await submitAndWait(el, 'blind-score:decision');
     expect(detail.decision).to.equal('denied');
-    expect(detail.explanation).to.include({ minYearsEmployedBin: '8-11', minYearsEmployed: 8 });
+    expect(detail.explanation).to.include({ minYearsEmployedBin: '8-11', minYearsEmployed: 8, untilYearsEmployedBin: null });
     expect(part(el, 'denied')!.textContent).to.contain('Likely not approved');
     expect(part(el, 'explain')!.textContent!.trim()).to.equal('With at least 8 years of employment you would likely be approved.');
     await audit(el);
     await snap('demo-denied-explained', el);
   });
 
+  it('says "at least" only when every longer bin approves: otherwise the range that does (en, fr)', async () => {
+    const el = await mount('pk_test_range');
+    await answer(el, 'own_car', false);
+    await answer(el, 'own_property', true);
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.explanation).to.include({ minYearsEmployedBin: '5-8', minYearsEmployed: 5, untilYearsEmployedBin: '11-18', untilYearsEmployed: 11 });
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('With 5 to 11 years of employment you would likely be approved.');
+    await snap('demo-denied-range', el);
+    el.locale = 'fr';
+    await waitUntil(() => part(el, 'explain')?.textContent?.trim().startsWith('Avec'), 'the French explanation', { timeout: 10_000 });
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('Avec 5 à 11 ans d’ancienneté dans l’emploi, elle vous serait probablement accordée.');
+  });
+
+  it('speaks of being employed to an applicant who is not', async () => {
+    const el = await mount('pk_test_demo');
+    await answer(el, 'own_car', false);
+    await answer(el, 'own_property', true);
+    await answer(el, 'employed', false);
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.explanation).to.include({ minYearsEmployed: 8, untilYearsEmployed: null });
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('If you were employed, with at least 8 years in that job you would likely be approved.');
+    await audit(el);
+
+    // No length of employment would do: the wording still fits someone not employed.
+    const none = await mount('pk_test_demo');
+    await answer(none, 'own_car', false);
+    await answer(none, 'own_property', false);
+    await answer(none, 'employed', false);
+    await submitAndWait(none, 'blind-score:decision');
+    expect(part(none, 'explain')!.textContent!.trim()).to.equal('Being employed, however long, would likely not change this decision alone.');
+  });
+
+  it('tells an applicant whose bits show they are not employed that employment would do (applicant mode)', async () => {
+    const el = await mount('pk_test_from_zero', { mode: 'applicant' });
+    await answer(el, 'own_car', false);
+    await answer(el, 'own_property', true);
+    await answer(el, 'total_income', '30000');
+    await answer(el, 'age', '40');
+    const { detail } = await submitAndWait(el, 'blind-score:decision');
+    expect(detail.explanation).to.include({ minYearsEmployedBin: '0-2', minYearsEmployed: 0, untilYearsEmployed: null });
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal('If you were employed, you would likely be approved.');
+  });
+
   it('refuses a result whose explanation bins are not the manifest’s, in order', async () => {
     const el = await mount('pk_test_shifted_bins');
     await answer(el, 'own_car', false);
-    await answer(el, 'mobile_phone', true);
+    await answer(el, 'own_property', true);
     const decided = oneEvent(el, 'blind-score:decision').then(() => 'decision');
     const failed = oneEvent(el, 'blind-score:error').then((e) => e.detail.code);
     part<HTMLButtonElement>(el, 'submit')!.click();
@@ -96,7 +139,7 @@ describe('flow: cached keys', () => {
   it('says so when no length of employment would flip a denial', async () => {
     const el = await mount('pk_test_demo');
     await answer(el, 'own_car', false);
-    await answer(el, 'mobile_phone', false);
+    await answer(el, 'own_property', false);
     const { detail } = await submitAndWait(el, 'blind-score:decision');
     expect(detail.explanation.minYearsEmployed).to.equal(null);
     expect(part(el, 'explain')!.textContent!.trim()).to.equal('A longer employment alone would likely not change this decision.');

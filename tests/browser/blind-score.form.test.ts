@@ -5,24 +5,37 @@
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { FEATURE_NAMES, featuresOf } from '../../model/features.ts';
+import { FEATURE_NAMES } from '../../model/features.ts';
+import type { Manifest } from '../../model/manifest.ts';
+import { askedFeatures } from '../../widget/src/form/values.ts';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
 import { loadManifest } from './support/fixtures.ts';
 import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts } from './support/element.ts';
 
+/** The features the model reads from a party, in form order: all the form may ask for. */
+const readBy = (manifest: Manifest, party: string) => askedFeatures(manifest).filter((f) => f.party === party).map((f) => f.name);
+
+/** Requests the page made to a path ending as given, as the browser's resource timing reports them. */
+const requestsTo = (suffix: RegExp) => performance.getEntriesByType('resource').filter((e) => suffix.test(new URL(e.name).pathname)).length;
+
 describe('form: applicant mode', () => {
   let el: BlindScore;
+  let applicantFields: string[];
   beforeEach(async () => {
     el = await mount('pk_test_applicant', { mode: 'applicant' });
+    applicantFields = readBy(await loadManifest(), 'applicant');
   });
 
   it('passes the accessibility audit', async () => {
     await audit(el);
   });
 
-  it('asks only for the applicant’s answers, each labelled and described', () => {
+  it('asks only for the applicant’s answers that the model reads, each labelled and described', () => {
     const names = parts(el, 'input').map((c) => c.getAttribute('name'));
-    expect(names).to.deep.equal(featuresOf('applicant'));
+    expect(names).to.deep.equal(applicantFields);
+    // Data minimisation: an answer the model does not read is not even asked.
+    expect(names).not.to.include('mobile_phone');
+    expect(names.length).to.be.lessThan(12);
     for (const c of parts(el, 'input')) {
       const label = el.shadowRoot!.querySelector(`label[for="${c.id}"]`);
       expect(label, `label for ${c.id}`).to.exist;
@@ -82,15 +95,16 @@ describe('form: applicant mode', () => {
   });
 
   it('takes overrides of the manifest’s field texts and option names', async () => {
-    el.labels = {
-      fields: { age: { help: 'As on your ID card.' } },
-      options: { housing_type: { 'Rented apartment': 'Renting' } },
-    };
+    el.labels = { fields: { age: { help: 'As on your ID card.' } } };
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('#field-age-help')!.textContent).to.equal('As on your ID card.');
     expect(el.shadowRoot!.querySelector('label[for="field-age"]')!.textContent!.trim()).to.equal('Age');
-    const options = [...control<HTMLSelectElement>(el, 'housing_type').options].map((o) => o.textContent);
-    expect(options).to.include('Renting').and.to.include('With parents');
+    // The applicant's form has no choice list now (none the model reads); the bureau's panel has one.
+    const demo = await mount('pk_test_demo', { mode: 'demo' });
+    demo.labels = { options: { years_employed: { '2-5': 'Two to five years' } } };
+    await demo.updateComplete;
+    const options = [...control<HTMLSelectElement>(demo, 'years_employed').options].map((o) => o.textContent);
+    expect(options).to.include('Two to five years').and.to.include('18 years or more');
   });
 
   it('switches to French and back', async () => {
@@ -100,7 +114,7 @@ describe('form: applicant mode', () => {
     await el.updateComplete;
     expect(part(el, 'submit')!.textContent!.trim()).to.equal('Vérifier l’éligibilité');
     expect(el.shadowRoot!.querySelector('label[for="field-total_income"]')!.textContent!.trim()).to.equal('Revenu annuel');
-    expect(control<HTMLSelectElement>(el, 'housing_type').selectedOptions[0]!.textContent).to.equal('Maison ou appartement en propriété');
+    expect(el.shadowRoot!.querySelector('label[for="field-household_size"]')!.textContent!.trim()).to.equal('Taille du foyer');
     await audit(el);
     el.locale = 'en';
     await waitUntil(() => part(el, 'submit')?.textContent?.trim() !== 'Vérifier l’éligibilité', 'the English strings are back', { timeout: 10_000 });
@@ -129,11 +143,11 @@ describe('form: applicant mode', () => {
     expect(control(el, 'own_car').checked).to.equal(true);
     // Tab walks the fields in order, then reaches the submit button.
     const order: string[] = [];
-    for (let i = 0; i < featuresOf('applicant').length; i++) {
+    for (let i = 0; i < applicantFields.length; i++) {
       order.push(focused(el)?.getAttribute('name') ?? focused(el)?.getAttribute('part') ?? '');
       await sendKeys({ press: 'Tab' });
     }
-    expect(order).to.deep.equal(featuresOf('applicant'));
+    expect(order).to.deep.equal(applicantFields);
     expect(focused(el)?.getAttribute('part')).to.equal('submit');
     await sendKeys({ press: 'Enter' });
     await el.updateComplete;
@@ -151,9 +165,57 @@ describe('form: demo mode', () => {
       'panel panel-bureau',
     ]);
     expect(parts(el, 'panel-heading').map((h) => h.textContent)).to.deep.equal(['Your details', 'Bank', 'Credit bureau']);
-    expect(parts(el, 'input').map((c) => c.getAttribute('name'))).to.have.members(FEATURE_NAMES);
+    const manifest = await loadManifest();
+    expect(parts(el, 'input').map((c) => c.getAttribute('name'))).to.have.members(askedFeatures(manifest).map((f) => f.name));
     expect(el.checkValidity()).to.equal(true);
     await audit(el);
+  });
+});
+
+describe('form: plausibility', () => {
+  it('refuses years employed beyond the years since 16, field by field, and sends nothing', async () => {
+    const el = await mount('pk_test_demo', { mode: 'demo', cacheKeys: false });
+    const sessionsBefore = requestsTo(/\/v1\/sessions$/);
+    let progressed = false;
+    el.addEventListener('blind-score:progress', () => (progressed = true));
+    await answer(el, 'age', '20');
+    await answer(el, 'years_employed', '18+');
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    await el.updateComplete;
+    expect(part(el, 'form-error')!.textContent).to.contain('1 to fix');
+    expect(el.shadowRoot!.querySelector('#field-years_employed-error')!.textContent).to.equal('Too long for age 20: at most 4 years of work since age 16.');
+    expect(control(el, 'years_employed').getAttribute('aria-invalid')).to.equal('true');
+    expect(el.shadowRoot!.querySelector('#field-age-error')).to.equal(null);
+    expect(focused(el)).to.equal(control(el, 'years_employed'));
+    await audit(el);
+    // An older applicant makes the same answer plausible; the message goes as the answer changes.
+    await answer(el, 'age', '40');
+    expect(part(el, 'form-error')).to.equal(null);
+    expect(el.shadowRoot!.querySelector('#field-years_employed-error')).to.equal(null);
+    expect(progressed).to.equal(false);
+    expect(requestsTo(/\/v1\/sessions$/)).to.equal(sessionsBefore);
+  });
+
+  it('refuses more children than the household holds, when the bank chose to collect them (fr too)', async () => {
+    const manifest = await loadManifest();
+    // The bank explicitly collects the number of children, which the model does not read.
+    const collected: Manifest = structuredClone(manifest);
+    collected.inputs.push({ name: 'num_children', feature: 'num_children', party: 'applicant', bits: 2, digits: 1, quantizer: { kind: 'thresholds', cuts: [1, 2, 3] } });
+    collected.unreadInputs = ['num_children'];
+    const el = await fixture<BlindScore>(html`<blind-score mode="applicant" locale="en"></blind-score>`);
+    el.manifest = collected;
+    await waitUntil(() => part(el, 'form'), 'the form appears');
+    expect(parts(el, 'input').map((c) => c.getAttribute('name'))).to.include('num_children');
+    await answer(el, 'household_size', '2');
+    await answer(el, 'num_children', '2');
+    expect(el.checkValidity()).to.equal(false);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal('Enter fewer children than the household size (which counts you too).');
+    el.locale = 'fr';
+    await waitUntil(() => el.shadowRoot!.querySelector('#field-num_children-error')?.textContent?.startsWith('Saisissez'), 'the French message', { timeout: 10_000 });
+    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal('Saisissez moins d’enfants que de personnes au foyer (vous compris).');
+    await answer(el, 'num_children', '1');
+    expect(el.shadowRoot!.querySelector('#field-num_children-error')).to.equal(null);
   });
 });
 
@@ -167,7 +229,8 @@ describe('form: a manifest set by the host', () => {
     el.manifest = structuredClone(manifest);
     await el.updateComplete;
     await el.updateComplete;
-    expect(parts(el, 'input')).to.have.length(FEATURE_NAMES.length);
+    expect(parts(el, 'input')).to.have.length(askedFeatures(manifest).length);
+    expect(askedFeatures(manifest).length).to.be.lessThan(FEATURE_NAMES.length);
   });
 });
 

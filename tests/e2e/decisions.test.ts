@@ -18,6 +18,7 @@ import {
   loadDemoModel,
   pickApplicants,
   pickCustomerApplicant,
+  pickNotEmployed,
   type Applicant,
   type CustomerApplicant,
 } from './support/applicants.ts';
@@ -85,6 +86,48 @@ describe('the demo bank page, end to end', () => {
       await bank.close();
     });
   }
+
+  it('not employed and denied: the explanation speaks of being employed', async () => {
+    const applicant = pickNotEmployed(model, 'suggest');
+    const bank = await BankPage.open(context, env!.stack, model);
+    await bank.fill(applicant.features);
+    await bank.submit();
+    const outcome = await bank.waitForOutcome();
+    const shown = await bank.shownText();
+    await bank.screenshot('decision-not-employed');
+    expect(outcome, shown).toBe('result');
+    const expected = expectedTexts(applicant.outcome, false);
+    expect(expected.lines[1]).toMatch(/^If you were employed/);
+    for (const line of expected.lines) expect(shown).toContain(line);
+    expect(shown).not.toContain('years of employment');
+    await bank.close();
+  });
+
+  it('implausible answers: each field that does not fit is named, and nothing is sent', async () => {
+    const bank = await BankPage.open(context, env!.stack, model);
+    await bank.fill(applicants.approved.features);
+    // Valid one by one, impossible together: 18+ years of work and a 30-year-old account at 21.
+    await bank.field('age').fill('21');
+    await bank.field('years_employed').selectOption('18+');
+    await bank.field('account_age').fill('360');
+    await bank.submit();
+
+    const summary = bank.widget.locator('[part~="form-error"]');
+    await summary.waitFor({ state: 'visible' });
+    await bank.screenshot('implausible-input');
+    expect(await summary.innerText()).toContain(en.formInvalid.replace('{count}', '2'));
+    expect(await bank.fieldBox('years_employed').innerText()).toContain(
+      en.plausibleYearsEmployed.replace('{age}', '21').replace('{years}', '5'),
+    );
+    expect(await bank.fieldBox('account_age').innerText()).toContain(en.plausibleAccountAge.replace('{months}', '252').replace('{age}', '21'));
+    expect(await bank.field('years_employed').getAttribute('aria-invalid')).toBe('true');
+    expect(await bank.field('age').getAttribute('aria-invalid')).not.toBe('true');
+
+    await bank.field('age').fill('45');
+    await summary.waitFor({ state: 'detached' });
+    expect(bank.requestsSince(0).filter((r) => r.startsWith('POST ') || r.startsWith('PUT '))).toEqual([]);
+    await bank.close();
+  });
 
   it('invalid answers: the form names each problem and nothing is sent', async () => {
     const bank = await BankPage.open(context, env!.stack, model);

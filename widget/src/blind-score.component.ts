@@ -13,7 +13,16 @@ import { DevWarning, isSecureGatewayUrl, warnOnce } from './dev-warnings.ts';
 import { BlindScoreError, toBlindScoreError } from './errors.ts';
 import { emit, type BlindScoreDecisionDetail, type BlindScoreProgressDetail } from './events.ts';
 import { runCheck, type Answers } from './flow/run-check.ts';
-import { collectParty, initialValues, type FieldError, type RawValue, type RawValues } from './form/values.ts';
+import {
+  askedFeatures,
+  askedParties,
+  collectParty,
+  initialValues,
+  plausibilityErrors,
+  type FieldError,
+  type RawValue,
+  type RawValues,
+} from './form/values.ts';
 import type { RenderContext } from './render/context.ts';
 import { fieldId, renderForm } from './render/form.ts';
 import { errorMessageId, renderError, renderResult } from './render/outcome.ts';
@@ -161,6 +170,8 @@ export class BlindScore extends LitElement {
   private keys: KeygenResult | undefined;
   private pendingFocus: string | undefined;
   private lastAnswers: Answers | undefined;
+  /** The applicant's employment as this page answered it (demo mode), for the explanation's wording. */
+  private decidedEmployment: boolean | undefined;
   /** The session of a check that failed retriably after its uploads: "Try again" re-runs it. */
   private resumable: SessionHandle | undefined;
   private preparing: Promise<void> | undefined;
@@ -217,7 +228,7 @@ export class BlindScore extends LitElement {
       warnOnce(DevWarning.UnknownMode, `mode must be "applicant" or "demo", got "${String(this.mode)}"; using "applicant"`);
     }
     if ((changed.has('manifest') || changed.has('mode') || changed.has('defaults')) && this.manifest && this.stage === SessionStage.Idle) {
-      this.values = { ...initialValues(this.manifest.features, this.formMode, this.defaults), ...this.editedValues };
+      this.values = { ...initialValues(askedFeatures(this.manifest), this.formMode, this.defaults), ...this.editedValues };
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
   }
@@ -317,7 +328,12 @@ export class BlindScore extends LitElement {
     else this.reset();
   };
 
-  private handleEdit = (): void => this.showForm(`#${fieldId(this.manifest?.features[0]?.name ?? '')}`);
+  private handleEdit = (): void => this.showForm(`#${fieldId(this.firstField)}`);
+
+  /** The first field the form asks for. */
+  private get firstField(): string {
+    return this.manifest ? (askedFeatures(this.manifest)[0]?.name ?? '') : '';
+  }
 
   private handleReset = (): void => this.reset();
 
@@ -369,8 +385,8 @@ export class BlindScore extends LitElement {
   reset(): void {
     if (this.isRunning) this.cancel();
     this.editedValues = {};
-    if (this.manifest) this.values = initialValues(this.manifest.features, this.formMode, this.defaults);
-    this.showForm(`#${fieldId(this.manifest?.features[0]?.name ?? '')}`);
+    if (this.manifest) this.values = initialValues(askedFeatures(this.manifest), this.formMode, this.defaults);
+    this.showForm(`#${fieldId(this.firstField)}`);
   }
 
   /** Whether every field is valid; shows the messages when not. */
@@ -422,11 +438,17 @@ export class BlindScore extends LitElement {
     if (!manifest) return null;
     const answers: Answers = {};
     let errors: Partial<Record<FeatureName, FieldError>> = {};
-    for (const party of MODE_PARTIES[this.formMode]) {
-      const r = collectParty(manifest.features, party, this.values);
+    // Only what the model reads is asked, encrypted and sent; a party it reads nothing from sends nothing.
+    const asked = askedFeatures(manifest);
+    for (const party of askedParties(asked, MODE_PARTIES[this.formMode])) {
+      const r = collectParty(asked, party, this.values);
       answers[party] = r.values;
       errors = { ...errors, ...r.errors };
     }
+    // Answers valid one by one may still not fit together (years employed for the age, …).
+    const all = { ...plausibilityErrors(Object.assign({}, ...Object.values(answers))), ...errors };
+    // In form order, so focus goes to the first field to fix.
+    errors = Object.fromEntries(asked.filter((f) => all[f.name]).map((f) => [f.name, all[f.name]]));
     this.fieldErrors = errors;
     this.invalidCount = Object.keys(errors).length;
     return this.invalidCount === 0 ? answers : null;
@@ -479,6 +501,8 @@ export class BlindScore extends LitElement {
       });
       if (abort.signal.aborted) return;
       this.decision = decision;
+      const employed = answers.bureau?.['employed'];
+      this.decidedEmployment = typeof employed === 'boolean' ? employed : undefined;
       this.stage = SessionStage.Done;
       this.lastAnswers = undefined;
       this.resumable = undefined;
@@ -524,14 +548,20 @@ export class BlindScore extends LitElement {
       return html`<p part="loading" class="note" role="status">${this.t('loadingModel')}</p>`;
     }
     const c = this.renderContext(manifest);
-    if (this.stage === SessionStage.Done && this.decision) return renderResult(c, this.decision, this.handleReset);
+    if (this.stage === SessionStage.Done && this.decision) {
+      return renderResult(c, this.decision, this.handleReset, {
+        assumed: (manifest.explanation.assume ?? []).some((a) => a.input === 'employed' && a.code === 1),
+        employed: this.decidedEmployment,
+      });
+    }
     if (this.isRunning) {
       const shown = PROGRESS_STAGES.filter((s) => this.formMode === 'applicant' || s !== SessionStage.WaitingForParties);
       return renderProgress(c, this.steps, shown as ProgressStage[], currentLocale(), this.handleCancel);
     }
+    const asked = askedFeatures(manifest);
     return renderForm(c, {
-      features: manifest.features,
-      parties: MODE_PARTIES[this.formMode],
+      features: asked,
+      parties: askedParties(asked, MODE_PARTIES[this.formMode]),
       demo: this.formMode === 'demo',
       values: this.values,
       errors: this.fieldErrors,

@@ -24,6 +24,13 @@ export interface BlindScoreDecisionDetail {
     minYearsEmployedBin: string | null;
     /** That bin's lower bound in years. */
     minYearsEmployed: number | null;
+    /**
+     * The first longer bin that is denied again after the approved ones, or `null` when every
+     * longer bin is approved too (only then is "at least `minYearsEmployed` years" true).
+     */
+    untilYearsEmployedBin: string | null;
+    /** That bin's lower bound in years: approval holds from `minYearsEmployed` up to this. */
+    untilYearsEmployed: number | null;
     /** Each bin's decrypted bit, in the result's order. */
     bins: { bin: string; approved: boolean }[];
   };

@@ -59,6 +59,8 @@ interface Scenario {
   badManifest?: boolean;
   /** Label the result's explanation bits one bin lower than the manifest does. */
   shiftResultBins?: boolean;
+  /** The explanation bins that echo `own_property` (the others echo `own_car`, the decision). */
+  approvingBins?: readonly string[];
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -88,12 +90,18 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_hang: { demo: true, hang: true },
   pk_test_bad_manifest: { demo: true, badManifest: true },
   pk_test_shifted_bins: { demo: true, shiftResultBins: true },
+  /** Approval with 5 to 11 years only: the widget must not say "at least 5 years". */
+  pk_test_range: { demo: true, approvingBins: ['5-8', '8-11'] },
+  /** Approval from the 0-2 bin on: only someone not employed can be denied yet get this. */
+  pk_test_from_zero: { demo: false, partiesAfterMs: 300, approvingBins: ['0-2', '2-5', '5-8', '8-11', '11-18', '18+'] },
 };
 
 /** Which uploaded applicant answer stands in for each result bit (see the module comment). */
 const DECISION_SOURCE = 'own_car';
-/** Bins from 8 years up echo `mobile_phone`, shorter ones `own_car`: a denial then explains "8 years". */
-const explanationSource = (bin: string) => (['8-11', '11-18', '18+'].includes(bin) ? 'mobile_phone' : 'own_car');
+/** By default bins from 8 years up echo `own_property`, shorter ones `own_car`: a denial then explains "8 years". */
+const DEFAULT_APPROVING_BINS = ['8-11', '11-18', '18+'];
+const explanationSource = (scenario: Scenario, bin: string) =>
+  (scenario.approvingBins ?? DEFAULT_APPROVING_BINS).includes(bin) ? 'own_property' : 'own_car';
 
 interface Session {
   id: string;
@@ -427,7 +435,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       explanation: {
         // Rotated, bit i is labelled bin i-1: a denial would promise approval with fewer years.
         bins: s.scenario.shiftResultBins ? labels.map((_, i) => labels[(i + labels.length - 1) % labels.length]!) : labels,
-        ciphertexts: model.manifest.explanation.bins.map((b) => decompressCiphertext(applicant[explanationSource(b.label)]![0]!)),
+        ciphertexts: model.manifest.explanation.bins.map((b) => decompressCiphertext(applicant[explanationSource(s.scenario, b.label)]![0]!)),
       },
     };
     return c.json(result);

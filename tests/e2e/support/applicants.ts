@@ -35,6 +35,7 @@ export function expectedOutcome(model: Model, features: CreditFeatures): Explana
 export function pickApplicants(model: Model, seed = 7): Record<ExplanationOutcome['kind'], Applicant> {
   const found: Partial<Record<ExplanationOutcome['kind'], Applicant>> = {};
   for (const { features } of generateApplications(5_000, seed)) {
+    if (!features.employed) continue; // the not-employed wording has its own case
     const outcome = expectedOutcome(model, features);
     found[outcome.kind] ??= { features, outcome };
     if (found.approved && found.suggest && found.none) return found as Record<ExplanationOutcome['kind'], Applicant>;
@@ -47,18 +48,45 @@ function fill(text: string, values: Record<string, string | number>): string {
   return text.replace(/\{(\w+)\}/g, (_, name: string) => String(values[name]));
 }
 
-/** The headline and the sentences the person must read for an outcome. */
-export function expectedTexts(outcome: ExplanationOutcome): { title: string; lines: string[] } {
+const lowerYears = (label: string) => YEARS_EMPLOYED_BIN_LOWER[(YEARS_EMPLOYED_BINS as readonly string[]).indexOf(label)]!;
+
+/**
+ * The headline and the sentences the person must read for an outcome. `employed` is what the
+ * page knows of the applicant's employment (demo mode shows the bureau's answer; in applicant
+ * mode it does not know, unless the bits show it: approval from 0 years on).
+ */
+export function expectedTexts(outcome: ExplanationOutcome, employed?: boolean): { title: string; lines: string[] } {
   switch (outcome.kind) {
     case 'approved':
       return { title: en.approvedTitle, lines: [en.approvedBody] };
     case 'suggest': {
-      const years = YEARS_EMPLOYED_BIN_LOWER[(YEARS_EMPLOYED_BINS as readonly string[]).indexOf(outcome.label)];
-      return { title: en.deniedTitle, lines: [en.deniedBody, fill(en.explainYears, { years: years! })] };
+      const from = lowerYears(outcome.label);
+      const to = outcome.until && lowerYears(outcome.until.label);
+      const notEmployed = employed === false || from === 0;
+      const line = notEmployed
+        ? to !== null
+          ? fill(en.explainNotEmployedRange, { from, to })
+          : from === 0
+            ? en.explainNotEmployed
+            : fill(en.explainNotEmployedYears, { years: from })
+        : to !== null
+          ? fill(en.explainYearsRange, { from, to })
+          : fill(en.explainYears, { years: from });
+      return { title: en.deniedTitle, lines: [en.deniedBody, line] };
     }
     case 'none':
-      return { title: en.deniedTitle, lines: [en.deniedBody, en.explainNone] };
+      return { title: en.deniedTitle, lines: [en.deniedBody, employed === false ? en.explainNotEmployedNone : en.explainNone] };
   }
+}
+
+/** The first generated applicant (fixed seed) not employed and denied with an explanation of `kind`. */
+export function pickNotEmployed(model: Model, kind: 'suggest' | 'none', seed = 7): Applicant {
+  for (const { features } of generateApplications(20_000, seed)) {
+    if (features.employed) continue;
+    const outcome = expectedOutcome(model, features);
+    if (outcome.kind === kind) return { features, outcome };
+  }
+  throw new Error(`no generated applicant is not employed and ${kind}`);
 }
 
 /** What the bank's and the bureau's records say about one customer (`demo/bank-backend/records.json`). */

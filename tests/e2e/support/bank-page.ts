@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import type { CreditFeatures, FeatureName } from '../../../model/features.ts';
 import type { Model } from '../../../model/manifest.ts';
+import { askedFeatures } from '../../../widget/src/form/values.ts';
 import { en } from '../../../widget/src/translations/en.ts';
 import type { DemoStack } from '../../../demo/stack.ts';
 
@@ -64,8 +65,9 @@ export class BankPage {
   }
 
   /** Enters every answer the form shows (applicant, bank and bureau panels in demo mode) the way a person would. */
+  /** Answers the fields the form asks for (only what the model reads); other values are not asked. */
   async fill(features: Partial<CreditFeatures>): Promise<void> {
-    for (const descriptor of this.model.manifest.features) {
+    for (const descriptor of askedFeatures(this.model.manifest)) {
       const value = features[descriptor.name];
       if (value === undefined) continue;
       const field = this.field(descriptor.name);

@@ -88,9 +88,12 @@ describe('1-bit inputs', () => {
       expect(clamps).toHaveLength(2);
       for (const op of clamps) expect(plan.luts[(op as { lut: number }).lut]!.slice(0, 8)).toEqual([0, 1, 1, 1, 0, 1, 1, 1]);
     }
-    // The demo tree reads the bureau's `employed`: one clamp, which compact-list uploads reuse.
+    // The demo tree reads own_car, own_property and the bureau's `employed`: one clamp each, the
+    // last of which compact-list uploads reuse.
     const plan = compileCircuit(demo);
-    expect(plan.stats.pbsSanitize).toBe(1);
+    const oneBit = demo.manifest.inputs.filter((i) => i.bits === 1).map((i) => i.name);
+    expect(oneBit).toEqual(['own_car', 'own_property', 'employed']);
+    expect(plan.stats.pbsSanitize).toBe(3);
     const publicKey = sanitizingTables(demo.manifest.inputs, new Set<Party>(['bureau']), plan.limits);
     expect(runBootstrapCount(plan, publicKey)).toBe(plan.stats.pbs + 2);
   });

@@ -40,7 +40,18 @@ describe('model artifact', () => {
     expect(model.manifest.modelVersion).toMatch(/^[0-9a-f]{64}$/);
     expect(model.tree.modelVersion).toBe(model.manifest.modelVersion);
     for (const input of model.manifest.inputs) expect(input.bits).toBeLessThanOrEqual(4);
-    expect(model.manifest.explanation.bins.map((b) => b.label)).toEqual(['2-5', '5-8', '8-11', '11-18', '18+']);
+    // The explanation holds employed at 1, so bin 0-2 speaks to a not-employed applicant too.
+    expect(model.manifest.explanation.bins.map((b) => b.label)).toEqual(['0-2', '2-5', '5-8', '8-11', '11-18', '18+']);
+    expect(model.manifest.explanation.assume).toEqual([{ input: 'employed', code: 1 }]);
+  });
+
+  it('lists exactly the inputs the tree reads (data minimisation), each feature once', async () => {
+    const model = await loadModel(manifestText, treeText);
+    const read = new Set(model.tree.nodes.flatMap((n) => (n.type === 'split' ? [n.input] : [])));
+    expect(new Set(model.manifest.inputs.map((i) => i.name))).toEqual(read);
+    expect(model.manifest.unreadInputs).toBeUndefined();
+    // The answers that plausibly matter, from each party.
+    for (const name of ['total_income', 'age', 'account_age', 'years_employed', 'employed']) expect(read.has(name)).toBe(true);
   });
 
   it('refuses a tree of another version, and files edited after training', async () => {
@@ -79,7 +90,10 @@ describe('model artifact', () => {
     expect(() => parseManifest(wide)).toThrow(ModelError);
     const missing = structuredClone(manifest);
     missing.inputs = missing.inputs.filter((i: { name: string }) => i.name !== 'employed');
-    expect(() => parseManifest(missing)).toThrow(/feature employed has no encrypted input/);
+    expect(() => parseManifest(missing)).toThrow(/explanation assumes input employed, which is not an input/);
+    const unread = structuredClone(manifest);
+    unread.unreadInputs = ['mobile_phone'];
+    expect(() => parseManifest(unread)).toThrow(/unread input mobile_phone is not an input/);
     const moved = structuredClone(manifest);
     moved.inputs.find((i: { name: string }) => i.name === 'account_age').party = 'applicant';
     expect(() => parseManifest(moved)).toThrow(/belongs to bank/);

@@ -32,6 +32,8 @@ describe('train CLI: --import-pmml', () => {
     writeFileSync(join(dir, 'rows.csv'), applicationsToCsv(rows));
     const r = train(['--import-pmml', FIXTURE, '--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv'), '--name', 'Bank tree 2026-11']);
     expect(r.status, r.stderr).toBe(0);
+    // The bank's tree is written as it is, its breaches of the default policy said on stderr.
+    expect(r.stderr).toMatch(/^constraint violated \(increasing, years_employed\): approval falls as years_employed rises: /m);
     const summary = JSON.parse(r.stdout) as Record<string, unknown> & { tree: { nodes: number; leaves: number }; circuit: { pbs: number } };
     const model = await loadModel(readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'model', 'tree.json'), 'utf8'));
     const metrics = { ...scoreModel(model.manifest.inputs, model.tree, rows), approvalRate: approvalRate(rows) };
@@ -50,7 +52,13 @@ describe('train CLI: --import-pmml', () => {
 
     // --check rebuilds with the written file's salt: the same document is up to date, an edited one stale.
     const args = ['--out', join(dir, 'model'), '--csv', join(dir, 'rows.csv'), '--name', 'Bank tree 2026-11', '--check'];
-    expect(train(['--import-pmml', FIXTURE, ...args]).status).toBe(0);
+    // Under the default policy the check fails on the breach; under the bank's own, it passes.
+    const breach = train(['--import-pmml', FIXTURE, ...args]);
+    expect(breach.status).toBe(1);
+    expect(breach.stderr).toMatch(/constraint violated \(increasing, years_employed\)/);
+    args.push('--increasing', 'total_income,account_age');
+    const passed = train(['--import-pmml', FIXTURE, ...args]);
+    expect(passed.status, passed.stderr).toBe(0);
     writeFileSync(join(dir, 'edited.pmml'), readFileSync(FIXTURE, 'utf8').replace('24.5', '36.5'));
     const stale = train(['--import-pmml', join(dir, 'edited.pmml'), ...args]);
     expect(stale.status).toBe(1);

@@ -1,11 +1,15 @@
 /**
  * The form's values and their validation. Inputs hold text (numbers, categories) or a boolean
  * (checkboxes); validation turns them into typed feature values or per-field messages, by the
- * manifest's feature descriptors. The feature schema (zod, in the worker) checks them again.
+ * manifest's feature descriptors, then whether they fit together (plausibility). The feature
+ * schema (zod, in the worker) checks them again.
+ *
+ * Data minimisation: the form asks only for the features the model's inputs read
+ * ({@link askedFeatures}); nothing else is shown, validated, encrypted or sent.
  */
 import type { Party } from '../../../protocol/ciphertexts.ts';
-import type { CreditFeatures, FeatureName } from '../../../model/features.ts';
-import type { FeatureDescriptor } from '../../../model/manifest.ts';
+import { YEARS_EMPLOYED_BINS, YEARS_EMPLOYED_BIN_LOWER, type CreditFeatures, type FeatureName } from '../../../model/features.ts';
+import type { FeatureDescriptor, Manifest } from '../../../model/manifest.ts';
 import type { MessageId } from '../translations/en.ts';
 
 export type RawValue = string | boolean;
@@ -87,4 +91,40 @@ export function collectParty(
     values[f.name] = f.kind === 'boolean' ? v === true : f.kind === 'category' ? String(v) : Number(String(v).trim());
   }
   return { values, errors };
+}
+
+/** The features the form asks for: those the manifest's inputs read, in form order. */
+export function askedFeatures(manifest: Pick<Manifest, 'features' | 'inputs'>): FeatureDescriptor[] {
+  const read = new Set<string>(manifest.inputs.map((i) => i.feature));
+  return manifest.features.filter((f) => read.has(f.name));
+}
+
+/** The parties, of those given, that the form asks something of. */
+export function askedParties(asked: readonly FeatureDescriptor[], parties: readonly Party[]): Party[] {
+  return parties.filter((p) => asked.some((f) => f.party === p));
+}
+
+/** The earliest age at which years of employment are counted, for the plausibility check. */
+export const WORKING_AGE = 16;
+
+/**
+ * Answers that are valid one by one but do not fit together, as field errors: years employed
+ * beyond the years since {@link WORKING_AGE}, as many children as people in the household (which
+ * counts the applicant), an account older than its holder. Each check runs only when the form
+ * asks for, and has valid values of, both fields it compares.
+ */
+export function plausibilityErrors(v: Partial<CreditFeatures>): Partial<Record<FeatureName, FieldError>> {
+  const errors: Partial<Record<FeatureName, FieldError>> = {};
+  if (typeof v.age === 'number' && v.years_employed !== undefined) {
+    const lower = YEARS_EMPLOYED_BIN_LOWER[YEARS_EMPLOYED_BINS.indexOf(v.years_employed)] ?? 0;
+    const most = Math.max(0, v.age - WORKING_AGE);
+    if (lower > most) errors.years_employed = { id: 'plausibleYearsEmployed', values: { age: v.age, years: most } };
+  }
+  if (typeof v.num_children === 'number' && typeof v.household_size === 'number' && v.num_children >= v.household_size) {
+    errors.num_children = { id: 'plausibleChildren' };
+  }
+  if (typeof v.age === 'number' && typeof v.account_age === 'number' && v.account_age > 12 * v.age) {
+    errors.account_age = { id: 'plausibleAccountAge', values: { months: 12 * v.age, age: v.age } };
+  }
+  return errors;
 }

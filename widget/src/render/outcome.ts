@@ -5,17 +5,49 @@ import type { BlindScoreDecisionDetail } from '../events.ts';
 import type { MessageId } from '../translations/en.ts';
 import type { RenderContext } from './context.ts';
 
-export function renderResult(c: RenderContext, d: BlindScoreDecisionDetail, onReset: () => void): TemplateResult {
+/** What the page knows of the applicant's employment when it explains a denial. */
+export interface EmploymentContext {
+  /** The explanation's bits assume employment (`manifest.explanation.assume`: employed = 1). */
+  assumed: boolean;
+  /** The applicant's employment, when this page was given it (demo mode); else undefined. */
+  employed: boolean | undefined;
+}
+
+/**
+ * The sentence that explains a denial, true to the bits: "at least N years" only when every
+ * longer bin is approved, else the range that is; for an applicant known not to be employed (or
+ * whose bits say so: the bin from 0 years approves only someone not employed, since it would
+ * otherwise be their own decision), a wording about being employed. When the bits do not assume
+ * employment, employment wording would be false, so the neutral one is used.
+ */
+export function explanationMessage(
+  d: BlindScoreDecisionDetail,
+  employment: EmploymentContext,
+): { id: MessageId; values?: Record<string, string | number> } {
+  const from = d.explanation.minYearsEmployed;
+  const to = d.explanation.untilYearsEmployed;
+  const notEmployed = employment.assumed && (employment.employed === false || from === 0);
+  if (from === null) return { id: notEmployed ? 'explainNotEmployedNone' : 'explainNone' };
+  if (notEmployed) {
+    if (to !== null) return { id: 'explainNotEmployedRange', values: { from, to } };
+    return from === 0 ? { id: 'explainNotEmployed' } : { id: 'explainNotEmployedYears', values: { years: from } };
+  }
+  return to !== null ? { id: 'explainYearsRange', values: { from, to } } : { id: 'explainYears', values: { years: from } };
+}
+
+export function renderResult(
+  c: RenderContext,
+  d: BlindScoreDecisionDetail,
+  onReset: () => void,
+  employment: EmploymentContext = { assumed: false, employed: undefined },
+): TemplateResult {
   const approved = d.approved;
-  const explanation = approved
-    ? nothing
-    : html`<div part="explain" class="explain">
-        <slot name="explain">
-          ${d.explanation.minYearsEmployed !== null
-            ? c.t('explainYears', { years: d.explanation.minYearsEmployed })
-            : c.t('explainNone')}
-        </slot>
-      </div>`;
+  const message = approved ? null : explanationMessage(d, employment);
+  const explanation = message
+    ? html`<div part="explain" class="explain">
+        <slot name="explain">${c.t(message.id, message.values)}</slot>
+      </div>`
+    : nothing;
   const title = c.t(approved ? 'approvedTitle' : 'deniedTitle');
   // The section itself takes focus and carries the name, so a host's slotted content may drop the heading.
   return html`<section part="result result-${d.decision}" class="result" tabindex="-1" aria-label=${title}>
