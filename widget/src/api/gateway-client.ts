@@ -4,6 +4,11 @@
  * reports upload progress over HTTP/1.1), and the progress stream read from a `fetch` body so
  * the session token stays in a header. Every response is parsed with the protocol's schemas;
  * every failure is a {@link BlindScoreError} carrying the gateway's error code.
+ *
+ * Idempotent requests (reads, key and input PUTs, deletes, the resumable upload's steps) are
+ * sent again on 429/502/503/504 and network errors (`retry.ts`: backoff with jitter, at least the
+ * server's `Retry-After`, bounded). Session creation is retried on 429/503 too: the gateway
+ * answers those before creating anything, and a stray session would only wait for its TTL.
  */
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
@@ -21,9 +26,11 @@ import {
   SessionProgress,
   publicPath,
   type CreateSessionRequest,
-  type SessionStatus,
+  SessionStatus,
 } from '../../../protocol/public-api.ts';
 import { BlindScoreError } from '../errors.ts';
+import { parseRetryAfter, withRetry } from './retry.ts';
+import { ServerKeyUpload, uploadPath, type ServerKeyUploadRequest } from './upload-schemas.ts';
 
 /** What the client needs to reach a session after creating it. */
 export interface SessionHandle {
@@ -56,7 +63,7 @@ export class GatewayClient {
    * is an `invalid_manifest` error.
    */
   async manifest<T>(parse: (json: unknown) => T, signal?: AbortSignal): Promise<T> {
-    const json = await this.json(PublicRoutes.manifest, { headers: this.publishableHeaders(), signal }, z.unknown());
+    const json = await this.json(PublicRoutes.manifest, { headers: this.publishableHeaders(), signal }, z.unknown(), true);
     try {
       return parse(json);
     } catch (e) {
@@ -74,6 +81,7 @@ export class GatewayClient {
         signal,
       },
       CreateSessionResponse,
+      true,
     );
   }
 
@@ -110,6 +118,62 @@ export class GatewayClient {
         signal,
       },
       InputsAccepted,
+      true,
+    );
+  }
+
+  /** `GET /v1/sessions/:id`. */
+  async status(session: SessionHandle, signal?: AbortSignal): Promise<SessionStatus> {
+    return this.json(publicPath.session(session.sessionId), { headers: this.tokenHeaders(session), signal }, SessionStatus, true);
+  }
+
+  /**
+   * `POST …/server-key/uploads`: starts the resumable upload of a key of `size` bytes and
+   * SHA-256 `sha256`, or finds the unfinished one with the same size and hash (its stored parts
+   * listed). A key already accepted answers 409 `server_key_exists`.
+   */
+  async startServerKeyUpload(session: SessionHandle, body: ServerKeyUploadRequest, signal?: AbortSignal): Promise<ServerKeyUpload> {
+    return this.json(
+      uploadPath.uploads(session.sessionId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: JSON.stringify(body), signal },
+      ServerKeyUpload,
+      true,
+    );
+  }
+
+  /** `GET …/server-key/uploads/:uploadId`: the parts the gateway holds. */
+  async serverKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<ServerKeyUpload> {
+    return this.json(uploadPath.upload(session.sessionId, uploadId), { headers: this.tokenHeaders(session), signal }, ServerKeyUpload, true);
+  }
+
+  /**
+   * `PUT …/parts/:partNumber` once, reporting bytes sent (no retry here: the resumable upload
+   * decides, knowing which parts landed).
+   */
+  async uploadServerKeyPart(
+    session: SessionHandle,
+    uploadId: string,
+    partNumber: number,
+    bytes: Uint8Array,
+    onProgress: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await xhrPut(
+      this.url(uploadPath.part(session.sessionId, uploadId, partNumber)),
+      bytes,
+      { ...this.tokenHeaders(session), 'content-type': 'application/octet-stream' },
+      (sent) => onProgress(sent),
+      signal,
+    );
+  }
+
+  /** `POST …/complete`: the gateway checks the total and the hash and accepts the key. */
+  async completeServerKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<SessionStatus> {
+    return this.json(
+      uploadPath.complete(session.sessionId, uploadId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
+      SessionStatus,
+      true,
     );
   }
 
@@ -167,12 +231,12 @@ export class GatewayClient {
   }
 
   async result(session: SessionHandle, signal?: AbortSignal): Promise<EncryptedResult> {
-    return this.json(publicPath.result(session.sessionId), { headers: this.tokenHeaders(session), signal }, EncryptedResult);
+    return this.json(publicPath.result(session.sessionId), { headers: this.tokenHeaders(session), signal }, EncryptedResult, true);
   }
 
   /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */
   async deleteSession(session: SessionHandle): Promise<void> {
-    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session) });
+    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session), keepalive: true }, true);
   }
 
   /** An octet-stream key upload: exact length (the browser sets it), SHA-256 header, progress. */
@@ -185,15 +249,19 @@ export class GatewayClient {
   ): Promise<KeyAccepted> {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
     const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    const text = await xhrPut(
-      this.url(path),
-      bytes,
-      {
-        ...this.tokenHeaders(session),
-        'content-type': 'application/octet-stream',
-        [PublicHeaders.contentSha256]: sha256,
-      },
-      onProgress,
+    const text = await withRetry(
+      () =>
+        xhrPut(
+          this.url(path),
+          bytes,
+          {
+            ...this.tokenHeaders(session),
+            'content-type': 'application/octet-stream',
+            [PublicHeaders.contentSha256]: sha256,
+          },
+          onProgress,
+          signal,
+        ),
       signal,
     );
     return parseBody(text, KeyAccepted);
@@ -211,8 +279,8 @@ export class GatewayClient {
     return `${this.base}${path}`;
   }
 
-  private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>): Promise<T> {
-    const response = await this.send(path, init);
+  private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>, idempotent = false): Promise<T> {
+    const response = await this.send(path, init, idempotent);
     let text: string;
     try {
       text = await response.text();
@@ -222,16 +290,26 @@ export class GatewayClient {
     return parseBody(text, schema);
   }
 
-  /** Sends a request; non-2xx answers become the gateway's coded error. */
-  private async send(path: string, init: RequestInit): Promise<Response> {
-    let response: Response;
-    try {
-      response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
-    } catch (e) {
-      throw networkError(e);
-    }
-    if (!response.ok) throw errorFromResponse(response.status, await response.text().catch(() => ''));
-    return response;
+  /**
+   * Sends a request; non-2xx answers become the gateway's coded error. `idempotent` requests
+   * are sent again on transient failures.
+   */
+  private async send(path: string, init: RequestInit, idempotent = false): Promise<Response> {
+    const once = async () => {
+      let response: Response;
+      try {
+        response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
+      } catch (e) {
+        throw networkError(e);
+      }
+      if (!response.ok) {
+        const text = await response.text().catch(() => '');
+        throw errorFromResponse(response.status, text, response.headers.get(PublicHeaders.retryAfter));
+      }
+      return response;
+    };
+    const signal = init.signal ?? undefined;
+    return idempotent ? withRetry(once, signal) : once();
   }
 }
 
@@ -242,7 +320,8 @@ function networkError(e: unknown): BlindScoreError {
 }
 
 /** The gateway's `ErrorBody` as an error; anything else as a generic HTTP failure. */
-function errorFromResponse(status: number, text: string): BlindScoreError {
+function errorFromResponse(status: number, text: string, retryAfterHeader: string | null = null): BlindScoreError {
+  const retryAfterMs = parseRetryAfter(retryAfterHeader);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -252,9 +331,9 @@ function errorFromResponse(status: number, text: string): BlindScoreError {
   const parsed = ErrorBody.safeParse(body);
   if (parsed.success) {
     const retriable = parsed.data.retriable ?? (status === 429 || status >= 502);
-    return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status);
+    return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status, retryAfterMs);
   }
-  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status);
+  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status, retryAfterMs);
 }
 
 function parseBody<T>(text: string, schema: z.ZodType<T>): T {
@@ -292,7 +371,7 @@ function xhrPut(
     xhr.addEventListener('load', () => {
       settle();
       if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.responseText);
-      else reject(errorFromResponse(xhr.status, xhr.responseText));
+      else reject(errorFromResponse(xhr.status, xhr.responseText, xhr.getResponseHeader(PublicHeaders.retryAfter)));
     });
     xhr.addEventListener('error', () => {
       settle();

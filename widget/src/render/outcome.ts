@@ -5,7 +5,8 @@ import type { BlindScoreDecisionDetail } from '../events.ts';
 import type { MessageId } from '../translations/en.ts';
 import type { RenderContext } from './context.ts';
 
-export function renderResult(c: RenderContext, d: BlindScoreDecisionDetail, onReset: () => void): TemplateResult {
+/** `onChange` (when given) goes back to the form with the answers kept, to check again on the same session. */
+export function renderResult(c: RenderContext, d: BlindScoreDecisionDetail, onReset: () => void, onChange?: () => void): TemplateResult {
   const approved = d.approved;
   const explanation = approved
     ? nothing
@@ -28,6 +29,9 @@ export function renderResult(c: RenderContext, d: BlindScoreDecisionDetail, onRe
     </div>
     <p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>
     <div part="actions" class="actions">
+      ${onChange
+        ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>`
+        : nothing}
       <button part="reset" class="secondary" type="button" @click=${onReset}>${c.t('startOver')}</button>
     </div>
   </section>`;
