@@ -8,7 +8,7 @@
  * panels encrypt bank and bureau in the page), session TTL bounds and rate limits.
  */
 import { z } from 'zod';
-import { SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
+import { RUNS_PER_SESSION, SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
 import { parseBinding } from './parse.ts';
 import type { Party } from '../../../protocol/ciphertexts.ts';
 import { sha256Hex } from '../crypto/tokens.ts';
@@ -52,6 +52,8 @@ export const TenantConfig = z
       .strict()
       .refine((t) => t.default <= t.max, 'default must not exceed max')
       .default({ default: SESSION_TTL_SECONDS.default, max: SESSION_TTL_SECONDS.default }),
+    /** Runs one session may start (each check of an applicant is one); past it 429 `run_limit_reached`. */
+    maxRunsPerSession: z.number().int().min(1).max(RUNS_PER_SESSION.max).default(RUNS_PER_SESSION.default),
     rateLimits: z
       .object({
         /** Sessions this tenant may create per minute, all IPs together. */

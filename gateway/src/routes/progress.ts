@@ -45,7 +45,7 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
         await send(info.progress);
         if (terminal(info.progress)) return;
         const relayed = info.evaluatorSessionId
-          ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), send, abort.signal)
+          ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), info.progress, send, abort.signal)
           : false;
         if (!relayed) await sleep(POLL_MS, abort.signal);
         const next = await stub.progress(credential, relayed);
@@ -66,7 +66,7 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
  * Relays the evaluator's progress events until its run ends. Returns true when it saw the end
  * (the caller then reads the final state), false when the stream could not be used.
  */
-async function relay(ev: EvaluatorClient, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
+async function relay(ev: EvaluatorClient, base: SessionProgress, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
   let body: ReadableStream<Uint8Array>;
   try {
     body = await ev.progress(signal);
@@ -84,7 +84,7 @@ async function relay(ev: EvaluatorClient, send: (p: SessionProgress) => Promise<
       const parsed = RunProgress.safeParse(safeJson(value.data));
       if (!parsed.success) continue;
       if (parsed.data.state === 'succeeded' || parsed.data.state === 'failed') return true;
-      await send({ state: 'running', run: parsed.data });
+      await send({ ...base, state: 'running', run: parsed.data });
     }
   } catch {
     return false;

@@ -1,7 +1,7 @@
 /** Running a session: start or retry the run, follow its progress, read the encrypted result. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
-import { PROGRESS_EVENT, PublicBodyLimits, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_EVENT, PublicBodyLimits, ResultQuery, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import { readBlobText } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -35,7 +35,9 @@ const run = createRoute({
 runs.openapi(run, async (c) => {
   const { sessionId, credential } = c.get('session');
   const { status, started } = unwrap(await sessionStub(c.env, sessionId).run(credential));
-  return c.json(status, started ? 202 : 200);
+  const runs = status.runs;
+  if (!runs?.runId || runs.runNumber < 1) throw new ApiError(500, 'internal', 'The run has no id.');
+  return c.json(RunResponse.parse({ ...status, runId: runs.runId, runNumber: runs.runNumber }), started ? 202 : 200);
 });
 
 const progress = createRoute({
@@ -65,15 +67,16 @@ const result = createRoute({
   description: 'Once the session is `done`. Only the session token: party keys never read results.',
   security: security.token,
   middleware: [sessionAccess()],
-  request: { params: SessionPath },
+  request: { params: SessionPath, query: ResultQuery },
   responses: { 200: json(ResultResponse, 'The encrypted decision and explanation'), ...errorResponses(401, 403, 404, 409, 410) },
 });
 
 runs.openapi(result, async (c) => {
   const { sessionId, credential } = c.get('session');
-  const ref = unwrap(await sessionStub(c.env, sessionId).result(credential));
+  const { runId } = c.req.valid('query');
+  const { ref, runId: latest } = unwrap(await sessionStub(c.env, sessionId).result(credential, runId));
   const text = await readBlobText(c.env.BLOBS, ref);
   if (text === undefined) throw new ApiError(410, 'session_deleted', 'The result is gone.');
   // Stored after validation; parsed again so the response is checked at this boundary too.
-  return c.json(ResultResponse.parse(JSON.parse(text)), 200);
+  return c.json(ResultResponse.parse({ ...(JSON.parse(text) as object), runId: latest }), 200);
 });

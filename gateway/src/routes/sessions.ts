@@ -66,6 +66,7 @@ sessions.openapi(createSession, async (c) => {
       demo: tenant.demo,
       parties: requiredParties(),
       ttlSeconds,
+      maxRuns: tenant.maxRunsPerSession,
     }),
   );
   return c.json({ sessionId, token, status }, 201);

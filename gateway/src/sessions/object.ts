@@ -28,6 +28,7 @@ import {
   markFailed,
   mayUpload,
   missingParties,
+  progressOf,
   runEnded,
   stateOf,
   statusOf,
@@ -45,7 +46,7 @@ const CLEANUP_RETRY_MS = 30_000;
 /** Consecutive failed polls after which a running session is marked failed (retriable). */
 const MAX_POLL_FAILURES = 3;
 
-export type CreateSession = Pick<SessionRecord, 'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties'> & {
+export type CreateSession = Pick<SessionRecord, 'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties' | 'maxRuns'> & {
   ttlSeconds: number;
 };
 
@@ -123,7 +124,10 @@ export class SessionObject extends DurableObject<Bindings> {
       inputs: {},
       phase: 'open',
       run: IDLE_RUN,
+      runNumber: 0,
+      maxRuns: init.maxRuns,
       attempts: 0,
+      serverKeyEvaluator: 'none',
       evaluator: { sessionId: init.sessionId, inputsSha256: {} },
       pollFailures: 0,
     };
@@ -276,6 +280,10 @@ export class SessionObject extends DurableObject<Bindings> {
     if (missing.length > 0) {
       return fail(409, 'missing_inputs', `Inputs missing from: ${missing.join(', ')}.`, { details: { missingParties: missing } });
     }
+    if (r.runId === undefined) {
+      r.runId = newSessionId();
+      r.runNumber = 1;
+    }
     if (!this.running) {
       this.running = this.submit(r).finally(() => {
         this.running = undefined;
@@ -294,16 +302,19 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     if (fresh) this.lastRefresh = 0;
     const r = await this.refreshed(opened.value);
-    const progress = { state: stateOf(r), run: r.run };
+    const progress = progressOf(r);
     return ok(r.phase === 'running' ? { progress, evaluatorSessionId: r.evaluator.sessionId } : { progress });
   }
 
-  /** Where the encrypted result is, once the session is `done`. */
-  async result(cred: SessionCredential): Promise<Outcome<BlobRef>> {
+  /** Where the latest run's encrypted result is, once the session is `done`; with `runId`, only that run's. */
+  async result(cred: SessionCredential, runId?: string): Promise<Outcome<{ ref: BlobRef; runId: string }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     const r = await this.refreshed(opened.value);
-    if (r.phase === 'done' && r.result) return ok(r.result);
+    if (runId !== undefined && runId !== r.runId) {
+      return fail(409, 'run_superseded', 'That run is not the session\u2019s latest; its result is gone.', { details: { runId: r.runId ?? null } });
+    }
+    if (r.phase === 'done' && r.result && r.runId) return ok({ ref: r.result, runId: r.runId });
     return fail(409, 'result_not_ready', `The session is ${stateOf(r)}; the result is not ready.`, {
       retriable: r.phase !== 'failed',
       details: { state: stateOf(r) },

@@ -8,7 +8,7 @@
 import type { Party } from '../../../protocol/ciphertexts.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
 import type { RunProgress } from '../../../protocol/evaluator-api.ts';
-import type { SessionState, SessionStatus } from '../../../protocol/public-api.ts';
+import type { ServerKeyEvaluatorState, SessionProgress, SessionState, SessionStatus } from '../../../protocol/public-api.ts';
 import type { BlobRef } from '../blobs.ts';
 import { digestsEqual } from '../crypto/tokens.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
@@ -31,8 +31,17 @@ export interface SessionRecord {
   publicKey?: BlobRef;
   inputs: Partial<Record<Party, BlobRef>>;
   phase: 'open' | 'running' | 'done' | 'failed';
+  /** The latest run's progress. */
   run: RunProgress;
+  /** The latest run: its id and 1-based number (0 and no id before the first). */
+  runId?: string;
+  runNumber: number;
+  /** The tenant's cap on runs per session. */
+  maxRuns: number;
+  /** Hand-overs of the latest run to the evaluator (1 + its retries). */
   attempts: number;
+  /** Where the evaluator is with the server key, as far as the gateway knows. */
+  serverKeyEvaluator: ServerKeyEvaluatorState;
   /** What the evaluator holds for this session, as far as the gateway knows. */
   evaluator: { sessionId: string; created?: boolean; serverKeySha256?: string; inputsSha256: Partial<Record<Party, string>> };
   /** Consecutive failed status polls while running. */
@@ -77,7 +86,7 @@ export function stateOf(r: SessionRecord): SessionState {
  */
 export type StatusDetail = 'full' | 'party';
 
-function blobInfo(ref: BlobRef | undefined, detail: StatusDetail): SessionStatus['serverKey'] {
+function blobInfo(ref: BlobRef | undefined, detail: StatusDetail): SessionStatus['publicKey'] {
   if (!ref) return { received: false };
   return detail === 'full' ? { received: true, bytes: ref.bytes, sha256: ref.sha256 } : { received: true };
 }
@@ -96,11 +105,23 @@ export function statusOf(r: SessionRecord, detail: StatusDetail): SessionStatus 
     demo: r.demo,
     createdAt: new Date(r.createdAt).toISOString(),
     expiresAt: new Date(r.expiresAt).toISOString(),
-    serverKey: blobInfo(r.serverKey, detail),
+    serverKey: detail === 'full' ? { ...blobInfo(r.serverKey, detail), evaluator: r.serverKeyEvaluator } : blobInfo(r.serverKey, detail),
     publicKey: blobInfo(r.publicKey, detail),
     parties: { received, missing: missingParties(r) },
     run: r.run,
+    ...(detail === 'full' ? { runs: { ...(r.runId === undefined ? {} : { runId: r.runId }), runNumber: r.runNumber, maxRuns: r.maxRuns } } : {}),
     attempts: r.attempts,
+  };
+}
+
+/** What the progress stream sends. */
+export function progressOf(r: SessionRecord): SessionProgress {
+  return {
+    state: stateOf(r),
+    run: r.run,
+    ...(r.runId === undefined ? {} : { runId: r.runId }),
+    runNumber: r.runNumber,
+    serverKey: r.serverKeyEvaluator,
   };
 }
 

@@ -123,7 +123,8 @@ const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
 /** What the stand-in backends of applicant mode encrypt. */
 const BACKEND_FEATURES = { bank: { account_age: 36 }, bureau: { years_employed: '2-5', employed: true } } as const;
 const blobInfo = (k: StoredKey | undefined) => (k ? { received: true, bytes: k.bytes, sha256: k.sha256 } : { received: false });
-const snapshot = (s: Session) => JSON.stringify({ state: s.state, run: s.run } satisfies SessionProgress);
+const snapshot = (s: Session) =>
+  JSON.stringify({ state: s.state, run: s.run, runNumber: s.attempts > 0 ? 1 : 0, serverKey: s.serverKey ? 'ready' : 'none' } satisfies SessionProgress);
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
