@@ -19,7 +19,7 @@ import {
   type ProgressPhase,
   type StageProgress,
 } from './events.ts';
-import { prepareSession, type PreparedSession } from './flow/prepare-session.ts';
+import { prepareSession, watchKeyExpansion, type PreparedSession } from './flow/prepare-session.ts';
 import { runCheck, type Answers } from './flow/run-check.ts';
 import { collectParty, initialValues, type FieldError, type RawValue, type RawValues } from './form/values.ts';
 import type { RenderContext } from './render/context.ts';
@@ -210,6 +210,8 @@ export class BlindScore extends LitElement {
   /** A trigger fired before the manifest arrived: prepare once it does. */
   private preparePending = false;
   private visibility: IntersectionObserver | undefined;
+  /** Follows the evaluator's expansion of the prepared key (for `blind-score:prepared`). */
+  private expansionWatch: AbortController | undefined;
 
   constructor() {
     super();
@@ -572,6 +574,7 @@ export class BlindScore extends LitElement {
           throw new BlindScoreError('cancelled', 'cancelled');
         }
         this.prepared = prepared;
+        this.watchExpansion(client, prepared, prep);
         return prepared;
       },
       (e: unknown) => {
@@ -585,6 +588,23 @@ export class BlindScore extends LitElement {
     );
     this.preparation = prep;
     return prep.promise;
+  }
+
+  /** Reports (`blind-score:prepared`, stage `expanded`) once the evaluator holds the key expanded. */
+  private watchExpansion(client: GatewayClient, prepared: PreparedSession, prep: Preparation): void {
+    const stop = new AbortController();
+    this.expansionWatch?.abort();
+    this.expansionWatch = stop;
+    watchKeyExpansion(client, prepared, stop.signal).then(
+      (state) => {
+        if (state !== 'ready' || this.prepared !== prepared) return;
+        prep.done.push('expanded');
+        emit(this, 'blind-score:prepared', { stage: 'expanded', done: [...prep.done], sessionId: prepared.session.sessionId });
+      },
+      () => undefined,
+    ).finally(() => {
+      if (this.expansionWatch === stop) this.expansionWatch = undefined;
+    });
   }
 
   /** Stops the preparation under way: its session is deleted, a key generation in the worker stopped. */
@@ -606,6 +626,7 @@ export class BlindScore extends LitElement {
 
   /** Forgets the prepared session (its keys and answers) at the gateway now rather than at its TTL. */
   private dropPrepared(): void {
+    this.expansionWatch?.abort();
     const prepared = this.prepared;
     this.prepared = undefined;
     this.rerunOnly = false;
@@ -653,6 +674,8 @@ export class BlindScore extends LitElement {
     const abort = new AbortController();
     this.abort = abort;
     this.autoPrepareOff = false;
+    // The check's own progress stream says everything from here: one stream, not two.
+    this.expansionWatch?.abort();
     if (answers) this.lastAnswers = answers;
     if (!this.prepared && !this.preparation && this.prepareMode !== 'submit' && saveDataOn()) this.deferral = 'save-data';
     this.failure = null;

@@ -12,7 +12,7 @@ import type { ProgressStage } from './session-stage.ts';
 export type ProgressPhase = 'prepare' | 'check';
 
 /** Preparation stages, in order, as `blind-score:prepared` and the benchmark name them. */
-export type PreparationStage = 'keygen' | 'session' | 'publicKey' | 'serverKey';
+export type PreparationStage = 'keygen' | 'session' | 'publicKey' | 'serverKey' | 'expanded';
 
 /** Why a preparation waits for submit although the `prepare` mode would start it earlier. */
 export type PreparationDeferral = 'save-data';

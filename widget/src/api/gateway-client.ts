@@ -12,7 +12,7 @@
  */
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
-import { EncryptedResult, type PartyInputs } from '../../../protocol/ciphertexts.ts';
+import type { PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import {
   BEARER_PREFIX,
@@ -22,15 +22,20 @@ import {
   PROGRESS_EVENT,
   PublicHeaders,
   PublicRoutes,
+  ResultResponse,
   RunResponse,
+  ServerKeyUpload,
   SessionProgress,
+  UploadCompleted,
+  UploadPartAccepted,
+  type ServerKeyUploadRequest,
+  type UploadedPart,
   publicPath,
   type CreateSessionRequest,
   SessionStatus,
 } from '../../../protocol/public-api.ts';
 import { BlindScoreError } from '../errors.ts';
 import { parseRetryAfter, withRetry } from './retry.ts';
-import { ServerKeyUpload, uploadPath, type ServerKeyUploadRequest } from './upload-schemas.ts';
 
 /** What the client needs to reach a session after creating it. */
 export interface SessionHandle {
@@ -134,7 +139,7 @@ export class GatewayClient {
    */
   async startServerKeyUpload(session: SessionHandle, body: ServerKeyUploadRequest, signal?: AbortSignal): Promise<ServerKeyUpload> {
     return this.json(
-      uploadPath.uploads(session.sessionId),
+      publicPath.serverKeyUploads(session.sessionId),
       { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: JSON.stringify(body), signal },
       ServerKeyUpload,
       true,
@@ -143,7 +148,7 @@ export class GatewayClient {
 
   /** `GET …/server-key/uploads/:uploadId`: the parts the gateway holds. */
   async serverKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<ServerKeyUpload> {
-    return this.json(uploadPath.upload(session.sessionId, uploadId), { headers: this.tokenHeaders(session), signal }, ServerKeyUpload, true);
+    return this.json(publicPath.serverKeyUpload(session.sessionId, uploadId), { headers: this.tokenHeaders(session), signal }, ServerKeyUpload, true);
   }
 
   /**
@@ -157,27 +162,29 @@ export class GatewayClient {
     bytes: Uint8Array,
     onProgress: (sent: number) => void,
     signal?: AbortSignal,
-  ): Promise<void> {
-    await xhrPut(
-      this.url(uploadPath.part(session.sessionId, uploadId, partNumber)),
+  ): Promise<UploadedPart> {
+    const text = await xhrPut(
+      this.url(publicPath.serverKeyUploadPart(session.sessionId, uploadId, partNumber)),
       bytes,
       { ...this.tokenHeaders(session), 'content-type': 'application/octet-stream' },
       (sent) => onProgress(sent),
       signal,
     );
+    return parseBody(text, UploadPartAccepted);
   }
 
   /** `POST …/complete`: the gateway checks the total and the hash and accepts the key. */
   async completeServerKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<SessionStatus> {
     return this.json(
-      uploadPath.complete(session.sessionId, uploadId),
+      publicPath.serverKeyUploadComplete(session.sessionId, uploadId),
       { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
-      SessionStatus,
+      UploadCompleted,
       true,
     );
   }
 
-  async run(session: SessionHandle, signal?: AbortSignal): Promise<SessionStatus> {
+  /** `POST …/run`: starts the next run (or retries a failed one); its `runId` names it. */
+  async run(session: SessionHandle, signal?: AbortSignal): Promise<RunResponse> {
     return this.json(
       publicPath.run(session.sessionId),
       { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
@@ -186,8 +193,8 @@ export class GatewayClient {
   }
 
   /**
-   * Follows `GET …/progress` until `until` accepts an update or the run ends; resolves with that
-   * update. Resolves `null` if the server closed the stream before either.
+   * Follows `GET …/progress` until `until` accepts an update; resolves with that update.
+   * Resolves `null` if the server closed the stream before.
    */
   async followProgress(
     session: SessionHandle,
@@ -209,7 +216,7 @@ export class GatewayClient {
         try {
           const update = parseBody(event.data, SessionProgress);
           onUpdate(update);
-          if (until(update) || update.state === 'done' || update.state === 'failed') found = update;
+          if (until(update)) found = update;
         } catch (e) {
           bad = e as BlindScoreError;
         }
@@ -230,8 +237,9 @@ export class GatewayClient {
     return found;
   }
 
-  async result(session: SessionHandle, signal?: AbortSignal): Promise<EncryptedResult> {
-    return this.json(publicPath.result(session.sessionId), { headers: this.tokenHeaders(session), signal }, EncryptedResult, true);
+  /** `GET …/result` of run `runId` (409 `run_superseded` if another run came after it). */
+  async result(session: SessionHandle, runId: string, signal?: AbortSignal): Promise<ResultResponse> {
+    return this.json(publicPath.result(session.sessionId, runId), { headers: this.tokenHeaders(session), signal }, ResultResponse, true);
   }
 
   /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */

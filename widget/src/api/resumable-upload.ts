@@ -10,7 +10,7 @@
 import { BlindScoreError } from '../errors.ts';
 import type { GatewayClient, SessionHandle } from './gateway-client.ts';
 import { DEFAULT_RETRY, isOffline, retryDelayMs, waitForNetwork, type RetryPolicy } from './retry.ts';
-import type { ServerKeyUpload } from './upload-schemas.ts';
+import type { ServerKeyEvaluatorState, ServerKeyUpload } from '../../../protocol/public-api.ts';
 
 /** The gateway calls the upload makes (a {@link GatewayClient} has them). */
 export type UploadTransport = Pick<
@@ -37,6 +37,8 @@ export interface ResumableUploadReport {
   partsResent: number[];
   /** Whether the gateway already held the whole key (`server_key_exists`). */
   alreadyAccepted: boolean;
+  /** Where the evaluator is with the key, as `complete` said (absent when the key was already there). */
+  evaluator?: ServerKeyEvaluatorState | undefined;
 }
 
 /** The byte range of part `n` (1-based) of an upload. */
@@ -83,7 +85,8 @@ export async function uploadResumable(o: ResumableUploadOptions): Promise<Resuma
       await sendPart(n);
     }
     try {
-      await transport.completeServerKeyUpload(session, upload.uploadId, signal);
+      const status = await transport.completeServerKeyUpload(session, upload.uploadId, signal);
+      report.evaluator = status.serverKey.evaluator;
       o.onProgress?.(total, total);
       return report;
     } catch (e) {

@@ -5,6 +5,7 @@
  * This module has no UI: it reports progress and which stages are done.
  */
 import type { Party } from '../../../protocol/ciphertexts.ts';
+import type { ServerKeyEvaluatorState } from '../../../protocol/public-api.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
 import { uploadResumable } from '../api/resumable-upload.ts';
@@ -21,6 +22,8 @@ export interface PreparedSession {
   keys: KeygenResult;
   /** Parties whose inputs the session still needs from their backends (applicant mode). */
   missingParties: Party[];
+  /** Where the evaluator was with the key when the upload completed. */
+  evaluator: ServerKeyEvaluatorState;
 }
 
 export interface PrepareOptions {
@@ -70,7 +73,7 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   report(0);
   await client.uploadPublicKey(session, keys.publicKey, (sent) => report(Math.min(sent, publicBytes)), signal);
   o.onStageDone?.('publicKey');
-  await uploadResumable({
+  const upload = await uploadResumable({
     transport: client,
     session,
     bytes: keys.serverKey,
@@ -80,5 +83,24 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   });
   report(total);
   o.onStageDone?.('serverKey');
-  return { session, keys, missingParties: created.status.parties.missing };
+  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending' };
+}
+
+/**
+ * Resolves once the evaluator holds the session's key expanded (`ready`), or refused it
+ * (`failed`). Not on a check's path (a run waits for the expansion at the gateway): it tells
+ * the host, through `blind-score:prepared`, that the first run will cost its compute only.
+ */
+export async function watchKeyExpansion(
+  client: GatewayClient,
+  prepared: PreparedSession,
+  signal: AbortSignal,
+): Promise<ServerKeyEvaluatorState> {
+  if (prepared.evaluator === 'ready' || prepared.evaluator === 'failed') return prepared.evaluator;
+  const settled = (s: ServerKeyEvaluatorState) => s === 'ready' || s === 'failed';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const found = await client.followProgress(prepared.session, () => undefined, (u) => settled(u.serverKey), signal);
+    if (found) return found.serverKey;
+  }
+  throw new BlindScoreError('stream_ended', 'the progress stream kept closing before the key was expanded', true);
 }

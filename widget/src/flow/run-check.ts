@@ -81,11 +81,12 @@ async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
 async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<BlindScoreDecisionDetail> {
   const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
-  await client.run(session, signal);
+  const { runId } = await client.run(session, signal);
+  // Events of an earlier run (the stream opens with the current state) are not this run's end.
   const final = await follow(
     o,
     session,
-    (u) => u.state === 'done' || u.state === 'failed',
+    (u) => u.runId === runId && (u.state === 'done' || u.state === 'failed'),
     (u) =>
       o.onProgress({
         stage: SessionStage.Running,
@@ -97,7 +98,8 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
   o.onProgress({ stage: SessionStage.Running, fraction: 1 });
 
   o.onProgress({ stage: SessionStage.Decrypting, fraction: null });
-  const encrypted = await client.result(session, signal);
+  const { runId: resultRunId, ...encrypted } = await client.result(session, runId, signal);
+  if (resultRunId !== runId) throw new BlindScoreError('bad_response', 'the result is of another run');
   if (encrypted.modelVersion !== manifest.modelVersion) {
     throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
   }
