@@ -61,17 +61,20 @@ export function pause(ms: number, signal?: AbortSignal, wake?: EventTarget[]): P
       reject(new BlindScoreError('cancelled', 'cancelled'));
       return;
     }
-    const done = () => {
+    const cleanUp = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       for (const t of wake ?? []) {
         t.removeEventListener('online', done);
         t.removeEventListener('change', done);
       }
+    };
+    const done = () => {
+      cleanUp();
       resolve();
     };
     const onAbort = () => {
-      done();
+      cleanUp();
       reject(new BlindScoreError('cancelled', 'cancelled'));
     };
     const timer = setTimeout(done, ms);
