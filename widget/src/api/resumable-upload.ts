@@ -9,7 +9,13 @@
  */
 import { BlindScoreError } from '../errors.ts';
 import type { GatewayClient, SessionHandle } from './gateway-client.ts';
-import { DEFAULT_RETRY, isOffline, retryDelayMs, waitForNetwork, type RetryPolicy } from './retry.ts';
+import { isOffline, isTransient, retryDelayMs, waitForNetwork, type RetryPolicy } from './retry.ts';
+
+/**
+ * Parts are worth more patience than a JSON call: about a minute of backoff rides out a gateway
+ * restart or a train tunnel (offline time does not count), then the error goes to the check.
+ */
+export const PART_RETRY: RetryPolicy = { attempts: 10, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
 import type { ServerKeyEvaluatorState, ServerKeyUpload } from '../../../protocol/public-api.ts';
 
 /** The gateway calls the upload makes (a {@link GatewayClient} has them). */
@@ -49,7 +55,7 @@ export function partRange(upload: Pick<ServerKeyUpload, 'partSize' | 'partCount'
 
 export async function uploadResumable(o: ResumableUploadOptions): Promise<ResumableUploadReport> {
   const { transport, session, bytes, signal } = o;
-  const policy = o.retry ?? DEFAULT_RETRY;
+  const policy = o.retry ?? PART_RETRY;
   const total = bytes.byteLength;
   const report: ResumableUploadReport = { partsSent: 0, partsResent: [], alreadyAccepted: false };
   const sentOnce = new Set<number>();
@@ -118,10 +124,15 @@ export async function uploadResumable(o: ResumableUploadOptions): Promise<Resuma
         const offline = isOffline();
         await waitForNetwork(delay, signal);
         if (offline) retry--;
-        // The part may have landed with its answer lost: the gateway says what it holds.
-        learn(await transport.serverKeyUpload(session, upload.uploadId, signal));
-        o.onProgress?.(storedBytes(), total);
-        if (stored.has(n)) return;
+        // The part may have landed with its answer lost: the gateway says what it holds. If it
+        // cannot say yet, the next PUT finds out (`part_exists`).
+        try {
+          learn(await transport.serverKeyUpload(session, upload.uploadId, signal));
+          o.onProgress?.(storedBytes(), total);
+          if (stored.has(n)) return;
+        } catch (e2) {
+          if (!isTransient(e2)) throw e2;
+        }
       }
     }
   }
