@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { updateWhenLocaleChanges } from '@lit/localize';
-import type { Party } from '../../protocol/ciphertexts.ts';
+import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
 import { mergeLabels, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
@@ -210,6 +210,12 @@ export class BlindScore extends LitElement {
   /** A trigger fired before the manifest arrived: prepare once it does. */
   private preparePending = false;
   private visibility: IntersectionObserver | undefined;
+  /**
+   * Each party's answers encrypted in the worker while the applicant types (once keys exist),
+   * so the click only uploads them. Valid for exactly these answers under exactly these keys.
+   */
+  private encryptedAhead = new Map<Party, { keys: KeygenResult; answers: string; inputs: Promise<PartyInputs> }>();
+  private encryptAheadTimer: ReturnType<typeof setTimeout> | undefined;
   /** Follows the evaluator's expansion of the prepared key (for `blind-score:prepared`). */
   private expansionWatch: AbortController | undefined;
 
@@ -242,6 +248,7 @@ export class BlindScore extends LitElement {
     this.abort?.abort();
     this.visibility?.disconnect();
     this.visibility = undefined;
+    clearTimeout(this.encryptAheadTimer);
     // The controller stops the worker: its key and its loaded wasm go with it.
     this.keys = undefined;
     this.stopPreparation();
@@ -371,6 +378,7 @@ export class BlindScore extends LitElement {
     this.editedValues = { ...this.editedValues, [name]: value };
     if (this.invalidCount > 0) this.validate();
     this.trigger('interaction');
+    this.scheduleEncryptAhead();
   };
 
   /** The applicant reached the form: prepare while they answer (or at least load the wasm). */
@@ -561,7 +569,10 @@ export class BlindScore extends LitElement {
         prep.done.push(stage);
         emit(this, 'blind-score:prepared', { stage, done: [...prep.done], ...(prep.session ? { sessionId: prep.session.sessionId } : {}) });
       },
-      onKeys: (keys) => (this.keys = keys),
+      onKeys: (keys) => {
+        this.keys = keys;
+        this.scheduleEncryptAhead();
+      },
       onSession: (session, detail) => {
         prep.session = session;
         if (!abort.signal.aborted) emit(this, 'blind-score:session', detail);
@@ -588,6 +599,43 @@ export class BlindScore extends LitElement {
     );
     this.preparation = prep;
     return prep.promise;
+  }
+
+  /** Encrypts the answers ahead a moment after the applicant stops typing. */
+  private scheduleEncryptAhead(): void {
+    clearTimeout(this.encryptAheadTimer);
+    this.encryptAheadTimer = setTimeout(() => this.encryptAhead(), 300);
+  }
+
+  /**
+   * Asks the worker (off the page's thread) to encrypt each party whose answers are complete and
+   * valid and changed since their last encryption. Nothing leaves the page until the click.
+   */
+  private encryptAhead(): void {
+    const manifest = this.manifest;
+    const keys = this.keys;
+    if (!manifest || !keys || this.isRunning) return;
+    for (const party of MODE_PARTIES[this.formMode]) {
+      const r = collectParty(manifest.features, party, this.values);
+      if (Object.keys(r.errors).length > 0) continue;
+      const answers = JSON.stringify(r.values);
+      const have = this.encryptedAhead.get(party);
+      if (have && have.keys === keys && have.answers === answers) continue;
+      const inputs = this.crypto.request({ type: 'encrypt', modelVersion: manifest.modelVersion, party, inputs: manifest.inputs, features: r.values });
+      const entry = { keys, answers, inputs };
+      // A failed encryption ahead is only a missed head start: the check encrypts again.
+      inputs.catch(() => {
+        if (this.encryptedAhead.get(party) === entry) this.encryptedAhead.delete(party);
+      });
+      this.encryptedAhead.set(party, entry);
+    }
+  }
+
+  /** The ciphertexts made ahead for exactly `features` under the current keys, if any. */
+  private takeEncryptedAhead(party: Party, features: Record<string, boolean | number | string>): Promise<PartyInputs> | undefined {
+    const have = this.encryptedAhead.get(party);
+    if (!have || have.keys !== this.keys || have.answers !== JSON.stringify(features)) return undefined;
+    return have.inputs;
   }
 
   /** Reports (`blind-score:prepared`, stage `expanded`) once the evaluator holds the key expanded. */
@@ -620,6 +668,7 @@ export class BlindScore extends LitElement {
 
   private stopWorker(): void {
     this.crypto.cancel();
+    this.encryptedAhead.clear();
     this.keys = undefined;
     this.warming = undefined;
   }
@@ -699,6 +748,7 @@ export class BlindScore extends LitElement {
             prepared,
             answers: answers ?? null,
             signal: abort.signal,
+            encrypted: (party, features) => this.takeEncryptedAhead(party, features),
             onProgress: (d) => !abort.signal.aborted && this.handleProgress('check', d),
             onUploaded: () => (uploaded = true),
           });

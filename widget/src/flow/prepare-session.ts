@@ -24,6 +24,8 @@ export interface PreparedSession {
   missingParties: Party[];
   /** Where the evaluator was with the key when the upload completed. */
   evaluator: ServerKeyEvaluatorState;
+  /** Each party's answers (JSON) whose ciphertexts the session holds: a re-check skips those. */
+  uploaded: Map<Party, string>;
 }
 
 export interface PrepareOptions {
@@ -83,7 +85,7 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   });
   report(total);
   o.onStageDone?.('serverKey');
-  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending' };
+  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending', uploaded: new Map() };
 }
 
 /**

@@ -4,7 +4,7 @@
  * decision. The session stays open afterwards: a re-check with changed answers uploads only the
  * new inputs and runs again. The element drives it and renders what it reports; no UI here.
  */
-import type { Party } from '../../../protocol/ciphertexts.ts';
+import type { Party, PartyInputs } from '../../../protocol/ciphertexts.ts';
 import type { SessionProgress } from '../../../protocol/public-api.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
@@ -28,6 +28,11 @@ export interface CheckOptions {
    */
   answers: Answers | null;
   signal: AbortSignal;
+  /**
+   * The ciphertexts of a party's answers when the worker already made them while the applicant
+   * typed (exactly these answers, under this session's keys), else `undefined`.
+   */
+  encrypted?: (party: Party, features: Record<string, boolean | number | string>) => Promise<PartyInputs> | undefined;
   onProgress: (detail: StageProgress) => void;
   /** Called once every input of this check is accepted: a retry may then only re-run. */
   onUploaded?: () => void;
@@ -49,20 +54,27 @@ export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetai
 async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
   const { client, crypto, manifest, signal } = o;
   const session = o.prepared.session;
-  const parties = (Object.keys(answers) as Party[]).filter((p) => answers[p] !== undefined);
+  // The session keeps each party's last inputs: send only the parties whose answers changed.
+  const uploaded = o.prepared.uploaded;
+  const parties = (Object.keys(answers) as Party[]).filter((p) => answers[p] !== undefined && uploaded.get(p) !== JSON.stringify(answers[p]));
   let encrypted = 0;
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 0 });
   const accepted = await Promise.all(
     parties.map(async (party) => {
-      const inputs = await crypto.request({
-        type: 'encrypt',
-        modelVersion: manifest.modelVersion,
-        party,
-        inputs: manifest.inputs,
-        features: answers[party]!,
-      });
+      const inputs = await (o.encrypted?.(party, answers[party]!) ??
+        crypto.request({
+          type: 'encrypt',
+          modelVersion: manifest.modelVersion,
+          party,
+          inputs: manifest.inputs,
+          features: answers[party]!,
+        }));
       o.onProgress({ stage: SessionStage.Encrypting, fraction: ++encrypted / (parties.length + 1) });
-      return client.uploadInputs(session, inputs, signal);
+      // Forgotten first: if the upload fails, the next check sends this party again.
+      uploaded.delete(party);
+      const accepted = await client.uploadInputs(session, inputs, signal);
+      uploaded.set(party, JSON.stringify(answers[party]));
+      return accepted;
     }),
   );
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 1 });
