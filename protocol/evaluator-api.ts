@@ -11,7 +11,8 @@
  * 1. `PUT  /v1/sessions/:sessionId`                 create (the gateway chooses the id)
  * 2. `PUT  /v1/sessions/:sessionId/server-key`      stream the compressed server key (octets)
  * 3. `PUT  /v1/sessions/:sessionId/inputs/:party`   each party's `PartyUpload` (JSON)
- * 4. `POST /v1/sessions/:sessionId/run`             enqueue the one run of the circuit
+ * 4. `POST /v1/sessions/:sessionId/run`             enqueue a run of the circuit (after a run ended,
+ *    new inputs (step 3) reset the session to `idle` for the next run; the key stays expanded)
  * 5. `GET  /v1/sessions/:sessionId/progress`        server-sent events until the run ends
  * 6. `GET  /v1/sessions/:sessionId/result`          the `EncryptedResult`
  * 7. `DELETE /v1/sessions/:sessionId`               forget every key and ciphertext
@@ -44,7 +45,7 @@ export const EvaluatorRoutes = {
   serverKey: '/v1/sessions/:sessionId/server-key',
   /** `PUT` one party's encrypted inputs, `application/json` ({@link PartyUpload}: either encoding). */
   inputs: '/v1/sessions/:sessionId/inputs/:party',
-  /** `POST` start the run (idempotent while queued/running/succeeded). */
+  /** `POST` start a run (idempotent while queued/running/succeeded; new inputs make the next run). */
   run: '/v1/sessions/:sessionId/run',
   /** `GET` progress as `text/event-stream` ({@link ProgressEventName} events). */
   progress: '/v1/sessions/:sessionId/progress',
@@ -116,7 +117,7 @@ export type RunRequest = z.infer<typeof RunRequest>;
 // ---------------------------------------------------------------------------------------------
 // Responses
 
-/** States of a session's single run. `idle` until `POST …/run`. */
+/** States of a session's current run. `idle` until `POST …/run`, and again once new inputs arrive after a run. */
 export const RunState = z.enum(['idle', 'queued', 'running', 'succeeded', 'failed']);
 export type RunState = z.infer<typeof RunState>;
 
@@ -145,7 +146,19 @@ export const SessionStatus = z
     /** ISO 8601 instants. */
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
-    serverKey: z.object({ received: z.boolean(), paramSet: ParamSetName.optional() }).strict(),
+    serverKey: z
+      .object({
+        received: z.boolean(),
+        paramSet: ParamSetName.optional(),
+        /** Whether the key is expanded (`ready`: a run costs its compute only). */
+        expansion: z.enum(['none', 'expanding', 'ready']).optional(),
+        /**
+         * Why the last server-key upload was refused (`invalid_server_key`, `key_parameter_mismatch`):
+         * the gateway reads it when the refusal cut its upload short. Cleared by an accepted key.
+         */
+        refused: ErrorBody.optional(),
+      })
+      .strict(),
     parties: z.object({ received: z.array(Party), missing: z.array(Party) }).strict(),
     run: RunProgress,
   })
@@ -158,7 +171,10 @@ export const ServerKeyAccepted = z
   .strict();
 export type ServerKeyAccepted = z.infer<typeof ServerKeyAccepted>;
 
-/** `PUT …/inputs/:party` response (201). Re-uploading a party's inputs replaces them (until the run starts). */
+/**
+ * `PUT …/inputs/:party` response (201). Re-uploading a party's inputs replaces them while no run
+ * is queued or running; after a run ended, the session is `idle` again for the next run.
+ */
 export const InputsAccepted = z
   .object({ party: Party, received: z.array(Party), missing: z.array(Party) })
   .strict();

@@ -462,6 +462,7 @@ export const PublicErrorCode = {
   public_key_exists: 409, //        a different public key was already accepted
   run_started: 409, //              uploads while a run is in flight
   part_out_of_order: 409, //        part n before parts 1..n-1; details.nextPart
+  part_in_progress: 409, //         the same part is being uploaded by another request (retriable)
   part_exists: 409, //              the part is already stored (a client may take it as stored); details.partNumber, .size
   upload_incomplete: 409, //        complete before every part; details.missingParts
   run_superseded: 409, //           result asked for a run that is not the latest; details.runId (the latest)

@@ -20,7 +20,7 @@ import type { BackendProgress, EvaluationBackend } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { ExpandedKeyCache } from './keys/expanded-key-cache.ts';
 import { MemoryBudget, type StoredReservation } from './keys/memory-budget.ts';
-import type { ServerKeyFrame } from './keys/server-key-frame.ts';
+import type { ServerKeyFrame } from '../../protocol/server-key.ts';
 import type { Logger } from './log.ts';
 import { JobQueue } from './jobs/job-queue.ts';
 import { isTerminal, type Session } from './sessions/session.ts';
@@ -143,15 +143,16 @@ export class EvaluatorService<K = unknown> {
     const session = this.store.get(id);
     if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
     if (frame.paramSet !== this.model.paramSet) {
-      throw new ApiError(
+      throw this.keyRefused(id, new ApiError(
         422,
         'key_parameter_mismatch',
         `server key is for ${frame.paramSet ?? 'an unsupported parameter set'}, the model uses ${this.model.paramSet}`,
         { details: { expected: this.model.paramSet, ...(frame.paramSet ? { received: frame.paramSet } : {}) } },
-      );
+      ));
     }
     this.store.adopt(session, reservation, bytes.length);
     session.serverKey = { bytes, paramSet: frame.paramSet };
+    session.keyRefusal = undefined;
     if (this.config.preexpandKeys) this.keys.prefetch(id, bytes);
     return { bytes: bytes.length, paramSet: frame.paramSet };
   }
@@ -165,10 +166,16 @@ export class EvaluatorService<K = unknown> {
     if (inputs.modelVersion !== session.modelVersion) {
       throw new ApiError(409, 'model_version_mismatch', 'inputs were encrypted for another model version');
     }
-    if (session.progress.state !== 'idle' && session.progress.state !== 'failed') {
-      throw new ApiError(409, 'run_started', 'inputs cannot change once the run has started');
+    const state = session.progress.state;
+    if (state === 'queued' || state === 'running') {
+      throw new ApiError(409, 'run_started', 'inputs cannot change while a run is queued or running');
     }
     this.backend.checkInputs(inputs);
+    // New inputs after a run ended make the next run: the previous result no longer applies.
+    if (state === 'succeeded') {
+      if (session.result) this.store.account(session, -session.result.bytes);
+      session.nextRun();
+    }
     this.store.account(session, bodyBytes - (session.inputs.get(party)?.bytes ?? 0));
     session.inputs.set(party, { value: inputs, bytes: bodyBytes });
     const required = this.model.parties;
@@ -249,18 +256,14 @@ export class EvaluatorService<K = unknown> {
       const bytes = JSON.stringify(checked).length;
       this.store.account(session, bytes);
       session.result = { value: checked, bytes };
-      // The run is done for good: the compressed key (30 MB) is not needed to answer for the result.
-      this.store.account(session, -compressed.length);
-      session.serverKey = { ...key, bytes: null };
       session.setProgress({ state: 'succeeded', stage: 'done', completed: 1, total: 1, fraction: 1 });
       this.log.info(
         { sessionId: session.id, keyMs: Math.round(keyMs), expandedNow: lease.expandedNow, runMs: Math.round(performance.now() - started - keyMs) },
         'run succeeded',
       );
     } finally {
+      // The expanded key stays cached for the session's next run (evicted when memory is short).
       lease.release();
-      // One run per session: its expanded key is not needed again.
-      this.keys.drop(session.id);
     }
   }
 
@@ -313,8 +316,21 @@ export class EvaluatorService<K = unknown> {
     this.log.info({ sessionId: session.id, reason }, 'session ended');
   }
 
+  /**
+   * Records why a key upload was refused (the caller's upload may have been cut short before it
+   * could read the answer: it reads the status instead); returns the error to throw.
+   */
+  keyRefused(id: string, error: ApiError): ApiError {
+    try {
+      this.store.get(id).keyRefusal = error.toBody();
+    } catch {
+      // The session is gone: nothing to record.
+    }
+    return error;
+  }
+
   private status(session: Session): SessionStatus {
-    return session.status(this.model.parties);
+    return session.status(this.model.parties, session.serverKey ? this.keys.state(session.id) : 'none');
   }
 
   private refuseWhenShuttingDown(): void {

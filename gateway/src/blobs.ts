@@ -64,6 +64,13 @@ function hashingTap(): { tap: TransformStream<Uint8Array, Uint8Array>; digest: P
   return { tap, digest: digest.digest };
 }
 
+/** The SHA-256 (hex) of a whole stream, read a chunk at a time through a digest stream. */
+export async function digestHex(body: ReadableStream<Uint8Array>): Promise<string> {
+  const digest = digestStream('SHA-256');
+  await body.pipeTo(asWebWritable(digest));
+  return toHex(await digest.digest);
+}
+
 /**
  * The SHA-256 (hex) of exactly `length` bytes of `body`, read a chunk at a time and kept
  * nowhere. Throws 400 `invalid_request` when the body is shorter or longer than `length`.

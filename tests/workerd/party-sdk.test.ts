@@ -16,7 +16,7 @@ import { explainCodes } from '../../model/infer.ts';
 import type { Manifest, TreeFile } from '../../model/manifest.ts';
 import { quantizeParsed } from '../../model/quantize.ts';
 import { base64ToBytes, bytesToBase64 } from '../../protocol/ciphertexts.ts';
-import { EncryptedResult, InputsAccepted, SessionStatus } from '../../protocol/public-api.ts';
+import { InputsAccepted, ResultResponse, SessionStatus } from '../../protocol/public-api.ts';
 import { encryptPartyInputs as encryptCompact, PartyError, submitPartyInputs, type SubmitReport } from '../../party/index.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, type Session } from './support/client.ts';
@@ -101,7 +101,7 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
       status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
     } while (status.state === 'running' || status.state === 'inputs');
     expect(status.state, JSON.stringify(status.run)).toBe('done');
-    const result = EncryptedResult.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) })).json());
+    const result = ResultResponse.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) })).json());
     const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
     expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);
 

@@ -62,6 +62,12 @@ export class ExpandedKeyCache<K> {
     return { entries: this.entries.size, ...this.counters };
   }
 
+  /** Where a session's expanded key is. */
+  state(sessionId: string): 'none' | 'expanding' | 'ready' {
+    const entry = this.entries.get(sessionId);
+    return entry === undefined ? 'none' : entry.value === undefined ? 'expanding' : 'ready';
+  }
+
   /** Starts expanding a session's key in the background if it fits without evicting keys in use. */
   prefetch(sessionId: string, compressed: Uint8Array): void {
     if (this.entries.has(sessionId)) return;

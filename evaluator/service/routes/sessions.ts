@@ -19,7 +19,7 @@ import {
 import { parseWith, readBody, readJson } from '../body/read-body.ts';
 import type { AppEnv } from '../env.ts';
 import type { EvaluatorService } from '../evaluator-service.ts';
-import { readServerKeyFrame, ServerKeyFrameError, type FrameState } from '../keys/server-key-frame.ts';
+import { readServerKeyFrame, ServerKeyFrameError, type FrameState } from '../../../protocol/server-key.ts';
 import { isTerminal } from '../sessions/session.ts';
 
 /** Comment lines on idle progress streams, so proxies keep them open. */
@@ -62,12 +62,19 @@ export function sessionRoutes(service: EvaluatorService) {
           limit,
           shared: true,
           inspect: (buf, length) => {
-            seen.state = checkFrame(buf, length, limit, declaredBytes);
+            try {
+              seen.state = checkFrame(buf, length, limit, declaredBytes);
+            } catch (e) {
+              throw e instanceof ApiError ? service.keyRefused(sessionId, e) : e;
+            }
           },
         });
         const { state } = seen;
         if (!state.complete) {
-          throw new ApiError(422, 'invalid_server_key', `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`);
+          throw service.keyRefused(
+            sessionId,
+            new ApiError(422, 'invalid_server_key', `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`),
+          );
         }
         return c.json(service.acceptServerKey(sessionId, bytes, state.frame, reservation), 201);
       } finally {
@@ -136,7 +143,7 @@ function checkFrame(buf: Uint8Array, length: number, limit: number, declared: nu
   try {
     state = readServerKeyFrame(buf, length, limit);
   } catch (e) {
-    if (e instanceof ServerKeyFrameError) throw new ApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`);
+    if (e instanceof ServerKeyFrameError) throw new ApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`, { details: { field: e.field } });
     throw e;
   }
   const implied = state.complete ? state.frame.totalBytes : state.minTotalBytes;

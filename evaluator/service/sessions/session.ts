@@ -4,6 +4,7 @@
  * `evaluator-service.ts`.
  */
 import type {
+  ErrorBody,
   EncryptedResult,
   ParamSetName,
   Party,
@@ -18,8 +19,10 @@ export const IDLE: RunProgress = { state: 'idle', stage: 'idle', completed: 0, t
 export const isTerminal = (p: RunProgress) => p.state === 'succeeded' || p.state === 'failed';
 
 export class Session {
-  /** The compressed key as uploaded; its bytes are let go (null) once the run has succeeded. */
-  serverKey: { bytes: Uint8Array | null; paramSet: ParamSetName } | undefined;
+  /** The compressed key as uploaded, kept while the session lives (several runs use it). */
+  serverKey: { bytes: Uint8Array; paramSet: ParamSetName } | undefined;
+  /** Why the last key upload was refused, until a key is accepted. */
+  keyRefusal: ErrorBody | undefined;
   readonly inputs = new Map<Party, { value: PartyUpload; bytes: number }>();
   result: { value: EncryptedResult; bytes: number } | undefined;
   /** Bytes of this session admitted to the memory budget. */
@@ -55,13 +58,21 @@ export class Session {
     return required.filter((p) => !this.inputs.has(p));
   }
 
-  status(required: readonly Party[]): SessionStatus {
+  /** Makes the session `idle` again for the next run (its inputs changed after one ended). */
+  nextRun(): void {
+    this.result = undefined;
+    this.setProgress(IDLE);
+  }
+
+  status(required: readonly Party[], expansion: 'none' | 'expanding' | 'ready'): SessionStatus {
     return {
       sessionId: this.id,
       modelVersion: this.modelVersion,
       createdAt: new Date(this.createdAt).toISOString(),
       expiresAt: new Date(this.expiresAt).toISOString(),
-      serverKey: this.serverKey ? { received: true, paramSet: this.serverKey.paramSet } : { received: false },
+      serverKey: this.serverKey
+        ? { received: true, paramSet: this.serverKey.paramSet, expansion }
+        : { received: false, ...(this.keyRefusal ? { refused: this.keyRefusal } : {}) },
       parties: { received: required.filter((p) => this.inputs.has(p)), missing: this.missingParties(required) },
       run: this.current,
     };

@@ -9,6 +9,7 @@ import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { servedManifest } from '../model.ts';
 import { checkPublicKeyUpload } from '../public-keys.ts';
+import { serverKeyCheck } from '../server-keys.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
 import { clientIp } from '../middleware/rate-limit/index.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
@@ -33,7 +34,10 @@ function keyUploadRoute(kind: KeyKind) {
         ? 'Streamed to storage. Once a key is accepted, a repeat is never stored, and an announced hash or a length that ' +
           'differs is refused (409 `server_key_exists`) before the body is read. A session holding a server key takes one of ' +
           'the tenant\u2019s active-session slots and one of its IP\u2019s until it is deleted, expires or its run ends; past ' +
-          'either cap the upload is refused unread with 429 `too_many_active_sessions` (retriable, `retry-after`). '
+          'either cap the upload is refused unread with 429 `too_many_active_sessions` (retriable, `retry-after`). ' +
+          'The key\u2019s frame is checked as it streams (object kinds, every length against the parameters and the Content-Length, ' +
+          'the model\u2019s parameter set): a bad key is refused with 422 `invalid_server_key` (details.field) and nothing is stored. ' +
+          'A key the evaluator refused may be replaced by a corrected one. '
         : 'Parsed before it is stored: a key that is malformed, truncated or of another parameter set than the model\u2019s ' +
           'is refused with 422 `invalid_public_key` (the message says what is wrong) and nothing is stored. ') +
       'A byte-identical repeat answers 200 with `duplicate: true`; a different key after one was accepted is refused.',
@@ -47,7 +51,7 @@ function keyUploadRoute(kind: KeyKind) {
     responses: {
       201: json(KeyAccepted, 'Stored'),
       200: json(KeyAccepted, 'Already stored (byte-identical)'),
-      ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415, ...(kind === 'public-key' ? [422] : [])),
+      ...errorResponses(400, 401, 403, 404, 409, 410, 411, 413, 415, 422),
     },
   });
 }
@@ -60,6 +64,19 @@ async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Arra
   const bytes = await readExact(body, length, expected);
   checkPublicKeyUpload(servedManifest(), bytes);
   return putBytes(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'public-key'), bytes, 'application/octet-stream');
+}
+
+/**
+ * The server key is streamed into R2 through its frame check (422 `invalid_server_key` naming
+ * the field; R2 keeps nothing of a refused key), never held whole.
+ */
+async function storeServerKey(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined): Promise<BlobRef> {
+  const { check, refused } = serverKeyCheck(length, 'whole');
+  try {
+    return await putStreamExact(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'server-key'), body.pipeThrough(check), length, expected);
+  } catch (error) {
+    throw refused() ?? error;
+  }
 }
 
 /**
@@ -106,10 +123,7 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
       return c.json({ bytes: existing.bytes, sha256: existing.sha256, duplicate: true }, 200);
     }
   }
-  const blob =
-    kind === 'server-key'
-      ? await putStreamExact(c.env.BLOBS, blobKeys.key(sessionId, kind), body, length, expected)
-      : await storePublicKey(c, body, length, expected);
+  const blob = kind === 'server-key' ? await storeServerKey(c, body, length, expected) : await storePublicKey(c, body, length, expected);
   const committed = await stub.commitKey(credential, kind, blob);
   if (!committed.ok) await c.env.BLOBS.delete(blob.key);
   const { accepted, discard } = unwrap(committed);

@@ -4,7 +4,8 @@
  * While the run is on the evaluator, its own progress stream is relayed (validated with the
  * shared schema, so only well-formed progress reaches the browser); at its end the session's
  * Durable Object is asked for the final state, which also stores the result. When the relay is
- * not possible (evaluator stream down, session not yet running) the object is polled instead.
+ * not possible (evaluator stream down, session not yet running) the object is long-polled: it
+ * answers as soon as its record changes, so a run handed over is seen at once, not a poll later.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -16,7 +17,8 @@ import { EvaluatorClient } from '../evaluator/client.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
 import { sessionStub } from '../sessions/store.ts';
 
-const POLL_MS = 1_000;
+/** How long one long poll of the session object waits for a change. */
+const LONG_POLL_MS = 10_000;
 const PING_MS = 15_000;
 /** A stream ends after this long even if the run has not; clients reconnect. */
 const MAX_STREAM_MS = 15 * 60_000;
@@ -47,8 +49,7 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
         const relayed = info.evaluatorSessionId
           ? await relay(new EvaluatorClient(c.env, sessionId, info.evaluatorSessionId), info.progress, send, abort.signal)
           : false;
-        if (!relayed) await sleep(POLL_MS, abort.signal);
-        const next = await stub.progress(credential, relayed);
+        const next = relayed ? await stub.progress(credential, true) : await stub.progress(credential, false, last, LONG_POLL_MS);
         if (!next.ok) {
           // Deleted or expired while streaming: say so in-band, then close.
           await stream.writeSSE({ event: PROGRESS_ERROR_EVENT, data: JSON.stringify(toApiError(next.error).toBody(c.get('requestId'))) });
@@ -100,14 +101,3 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-

@@ -21,6 +21,7 @@ import { inputs } from './inputs.ts';
 import { keys } from './keys.ts';
 import { SessionPath, errorResponses, json, security } from './openapi-parts.ts';
 import { runs } from './run.ts';
+import { uploads } from './uploads.ts';
 
 export const sessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -114,5 +115,6 @@ sessions.openapi(deleteSession, async (c) => {
 });
 
 sessions.route('/', keys);
+sessions.route('/', uploads);
 sessions.route('/', inputs);
 sessions.route('/', runs);

@@ -11,8 +11,20 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ApiError, type ErrorStatus } from '../../../protocol/errors.ts';
 import { EncryptedResult, type Party } from '../../../protocol/ciphertexts.ts';
-import { PublicErrorCode, type InputsAccepted, type KeyAccepted, type SessionProgress, type SessionStatus } from '../../../protocol/public-api.ts';
-import { blobKeys, deletePrefix, openBlob, putBytes, readBlobText, type BlobRef, type KeyKind } from '../blobs.ts';
+import {
+  PublicBodyLimits,
+  PublicErrorCode,
+  SERVER_KEY_UPLOAD,
+  type InputsAccepted,
+  type KeyAccepted,
+  type ServerKeyUpload,
+  type SessionProgress,
+  type SessionStatus,
+  type UploadedPart,
+} from '../../../protocol/public-api.ts';
+import { blobKeys, deletePrefix, digestHex, openBlob, putBytes, readBlobText, type BlobRef, type KeyKind } from '../blobs.ts';
+import { asWebStream } from '../platform.ts';
+import { checkPart, missingParts, partCountOf, uploadView, type KeyUpload, type OpenMultipart } from './uploads.ts';
 import { newSessionId } from '../crypto/tokens.ts';
 import type { Bindings } from '../env.ts';
 import { EvaluatorClient, EvaluatorFailure, classifyEvaluatorError, type EvaluatorSessionStatus } from '../evaluator/client.ts';
@@ -29,7 +41,11 @@ import {
   mayUpload,
   missingParties,
   progressOf,
+  currentRunInputs,
   runEnded,
+  runsExhausted,
+  sameRunInputs,
+  serverKeyReplaceable,
   stateOf,
   statusOf,
   type SessionRecord,
@@ -41,10 +57,14 @@ import {
 const POLL_MS = 1_000;
 /** Fresh enough: status reads within this window reuse the last poll. */
 const REFRESH_MIN_MS = 200;
+/** The longest a progress read waits for a change. */
+const MAX_PROGRESS_WAIT_MS = 20_000;
 /** When deleting a session's blobs failed, the alarm tries again after this long. */
 const CLEANUP_RETRY_MS = 30_000;
 /** Consecutive failed polls after which a running session is marked failed (retriable). */
 const MAX_POLL_FAILURES = 3;
+/** A part lease older than this (its request died without ending it) no longer blocks a re-send. */
+const PART_LEASE_MS = 2 * 60_000;
 
 export type CreateSession = Pick<SessionRecord, 'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties' | 'maxRuns'> & {
   ttlSeconds: number;
@@ -66,6 +86,8 @@ export class SessionObject extends DurableObject<Bindings> {
   /** The one evaluator sync in flight (eager preparation or a run's); syncs never overlap. */
   private syncing: Promise<unknown> = Promise.resolve();
   private refreshing: Promise<void> | undefined;
+  /** Progress streams waiting for the record to change (see {@link progress}). */
+  private readonly waiters = new Set<() => void>();
 
   // -------------------------------------------------------------------------------------------
   // Storage
@@ -78,12 +100,27 @@ export class SessionObject extends DurableObject<Bindings> {
   private async save(r: StoredSession): Promise<void> {
     // A run or poll still in flight must not resurrect a deleted or expired session.
     if (this.cached?.kind === 'tombstone' && r.kind === 'session') return;
-    // Every state change passes here: a run that ended frees the session's slots.
-    const freed = r.kind === 'session' && r.slots && runEnded(r) ? r.slots : undefined;
+    // Every state change passes here: a session whose last allowed run ended frees its slots.
+    const freed = r.kind === 'session' && r.slots && runsExhausted(r) ? r.slots : undefined;
     if (r.kind === 'session' && freed) delete r.slots;
     this.cached = r;
     await this.ctx.storage.put(STORAGE_KEY, r);
+    // Wake the progress streams waiting for a change.
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
     if (freed) await releaseSlots(this.env, r.sessionId, freed);
+  }
+
+  /** Resolves at the next saved change, or after `ms`. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.add(done);
+    });
   }
 
   private async scheduleAlarm(r: StoredSession): Promise<void> {
@@ -174,10 +211,20 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     const r = opened.value;
     const existing = r.serverKey;
-    if (existing) {
+    if (existing && !serverKeyReplaceable(r)) {
       const differs = existing.bytes !== declared.bytes || (declared.sha256 !== undefined && declared.sha256 !== existing.sha256);
       return differs ? { ok: false, error: keyExists('server-key', existing.sha256) } : ok({ existing });
     }
+    if (existing && declared.sha256 === existing.sha256) return { ok: false, error: refusedKeyAgain() };
+    const held = await this.holdSlots(r, cred, uploader);
+    return held.ok ? ok({}) : held;
+  }
+
+  /**
+   * Takes the session's active-session slots for a server-key upload (a session keeps them until
+   * it ends or its last run does), or refuses with 429 `too_many_active_sessions`.
+   */
+  private async holdSlots(r: SessionRecord, cred: SessionCredential, uploader: { ip?: string; limits: SlotLimits }): Promise<Outcome<SessionRecord>> {
     const hold: SlotHold = r.slots ?? { tenantId: r.tenantId, ...(uploader.ip === undefined ? {} : { ip: uploader.ip }) };
     const acquired = await acquireSlots(this.env, r.sessionId, hold, r.expiresAt, uploader.limits);
     if (!acquired.ok) return acquired;
@@ -192,7 +239,7 @@ export class SessionObject extends DurableObject<Bindings> {
       latest.slots = hold;
       await this.save(latest);
     }
-    return ok({});
+    return ok(latest);
   }
 
   /**
@@ -205,14 +252,210 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     const r = opened.value;
     const existing = kind === 'server-key' ? r.serverKey : r.publicKey;
+    if (kind === 'server-key' && existing && serverKeyReplaceable(r)) {
+      if (existing.sha256 === ref.sha256) return { ok: false, error: refusedKeyAgain() };
+      return ok({ accepted: await this.acceptServerKey(r, ref), discard: existing.key });
+    }
     if (existing) {
       if (existing.sha256 !== ref.sha256) return { ok: false, error: keyExists(kind, existing.sha256) };
       return ok({ accepted: { bytes: existing.bytes, sha256: existing.sha256, duplicate: true }, discard: ref.key });
     }
-    if (kind === 'server-key') r.serverKey = ref;
-    else r.publicKey = ref;
+    if (kind === 'server-key') return ok({ accepted: await this.acceptServerKey(r, ref) });
+    r.publicKey = ref;
     await this.save(r);
     return ok({ accepted: { bytes: ref.bytes, sha256: ref.sha256, duplicate: false } });
+  }
+
+  /** Makes `ref` the session's server key (the first, or one replacing a key the evaluator refused). */
+  private async acceptServerKey(r: SessionRecord, ref: BlobRef): Promise<KeyAccepted> {
+    r.serverKey = ref;
+    r.serverKeyEvaluator = 'pending';
+    await this.save(r);
+    return { bytes: ref.bytes, sha256: ref.sha256, duplicate: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Resumable server-key uploads (see uploads.ts). Each step runs under the upload lock, so two
+  // requests never decide on the same upload record at once.
+
+  private uploadLock: Promise<unknown> = Promise.resolve();
+  /** Parts being streamed into R2 now, by `uploadId:partNumber`: a second copy of one is refused. */
+  private readonly partsInFlight = new Map<string, { lease: string; since: number }>();
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.uploadLock.catch(() => undefined).then(fn);
+    this.uploadLock = next;
+    return next;
+  }
+
+  /**
+   * Starts a resumable upload of the server key, or returns the unfinished one announced with
+   * the same size and hash (to resume). An unfinished upload with another size or hash is
+   * aborted and replaced. Takes the session's active-session slots like a single-request upload.
+   */
+  async startUpload(
+    cred: SessionCredential,
+    announced: { size: number; sha256: string },
+    uploader: { ip?: string; limits: SlotLimits },
+  ): Promise<Outcome<{ upload: ServerKeyUpload; created: boolean }>> {
+    return this.locked(async () => {
+      const opened = await this.open(cred, 'token');
+      if (!opened.ok) return opened;
+      let r = opened.value;
+      if (announced.size > PublicBodyLimits.serverKey) {
+        return fail(413, 'body_too_large', `A server key has at most ${PublicBodyLimits.serverKey} bytes.`, {
+          details: { limit: PublicBodyLimits.serverKey },
+        });
+      }
+      if (r.serverKey && !serverKeyReplaceable(r)) return { ok: false, error: keyExists('server-key', r.serverKey.sha256) };
+      if (r.serverKey && r.serverKey.sha256 === announced.sha256) return { ok: false, error: refusedKeyAgain() };
+      if (r.upload?.size === announced.size && r.upload.sha256 === announced.sha256) {
+        return ok({ upload: uploadView(r.upload), created: false });
+      }
+      const held = await this.holdSlots(r, cred, uploader);
+      if (!held.ok) return held;
+      r = held.value;
+      const replaced = r.upload;
+      const r2Key = blobKeys.key(r.sessionId, 'server-key');
+      const multipart = await this.env.BLOBS.createMultipartUpload(r2Key, { httpMetadata: { contentType: 'application/octet-stream' } });
+      const upload: KeyUpload = {
+        uploadId: newSessionId(),
+        r2Key,
+        r2UploadId: multipart.uploadId,
+        size: announced.size,
+        sha256: announced.sha256,
+        partSize: SERVER_KEY_UPLOAD.partSize,
+        partCount: partCountOf(announced.size),
+        parts: [],
+      };
+      r.upload = upload;
+      await this.save(r);
+      if (replaced) await this.abortMultipart(replaced);
+      return ok({ upload: uploadView(upload), created: true });
+    });
+  }
+
+  /** The unfinished upload `uploadId` of this session. */
+  async uploadStatus(cred: SessionCredential, uploadId: string): Promise<Outcome<ServerKeyUpload>> {
+    const found = await this.findUpload(cred, uploadId);
+    return found.ok ? ok(uploadView(found.value.upload)) : found;
+  }
+
+  /**
+   * Decides whether part `partNumber` of `length` bytes may be streamed now, and leases it to
+   * the caller until {@link endPart}: where it goes in R2, and the size the whole key must have
+   * (part 1 is checked against it as the key's header).
+   */
+  async beginPart(
+    cred: SessionCredential,
+    uploadId: string,
+    partNumber: number,
+    length: number,
+  ): Promise<Outcome<{ r2Key: string; r2UploadId: string; keySize: number; lease: string }>> {
+    return this.locked(async () => {
+      const found = await this.findUpload(cred, uploadId);
+      if (!found.ok) return found;
+      const { upload } = found.value;
+      const allowed = checkPart(upload, partNumber, length);
+      if (!allowed.ok) return allowed;
+      const slot = `${uploadId}:${partNumber}`;
+      const busy = this.partsInFlight.get(slot);
+      if (busy && Date.now() - busy.since < PART_LEASE_MS) {
+        return fail(409, 'part_in_progress', `Part ${partNumber} is being uploaded by another request; retry once it ends.`, {
+          retriable: true,
+          details: { partNumber, retryAfterSeconds: 1 },
+        });
+      }
+      const lease = newSessionId();
+      this.partsInFlight.set(slot, { lease, since: Date.now() });
+      return ok({ r2Key: upload.r2Key, r2UploadId: upload.r2UploadId, keySize: upload.size, lease });
+    });
+  }
+
+  /** Ends a part's lease; with `stored`, records the part R2 accepted. */
+  async endPart(
+    cred: SessionCredential,
+    uploadId: string,
+    partNumber: number,
+    lease: string,
+    stored?: { size: number; etag: string },
+  ): Promise<Outcome<UploadedPart>> {
+    return this.locked(async () => {
+      const slot = `${uploadId}:${partNumber}`;
+      if (this.partsInFlight.get(slot)?.lease === lease) this.partsInFlight.delete(slot);
+      const found = await this.findUpload(cred, uploadId);
+      if (!found.ok) return found;
+      const { record, upload } = found.value;
+      if (!stored) return ok({ partNumber, size: 0 });
+      const allowed = checkPart(upload, partNumber, stored.size);
+      if (!allowed.ok) return allowed;
+      upload.parts.push({ partNumber, size: stored.size, etag: stored.etag });
+      await this.save(record);
+      return ok({ partNumber, size: stored.size });
+    });
+  }
+
+  /**
+   * Completes the upload: every part stored, R2 assembles the object, its size and SHA-256 are
+   * checked (read back through a digest stream, never held whole), and the key is accepted. A
+   * hash that differs discards the upload (422 `server_key_hash_mismatch`).
+   */
+  async completeUpload(cred: SessionCredential, uploadId: string): Promise<Outcome<SessionStatus>> {
+    return this.locked(async () => {
+      const found = await this.findUpload(cred, uploadId);
+      if (!found.ok) return found;
+      const { record: r, upload } = found.value;
+      const missing = missingParts(upload);
+      if (missing.length > 0) {
+        return fail(409, 'upload_incomplete', `Parts missing: ${missing.join(', ')}.`, { details: { missingParts: missing } });
+      }
+      if (r.serverKey && !serverKeyReplaceable(r)) return { ok: false, error: keyExists('server-key', r.serverKey.sha256) };
+      const multipart = this.env.BLOBS.resumeMultipartUpload(upload.r2Key, upload.r2UploadId);
+      // A retry after a completion whose answer was lost finds the object already assembled.
+      await multipart.complete(upload.parts.map(({ partNumber, etag }) => ({ partNumber, etag }))).catch(() => undefined);
+      const object = await this.env.BLOBS.get(upload.r2Key);
+      if (!object) return fail(500, 'internal', 'The upload could not be assembled; complete it again.', { retriable: true });
+      const sha256 = await digestHex(asWebStream(object.body));
+      const latest = await this.load();
+      if (latest?.kind !== 'session' || latest.upload?.uploadId !== uploadId) {
+        await this.env.BLOBS.delete(upload.r2Key);
+        if (latest?.kind === 'session') return fail(404, 'upload_not_found', 'The upload was replaced meanwhile.');
+        const gone = authorize(latest, cred, 'token');
+        return gone.ok ? fail(500, 'internal', 'The session changed while its upload completed.') : gone;
+      }
+      delete latest.upload;
+      if (object.size !== upload.size || sha256 !== upload.sha256) {
+        await this.save(latest);
+        await this.env.BLOBS.delete(upload.r2Key);
+        return fail(422, 'server_key_hash_mismatch', 'The uploaded key does not hash to the announced sha256; the upload is discarded.', {
+          details: { expected: upload.sha256, received: sha256, bytes: object.size },
+        });
+      }
+      const replaced = latest.serverKey;
+      await this.acceptServerKey(latest, { key: upload.r2Key, bytes: upload.size, sha256 });
+      if (replaced) await this.env.BLOBS.delete(replaced.key).catch(() => undefined);
+      return ok(statusOf(latest, 'full'));
+    });
+  }
+
+  private async findUpload(cred: SessionCredential, uploadId: string): Promise<Outcome<{ record: SessionRecord; upload: KeyUpload }>> {
+    const opened = await this.open(cred, 'token');
+    if (!opened.ok) return opened;
+    const upload = opened.value.upload;
+    if (!upload || upload.uploadId !== uploadId) {
+      return fail(404, 'upload_not_found', 'This session has no unfinished upload with that id.');
+    }
+    return ok({ record: opened.value, upload });
+  }
+
+  /** Aborts an R2 multipart upload (best effort: R2 also expires abandoned ones). */
+  private async abortMultipart(u: OpenMultipart): Promise<boolean> {
+    try {
+      await this.env.BLOBS.resumeMultipartUpload(u.r2Key, u.r2UploadId).abort();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Checks that a credential may upload a party's inputs before the Worker stores them. */
@@ -245,9 +488,8 @@ export class SessionObject extends DurableObject<Bindings> {
     });
     // Each upload has its own blob: a duplicate's is not kept.
     if (existing?.sha256 === ref.sha256) return ok({ accepted: accepted(true), discard: ref.key });
-    if (r.phase === 'running' || r.phase === 'done') {
-      return fail(409, 'run_started', 'The run has started; inputs can no longer change.');
-    }
+    // After a run ended, new inputs are the next run's; while one is in flight they would mix.
+    if (r.phase === 'running') return fail(409, 'run_started', 'A run is in progress; upload new inputs once it ends.');
     r.inputs[party] = ref;
     await this.save(r);
     return ok({ accepted: accepted(false), ...(existing ? { discard: existing.key } : {}) });
@@ -267,22 +509,46 @@ export class SessionObject extends DurableObject<Bindings> {
     return ok({});
   }
 
-  /** Starts the run, or retries a failed one. Concurrent calls share one attempt. */
+  /**
+   * Starts a run with the key and inputs the session holds now, or retries a failed one.
+   * Concurrent calls share one attempt. A run is new when what it would use differs from the
+   * latest run's (then it gets a new `runId`, within the tenant's `maxRuns`); asked again with
+   * the same key and inputs, the latest run is answered (done or in flight) or retried (failed,
+   * retriable).
+   */
   async run(cred: SessionCredential): Promise<Outcome<{ status: SessionStatus; started: boolean }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     const r = opened.value;
-    if (r.phase === 'running' || r.phase === 'done') {
-      return ok({ status: statusOf(await this.refreshed(r), 'full'), started: false });
-    }
+    if (r.phase === 'running') return ok({ status: statusOf(await this.refreshed(r), 'full'), started: false });
     if (!r.serverKey) return fail(409, 'missing_server_key', 'Upload the server key before running.');
+    if (r.serverKeyEvaluator === 'failed') return { ok: false, error: refusedKeyAgain() };
     const missing = missingParties(r);
     if (missing.length > 0) {
       return fail(409, 'missing_inputs', `Inputs missing from: ${missing.join(', ')}.`, { details: { missingParties: missing } });
     }
-    if (r.runId === undefined) {
+    const same = sameRunInputs(r);
+    if (same && r.phase === 'done') return ok({ status: statusOf(r, 'full'), started: false });
+    if (same && r.phase === 'failed' && r.run.error && r.run.error.retriable !== true) {
+      const e = r.run.error;
+      return fail(statusOfCode(e.code), e.code, e.message, { retriable: false, ...(e.details ? { details: e.details } : {}) });
+    }
+    if (!(same && r.phase === 'failed') && !this.running) {
+      // A new run: its own id, its own inputs; the previous result is gone for good.
+      if (r.runNumber >= r.maxRuns) {
+        return fail(429, 'run_limit_reached', `This session has run ${r.maxRuns} times, its limit; start a new session.`, {
+          retriable: false,
+          details: { maxRuns: r.maxRuns },
+        });
+      }
       r.runId = newSessionId();
-      r.runNumber = 1;
+      r.runNumber += 1;
+      r.attempts = 0;
+      r.runInputs = currentRunInputs(r);
+      if (r.result) {
+        await this.env.BLOBS.delete(r.result.key);
+        delete r.result;
+      }
     }
     if (!this.running) {
       this.running = this.submit(r).finally(() => {
@@ -295,13 +561,26 @@ export class SessionObject extends DurableObject<Bindings> {
 
   /**
    * Progress for the stream: refreshed from the evaluator while running (`fresh`: even if it
-   * was polled a moment ago, because the evaluator just reported the end of the run).
+   * was polled a moment ago, because the evaluator just reported the end of the run). With
+   * `unchangedFrom` (the progress the stream last sent, as JSON), a long poll: answers as soon
+   * as the record changes (a run handed over, a poll's news), or after `waitMs`.
    */
-  async progress(cred: SessionCredential, fresh: boolean): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
+  async progress(
+    cred: SessionCredential,
+    fresh: boolean,
+    unchangedFrom?: string,
+    waitMs = 0,
+  ): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     if (fresh) this.lastRefresh = 0;
-    const r = await this.refreshed(opened.value);
+    let r = await this.refreshed(opened.value);
+    if (unchangedFrom !== undefined && JSON.stringify(progressOf(r)) === unchangedFrom && waitMs > 0) {
+      await this.nextChange(Math.min(waitMs, MAX_PROGRESS_WAIT_MS));
+      const again = await this.open(cred, 'token');
+      if (!again.ok) return again;
+      r = again.value;
+    }
     const progress = progressOf(r);
     return ok(r.phase === 'running' ? { progress, evaluatorSessionId: r.evaluator.sessionId } : { progress });
   }
@@ -401,15 +680,14 @@ export class SessionObject extends DurableObject<Bindings> {
   private async sync(r: SessionRecord): Promise<EvaluatorClient> {
     let ev = this.evaluator(r);
     let remote: EvaluatorSessionStatus | 'missing' | 'gone' = await ev.status();
+    // A failed run leaves the evaluator session usable (a run may start again there; new inputs
+    // make the next run), so only another model or another key needs a fresh one.
     const stale =
       remote !== 'missing' &&
       remote !== 'gone' &&
-      (remote.run.state === 'failed' ||
-        remote.modelVersion !== r.modelVersion ||
-        (remote.serverKey.received && r.evaluator.serverKeySha256 !== r.serverKey?.sha256) ||
-        (remote.run.state !== 'idle' && r.parties.some((p) => r.evaluator.inputsSha256[p] !== r.inputs[p]?.sha256)));
+      (remote.modelVersion !== r.modelVersion || (remote.serverKey.received && r.evaluator.serverKeySha256 !== r.serverKey?.sha256));
     if (stale) {
-      // A failed or outdated evaluator session cannot be reused: start a fresh one.
+      // An outdated evaluator session cannot be reused: start a fresh one.
       await ev.remove();
       remote = 'gone';
     }
@@ -430,11 +708,13 @@ export class SessionObject extends DurableObject<Bindings> {
     }
     const key = r.serverKey!;
     if (!remote.serverKey.received) {
+      // A key the evaluator refused is never sent again: only a corrected key is.
+      if (r.serverKeyEvaluator === 'failed') throw new EvaluatorFailure(refusedKeyAgain());
       const body = await openBlob(this.env.BLOBS, key);
       if (!body) throw new ApiError(500, 'internal', 'The stored server key is missing.');
-      await ev.putServerKey(body, key.bytes, key.sha256);
-      r.evaluator.serverKeySha256 = key.sha256;
-      await this.save(r);
+      await this.forwardServerKey(r, ev, body, key);
+    } else if (r.serverKeyEvaluator === 'pending' || r.serverKeyEvaluator === 'expanding') {
+      r.serverKeyEvaluator = remote.serverKey.expansion === 'ready' ? 'ready' : 'expanding';
     }
     for (const party of r.parties) {
       const ref = r.inputs[party];
@@ -447,6 +727,32 @@ export class SessionObject extends DurableObject<Bindings> {
       await this.save(r);
     }
     return ev;
+  }
+
+  /**
+   * Streams the stored key to the evaluator. A refusal is final: the key is marked `failed`, so
+   * it is never forwarded again and a corrected key may replace it. When the evaluator refused
+   * early and cut the upload short, its answer is read from its session status.
+   */
+  private async forwardServerKey(r: SessionRecord, ev: EvaluatorClient, body: ReadableStream<Uint8Array>, key: BlobRef): Promise<void> {
+    try {
+      await ev.putServerKey(body, key.bytes, key.sha256);
+    } catch (error) {
+      let failure = failureFrom(error);
+      if (failure.retriable) {
+        const after = await ev.status().catch(() => undefined);
+        const refused = typeof after === 'object' ? after.serverKey.refused : undefined;
+        if (refused) failure = classifyEvaluatorError(422, refused);
+      }
+      if (KEY_REFUSALS.has(failure.code)) {
+        r.serverKeyEvaluator = 'failed';
+        await this.save(r);
+      }
+      throw new EvaluatorFailure(failure);
+    }
+    r.evaluator.serverKeySha256 = key.sha256;
+    r.serverKeyEvaluator = 'expanding';
+    await this.save(r);
   }
 
   /** The record, refreshed from the evaluator when running and not polled very recently. */
@@ -497,7 +803,9 @@ export class SessionObject extends DurableObject<Bindings> {
 
   private async failFromRun(r: SessionRecord): Promise<void> {
     const error = r.run.error;
-    markFailed(r, classifyEvaluatorError(500, error ?? { code: 'run_failed', message: 'The run failed.' }));
+    const failure = classifyEvaluatorError(500, error ?? { code: 'run_failed', message: 'The run failed.' });
+    if (KEY_REFUSALS.has(failure.code)) r.serverKeyEvaluator = 'failed';
+    markFailed(r, failure);
     await this.save(r);
   }
 
@@ -516,8 +824,10 @@ export class SessionObject extends DurableObject<Bindings> {
       return;
     }
     r.phase = 'done';
+    r.serverKeyEvaluator = 'ready';
     await this.save(r);
-    await ev.remove().catch(() => undefined);
+    // The evaluator keeps the expanded key for the next run, unless there can be none.
+    if (runsExhausted(r)) await ev.remove().catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -532,6 +842,7 @@ export class SessionObject extends DurableObject<Bindings> {
       tokenHash: r.tokenHash,
       blobsDeleted: false,
       purgeAt: Date.now() + TOMBSTONE_MS,
+      ...(r.upload ? { openUploads: [{ r2Key: r.upload.r2Key, r2UploadId: r.upload.r2UploadId }] } : {}),
     };
     // Tombstone first: from here on nothing can use the session, even if cleanup below fails.
     await this.save(tombstone);
@@ -546,10 +857,28 @@ export class SessionObject extends DurableObject<Bindings> {
   }
 
   private async deleteBlobs(tombstone: Tombstone): Promise<void> {
+    // An unfinished upload's parts are not objects a prefix sweep finds: abort it (once, best
+    // effort: an upload R2 no longer knows fails to abort, and R2 expires abandoned ones itself).
+    for (const u of tombstone.openUploads ?? []) await this.abortMultipart(u);
+    delete tombstone.openUploads;
     await deletePrefix(this.env.BLOBS, blobKeys.prefix(tombstone.sessionId));
     tombstone.blobsDeleted = true;
     await this.ctx.storage.put(STORAGE_KEY, tombstone);
   }
+}
+
+/** Evaluator codes that refuse the server key itself. */
+const KEY_REFUSALS = new Set(['invalid_server_key', 'key_parameter_mismatch']);
+
+/** 422: the key announced is the one the evaluator refused; a corrected key is needed. */
+function refusedKeyAgain(): Failure {
+  return {
+    status: 422,
+    code: 'invalid_server_key',
+    message: 'The evaluator refused this server key; upload a corrected one.',
+    retriable: false,
+    details: { field: 'key' },
+  };
 }
 
 function statusOfCode(code: string): ErrorStatus {

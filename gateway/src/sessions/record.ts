@@ -2,8 +2,9 @@
  * A session as its Durable Object stores it, and the pure rules over it: which state it is in,
  * who may do what, and the public status derived from it. No I/O here.
  *
- * Lifecycle: `created` → `keys` → `inputs` → `running` → `done` | `failed`, then a tombstone
- * (`deleted` or `expired`) that keeps answering 410 for a day before the object is wiped.
+ * Lifecycle: `created` → `keys` → `inputs` → `running` → `done` | `failed`, and from `done` or
+ * `failed` back to `running` for the next run (up to `maxRuns`), then a tombstone (`deleted` or
+ * `expired`) that keeps answering 410 for a day before the object is wiped.
  */
 import type { Party } from '../../../protocol/ciphertexts.ts';
 import type { ErrorBody } from '../../../protocol/errors.ts';
@@ -14,6 +15,7 @@ import { digestsEqual } from '../crypto/tokens.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
 import { fail, ok, type Failure, type Outcome } from './outcome.ts';
 import type { SlotHold } from './slots.ts';
+import type { KeyUpload, OpenMultipart } from './uploads.ts';
 
 export interface SessionRecord {
   kind: 'session';
@@ -28,6 +30,8 @@ export interface SessionRecord {
   createdAt: number;
   expiresAt: number;
   serverKey?: BlobRef;
+  /** The unfinished resumable upload of the server key, if any. */
+  upload?: KeyUpload;
   publicKey?: BlobRef;
   inputs: Partial<Record<Party, BlobRef>>;
   phase: 'open' | 'running' | 'done' | 'failed';
@@ -38,6 +42,8 @@ export interface SessionRecord {
   runNumber: number;
   /** The tenant's cap on runs per session. */
   maxRuns: number;
+  /** What the latest run used (the server key's and each party's inputs' SHA-256). */
+  runInputs?: { serverKey: string; inputs: Partial<Record<Party, string>> };
   /** Hand-overs of the latest run to the evaluator (1 + its retries). */
   attempts: number;
   /** Where the evaluator is with the server key, as far as the gateway knows. */
@@ -59,6 +65,8 @@ export interface Tombstone {
   tokenHash: string;
   /** Whether every R2 object of the session is gone (retried by the alarm until it is). */
   blobsDeleted: boolean;
+  /** Multipart uploads still to abort (their parts are not objects a prefix sweep finds). */
+  openUploads?: OpenMultipart[];
   purgeAt: number;
 }
 
@@ -125,9 +133,34 @@ export function progressOf(r: SessionRecord): SessionProgress {
   };
 }
 
-/** Whether the session is finished with the evaluator: done, or failed for good (a retriable failure may run again). */
+/** Whether the latest run is over: done, or failed for good (a retriable failure may run again). */
 export function runEnded(r: SessionRecord): boolean {
   return r.phase === 'done' || (r.phase === 'failed' && r.run.error?.retriable !== true);
+}
+
+/** Whether the session is finished with the evaluator: its last allowed run is over. */
+export function runsExhausted(r: SessionRecord): boolean {
+  return r.runNumber >= r.maxRuns && runEnded(r);
+}
+
+/** The key and inputs a run started now would use. */
+export function currentRunInputs(r: SessionRecord): NonNullable<SessionRecord['runInputs']> {
+  const inputs: Partial<Record<Party, string>> = {};
+  for (const p of r.parties) if (r.inputs[p]) inputs[p] = r.inputs[p].sha256;
+  return { serverKey: r.serverKey?.sha256 ?? '', inputs };
+}
+
+/** Whether the latest run used exactly what the session holds now. */
+export function sameRunInputs(r: SessionRecord): boolean {
+  const last = r.runInputs;
+  if (!last) return false;
+  const now = currentRunInputs(r);
+  return last.serverKey === now.serverKey && r.parties.every((p) => last.inputs[p] === now.inputs[p]);
+}
+
+/** Whether the evaluator refused the stored server key: it may be replaced by a new one. */
+export function serverKeyReplaceable(r: SessionRecord): boolean {
+  return r.serverKeyEvaluator === 'failed' && r.phase !== 'running';
 }
 
 /** 409: a different key of this kind was already accepted. */

@@ -12,7 +12,7 @@ import { explainCodes } from '../../../model/infer.ts';
 import type { Manifest, TreeFile } from '../../../model/manifest.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
-import { EncryptedResult, PROGRESS_EVENT, SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_EVENT, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import type { PublicKeyTestKeys, TestKeys } from '../../support/tfhe-keys.ts';
 import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
 import type { TestGateway } from './gateway.ts';
@@ -24,8 +24,17 @@ import { KEYS } from './tenants.ts';
  * its secret key; session token) and the bank's and bureau's inputs the production way: acme party
  * keys, compact lists encrypted under the session's public key.
  */
-export async function uploadSession(gw: TestGateway, manifest: Manifest, keys: PublicKeyTestKeys, s: Session, features: CreditFeatures): Promise<void> {
-  expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
+export async function uploadSession(
+  gw: TestGateway,
+  manifest: Manifest,
+  keys: PublicKeyTestKeys,
+  s: Session,
+  features: CreditFeatures,
+  options: { serverKey?: boolean } = {},
+): Promise<void> {
+  if (options.serverKey !== false) {
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
+  }
   expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), keys.compactPublicKeyBytes)).status).toBe(201);
   const applicant = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, features));
   expect(applicant.status, await applicant.clone().text()).toBe(201);
@@ -63,13 +72,26 @@ export async function readProgress(gw: TestGateway, s: Session): Promise<Session
 
 const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
 
-/** The session's encrypted result, decrypted, equals the cleartext model's decision and explanation. */
-export async function expectResultMatchesModel(gw: TestGateway, manifest: Manifest, keys: TestKeys, s: Session, features: CreditFeatures): Promise<void> {
-  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) });
+/**
+ * The session's encrypted result, decrypted, equals the cleartext model's decision and
+ * explanation; with `runId`, it must be that run's. Returns the run the result is of.
+ */
+export async function expectResultMatchesModel(
+  gw: TestGateway,
+  manifest: Manifest,
+  keys: TestKeys,
+  s: Session,
+  features: CreditFeatures,
+  runId?: string,
+): Promise<string> {
+  const query = runId === undefined ? '' : `?runId=${runId}`;
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/result${query}`, { headers: bearer(s.token) });
   expect(res.status).toBe(200);
-  const result = EncryptedResult.parse(await res.json());
+  const result = ResultResponse.parse(await res.json());
+  if (runId !== undefined) expect(result.runId).toBe(runId);
   const decrypt = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
   const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
   expect(result.explanation.bins).toEqual(manifest.explanation.bins.map((b) => b.label));
   expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);
+  return result.runId;
 }

@@ -1,0 +1,371 @@
+/**
+ * The frame of a `shortint::CompressedServerKey` (tfhe-rs 1.6.1 bincode, as
+ * `Shortint.serialize_compressed_server_key` writes it), read while the ~30 MB key streams past:
+ * the gateway checks uploads with it before storing them, the evaluator service again on arrival.
+ * The engine's full parser (`fhe/serialize/server-key.ts`) reads the same layout and also
+ * references the data vectors, which this reader only counts.
+ *
+ * The length of each data vector comes before its data, so every size the key claims is known a
+ * few kilobytes in (the bootstrap key's header ends near byte 65,650 for the 2_2 sets), long
+ * before its end. {@link ServerKeyFrameReader} takes the bytes chunk by chunk, keeps only the
+ * fixed-size fields (a few dozen bytes at a time) and skips the data, so a key can be refused as
+ * soon as its fields contradict each other, the parameter set expected, the cap or the declared
+ * size, and must end exactly where its fields say it ends. Every refusal names the field.
+ *
+ * Layout (bincode 1.3 default options: u32/u64/u128 little-endian, `Vec<T>` = u64 count then
+ * items, enum tags u32, no version tags): atomic-pattern tag · seeded KSK {Vec<u64> bodies,
+ * base_log, level, output_lwe_size, seed, modulus} · bootstrap-key tag · seeded BSK {Vec<u64>
+ * bodies, glwe_size, N, base_log, level, seed, modulus} · modulus-switch tag [+ seeded zeros list
+ * and three f64 when tag = 1] · pbs_order · message_modulus · carry_modulus · max_degree ·
+ * max_noise_level (u64 each).
+ *
+ * Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node.
+ */
+
+/** The FHE parameter sets the engine knows, by the name the evaluator's API uses. */
+export type ServerKeyParamSet = 'tuniform' | 'gaussian';
+
+/** The facts of a complete, self-consistent key frame. */
+export interface ServerKeyFrame {
+  /** The supported parameter set these dimensions match, or `null` for any other. */
+  paramSet: ServerKeyParamSet | null;
+  totalBytes: number;
+  lweDimension: number;
+  glweDimension: number;
+  polynomialSize: number;
+  ksBaseLog: number;
+  ksLevel: number;
+  pbsBaseLog: number;
+  pbsLevel: number;
+  modulusSwitch: 'standard' | 'drift' | 'centered_mean';
+  driftZeros: number;
+  messageModulus: number;
+  carryModulus: number;
+}
+
+type Dimensions = Omit<ServerKeyFrame, 'paramSet' | 'totalBytes'>;
+
+/** Dimensions of the supported sets (spec §10). */
+export const SERVER_KEY_PARAM_SETS: Readonly<Record<ServerKeyParamSet, Dimensions>> = {
+  tuniform: {
+    lweDimension: 918,
+    glweDimension: 1,
+    polynomialSize: 2048,
+    ksBaseLog: 4,
+    ksLevel: 4,
+    pbsBaseLog: 23,
+    pbsLevel: 1,
+    modulusSwitch: 'centered_mean',
+    driftZeros: 0,
+    messageModulus: 4,
+    carryModulus: 4,
+  },
+  gaussian: {
+    lweDimension: 866,
+    glweDimension: 1,
+    polynomialSize: 2048,
+    ksBaseLog: 3,
+    ksLevel: 5,
+    pbsBaseLog: 23,
+    pbsLevel: 1,
+    modulusSwitch: 'drift',
+    driftZeros: 1446,
+    messageModulus: 4,
+    carryModulus: 4,
+  },
+};
+
+/**
+ * The bytes contradict the format, the parameter set expected or the size declared. `field`
+ * names the field machine-readably (`bootstrap_key.length`, `parameter_set`, `size`, …);
+ * `message` says what is wrong, never any key material.
+ */
+export class ServerKeyFrameError extends Error {
+  override readonly name = 'ServerKeyFrameError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the parser asks of the bytes next: `read` n bytes of fields, or `skip` n bytes of data. */
+type Step = { read: number } | { skip: number; field: string };
+type Steps<T> = Generator<Step, T, Uint8Array>;
+
+const MODULUS_SWITCH = ['standard', 'drift', 'centered_mean'] as const;
+/** Bytes of a compression seed of kind 0 (u32 kind, u128 seed, u128 AES index, u64 byte index). */
+const SEED_BYTES = 4 + 16 + 16 + 8;
+/** An XOF seed (kind 1) replaces the 16-byte seed by a u64 length and at most this many bytes. */
+const MAX_XOF_SEED = 64;
+/** A native ciphertext modulus: u128 (0 = 2^64) and u64 scalar bits. */
+const MODULUS_BYTES = 16 + 8;
+
+function fail(field: string, message: string): never {
+  throw new ServerKeyFrameError(field, message);
+}
+
+function expect(ok: boolean, field: string, message: string): void {
+  if (!ok) fail(field, message);
+}
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+const isPowerOfTwo = (v: number) => v > 0 && (v & (v - 1)) === 0;
+
+/** The parse, as steps over the byte stream (see {@link ServerKeyFrameReader}). */
+function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, onImplied: (min: number, max: number) => void): Steps<ServerKeyFrame> {
+  let pos = 0;
+  function* u32(): Steps<number> {
+    const b = yield { read: 4 };
+    pos += 4;
+    return view(b).getUint32(0, true);
+  }
+  /** A u64 that must fit a safe integer (sizes, counts, small parameters). */
+  function* u64(field: string): Steps<number> {
+    const b = yield { read: 8 };
+    pos += 8;
+    const hi = view(b).getUint32(4, true);
+    if (hi >= 0x20_0000) fail(field, `${field} is out of range`);
+    return hi * 2 ** 32 + view(b).getUint32(0, true);
+  }
+  function* skip(n: number, field: string): Steps<void> {
+    // Refuse before waiting for bytes that could never be accepted.
+    if (pos + n > maxBytes) fail(field, `${field} claims ${n} bytes, more than a key may have`);
+    if (n > 0) yield { skip: n, field };
+    pos += n;
+  }
+  /** A `Vec<u64>`: returns its word count and skips its data. */
+  function* words(field: string): Steps<number> {
+    const count = yield* u64(`${field}.length`);
+    yield* skip(count * 8, field);
+    return count;
+  }
+  function* seed(field: string): Steps<void> {
+    const kind = yield* u32();
+    if (kind === 0) yield* skip(16, `${field}.seed`);
+    else if (kind === 1) {
+      const len = yield* u64(`${field}.seed`);
+      expect(len <= MAX_XOF_SEED, `${field}.seed`, `${field} xof seed is too long`);
+      yield* skip(len, `${field}.seed`);
+    } else fail(`${field}.seed`, `${field} seed kind ${kind} is unknown`);
+    yield* skip(16, `${field}.seed`);
+    expect((yield* u64(`${field}.seed`)) < 16, `${field}.seed`, `${field} seed byte index must be < 16`);
+  }
+  function* modulus(field: string): Steps<void> {
+    const b = yield { read: 16 };
+    pos += 16;
+    expect(b.every((x) => x === 0), `${field}.modulus`, `${field} ciphertext modulus must be native (2^64)`);
+    expect((yield* u64(`${field}.modulus`)) === 64, `${field}.modulus`, `${field} scalar bits must be 64`);
+  }
+  function* decomposition(field: string): Steps<{ baseLog: number; level: number }> {
+    const baseLog = yield* u64(`${field}.decomposition`);
+    const level = yield* u64(`${field}.decomposition`);
+    expect(baseLog >= 1 && level >= 1 && baseLog * level <= 64, `${field}.decomposition`, `${field} decomposition ${baseLog}×${level} is invalid`);
+    return { baseLog, level };
+  }
+
+  expect((yield* u32()) === 0, 'atomic_pattern', 'atomic pattern must be Standard (0)');
+
+  const kskWords = yield* words('keyswitch_key');
+  const ks = yield* decomposition('keyswitch_key');
+  const outputLweSize = yield* u64('keyswitch_key.output_lwe_size');
+  expect(outputLweSize >= 2 && outputLweSize <= 1 << 16, 'keyswitch_key.output_lwe_size', 'keyswitch output size is out of range');
+  yield* seed('keyswitch_key');
+  yield* modulus('keyswitch_key');
+
+  expect((yield* u32()) === 0, 'bootstrap_key.kind', 'bootstrap key must be Classic (0)');
+  const bskWords = yield* words('bootstrap_key');
+  const glweSize = yield* u64('bootstrap_key.glwe_size');
+  const polynomialSize = yield* u64('bootstrap_key.polynomial_size');
+  expect(glweSize >= 2 && glweSize <= 16, 'bootstrap_key.glwe_size', 'glwe size is out of range');
+  expect(isPowerOfTwo(polynomialSize) && polynomialSize >= 256 && polynomialSize <= 1 << 16, 'bootstrap_key.polynomial_size', 'polynomial size is invalid');
+  const pbs = yield* decomposition('bootstrap_key');
+  yield* seed('bootstrap_key');
+  yield* modulus('bootstrap_key');
+
+  const lweDimension = outputLweSize - 1;
+  const glweDimension = glweSize - 1;
+  expect(kskWords === glweDimension * polynomialSize * ks.level, 'keyswitch_key.length', 'keyswitch key length does not match its dimensions');
+  expect(bskWords === lweDimension * pbs.level * glweSize * polynomialSize, 'bootstrap_key.length', 'bootstrap key length does not match its dimensions');
+
+  if (expected !== undefined) {
+    // Everything that sizes the key is known now: its set must be the one expected, and the
+    // total it implies (the rest is that set's fixed-size tail) must be the size declared.
+    const want = SERVER_KEY_PARAM_SETS[expected];
+    const got = { lweDimension, glweDimension, polynomialSize, ksBaseLog: ks.baseLog, ksLevel: ks.level, pbsBaseLog: pbs.baseLog, pbsLevel: pbs.level };
+    const differing = (Object.keys(got) as (keyof typeof got)[]).filter((k) => got[k] !== want[k]);
+    if (differing.length > 0) fail('parameter_set', `the key is not of the ${expected} parameter set (${differing.join(', ')} differ)`);
+    const tail = tailBytes(want);
+    onImplied(pos + tail.min, pos + tail.max);
+  }
+
+  const msTag = yield* u32();
+  const modulusSwitch = MODULUS_SWITCH[msTag] ?? fail('modulus_switch.kind', `modulus switch kind ${msTag} is unknown`);
+  let driftZeros = 0;
+  if (modulusSwitch === 'drift') {
+    driftZeros = yield* words('modulus_switch.zeros');
+    expect(driftZeros >= 1, 'modulus_switch.zeros.length', 'drift zeros list is empty');
+    expect((yield* u64('modulus_switch.zeros.lwe_size')) === outputLweSize, 'modulus_switch.zeros.lwe_size', 'drift zeros lwe size does not match the keyswitch output');
+    yield* seed('modulus_switch.zeros');
+    yield* modulus('modulus_switch.zeros');
+    yield* skip(24, 'modulus_switch.parameters');
+  }
+
+  expect((yield* u32()) === 0, 'pbs_order', 'pbs order must be KeyswitchBootstrap (0)');
+  const messageModulus = yield* u64('message_modulus');
+  const carryModulus = yield* u64('carry_modulus');
+  expect(isPowerOfTwo(messageModulus) && isPowerOfTwo(carryModulus), 'message_modulus', 'message and carry moduli must be powers of two');
+  expect((yield* u64('max_degree')) === messageModulus * carryModulus - 1, 'max_degree', 'max degree must be message × carry − 1');
+  yield* u64('max_noise_level');
+
+  const dims: Dimensions = {
+    lweDimension,
+    glweDimension,
+    polynomialSize,
+    ksBaseLog: ks.baseLog,
+    ksLevel: ks.level,
+    pbsBaseLog: pbs.baseLog,
+    pbsLevel: pbs.level,
+    modulusSwitch,
+    driftZeros,
+    messageModulus,
+    carryModulus,
+  };
+  const matches = (set: Dimensions) => (Object.keys(dims) as (keyof Dimensions)[]).every((k) => set[k] === dims[k]);
+  const paramSet = (Object.keys(SERVER_KEY_PARAM_SETS) as ServerKeyParamSet[]).find((name) => matches(SERVER_KEY_PARAM_SETS[name])) ?? null;
+  if (expected !== undefined && paramSet !== expected) fail('parameter_set', `the key is not of the ${expected} parameter set`);
+  return { paramSet, totalBytes: pos, ...dims };
+}
+
+/** Bytes after the bootstrap key's modulus, for a set: the modulus-switch part and the five trailing fields. */
+function tailBytes(set: Dimensions): { min: number; max: number } {
+  const trailing = 4 + 4 + 4 * 8; // modulus-switch tag, pbs order, four u64
+  if (set.modulusSwitch !== 'drift') return { min: trailing, max: trailing };
+  const zeros = 8 + set.driftZeros * 8 + 8 + SEED_BYTES + MODULUS_BYTES + 24;
+  return { min: trailing + zeros, max: trailing + zeros - 16 + 8 + MAX_XOF_SEED };
+}
+
+/**
+ * Reads a key's frame from its bytes as they arrive, holding only the field being read.
+ *
+ * @example
+ * const reader = new ServerKeyFrameReader({ maxBytes, declaredBytes: length, expected: 'tuniform' });
+ * for await (const chunk of body) reader.push(chunk); // throws ServerKeyFrameError
+ * const frame = reader.finish();
+ */
+export class ServerKeyFrameReader {
+  private readonly steps: Steps<ServerKeyFrame>;
+  private step: Step | undefined;
+  /** The field being read, and how much of it has arrived. */
+  private field = new Uint8Array(0);
+  private filled = 0;
+  /** Bytes of the current `skip` still to pass. */
+  private skipping = 0;
+  /** Bytes consumed so far (the offset of the current step's next byte). */
+  private consumed = 0;
+  private result: ServerKeyFrame | undefined;
+  private implied: { min: number; max: number } | undefined;
+
+  /**
+   * @param opts.maxBytes refuse at once a key whose fields claim more than this
+   * @param opts.declaredBytes the size the key must have (Content-Length, an announced size)
+   * @param opts.expected the parameter set the key must be of: checked as soon as the bootstrap
+   *   key's header arrives, with the total size its fields then imply
+   */
+  constructor(private readonly opts: { maxBytes: number; declaredBytes?: number; expected?: ServerKeyParamSet }) {
+    this.steps = frameSteps(opts.maxBytes, opts.expected, (min, max) => {
+      this.implied = { min, max };
+      const d = opts.declaredBytes;
+      if (d !== undefined && (d < min || d > max)) {
+        fail('size', min === max ? `the key's fields imply ${min} bytes, not ${d}` : `the key's fields imply ${min}–${max} bytes, not ${d}`);
+      }
+    });
+    this.advance(this.steps.next());
+  }
+
+  /** Whether the whole frame has been read. */
+  get complete(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** Whether the expected parameter set and the total size were checked (only with `expected`). */
+  get headerChecked(): boolean {
+    return this.implied !== undefined;
+  }
+
+  /** The least total size the fields read so far imply. */
+  get minTotalBytes(): number {
+    if (this.result) return this.result.totalBytes;
+    const step = this.step;
+    const pending = step === undefined ? 0 : 'read' in step ? step.read - this.filled : this.skipping;
+    return Math.max(this.consumed + pending, this.implied?.min ?? 0);
+  }
+
+  /** Takes the next bytes of the key. @throws {ServerKeyFrameError} */
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const step = this.step;
+      if (step === undefined) fail('size', `the key has bytes after its last field (at byte ${this.consumed})`);
+      if ('skip' in step) {
+        const n = Math.min(this.skipping, chunk.length - at);
+        this.skipping -= n;
+        at += n;
+        this.consumed += n;
+        if (this.skipping === 0) this.advance(this.steps.next(new Uint8Array(0)));
+      } else {
+        const n = Math.min(step.read - this.filled, chunk.length - at);
+        this.field.set(chunk.subarray(at, at + n), this.filled);
+        this.filled += n;
+        at += n;
+        this.consumed += n;
+        if (this.filled === step.read) this.advance(this.steps.next(this.field));
+      }
+    }
+  }
+
+  /** The frame, once every byte has been pushed. @throws {ServerKeyFrameError} when the key ended early */
+  finish(): ServerKeyFrame {
+    if (!this.result) fail('size', `the key is truncated: its fields need at least ${this.minTotalBytes} bytes, got ${this.consumed}`);
+    return this.result;
+  }
+
+  private advance(next: IteratorResult<Step, ServerKeyFrame>): void {
+    if (next.done) {
+      this.step = undefined;
+      this.result = next.value;
+      const d = this.opts.declaredBytes;
+      if (d !== undefined && d !== next.value.totalBytes) fail('size', `the key's fields imply ${next.value.totalBytes} bytes, not ${d}`);
+      return;
+    }
+    const step = next.value;
+    this.step = step;
+    const d = this.opts.declaredBytes;
+    if ('skip' in step) {
+      this.skipping = step.skip;
+      if (d !== undefined && this.consumed + step.skip > d) fail(step.field, `${step.field} runs past the key's ${d} bytes`);
+    } else {
+      if (this.field.length < step.read) this.field = new Uint8Array(Math.max(step.read, 16));
+      this.field = this.field.subarray(0, step.read);
+      this.filled = 0;
+      if (d !== undefined && this.consumed + step.read > d) fail('size', `the key's fields need more than its ${d} bytes`);
+    }
+  }
+}
+
+/** Either the frame is complete, or at least `minTotalBytes` are needed (the key says so). */
+export type FrameState = { complete: true; frame: ServerKeyFrame } | { complete: false; minTotalBytes: number };
+
+/**
+ * Reads the frame of the first `length` bytes of `bytes` (a prefix of the key held in memory).
+ *
+ * @returns the complete frame when `length` covers it exactly; otherwise the least total size
+ *   the fields read so far imply
+ * @throws {ServerKeyFrameError} on a contradiction, or when `length` exceeds the frame
+ */
+export function readServerKeyFrame(bytes: Uint8Array, length: number, maxBytes: number): FrameState {
+  const reader = new ServerKeyFrameReader({ maxBytes });
+  reader.push(bytes.subarray(0, length));
+  return reader.complete ? { complete: true, frame: reader.finish() } : { complete: false, minTotalBytes: reader.minTotalBytes };
+}
