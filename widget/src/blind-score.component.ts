@@ -241,10 +241,21 @@ export class BlindScore extends LitElement {
     super.connectedCallback();
     this.applyLocale();
     this.observeVisibility();
+    window.addEventListener('pagehide', this.handlePageHide);
   }
+
+  /**
+   * The applicant leaves the page (no `disconnectedCallback` then): forget the session at the
+   * gateway now (a `keepalive` DELETE outlives the page) rather than at its TTL.
+   */
+  private handlePageHide = (): void => {
+    this.stopPreparation();
+    this.dropPrepared();
+  };
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('pagehide', this.handlePageHide);
     this.abort?.abort();
     this.visibility?.disconnect();
     this.visibility = undefined;
