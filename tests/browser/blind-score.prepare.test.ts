@@ -57,7 +57,7 @@ describe('prepare', () => {
     expect(el.prepare).to.equal('interaction');
     const seen = record(el);
     await answer(el, 'own_car', true);
-    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded before the click', { timeout: 60_000 });
+    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded before the click', { timeout: 150_000 });
     expect(seen.prepared.slice(0, 4)).to.deep.equal(['keygen', 'session', 'publicKey', 'serverKey']);
     // Silent: the form stayed, and every report so far is the preparation's.
     expect(part(el, 'form')).to.exist;
@@ -108,7 +108,7 @@ describe('prepare', () => {
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     expect(seen.prepared).to.deep.equal([]);
     el.scrollIntoView();
-    await waitUntil(() => seen.prepared.includes('serverKey'), 'prepared once visible', { timeout: 60_000 });
+    await waitUntil(() => seen.prepared.includes('serverKey'), 'prepared once visible', { timeout: 150_000 });
     el.cancel();
   });
 
@@ -215,7 +215,7 @@ describe('resumable key upload', () => {
     const el = await mount('pk_test_busy_part');
     const seen = record(el);
     await answer(el, 'own_car', true);
-    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded', { timeout: 60_000 });
+    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded', { timeout: 150_000 });
     expect((await gatewayView(seen.sessionId!)).partLog).to.deep.equal([1, 2, 3, 3, 4, 5, 6]);
     expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
   });
@@ -224,8 +224,14 @@ describe('resumable key upload', () => {
     const el = await mount('pk_test_cut_upload');
     const seen = record(el);
     await answer(el, 'own_car', true);
-    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded', { timeout: 60_000 });
-    expect((await gatewayView(seen.sessionId!)).partLog).to.deep.equal(ALL_PARTS);
+    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded', { timeout: 150_000 });
+    // Part 2 was stored, then its connection cut. Chromium itself may send it once more on a new
+    // connection (answered 409 part_exists, taken as stored); the client's own retry asks the
+    // gateway first. Either way no other part travels twice, and part 2 at most twice.
+    const log = (await gatewayView(seen.sessionId!)).partLog!;
+    expect([...new Set(log)]).to.deep.equal(ALL_PARTS);
+    expect(log.filter((n) => n !== 2)).to.deep.equal([1, 3, 4, 5, 6]);
+    expect(log.filter((n) => n === 2).length).to.be.at.most(2);
     expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
   });
 });

@@ -601,8 +601,9 @@ export class BlindScore extends LitElement {
       },
       (e: unknown) => {
         if (this.preparation === prep) this.preparation = undefined;
-        // A half-prepared session is of no use to anyone: forget its keys now, not at the TTL.
-        if (prep.session) client.deleteSession(prep.session).catch(() => undefined);
+        // A half-prepared session is of no use to anyone: forget its keys now, not at the TTL
+        // (a cancelled one was deleted by the cancel).
+        if (prep.session && !abort.signal.aborted) client.deleteSession(prep.session).catch(() => undefined);
         const error = toBlindScoreError(e);
         if (error.code === 'worker_crashed' || error.code === 'cancelled') this.keys = undefined;
         throw error;

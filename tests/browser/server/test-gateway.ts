@@ -397,8 +397,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     const first = !s.partsSeen.has(n);
     s.partsSeen.add(n);
     if (!Number.isInteger(n) || n < 1 || n > u.partCount) throw new ApiError(400, 'invalid_part_number', `parts are 1..${u.partCount}`);
-    if (first && s.scenario.busyPart === n) throw new ApiError(503, 'evaluator_unavailable', 'busy', { retriable: true });
+    // The body is read first, as a gateway streaming it to storage does (an unread body stalls the sender).
     const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (first && s.scenario.busyPart === n) throw new ApiError(503, 'evaluator_unavailable', 'busy', { retriable: true });
     const expected = n === u.partCount ? u.size - (u.partCount - 1) * SERVER_KEY_UPLOAD.partSize : SERVER_KEY_UPLOAD.partSize;
     if (bytes.byteLength !== expected) throw new ApiError(400, 'invalid_part_size', `part ${n} must be ${expected} bytes`);
     if (u.parts.has(n)) throw new ApiError(409, 'part_exists', `part ${n} is stored`);
