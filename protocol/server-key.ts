@@ -6,8 +6,10 @@
  * references the data vectors, which this reader only counts.
  *
  * The length of each data vector comes before its data, so every size the key claims is known a
- * few kilobytes in (the bootstrap key's header ends near byte 65,650 for the 2_2 sets), long
- * before its end. {@link ServerKeyFrameReader} takes the bytes chunk by chunk, keeps only the
+ * few kilobytes in (the bootstrap key's length is at byte 65,644 of a 2_2 TUniform key, 82,028 of
+ * a Gaussian one), long before its end: against an expected parameter set, every length and the
+ * total size are checked there; the bootstrap key's own dimensions follow its ~30 MB of data and
+ * are checked at the end. {@link ServerKeyFrameReader} takes the bytes chunk by chunk, keeps only the
  * fixed-size fields (a few dozen bytes at a time) and skips the data, so a key can be refused as
  * soon as its fields contradict each other, the parameter set expected, the cap or the declared
  * size, and must end exactly where its fields say it ends. Every refusal names the field.
@@ -165,17 +167,43 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
     return { baseLog, level };
   }
 
+  // With an expected set, each size is checked against it as soon as it is read: the data that
+  // follows a length is skipped by it, so a wrong one would make every later field garbage.
+  const want = expected === undefined ? undefined : SERVER_KEY_PARAM_SETS[expected];
+  const mismatch = (what: string) => fail('parameter_set', `the key is not of the ${expected} parameter set (its ${what} differs)`);
+
   expect((yield* u32()) === 0, 'atomic_pattern', 'atomic pattern must be Standard (0)');
 
-  const kskWords = yield* words('keyswitch_key');
+  const kskWords = yield* u64('keyswitch_key.length');
+  if (want && kskWords !== kskWordsOf(want)) {
+    // A length some other set has is a key of that set; any other is a corrupt length.
+    if (Object.values(SERVER_KEY_PARAM_SETS).some((set) => kskWordsOf(set) === kskWords)) mismatch('keyswitch key');
+    fail('keyswitch_key.length', `keyswitch key length ${kskWords} does not match the ${expected} parameters`);
+  }
+  yield* skip(kskWords * 8, 'keyswitch_key');
   const ks = yield* decomposition('keyswitch_key');
+  if (want && (ks.baseLog !== want.ksBaseLog || ks.level !== want.ksLevel)) mismatch('keyswitch decomposition');
   const outputLweSize = yield* u64('keyswitch_key.output_lwe_size');
   expect(outputLweSize >= 2 && outputLweSize <= 1 << 16, 'keyswitch_key.output_lwe_size', 'keyswitch output size is out of range');
+  if (want && outputLweSize !== want.lweDimension + 1) mismatch('LWE dimension');
   yield* seed('keyswitch_key');
   yield* modulus('keyswitch_key');
 
   expect((yield* u32()) === 0, 'bootstrap_key.kind', 'bootstrap key must be Classic (0)');
-  const bskWords = yield* words('bootstrap_key');
+  const bskWords = yield* u64('bootstrap_key.length');
+  if (want) {
+    if (bskWords !== bskWordsOf(want)) {
+      if (Object.values(SERVER_KEY_PARAM_SETS).some((set) => bskWordsOf(set) === bskWords)) mismatch('bootstrap key');
+      fail('bootstrap_key.length', `bootstrap key length ${bskWords} does not match the ${expected} parameters`);
+    }
+    // Every size of the key is known now: the rest is fixed-size fields and the set's tail.
+    const seedMin = SEED_BYTES;
+    const seedMax = SEED_BYTES - 16 + 8 + MAX_XOF_SEED;
+    const rest = pos + bskWords * 8 + 2 * 8 + 2 * 8 + MODULUS_BYTES;
+    const tail = tailBytes(want);
+    onImplied(rest + seedMin + tail.min, rest + seedMax + tail.max);
+  }
+  yield* skip(bskWords * 8, 'bootstrap_key');
   const glweSize = yield* u64('bootstrap_key.glwe_size');
   const polynomialSize = yield* u64('bootstrap_key.polynomial_size');
   expect(glweSize >= 2 && glweSize <= 16, 'bootstrap_key.glwe_size', 'glwe size is out of range');
@@ -189,15 +217,8 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
   expect(kskWords === glweDimension * polynomialSize * ks.level, 'keyswitch_key.length', 'keyswitch key length does not match its dimensions');
   expect(bskWords === lweDimension * pbs.level * glweSize * polynomialSize, 'bootstrap_key.length', 'bootstrap key length does not match its dimensions');
 
-  if (expected !== undefined) {
-    // Everything that sizes the key is known now: its set must be the one expected, and the
-    // total it implies (the rest is that set's fixed-size tail) must be the size declared.
-    const want = SERVER_KEY_PARAM_SETS[expected];
-    const got = { lweDimension, glweDimension, polynomialSize, ksBaseLog: ks.baseLog, ksLevel: ks.level, pbsBaseLog: pbs.baseLog, pbsLevel: pbs.level };
-    const differing = (Object.keys(got) as (keyof typeof got)[]).filter((k) => got[k] !== want[k]);
-    if (differing.length > 0) fail('parameter_set', `the key is not of the ${expected} parameter set (${differing.join(', ')} differ)`);
-    const tail = tailBytes(want);
-    onImplied(pos + tail.min, pos + tail.max);
+  if (want && (glweDimension !== want.glweDimension || polynomialSize !== want.polynomialSize || pbs.baseLog !== want.pbsBaseLog || pbs.level !== want.pbsLevel)) {
+    mismatch('bootstrap key dimensions');
   }
 
   const msTag = yield* u32();
@@ -237,6 +258,10 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
   if (expected !== undefined && paramSet !== expected) fail('parameter_set', `the key is not of the ${expected} parameter set`);
   return { paramSet, totalBytes: pos, ...dims };
 }
+
+/** Words of a set's keyswitch key bodies (k·N·ks_level) and bootstrap key (n·pbs_level·(k+1)·N). */
+const kskWordsOf = (s: Dimensions) => s.glweDimension * s.polynomialSize * s.ksLevel;
+const bskWordsOf = (s: Dimensions) => s.lweDimension * s.pbsLevel * (s.glweDimension + 1) * s.polynomialSize;
 
 /** Bytes after the bootstrap key's modulus, for a set: the modulus-switch part and the five trailing fields. */
 function tailBytes(set: Dimensions): { min: number; max: number } {

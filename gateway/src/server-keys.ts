@@ -20,38 +20,60 @@ function refusal(e: ServerKeyFrameError): ApiError {
 }
 
 /**
- * A pass-through stream that reads the frame of a key of `keyBytes` bytes as it flows. On a bad
- * frame it errors (so storage keeps nothing) and `refused()` returns the 422 to answer.
- * `first-part`: the bytes are the key's first part; its header (through the bootstrap key's
- * sizes) must be in it and is checked against the total.
+ * The body of a key of `keyBytes` bytes, passed through while its frame is read. On a bad frame
+ * the returned stream errors (so storage keeps nothing) and `refused()` gives the 422 to answer;
+ * the rest of the body is still read and dropped, so the client, which is still sending, can
+ * read that answer (`settled()` resolves once it has all arrived). `first-part`: the bytes are
+ * the key's first part, whose lengths and kinds must be all there and are checked against the
+ * total.
  */
-export function serverKeyCheck(keyBytes: number, scope: ServerKeyScope): { check: TransformStream<Uint8Array, Uint8Array>; refused: () => ApiError | undefined } {
-  const reader = new ServerKeyFrameReader({
+export function checkedServerKey(
+  body: ReadableStream<Uint8Array>,
+  keyBytes: number,
+  scope: ServerKeyScope,
+): { stream: ReadableStream<Uint8Array>; refused: () => ApiError | undefined; settled: () => Promise<void> } {
+  const frame = new ServerKeyFrameReader({
     maxBytes: PublicBodyLimits.serverKey,
     declaredBytes: keyBytes,
     expected: servedManifest().parameterSet.id,
   });
+  const source = body.getReader();
   let error: ApiError | undefined;
-  const guard = (fn: () => void) => {
-    try {
-      fn();
-    } catch (e) {
-      if (!(e instanceof ServerKeyFrameError)) throw e;
-      error = refusal(e);
-      throw error;
-    }
+  let rest: Promise<void> = Promise.resolve();
+  const refuse = (e: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (!(e instanceof ServerKeyFrameError)) throw e;
+    error = refusal(e);
+    controller.error(error);
+    rest = drain(source);
   };
-  const check = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      guard(() => reader.push(chunk));
-      controller.enqueue(chunk);
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await source.read();
+      try {
+        if (!done) {
+          frame.push(value);
+          controller.enqueue(value);
+          return;
+        }
+        if (scope === 'whole') frame.finish();
+        else if (!frame.headerChecked) throw new ServerKeyFrameError('size', 'the first part ends before the key\u2019s lengths do');
+        controller.close();
+      } catch (e) {
+        refuse(e, controller);
+      }
     },
-    flush() {
-      guard(() => {
-        if (scope === 'whole') reader.finish();
-        else if (!reader.headerChecked) throw new ServerKeyFrameError('size', 'the first part ends before the key\u2019s header does');
-      });
+    cancel(reason) {
+      return source.cancel(reason);
     },
   });
-  return { check, refused: () => error };
+  return { stream, refused: () => error, settled: () => rest };
+}
+
+/** Reads a body to its end, keeping nothing. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    for (;;) if ((await reader.read()).done) return;
+  } catch {
+    // The client went away: nothing to answer.
+  }
 }

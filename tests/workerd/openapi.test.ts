@@ -36,7 +36,7 @@ test('every route of the app is in the document, and nothing else', async () => 
   );
   const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
   expect([...served].sort()).toEqual([...documented].sort());
-  expect(served.size).toBe(12);
+  expect(served.size).toBe(16);
 });
 
 test('every operation is named and documents its errors with the shared codes', () => {
@@ -54,8 +54,12 @@ test('every operation is named and documents its errors with the shared codes', 
   }
 });
 
-test('the public key upload documents its 422, the server key upload has none', () => {
-  const put = (kind: string) => doc.paths[`/v1/sessions/{sessionId}/${kind}`]!['put']!.responses as Record<string, { description: string }>;
-  expect(put('public-key')['422']?.description).toContain('`invalid_public_key`');
-  expect(put('server-key')['422']).toBeUndefined();
+test('key uploads document their 422s: a bad key is refused on upload, a wrong final hash on completion', () => {
+  const responses = (path: string, method: string) => doc.paths[`/v1/sessions/{sessionId}/${path}`]![method]!.responses as Record<string, { description: string }>;
+  expect(responses('public-key', 'put')['422']?.description).toContain('`invalid_public_key`');
+  expect(responses('server-key', 'put')['422']?.description).toContain('`invalid_server_key`');
+  expect(responses('server-key/uploads/{uploadId}/parts/{partNumber}', 'put')['422']?.description).toContain('`invalid_server_key`');
+  expect(responses('server-key/uploads/{uploadId}/parts/{partNumber}', 'put')['409']?.description).toContain('`part_out_of_order`');
+  expect(responses('server-key/uploads/{uploadId}/complete', 'post')['422']?.description).toContain('`server_key_hash_mismatch`');
+  expect(responses('run', 'post')['429']?.description).toContain('`run_limit_reached`');
 });

@@ -9,7 +9,7 @@ import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { servedManifest } from '../model.ts';
 import { checkPublicKeyUpload } from '../public-keys.ts';
-import { serverKeyCheck } from '../server-keys.ts';
+import { checkedServerKey } from '../server-keys.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
 import { clientIp } from '../middleware/rate-limit/index.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
@@ -71,11 +71,14 @@ async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Arra
  * the field; R2 keeps nothing of a refused key), never held whole.
  */
 async function storeServerKey(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined): Promise<BlobRef> {
-  const { check, refused } = serverKeyCheck(length, 'whole');
+  const { stream, refused, settled } = checkedServerKey(body, length, 'whole');
   try {
-    return await putStreamExact(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'server-key'), body.pipeThrough(check), length, expected);
+    return await putStreamExact(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'server-key'), stream, length, expected);
   } catch (error) {
-    throw refused() ?? error;
+    const refusal = refused();
+    if (!refusal) throw error;
+    await settled();
+    throw refusal;
   }
 }
 

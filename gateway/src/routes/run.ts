@@ -18,10 +18,13 @@ const run = createRoute({
   method: 'post',
   path: '/{sessionId}/run',
   operationId: 'runSession',
-  summary: 'Start the run, or retry a failed one',
+  summary: 'Start a run, or retry a failed one',
   description:
-    'Hands the stored key and inputs to the evaluator and starts the run. After a retriable failure, call again: ' +
-    'nothing needs uploading twice. 202 when started, 200 when it already was (or is done).',
+    'Hands the stored key and inputs to the evaluator and starts a run with them: the answer carries its `runId` and `runNumber`. ' +
+    'After a retriable failure, call again: the same run is retried, nothing needs uploading twice. After a run ended, new inputs ' +
+    'and this call start the next run (a new `runId`); with the same key and inputs as the latest run, that run is answered instead. ' +
+    '202 when a run was handed over, 200 when it already was (or is done). At most the tenant\u2019s `maxRunsPerSession` runs ' +
+    '(429 `run_limit_reached`).',
   security: security.token,
   middleware: [sessionAccess(), limitBody(PublicBodyLimits.run)],
   request: { params: SessionPath, body: { required: false, content: { 'application/json': { schema: RunRequest } } } },
@@ -64,7 +67,9 @@ const result = createRoute({
   path: '/{sessionId}/result',
   operationId: 'getResult',
   summary: 'The encrypted result',
-  description: 'Once the session is `done`. Only the session token: party keys never read results.',
+  description:
+    'The latest run\u2019s, with its `runId`, once the session is `done`. With `?runId=`, only that run\u2019s (409 `run_superseded` ' +
+    'when a later run started). Only the session token: party keys never read results.',
   security: security.token,
   middleware: [sessionAccess()],
   request: { params: SessionPath, query: ResultQuery },

@@ -21,7 +21,7 @@ import { limitBody } from '../middleware/body-limit/index.ts';
 import { clientIp } from '../middleware/rate-limit/index.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
 import { asWebWritable, fixedLengthStream } from '../platform.ts';
-import { serverKeyCheck } from '../server-keys.ts';
+import { checkedServerKey } from '../server-keys.ts';
 import { unwrap } from '../sessions/outcome.ts';
 import { prepareInBackground, sessionStub } from '../sessions/store.ts';
 import { SessionPath, binary, errorResponses, json, security } from './openapi-parts.ts';
@@ -120,18 +120,21 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
     if (!body) throw new ApiError(400, 'invalid_request', 'The part is empty.');
     let source: ReadableStream<Uint8Array> = body;
     let refused: () => ApiError | undefined = () => undefined;
+    let settled = () => Promise.resolve();
     if (partNumber === 1) {
-      const scope = length === target.keySize ? 'whole' : 'first-part';
-      const { check, refused: why } = serverKeyCheck(target.keySize, scope);
-      source = body.pipeThrough(check);
-      refused = why;
+      // Part 1 holds every length of the key: it is checked on its way into R2.
+      const checked = checkedServerKey(body, target.keySize, length === target.keySize ? 'whole' : 'first-part');
+      ({ stream: source, refused, settled } = checked);
     }
     const fixed = fixedLengthStream(length);
     const piping = source.pipeTo(asWebWritable(fixed.writable));
     const multipart = c.env.BLOBS.resumeMultipartUpload(target.r2Key, target.r2UploadId);
     const [uploaded, piped] = await Promise.allSettled([multipart.uploadPart(partNumber, fixed.readable), piping]);
     const refusal = refused();
-    if (refusal) throw refusal;
+    if (refusal) {
+      await settled();
+      throw refusal;
+    }
     if (piped.status === 'rejected') {
       throw new ApiError(400, 'invalid_request', `The part did not carry exactly the ${length} bytes its Content-Length declared.`);
     }
