@@ -251,9 +251,18 @@ export async function bench(): Promise<Record<string, unknown>> {
       const browser = await launchBrowser(profile.cpus === undefined ? {} : { cpus: profile.cpus });
       try {
         const runs: RunFigures[] = [];
-        for (let i = 0; i < RUNS; i++) runs.push(await oneRun(browser.cdp, env.stack.url, profile, fields));
+        const failures: string[] = [];
+        // A failed run is reported (with its error), not hidden; the medians are of the others.
+        for (let i = 0; i < RUNS; i++) {
+          try {
+            runs.push(await oneRun(browser.cdp, env.stack.url, profile, fields));
+          } catch (e) {
+            failures.push(e instanceof Error ? e.message : String(e));
+          }
+        }
         profiles[profile.name] = {
-          ...summarize(runs),
+          ...(runs.length > 0 ? summarize(runs) : { runs: 0 }),
+          failedRuns: failures,
           cpu: browser.cpu,
           network: profile.network
             ? { method: 'Network.emulateNetworkConditions on the page and its dedicated worker', ...profile.network }

@@ -7,8 +7,9 @@
  *
  * Idempotent requests (reads, key and input PUTs, deletes, the resumable upload's steps) are
  * sent again on 429/502/503/504 and network errors (`retry.ts`: backoff with jitter, at least the
- * server's `Retry-After`, bounded). Session creation is retried on 429/503 too: the gateway
- * answers those before creating anything, and a stray session would only wait for its TTL.
+ * server's `Retry-After`, bounded). So are `POST …/run` (with no new inputs the gateway answers
+ * the latest run) and session creation (the gateway answers 429/503 before creating anything,
+ * and a session whose answer was lost would only wait for its TTL).
  */
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
@@ -189,6 +190,8 @@ export class GatewayClient {
       publicPath.run(session.sessionId),
       { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
       RunResponse,
+      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
+      true,
     );
   }
 
@@ -205,7 +208,7 @@ export class GatewayClient {
     const response = await this.send(publicPath.progress(session.sessionId), {
       headers: { ...this.tokenHeaders(session), accept: 'text/event-stream' },
       signal,
-    });
+    }, true);
     if (!response.body) throw new BlindScoreError(ClientErrorCode.BadResponse, 'progress response has no body');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let found: SessionProgress | null = null;
@@ -308,7 +311,7 @@ export class GatewayClient {
       try {
         response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
       } catch (e) {
-        throw networkError(e);
+        throw networkError(e, `${init.method ?? 'GET'} ${path}`);
       }
       if (!response.ok) {
         const text = await response.text().catch(() => '');
@@ -321,10 +324,10 @@ export class GatewayClient {
   }
 }
 
-function networkError(e: unknown): BlindScoreError {
+function networkError(e: unknown, request?: string): BlindScoreError {
   if (e instanceof BlindScoreError) return e;
   if (e instanceof DOMException && e.name === 'AbortError') return new BlindScoreError('cancelled', 'cancelled');
-  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached: ${String(e)}`, true);
+  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached${request ? ` (${request})` : ''}: ${String(e)}`, true);
 }
 
 /** The gateway's `ErrorBody` as an error; anything else as a generic HTTP failure. */
