@@ -63,8 +63,8 @@ describe('preparing ahead of the click, end to end', () => {
     bank.page.waitForFunction((s) => (window as unknown as { __prepared: string[] }).__prepared.includes(s), stage, { timeout, polling: 100 });
   const sessionsOf = (bank: BankPage) => bank.page.evaluate(() => (window as unknown as { __sessions: string[] }).__sessions);
 
-  async function expectDecisionOf(bank: BankPage, applicant: Applicant): Promise<void> {
-    const outcome = await bank.waitForOutcome();
+  async function expectDecisionOf(bank: BankPage, applicant: Applicant, timeoutMs?: number): Promise<void> {
+    const outcome = await bank.waitForOutcome(timeoutMs);
     const shown = await bank.shownText();
     expect(outcome, shown).toBe('result');
     const expected = expectedTexts(applicant.outcome);
@@ -151,9 +151,10 @@ describe('preparing ahead of the click, end to end', () => {
       await bank.submit();
       await bank.widget.locator('[part~="progress-note"]').waitFor({ state: 'visible' });
       expect(await bank.widget.locator('[part~="progress-note"]').innerText()).toContain('Data saver is on');
-      await expectDecisionOf(bank, applicants.approved);
+      // Key generation, the 30 MB upload and the check all after the click, in a fresh profile.
+      await expectDecisionOf(bank, applicants.approved, 480_000);
     } finally {
       await saver.close();
     }
-  });
+  }, 600_000);
 });
