@@ -318,7 +318,7 @@ export class BlindScore extends LitElement {
     }
     if (this.preparePending && this.manifest) {
       this.preparePending = false;
-      this.startPreparation();
+      if (!this.autoPrepareOff) this.startPreparation().catch(() => undefined);
     }
     if (this.pendingFocus) {
       const target = this.renderRoot.querySelector<HTMLElement>(this.pendingFocus);
@@ -778,7 +778,7 @@ export class BlindScore extends LitElement {
           // The session ended under a kept preparation (TTL, run cap): prepare a new one with
           // the same keys, once, and check again with the answers.
           if (attempt === 0 && answers && SESSION_GONE.has(error.code) && !abort.signal.aborted) {
-            this.prepared = undefined;
+            this.dropPrepared();
             uploaded = false;
             continue;
           }
