@@ -765,6 +765,7 @@ export class BlindScore extends LitElement {
             onUploaded: () => (uploaded = true),
           });
           if (abort.signal.aborted) return;
+          prepared.decisions++;
           this.decision = decision;
           this.stage = SessionStage.Done;
           this.lastAnswers = undefined;
@@ -775,9 +776,10 @@ export class BlindScore extends LitElement {
           return;
         } catch (e) {
           const error = toBlindScoreError(e);
-          // The session ended under a kept preparation (TTL, run cap): prepare a new one with
-          // the same keys, once, and check again with the answers.
-          if (attempt === 0 && answers && SESSION_GONE.has(error.code) && !abort.signal.aborted) {
+          // A session kept from earlier checks ended (TTL, run cap): prepare a new one with the
+          // same keys, once, and check again with the answers. A fresh session that ends is an error.
+          const kept = prepared.decisions > 0 || error.code === 'run_limit_reached';
+          if (attempt === 0 && answers && kept && SESSION_GONE.has(error.code) && !abort.signal.aborted) {
             this.dropPrepared();
             uploaded = false;
             continue;

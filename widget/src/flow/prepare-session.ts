@@ -26,6 +26,8 @@ export interface PreparedSession {
   evaluator: ServerKeyEvaluatorState;
   /** Each party's answers (JSON) whose ciphertexts the session holds: a re-check skips those. */
   uploaded: Map<Party, string>;
+  /** Decisions this session gave so far. */
+  decisions: number;
 }
 
 export interface PrepareOptions {
@@ -85,7 +87,7 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   });
   report(total);
   o.onStageDone?.('serverKey');
-  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending', uploaded: new Map() };
+  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending', uploaded: new Map(), decisions: 0 };
 }
 
 /**
