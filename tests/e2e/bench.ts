@@ -59,22 +59,18 @@ interface Mark {
 const RECORDER = `(() => {
   const marks = [];
   const longTasks = [];
-  let settle;
   window.__bench = {
     marks,
     longTasks,
-    outcome: () => new Promise((resolve) => (settle = resolve)),
   };
   document.addEventListener('blind-score:progress', (e) => marks.push({ t: performance.now(), kind: 'progress', phase: e.detail.phase, stage: e.detail.stage, fraction: e.detail.fraction }));
   document.addEventListener('blind-score:prepared', (e) => marks.push({ t: performance.now(), kind: 'prepared', stage: e.detail.stage }));
   // The decision counts once it is painted: the frame after the event.
   document.addEventListener('blind-score:decision', () => requestAnimationFrame(() => {
     marks.push({ t: performance.now(), kind: 'decision' });
-    settle?.('decision');
   }));
   document.addEventListener('blind-score:error', (e) => {
     marks.push({ t: performance.now(), kind: 'error', message: e.detail.code + ': ' + e.detail.message });
-    settle?.('error');
   });
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
@@ -122,10 +118,13 @@ async function clickPart(page: CdpPage, part: string): Promise<number> {
   })()`);
 }
 
-async function outcome(page: CdpPage): Promise<Mark[]> {
-  const result = await page.evaluate<string>('window.__bench.outcome()');
+/** Waits for the `n`-th end of a check (a decision painted, or an error), by counting marks: no race with the event. */
+async function outcome(page: CdpPage, n: number): Promise<Mark[]> {
+  const ends = `window.__bench.marks.filter((m) => m.kind === 'decision' || m.kind === 'error').length`;
+  await waitInPage(page, `${ends} >= ${n}`, `the end of check ${n}`, 600_000);
   const marks = await page.evaluate<Mark[]>('window.__bench.marks');
-  if (result !== 'decision') throw new Error(`the check failed: ${JSON.stringify(marks.filter((m) => m.kind === 'error'))}`);
+  const errors = marks.filter((m) => m.kind === 'error');
+  if (errors.length > 0) throw new Error(`the check failed: ${JSON.stringify(errors)}`);
   return marks;
 }
 
@@ -163,7 +162,7 @@ async function oneRun(cdp: CdpConnection, url: string, profile: Profile, fields:
       await sleep(pause);
     }
     const submitAt = await clickPart(page, 'submit');
-    const marks = await outcome(page);
+    const marks = await outcome(page, 1);
     const decisionAt = marks.find((m) => m.kind === 'decision')!.t;
     const longTasks = (await page.evaluate<{ start: number; duration: number }[]>('window.__bench.longTasks')).filter(
       (l) => l.start >= typingStart && l.start < submitAt,
@@ -175,7 +174,7 @@ async function oneRun(cdp: CdpConnection, url: string, profile: Profile, fields:
     const toggle = fields.find(([f]) => f.kind === 'boolean')!;
     await enter(cdp, page, toggle[0], toggle[1] !== true);
     const recheckAt = await clickPart(page, 'submit');
-    const afterRecheck = await outcome(page);
+    const afterRecheck = await outcome(page, 2);
     const recheckDecision = afterRecheck.filter((m) => m.kind === 'decision')[1]!.t;
 
     const prepared = marks.filter((m) => m.kind === 'prepared' && m.t < submitAt).map((m) => m.stage!);
@@ -260,6 +259,7 @@ export async function bench(): Promise<Record<string, unknown>> {
             failures.push(e instanceof Error ? e.message : String(e));
           }
         }
+        // Each profile also goes to stderr as it ends, so a later failure loses nothing.
         profiles[profile.name] = {
           ...(runs.length > 0 ? summarize(runs) : { runs: 0 }),
           failedRuns: failures,
@@ -268,6 +268,7 @@ export async function bench(): Promise<Record<string, unknown>> {
             ? { method: 'Network.emulateNetworkConditions on the page and its dedicated worker', ...profile.network }
             : { method: 'none' },
         };
+        process.stderr.write(`e2e profile ${profile.name}: ${JSON.stringify(profiles[profile.name])}\n`);
       } finally {
         await browser.close();
       }
