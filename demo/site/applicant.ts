@@ -31,6 +31,11 @@ const WAITING_FOR_COMMANDS = 'Waiting for you to run the two commands shown unde
 let customers: Customer[] = [];
 /** The backend call of the current session; a new session or a failed check ends it. */
 let pending: AbortController | undefined;
+/**
+ * The widget's session: it exists as soon as the widget prepares (the applicant's first focus in
+ * the form), so a customer picked after that gets their records sent again.
+ */
+let session: BlindScoreSessionDetail | undefined;
 
 class BackendError extends Error {}
 
@@ -112,6 +117,7 @@ async function showCommands(detail: BlindScoreSessionDetail, signal: AbortSignal
 }
 
 widget.addEventListener('blind-score:session', (e) => {
+  session = e.detail;
   pending?.abort();
   receipts.replaceChildren();
   commands.hidden = true;
@@ -123,6 +129,12 @@ widget.addEventListener('blind-score:error', () => pending?.abort());
 widget.addEventListener('blind-score:decision', () => {
   if (statusText.textContent === WAITING_FOR_COMMANDS) showStatus('The records your commands sent were used for this decision.');
 });
-select.addEventListener('change', showRecord);
+select.addEventListener('change', () => {
+  showRecord();
+  if (!session || byHand.checked || !session.missingParties.some((p) => p === 'bank' || p === 'bureau')) return;
+  pending?.abort();
+  pending = new AbortController();
+  void sendRecords(session, pending.signal);
+});
 offerNextStep(widget, document.getElementById('next-step')!);
 void loadCustomers();

@@ -39,5 +39,8 @@ function showNextStep(nextStep: HTMLElement, detail: BlindScoreDecisionDetail): 
 /** Shows the next step in `nextStep` after each decision of `widget`, and hides it when a new check starts. */
 export function offerNextStep(widget: HTMLElement, nextStep: HTMLElement): void {
   widget.addEventListener('blind-score:decision', (e) => showNextStep(nextStep, e.detail));
-  widget.addEventListener('blind-score:progress', () => (nextStep.hidden = true));
+  // A preparation ahead of the click is not a new check: only a check hides the last decision's step.
+  widget.addEventListener('blind-score:progress', (e) => {
+    if (e.detail.phase === 'check') nextStep.hidden = true;
+  });
 }

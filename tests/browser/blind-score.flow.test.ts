@@ -10,11 +10,13 @@ import type { BlindScoreErrorDetail, BlindScoreProgressDetail } from '../../widg
 import { loadManifest } from './support/fixtures.ts';
 import { answer, audit, focused, GATEWAY_URL, mount, part, parts, seedCachedKeys, snap, submitAndWait } from './support/element.ts';
 
-/** The key uploads the page makes from now on, as the browser's resource timing reports them. */
+/** The key uploads (the public key, the server key's parts) the page makes from now on, per resource timing. */
 function recordKeyUploads(): { uploads: PerformanceResourceTiming[]; stop: () => void } {
   const uploads: PerformanceResourceTiming[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries() as PerformanceResourceTiming[]) if (/\/(public|server)-key$/.test(e.name)) uploads.push(e);
+    for (const e of list.getEntries() as PerformanceResourceTiming[]) {
+      if (/\/(public-key|server-key\/uploads\/[^/]+\/parts\/\d+)$/.test(e.name)) uploads.push(e);
+    }
   });
   observer.observe({ type: 'resource' });
   return { uploads, stop: () => observer.disconnect() };
@@ -239,23 +241,24 @@ describe('flow: the compact public key', () => {
 
   it('applicant mode: uploads the public key before the server key; the backends encrypt under it', async () => {
     const el = await mount('pk_test_applicant', { mode: 'applicant' });
+    // The first answer starts the preparation (keys and their uploads): record from here.
+    const recorder = recordKeyUploads();
     await answer(el, 'total_income', '52000');
     await answer(el, 'age', '41');
     await answer(el, 'own_car', true);
-    const recorder = recordKeyUploads();
     try {
       const { detail } = await submitAndWait(el, 'blind-score:decision');
       // The test gateway's stand-in backends ran the party SDK on the uploaded key: a decision
       // means it was a compact public key of the manifest's set.
       expect(detail.approved).to.equal(true);
-      await waitUntil(() => recorder.uploads.length >= 2, 'both key uploads are timed');
+      await waitUntil(() => recorder.uploads.length >= 7, 'the public key and the six server-key parts are timed');
     } finally {
       recorder.stop();
     }
     const [first, second] = recorder.uploads;
-    expect(recorder.uploads).to.have.length(2);
+    expect(recorder.uploads).to.have.length(7);
     expect(first!.name).to.match(/\/public-key$/);
-    expect(second!.name).to.match(/\/server-key$/);
+    expect(second!.name).to.match(/\/parts\/1$/);
     expect(first!.responseEnd).to.be.at.most(second!.startTime);
   });
 

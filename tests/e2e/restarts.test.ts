@@ -13,9 +13,10 @@ import { launchChromium } from './support/browser.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 import type { DemoStack } from '../../demo/stack.ts';
 
-const SERVER_KEY_UPLOAD = /^PUT \/v1\/sessions\/[^/]+\/server-key$/;
-/** Everything a check sends once: a session, the server key, the parties' encrypted answers. */
-const UPLOAD = /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key|inputs\/[a-z]+))$/;
+/** The server key's parts (the resumable upload). */
+const SERVER_KEY_PART = /^PUT \/v1\/sessions\/[^/]+\/server-key\/uploads\/[^/]+\/parts\/\d+$/;
+/** Everything a check sends once: a session, the keys, the parties' encrypted answers. */
+const UPLOAD = /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key|inputs\/[a-z]+)|[A-Z]+ \/v1\/sessions\/[^/]+\/server-key\/uploads.*)$/;
 const RUN = /^POST \/v1\/sessions\/[^/]+\/run$/;
 
 describe('the demo bank page when a service restarts', () => {
@@ -113,8 +114,8 @@ describe('the demo bank page when a service restarts', () => {
     await stack.evaluator.kill();
 
     await expectError(bank, en.errorBusy, 'restart-evaluator-error');
-    const uploadsBefore = bank.gatewayRequests.map((r) => `${r.method} ${r.path}`).filter((r) => SERVER_KEY_UPLOAD.test(r));
-    expect(uploadsBefore).toHaveLength(1);
+    const uploadsBefore = bank.gatewayRequests.map((r) => `${r.method} ${r.path}`).filter((r) => SERVER_KEY_PART.test(r));
+    expect(uploadsBefore).toHaveLength(6);
 
     await stack.evaluator.start();
     await retryGivesDecision(bank, 'restart-evaluator-retried');

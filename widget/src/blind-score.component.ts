@@ -1,6 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { updateWhenLocaleChanges } from '@lit/localize';
-import type { Party } from '../../protocol/ciphertexts.ts';
+import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
 import { mergeLabels, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
@@ -11,7 +11,15 @@ import { keyCacheName } from './crypto/key-cache.ts';
 import type { KeygenResult } from './crypto/worker-protocol.ts';
 import { DevWarning, isSecureGatewayUrl, warnOnce } from './dev-warnings.ts';
 import { BlindScoreError, toBlindScoreError } from './errors.ts';
-import { emit, type BlindScoreDecisionDetail, type BlindScoreProgressDetail } from './events.ts';
+import {
+  emit,
+  type BlindScoreDecisionDetail,
+  type PreparationDeferral,
+  type PreparationStage,
+  type ProgressPhase,
+  type StageProgress,
+} from './events.ts';
+import { prepareSession, watchKeyExpansion, type PreparedSession } from './flow/prepare-session.ts';
 import { runCheck, type Answers } from './flow/run-check.ts';
 import {
   askedFeatures,
@@ -32,6 +40,28 @@ import type { MessageId, Translation } from './translations/en.ts';
 import { currentLocale, resolveLocale, setLocale, translate } from './translations/localize.ts';
 
 export type BlindScoreMode = 'applicant' | 'demo';
+
+/**
+ * When the element prepares a check (keys, session, key uploads) ahead of the click:
+ * `interaction` when the applicant first focuses or types in the form, `visible` when the element
+ * scrolls into view, `submit` only when the applicant asks for a check.
+ */
+export type PrepareMode = 'interaction' | 'visible' | 'submit';
+const PREPARE_MODES: readonly PrepareMode[] = ['interaction', 'visible', 'submit'];
+
+/** Failures after which the session cannot serve another run: the next check prepares a new one. */
+const SESSION_GONE = new Set(['session_expired', 'session_deleted', 'session_not_found', 'invalid_token', 'run_limit_reached']);
+
+/** A preparation under way: its promise, how to stop it, and what it has done so far. */
+interface Preparation {
+  promise: Promise<PreparedSession>;
+  abort: AbortController;
+  /** The session once created (to delete when the preparation is cancelled or fails). */
+  session?: SessionHandle;
+  done: PreparationStage[];
+  /** The latest progress report, replayed into the progress view when a check waits for it. */
+  last?: StageProgress;
+}
 
 /** Manifests already checked by `parseManifest` (fetched, or set by the host and checked once). */
 const checkedManifests = new WeakSet<Manifest>();
@@ -78,6 +108,8 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @csspart explain - The explanation under a denial.
  * @csspart model-version - The model version line.
  * @csspart reset - The start-over button.
+ * @csspart change - The change-my-answers button (check again on the same session).
+ * @csspart progress-note - A note in the running view (e.g. data saver on).
  * @csspart error - The error view.
  * @csspart error-message - The error's explanation.
  * @csspart error-code - The error's code.
@@ -107,7 +139,8 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @cssproperty --blind-score-space - Spacing unit.
  * @cssproperty --blind-score-max-width - Maximum width.
  *
- * @event blind-score:progress - `{ stage, fraction, bytesSent?, bytesTotal?, queuePosition? }` during a check.
+ * @event blind-score:progress - `{ phase, stage, fraction, bytesSent?, bytesTotal?, queuePosition?, deferred? }` while preparing (`phase: 'prepare'`) and during a check (`'check'`).
+ * @event blind-score:prepared - `{ stage, done, sessionId? }` as each preparation stage finishes.
  * @event blind-score:decision - `{ decision, approved, explanation, modelVersion }` once decrypted.
  * @event blind-score:error - `{ code, message, retriable }` when a check or the manifest fails.
  * @event blind-score:session - `{ sessionId, missingParties }` once the gateway session exists.
@@ -121,6 +154,7 @@ export class BlindScore extends LitElement {
     mode: { type: String, reflect: true },
     locale: { type: String },
     cacheKeys: { type: Boolean, attribute: 'cache-keys' },
+    prepare: { type: String },
     strings: { attribute: false },
     defaults: { attribute: false },
     manifest: { attribute: false },
@@ -156,6 +190,8 @@ export class BlindScore extends LitElement {
   declare locale: string | undefined;
   /** Keep the keys in this origin's IndexedDB for returning applicants (`cache-keys`). Opt-in. */
   declare cacheKeys: boolean;
+  /** When to prepare a check ahead of the click: `interaction` (default), `visible` or `submit`. */
+  declare prepare: PrepareMode;
   /** Overrides of any visible string, by id (see `translations/en.ts`). */
   declare strings: Partial<Translation> | undefined;
   /** Starting answers, e.g. values the bank already knows. */
@@ -172,9 +208,27 @@ export class BlindScore extends LitElement {
   private lastAnswers: Answers | undefined;
   /** The applicant's employment as this page answered it (demo mode), for the explanation's wording. */
   private decidedEmployment: boolean | undefined;
-  /** The session of a check that failed retriably after its uploads: "Try again" re-runs it. */
-  private resumable: SessionHandle | undefined;
-  private preparing: Promise<void> | undefined;
+  /** A check failed retriably after its inputs were accepted: "Try again" only re-runs it. */
+  private rerunOnly = false;
+  private warming: Promise<void> | undefined;
+  private preparation: Preparation | undefined;
+  /** The session prepared for checks: keys uploaded; serves every check until it ends. */
+  private prepared: PreparedSession | undefined;
+  /** Why preparation waits for submit, once the mode would have started it. */
+  private deferral: PreparationDeferral | undefined;
+  /** The applicant or host cancelled a preparation: no automatic one until the next check. */
+  private autoPrepareOff = false;
+  /** A trigger fired before the manifest arrived: prepare once it does. */
+  private preparePending = false;
+  private visibility: IntersectionObserver | undefined;
+  /**
+   * Each party's answers encrypted in the worker while the applicant types (once keys exist),
+   * so the click only uploads them. Valid for exactly these answers under exactly these keys.
+   */
+  private encryptedAhead = new Map<Party, { keys: KeygenResult; answers: string; inputs: Promise<PartyInputs> }>();
+  private encryptAheadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Follows the evaluator's expansion of the prepared key (for `blind-score:prepared`). */
+  private expansionWatch: AbortController | undefined;
 
   constructor() {
     super();
@@ -183,6 +237,7 @@ export class BlindScore extends LitElement {
     this.publishableKey = '';
     this.mode = 'applicant';
     this.cacheKeys = false;
+    this.prepare = 'interaction';
     this.stage = SessionStage.Idle;
     this.steps = initialSteps();
     this.values = {};
@@ -196,15 +251,43 @@ export class BlindScore extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.applyLocale();
+    this.observeVisibility();
+    window.addEventListener('pagehide', this.handlePageHide);
   }
+
+  /**
+   * The applicant leaves the page (no `disconnectedCallback` then): forget the session at the
+   * gateway now (a `keepalive` DELETE outlives the page) rather than at its TTL.
+   */
+  private handlePageHide = (): void => {
+    this.stopPreparation();
+    this.dropPrepared();
+  };
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('pagehide', this.handlePageHide);
     this.abort?.abort();
+    this.visibility?.disconnect();
+    this.visibility = undefined;
+    clearTimeout(this.encryptAheadTimer);
     // The controller stops the worker: its key and its loaded wasm go with it.
     this.keys = undefined;
-    this.dropResumable();
-    this.preparing = undefined;
+    this.stopPreparation();
+    this.dropPrepared();
+    this.warming = undefined;
+  }
+
+  /** `visible` mode: prepare once any part of the element is on screen. */
+  private observeVisibility(): void {
+    if (this.visibility || typeof IntersectionObserver === 'undefined') return;
+    this.visibility = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      this.visibility?.disconnect();
+      this.visibility = undefined;
+      this.trigger('visible');
+    });
+    this.visibility.observe(this);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -231,11 +314,22 @@ export class BlindScore extends LitElement {
       this.values = { ...initialValues(askedFeatures(this.manifest), this.formMode, this.defaults), ...this.editedValues };
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
+    if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
+      warnOnce(DevWarning.UnknownPrepare, `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`);
+    }
+  }
+
+  private get prepareMode(): PrepareMode {
+    return PREPARE_MODES.includes(this.prepare) ? this.prepare : 'interaction';
   }
 
   protected override updated(): void {
     if (!this.manifest && !this.failure && this.gatewayUrl && this.publishableKey && !this.manifestRequest) {
       this.manifestRequest = this.loadManifest().finally(() => (this.manifestRequest = undefined));
+    }
+    if (this.preparePending && this.manifest) {
+      this.preparePending = false;
+      if (!this.autoPrepareOff) this.startPreparation().catch(() => undefined);
     }
     if (this.pendingFocus) {
       const target = this.renderRoot.querySelector<HTMLElement>(this.pendingFocus);
@@ -305,10 +399,15 @@ export class BlindScore extends LitElement {
     this.values = { ...this.values, [name]: value };
     this.editedValues = { ...this.editedValues, [name]: value };
     if (this.invalidCount > 0) this.validate();
+    this.trigger('interaction');
+    this.scheduleEncryptAhead();
   };
 
-  /** The applicant reached the form: load the wasm while they answer. */
-  private handleFormFocus = (): void => void this.prepare();
+  /** The applicant reached the form: prepare while they answer (or at least load the wasm). */
+  private handleFormFocus = (): void => {
+    this.trigger('interaction');
+    if (!this.preparation && !this.prepared && !this.deferral) void this.warm();
+  };
 
   private handleSubmit = (e: Event): void => {
     e.preventDefault();
@@ -324,7 +423,7 @@ export class BlindScore extends LitElement {
       this.stage = SessionStage.Idle;
       return;
     }
-    if (this.lastAnswers) void this.check(this.lastAnswers, this.resumable);
+    if (this.lastAnswers) void this.check(this.rerunOnly ? null : this.lastAnswers);
     else this.reset();
   };
 
@@ -335,9 +434,22 @@ export class BlindScore extends LitElement {
     return this.manifest ? (askedFeatures(this.manifest)[0]?.name ?? '') : '';
   }
 
+  /** From a result: back to the form with the answers kept; the next check reuses the session. */
+  private handleChange = (): void => this.handleEdit();
+
   private handleReset = (): void => this.reset();
 
-  private handleProgress(detail: BlindScoreProgressDetail): void {
+  /**
+   * A progress report: always an event for the host; shown in the running view only during a
+   * check (a preparation while the applicant types stays silent: no re-render for it).
+   */
+  private handleProgress(phase: ProgressPhase, stageProgress: StageProgress): void {
+    const detail = { phase, ...stageProgress };
+    emit(this, 'blind-score:progress', detail);
+    if (this.isRunning) this.showProgress(stageProgress);
+  }
+
+  private showProgress(detail: StageProgress): void {
     const index = PROGRESS_STAGES.indexOf(detail.stage);
     const steps = { ...this.steps };
     PROGRESS_STAGES.forEach((stage, i) => {
@@ -349,7 +461,6 @@ export class BlindScore extends LitElement {
     if (!done && this.steps[detail.stage].status !== 'active') this.announcement = this.t(STEP_LABELS[detail.stage]);
     this.steps = steps;
     if (!done) this.stage = detail.stage;
-    emit(this, 'blind-score:progress', detail);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -369,14 +480,16 @@ export class BlindScore extends LitElement {
 
   /** Stops a running check and returns to the form. */
   cancel(): void {
+    // A preparation (silent, or the one a check waits for) stops too, and its session is deleted.
+    const preparing = this.preparation !== undefined;
+    if (preparing) {
+      this.autoPrepareOff = true;
+      this.stopPreparation();
+    }
     if (!this.isRunning) return;
     this.abort?.abort();
     // A key generation is one long wasm call: only stopping the worker stops it.
-    if (this.stage === SessionStage.Keygen || this.stage === SessionStage.Encrypting || this.stage === SessionStage.Decrypting) {
-      this.crypto.cancel();
-      this.keys = undefined;
-      this.preparing = undefined;
-    }
+    if (!preparing && (this.stage === SessionStage.Encrypting || this.stage === SessionStage.Decrypting)) this.stopWorker();
     this.showForm('[part~="submit"]');
     this.announcement = this.t('cancelled');
   }
@@ -395,22 +508,27 @@ export class BlindScore extends LitElement {
   }
 
   /**
-   * Starts the crypto worker and loads tfhe's wasm ahead of a check, so the check itself only
-   * pays for key generation. The element calls it when the applicant first reaches the form;
-   * a host may call it earlier. Resolves once ready; never rejects (a check reports failures).
+   * Prepares a check now, whatever the `prepare` mode and the data saver say: keys, session,
+   * key uploads. Silent; `blind-score:progress` (`phase: 'prepare'`) and `blind-score:prepared`
+   * report it, `cancel()` stops it. Resolves once prepared; never rejects (a check reports
+   * failures, and prepares again).
    */
-  prepare(): Promise<void> {
-    this.preparing ??= this.crypto.request({ type: 'warm' }).then(
+  prepareNow(): Promise<void> {
+    this.autoPrepareOff = false;
+    if (!this.manifest) {
+      this.preparePending = true;
+      return Promise.resolve();
+    }
+    return this.startPreparation().then(
       () => undefined,
-      () => {
-        this.preparing = undefined;
-      },
+      () => undefined,
     );
-    return this.preparing;
   }
 
-  /** Forgets the keys: in the worker and, with `cache-keys`, in IndexedDB. */
+  /** Forgets the keys (in the worker and, with `cache-keys`, in IndexedDB) and the session made with them. */
   async forgetKeys(): Promise<void> {
+    this.stopPreparation();
+    this.dropPrepared();
     this.keys = undefined;
     await this.crypto.request({ type: 'forget', cacheName: this.cacheName });
   }
@@ -425,12 +543,172 @@ export class BlindScore extends LitElement {
     return this.cacheKeys && this.manifest ? keyCacheName(this.manifest.parameterSet.id) : null;
   }
 
-  /** Forgets a kept session (its key and answers) at the gateway now rather than at its TTL. */
-  private dropResumable(): void {
-    const session = this.resumable;
-    this.resumable = undefined;
-    if (!session || !this.gatewayUrl || !this.publishableKey) return;
-    this.client().deleteSession(session).catch(() => undefined);
+  /** Loads the worker and tfhe's wasm only (the `submit` mode's head start). Never rejects. */
+  private warm(): Promise<void> {
+    this.warming ??= this.crypto.request({ type: 'warm' }).then(
+      () => undefined,
+      () => {
+        this.warming = undefined;
+      },
+    );
+    return this.warming;
+  }
+
+  /** A moment the `prepare` mode may start preparing at. */
+  private trigger(moment: 'interaction' | 'visible'): void {
+    if (this.prepareMode !== moment || this.autoPrepareOff || this.preparation || this.prepared || this.isRunning) return;
+    if (saveDataOn()) {
+      if (!this.deferral) {
+        this.deferral = 'save-data';
+        emit(this, 'blind-score:progress', { phase: 'prepare', stage: SessionStage.Keygen, fraction: 0, deferred: 'save-data' });
+      }
+      return;
+    }
+    if (!this.manifest) {
+      this.preparePending = true;
+      return;
+    }
+    this.startPreparation().catch(() => undefined);
+  }
+
+  /** Starts a preparation, or returns the one under way or done. */
+  private startPreparation(): Promise<PreparedSession> {
+    if (this.prepared) return Promise.resolve(this.prepared);
+    if (this.preparation) return this.preparation.promise;
+    const manifest = this.manifest!;
+    const abort = new AbortController();
+    const client = this.client();
+    const prep: Preparation = { abort, done: [], promise: undefined as unknown as Promise<PreparedSession> };
+    prep.promise = prepareSession({
+      client,
+      crypto: this.crypto,
+      manifest,
+      cacheName: this.cacheName,
+      keys: this.keys,
+      signal: abort.signal,
+      onProgress: (d) => {
+        if (abort.signal.aborted) return;
+        prep.last = d;
+        this.handleProgress('prepare', d);
+      },
+      onStageDone: (stage) => {
+        if (abort.signal.aborted) return;
+        prep.done.push(stage);
+        emit(this, 'blind-score:prepared', { stage, done: [...prep.done], ...(prep.session ? { sessionId: prep.session.sessionId } : {}) });
+      },
+      onKeys: (keys) => {
+        this.keys = keys;
+        this.scheduleEncryptAhead();
+      },
+      onSession: (session, detail) => {
+        prep.session = session;
+        if (!abort.signal.aborted) emit(this, 'blind-score:session', detail);
+      },
+    }).then(
+      (prepared) => {
+        if (this.preparation === prep) this.preparation = undefined;
+        if (abort.signal.aborted) {
+          client.deleteSession(prepared.session).catch(() => undefined);
+          throw new BlindScoreError('cancelled', 'cancelled');
+        }
+        this.prepared = prepared;
+        this.watchExpansion(client, prepared, prep);
+        return prepared;
+      },
+      (e: unknown) => {
+        if (this.preparation === prep) this.preparation = undefined;
+        // A half-prepared session is of no use to anyone: forget its keys now, not at the TTL
+        // (a cancelled one was deleted by the cancel).
+        if (prep.session && !abort.signal.aborted) client.deleteSession(prep.session).catch(() => undefined);
+        const error = toBlindScoreError(e);
+        if (error.code === 'worker_crashed' || error.code === 'cancelled') this.keys = undefined;
+        throw error;
+      },
+    );
+    this.preparation = prep;
+    return prep.promise;
+  }
+
+  /** Encrypts the answers ahead a moment after the applicant stops typing. */
+  private scheduleEncryptAhead(): void {
+    clearTimeout(this.encryptAheadTimer);
+    this.encryptAheadTimer = setTimeout(() => this.encryptAhead(), 300);
+  }
+
+  /**
+   * Asks the worker (off the page's thread) to encrypt each party whose answers are complete and
+   * valid and changed since their last encryption. Nothing leaves the page until the click.
+   */
+  private encryptAhead(): void {
+    const manifest = this.manifest;
+    const keys = this.keys;
+    if (!manifest || !keys || this.isRunning) return;
+    for (const party of MODE_PARTIES[this.formMode]) {
+      const r = collectParty(manifest.features, party, this.values);
+      if (Object.keys(r.errors).length > 0) continue;
+      const answers = JSON.stringify(r.values);
+      const have = this.encryptedAhead.get(party);
+      if (have && have.keys === keys && have.answers === answers) continue;
+      const inputs = this.crypto.request({ type: 'encrypt', modelVersion: manifest.modelVersion, party, inputs: manifest.inputs, features: r.values });
+      const entry = { keys, answers, inputs };
+      // A failed encryption ahead is only a missed head start: the check encrypts again.
+      inputs.catch(() => {
+        if (this.encryptedAhead.get(party) === entry) this.encryptedAhead.delete(party);
+      });
+      this.encryptedAhead.set(party, entry);
+    }
+  }
+
+  /** The ciphertexts made ahead for exactly `features` under the current keys, if any. */
+  private takeEncryptedAhead(party: Party, features: Record<string, boolean | number | string>): Promise<PartyInputs> | undefined {
+    const have = this.encryptedAhead.get(party);
+    if (!have || have.keys !== this.keys || have.answers !== JSON.stringify(features)) return undefined;
+    return have.inputs;
+  }
+
+  /** Reports (`blind-score:prepared`, stage `expanded`) once the evaluator holds the key expanded. */
+  private watchExpansion(client: GatewayClient, prepared: PreparedSession, prep: Preparation): void {
+    const stop = new AbortController();
+    this.expansionWatch?.abort();
+    this.expansionWatch = stop;
+    watchKeyExpansion(client, prepared, stop.signal).then(
+      (state) => {
+        if (state !== 'ready' || this.prepared !== prepared) return;
+        prep.done.push('expanded');
+        emit(this, 'blind-score:prepared', { stage: 'expanded', done: [...prep.done], sessionId: prepared.session.sessionId });
+      },
+      () => undefined,
+    ).finally(() => {
+      if (this.expansionWatch === stop) this.expansionWatch = undefined;
+    });
+  }
+
+  /** Stops the preparation under way: its session is deleted, a key generation in the worker stopped. */
+  private stopPreparation(): void {
+    const prep = this.preparation;
+    if (!prep) return;
+    this.preparation = undefined;
+    prep.abort.abort();
+    // Key generation is one long wasm call: only stopping the worker stops it.
+    if (!prep.done.includes('keygen')) this.stopWorker();
+    if (prep.session && this.gatewayUrl && this.publishableKey) this.client().deleteSession(prep.session).catch(() => undefined);
+  }
+
+  private stopWorker(): void {
+    this.crypto.cancel();
+    this.encryptedAhead.clear();
+    this.keys = undefined;
+    this.warming = undefined;
+  }
+
+  /** Forgets the prepared session (its keys and answers) at the gateway now rather than at its TTL. */
+  private dropPrepared(): void {
+    this.expansionWatch?.abort();
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    this.rerunOnly = false;
+    if (!prepared || !this.gatewayUrl || !this.publishableKey) return;
+    this.client().deleteSession(prepared.session).catch(() => undefined);
   }
 
   private validate(): Answers | null {
@@ -469,58 +747,91 @@ export class BlindScore extends LitElement {
     emit(this, 'blind-score:error', { code: error.code, message: error.message, retriable: error.retriable });
   }
 
-  private async check(answers: Answers, resume?: SessionHandle): Promise<void> {
+  /**
+   * One check: waits for (or starts) the preparation, then encrypts `answers` and runs on the
+   * prepared session. `null` answers re-run the inputs the session holds (after a retriable failure).
+   */
+  private async check(answers: Answers | null): Promise<void> {
     const manifest = this.manifest!;
     this.abort?.abort();
     const abort = new AbortController();
     this.abort = abort;
-    // Resuming needs the keys that session was made with; any other check starts afresh.
-    if (!resume || !this.keys) this.dropResumable();
-    const resuming = resume !== undefined && this.keys !== undefined;
-    this.resumable = resuming ? resume : undefined;
-    this.lastAnswers = answers;
+    this.autoPrepareOff = false;
+    // The check's own progress stream says everything from here: one stream, not two.
+    this.expansionWatch?.abort();
+    if (answers) this.lastAnswers = answers;
+    if (!this.prepared && !this.preparation && this.prepareMode !== 'submit' && saveDataOn()) this.deferral = 'save-data';
     this.failure = null;
     this.decision = null;
     this.steps = initialSteps();
     this.stage = SessionStage.Keygen;
     this.pendingFocus = '#progress-title';
+    const cancelled = () => new BlindScoreError('cancelled', 'cancelled');
+    let uploaded = false;
     try {
-      const decision = await runCheck({
-        client: this.client(),
-        crypto: this.crypto,
-        manifest,
-        answers,
-        cacheName: this.cacheName,
-        keys: this.keys,
-        signal: abort.signal,
-        onProgress: (d) => !abort.signal.aborted && this.handleProgress(d),
-        onKeys: (keys) => (this.keys = keys),
-        onSession: (d) => emit(this, 'blind-score:session', d),
-        resume: this.resumable,
-        onUploaded: (session) => (this.resumable = session),
-      });
-      if (abort.signal.aborted) return;
-      this.decision = decision;
-      const employed = answers.bureau?.['employed'];
-      this.decidedEmployment = typeof employed === 'boolean' ? employed : undefined;
-      this.stage = SessionStage.Done;
-      this.lastAnswers = undefined;
-      this.resumable = undefined;
-      this.pendingFocus = '[part~="result"]';
-      this.announcement = this.t('resultReady', { title: this.t(decision.approved ? 'approvedTitle' : 'deniedTitle') });
-      emit(this, 'blind-score:decision', decision);
+      for (let attempt = 0; ; attempt++) {
+        if (!this.prepared) this.replayPreparation();
+        const prepared = this.prepared ?? (await untilAborted(this.startPreparation(), abort.signal, cancelled));
+        if (abort.signal.aborted) throw cancelled();
+        this.showProgress({ stage: SessionStage.Uploading, fraction: 1 });
+        try {
+          const decision = await runCheck({
+            client: this.client(),
+            crypto: this.crypto,
+            manifest,
+            prepared,
+            answers: answers ?? null,
+            signal: abort.signal,
+            encrypted: (party, features) => this.takeEncryptedAhead(party, features),
+            onProgress: (d) => !abort.signal.aborted && this.handleProgress('check', d),
+            onUploaded: () => (uploaded = true),
+          });
+          if (abort.signal.aborted) return;
+          prepared.decisions++;
+          this.decision = decision;
+          const employed = answers?.bureau?.['employed'];
+          this.decidedEmployment = typeof employed === 'boolean' ? employed : undefined;
+          this.stage = SessionStage.Done;
+          this.lastAnswers = undefined;
+          this.rerunOnly = false;
+          this.pendingFocus = '[part~="result"]';
+          this.announcement = this.t('resultReady', { title: this.t(decision.approved ? 'approvedTitle' : 'deniedTitle') });
+          emit(this, 'blind-score:decision', decision);
+          return;
+        } catch (e) {
+          const error = toBlindScoreError(e);
+          // A session kept from earlier checks ended (TTL, run cap): prepare a new one with the
+          // same keys, once, and check again with the answers. A fresh session that ends is an error.
+          const kept = prepared.decisions > 0 || error.code === 'run_limit_reached';
+          if (attempt === 0 && answers && kept && SESSION_GONE.has(error.code) && !abort.signal.aborted) {
+            this.dropPrepared();
+            uploaded = false;
+            continue;
+          }
+          throw e;
+        }
+      }
     } catch (e) {
       if (abort.signal.aborted) return;
       const error = toBlindScoreError(e);
       // A worker that failed lost its key; a retry must make new keys.
       if (error.code === 'worker_crashed' || error.code === 'cancelled') {
         this.keys = undefined;
-        this.preparing = undefined;
+        this.warming = undefined;
       }
-      // The check deleted its session unless the failure was retriable after every upload.
-      if (!error.retriable || !this.keys) this.resumable = undefined;
+      // A retriable failure after this check's inputs were accepted keeps the session: "Try
+      // again" only re-runs. Any other failure ends it; the next check prepares a new one.
+      this.rerunOnly = uploaded && error.retriable && this.prepared !== undefined;
+      if (!error.retriable) this.dropPrepared();
       this.fail(error);
     }
+  }
+
+  /** Shows what a preparation the check waits for has done already. */
+  private replayPreparation(): void {
+    if (this.deferral === 'save-data' && !this.preparation) return;
+    const last = this.preparation?.last;
+    if (last) this.showProgress(last);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -550,13 +861,17 @@ export class BlindScore extends LitElement {
     const c = this.renderContext(manifest);
     if (this.stage === SessionStage.Done && this.decision) {
       return renderResult(c, this.decision, this.handleReset, {
-        assumed: (manifest.explanation.assume ?? []).some((a) => a.input === 'employed' && a.code === 1),
-        employed: this.decidedEmployment,
+        employment: {
+          assumed: (manifest.explanation.assume ?? []).some((a) => a.input === 'employed' && a.code === 1),
+          employed: this.decidedEmployment,
+        },
+        onChange: this.prepared ? this.handleChange : undefined,
       });
     }
     if (this.isRunning) {
       const shown = PROGRESS_STAGES.filter((s) => this.formMode === 'applicant' || s !== SessionStage.WaitingForParties);
-      return renderProgress(c, this.steps, shown as ProgressStage[], currentLocale(), this.handleCancel);
+      const note = this.deferral === 'save-data' ? this.t('saveDataDeferred') : undefined;
+      return renderProgress(c, this.steps, shown as ProgressStage[], currentLocale(), this.handleCancel, note);
     }
     const asked = askedFeatures(manifest);
     return renderForm(c, {
@@ -581,4 +896,29 @@ export class BlindScore extends LitElement {
   get errorText(): string | null {
     return this.failure ? this.t(errorMessageId(this.failure.code)) : null;
   }
+}
+
+/** The browser's data saver (`navigator.connection.saveData`, Chromium): prepare only at submit. */
+function saveDataOn(): boolean {
+  const connection = (navigator as Navigator & { connection?: { saveData?: boolean } }).connection;
+  return connection?.saveData === true;
+}
+
+/** `promise`, or a rejection with `reason()` as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

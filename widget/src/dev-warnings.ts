@@ -8,6 +8,7 @@ export const DevWarning = {
   NoPublishableKey: 'no-publishable-key',
   InsecureGateway: 'insecure-gateway',
   UnknownMode: 'unknown-mode',
+  UnknownPrepare: 'unknown-prepare',
   UnknownLocale: 'unknown-locale',
   KeyCacheFailed: 'key-cache-failed',
   UnanswerableWorkerRequest: 'unanswerable-worker-request',

@@ -11,6 +11,8 @@ export class BlindScoreError extends Error {
     /** Whether trying again unchanged may succeed (network trouble, busy evaluator). */
     readonly retriable = false,
     readonly status?: number,
+    /** The server's `Retry-After`, in milliseconds, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

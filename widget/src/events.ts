@@ -5,7 +5,20 @@
  */
 import type { ProgressStage } from './session-stage.ts';
 
+/**
+ * `prepare`: work the answers do not depend on (keys, session, key uploads), done ahead of the
+ * click when the `prepare` mode allows it. `check`: the check itself, after submit.
+ */
+export type ProgressPhase = 'prepare' | 'check';
+
+/** Preparation stages, in order, as `blind-score:prepared` and the benchmark name them. */
+export type PreparationStage = 'keygen' | 'session' | 'publicKey' | 'serverKey' | 'expanded';
+
+/** Why a preparation waits for submit although the `prepare` mode would start it earlier. */
+export type PreparationDeferral = 'save-data';
+
 export interface BlindScoreProgressDetail {
+  phase: ProgressPhase;
   stage: ProgressStage;
   /** 0–1 within the stage, or `null` when the stage cannot measure itself (key generation). */
   fraction: number | null;
@@ -14,6 +27,19 @@ export interface BlindScoreProgressDetail {
   bytesTotal?: number;
   /** Running: runs ahead of this one while queued. */
   queuePosition?: number;
+  /** Set when preparation waits for submit instead of starting now (the browser's data saver). */
+  deferred?: PreparationDeferral;
+}
+
+/** A progress report as a flow makes it; the element adds the phase. */
+export type StageProgress = Omit<BlindScoreProgressDetail, 'phase'>;
+
+/** Fired as each preparation stage finishes, so a host (or a benchmark) knows what is ready. */
+export interface BlindScorePreparedDetail {
+  stage: PreparationStage;
+  /** The stages finished so far, this one included. */
+  done: PreparationStage[];
+  sessionId?: string;
 }
 
 export interface BlindScoreDecisionDetail {
@@ -55,6 +81,7 @@ export interface BlindScoreEventMap {
   'blind-score:decision': CustomEvent<BlindScoreDecisionDetail>;
   'blind-score:error': CustomEvent<BlindScoreErrorDetail>;
   'blind-score:session': CustomEvent<BlindScoreSessionDetail>;
+  'blind-score:prepared': CustomEvent<BlindScorePreparedDetail>;
 }
 
 type DetailOf<K extends keyof BlindScoreEventMap> = BlindScoreEventMap[K] extends CustomEvent<infer D> ? D : never;

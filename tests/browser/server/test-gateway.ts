@@ -9,9 +9,12 @@
  * through the applicant's yes/no answers.
  *
  * The publishable key picks a scenario (see {@link SCENARIOS}): the normal flow, or one of the
- * gateway's documented failures.
+ * gateway's documented failures. The server key arrives in resumable parts (or one PUT) with the
+ * real gateway's checks; a session serves several runs, each with its own `runId`. Tests read
+ * what a session saw (parts received, runs, deletion) at `GET /gw/__test/sessions/:sessionId`.
  */
 import { randomBytes, createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import * as tfhe from 'node-tfhe';
@@ -23,7 +26,11 @@ import {
   PublicBodyLimits,
   PublicHeaders,
   PublicRoutes,
-  type EncryptedResult,
+  SERVER_KEY_UPLOAD,
+  ServerKeyUploadRequest,
+  type ResultResponse,
+  type RunResponse,
+  type ServerKeyUpload,
   type SessionProgress,
   type SessionState,
   type SessionStatus,
@@ -61,6 +68,12 @@ interface Scenario {
   shiftResultBins?: boolean;
   /** The explanation bins that echo `own_property` (the others echo `own_car`, the decision). */
   approvingBins?: readonly string[];
+  /** Store the first PUT of this part, then cut the connection before answering. */
+  cutAfterPart?: number;
+  /** Answer the first PUT of this part 503 with `Retry-After: 1` (nothing stored). */
+  busyPart?: number;
+  /** Runs per session (default 10). */
+  maxRuns?: number;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -94,6 +107,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_range: { demo: true, approvingBins: ['5-8', '8-11'] },
   /** Approval from the 0-2 bin on: only someone not employed can be denied yet get this. */
   pk_test_from_zero: { demo: false, partiesAfterMs: 300, approvingBins: ['0-2', '2-5', '5-8', '8-11', '11-18', '18+'] },
+  pk_test_cut_upload: { demo: true, cutAfterPart: 2 },
+  pk_test_busy_part: { demo: true, busyPart: 3 },
+  pk_test_one_run: { demo: true, maxRuns: 1 },
 };
 
 /** Which uploaded applicant answer stands in for each result bit (see the module comment). */
@@ -116,6 +132,16 @@ interface Session {
   partyLists: Partial<Record<Party, PartyUpload>>;
   run: SessionProgress['run'];
   attempts: number;
+  /** The latest run's id and number (0 before the first). */
+  runId?: string;
+  runNumber: number;
+  /** Inputs arrived since the latest run started: the next `POST …/run` is a new run. */
+  inputsChanged: boolean;
+  upload?: { id: string; size: number; sha256: string; partCount: number; parts: Map<number, Uint8Array> };
+  /** Every part number a PUT carried, in order, repeats included. */
+  partLog: number[];
+  /** The first PUT of each part number seen (for the cut and busy scenarios). */
+  partsSeen: Set<number>;
   streams: number;
   listeners: Set<() => void>;
 }
@@ -132,7 +158,13 @@ const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
 const BACKEND_FEATURES = { bank: { account_age: 36 }, bureau: { years_employed: '2-5', employed: true } } as const;
 const blobInfo = (k: StoredKey | undefined) => (k ? { received: true, bytes: k.bytes, sha256: k.sha256 } : { received: false });
 const snapshot = (s: Session) =>
-  JSON.stringify({ state: s.state, run: s.run, runNumber: s.attempts > 0 ? 1 : 0, serverKey: s.serverKey ? 'ready' : 'none' } satisfies SessionProgress);
+  JSON.stringify({
+    state: s.state,
+    run: s.run,
+    ...(s.runId ? { runId: s.runId } : {}),
+    runNumber: s.runNumber,
+    serverKey: s.serverKey ? 'ready' : 'none',
+  } satisfies SessionProgress);
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -151,6 +183,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     return needles.some((n) => body.indexOf(n) !== -1);
   };
   const sessions = new Map<string, Session>();
+  const deleted = new Map<string, Session>();
   const readableKeys = new Set<string>();
   const app = new Hono().basePath(GATEWAY_PREFIX);
 
@@ -163,10 +196,11 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       demo: s.scenario.demo,
       createdAt: s.createdAt.toISOString(),
       expiresAt: new Date(s.createdAt.getTime() + 30 * 60_000).toISOString(),
-      serverKey: blobInfo(s.serverKey),
+      serverKey: { ...blobInfo(s.serverKey), evaluator: s.serverKey ? 'ready' : 'none' },
       publicKey: blobInfo(s.publicKey),
       parties: { received, missing: PARTIES.filter((p) => !s.inputs[p]) },
       run: s.run,
+      runs: { ...(s.runId ? { runId: s.runId } : {}), runNumber: s.runNumber, maxRuns: s.scenario.maxRuns ?? 10 },
       attempts: s.attempts,
     };
   };
@@ -175,7 +209,8 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     for (const notify of s.listeners) notify();
   };
   const settleInputs = (s: Session) => {
-    if (s.serverKey && PARTIES.every((p) => s.inputs[p]) && (s.state === 'created' || s.state === 'keys')) {
+    const ready = s.state === 'created' || s.state === 'keys' || (s.inputsChanged && (s.state === 'done' || s.state === 'failed'));
+    if (s.serverKey && PARTIES.every((p) => s.inputs[p]) && ready) {
       change(s, { state: 'inputs' });
     } else if (s.serverKey && s.state === 'created') {
       change(s, { state: 'keys' });
@@ -228,6 +263,10 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       partyLists: {},
       run: { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 },
       attempts: 0,
+      runNumber: 0,
+      inputsChanged: false,
+      partLog: [],
+      partsSeen: new Set(),
       streams: 0,
       listeners: new Set(),
     };
@@ -240,7 +279,23 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
   app.delete(PublicRoutes.session, (c) => {
     const s = sessionOf(c);
     sessions.delete(s.id);
+    deleted.set(s.id, s);
     return c.body(null, 204);
+  });
+
+  /** Test-only: what a session saw, including after its deletion. */
+  app.get('/__test/sessions/:sessionId', (c) => {
+    const id = c.req.param('sessionId');
+    const s = sessions.get(id) ?? deleted.get(id);
+    if (!s) return c.json({ known: false });
+    return c.json({
+      known: true,
+      deleted: deleted.has(id),
+      partLog: s.partLog,
+      serverKey: s.serverKey !== undefined,
+      runNumber: s.runNumber,
+      attempts: s.attempts,
+    });
   });
 
   /** Per key kind: the route's limit, node-tfhe's reading of the bytes, and the session field. */
@@ -266,8 +321,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
   async function putKey(c: Context, kind: keyof typeof KEY_KINDS) {
     const s = sessionOf(c);
     if (kind === 'public-key' && s.scenario.publicKeyError) throw s.scenario.publicKeyError;
-    const { limit, read, field } = KEY_KINDS[kind];
-    const code = kind.replace('-', '_');
+    const { limit } = KEY_KINDS[kind];
     if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
       throw new ApiError(415, 'unsupported_media_type', 'Send the key as application/octet-stream.');
     }
@@ -277,10 +331,18 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength !== Number(declared)) throw new ApiError(400, 'invalid_request', 'The body does not match its Content-Length.');
     if (bytes.byteLength === 0) throw new ApiError(400, 'invalid_request', 'The key is empty.');
+    const claimed = c.req.header(PublicHeaders.contentSha256);
+    if (claimed && claimed !== sha256(bytes)) throw new ApiError(400, 'body_hash_mismatch', 'body differs from its hash');
+    const existing = acceptKey(s, kind, bytes);
+    return c.json({ bytes: bytes.byteLength, sha256: s[KEY_KINDS[kind].field]!.sha256, duplicate: existing }, existing ? 200 : 201);
+  }
+
+  /** Stores a whole key after the test's checks; whether the same key was already there. */
+  function acceptKey(s: Session, kind: keyof typeof KEY_KINDS, bytes: Uint8Array): boolean {
+    const { read, field } = KEY_KINDS[kind];
+    const code = kind.replace('-', '_');
     if (containsSecret(bytes)) throw new ApiError(400, 'secret_key_uploaded', 'the upload contains a client (secret) key');
     const digest = sha256(bytes);
-    const claimed = c.req.header(PublicHeaders.contentSha256);
-    if (claimed && claimed !== digest) throw new ApiError(400, 'body_hash_mismatch', 'body differs from its hash');
     if (!readableKeys.has(digest)) {
       try {
         read(bytes);
@@ -295,8 +357,83 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     // Only the public key is served back (to the parties); a 30 MB server key is not kept.
     s[field] = { bytes: bytes.byteLength, sha256: digest, ...(kind === 'public-key' ? { body: bytes } : {}) };
     settleInputs(s);
-    return c.json({ bytes: bytes.byteLength, sha256: digest, duplicate: existing !== undefined }, existing ? 200 : 201);
+    return existing !== undefined;
   }
+
+  /**
+   * The resumable upload with the real gateway's rules (`protocol/public-api.ts`): parts of
+   * exactly `partSize` but the last, in order, a repeat refused as `part_exists`, the total and
+   * the SHA-256 checked on completion.
+   */
+  const uploadView = (u: NonNullable<Session['upload']>): ServerKeyUpload => ({
+    uploadId: u.id,
+    size: u.size,
+    sha256: u.sha256,
+    partSize: SERVER_KEY_UPLOAD.partSize,
+    partCount: u.partCount,
+    parts: [...u.parts].sort(([a], [b]) => a - b).map(([partNumber, b]) => ({ partNumber, size: b.byteLength })),
+  });
+  const uploadOf = (c: Context, s: Session) => {
+    if (!s.upload || s.upload.id !== c.req.param('uploadId')) throw new ApiError(404, 'upload_not_found', 'no such upload in this session');
+    return s.upload;
+  };
+
+  app.post(PublicRoutes.serverKeyUploads, async (c) => {
+    const s = sessionOf(c);
+    const body = ServerKeyUploadRequest.safeParse(await c.req.json().catch(() => null));
+    if (!body.success) throw new ApiError(400, 'invalid_request', body.error.message);
+    const { size, sha256: hash } = body.data;
+    if (s.serverKey) {
+      throw new ApiError(409, 'server_key_exists', s.serverKey.sha256 === hash ? 'This key was already accepted.' : 'A different server-key was already accepted.');
+    }
+    if (size > PublicBodyLimits.serverKey) throw new ApiError(413, 'body_too_large', `The server-key exceeds ${PublicBodyLimits.serverKey} bytes.`);
+    if (s.upload && s.upload.size === size && s.upload.sha256 === hash) return c.json(uploadView(s.upload), 200);
+    s.upload = { id: randomBytes(16).toString('base64url'), size, sha256: hash, partCount: Math.ceil(size / SERVER_KEY_UPLOAD.partSize), parts: new Map() };
+    return c.json(uploadView(s.upload), 201);
+  });
+
+  app.get(PublicRoutes.serverKeyUpload, (c) => {
+    const s = sessionOf(c);
+    return c.json(uploadView(uploadOf(c, s)));
+  });
+
+  app.put(PublicRoutes.serverKeyUploadPart, async (c) => {
+    const s = sessionOf(c);
+    const u = uploadOf(c, s);
+    const n = Number(c.req.param('partNumber'));
+    s.partLog.push(n);
+    const first = !s.partsSeen.has(n);
+    s.partsSeen.add(n);
+    if (!Number.isInteger(n) || n < 1 || n > u.partCount) throw new ApiError(400, 'invalid_part_number', `parts are 1..${u.partCount}`);
+    // The body is read first, as a gateway streaming it to storage does (an unread body stalls the sender).
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (first && s.scenario.busyPart === n) throw new ApiError(503, 'evaluator_unavailable', 'busy', { retriable: true });
+    const expected = n === u.partCount ? u.size - (u.partCount - 1) * SERVER_KEY_UPLOAD.partSize : SERVER_KEY_UPLOAD.partSize;
+    if (bytes.byteLength !== expected) throw new ApiError(400, 'invalid_part_size', `part ${n} must be ${expected} bytes`);
+    if (u.parts.has(n)) throw new ApiError(409, 'part_exists', `part ${n} is stored`);
+    for (let i = 1; i < n; i++) if (!u.parts.has(i)) throw new ApiError(409, 'part_out_of_order', `send part ${i} first`);
+    u.parts.set(n, bytes);
+    if (first && s.scenario.cutAfterPart === n) {
+      // Stored, but the answer never arrives: the client sees a network error.
+      (c.env as { incoming: IncomingMessage }).incoming.socket.destroy();
+      return c.body(null, 200);
+    }
+    return c.json({ partNumber: n, size: bytes.byteLength });
+  });
+
+  app.post(PublicRoutes.serverKeyUploadComplete, (c) => {
+    const s = sessionOf(c);
+    const u = uploadOf(c, s);
+    const missing = Array.from({ length: u.partCount }, (_, i) => i + 1).filter((n) => !u.parts.has(n));
+    if (missing.length > 0) throw new ApiError(409, 'upload_incomplete', 'parts missing', { details: { missingParts: missing } });
+    const whole = Buffer.concat([...u.parts.keys()].sort((a, b) => a - b).map((n) => u.parts.get(n)!));
+    s.upload = undefined;
+    if (whole.byteLength !== u.size || sha256(whole) !== u.sha256) {
+      throw new ApiError(422, 'server_key_hash_mismatch', 'the parts do not hash to the announced sha256');
+    }
+    acceptKey(s, 'server-key', whole);
+    return c.json(status(s));
+  });
 
   app.put(PublicRoutes.serverKey, (c) => putKey(c, 'server-key'));
   app.put(PublicRoutes.publicKey, (c) => putKey(c, 'public-key'));
@@ -321,7 +458,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     } catch (e) {
       throw new ApiError(422, 'invalid_inputs', String(e));
     }
+    if (s.state === 'running') throw new ApiError(409, 'run_started', 'a run is in flight');
     s.inputs[party] = payload.inputs;
+    s.inputsChanged = true;
     if (party === 'applicant' && s.scenario.partiesAfterMs !== undefined) {
       setTimeout(() => backendsUpload(s), s.scenario.partiesAfterMs);
     }
@@ -362,12 +501,26 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     if (missing.length > 0) {
       throw new ApiError(409, 'missing_inputs', 'inputs missing', { details: { missingParties: missing } });
     }
-    if (s.state === 'inputs') {
+    // New inputs since the latest run: a new run. A failed run without new inputs: its retry.
+    // Otherwise the latest run stands (in flight, or done with these very inputs).
+    const fresh = s.state === 'inputs' && (s.inputsChanged || s.runNumber === 0);
+    const retry = s.state === 'failed' && !s.inputsChanged;
+    if (fresh && s.runNumber >= (s.scenario.maxRuns ?? 10)) {
+      throw new ApiError(429, 'run_limit_reached', 'this session ran its last run', { details: { maxRuns: s.scenario.maxRuns ?? 10 } });
+    }
+    if (fresh) {
+      s.runId = randomBytes(16).toString('base64url');
+      s.runNumber++;
+      s.attempts = 0;
+      s.inputsChanged = false;
+    }
+    if (fresh || retry) {
       s.attempts++;
       change(s, { state: 'running', run: { state: 'queued', stage: 'queued', completed: 0, total: 4, fraction: 0, queuePosition: 1 } });
       void evaluate(s);
     }
-    return c.json(status(s), 202);
+    const body: RunResponse = { ...status(s), runId: s.runId!, runNumber: s.runNumber };
+    return c.json(body, fresh || retry ? 202 : 200);
   });
 
   async function evaluate(s: Session): Promise<void> {
@@ -426,10 +579,13 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
   app.get(PublicRoutes.result, (c) => {
     const s = sessionOf(c);
     if (s.scenario.resultError) throw s.scenario.resultError;
+    const wanted = c.req.query('runId');
+    if (wanted !== undefined && wanted !== s.runId) throw new ApiError(409, 'run_superseded', 'another run came after it', { details: { runId: s.runId } });
     if (s.state !== 'done') throw new ApiError(409, 'result_not_ready', 'not done', { retriable: true });
     const applicant = s.inputs.applicant!;
     const labels = model.manifest.explanation.bins.map((b) => b.label);
-    const result: EncryptedResult = {
+    const result: ResultResponse = {
+      runId: s.runId!,
       modelVersion: model.manifest.modelVersion,
       decision: decompressCiphertext(applicant[DECISION_SOURCE]![0]!),
       explanation: {

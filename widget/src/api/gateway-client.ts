@@ -4,10 +4,16 @@
  * reports upload progress over HTTP/1.1), and the progress stream read from a `fetch` body so
  * the session token stays in a header. Every response is parsed with the protocol's schemas;
  * every failure is a {@link BlindScoreError} carrying the gateway's error code.
+ *
+ * Idempotent requests (reads, key and input PUTs, deletes, the resumable upload's steps) are
+ * sent again on 429/502/503/504 and network errors (`retry.ts`: backoff with jitter, at least the
+ * server's `Retry-After`, bounded). So are `POST …/run` (with no new inputs the gateway answers
+ * the latest run) and session creation (the gateway answers 429/503 before creating anything,
+ * and a session whose answer was lost would only wait for its TTL).
  */
 import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
-import { EncryptedResult, type PartyInputs } from '../../../protocol/ciphertexts.ts';
+import type { PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import {
   BEARER_PREFIX,
@@ -17,13 +23,20 @@ import {
   PROGRESS_EVENT,
   PublicHeaders,
   PublicRoutes,
+  ResultResponse,
   RunResponse,
+  ServerKeyUpload,
   SessionProgress,
+  UploadCompleted,
+  UploadPartAccepted,
+  type ServerKeyUploadRequest,
+  type UploadedPart,
   publicPath,
   type CreateSessionRequest,
-  type SessionStatus,
+  SessionStatus,
 } from '../../../protocol/public-api.ts';
 import { BlindScoreError } from '../errors.ts';
+import { parseRetryAfter, withRetry } from './retry.ts';
 
 /** What the client needs to reach a session after creating it. */
 export interface SessionHandle {
@@ -56,7 +69,7 @@ export class GatewayClient {
    * is an `invalid_manifest` error.
    */
   async manifest<T>(parse: (json: unknown) => T, signal?: AbortSignal): Promise<T> {
-    const json = await this.json(PublicRoutes.manifest, { headers: this.publishableHeaders(), signal }, z.unknown());
+    const json = await this.json(PublicRoutes.manifest, { headers: this.publishableHeaders(), signal }, z.unknown(), true);
     try {
       return parse(json);
     } catch (e) {
@@ -74,6 +87,7 @@ export class GatewayClient {
         signal,
       },
       CreateSessionResponse,
+      true,
     );
   }
 
@@ -110,20 +124,80 @@ export class GatewayClient {
         signal,
       },
       InputsAccepted,
+      true,
     );
   }
 
-  async run(session: SessionHandle, signal?: AbortSignal): Promise<SessionStatus> {
+  /** `GET /v1/sessions/:id`. */
+  async status(session: SessionHandle, signal?: AbortSignal): Promise<SessionStatus> {
+    return this.json(publicPath.session(session.sessionId), { headers: this.tokenHeaders(session), signal }, SessionStatus, true);
+  }
+
+  /**
+   * `POST …/server-key/uploads`: starts the resumable upload of a key of `size` bytes and
+   * SHA-256 `sha256`, or finds the unfinished one with the same size and hash (its stored parts
+   * listed). A key already accepted answers 409 `server_key_exists`.
+   */
+  async startServerKeyUpload(session: SessionHandle, body: ServerKeyUploadRequest, signal?: AbortSignal): Promise<ServerKeyUpload> {
+    return this.json(
+      publicPath.serverKeyUploads(session.sessionId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: JSON.stringify(body), signal },
+      ServerKeyUpload,
+      true,
+    );
+  }
+
+  /** `GET …/server-key/uploads/:uploadId`: the parts the gateway holds. */
+  async serverKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<ServerKeyUpload> {
+    return this.json(publicPath.serverKeyUpload(session.sessionId, uploadId), { headers: this.tokenHeaders(session), signal }, ServerKeyUpload, true);
+  }
+
+  /**
+   * `PUT …/parts/:partNumber` once, reporting bytes sent (no retry here: the resumable upload
+   * decides, knowing which parts landed).
+   */
+  async uploadServerKeyPart(
+    session: SessionHandle,
+    uploadId: string,
+    partNumber: number,
+    bytes: Uint8Array,
+    onProgress: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<UploadedPart> {
+    const text = await xhrPut(
+      this.url(publicPath.serverKeyUploadPart(session.sessionId, uploadId, partNumber)),
+      bytes,
+      { ...this.tokenHeaders(session), 'content-type': 'application/octet-stream' },
+      (sent) => onProgress(sent),
+      signal,
+    );
+    return parseBody(text, UploadPartAccepted);
+  }
+
+  /** `POST …/complete`: the gateway checks the total and the hash and accepts the key. */
+  async completeServerKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<SessionStatus> {
+    return this.json(
+      publicPath.serverKeyUploadComplete(session.sessionId, uploadId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
+      UploadCompleted,
+      true,
+    );
+  }
+
+  /** `POST …/run`: starts the next run (or retries a failed one); its `runId` names it. */
+  async run(session: SessionHandle, signal?: AbortSignal): Promise<RunResponse> {
     return this.json(
       publicPath.run(session.sessionId),
       { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
       RunResponse,
+      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
+      true,
     );
   }
 
   /**
-   * Follows `GET …/progress` until `until` accepts an update or the run ends; resolves with that
-   * update. Resolves `null` if the server closed the stream before either.
+   * Follows `GET …/progress` until `until` accepts an update; resolves with that update.
+   * Resolves `null` if the server closed the stream before.
    */
   async followProgress(
     session: SessionHandle,
@@ -134,7 +208,7 @@ export class GatewayClient {
     const response = await this.send(publicPath.progress(session.sessionId), {
       headers: { ...this.tokenHeaders(session), accept: 'text/event-stream' },
       signal,
-    });
+    }, true);
     if (!response.body) throw new BlindScoreError(ClientErrorCode.BadResponse, 'progress response has no body');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let found: SessionProgress | null = null;
@@ -145,7 +219,7 @@ export class GatewayClient {
         try {
           const update = parseBody(event.data, SessionProgress);
           onUpdate(update);
-          if (until(update) || update.state === 'done' || update.state === 'failed') found = update;
+          if (until(update)) found = update;
         } catch (e) {
           bad = e as BlindScoreError;
         }
@@ -166,13 +240,14 @@ export class GatewayClient {
     return found;
   }
 
-  async result(session: SessionHandle, signal?: AbortSignal): Promise<EncryptedResult> {
-    return this.json(publicPath.result(session.sessionId), { headers: this.tokenHeaders(session), signal }, EncryptedResult);
+  /** `GET …/result` of run `runId` (409 `run_superseded` if another run came after it). */
+  async result(session: SessionHandle, runId: string, signal?: AbortSignal): Promise<ResultResponse> {
+    return this.json(publicPath.result(session.sessionId, runId), { headers: this.tokenHeaders(session), signal }, ResultResponse, true);
   }
 
   /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */
   async deleteSession(session: SessionHandle): Promise<void> {
-    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session) });
+    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session), keepalive: true }, true);
   }
 
   /** An octet-stream key upload: exact length (the browser sets it), SHA-256 header, progress. */
@@ -185,15 +260,19 @@ export class GatewayClient {
   ): Promise<KeyAccepted> {
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
     const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-    const text = await xhrPut(
-      this.url(path),
-      bytes,
-      {
-        ...this.tokenHeaders(session),
-        'content-type': 'application/octet-stream',
-        [PublicHeaders.contentSha256]: sha256,
-      },
-      onProgress,
+    const text = await withRetry(
+      () =>
+        xhrPut(
+          this.url(path),
+          bytes,
+          {
+            ...this.tokenHeaders(session),
+            'content-type': 'application/octet-stream',
+            [PublicHeaders.contentSha256]: sha256,
+          },
+          onProgress,
+          signal,
+        ),
       signal,
     );
     return parseBody(text, KeyAccepted);
@@ -211,8 +290,8 @@ export class GatewayClient {
     return `${this.base}${path}`;
   }
 
-  private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>): Promise<T> {
-    const response = await this.send(path, init);
+  private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>, idempotent = false): Promise<T> {
+    const response = await this.send(path, init, idempotent);
     let text: string;
     try {
       text = await response.text();
@@ -222,27 +301,38 @@ export class GatewayClient {
     return parseBody(text, schema);
   }
 
-  /** Sends a request; non-2xx answers become the gateway's coded error. */
-  private async send(path: string, init: RequestInit): Promise<Response> {
-    let response: Response;
-    try {
-      response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
-    } catch (e) {
-      throw networkError(e);
-    }
-    if (!response.ok) throw errorFromResponse(response.status, await response.text().catch(() => ''));
-    return response;
+  /**
+   * Sends a request; non-2xx answers become the gateway's coded error. `idempotent` requests
+   * are sent again on transient failures.
+   */
+  private async send(path: string, init: RequestInit, idempotent = false): Promise<Response> {
+    const once = async () => {
+      let response: Response;
+      try {
+        response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
+      } catch (e) {
+        throw networkError(e, `${init.method ?? 'GET'} ${path}`);
+      }
+      if (!response.ok) {
+        const text = await response.text().catch(() => '');
+        throw errorFromResponse(response.status, text, response.headers.get(PublicHeaders.retryAfter));
+      }
+      return response;
+    };
+    const signal = init.signal ?? undefined;
+    return idempotent ? withRetry(once, signal) : once();
   }
 }
 
-function networkError(e: unknown): BlindScoreError {
+function networkError(e: unknown, request?: string): BlindScoreError {
   if (e instanceof BlindScoreError) return e;
   if (e instanceof DOMException && e.name === 'AbortError') return new BlindScoreError('cancelled', 'cancelled');
-  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached: ${String(e)}`, true);
+  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached${request ? ` (${request})` : ''}: ${String(e)}`, true);
 }
 
 /** The gateway's `ErrorBody` as an error; anything else as a generic HTTP failure. */
-function errorFromResponse(status: number, text: string): BlindScoreError {
+function errorFromResponse(status: number, text: string, retryAfterHeader: string | null = null): BlindScoreError {
+  const retryAfterMs = parseRetryAfter(retryAfterHeader);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -252,9 +342,9 @@ function errorFromResponse(status: number, text: string): BlindScoreError {
   const parsed = ErrorBody.safeParse(body);
   if (parsed.success) {
     const retriable = parsed.data.retriable ?? (status === 429 || status >= 502);
-    return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status);
+    return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status, retryAfterMs);
   }
-  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status);
+  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status, retryAfterMs);
 }
 
 function parseBody<T>(text: string, schema: z.ZodType<T>): T {
@@ -292,7 +382,7 @@ function xhrPut(
     xhr.addEventListener('load', () => {
       settle();
       if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.responseText);
-      else reject(errorFromResponse(xhr.status, xhr.responseText));
+      else reject(errorFromResponse(xhr.status, xhr.responseText, xhr.getResponseHeader(PublicHeaders.retryAfter)));
     });
     xhr.addEventListener('error', () => {
       settle();

@@ -64,10 +64,26 @@ function loadTfhe(): Promise<TfheModule> {
   return tfheModule;
 }
 
+/** Lowercase hex SHA-256, for the gateway's check of the whole uploaded key. */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+type KeysWithoutHash = Omit<WorkerResults['keygen'], 'serverKeySha256'>;
+
 async function keygen(
   req: Extract<WorkerRequest, { type: 'keygen' }>,
   progress: (step: WorkerStep, fraction: number) => void,
 ): Promise<WorkerResults['keygen']> {
+  const keys = await makeOrLoadKeys(req, progress);
+  return { ...keys, serverKeySha256: await sha256Hex(keys.serverKey) };
+}
+
+async function makeOrLoadKeys(
+  req: Extract<WorkerRequest, { type: 'keygen' }>,
+  progress: (step: WorkerStep, fraction: number) => void,
+): Promise<KeysWithoutHash> {
   progress('load_wasm', 0);
   const tfhe = await loadTfhe();
   if (req.cacheName !== null) {

@@ -70,6 +70,8 @@ export const KeygenResult = z
   .object({
     /** `Shortint.serialize_compressed_server_key` bytes, transferred to the page for upload. */
     serverKey: Bytes,
+    /** Lowercase hex SHA-256 of `serverKey` (hashed here, off the page's thread, for the resumable upload). */
+    serverKeySha256: z.string().regex(/^[0-9a-f]{64}$/),
     /** `TfheCompactPublicKey.serialize()` bytes of the same secret, uploaded for the parties. */
     publicKey: Bytes,
     paramSet: ParamSetName,

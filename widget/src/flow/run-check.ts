@@ -1,19 +1,19 @@
 /**
- * One eligibility check, end to end: keys in the worker, a gateway session, the public and
- * server key uploads, each party's encrypted answers, the run and its progress stream, and the decrypted
- * decision. The element drives it and renders what it reports; this module has no UI.
+ * One eligibility check on a prepared session (`prepare-session.ts`): each party's answers
+ * encrypted in the worker and uploaded, the run and its progress stream, and the decrypted
+ * decision. The session stays open afterwards: a re-check with changed answers uploads only the
+ * new inputs and runs again. The element drives it and renders what it reports; no UI here.
  */
-import type { Party } from '../../../protocol/ciphertexts.ts';
+import type { Party, PartyInputs } from '../../../protocol/ciphertexts.ts';
 import type { SessionProgress } from '../../../protocol/public-api.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
 import type { CryptoWorkerController } from '../crypto/crypto-worker-controller.ts';
-import type { KeygenResult } from '../crypto/worker-protocol.ts';
-import { DevWarning, warnOnce } from '../dev-warnings.ts';
 import { BlindScoreError } from '../errors.ts';
-import type { BlindScoreDecisionDetail, BlindScoreProgressDetail, BlindScoreSessionDetail } from '../events.ts';
+import type { BlindScoreDecisionDetail, StageProgress } from '../events.ts';
 import { SessionStage } from '../session-stage.ts';
 import { interpretResult } from './decision.ts';
+import type { PreparedSession } from './prepare-session.ts';
 
 export type Answers = Partial<Record<Party, Record<string, boolean | number | string>>>;
 
@@ -21,106 +21,66 @@ export interface CheckOptions {
   client: GatewayClient;
   crypto: CryptoWorkerController;
   manifest: Manifest;
-  /** The answers this page encrypts: the applicant's, plus the bank's and bureau's in demo mode. */
-  answers: Answers;
-  /** IndexedDB name for cached keys, or `null` to keep keys in memory only. */
-  cacheName: string | null;
-  /** Keys from an earlier attempt with the same worker, to skip key generation on a retry. */
-  keys?: KeygenResult | undefined;
-  signal: AbortSignal;
-  onProgress: (detail: BlindScoreProgressDetail) => void;
-  onKeys?: (keys: KeygenResult) => void;
-  onSession?: (detail: BlindScoreSessionDetail) => void;
+  prepared: PreparedSession;
   /**
-   * A session whose key and answers were all uploaded by an earlier attempt that then failed
-   * retriably: the check resumes at the run, uploading nothing again.
+   * The answers this page encrypts: the applicant's, plus the bank's and bureau's in demo mode.
+   * `null` re-runs the inputs the session holds (a retry after a retriable run failure).
    */
-  resume?: SessionHandle | undefined;
-  /** Called once every upload of a fresh session is accepted: the session a retry may resume. */
-  onUploaded?: (session: SessionHandle) => void;
+  answers: Answers | null;
+  signal: AbortSignal;
+  /**
+   * The ciphertexts of a party's answers when the worker already made them while the applicant
+   * typed (exactly these answers, under this session's keys), else `undefined`.
+   */
+  encrypted?: (party: Party, features: Record<string, boolean | number | string>) => Promise<PartyInputs> | undefined;
+  onProgress: (detail: StageProgress) => void;
+  /** Called once every input of this check is accepted: a retry may then only re-run. */
+  onUploaded?: () => void;
 }
 
 /** Progress streams may drop (proxies, sleep); each reconnect gets the current state first. */
 const MAX_STREAM_RECONNECTS = 5;
 
 export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetail> {
-  const { client, crypto, manifest, signal } = o;
-  const checkAborted = () => {
-    if (signal.aborted) throw new BlindScoreError('cancelled', 'cancelled');
-  };
-
-  if (o.resume) {
-    const session = o.resume;
-    try {
-      return await runAndDecrypt(o, session);
-    } catch (e) {
-      if (!isRetriable(e)) client.deleteSession(session).catch(() => undefined);
-      throw e;
-    }
-  }
-
-  o.onProgress({ stage: SessionStage.Keygen, fraction: null });
-  const keys =
-    o.keys ??
-    (await crypto.request({ type: 'keygen', paramSet: manifest.parameterSet.id, cacheName: o.cacheName }));
-  if (keys.cacheWarning) warnOnce(DevWarning.KeyCacheFailed, `cache-keys: ${keys.cacheWarning}; the keys work, the next visit generates new ones`);
-  o.onKeys?.(keys);
-  o.onProgress({ stage: SessionStage.Keygen, fraction: 1 });
-  checkAborted();
-
-  const created = await client.createSession({ modelVersion: manifest.modelVersion }, signal);
-  const session: SessionHandle = { sessionId: created.sessionId, token: created.token };
-  let uploaded = false;
-  try {
-    o.onSession?.({ sessionId: session.sessionId, missingParties: created.status.parties.missing });
-    await uploadAll(o, session, keys);
-    uploaded = true;
-    o.onUploaded?.(session);
-    return await runAndDecrypt(o, session);
-  } catch (e) {
-    // A retriable failure after every upload keeps the session for a retry that only re-runs it
-    // (the gateway keeps the key and answers); otherwise forget its keys and ciphertexts now
-    // rather than at the TTL.
-    if (!(uploaded && isRetriable(e))) client.deleteSession(session).catch(() => undefined);
-    throw e;
-  }
-}
-
-function isRetriable(e: unknown): boolean {
-  return e instanceof BlindScoreError && e.retriable;
+  if (o.answers) await uploadAnswers(o, o.answers);
+  o.onUploaded?.();
+  return runAndDecrypt(o, o.prepared.session);
 }
 
 /**
- * Uploads the compact public key (first: the bank's and bureau's backends start as soon as it
- * lands), the server key, and this page's encrypted answers, then waits for the other parties.
- * Both keys report progress as one upload of their summed bytes.
+ * Encrypts and uploads each party's answers (all requested from the worker at once, each
+ * uploaded as soon as it is encrypted), then waits for the parties this page does not encrypt.
  */
-async function uploadAll(o: CheckOptions, session: SessionHandle, keys: KeygenResult): Promise<void> {
+async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
   const { client, crypto, manifest, signal } = o;
-  const publicBytes = keys.publicKey.byteLength;
-  const total = publicBytes + keys.serverKey.byteLength;
-  const report = (sent: number) =>
-    o.onProgress({ stage: SessionStage.Uploading, fraction: total > 0 ? sent / total : 0, bytesSent: sent, bytesTotal: total });
-  report(0);
-  await client.uploadPublicKey(session, keys.publicKey, (sent) => report(Math.min(sent, publicBytes)), signal);
-  await client.uploadServerKey(session, keys.serverKey, (sent) => report(publicBytes + Math.min(sent, total - publicBytes)), signal);
-  report(total);
-
-  const parties = (Object.keys(o.answers) as Party[]).filter((p) => o.answers[p] !== undefined);
-  let missing: Party[] = [];
-  for (const [i, party] of parties.entries()) {
-    o.onProgress({ stage: SessionStage.Encrypting, fraction: i / parties.length });
-    const inputs = await crypto.request({
-      type: 'encrypt',
-      modelVersion: manifest.modelVersion,
-      party,
-      inputs: manifest.inputs,
-      features: o.answers[party]!,
-    });
-    missing = (await client.uploadInputs(session, inputs, signal)).missing;
-  }
+  const session = o.prepared.session;
+  // The session keeps each party's last inputs: send only the parties whose answers changed.
+  const uploaded = o.prepared.uploaded;
+  const parties = (Object.keys(answers) as Party[]).filter((p) => answers[p] !== undefined && uploaded.get(p) !== JSON.stringify(answers[p]));
+  let encrypted = 0;
+  o.onProgress({ stage: SessionStage.Encrypting, fraction: 0 });
+  const accepted = await Promise.all(
+    parties.map(async (party) => {
+      const inputs = await (o.encrypted?.(party, answers[party]!) ??
+        crypto.request({
+          type: 'encrypt',
+          modelVersion: manifest.modelVersion,
+          party,
+          inputs: manifest.inputs,
+          features: answers[party]!,
+        }));
+      o.onProgress({ stage: SessionStage.Encrypting, fraction: ++encrypted / (parties.length + 1) });
+      // Forgotten first: if the upload fails, the next check sends this party again.
+      uploaded.delete(party);
+      const accepted = await client.uploadInputs(session, inputs, signal);
+      uploaded.set(party, JSON.stringify(answers[party]));
+      return accepted;
+    }),
+  );
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 1 });
 
+  // The last answer to arrive knows who is still missing.
+  const missing = accepted.reduce<Party[]>((m, a) => (a.missing.length < m.length ? a.missing : m), accepted[0]?.missing ?? []);
   if (missing.length > 0) {
     o.onProgress({ stage: SessionStage.WaitingForParties, fraction: null });
     const ready = await follow(o, session, (u) => u.state !== 'created' && u.state !== 'keys', () => undefined);
@@ -133,11 +93,12 @@ async function uploadAll(o: CheckOptions, session: SessionHandle, keys: KeygenRe
 async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<BlindScoreDecisionDetail> {
   const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
-  await client.run(session, signal);
+  const { runId } = await client.run(session, signal);
+  // Events of an earlier run (the stream opens with the current state) are not this run's end.
   const final = await follow(
     o,
     session,
-    (u) => u.state === 'done' || u.state === 'failed',
+    (u) => u.runId === runId && (u.state === 'done' || u.state === 'failed'),
     (u) =>
       o.onProgress({
         stage: SessionStage.Running,
@@ -149,7 +110,8 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
   o.onProgress({ stage: SessionStage.Running, fraction: 1 });
 
   o.onProgress({ stage: SessionStage.Decrypting, fraction: null });
-  const encrypted = await client.result(session, signal);
+  const { runId: resultRunId, ...encrypted } = await client.result(session, runId, signal);
+  if (resultRunId !== runId) throw new BlindScoreError('bad_response', 'the result is of another run');
   if (encrypted.modelVersion !== manifest.modelVersion) {
     throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
   }
@@ -160,7 +122,6 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
     manifest.explanation.bins.map((b) => b.label),
   );
   o.onProgress({ stage: SessionStage.Decrypting, fraction: 1 });
-  client.deleteSession(session).catch(() => undefined);
   return decision;
 }
 

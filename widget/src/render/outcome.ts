@@ -35,11 +35,15 @@ export function explanationMessage(
   return to !== null ? { id: 'explainYearsRange', values: { from, to } } : { id: 'explainYears', values: { years: from } };
 }
 
+/**
+ * The result view. `employment` words the explanation; `onChange` (when given) goes back to the
+ * form with the answers kept, to check again on the same session.
+ */
 export function renderResult(
   c: RenderContext,
   d: BlindScoreDecisionDetail,
   onReset: () => void,
-  employment: EmploymentContext = { assumed: false, employed: undefined },
+  { employment = { assumed: false, employed: undefined }, onChange }: { employment?: EmploymentContext; onChange?: (() => void) | undefined } = {},
 ): TemplateResult {
   const approved = d.approved;
   const message = approved ? null : explanationMessage(d, employment);
@@ -60,6 +64,9 @@ export function renderResult(
     </div>
     <p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>
     <div part="actions" class="actions">
+      ${onChange
+        ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>`
+        : nothing}
       <button part="reset" class="secondary" type="button" @click=${onReset}>${c.t('startOver')}</button>
     </div>
   </section>`;

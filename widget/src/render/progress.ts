@@ -46,9 +46,12 @@ export function renderProgress(
   shown: readonly ProgressStage[],
   locale: string,
   onCancel: () => void,
+  /** A sentence under the title, e.g. why the keys are prepared only now. */
+  note?: string,
 ): TemplateResult {
   return html`<section part="progress" class="progress" aria-labelledby="progress-title">
     <h3 id="progress-title" tabindex="-1">${c.t('runningTitle')}</h3>
+    ${note ? html`<p part="progress-note" class="note">${note}</p>` : nothing}
     <ol part="steps" class="steps">
       ${shown.map((stage) => renderStep(c, stage, steps[stage], locale))}
     </ol>
