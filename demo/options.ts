@@ -67,21 +67,22 @@ Options (environment variable in brackets):
 
 /** Reads flags and environment variables; `null` when `--help` was asked for. */
 export function parseStackOptions(argv: readonly string[], env: NodeJS.ProcessEnv): StackOptions | null {
-  let parsed;
+  const config = {
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      'gateway-port': { type: 'string' },
+      'evaluator-port': { type: 'string' },
+      'run-dir': { type: 'string' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<typeof config>>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        port: { type: 'string' },
-        'gateway-port': { type: 'string' },
-        'evaluator-port': { type: 'string' },
-        'run-dir': { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    parsed = parseArgs(config);
   } catch (e) {
     throw new OptionsError(`${(e as Error).message}\n\n${USAGE}`);
   }

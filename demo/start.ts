@@ -34,7 +34,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 process.on('exit', () => stack?.killNow());
 
 async function main(): Promise<void> {
-  let options;
+  let options: ReturnType<typeof parseStackOptions>;
   try {
     options = parseStackOptions(process.argv.slice(2), process.env);
   } catch (e) {

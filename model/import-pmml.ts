@@ -81,7 +81,9 @@ function collectLiterals(doc: PmmlTreeDocument, fields: FieldResolver): Map<Pmml
       out.set(p, { literal: literalOf(p, field, where), where, field: field.dataField });
     }
     // A surrogate's first operand is never UNKNOWN here (no value is missing), so it always decides.
-    else if (p.kind === 'compound') (p.operator === 'surrogate' ? p.operands.slice(0, 1) : p.operands).forEach((q) => visit(q, where));
+    else if (p.kind === 'compound') {
+      for (const q of p.operator === 'surrogate' ? p.operands.slice(0, 1) : p.operands) visit(q, where);
+    }
   };
   const walk = (n: PmmlNode): void => {
     visit(n.predicate, n.where);
@@ -115,10 +117,10 @@ function nodeScore(node: PmmlNode): string {
 
 function resolveApproveScore(doc: PmmlTreeDocument, requested: string | undefined): string {
   const classes = new Set<string>();
-  if (doc.targetField !== null) doc.dataFields.get(doc.targetField)!.values.forEach((v) => classes.add(v));
+  if (doc.targetField !== null) for (const v of doc.dataFields.get(doc.targetField)!.values) classes.add(v);
   const walk = (n: PmmlNode): void => {
     if (n.score !== null) classes.add(n.score);
-    n.distribution.forEach((d) => classes.add(d.value));
+    for (const d of n.distribution) classes.add(d.value);
     n.children.forEach(walk);
   };
   walk(doc.root);
@@ -298,7 +300,7 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
   // Declared category values must be ours, or the bank's coding differs from the schema's.
   for (const { field, feature } of fields) {
     const domain = domainOf(feature);
-    if (domain.kind === 'finite') doc.dataFields.get(field)!.values.forEach((v) => valueBits(domain, v, `DataField "${field}"`));
+    if (domain.kind === 'finite') for (const v of doc.dataFields.get(field)!.values) valueBits(domain, v, `DataField "${field}"`);
   }
   const approve = resolveApproveScore(doc, options.approveScore);
   const uses = collectLiterals(doc, resolver);

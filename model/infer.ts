@@ -69,7 +69,7 @@ export function readExplanation(
   bins: readonly { readonly code: number; readonly label: string }[],
 ): ExplanationOutcome {
   if (decision === 1) return { kind: 'approved' };
-  const i = bits.findIndex((b) => b === 1);
+  const i = bits.indexOf(1);
   if (i < 0) return { kind: 'none' };
   const bin = bins[i]!;
   const end = bits.findIndex((b, j) => j > i && b !== 1);

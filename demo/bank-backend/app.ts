@@ -18,7 +18,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ApiError } from '../../protocol/errors.ts';
 import { SessionId } from '../../protocol/public-api.ts';
 import { PartyError, submitPartyInputs, type SubmitReport } from '../../party/index.ts';
@@ -26,12 +26,12 @@ import type { PartyKeys } from '../gateway-config.ts';
 import { partyCommand, writeFeaturesFile } from './commands.ts';
 import {
   CustomerReference,
-  CustomersResponse,
+  type CustomersResponse,
   PARTIES,
-  PartyCommandsResponse,
+  type PartyCommandsResponse,
   PartyInputsRequest,
-  PartyInputsResponse,
-  PartyReceipt,
+  type PartyInputsResponse,
+  type PartyReceipt,
   type BackendParty,
 } from './api.ts';
 import type { CustomerRecords } from './records.ts';

@@ -165,7 +165,7 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
     for (const size of BATCHES) {
       const cts = inputs.slice(0, size);
       const outs = batch.get(size)!.time(() => programmableBootstrapBatch(key, cts, cts.map(() => lut)), size);
-      outs.forEach((out, i) => check(out, i % 4));
+      for (const [i, out] of outs.entries()) check(out, i % 4);
     }
   }
   const perBatch = (f: (t: Timings) => number) => Object.fromEntries(BATCHES.map((size) => [size, f(batch.get(size)!)]));

@@ -22,7 +22,7 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-let backend;
+let backend: Awaited<ReturnType<typeof createCircuitBackend>>;
 try {
   backend = await createCircuitBackend(config, log);
 } catch (e) {

@@ -69,6 +69,7 @@ export function checkCompactList(manifest: ServedManifest, inputs: CompactListIn
     bytes = base64ToBytes(inputs.list);
   } catch (e) {
     if (!isBase64Error(e)) throw e;
+    // biome-ignore lint/correctness/noVoidTypeReturn: `refuse` throws; the return tells the compiler `bytes` is set below
     return refuse(`is not valid base64: ${e.message}`);
   }
   if (bytes.length > MAX_COMPACT_LIST_BYTES) refuse(`is ${bytes.length} bytes, more than ${MAX_COMPACT_LIST_BYTES}`);

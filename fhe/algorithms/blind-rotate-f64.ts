@@ -15,7 +15,7 @@ import type { Radix4Plan } from '../fft/radix4.ts';
 import { backwardDft, forwardDft, radix4Plan } from '../fft/radix4.ts';
 
 const TWO32 = 4294967296;
-const TWO64 = 18446744073709551616;
+const TWO64 = 2 ** 64;
 const INV_TWO64 = 1 / TWO64;
 
 export interface BlindRotateF64Scratch {

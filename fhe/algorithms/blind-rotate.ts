@@ -18,7 +18,7 @@ import type { FftPlan } from '../fft/negacyclic.ts';
 import { decomposeWord } from './decomposition.ts';
 
 const TWO32 = 4294967296;
-const TWO64 = 18446744073709551616;
+const TWO64 = 2 ** 64;
 
 export interface BlindRotateScratch {
   readonly plan: FftPlan;

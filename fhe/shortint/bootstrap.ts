@@ -94,7 +94,7 @@ export function programmableBootstrapBatch(key: ServerKey, cts: readonly Ciphert
   const inputs = pending.map((i) => cts[i]!.data);
   const bodies = pending.map((i) => luts[i]!.body);
   if (!programmableBootstrapBatchWasm(key, inputs, bodies, datas)) {
-    pending.forEach((_, j) => programmableBootstrapLweCiphertext(key, inputs[j]!, bodies[j]!, datas[j]!, scratchFor(key.params)));
+    for (const j of pending.keys()) programmableBootstrapLweCiphertext(key, inputs[j]!, bodies[j]!, datas[j]!, scratchFor(key.params));
   }
   pending.forEach((i, j) => {
     const ct = cts[i]!;

@@ -10,7 +10,7 @@ import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
 import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
 import { spawnCryptoWorker } from '../../widget/src/crypto/spawn-worker.ts';
-import { CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
+import { type CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
 import type { KeygenResult } from '../../widget/src/crypto/worker-protocol.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
 import { Host } from './support/controller-host.ts';

@@ -120,7 +120,7 @@ function mutateBase64(rng: Rng, s: string): string {
       try {
         bytes = base64ToBytes(s);
       } catch {
-        return s + 'A';
+        return `${s}A`;
       }
       return bytesToBase64(mutateBytes(rng, bytes));
     }
@@ -132,7 +132,7 @@ const replaceAt = (s: string, i: number, c: string) => s.slice(0, i) + c + s.sli
 /** Every path to a value inside `value`. */
 function paths(value: Json, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) paths(v, [...prefix, i], out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;
 }

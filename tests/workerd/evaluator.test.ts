@@ -12,7 +12,7 @@ import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { TEST_SHARED_SECRET, startGateway, type TestGateway } from './support/gateway.ts';
-import { encryptCompactInputs, encryptPartyInputs, sampleApplication } from './support/inputs.ts';
+import { encryptCompactInputs, sampleApplication } from './support/inputs.ts';
 import { expectResultMatchesModel, readProgress, uploadSession } from './support/sessions.ts';
 import { KEYS } from './support/tenants.ts';
 

@@ -42,7 +42,6 @@ import {
   missingParties,
   progressOf,
   currentRunInputs,
-  runEnded,
   runsExhausted,
   sameRunInputs,
   serverKeyReplaceable,

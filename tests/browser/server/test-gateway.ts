@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import * as tfhe from 'node-tfhe';
-import { type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
+import type { Party, PartyUpload } from '../../../protocol/ciphertexts.ts';
 import { ApiError } from '../../../protocol/errors.ts';
 import {
   BEARER_PREFIX,
@@ -452,7 +452,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     const s = sessionOf(c);
     const party = c.req.param('party') as Party;
     if (!s.scenario.demo && party !== 'applicant') throw new ApiError(403, 'party_not_allowed', 'not a demo tenant');
-    let payload;
+    let payload: ReturnType<typeof validatePartyInputs>;
     try {
       payload = validatePartyInputs(model.manifest, await c.req.json(), party);
     } catch (e) {

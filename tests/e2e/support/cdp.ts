@@ -128,7 +128,7 @@ export async function launchBrowser(options: { cpus?: number } = {}): Promise<La
   const cdp = await CdpConnection.connect(wsUrl);
   return {
     cdp,
-    cpu: cgroup ? { method: 'cgroup-v1-cpu-quota', cpus: options.cpus!, cgroup: 'cpu:/' + cgroup.slice(CGROUP_CPU_ROOT.length + 1) } : { method: 'none' },
+    cpu: cgroup ? { method: 'cgroup-v1-cpu-quota', cpus: options.cpus!, cgroup: `cpu:/${cgroup.slice(CGROUP_CPU_ROOT.length + 1)}` } : { method: 'none' },
     async close() {
       await cdp.send('Browser.close').catch(() => undefined);
       cdp.close();

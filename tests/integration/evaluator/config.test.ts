@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../evaluator/service/config.ts';
 
-const SECRET = 'x'.repeat(31) + 'Z';
+const SECRET = `${'x'.repeat(31)}Z`;
 
 function issues(env: Record<string, string>): string[] {
   try {

@@ -124,8 +124,8 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
       expect(list.count).toBe(values.reduce((n, v) => n + v.blocks.length, 0));
       const expanded = expandCompactCiphertextList(list, key.params);
       expect(expanded.map((b) => b.length)).toEqual(values.map((v) => v.blocks.length));
-      expanded.forEach((blocks, i) =>
-        blocks.forEach((ct, j) => {
+      for (const [i, blocks] of expanded.entries()) {
+        for (const [j, ct] of blocks.entries()) {
           expect(ct.data.length).toBe(2 * 2049);
           expect({ degree: ct.degree, noiseLevel: ct.noiseLevel, m: ct.messageModulus, c: ct.carryModulus }).toEqual({
             degree: 3,
@@ -134,8 +134,8 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
             c: 4,
           });
           expect(decrypt(keys, ct, true), `value ${i} block ${j}`).toBe(values[i]!.blocks[j]);
-        }),
-      );
+        }
+      }
     });
 
     it('expands lists longer than one mask bin (k·N + 52 blocks: two shared masks)', () => {

@@ -67,7 +67,7 @@ describe('CSV loader', () => {
   });
 
   it('refuses missing, unknown and duplicate columns, ragged rows, and empty files', () => {
-    expect(issuesOf(HEADER.replace(',Age', '') + '\n')).toContainEqual({ line: 1, column: 'Age', message: 'column is missing' });
+    expect(issuesOf(`${HEADER.replace(',Age', '')}\n`)).toContainEqual({ line: 1, column: 'Age', message: 'column is missing' });
     expect(issuesOf(`${HEADER},Salary\n${ROW},1\n`)).toContainEqual({ line: 1, column: 'Salary', message: 'unknown column' });
     expect(() => parseApplicationsCsv(`${HEADER}\n${ROW},7\n`)).toThrow(/malformed at line 2/);
     expect(() => parseApplicationsCsv('')).toThrow(/empty/);

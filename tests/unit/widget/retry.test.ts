@@ -78,6 +78,6 @@ describe('part layout', () => {
     expect(ranges[0]).toEqual([0, partSize]);
     expect(ranges.at(-1)).toEqual([5 * partSize, total]);
     // Contiguous, covering every byte once.
-    ranges.forEach(([start], i) => expect(start).toBe(i === 0 ? 0 : ranges[i - 1]![1]));
+    for (const [i, [start]] of ranges.entries()) expect(start).toBe(i === 0 ? 0 : ranges[i - 1]![1]);
   });
 });
