@@ -51,7 +51,10 @@ export function demoTenant(origins: readonly string[], tenants = developmentTena
   if (!demo) throw new Error(`${WRANGLER_CONFIG} has no tenant with "demo": true in [vars].TENANTS`);
   const allowed = [...new Set([...demo.allowedOrigins, ...origins])];
   const partyKeyHashes = partyKeys
-    ? { bank: [...demo.partyKeyHashes.bank, sha256Hex(partyKeys.bank)], bureau: [...demo.partyKeyHashes.bureau, sha256Hex(partyKeys.bureau)] }
+    ? {
+        bank: [...demo.partyKeyHashes.bank, sha256Hex(partyKeys.bank)],
+        bureau: [...demo.partyKeyHashes.bureau, sha256Hex(partyKeys.bureau)],
+      }
     : demo.partyKeyHashes;
   return {
     tenants: tenants.map((t) => (t === demo ? { ...t, allowedOrigins: allowed, partyKeyHashes } : t)),

@@ -23,14 +23,21 @@ export const StackOptions = z
     /** The evaluator; only the gateway calls it. */
     evaluatorPort: Port.default(8790),
     /** Built page, gateway state (local Durable Objects and R2) and logs. */
-    runDir: z.string().min(1).default(join(ROOT, 'demo', '.run')),
+    runDir: z
+      .string()
+      .min(1)
+      .default(join(ROOT, 'demo', '.run')),
     /** Also print every service's log lines, prefixed with its name. */
     verbose: z.boolean().default(false),
   })
   .strict()
   .superRefine((o, ctx) => {
     const seen = new Map<number, string>();
-    for (const [name, port] of [['port', o.port], ['gatewayPort', o.gatewayPort], ['evaluatorPort', o.evaluatorPort]] as const) {
+    for (const [name, port] of [
+      ['port', o.port],
+      ['gatewayPort', o.gatewayPort],
+      ['evaluatorPort', o.evaluatorPort],
+    ] as const) {
       const other = seen.get(port);
       if (other) ctx.addIssue({ code: 'custom', path: [name], message: `must differ from ${other} (both are ${port})` });
       seen.set(port, name);

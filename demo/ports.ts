@@ -56,7 +56,10 @@ export class PortInUseError extends Error {
   constructor(readonly taken: readonly PortClaim[]) {
     super(
       taken
-        .map((c) => `Port ${c.port} (${c.service}) is already in use on ${HOST}. Stop what uses it, or choose another port with ${c.howToChange}.`)
+        .map(
+          (c) =>
+            `Port ${c.port} (${c.service}) is already in use on ${HOST}. Stop what uses it, or choose another port with ${c.howToChange}.`,
+        )
         .join('\n'),
     );
   }

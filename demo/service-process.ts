@@ -207,7 +207,11 @@ export class ServiceProcess {
       if (!this.running) {
         const code = this.child?.exitCode;
         await this.stop();
-        throw new ServiceError(spec.name, `${spec.name} exited during start-up (${code === null ? this.child?.signalCode : `code ${code}`})`, this.logTail());
+        throw new ServiceError(
+          spec.name,
+          `${spec.name} exited during start-up (${code === null ? this.child?.signalCode : `code ${code}`})`,
+          this.logTail(),
+        );
       }
       if (await spec.probe().catch(() => false)) return;
       if (Date.now() > deadline) {

@@ -44,10 +44,10 @@ function pageSettings(settings: SiteSettings): Plugin {
         html
           .replace(/\{\{>\s*([\w-]+)\s*\}\}/g, (_, part: string) => readFileSync(join(SITE_ROOT, 'partials', `${part}.html`), 'utf8'))
           .replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-          const value = values[name];
-          if (value === undefined) throw new Error(`${ctx.path}: unknown setting {{${name}}}`);
-          return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-        }),
+            const value = values[name];
+            if (value === undefined) throw new Error(`${ctx.path}: unknown setting {{${name}}}`);
+            return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+          }),
     },
   };
 }

@@ -110,7 +110,9 @@ export function describeCode(input: EncryptedInput, code: number): string {
       return lo === '' && hi === '' ? `any ${input.feature}` : `${lo}${input.feature}${hi}`;
     }
     case 'category': {
-      const values = Object.entries(q.codes).filter(([, c]) => c === code).map(([v]) => v);
+      const values = Object.entries(q.codes)
+        .filter(([, c]) => c === code)
+        .map(([v]) => v);
       return `${input.feature} = ${values.length === 1 ? values[0] : `one of ${values.join(' / ')}`}`;
     }
   }
@@ -181,7 +183,11 @@ export function checkConstraints(
   for (const feature of policy.increasing) {
     for (const input of manifest.inputs.filter((i) => i.feature === feature && read.has(i.name))) {
       if (!ordered(input)) {
-        violations.push({ rule: 'unordered_codes', input: input.name, message: `${input.name}: codes do not follow the order of ${feature}` });
+        violations.push({
+          rule: 'unordered_codes',
+          input: input.name,
+          message: `${input.name}: codes do not follow the order of ${feature}`,
+        });
         continue;
       }
       compare(
@@ -219,7 +225,11 @@ export function checkConstraints(
     if (income === undefined || income.quantizer.kind !== 'thresholds') {
       count.violations = approving.length;
       if (approving.length > 0) {
-        violations.push({ rule: 'income_floor', input: 'total_income', message: `the tree approves some applicants but does not read total_income, so it cannot deny those below ${floor}` });
+        violations.push({
+          rule: 'income_floor',
+          input: 'total_income',
+          message: `the tree approves some applicants but does not read total_income, so it cannot deny those below ${floor}`,
+        });
       }
     } else {
       // The largest code that holds an income below the floor.

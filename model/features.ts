@@ -18,12 +18,7 @@ import type { Party } from '../protocol/ciphertexts.ts';
 export const INCOME_TYPES = ['Salaried', 'Pensioner', 'Self-employed', 'Student'] as const;
 export type IncomeType = (typeof INCOME_TYPES)[number];
 
-export const EDUCATION_TYPES = [
-  'Higher education',
-  'Secondary',
-  'Incomplete higher',
-  'Lower secondary',
-] as const;
+export const EDUCATION_TYPES = ['Higher education', 'Secondary', 'Incomplete higher', 'Lower secondary'] as const;
 export type EducationType = (typeof EDUCATION_TYPES)[number];
 
 export const FAMILY_STATUSES = ['Married', 'Widow', 'Single', 'Divorced'] as const;
@@ -178,9 +173,7 @@ export const BureauFeatures = z
 export type BureauFeatures = z.infer<typeof BureauFeatures>;
 
 /** Every feature of one application, as the cleartext model sees it. */
-export const CreditFeatures = z
-  .object({ ...ApplicantFeatures.shape, ...BankFeatures.shape, ...BureauFeatures.shape })
-  .strict();
+export const CreditFeatures = z.object({ ...ApplicantFeatures.shape, ...BankFeatures.shape, ...BureauFeatures.shape }).strict();
 export type CreditFeatures = z.infer<typeof CreditFeatures>;
 
 export type FeatureName = keyof CreditFeatures;

@@ -87,7 +87,11 @@ function quantizerFor(name: FeatureName, rows: readonly LabeledApplication[], re
     case 'number':
       return {
         kind: 'thresholds',
-        cuts: numericCuts(rows.map((r) => r.features[name] as number), spec.kind === 'integer', required),
+        cuts: numericCuts(
+          rows.map((r) => r.features[name] as number),
+          spec.kind === 'integer',
+          required,
+        ),
       };
     case 'category': {
       if (name === EXPLANATION_FEATURE) {
@@ -95,13 +99,19 @@ function quantizerFor(name: FeatureName, rows: readonly LabeledApplication[], re
       }
       if (name === 'occupation_type') {
         const groups = [...new Set(Object.values(OCCUPATION_GROUP))];
-        const groupCode = codesByRate(groups, approvalRates(rows, (f) => OCCUPATION_GROUP[f.occupation_type]));
+        const groupCode = codesByRate(
+          groups,
+          approvalRates(rows, (f) => OCCUPATION_GROUP[f.occupation_type]),
+        );
         return {
           kind: 'category',
           codes: Object.fromEntries(spec.values.map((o) => [o, groupCode.get(OCCUPATION_GROUP[o as OccupationType])!])),
         };
       }
-      const codes = codesByRate(spec.values, approvalRates(rows, (f) => String(f[name])));
+      const codes = codesByRate(
+        spec.values,
+        approvalRates(rows, (f) => String(f[name])),
+      );
       return { kind: 'category', codes: Object.fromEntries(spec.values.map((v) => [v, codes.get(v)!])) };
     }
   }

@@ -19,25 +19,11 @@
 import { collapse, flatten, type Grown } from './cart.ts';
 import { ModelError } from './errors.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
-import {
-  MAX_TREE_DEPTH,
-  MAX_TREE_NODES,
-  sealModel,
-  sha256Hex,
-  type ImportedInfo,
-  type Model,
-  type TreeNode,
-} from './manifest.ts';
+import { MAX_TREE_DEPTH, MAX_TREE_NODES, sealModel, sha256Hex, type ImportedInfo, type Model, type TreeNode } from './manifest.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { FieldResolver, domainOf, literalOf, valueBits } from './pmml-fields.ts';
 import { parsePmmlTree, type PmmlNode, type PmmlPredicate, type PmmlTreeDocument } from './pmml.ts';
-import {
-  bitsForLevels,
-  digitsForBits,
-  quantizerLevels,
-  type EncryptedInput,
-  type Quantizer,
-} from './quantize.ts';
+import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from './quantize.ts';
 import type { LabeledApplication } from './synthetic.ts';
 import { DEFAULT_MODEL_NAME, approvalRate, manifestBody, scoreModel, treeBody, type Metrics } from './train.ts';
 
@@ -169,7 +155,8 @@ function buildTree(
   const splits: FiniteSplit[][] = FEATURE_NAMES.map(() => []);
   const cuts: Use[][] = FEATURE_NAMES.map(() => []);
   const countSplit = () => {
-    if (++count > MAX_BUILD_SPLITS) throw new ModelError('unsupported_pmml', `the tree expands to more than ${MAX_BUILD_SPLITS} binary splits`, {});
+    if (++count > MAX_BUILD_SPLITS)
+      throw new ModelError('unsupported_pmml', `the tree expands to more than ${MAX_BUILD_SPLITS} binary splits`, {});
   };
   type Branch = (r: Reach) => Draft;
 
@@ -208,7 +195,10 @@ function buildTree(
         const [first, ...rest] = p.operands as [PmmlPredicate, ...PmmlPredicate[]];
         if (p.operator === 'surrogate' || rest.length === 0) return cond(first, r, yes, no);
         const tail: PmmlPredicate = { kind: 'compound', operator: p.operator, operands: rest };
-        const restOf = (y: Branch, n: Branch): Branch => (q) => (rest.length === 1 ? cond(rest[0]!, q, y, n) : cond(tail, q, y, n));
+        const restOf =
+          (y: Branch, n: Branch): Branch =>
+          (q) =>
+            rest.length === 1 ? cond(rest[0]!, q, y, n) : cond(tail, q, y, n);
         if (p.operator === 'and') return cond(first, r, restOf(yes, no), no);
         if (p.operator === 'or') return cond(first, r, yes, restOf(yes, no));
         return cond(first, r, restOf(no, yes), restOf(yes, no)); // xor
@@ -245,7 +235,12 @@ function buildTree(
       return d.kind === 'finite' ? (1 << d.values.length) - 1 : 0;
     }),
   };
-  const draft = cond(doc.root.predicate, start, (r) => at(doc.root, r), () => noPrediction(doc.root.where));
+  const draft = cond(
+    doc.root.predicate,
+    start,
+    (r) => at(doc.root, r),
+    () => noPrediction(doc.root.where),
+  );
   return { draft, splits, cuts };
 }
 
@@ -327,11 +322,19 @@ export async function importPmmlModel(xml: string, options: ImportPmmlOptions = 
     throw e;
   }
   if (nodes.length > MAX_TREE_NODES) {
-    throw new ModelError('unsupported_pmml', `the tree has ${nodes.length} nodes as binary splits; at most ${MAX_TREE_NODES} are supported`, {});
+    throw new ModelError(
+      'unsupported_pmml',
+      `the tree has ${nodes.length} nodes as binary splits; at most ${MAX_TREE_NODES} are supported`,
+      {},
+    );
   }
   const depth = depthOf(nodes);
   if (depth > MAX_TREE_DEPTH) {
-    throw new ModelError('unsupported_pmml', `the tree is ${depth} levels deep as binary splits; at most ${MAX_TREE_DEPTH} are supported`, {});
+    throw new ModelError(
+      'unsupported_pmml',
+      `the tree is ${depth} levels deep as binary splits; at most ${MAX_TREE_DEPTH} are supported`,
+      {},
+    );
   }
 
   const inputs: EncryptedInput[] = FEATURE_NAMES.map((feature, f) => {

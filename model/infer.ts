@@ -104,7 +104,8 @@ export function seedExplanation(
     if (!candidates.has(label) || !approvedAt(label)) continue;
     let end = i + 1;
     while (end < binLabels.length && approvedAt(binLabels[end]!)) end++;
-    const code = (l: string) => quantizeParsed([exInput], { ...features, years_employed: l as CreditFeatures['years_employed'] })[exInput.name]!;
+    const code = (l: string) =>
+      quantizeParsed([exInput], { ...features, years_employed: l as CreditFeatures['years_employed'] })[exInput.name]!;
     const until = end < binLabels.length ? { label: binLabels[end]!, code: code(binLabels[end]!) } : null;
     return { kind: 'suggest', label, code: code(label), until };
   }

@@ -247,8 +247,14 @@ export const TreeNode = z.discriminatedUnion('type', [
       type: z.literal('split'),
       input: z.string(),
       threshold: z.int().min(0).max(14),
-      left: z.int().min(1).max(MAX_TREE_NODES - 1),
-      right: z.int().min(1).max(MAX_TREE_NODES - 1),
+      left: z
+        .int()
+        .min(1)
+        .max(MAX_TREE_NODES - 1),
+      right: z
+        .int()
+        .min(1)
+        .max(MAX_TREE_NODES - 1),
     })
     .strict(),
   z
@@ -482,11 +488,10 @@ export async function loadModel(manifestJson: unknown, treeJson: unknown): Promi
   }
   const tree = parsed.data;
   if (tree.modelVersion !== manifest.modelVersion) {
-    throw new ModelError(
-      'version_mismatch',
-      `tree is for model ${tree.modelVersion} but the manifest is for ${manifest.modelVersion}`,
-      { manifest: manifest.modelVersion, tree: tree.modelVersion },
-    );
+    throw new ModelError('version_mismatch', `tree is for model ${tree.modelVersion} but the manifest is for ${manifest.modelVersion}`, {
+      manifest: manifest.modelVersion,
+      tree: tree.modelVersion,
+    });
   }
   const problems = treeProblems(tree, manifest);
   if (problems.length > 0) throw new ModelError('invalid_tree', `tree: ${problems.join('; ')}`, { problems });

@@ -60,7 +60,12 @@ const isRun = (mask: number) => mask !== 0 && ((mask / lowest(mask) + 1) & (mask
 
 function describeSet(feature: FeatureName, members: number): string {
   const d = domainOf(feature);
-  return d.kind === 'finite' ? `{${d.values.filter((_, i) => members & bit(i)).map((v) => v.label).join(', ')}}` : '';
+  return d.kind === 'finite'
+    ? `{${d.values
+        .filter((_, i) => members & bit(i))
+        .map((v) => v.label)
+        .join(', ')}}`
+    : '';
 }
 
 /**
@@ -164,7 +169,9 @@ export function finiteCodes(feature: FeatureName, splits: readonly FiniteSplit[]
   }
   const toGroups = (m: number) => domain.values.reduce((acc, _, v) => (m & bit(v) ? acc | bit(group[v]!) : acc), 0);
   const familyOf = (ss: readonly FiniteSplit[]) => [
-    ...new Set(ss.flatMap((s) => [s.within, s.yes, s.within & ~s.yes].map(toGroups)).filter((m) => m !== bit(k) - 1 && (m & (m - 1)) !== 0)),
+    ...new Set(
+      ss.flatMap((s) => [s.within, s.yes, s.within & ~s.yes].map(toGroups)).filter((m) => m !== bit(k) - 1 && (m & (m - 1)) !== 0),
+    ),
   ];
   const budget = { steps: MAX_SEARCH_STEPS };
   const order = consecutiveOrder(k, familyOf(splits), budget);
@@ -173,7 +180,9 @@ export function finiteCodes(feature: FeatureName, splits: readonly FiniteSplit[]
     return group.map((g) => position.get(g)!);
   }
   if (budget.steps < 0) {
-    throw new ModelError('unsupported_pmml', `${named(feature, uses)}: no coding found within the search budget (at ${places(uses)})`, { feature });
+    throw new ModelError('unsupported_pmml', `${named(feature, uses)}: no coding found within the search budget (at ${places(uses)})`, {
+      feature,
+    });
   }
   // Name two splits that cannot both be thresholds, if two suffice.
   for (let i = 0; i < splits.length; i++) {

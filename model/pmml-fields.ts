@@ -52,8 +52,7 @@ export function domainOf(feature: FeatureName): Domain {
     const values = BOOLEAN_WORDS.map((words, i) => ({
       label: i === 1 ? 'true' : 'false',
       number: i,
-      matches: (s: string) =>
-        (words as readonly string[]).includes(s.trim().toLowerCase()) || (isNumber(s) && Number(s) === i),
+      matches: (s: string) => (words as readonly string[]).includes(s.trim().toLowerCase()) || (isNumber(s) && Number(s) === i),
     }));
     return { kind: 'finite', feature, values, fixedOrder: true };
   }
@@ -153,7 +152,10 @@ export class FieldResolver {
       );
     }
     if (integerCast && FEATURE_SPECS[feature].kind === 'number') {
-      throw new ModelError('unsupported_pmml', `${where}: field "${field}" casts ${feature}, a decimal feature, to integer`, { field, where });
+      throw new ModelError('unsupported_pmml', `${where}: field "${field}" casts ${feature}, a decimal feature, to integer`, {
+        field,
+        where,
+      });
     }
     const previous = this.byFeature.get(feature);
     if (previous !== undefined && previous !== name) {
@@ -206,7 +208,8 @@ function numericLiteral(domain: Domain & { kind: 'numeric' }, op: Comparison, c:
   // `x < cut` for lessThan / lessOrEqual; greater* are their negations.
   const strict = op === 'lessThan' || op === 'greaterOrEqual';
   let cut: number;
-  if (domain.integer) cut = strict ? Math.ceil(c) : Math.floor(c) + 1; // fround is exact on these small integers
+  if (domain.integer)
+    cut = strict ? Math.ceil(c) : Math.floor(c) + 1; // fround is exact on these small integers
   else if (float32) cut = float32LessThanCut(strict ? c : nextUp(c));
   else cut = strict ? c : nextUp(c);
   const below = op === 'lessThan' || op === 'lessOrEqual';
@@ -226,11 +229,7 @@ function finiteLiteral(domain: Domain & { kind: 'finite' }, members: number): Li
  * The literal of a simple or set predicate on a resolved field.
  * @throws ModelError `unknown_value` | `unrepresentable_split` | `invalid_pmml`, naming `where`.
  */
-export function literalOf(
-  predicate: PmmlPredicate & { kind: 'simple' | 'set' },
-  field: ResolvedField,
-  where: string,
-): Literal {
+export function literalOf(predicate: PmmlPredicate & { kind: 'simple' | 'set' }, field: ResolvedField, where: string): Literal {
   const domain = domainOf(field.feature);
   const what = `${where}: ${predicate.field} ${predicate.operator}`;
   if (predicate.kind === 'simple' && (predicate.operator === 'isMissing' || predicate.operator === 'isNotMissing')) {

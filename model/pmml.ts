@@ -156,9 +156,7 @@ const DerivedFieldAttrs = z.object({ name: Name, dataType: z.string().min(1) });
 const FieldRefAttrs = z.object({ field: Name });
 const MiningFieldAttrs = z.object({
   name: Name,
-  usageType: z
-    .enum(['active', 'predicted', 'target', 'supplementary', 'group', 'order', 'frequencyWeight', 'analysisWeight'])
-    .optional(),
+  usageType: z.enum(['active', 'predicted', 'target', 'supplementary', 'group', 'order', 'frequencyWeight', 'analysisWeight']).optional(),
 });
 const TreeModelAttrs = z.object({
   modelName: z.string().optional(),
@@ -264,7 +262,8 @@ function readNode(e: XmlElement, path: string, budget: { nodes: number }): PmmlN
     return { value: d.value, recordCount: d.recordCount, probability: d.probability ?? null };
   });
   const kids = childrenNamed(e, 'Node');
-  if (kids.length > MAX_PMML_CHILDREN) unsupported(`${where}: ${kids.length} child nodes; at most ${MAX_PMML_CHILDREN} are supported`, { where });
+  if (kids.length > MAX_PMML_CHILDREN)
+    unsupported(`${where}: ${kids.length} child nodes; at most ${MAX_PMML_CHILDREN} are supported`, { where });
   const children = kids.map((c, i) => readNode(c, `${path}/${i}`, budget));
   return {
     where,

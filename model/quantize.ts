@@ -14,13 +14,7 @@
 import { z } from 'zod';
 import { Party } from '../protocol/ciphertexts.ts';
 import { ModelError, formatIssues } from './errors.ts';
-import {
-  CreditFeatures,
-  FEATURE_NAMES,
-  FEATURE_SPECS,
-  PARTY_FEATURES,
-  type FeatureName,
-} from './features.ts';
+import { CreditFeatures, FEATURE_NAMES, FEATURE_SPECS, PARTY_FEATURES, type FeatureName } from './features.ts';
 
 /** Largest code an encrypted input may hold (4 bits). */
 export const MAX_CODE = 15;
@@ -57,11 +51,7 @@ export const CategoryQuantizer = z
   })
   .strict();
 
-export const Quantizer = z.discriminatedUnion('kind', [
-  BooleanQuantizer,
-  ThresholdQuantizer,
-  CategoryQuantizer,
-]);
+export const Quantizer = z.discriminatedUnion('kind', [BooleanQuantizer, ThresholdQuantizer, CategoryQuantizer]);
 export type Quantizer = z.infer<typeof Quantizer>;
 
 /** One encrypted input of the model: which feature it encodes, who encrypts it, and how. */
@@ -146,11 +136,7 @@ export function readFeatures(inputs: readonly EncryptedInput[], party: Party): F
  * @returns input name → code, for the inputs that party owns.
  * @throws ModelError `invalid_features` naming every failing feature.
  */
-export function quantizePartyFeatures(
-  inputs: readonly EncryptedInput[],
-  party: Party,
-  features: unknown,
-): Record<string, number> {
+export function quantizePartyFeatures(inputs: readonly EncryptedInput[], party: Party, features: unknown): Record<string, number> {
   const shape: Record<string, z.ZodType> = PARTY_FEATURES[party].shape;
   const read = readFeatures(inputs, party);
   // A whole record may be passed: the party's features the model does not read are dropped
@@ -182,10 +168,7 @@ export function quantizePartyFeatures(
  * Validates a whole application and quantizes every input (trainer, reference model, tests).
  * @throws ModelError `invalid_features`.
  */
-export function quantizeFeatures(
-  inputs: readonly EncryptedInput[],
-  features: unknown,
-): Record<string, number> {
+export function quantizeFeatures(inputs: readonly EncryptedInput[], features: unknown): Record<string, number> {
   const parsed = CreditFeatures.safeParse(features);
   if (!parsed.success) {
     throw new ModelError('invalid_features', `features: ${formatIssues(parsed.error.issues)}`, {
@@ -224,11 +207,7 @@ export function fromDigits(digits: readonly number[]): number {
  * const digits = encodePartyInputs(manifest.inputs, 'bureau', { years_employed: '5-8', employed: true });
  * // { years_employed: [2, 0], employed: [1] }
  */
-export function encodePartyInputs(
-  inputs: readonly EncryptedInput[],
-  party: Party,
-  features: unknown,
-): Record<string, number[]> {
+export function encodePartyInputs(inputs: readonly EncryptedInput[], party: Party, features: unknown): Record<string, number[]> {
   const codes = quantizePartyFeatures(inputs, party, features);
   const out: Record<string, number[]> = {};
   for (const input of inputs) {

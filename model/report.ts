@@ -22,7 +22,14 @@ export interface ReportInput {
   evaluation: { file: string; rows: readonly LabeledApplication[]; metrics: Metrics; alwaysApprove: number } | null;
   policy: ModelPolicy;
   constraints: ConstraintReport;
-  circuit: { pbs: number; pbsDecision: number; pbsExplanation: number; pbsSanitizePublicKey: number; pbsDepth: number; budget: number | null };
+  circuit: {
+    pbs: number;
+    pbsDecision: number;
+    pbsExplanation: number;
+    pbsSanitizePublicKey: number;
+    pbsDepth: number;
+    budget: number | null;
+  };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
@@ -48,7 +55,11 @@ function describeData(rows: readonly LabeledApplication[]): string {
     } else if (spec.kind === 'category') {
       const counts = new Map<string, number>();
       for (const v of values) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
-      text = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([v, n]) => `${v} ${pct(n / rows.length)}`).join(', ');
+      text = [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([v, n]) => `${v} ${pct(n / rows.length)}`)
+        .join(', ');
       if (counts.size > 6) text += `, … (${counts.size} values)`;
     } else {
       const sorted = (values as number[]).slice().sort((a, b) => a - b);
@@ -101,10 +112,13 @@ export function modelReport(r: ReportInput): string {
   }
 
   out.push('## Performance', '', 'Approval is the positive class. AUC ranks applicants by their leaf\u2019s training approval share.', '');
-  out.push(metricsTable([
-    [`held out (${t.source === 'pmml' ? 0 : t.heldOutRows})`, r.heldOut],
-    ...(r.evaluation ? [[`\`${r.evaluation.file}\` (${r.evaluation.rows.length})`, r.evaluation.metrics] as [string, Metrics]] : []),
-  ]), '');
+  out.push(
+    metricsTable([
+      [`held out (${t.source === 'pmml' ? 0 : t.heldOutRows})`, r.heldOut],
+      ...(r.evaluation ? [[`\`${r.evaluation.file}\` (${r.evaluation.rows.length})`, r.evaluation.metrics] as [string, Metrics]] : []),
+    ]),
+    '',
+  );
   if (r.evaluation) {
     out.push(
       `On \`${r.evaluation.file}\`, approving everyone would be right on ${pct(r.evaluation.alwaysApprove)} of the rows; ` +

@@ -38,9 +38,23 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 function incomeTypeFor(rng: Rng, age: number): IncomeType {
-  if (age >= 62) return rng.weighted([['Pensioner', 85], ['Salaried', 10], ['Self-employed', 5]]);
-  if (age <= 26) return rng.weighted([['Student', 35], ['Salaried', 55], ['Self-employed', 10]]);
-  return rng.weighted([['Salaried', 73], ['Self-employed', 24], ['Pensioner', 3]]);
+  if (age >= 62)
+    return rng.weighted([
+      ['Pensioner', 85],
+      ['Salaried', 10],
+      ['Self-employed', 5],
+    ]);
+  if (age <= 26)
+    return rng.weighted([
+      ['Student', 35],
+      ['Salaried', 55],
+      ['Self-employed', 10],
+    ]);
+  return rng.weighted([
+    ['Salaried', 73],
+    ['Self-employed', 24],
+    ['Pensioner', 3],
+  ]);
 }
 
 function occupationFor(rng: Rng, incomeType: IncomeType): OccupationType {
@@ -50,21 +64,57 @@ function occupationFor(rng: Rng, incomeType: IncomeType): OccupationType {
 }
 
 function educationFor(rng: Rng, occupation: OccupationType, incomeType: IncomeType): EducationType {
-  if (incomeType === 'Student') return rng.weighted([['Incomplete higher', 60], ['Secondary', 35], ['Higher education', 5]]);
+  if (incomeType === 'Student')
+    return rng.weighted([
+      ['Incomplete higher', 60],
+      ['Secondary', 35],
+      ['Higher education', 5],
+    ]);
   switch (OCCUPATION_GROUP[occupation]) {
     case 'high_tech':
-      return rng.weighted([['Higher education', 75], ['Incomplete higher', 12], ['Secondary', 11], ['Lower secondary', 2]]);
+      return rng.weighted([
+        ['Higher education', 75],
+        ['Incomplete higher', 12],
+        ['Secondary', 11],
+        ['Lower secondary', 2],
+      ]);
     case 'office':
-      return rng.weighted([['Higher education', 45], ['Secondary', 35], ['Incomplete higher', 15], ['Lower secondary', 5]]);
+      return rng.weighted([
+        ['Higher education', 45],
+        ['Secondary', 35],
+        ['Incomplete higher', 15],
+        ['Lower secondary', 5],
+      ]);
     case 'labour':
-      return rng.weighted([['Secondary', 55], ['Lower secondary', 25], ['Incomplete higher', 10], ['Higher education', 10]]);
+      return rng.weighted([
+        ['Secondary', 55],
+        ['Lower secondary', 25],
+        ['Incomplete higher', 10],
+        ['Higher education', 10],
+      ]);
   }
 }
 
 function familyFor(rng: Rng, age: number): FamilyStatus {
-  if (age < 30) return rng.weighted([['Single', 60], ['Married', 35], ['Divorced', 5]]);
-  if (age <= 60) return rng.weighted([['Married', 55], ['Single', 20], ['Divorced', 20], ['Widow', 5]]);
-  return rng.weighted([['Married', 50], ['Widow', 30], ['Divorced', 12], ['Single', 8]]);
+  if (age < 30)
+    return rng.weighted([
+      ['Single', 60],
+      ['Married', 35],
+      ['Divorced', 5],
+    ]);
+  if (age <= 60)
+    return rng.weighted([
+      ['Married', 55],
+      ['Single', 20],
+      ['Divorced', 20],
+      ['Widow', 5],
+    ]);
+  return rng.weighted([
+    ['Married', 50],
+    ['Widow', 30],
+    ['Divorced', 12],
+    ['Single', 8],
+  ]);
 }
 
 const INCOME_BASE = { labour: 18_000, office: 24_000, high_tech: 34_000 } as const;
@@ -86,8 +136,20 @@ function generateOne(rng: Rng): LabeledApplication {
   const family = familyFor(rng, age);
   const married = family === 'Married';
   const childWeights: [number, number][] = married
-    ? [[0, 25], [1, 30], [2, 30], [3, 10], [4, 5]]
-    : [[0, 65], [1, 20], [2, 10], [3, 4], [4, 1]];
+    ? [
+        [0, 25],
+        [1, 30],
+        [2, 30],
+        [3, 10],
+        [4, 5],
+      ]
+    : [
+        [0, 65],
+        [1, 20],
+        [2, 10],
+        [3, 4],
+        [4, 1],
+      ];
   const children = age < 24 ? 0 : rng.weighted(childWeights);
 
   let income: number;
@@ -115,10 +177,20 @@ function generateOne(rng: Rng): LabeledApplication {
   const ownProperty = rng.chance(sigmoid(-1.2 + 0.05 * (age - 35) + 1.2 * Math.log(totalIncome / 22_000)));
   const ownCar = rng.chance(sigmoid(-0.3 + 1.5 * Math.log(totalIncome / 22_000)));
   const housing = ownProperty
-    ? rng.weighted([['House / apartment', 90], ['Rented apartment', 6], ['With parents', 4]] as const)
+    ? rng.weighted([
+        ['House / apartment', 90],
+        ['Rented apartment', 6],
+        ['With parents', 4],
+      ] as const)
     : age < 30
-      ? rng.weighted([['With parents', 45], ['Rented apartment', 55]] as const)
-      : rng.weighted([['Rented apartment', 85], ['With parents', 15]] as const);
+      ? rng.weighted([
+          ['With parents', 45],
+          ['Rented apartment', 55],
+        ] as const)
+      : rng.weighted([
+          ['Rented apartment', 85],
+          ['With parents', 15],
+        ] as const);
   const household = clamp(1 + (married ? 1 : 0) + children + (housing === 'With parents' ? 2 : 0), 1, 15);
   const accountAge = Math.round(clamp(6 + 12 * Math.max(0, age - 18) * rng.next() ** 1.5, 1, 600));
 

@@ -102,7 +102,8 @@ async function build(
       data: null,
     };
   }
-  const data = csv === undefined ? generateApplications(DEMO_RECIPE.rows, DEMO_RECIPE.seed) : parseApplicationsCsv(readFileSync(csv, 'utf8'));
+  const data =
+    csv === undefined ? generateApplications(DEMO_RECIPE.rows, DEMO_RECIPE.seed) : parseApplicationsCsv(readFileSync(csv, 'utf8'));
   const { model, metrics } =
     csv === undefined
       ? await trainDemoModel()
@@ -159,7 +160,13 @@ function evaluate(model: Model, rows: readonly LabeledApplication[], trainRows: 
   const scored = scoreModel(inputs, model.tree, rows);
   const scores = trainRows ? leafScores(inputs, model.tree, trainRows) : null;
   const auc = scores
-    ? Math.round(10_000 * rocAuc(rows.map((r) => r.approved), rows.map((r) => scores.get(leafIndex(model.tree, quantizeParsed(inputs, r.features)))!))) / 10_000
+    ? Math.round(
+        10_000 *
+          rocAuc(
+            rows.map((r) => r.approved),
+            rows.map((r) => scores.get(leafIndex(model.tree, quantizeParsed(inputs, r.features)))!),
+          ),
+      ) / 10_000
     : undefined;
   return { ...scored, ...(auc === undefined ? {} : { auc }), approvalRate: approvalRate(rows) };
 }

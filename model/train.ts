@@ -101,10 +101,11 @@ export function rocAuc(labels: readonly number[], scores: readonly number[]): nu
     let j = i;
     while (j < order.length && order[j]!.s === order[i]!.s) j++;
     const midRank = (i + 1 + j) / 2; // tied scores share their average rank
-    for (let k = i; k < j; k++) if (order[k]!.y === 1) {
-      positives++;
-      rankSum += midRank;
-    }
+    for (let k = i; k < j; k++)
+      if (order[k]!.y === 1) {
+        positives++;
+        rankSum += midRank;
+      }
     i = j;
   }
   const negatives = order.length - positives;

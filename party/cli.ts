@@ -131,7 +131,8 @@ async function main(): Promise<number> {
   try {
     options = parse(process.argv.slice(2));
   } catch (e) {
-    const message = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : undefined;
+    const message =
+      e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : undefined;
     if (message === undefined) throw e;
     process.stderr.write(`${JSON.stringify({ code: 'usage', message })}\n\n${USAGE}\n`);
     return 2;

@@ -108,7 +108,10 @@ export class PartyGatewayClient {
       throw new PartyError('invalid_options', `gatewayUrl must be https (got ${base.protocol})`);
     }
     if (base.protocol === 'http:' && !LOOPBACK.has(base.hostname)) {
-      throw new PartyError('insecure_gateway_url', 'the party key may only travel over https (plain http is allowed for loopback hosts only)');
+      throw new PartyError(
+        'insecure_gateway_url',
+        'the party key may only travel over https (plain http is allowed for loopback hosts only)',
+      );
     }
     if (typeof options.partyKey !== 'string' || options.partyKey.length < 16 || /[\s]/.test(options.partyKey)) {
       throw new PartyError('invalid_options', 'partyKey must be the party\u2019s secret API key');
@@ -178,7 +181,10 @@ export class PartyGatewayClient {
   /** One call with retries; a non-`ok` status outside `accept` becomes a PartyError. */
   private async request(method: string, path: string, body?: string, accept: readonly number[] = []): Promise<Response> {
     const url = new URL(path, this.base);
-    const headers: Record<string, string> = { [PublicHeaders.partyKey]: this.partyKey, accept: 'application/json, application/octet-stream' };
+    const headers: Record<string, string> = {
+      [PublicHeaders.partyKey]: this.partyKey,
+      accept: 'application/json, application/octet-stream',
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let waited = 0;
     for (let attempt = 0; ; attempt++) {
@@ -189,7 +195,9 @@ export class PartyGatewayClient {
         if (this.signal?.aborted) throw new PartyError('aborted', 'cancelled');
         const delay = nextRetryDelay(this.retry, attempt, waited, undefined);
         if (delay === undefined) {
-          throw new PartyError('network', `${method} ${url.pathname}: the gateway cannot be reached (${(e as Error).message})`, { retriable: true });
+          throw new PartyError('network', `${method} ${url.pathname}: the gateway cannot be reached (${(e as Error).message})`, {
+            retriable: true,
+          });
         }
         waited += delay;
         await sleep(delay, this.signal);
@@ -215,7 +223,11 @@ export class PartyGatewayClient {
       throw new PartyError('invalid_response', `the gateway's ${what} is not JSON`);
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new PartyError('invalid_response', `the gateway's ${what} does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`);
+    if (!parsed.success)
+      throw new PartyError(
+        'invalid_response',
+        `the gateway's ${what} does not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`,
+      );
     return parsed.data;
   }
 

@@ -71,7 +71,10 @@ export class BincodeReader {
   tag(field: string, known: readonly string[]): number {
     const t = this.u32(field);
     if (t >= known.length) {
-      throw this.fail('invalid_value', `${this.what}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`);
+      throw this.fail(
+        'invalid_value',
+        `${this.what}: unknown ${field} variant ${t} (tfhe 1.6.1 knows ${known.map((k, i) => `${i}=${k}`).join(', ')})`,
+      );
     }
     return t;
   }
@@ -93,7 +96,10 @@ export class BincodeReader {
   /** The object must end exactly here. */
   end(): void {
     if (this.remaining !== 0) {
-      throw this.fail('trailing_bytes', `${this.what}: ${this.remaining} unexpected bytes after the last field (the object ends at offset ${this.pos})`);
+      throw this.fail(
+        'trailing_bytes',
+        `${this.what}: ${this.remaining} unexpected bytes after the last field (the object ends at offset ${this.pos})`,
+      );
     }
   }
 }

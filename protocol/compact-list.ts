@@ -21,7 +21,13 @@ import { BincodeReader } from './bincode-reader.ts';
 import { COMPACT_PUBLIC_KEY_SHAPES, type CompactPublicKeySetId } from './compact-public-key.ts';
 
 /** Why a list was refused; each is also an `EngineErrorCode`, so the engine rethrows it unchanged. */
-export type CompactListErrorCode = 'truncated' | 'trailing_bytes' | 'invalid_length' | 'invalid_value' | 'unsupported' | 'parameter_mismatch';
+export type CompactListErrorCode =
+  | 'truncated'
+  | 'trailing_bytes'
+  | 'invalid_length'
+  | 'invalid_value'
+  | 'unsupported'
+  | 'parameter_mismatch';
 
 /** A refused compact list: a stable `code` and a message naming what is wrong. */
 export class CompactListError extends Error {
@@ -140,12 +146,18 @@ function readDataKind(r: BincodeReader, i: number): DataKind {
  */
 export function readCompactListHeader(bytes: Uint8Array): CompactListHeader {
   if (looksSafeSerialized(bytes)) {
-    throw new CompactListError('unsupported', `${WHAT}: these are safe_serialize bytes (versioned); send CompactCiphertextList.serialize() bytes`);
+    throw new CompactListError(
+      'unsupported',
+      `${WHAT}: these are safe_serialize bytes (versioned); send CompactCiphertextList.serialize() bytes`,
+    );
   }
   const r = new BincodeReader(bytes, WHAT, (code, message) => new CompactListError(code, message));
   const wordsPrefix = r.u64('list data length');
   if (wordsPrefix > BigInt(MAX_LIST_WORDS)) {
-    throw new CompactListError('invalid_length', `${WHAT}: list data declares ${wordsPrefix} words, more than the ${MAX_LIST_WORDS} allowed`);
+    throw new CompactListError(
+      'invalid_length',
+      `${WHAT}: list data declares ${wordsPrefix} words, more than the ${MAX_LIST_WORDS} allowed`,
+    );
   }
   const words = Number(wordsPrefix);
   const dataOffset = r.take(words * 8, `list data (${words} words)`);
@@ -171,7 +183,10 @@ export function readCompactListHeader(bytes: Uint8Array): CompactListHeader {
   const kindCount = r.lengthPrefix('data kind count', MAX_KINDS);
   // Every kind takes at least its 4-byte tag: refuse a count the bytes cannot hold before looping.
   if (kindCount * 4 > r.remaining) {
-    throw new CompactListError('truncated', `${WHAT}: ${kindCount} data kinds need at least ${kindCount * 4} bytes, only ${r.remaining} remain`);
+    throw new CompactListError(
+      'truncated',
+      `${WHAT}: ${kindCount} data kinds need at least ${kindCount * 4} bytes, only ${r.remaining} remain`,
+    );
   }
   const kinds: DataKind[] = [];
   for (let i = 0; i < kindCount; i++) kinds.push(readDataKind(r, i));
@@ -187,10 +202,16 @@ export function readCompactListHeader(bytes: Uint8Array): CompactListHeader {
     );
   }
   if (degree > messageModulus - 1) {
-    throw new CompactListError('unsupported', `${WHAT}: packed lists (degree ${degree} > ${messageModulus - 1}, build_packed) are not supported; use build()`);
+    throw new CompactListError(
+      'unsupported',
+      `${WHAT}: packed lists (degree ${degree} > ${messageModulus - 1}, build_packed) are not supported; use build()`,
+    );
   }
   if (degree !== messageModulus - 1) {
-    throw new CompactListError('invalid_value', `${WHAT}: degree ${degree}, an unpacked list declares message modulus − 1 = ${messageModulus - 1}`);
+    throw new CompactListError(
+      'invalid_value',
+      `${WHAT}: degree ${degree}, an unpacked list declares message modulus − 1 = ${messageModulus - 1}`,
+    );
   }
   const blocks = totalBlocks(kinds, messageModulus);
   if (blocks !== count) {
@@ -228,7 +249,11 @@ export function checkCompactListUpload(
 ): CompactListHeader {
   const header = readCompactListHeader(bytes);
   const shape = COMPACT_PUBLIC_KEY_SHAPES[setId];
-  if (header.lweDimension !== shape.lweDimension || header.messageModulus !== shape.messageModulus || header.carryModulus !== shape.carryModulus) {
+  if (
+    header.lweDimension !== shape.lweDimension ||
+    header.messageModulus !== shape.messageModulus ||
+    header.carryModulus !== shape.carryModulus
+  ) {
     throw new CompactListError(
       'parameter_mismatch',
       `has dimension ${header.lweDimension} and message/carry modulus ${header.messageModulus}/${header.carryModulus}; ` +

@@ -135,10 +135,16 @@ export function readCompactPublicKeyInfo(bytes: Uint8Array): CompactPublicKeyInf
   r.end();
 
   if ((polynomialSize & (polynomialSize - 1)) !== 0 || polynomialSize !== lweDimension) {
-    throw new CompactPublicKeyError('invalid_value', `${WHAT}: polynomial size ${polynomialSize} must be a power of two equal to the encryption dimension ${lweDimension}`);
+    throw new CompactPublicKeyError(
+      'invalid_value',
+      `${WHAT}: polynomial size ${polynomialSize} must be a power of two equal to the encryption dimension ${lweDimension}`,
+    );
   }
   if (Number(words) !== 2 * polynomialSize) {
-    throw new CompactPublicKeyError('invalid_length', `${WHAT}: ${words} key words, a key of dimension ${lweDimension} has ${2 * polynomialSize}`);
+    throw new CompactPublicKeyError(
+      'invalid_length',
+      `${WHAT}: ${words} key words, a key of dimension ${lweDimension} has ${2 * polynomialSize}`,
+    );
   }
   return {
     lweDimension,

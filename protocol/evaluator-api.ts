@@ -110,7 +110,12 @@ export const CreateSessionRequest = z
     /** The manifest version the widget was built against; must equal the served model's. */
     modelVersion: ModelVersion,
     /** Requested lifetime; the evaluator caps it at its configured TTL. */
-    ttlSeconds: z.number().int().min(10).max(24 * 3600).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3600)
+      .optional(),
   })
   .strict();
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
@@ -171,18 +176,14 @@ export const SessionStatus = z
 export type SessionStatus = z.infer<typeof SessionStatus>;
 
 /** `PUT …/server-key` response (201). */
-export const ServerKeyAccepted = z
-  .object({ bytes: z.number().int().positive(), paramSet: ParamSetName })
-  .strict();
+export const ServerKeyAccepted = z.object({ bytes: z.number().int().positive(), paramSet: ParamSetName }).strict();
 export type ServerKeyAccepted = z.infer<typeof ServerKeyAccepted>;
 
 /**
  * `PUT …/inputs/:party` response (201). Re-uploading a party's inputs replaces them while no run
  * is queued or running; after a run ended, the session is `idle` again for the next run.
  */
-export const InputsAccepted = z
-  .object({ party: Party, received: z.array(Party), missing: z.array(Party) })
-  .strict();
+export const InputsAccepted = z.object({ party: Party, received: z.array(Party), missing: z.array(Party) }).strict();
 export type InputsAccepted = z.infer<typeof InputsAccepted>;
 
 /** `POST …/run` response (202 when enqueued, 200 when it already was). */
@@ -204,9 +205,7 @@ export const ModelInfo = z
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
 /** `GET /healthz` response (always 200 while the process serves). */
-export const HealthResponse = z
-  .object({ status: z.literal('ok'), uptimeSeconds: z.number().nonnegative() })
-  .strict();
+export const HealthResponse = z.object({ status: z.literal('ok'), uptimeSeconds: z.number().nonnegative() }).strict();
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
 /** A boot identity: 128 random bits drawn when the evaluator process starts, as hex. */
@@ -228,9 +227,7 @@ export type IdentityResponse = z.infer<typeof IdentityResponse>;
 export const ReadyResponse = z
   .object({
     ready: z.boolean(),
-    checks: z
-      .object({ model: z.boolean(), workers: z.boolean(), accepting: z.boolean() })
-      .strict(),
+    checks: z.object({ model: z.boolean(), workers: z.boolean(), accepting: z.boolean() }).strict(),
   })
   .strict();
 export type ReadyResponse = z.infer<typeof ReadyResponse>;
@@ -380,10 +377,7 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> {
 
 /** Imports the shared secret as a WebCrypto HMAC-SHA256 key (do it once, reuse the key). */
 export function importSharedSecret(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-    'verify',
-  ]);
+  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
 /** Lowercase hex SHA-256 of a body held in memory (streamed bodies hash incrementally instead). */
@@ -438,18 +432,9 @@ export async function signEvaluatorRequest(
  * Checks a signature in constant time (WebCrypto's `verify`). Does not check the boot identity,
  * the clock, the nonce or the body hash: the caller does, in that order, after this returns true.
  */
-export async function verifyEvaluatorSignature(
-  key: CryptoKey,
-  parts: SignedRequestParts,
-  signature: string,
-): Promise<boolean> {
+export async function verifyEvaluatorSignature(key: CryptoKey, parts: SignedRequestParts, signature: string): Promise<boolean> {
   if (!/^v1=[0-9a-f]{64}$/.test(signature)) return false;
-  return crypto.subtle.verify(
-    'HMAC',
-    key,
-    fromHex(signature.slice(3)),
-    encoder.encode(canonicalEvaluatorRequest(parts)),
-  );
+  return crypto.subtle.verify('HMAC', key, fromHex(signature.slice(3)), encoder.encode(canonicalEvaluatorRequest(parts)));
 }
 
 /** The `/identity` answer for a challenge: this process's boot id and its proof. */
@@ -487,7 +472,11 @@ export async function fetchEvaluatorIdentity(key: CryptoKey, get: (pathAndQuery:
     throw new EvaluatorIdentityError('unreachable', `the evaluator cannot be reached (${e instanceof Error ? e.name : typeof e})`);
   }
   const parsed = IdentityResponse.safeParse(await res.json().catch(() => undefined));
-  if (!res.ok || !parsed.success) throw new EvaluatorIdentityError(res.status >= 500 ? 'unreachable' : 'refused', `the evaluator answered ${res.status} without an identity`);
+  if (!res.ok || !parsed.success)
+    throw new EvaluatorIdentityError(
+      res.status >= 500 ? 'unreachable' : 'refused',
+      `the evaluator answered ${res.status} without an identity`,
+    );
   const { bootId, proof } = parsed.data;
   const ok = await crypto.subtle.verify('HMAC', key, fromHex(proof.slice(3)), encoder.encode(canonicalIdentityProof(challenge, bootId)));
   if (!ok) throw new EvaluatorIdentityError('refused', "the evaluator's identity proof does not verify (another shared secret?)");

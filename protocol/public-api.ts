@@ -81,12 +81,10 @@ export const publicPath = {
   session: (sessionId: string) => `/v1/sessions/${encodeURIComponent(sessionId)}`,
   serverKey: (sessionId: string) => `${publicPath.session(sessionId)}/server-key`,
   serverKeyUploads: (sessionId: string) => `${publicPath.serverKey(sessionId)}/uploads`,
-  serverKeyUpload: (sessionId: string, uploadId: string) =>
-    `${publicPath.serverKeyUploads(sessionId)}/${encodeURIComponent(uploadId)}`,
+  serverKeyUpload: (sessionId: string, uploadId: string) => `${publicPath.serverKeyUploads(sessionId)}/${encodeURIComponent(uploadId)}`,
   serverKeyUploadPart: (sessionId: string, uploadId: string, partNumber: number) =>
     `${publicPath.serverKeyUpload(sessionId, uploadId)}/parts/${partNumber}`,
-  serverKeyUploadComplete: (sessionId: string, uploadId: string) =>
-    `${publicPath.serverKeyUpload(sessionId, uploadId)}/complete`,
+  serverKeyUploadComplete: (sessionId: string, uploadId: string) => `${publicPath.serverKeyUpload(sessionId, uploadId)}/complete`,
   publicKey: (sessionId: string) => `${publicPath.session(sessionId)}/public-key`,
   inputs: (sessionId: string, party: Party) => `${publicPath.session(sessionId)}/inputs/${party}`,
   run: (sessionId: string) => `${publicPath.session(sessionId)}/run`,
@@ -222,9 +220,7 @@ export const ResultQuery = z.object({ runId: RunId.optional() }).strict();
  * Deleted and expired sessions answer 410 (`session_deleted`, `session_expired`) for a day,
  * then 404 `session_not_found`.
  */
-export const SessionState = z
-  .enum(['created', 'keys', 'inputs', 'running', 'done', 'failed'])
-  .meta({ id: 'SessionState' });
+export const SessionState = z.enum(['created', 'keys', 'inputs', 'running', 'done', 'failed']).meta({ id: 'SessionState' });
 export type SessionState = z.infer<typeof SessionState>;
 
 /** A run's progress as the evaluator reports it (`state` `idle` until `POST …/run`). */
@@ -246,15 +242,11 @@ export type BlobInfo = z.infer<typeof BlobInfo>;
  * - `ready`: expanded: a run costs its compute only;
  * - `failed`: the evaluator refused it (`invalid_server_key`, final): upload a corrected key.
  */
-export const ServerKeyEvaluatorState = z
-  .enum(['none', 'pending', 'expanding', 'ready', 'failed'])
-  .meta({ id: 'ServerKeyEvaluatorState' });
+export const ServerKeyEvaluatorState = z.enum(['none', 'pending', 'expanding', 'ready', 'failed']).meta({ id: 'ServerKeyEvaluatorState' });
 export type ServerKeyEvaluatorState = z.infer<typeof ServerKeyEvaluatorState>;
 
 /** The server key, described without its bytes. `evaluator` only in the session token's view. */
-export const ServerKeyInfo = BlobInfo.extend({ evaluator: ServerKeyEvaluatorState.optional() })
-  .strict()
-  .meta({ id: 'ServerKeyInfo' });
+export const ServerKeyInfo = BlobInfo.extend({ evaluator: ServerKeyEvaluatorState.optional() }).strict().meta({ id: 'ServerKeyInfo' });
 export type ServerKeyInfo = z.infer<typeof ServerKeyInfo>;
 
 /** The session's runs: how many were started, the cap, and the latest one's id (absent before the first). */

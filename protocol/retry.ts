@@ -55,7 +55,12 @@ export function parseRetryAfter(header: string | null | undefined, nowMs = Date.
  *
  * @param random uniform in [0, 1) (Math.random is fine: this is spreading, not a secret).
  */
-export function retryDelayMs(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
   if (retryAfterMs !== undefined) {
     const spread = Math.max(100, retryAfterMs / 4);
     return Math.min(policy.maxDelayMs, retryAfterMs + random() * spread);

@@ -106,7 +106,10 @@ const MODULUS_BYTES = 16 + 8;
 
 /** Messages speak of fields in words (`keyswitch key`), `field` names them by path (`keyswitch_key.length`). */
 function fail(field: string, message: string): never {
-  throw new ServerKeyFrameError(field, message.replace(/[a-z]+(?:_[a-z]+)+/g, (name) => name.replace(/_/g, ' ')));
+  throw new ServerKeyFrameError(
+    field,
+    message.replace(/[a-z]+(?:_[a-z]+)+/g, (name) => name.replace(/_/g, ' ')),
+  );
 }
 
 function expect(ok: boolean, field: string, message: string): void {
@@ -117,7 +120,11 @@ const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLengt
 const isPowerOfTwo = (v: number) => v > 0 && (v & (v - 1)) === 0;
 
 /** The parse, as steps over the byte stream (see {@link ServerKeyFrameReader}). */
-function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, onImplied: (min: number, max: number) => void): Steps<ServerKeyFrame> {
+function* frameSteps(
+  maxBytes: number,
+  expected: ServerKeyParamSet | undefined,
+  onImplied: (min: number, max: number) => void,
+): Steps<ServerKeyFrame> {
   let pos = 0;
   function* u32(): Steps<number> {
     const b = yield { read: 4 };
@@ -158,13 +165,21 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
   function* modulus(field: string): Steps<void> {
     const b = yield { read: 16 };
     pos += 16;
-    expect(b.every((x) => x === 0), `${field}.modulus`, `${field} ciphertext modulus must be native (2^64)`);
+    expect(
+      b.every((x) => x === 0),
+      `${field}.modulus`,
+      `${field} ciphertext modulus must be native (2^64)`,
+    );
     expect((yield* u64(`${field}.modulus`)) === 64, `${field}.modulus`, `${field} scalar bits must be 64`);
   }
   function* decomposition(field: string): Steps<{ baseLog: number; level: number }> {
     const baseLog = yield* u64(`${field}.decomposition`);
     const level = yield* u64(`${field}.decomposition`);
-    expect(baseLog >= 1 && level >= 1 && baseLog * level <= 64, `${field}.decomposition`, `${field} decomposition ${baseLog}×${level} is invalid`);
+    expect(
+      baseLog >= 1 && level >= 1 && baseLog * level <= 64,
+      `${field}.decomposition`,
+      `${field} decomposition ${baseLog}×${level} is invalid`,
+    );
     return { baseLog, level };
   }
 
@@ -208,17 +223,35 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
   const glweSize = yield* u64('bootstrap_key.glwe_size');
   const polynomialSize = yield* u64('bootstrap_key.polynomial_size');
   expect(glweSize >= 2 && glweSize <= 16, 'bootstrap_key.glwe_size', 'glwe size is out of range');
-  expect(isPowerOfTwo(polynomialSize) && polynomialSize >= 256 && polynomialSize <= 1 << 16, 'bootstrap_key.polynomial_size', 'polynomial size is invalid');
+  expect(
+    isPowerOfTwo(polynomialSize) && polynomialSize >= 256 && polynomialSize <= 1 << 16,
+    'bootstrap_key.polynomial_size',
+    'polynomial size is invalid',
+  );
   const pbs = yield* decomposition('bootstrap_key');
   yield* seed('bootstrap_key');
   yield* modulus('bootstrap_key');
 
   const lweDimension = outputLweSize - 1;
   const glweDimension = glweSize - 1;
-  expect(kskWords === glweDimension * polynomialSize * ks.level, 'keyswitch_key.length', 'keyswitch key length does not match its dimensions');
-  expect(bskWords === lweDimension * pbs.level * glweSize * polynomialSize, 'bootstrap_key.length', 'bootstrap key length does not match its dimensions');
+  expect(
+    kskWords === glweDimension * polynomialSize * ks.level,
+    'keyswitch_key.length',
+    'keyswitch key length does not match its dimensions',
+  );
+  expect(
+    bskWords === lweDimension * pbs.level * glweSize * polynomialSize,
+    'bootstrap_key.length',
+    'bootstrap key length does not match its dimensions',
+  );
 
-  if (want && (glweDimension !== want.glweDimension || polynomialSize !== want.polynomialSize || pbs.baseLog !== want.pbsBaseLog || pbs.level !== want.pbsLevel)) {
+  if (
+    want &&
+    (glweDimension !== want.glweDimension ||
+      polynomialSize !== want.polynomialSize ||
+      pbs.baseLog !== want.pbsBaseLog ||
+      pbs.level !== want.pbsLevel)
+  ) {
     mismatch('bootstrap key dimensions');
   }
 
@@ -228,7 +261,11 @@ function* frameSteps(maxBytes: number, expected: ServerKeyParamSet | undefined, 
   if (modulusSwitch === 'drift') {
     driftZeros = yield* words('modulus_switch.zeros');
     expect(driftZeros >= 1, 'modulus_switch.zeros.length', 'drift zeros list is empty');
-    expect((yield* u64('modulus_switch.zeros.lwe_size')) === outputLweSize, 'modulus_switch.zeros.lwe_size', 'drift zeros lwe size does not match the keyswitch output');
+    expect(
+      (yield* u64('modulus_switch.zeros.lwe_size')) === outputLweSize,
+      'modulus_switch.zeros.lwe_size',
+      'drift zeros lwe size does not match the keyswitch output',
+    );
     yield* seed('modulus_switch.zeros');
     yield* modulus('modulus_switch.zeros');
     yield* skip(24, 'modulus_switch.parameters');
@@ -304,7 +341,10 @@ export class ServerKeyFrameReader {
       this.implied = { min, max };
       const d = opts.declaredBytes;
       if (d !== undefined && (d < min || d > max)) {
-        fail('size', min === max ? `the key's fields imply ${min} bytes, not ${d}` : `the key's fields imply ${min}–${max} bytes, not ${d}`);
+        fail(
+          'size',
+          min === max ? `the key's fields imply ${min} bytes, not ${d}` : `the key's fields imply ${min}–${max} bytes, not ${d}`,
+        );
       }
     });
     this.advance(this.steps.next());

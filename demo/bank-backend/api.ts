@@ -49,4 +49,3 @@ export type CustomersResponse = z.infer<typeof CustomersResponse>;
 
 export const PartyCommandsResponse = z.object({ commands: z.array(z.object({ party: z.enum(PARTIES), command: z.string() })) });
 export type PartyCommandsResponse = z.infer<typeof PartyCommandsResponse>;
-

@@ -144,7 +144,12 @@ export function bankBackend(options: BankBackendOptions): Hono {
     if (failed >= 0) throw uploadFailure(PARTIES[failed]!, (settled[failed] as PromiseRejectedResult).reason);
     const reports = settled.map((s) => (s as PromiseFulfilledResult<SubmitReport>).value);
     const last = reports.reduce((a, b) => (b.accepted.missing.length < a.accepted.missing.length ? b : a));
-    return c.json({ sessionId, customer: customer.reference, parties: reports.map(receipt), missing: last.accepted.missing } satisfies PartyInputsResponse);
+    return c.json({
+      sessionId,
+      customer: customer.reference,
+      parties: reports.map(receipt),
+      missing: last.accepted.missing,
+    } satisfies PartyInputsResponse);
   });
 
   // A POST: it writes the values' files. The commands name those files, so neither the page

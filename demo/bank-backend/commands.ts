@@ -22,7 +22,12 @@ export interface PartyCommandOptions {
  * Writes a party's raw values for one session to `dir/<sessionId>/<party>.json` (mode 0600, its
  * directories 0700) and returns the path. `sessionId` must already be a checked session id.
  */
-export async function writeFeaturesFile(dir: string, sessionId: string, party: PartyCommandOptions['party'], features: object): Promise<string> {
+export async function writeFeaturesFile(
+  dir: string,
+  sessionId: string,
+  party: PartyCommandOptions['party'],
+  features: object,
+): Promise<string> {
   const sessionDir = join(dir, sessionId);
   await mkdir(sessionDir, { recursive: true, mode: 0o700 });
   const file = join(sessionDir, `${party}.json`);

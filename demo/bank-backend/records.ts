@@ -29,7 +29,8 @@ const RecordsFile = z
   .strict()
   .superRefine((file, ctx) => {
     for (const reference of Object.keys(file.bank)) {
-      if (!(reference in file.bureau)) ctx.addIssue({ code: 'custom', path: ['bureau', reference], message: 'the bureau has no record of this customer' });
+      if (!(reference in file.bureau))
+        ctx.addIssue({ code: 'custom', path: ['bureau', reference], message: 'the bureau has no record of this customer' });
     }
   });
 
@@ -45,5 +46,11 @@ export interface CustomerRecords {
 /** Every customer of the fixture, in file order. */
 export function loadRecords(path = RECORDS_FILE): CustomerRecords[] {
   const file = RecordsFile.parse(JSON.parse(readFileSync(path, 'utf8')));
-  return Object.entries(file.bank).map(([reference, { name, profile, ...bank }]) => ({ reference, name, profile, bank, bureau: file.bureau[reference]! }));
+  return Object.entries(file.bank).map(([reference, { name, profile, ...bank }]) => ({
+    reference,
+    name,
+    profile,
+    bank,
+    bureau: file.bureau[reference]!,
+  }));
 }

@@ -48,7 +48,9 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
 
 function showRecord(): void {
   const customer = customers.find((c) => c.reference === select.value);
-  record.textContent = customer ? `${customer.name} is ${customer.profile}. The servers look up the records; this page never sees them.` : '';
+  record.textContent = customer
+    ? `${customer.name} is ${customer.profile}. The servers look up the records; this page never sees them.`
+    : '';
 }
 
 async function loadCustomers(): Promise<void> {

@@ -143,7 +143,12 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
   for (const ct of inputs) bootstrapKeyswitched(key, keyswitchCiphertext(key, ct).slice(), lut);
   for (const ct of inputs) programmableBootstrap(key, ct, lut);
   if (comparePlain) withPlain(() => programmableBootstrap(key, inputs[0]!, lut));
-  for (const size of BATCHES) programmableBootstrapBatch(key, inputs.slice(0, size), inputs.slice(0, size).map(() => lut));
+  for (const size of BATCHES)
+    programmableBootstrapBatch(
+      key,
+      inputs.slice(0, size),
+      inputs.slice(0, size).map(() => lut),
+    );
   const keyswitch = new Timings();
   const pbs = new Timings();
   const ksPbs = new Timings();
@@ -159,12 +164,30 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
     const m = r % 4;
     // The keyswitch result is scratch: copied (untimed) before the PBS reads it.
     const small = keyswitch.time(() => keyswitchCiphertext(key, inputs[m]!)).slice();
-    check(pbs.time(() => bootstrapKeyswitched(key, small, lut)), m);
-    check(ksPbs.time(() => programmableBootstrap(key, inputs[m]!, lut)), m);
-    if (comparePlain) check(ksPbsPlain.time(() => withPlain(() => programmableBootstrap(key, inputs[m]!, lut))), m);
+    check(
+      pbs.time(() => bootstrapKeyswitched(key, small, lut)),
+      m,
+    );
+    check(
+      ksPbs.time(() => programmableBootstrap(key, inputs[m]!, lut)),
+      m,
+    );
+    if (comparePlain)
+      check(
+        ksPbsPlain.time(() => withPlain(() => programmableBootstrap(key, inputs[m]!, lut))),
+        m,
+      );
     for (const size of BATCHES) {
       const cts = inputs.slice(0, size);
-      const outs = batch.get(size)!.time(() => programmableBootstrapBatch(key, cts, cts.map(() => lut)), size);
+      const outs = batch.get(size)!.time(
+        () =>
+          programmableBootstrapBatch(
+            key,
+            cts,
+            cts.map(() => lut),
+          ),
+        size,
+      );
       for (const [i, out] of outs.entries()) check(out, i % 4);
     }
   }

@@ -102,7 +102,8 @@ export function measureNoise(
   const defaultOutput = all.get(fast[0]!)!.variance;
   // What keyswitch and modulus switch add to a PBS output's noise.
   const ksMsVariance = Math.max(0, switchedVariance - defaultOutput * scale * scale);
-  const log2PFail = (outputVariance: number) => round(log2GaussianTail(margin, Math.sqrt(nu * nu * outputVariance * scale * scale + ksMsVariance)), 1);
+  const log2PFail = (outputVariance: number) =>
+    round(log2GaussianTail(margin, Math.sqrt(nu * nu * outputVariance * scale * scale + ksMsVariance)), 1);
   const paths: Record<string, unknown> = {};
   if (options.referenceRuns > 0) {
     paths.reference = {

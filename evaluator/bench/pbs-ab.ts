@@ -111,7 +111,11 @@ for (let r = -4; r < runs; r++) {
     const { engine, key, lut, inputs } = lanes[1]!;
     const cts = Array.from({ length: batchSize }, (_, i) => inputs[i % 4]!);
     const c = cpuMs();
-    const outs = engine.programmableBootstrapBatch(key, cts, cts.map(() => lut));
+    const outs = engine.programmableBootstrapBatch(
+      key,
+      cts,
+      cts.map(() => lut),
+    );
     if (r >= 0) batchTimes.push((cpuMs() - c) / batchSize);
     outs.forEach((ct, i) => {
       const dec = tfhe.Shortint.decrypt(clientKey, tfhe.Shortint.deserialize_ciphertext(engine.serializeCiphertext(ct)));

@@ -39,7 +39,9 @@ export async function bench(): Promise<Record<string, unknown>> {
   const serverKey = loadServerKey(tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey)));
 
   // A denied applicant, so the explanation is the interesting kind; every applicant costs the same.
-  const features = applications.find((a) => simulateCircuit(plan, quantizeParsed(model.manifest.inputs, a.features)).decision === 0)!.features;
+  const features = applications.find(
+    (a) => simulateCircuit(plan, quantizeParsed(model.manifest.inputs, a.features)).decision === 0,
+  )!.features;
   const codes = quantizeParsed(model.manifest.inputs, features);
   const inputs: Record<string, Record<string, Ciphertext[]>> = {};
   for (const input of model.manifest.inputs) {

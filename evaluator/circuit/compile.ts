@@ -318,11 +318,7 @@ function leafLiterals(model: Model, b: Builder, leafDecision: 0 | 1, fold?: Fold
   return out;
 }
 
-function build(
-  model: Model,
-  leafClass: 'approve' | 'deny',
-  explain: boolean,
-): { b: Builder; outputs: CircuitPlan['outputs'] } {
+function build(model: Model, leafClass: 'approve' | 'deny', explain: boolean): { b: Builder; outputs: CircuitPlan['outputs'] } {
   const limits = LIMITS_2_2;
   const inputs = model.manifest.inputs;
   const b = new Builder(
@@ -437,9 +433,7 @@ export function compileCircuit(model: Model, options: CompileOptions = {}): Circ
     (options.leafClass ?? 'auto') === 'auto' ? ['approve', 'deny'] : [options.leafClass as 'approve' | 'deny'];
   const candidates = classes.map((leafClass) => ({ leafClass, built: assemble(model, leafClass, explain) }));
   // Fewest PBS first, then fewest ops; approve wins ties (candidates are in that order).
-  candidates.sort(
-    (x, y) => countPbs(x.built.ops) - countPbs(y.built.ops) || x.built.ops.length - y.built.ops.length,
-  );
+  candidates.sort((x, y) => countPbs(x.built.ops) - countPbs(y.built.ops) || x.built.ops.length - y.built.ops.length);
   const { leafClass, built } = candidates[0]!;
   const pbs = countPbs(built.ops);
   const pbsDecision = explain ? countPbs(assemble(model, leafClass, false).ops) : pbs;

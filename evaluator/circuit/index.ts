@@ -29,7 +29,15 @@ export { compileCircuit, type CompileOptions } from './compile.ts';
 export { CircuitError, type CircuitErrorCode } from './errors.ts';
 export { checkPlan, LIMITS_2_2, type CircuitPlan, type PlanOp, type PlanStats, type Metadata } from './plan.ts';
 export { createPbsPool, PBS_WORKER_URL, type PbsPool, type PbsPoolOptions } from './pool.ts';
-export { prepareInputs, runBootstrapCount, runCircuit, sanitizingTables, type CircuitInputs, type RunCircuitOptions, type RunCircuitResult } from './run.ts';
+export {
+  prepareInputs,
+  runBootstrapCount,
+  runCircuit,
+  sanitizingTables,
+  type CircuitInputs,
+  type RunCircuitOptions,
+  type RunCircuitResult,
+} from './run.ts';
 export { simulateCircuit, type SimulationResult } from './simulate.ts';
 
 /**
@@ -53,7 +61,10 @@ export function decodePartyInputs(payloads: readonly PartyUpload[], key: ServerK
       continue;
     }
     const list = deserializeCompactCiphertextList(base64ToBytes(p.list), key.params);
-    assertUnsignedValues(list, p.inputs.map((i) => i.digits));
+    assertUnsignedValues(
+      list,
+      p.inputs.map((i) => i.digits),
+    );
     const values = expandCompactCiphertextList(list, key.params);
     out[p.party] = Object.fromEntries(p.inputs.map((input, i) => [input.name, values[i]!]));
   }

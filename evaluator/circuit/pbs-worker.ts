@@ -10,7 +10,14 @@
  * contains `pool.ts` (see `PBS_WORKER_URL` there).
  */
 import { parentPort } from 'node:worker_threads';
-import { EngineError, programmableBootstrap, programmableBootstrapBatch, type Ciphertext, type LookupTable, type ServerKey } from '../../fhe/index.ts';
+import {
+  EngineError,
+  programmableBootstrap,
+  programmableBootstrapBatch,
+  type Ciphertext,
+  type LookupTable,
+  type ServerKey,
+} from '../../fhe/index.ts';
 import { collectGarbage } from './reclaim-memory.ts';
 import type { BootstrapOutcome, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 
@@ -55,7 +62,10 @@ port.on('message', (msg: WorkerRequest) => {
       return;
     case 'pbs': {
       const key = keys.get(msg.keyId);
-      const outcomes = key === undefined ? msg.cts.map(() => failure(new Error(`no key ${msg.keyId} in this worker`))) : bootstrapAll(key, msg.cts, msg.luts);
+      const outcomes =
+        key === undefined
+          ? msg.cts.map(() => failure(new Error(`no key ${msg.keyId} in this worker`)))
+          : bootstrapAll(key, msg.cts, msg.luts);
       const reply: WorkerResponse = { type: 'done', taskId: msg.taskId, outcomes };
       port.postMessage(reply);
       return;

@@ -97,12 +97,7 @@ function fail(message: string, details: Record<string, unknown> = {}): never {
  * The metadata of one op's result from its operands' metadata, with tfhe-rs's checked-op limits.
  * @throws CircuitError `invalid_plan` when the result would exceed a limit.
  */
-export function stepMetadata(
-  op: PlanOp,
-  operand: (id: ValueId) => Metadata,
-  luts: CircuitPlan['luts'],
-  limits: PlanLimits,
-): Metadata {
+export function stepMetadata(op: PlanOp, operand: (id: ValueId) => Metadata, luts: CircuitPlan['luts'], limits: PlanLimits): Metadata {
   let m: Metadata;
   switch (op.op) {
     case 'digit':
@@ -156,11 +151,7 @@ export function stepMetadata(
  * compact-list blocks (`v mod msg`) tightened to the model: a 1-bit input's digit becomes 0 or 1
  * whatever the encrypting side put in it, as long as the padding bit is clear.
  */
-export function digitSanitizingTable(
-  levels: number,
-  digit: number,
-  limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>,
-): number[] {
+export function digitSanitizingTable(levels: number, digit: number, limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>): number[] {
   const msg = limits.messageModulus;
   const top = Math.min(msg - 1, Math.floor((levels - 1) / msg ** digit));
   return Array.from({ length: msg * limits.carryModulus }, (_, v) => Math.min(v % msg, top));
@@ -177,7 +168,7 @@ export function selfSanitizedDigits(
 ): Set<string> {
   const readers = new Map<ValueId, PlanOp[]>();
   for (const op of plan.ops) {
-    for (const id of [('a' in op ? op.a : undefined), ('b' in op ? op.b : undefined)]) {
+    for (const id of ['a' in op ? op.a : undefined, 'b' in op ? op.b : undefined]) {
       if (id !== undefined) readers.set(id, [...(readers.get(id) ?? []), op]);
     }
   }
@@ -186,7 +177,8 @@ export function selfSanitizedDigits(
     if (op.op !== 'digit') return;
     const want = table(op.input, op.digit);
     const uses = readers.get(i) ?? [];
-    const same = (lut: number) => want !== undefined && plan.luts[lut]!.length === want.length && plan.luts[lut]!.every((v, k) => v === want[k]);
+    const same = (lut: number) =>
+      want !== undefined && plan.luts[lut]!.length === want.length && plan.luts[lut]!.every((v, k) => v === want[k]);
     if (uses.length > 0 && uses.every((u) => u.op === 'pbs' && same(u.lut))) out.add(`${op.input}/${op.digit}`);
   });
   return out;

@@ -18,7 +18,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { EngineError, programmableBootstrap, type Ciphertext, type EngineErrorCode, type LookupTable, type ServerKey } from '../../fhe/index.ts';
+import {
+  EngineError,
+  programmableBootstrap,
+  type Ciphertext,
+  type EngineErrorCode,
+  type LookupTable,
+  type ServerKey,
+} from '../../fhe/index.ts';
 import { CircuitError } from './errors.ts';
 import type { BootstrapOutcome, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 import { startWorker, workerEntry } from './worker-thread.ts';

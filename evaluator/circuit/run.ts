@@ -129,7 +129,10 @@ export function sanitizingTables(
   for (const input of inputs) {
     if (!parties.has(input.party)) continue;
     const levels = quantizerLevels(input.quantizer);
-    out.set(input.name, Array.from({ length: input.digits }, (_, d) => digitSanitizingTable(levels, d, limits)));
+    out.set(
+      input.name,
+      Array.from({ length: input.digits }, (_, d) => digitSanitizingTable(levels, d, limits)),
+    );
   }
   return out;
 }

@@ -28,7 +28,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfhe from 'node-tfhe';
 import { bytesToBase64, type Party, type PartyInputs } from '../../protocol/ciphertexts.ts';
-import { evaluatorPath, fetchEvaluatorIdentity, importSharedSecret, sha256Hex, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
+import {
+  evaluatorPath,
+  fetchEvaluatorIdentity,
+  importSharedSecret,
+  sha256Hex,
+  signEvaluatorRequest,
+} from '../../protocol/evaluator-api.ts';
 import { loadModel, type Model } from '../../model/manifest.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { loadTestKeys } from '../../tests/support/tfhe-keys.ts';
@@ -80,7 +86,9 @@ function encryptInputs(model: Model, clientKey: tfhe.ShortintClientKey, seed: nu
     for (const input of model.manifest.inputs.filter((i) => i.party === party)) {
       const code = next() % quantizerLevels(input.quantizer);
       inputs[input.name] = Array.from({ length: input.digits }, (_, d) =>
-        bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt((code >> (2 * d)) & 3)))),
+        bytesToBase64(
+          tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt((code >> (2 * d)) & 3))),
+        ),
       );
     }
     return { modelVersion: model.manifest.modelVersion, party, encoding: 'shortint-compressed', inputs };
@@ -124,7 +132,12 @@ async function startService(bundleDir: string, concurrency: number) {
     const res = await fetch(url + path, {
       method,
       headers: {
-        ...(await signEvaluatorRequest(key, { bootId, method, pathAndQuery: path, contentSha256: hash ?? (await sha256Hex(body ?? new Uint8Array(0))) })),
+        ...(await signEvaluatorRequest(key, {
+          bootId,
+          method,
+          pathAndQuery: path,
+          contentSha256: hash ?? (await sha256Hex(body ?? new Uint8Array(0))),
+        })),
         ...(type ? { 'content-type': type } : {}),
       },
       ...(body ? { body } : {}),
@@ -228,7 +241,10 @@ async function scenario(bundleDir: string, model: Model, concurrency: number, se
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
-  const model = await loadModel(await readFile('model/artifacts/manifest.json', 'utf8'), await readFile('model/artifacts/tree.json', 'utf8'));
+  const model = await loadModel(
+    await readFile('model/artifacts/manifest.json', 'utf8'),
+    await readFile('model/artifacts/tree.json', 'utf8'),
+  );
   const sessions = Number(process.env.BENCH_SERVICE_SESSIONS ?? 4);
   // Inside the repository (git-ignored `dist/`), so the bundle resolves its external packages.
   await mkdir(DIST, { recursive: true });

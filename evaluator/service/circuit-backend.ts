@@ -39,7 +39,10 @@ export function circuitBackend(model: Model, opts: { poolSize: number; log: Logg
   const expander = new KeyExpander();
   const info = modelInfo(model.manifest);
   let closed = false;
-  opts.log.info({ modelVersion: info.modelVersion, pbs: plan.stats.pbs, pbsDepth: plan.stats.pbsDepth, poolSize: pool.size }, 'circuit compiled');
+  opts.log.info(
+    { modelVersion: info.modelVersion, pbs: plan.stats.pbs, pbsDepth: plan.stats.pbsDepth, poolSize: pool.size },
+    'circuit compiled',
+  );
 
   return {
     model: info,
@@ -71,7 +74,8 @@ export function circuitBackend(model: Model, opts: { poolSize: number; log: Logg
         };
       } catch (e) {
         // Inputs were checked on upload; what the engine or plan still refuses is the caller's.
-        if (isEngineError(e)) throw new ApiError(422, 'invalid_ciphertext', `the engine refused the inputs: ${e.message}`, { details: { engineCode: e.code } });
+        if (isEngineError(e))
+          throw new ApiError(422, 'invalid_ciphertext', `the engine refused the inputs: ${e.message}`, { details: { engineCode: e.code } });
         if (e instanceof CircuitError && e.code === 'invalid_inputs') throw new ApiError(422, 'invalid_inputs', e.message);
         throw e;
       }

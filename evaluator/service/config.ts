@@ -25,11 +25,9 @@ export const EvaluatorEnv = z.object({
   /** TCP port; 0 picks a free one (tests). */
   EVALUATOR_PORT: int(0, 65_535).default(8790),
   /** HMAC key shared with the gateway (UTF-8, at least 32 bytes). */
-  EVALUATOR_SHARED_SECRET: z
-    .string({ error: 'is required' })
-    .refine((s) => new TextEncoder().encode(s).length >= SHARED_SECRET_MIN_BYTES, {
-      message: `must be at least ${SHARED_SECRET_MIN_BYTES} bytes`,
-    }),
+  EVALUATOR_SHARED_SECRET: z.string({ error: 'is required' }).refine((s) => new TextEncoder().encode(s).length >= SHARED_SECRET_MIN_BYTES, {
+    message: `must be at least ${SHARED_SECRET_MIN_BYTES} bytes`,
+  }),
   /** Worker threads that run bootstraps. */
   EVALUATOR_POOL_SIZE: int(1, 256).default(availableParallelism()),
   /** Runs executed at the same time (each uses the whole pool). */

@@ -143,12 +143,15 @@ export class EvaluatorService<K = unknown> {
     const session = this.store.get(id);
     if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
     if (frame.paramSet !== this.model.paramSet) {
-      throw this.keyRefused(id, new ApiError(
-        422,
-        'key_parameter_mismatch',
-        `server key is for ${frame.paramSet ?? 'an unsupported parameter set'}, the model uses ${this.model.paramSet}`,
-        { details: { expected: this.model.paramSet, ...(frame.paramSet ? { received: frame.paramSet } : {}) } },
-      ));
+      throw this.keyRefused(
+        id,
+        new ApiError(
+          422,
+          'key_parameter_mismatch',
+          `server key is for ${frame.paramSet ?? 'an unsupported parameter set'}, the model uses ${this.model.paramSet}`,
+          { details: { expected: this.model.paramSet, ...(frame.paramSet ? { received: frame.paramSet } : {}) } },
+        ),
+      );
     }
     this.store.adopt(session, reservation, bytes.length);
     session.serverKey = { bytes, paramSet: frame.paramSet };
@@ -201,7 +204,14 @@ export class EvaluatorService<K = unknown> {
     // submit() throws queue_full / shutting_down before anything changes.
     const outcome = this.queue.submit(id, (signal) => this.execute(session, signal));
     if (session.progress.state === 'idle' || session.progress.state === 'failed') {
-      session.setProgress({ state: 'queued', stage: 'queued', completed: 0, total: 0, fraction: 0, queuePosition: this.queue.position(id) ?? 0 });
+      session.setProgress({
+        state: 'queued',
+        stage: 'queued',
+        completed: 0,
+        total: 0,
+        fraction: 0,
+        queuePosition: this.queue.position(id) ?? 0,
+      });
     }
     outcome.then(
       () => {},
@@ -214,7 +224,10 @@ export class EvaluatorService<K = unknown> {
     const session = this.store.get(id);
     if (session.result) return session.result.value;
     if (session.progress.state === 'failed') {
-      throw new ApiError(500, 'run_failed', 'the run failed; start it again', { retriable: true, details: { error: session.progress.error } });
+      throw new ApiError(500, 'run_failed', 'the run failed; start it again', {
+        retriable: true,
+        details: { error: session.progress.error },
+      });
     }
     throw new ApiError(409, 'result_not_ready', `the run is ${session.progress.state}`, { retriable: session.progress.state !== 'idle' });
   }
@@ -246,11 +259,13 @@ export class EvaluatorService<K = unknown> {
     try {
       signal.throwIfAborted();
       const inputs = Object.fromEntries([...session.inputs].map(([p, v]) => [p, v.value])) as Record<Party, PartyUpload>;
-      const value = await this.backend.run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) }).catch((e: unknown) => {
-        // A cancelled run fails with the reason it was cancelled for (expired, deleted, shutdown).
-        signal.throwIfAborted();
-        throw e;
-      });
+      const value = await this.backend
+        .run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) })
+        .catch((e: unknown) => {
+          // A cancelled run fails with the reason it was cancelled for (expired, deleted, shutdown).
+          signal.throwIfAborted();
+          throw e;
+        });
       signal.throwIfAborted();
       const checked = EncryptedResult.parse(value);
       const bytes = JSON.stringify(checked).length;
@@ -258,7 +273,12 @@ export class EvaluatorService<K = unknown> {
       session.result = { value: checked, bytes };
       session.setProgress({ state: 'succeeded', stage: 'done', completed: 1, total: 1, fraction: 1 });
       this.log.info(
-        { sessionId: session.id, keyMs: Math.round(keyMs), expandedNow: lease.expandedNow, runMs: Math.round(performance.now() - started - keyMs) },
+        {
+          sessionId: session.id,
+          keyMs: Math.round(keyMs),
+          expandedNow: lease.expandedNow,
+          runMs: Math.round(performance.now() - started - keyMs),
+        },
         'run succeeded',
       );
     } finally {
@@ -281,8 +301,11 @@ export class EvaluatorService<K = unknown> {
   private fail(session: Session, err: unknown): void {
     if (isTerminal(session.progress) && session.progress.state === 'failed') return;
     const apiError =
-      err instanceof ApiError ? err : new ApiError(500, 'run_failed', 'the run failed', { details: { cause: err instanceof Error ? err.name : 'unknown' } });
-    if (!(err instanceof ApiError)) this.log.error({ sessionId: session.id, err: errorName(err), stack: (err as Error)?.stack }, 'run failed');
+      err instanceof ApiError
+        ? err
+        : new ApiError(500, 'run_failed', 'the run failed', { details: { cause: err instanceof Error ? err.name : 'unknown' } });
+    if (!(err instanceof ApiError))
+      this.log.error({ sessionId: session.id, err: errorName(err), stack: (err as Error)?.stack }, 'run failed');
     else this.log.warn({ sessionId: session.id, code: apiError.code }, 'run failed');
     session.setProgress({ ...session.progress, state: 'failed', stage: 'failed', error: apiError.toBody() });
   }
@@ -312,7 +335,8 @@ export class EvaluatorService<K = unknown> {
     this.keys.drop(session.id);
     this.reclaim(); // the session's compressed key and ciphertexts
     // Wake progress streams so they close with the reason.
-    if (!isTerminal(session.progress)) session.setProgress({ ...session.progress, state: 'failed', stage: 'failed', error: error.toBody() });
+    if (!isTerminal(session.progress))
+      session.setProgress({ ...session.progress, state: 'failed', stage: 'failed', error: error.toBody() });
     this.log.info({ sessionId: session.id, reason }, 'session ended');
   }
 

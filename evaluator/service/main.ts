@@ -9,7 +9,9 @@ import { createLogger } from './log.ts';
 import { startEvaluator } from './server.ts';
 
 function fatal(message: string, extra: Record<string, unknown> = {}): never {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service: 'blindscore-evaluator', msg: message, ...extra })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service: 'blindscore-evaluator', msg: message, ...extra })}\n`,
+  );
   process.exit(1);
 }
 

@@ -48,7 +48,9 @@ export function checkFreshCiphertext(manifest: ServedManifest, bytes: Uint8Array
   const lweDimension = ct.data.length / 2 - 1;
   if (lweDimension !== shape.lweDimension) throw new Error(`LWE dimension ${lweDimension}, expected ${shape.lweDimension}`);
   if (ct.messageModulus !== shape.messageModulus || ct.carryModulus !== shape.carryModulus) {
-    throw new Error(`message/carry modulus ${ct.messageModulus}/${ct.carryModulus}, expected ${shape.messageModulus}/${shape.carryModulus}`);
+    throw new Error(
+      `message/carry modulus ${ct.messageModulus}/${ct.carryModulus}, expected ${shape.messageModulus}/${shape.carryModulus}`,
+    );
   }
   if (ct.degree > shape.messageModulus - 1 || ct.noiseLevel > 1) {
     throw new Error(`degree ${ct.degree} and noise level ${ct.noiseLevel} are not those of a fresh encryption`);
@@ -74,10 +76,16 @@ export function checkCompactList(manifest: ServedManifest, inputs: CompactListIn
   }
   if (bytes.length > MAX_COMPACT_LIST_BYTES) refuse(`is ${bytes.length} bytes, more than ${MAX_COMPACT_LIST_BYTES}`);
   try {
-    checkCompactListUpload(bytes, manifest.parameterSet.id, inputs.inputs.map((i) => i.digits));
+    checkCompactListUpload(
+      bytes,
+      manifest.parameterSet.id,
+      inputs.inputs.map((i) => i.digits),
+    );
   } catch (e) {
     if (!isCompactListError(e)) throw e;
-    refuse(e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`, { engineCode: e.code });
+    refuse(e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`, {
+      engineCode: e.code,
+    });
   }
 }
 
@@ -110,9 +118,14 @@ function checkCompressedDigits(manifest: ServedManifest, inputs: PartyInputs): v
         throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not valid base64`, { details: where });
       }
       if (bytes.length !== COMPRESSED_CIPHERTEXT_BYTES) {
-        throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is ${bytes.length} bytes, a compressed ciphertext is ${COMPRESSED_CIPHERTEXT_BYTES}`, {
-          details: where,
-        });
+        throw new ApiError(
+          422,
+          'invalid_ciphertext',
+          `${name}[${digit}] is ${bytes.length} bytes, a compressed ciphertext is ${COMPRESSED_CIPHERTEXT_BYTES}`,
+          {
+            details: where,
+          },
+        );
       }
       try {
         checkFreshCiphertext(manifest, bytes);

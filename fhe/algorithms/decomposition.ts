@@ -54,4 +54,3 @@ export function recomposeDigits(digits: ArrayLike<number>, baseLog: number, leve
   }
   return BigInt.asUintN(64, v);
 }
-

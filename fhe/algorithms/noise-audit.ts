@@ -79,7 +79,13 @@ function switchedPhase(switched: Uint32Array, lweKey: Uint8Array, twoN: number):
  * The blind rotation accumulator's noise, one value per coefficient (torus units: 2^64 is one
  * turn), for bootstrapping `ct` with `lut` on `path`. Coefficient 0 is the PBS output's noise.
  */
-export function blindRotationNoise(key: ServerKey, ct: Ciphertext, lut: LookupTable, path: BlindRotationPath, secrets: SecretKeyBits): Float64Array {
+export function blindRotationNoise(
+  key: ServerKey,
+  ct: Ciphertext,
+  lut: LookupTable,
+  path: BlindRotationPath,
+  secrets: SecretKeyBits,
+): Float64Array {
   const p = key.params;
   const { polynomialSize: N, glweDimension: k } = p;
   const { small, switched } = switchedValues(key, ct);
@@ -157,7 +163,13 @@ export function log2GaussianTail(margin: number, sigma: number): number {
   const t = 1 / (1 + 0.5 * x);
   const poly =
     -1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   return (Math.log(t) - x * x + poly) / Math.LN2;
 }
 

@@ -219,7 +219,9 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
     instances: new Map(),
     base,
     acc: entries((c) => new Float64Array(buffer, base + layout.acc + c * layout.accStride, (k + 1) * N)),
-    ksInput: entries((c) => new Uint32Array(buffer, base + layout.ksInput + c * layout.ksInputStride, 2 * (bigLweDimension(key.params) + 1))),
+    ksInput: entries(
+      (c) => new Uint32Array(buffer, base + layout.ksInput + c * layout.ksInputStride, 2 * (bigLweDimension(key.params) + 1)),
+    ),
     small: entries((c) => new Uint32Array(buffer, base + layout.ksOutput + c * layout.ksOutputStride, 2 * (n + 1))),
     switched: entries((c) => new Uint32Array(buffer, base + layout.switched + c * layout.switchedStride, n + 1)),
     layout,

@@ -43,7 +43,10 @@ function readLayout(bytes: Uint8Array, what: string): KeyLayout {
   const smallKeyBits = r.vecLength('LWE secret key', MAX_KEY_BITS);
   const small = r.u64WordsView(smallKeyBits, 'LWE secret key');
   if (bigKeyBits % polynomialSize !== 0) {
-    throw new EngineError('invalid_length', `${what}: a GLWE key of ${bigKeyBits} bits is not a whole number of polynomials of size ${polynomialSize}`);
+    throw new EngineError(
+      'invalid_length',
+      `${what}: a GLWE key of ${bigKeyBits} bits is not a whole number of polynomials of size ${polynomialSize}`,
+    );
   }
   // Secret keys are binary: anything else is not a client key of these parameters.
   for (const view of [big, small]) {

@@ -24,18 +24,31 @@ import { compactListMaskCount, compactListWords, dataKindBlocks, totalBlocks } f
 /** Checks a list object (possibly received through `postMessage`) before indexing into it. */
 export function assertCompactListConformant(list: CompactCiphertextList, params?: ShortintParameters): void {
   const d = list?.lweDimension;
-  if (!list || !(list.data instanceof Uint32Array) || !Number.isSafeInteger(d) || d < 1 || !Number.isSafeInteger(list.count) || list.count < 0) {
+  if (
+    !list ||
+    !(list.data instanceof Uint32Array) ||
+    !Number.isSafeInteger(d) ||
+    d < 1 ||
+    !Number.isSafeInteger(list.count) ||
+    list.count < 0
+  ) {
     throw new EngineError('invalid_argument', 'not a CompactCiphertextList');
   }
   if (list.data.length !== 2 * compactListWords(d, list.count)) {
-    throw new EngineError('invalid_argument', `CompactCiphertextList: ${list.data.length / 2} words for ${list.count} ciphertexts of dimension ${d}`);
+    throw new EngineError(
+      'invalid_argument',
+      `CompactCiphertextList: ${list.data.length / 2} words for ${list.count} ciphertexts of dimension ${d}`,
+    );
   }
   if (!Array.isArray(list.kinds) || totalBlocks(list.kinds, list.messageModulus) !== list.count) {
     throw new EngineError('invalid_argument', `CompactCiphertextList: its data kinds do not describe ${list.count} blocks`);
   }
   if (params) {
     if (d !== bigLweDimension(params)) {
-      throw new EngineError('parameter_mismatch', `CompactCiphertextList: LWE dimension ${d} does not match the key's k·N = ${bigLweDimension(params)}`);
+      throw new EngineError(
+        'parameter_mismatch',
+        `CompactCiphertextList: LWE dimension ${d} does not match the key's k·N = ${bigLweDimension(params)}`,
+      );
     }
     if (list.messageModulus !== params.messageModulus || list.carryModulus !== params.carryModulus) {
       throw new EngineError(

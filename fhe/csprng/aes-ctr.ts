@@ -18,13 +18,7 @@ const CHUNK_BLOCKS = 4096;
  * Fills `out[2·outWord … 2·(outWord+count))` with mask words `firstWord … firstWord+count−1`
  * of the stream of `seed`, as little-endian u32 pairs.
  */
-export function fillMaskWords(
-  seed: CompressionSeed,
-  firstWord: number,
-  count: number,
-  out: Uint32Array,
-  outWord = 0,
-): void {
+export function fillMaskWords(seed: CompressionSeed, firstWord: number, count: number, out: Uint32Array, outWord = 0): void {
   forEachMaskChunk(seed, firstWord, count, (chunk, chunkFirst) => {
     out.set(chunk, 2 * (outWord + chunkFirst));
   });

@@ -24,7 +24,9 @@ function tableIndex(s: string, row: number): string {
 }
 
 function byteIndex(s: string, row: number): string {
-  return row === 0 ? `(i32.and (local.get ${s}) (i32.const 255))` : `(i32.and (i32.shr_u (local.get ${s}) (i32.const ${8 * row})) (i32.const 255))`;
+  return row === 0
+    ? `(i32.and (local.get ${s}) (i32.const 255))`
+    : `(i32.and (i32.shr_u (local.get ${s}) (i32.const ${8 * row})) (i32.const 255))`;
 }
 
 function roundKey(word: number): string {
@@ -37,7 +39,9 @@ function round(r: number, x: string, t: string): string {
   const lines: string[] = [];
   for (let j = 0; j < 4; j++) {
     const terms = [0, 1, 2, 3].map((row) => `(i32.load offset=${1024 * row} ${tableIndex(s[(j + row) % 4]!, row)})`);
-    lines.push(`(local.set $${t}${j} (i32.xor (i32.xor (i32.xor ${terms[0]} ${terms[1]}) (i32.xor ${terms[2]} ${terms[3]})) ${roundKey(4 * r + j)}))`);
+    lines.push(
+      `(local.set $${t}${j} (i32.xor (i32.xor (i32.xor ${terms[0]} ${terms[1]}) (i32.xor ${terms[2]} ${terms[3]})) ${roundKey(4 * r + j)}))`,
+    );
   }
   for (let j = 0; j < 4; j++) lines.push(`(local.set ${s[j]} (local.get $${t}${j}))`);
   return lines.join('\n        ');

@@ -41,12 +41,7 @@ export function newCiphertext(lweDimension: number, meta: CiphertextMetadata): C
  * the key's message and carry moduli, integer metadata. Throws `parameter_mismatch` or
  * `invalid_value`.
  */
-export function assertCiphertextConformant(
-  ct: Ciphertext,
-  params: ShortintParameters,
-  label = 'ciphertext',
-  lweDimension?: number,
-): void {
+export function assertCiphertextConformant(ct: Ciphertext, params: ShortintParameters, label = 'ciphertext', lweDimension?: number): void {
   if (!(ct.data instanceof Uint32Array)) {
     throw new EngineError('invalid_argument', `${label}: data must be a Uint32Array`);
   }

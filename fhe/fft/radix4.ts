@@ -163,22 +163,38 @@ function radix4Dif(d: Float64Array, ro: number, io: number, m: number, len: numb
       const i1 = i0 + q;
       const i2 = i1 + q;
       const i3 = i2 + q;
-      const x0r = d[ro + i0]!, x0i = d[io + i0]!;
-      const x1r = d[ro + i1]!, x1i = d[io + i1]!;
-      const x2r = d[ro + i2]!, x2i = d[io + i2]!;
-      const x3r = d[ro + i3]!, x3i = d[io + i3]!;
-      const s02r = x0r + x2r, s02i = x0i + x2i;
-      const d02r = x0r - x2r, d02i = x0i - x2i;
-      const s13r = x1r + x3r, s13i = x1i + x3i;
-      const d13r = x1r - x3r, d13i = x1i - x3i;
+      const x0r = d[ro + i0]!,
+        x0i = d[io + i0]!;
+      const x1r = d[ro + i1]!,
+        x1i = d[io + i1]!;
+      const x2r = d[ro + i2]!,
+        x2i = d[io + i2]!;
+      const x3r = d[ro + i3]!,
+        x3i = d[io + i3]!;
+      const s02r = x0r + x2r,
+        s02i = x0i + x2i;
+      const d02r = x0r - x2r,
+        d02i = x0i - x2i;
+      const s13r = x1r + x3r,
+        s13i = x1i + x3i;
+      const d13r = x1r - x3r,
+        d13i = x1i - x3i;
       d[ro + i0] = s02r + s13r;
       d[io + i0] = s02i + s13i;
       // y1 = d02 − i·d13, y2 = s02 − s13, y3 = d02 + i·d13, then twiddled by ω^j, ω^2j, ω^3j.
-      const y1r = d02r + d13i, y1i = d02i - d13r;
-      const y2r = s02r - s13r, y2i = s02i - s13i;
-      const y3r = d02r - d13i, y3i = d02i + d13r;
+      const y1r = d02r + d13i,
+        y1i = d02i - d13r;
+      const y2r = s02r - s13r,
+        y2i = s02i - s13i;
+      const y3r = d02r - d13i,
+        y3i = d02i + d13r;
       const w = 6 * j;
-      const w1r = t[w]!, w1i = t[w + 1]!, w2r = t[w + 2]!, w2i = t[w + 3]!, w3r = t[w + 4]!, w3i = t[w + 5]!;
+      const w1r = t[w]!,
+        w1i = t[w + 1]!,
+        w2r = t[w + 2]!,
+        w2i = t[w + 3]!,
+        w3r = t[w + 4]!,
+        w3i = t[w + 5]!;
       d[ro + i1] = y1r * w1r - y1i * w1i;
       d[io + i1] = y1r * w1i + y1i * w1r;
       d[ro + i2] = y2r * w2r - y2i * w2i;
@@ -199,18 +215,34 @@ function radix4Dit(d: Float64Array, ro: number, io: number, m: number, len: numb
       const i3 = i2 + q;
       const w = 6 * j;
       // Untwiddle with the conjugates.
-      const w1r = t[w]!, w1i = -t[w + 1]!, w2r = t[w + 2]!, w2i = -t[w + 3]!, w3r = t[w + 4]!, w3i = -t[w + 5]!;
-      const a1r = d[ro + i1]!, a1i = d[io + i1]!;
-      const a2r = d[ro + i2]!, a2i = d[io + i2]!;
-      const a3r = d[ro + i3]!, a3i = d[io + i3]!;
-      const y0r = d[ro + i0]!, y0i = d[io + i0]!;
-      const y1r = a1r * w1r - a1i * w1i, y1i = a1r * w1i + a1i * w1r;
-      const y2r = a2r * w2r - a2i * w2i, y2i = a2r * w2i + a2i * w2r;
-      const y3r = a3r * w3r - a3i * w3i, y3i = a3r * w3i + a3i * w3r;
-      const s02r = y0r + y2r, s02i = y0i + y2i;
-      const d02r = y0r - y2r, d02i = y0i - y2i;
-      const s13r = y1r + y3r, s13i = y1i + y3i;
-      const d13r = y1r - y3r, d13i = y1i - y3i;
+      const w1r = t[w]!,
+        w1i = -t[w + 1]!,
+        w2r = t[w + 2]!,
+        w2i = -t[w + 3]!,
+        w3r = t[w + 4]!,
+        w3i = -t[w + 5]!;
+      const a1r = d[ro + i1]!,
+        a1i = d[io + i1]!;
+      const a2r = d[ro + i2]!,
+        a2i = d[io + i2]!;
+      const a3r = d[ro + i3]!,
+        a3i = d[io + i3]!;
+      const y0r = d[ro + i0]!,
+        y0i = d[io + i0]!;
+      const y1r = a1r * w1r - a1i * w1i,
+        y1i = a1r * w1i + a1i * w1r;
+      const y2r = a2r * w2r - a2i * w2i,
+        y2i = a2r * w2i + a2i * w2r;
+      const y3r = a3r * w3r - a3i * w3i,
+        y3i = a3r * w3i + a3i * w3r;
+      const s02r = y0r + y2r,
+        s02i = y0i + y2i;
+      const d02r = y0r - y2r,
+        d02i = y0i - y2i;
+      const s13r = y1r + y3r,
+        s13i = y1i + y3i;
+      const d13r = y1r - y3r,
+        d13i = y1i - y3i;
       // x1 = d02 + i·d13, x3 = d02 − i·d13.
       d[ro + i0] = s02r + s13r;
       d[io + i0] = s02i + s13i;
@@ -226,14 +258,22 @@ function radix4Dit(d: Float64Array, ro: number, io: number, m: number, len: numb
 
 function lastRadix4Dif(d: Float64Array, ro: number, io: number, m: number): void {
   for (let i0 = 0; i0 < m; i0 += 4) {
-    const x0r = d[ro + i0]!, x0i = d[io + i0]!;
-    const x1r = d[ro + i0 + 1]!, x1i = d[io + i0 + 1]!;
-    const x2r = d[ro + i0 + 2]!, x2i = d[io + i0 + 2]!;
-    const x3r = d[ro + i0 + 3]!, x3i = d[io + i0 + 3]!;
-    const s02r = x0r + x2r, s02i = x0i + x2i;
-    const d02r = x0r - x2r, d02i = x0i - x2i;
-    const s13r = x1r + x3r, s13i = x1i + x3i;
-    const d13r = x1r - x3r, d13i = x1i - x3i;
+    const x0r = d[ro + i0]!,
+      x0i = d[io + i0]!;
+    const x1r = d[ro + i0 + 1]!,
+      x1i = d[io + i0 + 1]!;
+    const x2r = d[ro + i0 + 2]!,
+      x2i = d[io + i0 + 2]!;
+    const x3r = d[ro + i0 + 3]!,
+      x3i = d[io + i0 + 3]!;
+    const s02r = x0r + x2r,
+      s02i = x0i + x2i;
+    const d02r = x0r - x2r,
+      d02i = x0i - x2i;
+    const s13r = x1r + x3r,
+      s13i = x1i + x3i;
+    const d13r = x1r - x3r,
+      d13i = x1i - x3i;
     d[ro + i0] = s02r + s13r;
     d[io + i0] = s02i + s13i;
     d[ro + i0 + 1] = d02r + d13i;
@@ -247,14 +287,22 @@ function lastRadix4Dif(d: Float64Array, ro: number, io: number, m: number): void
 
 function lastRadix4Dit(d: Float64Array, ro: number, io: number, m: number): void {
   for (let i0 = 0; i0 < m; i0 += 4) {
-    const y0r = d[ro + i0]!, y0i = d[io + i0]!;
-    const y1r = d[ro + i0 + 1]!, y1i = d[io + i0 + 1]!;
-    const y2r = d[ro + i0 + 2]!, y2i = d[io + i0 + 2]!;
-    const y3r = d[ro + i0 + 3]!, y3i = d[io + i0 + 3]!;
-    const s02r = y0r + y2r, s02i = y0i + y2i;
-    const d02r = y0r - y2r, d02i = y0i - y2i;
-    const s13r = y1r + y3r, s13i = y1i + y3i;
-    const d13r = y1r - y3r, d13i = y1i - y3i;
+    const y0r = d[ro + i0]!,
+      y0i = d[io + i0]!;
+    const y1r = d[ro + i0 + 1]!,
+      y1i = d[io + i0 + 1]!;
+    const y2r = d[ro + i0 + 2]!,
+      y2i = d[io + i0 + 2]!;
+    const y3r = d[ro + i0 + 3]!,
+      y3i = d[io + i0 + 3]!;
+    const s02r = y0r + y2r,
+      s02i = y0i + y2i;
+    const d02r = y0r - y2r,
+      d02i = y0i - y2i;
+    const s13r = y1r + y3r,
+      s13i = y1i + y3i;
+    const d13r = y1r - y3r,
+      d13i = y1i - y3i;
     d[ro + i0] = s02r + s13r;
     d[io + i0] = s02i + s13i;
     d[ro + i0 + 1] = d02r - d13i;

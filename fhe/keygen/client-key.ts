@@ -163,7 +163,10 @@ export function readClientSecrets(bytes: Uint8Array): ClientSecrets {
     };
     const name = parameterSetName(params);
     if (!SUPPORTED_SETS.includes(name)) {
-      throw new EngineError('unsupported', `${WHAT}: parameter set ${name} is not one this generator makes keys for (${SUPPORTED_SETS.join(', ')})`);
+      throw new EngineError(
+        'unsupported',
+        `${WHAT}: parameter set ${name} is not one this generator makes keys for (${SUPPORTED_SETS.join(', ')})`,
+      );
     }
     return { params, lweNoise, glweNoise, glweKey, lweKey };
   } catch (e) {

@@ -35,10 +35,7 @@ export class BincodeReader {
 
   private need(n: number, field: string): void {
     if (this.remaining < n) {
-      throw new EngineError(
-        'truncated',
-        `${this.what}: ${field} needs ${n} bytes at offset ${this.pos}, only ${this.remaining} remain`,
-      );
+      throw new EngineError('truncated', `${this.what}: ${field} needs ${n} bytes at offset ${this.pos}, only ${this.remaining} remain`);
     }
   }
 

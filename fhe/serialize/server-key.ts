@@ -97,11 +97,7 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
   readNativeCiphertextModulus(r, 'bootstrap key');
 
   // Modulus-switch configuration.
-  const msKind = r.tag('modulus switch configuration', [
-    'Standard',
-    'DriftTechniqueNoiseReduction',
-    'CenteredMeanNoiseReduction',
-  ]);
+  const msKind = r.tag('modulus switch configuration', ['Standard', 'DriftTechniqueNoiseReduction', 'CenteredMeanNoiseReduction']);
   let modulusSwitch: ModulusSwitchConfig;
   let zeros: { view: Uint8Array; lweSize: number; seed: CompressionSeed } | null = null;
   if (msKind === 1) {
@@ -118,7 +114,8 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
       ['ms_r_sigma_factor', msRSigmaFactor],
       ['ms_input_variance', msInputVariance],
     ] as const) {
-      if (!Number.isFinite(v) || v < 0) throw new EngineError('invalid_value', `${WHAT}: ${name} = ${v} is not a finite non-negative number`);
+      if (!Number.isFinite(v) || v < 0)
+        throw new EngineError('invalid_value', `${WHAT}: ${name} = ${v} is not a finite non-negative number`);
     }
     if (count === 0) throw new EngineError('invalid_length', `${WHAT}: the drift technique needs at least one encryption of zero`);
     zeros = { view, lweSize, seed };

@@ -78,7 +78,10 @@ export function programmableBootstrap(key: ServerKey, ct: Ciphertext, lut: Looku
  */
 export function programmableBootstrapBatch(key: ServerKey, cts: readonly Ciphertext[], luts: readonly LookupTable[]): Ciphertext[] {
   if (!Array.isArray(cts) || !Array.isArray(luts) || cts.length !== luts.length) {
-    throw new EngineError('invalid_argument', `a batch needs one lookup table per ciphertext, got ${describeCount(cts)} ciphertexts and ${describeCount(luts)} tables`);
+    throw new EngineError(
+      'invalid_argument',
+      `a batch needs one lookup table per ciphertext, got ${describeCount(cts)} ciphertexts and ${describeCount(luts)} tables`,
+    );
   }
   cts.forEach((ct, i) => {
     assertBootstrappable(key, ct);
@@ -143,7 +146,10 @@ export function bootstrapKeyswitched(key: ServerKey, small: Uint32Array, lut: Lo
   assertLookupTableMatches(lut, key.params);
   const p = key.params;
   if (!(small instanceof Uint32Array) || small.length !== 2 * (p.lweDimension + 1)) {
-    throw new EngineError('invalid_argument', `a keyswitched ciphertext has ${2 * (p.lweDimension + 1)} u32 words, got ${describeLength(small)}`);
+    throw new EngineError(
+      'invalid_argument',
+      `a keyswitched ciphertext has ${2 * (p.lweDimension + 1)} u32 words, got ${describeLength(small)}`,
+    );
   }
   const data = new Uint32Array(2 * (bigLweDimension(p) + 1));
   if (!bootstrapSmallWasm(key, small, lut.body, data)) {

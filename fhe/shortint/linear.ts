@@ -20,12 +20,7 @@ import type { Ciphertext } from '../entities/ciphertext.ts';
 import { assertCiphertextConformant } from '../entities/ciphertext.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { bigLweDimension, deltaOf } from '../params/parameters.ts';
-import {
-  lweCiphertextAdd,
-  lweCiphertextCleartextMul,
-  lweCiphertextSub,
-  lwePlaintextAddAssign,
-} from '../algorithms/lwe-linear.ts';
+import { lweCiphertextAdd, lweCiphertextCleartextMul, lweCiphertextSub, lwePlaintextAddAssign } from '../algorithms/lwe-linear.ts';
 
 interface Budget {
   readonly maxDegree: number;
@@ -74,7 +69,10 @@ function checkBudget(budget: Budget, degree: number, noiseLevel: number, op: str
     throw new EngineError('degree_overflow', `${op}: result degree ${degree} would exceed the max degree ${budget.maxDegree}`);
   }
   if (noiseLevel > budget.maxNoiseLevel) {
-    throw new EngineError('noise_overflow', `${op}: result noise level ${noiseLevel} would exceed the max noise level ${budget.maxNoiseLevel}`);
+    throw new EngineError(
+      'noise_overflow',
+      `${op}: result noise level ${noiseLevel} would exceed the max noise level ${budget.maxNoiseLevel}`,
+    );
   }
 }
 

@@ -10,10 +10,7 @@ import type { LookupTable } from '../entities/lookup-table.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { cleartextModulus, deltaOf } from '../params/parameters.ts';
 
-export function createLookupTable(
-  params: ShortintParameters,
-  f: ((v: number) => number) | readonly number[],
-): LookupTable {
+export function createLookupTable(params: ShortintParameters, f: ((v: number) => number) | readonly number[]): LookupTable {
   const p = cleartextModulus(params);
   const N = params.polynomialSize;
   if (typeof f !== 'function' && !Array.isArray(f)) {

@@ -27,7 +27,9 @@ export function assertServerKey(key: ServerKey): void {
     key.keyswitchKeyHi.length === kskWords &&
     key.fourierBootstrapKey instanceof Float64Array &&
     key.fourierBootstrapKey.length === bskDoubles &&
-    (zeros === 0 ? key.modulusSwitchZeros === null : key.modulusSwitchZeros instanceof Uint32Array && key.modulusSwitchZeros.length === zeros);
+    (zeros === 0
+      ? key.modulusSwitchZeros === null
+      : key.modulusSwitchZeros instanceof Uint32Array && key.modulusSwitchZeros.length === zeros);
   if (!ok) throw new EngineError('invalid_argument', 'server key arrays do not have the sizes its parameters imply');
 }
 

@@ -26,7 +26,10 @@ export async function assembleKernels(relaxed = false): Promise<Uint8Array> {
 
 export function binaryModuleSource(plain: Uint8Array, relaxed: Uint8Array): string {
   const constant = (name: string, bytes: Uint8Array) => {
-    const lines = Buffer.from(bytes).toString('base64').match(/.{1,100}/g) ?? [];
+    const lines =
+      Buffer.from(bytes)
+        .toString('base64')
+        .match(/.{1,100}/g) ?? [];
     return `export const ${name} =\n${lines.map((l) => `  '${l}'`).join(' +\n')};\n`;
   };
   return (

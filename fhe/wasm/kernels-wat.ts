@@ -78,27 +78,62 @@ function radix4Core(forward: boolean): string {
   const s = forward ? 1 : -1;
   const plusOrMinus = (sign: number, a: string, b: string) => (sign > 0 ? add(a, b) : sub(a, b));
   return [
-    set('s02r', add(V('x0r'), V('x2r'))), set('s02i', add(V('x0i'), V('x2i'))),
-    set('d02r', sub(V('x0r'), V('x2r'))), set('d02i', sub(V('x0i'), V('x2i'))),
-    set('s13r', add(V('x1r'), V('x3r'))), set('s13i', add(V('x1i'), V('x3i'))),
-    set('d13r', sub(V('x1r'), V('x3r'))), set('d13i', sub(V('x1i'), V('x3i'))),
-    set('x0r', add(V('s02r'), V('s13r'))), set('x0i', add(V('s02i'), V('s13i'))),
-    set('x1r', plusOrMinus(s, V('d02r'), V('d13i'))), set('x1i', plusOrMinus(-s, V('d02i'), V('d13r'))),
-    set('x2r', sub(V('s02r'), V('s13r'))), set('x2i', sub(V('s02i'), V('s13i'))),
-    set('x3r', plusOrMinus(-s, V('d02r'), V('d13i'))), set('x3i', plusOrMinus(s, V('d02i'), V('d13r'))),
+    set('s02r', add(V('x0r'), V('x2r'))),
+    set('s02i', add(V('x0i'), V('x2i'))),
+    set('d02r', sub(V('x0r'), V('x2r'))),
+    set('d02i', sub(V('x0i'), V('x2i'))),
+    set('s13r', add(V('x1r'), V('x3r'))),
+    set('s13i', add(V('x1i'), V('x3i'))),
+    set('d13r', sub(V('x1r'), V('x3r'))),
+    set('d13i', sub(V('x1i'), V('x3i'))),
+    set('x0r', add(V('s02r'), V('s13r'))),
+    set('x0i', add(V('s02i'), V('s13i'))),
+    set('x1r', plusOrMinus(s, V('d02r'), V('d13i'))),
+    set('x1i', plusOrMinus(-s, V('d02i'), V('d13r'))),
+    set('x2r', sub(V('s02r'), V('s13r'))),
+    set('x2i', sub(V('s02i'), V('s13i'))),
+    set('x3r', plusOrMinus(-s, V('d02r'), V('d13i'))),
+    set('x3i', plusOrMinus(s, V('d02i'), V('d13r'))),
   ].join('\n');
 }
 
 /** x_k ← x_k · w (or · conj(w)), w from the twiddle locals w{k}r/w{k}i. */
 function twiddle(f: Arith, k: number, conj: boolean): string {
-  const xr = V(`x${k}r`), xi = V(`x${k}i`), wr = V(`w${k}r`), wi = V(`w${k}i`);
+  const xr = V(`x${k}r`),
+    xi = V(`x${k}i`),
+    wr = V(`w${k}r`),
+    wi = V(`w${k}i`);
   if (conj) {
     return [set('tr', f.reConj(xr, xi, wr, wi)), set(`x${k}i`, f.imConj(xr, xi, wr, wi)), set(`x${k}r`, V('tr'))].join('\n');
   }
   return [set('tr', f.re(xr, xi, wr, wi)), set(`x${k}i`, f.im(xr, xi, wr, wi)), set(`x${k}r`, V('tr'))].join('\n');
 }
 
-const X_LOCALS = ['x0r', 'x0i', 'x1r', 'x1i', 'x2r', 'x2i', 'x3r', 'x3i', 's02r', 's02i', 'd02r', 'd02i', 's13r', 's13i', 'd13r', 'd13i', 'w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i', 'tr'];
+const X_LOCALS = [
+  'x0r',
+  'x0i',
+  'x1r',
+  'x1i',
+  'x2r',
+  'x2i',
+  'x3r',
+  'x3i',
+  's02r',
+  's02i',
+  'd02r',
+  'd02i',
+  's13r',
+  's13i',
+  'd13r',
+  'd13i',
+  'w1r',
+  'w1i',
+  'w2r',
+  'w2i',
+  'w3r',
+  'w3i',
+  'tr',
+];
 
 /** Loads (or stores) x0..x3 at element indices i0..i3 of re/im. */
 function loadX(): string {
@@ -171,16 +206,23 @@ function radix4StageFixed(f: Arith, name: string, forward: boolean, len: number)
     (block $bdone (loop $blocks
       (br_if $bdone (i32.ge_u (local.get $pr) (local.get $end)))
       (local.set $pt (local.get $tw))
-      ${q <= 8 ? Array.from({ length: q / 2 }, () => `${body}
+      ${
+        q <= 8
+          ? Array.from(
+              { length: q / 2 },
+              () => `${body}
         (local.set $pr (i32.add (local.get $pr) (i32.const 16)))
         (local.set $pi (i32.add (local.get $pi) (i32.const 16)))
-        (local.set $pt (i32.add (local.get $pt) (i32.const 16)))`).join('\n') : `(local.set $blockEnd (i32.add (local.get $pr) (i32.const ${8 * q})))
+        (local.set $pt (i32.add (local.get $pt) (i32.const 16)))`,
+            ).join('\n')
+          : `(local.set $blockEnd (i32.add (local.get $pr) (i32.const ${8 * q})))
       (loop $js
         ${body}
         (local.set $pr (i32.add (local.get $pr) (i32.const 16)))
         (local.set $pi (i32.add (local.get $pi) (i32.const 16)))
         (local.set $pt (i32.add (local.get $pt) (i32.const 16)))
-        (br_if $js (i32.lt_u (local.get $pr) (local.get $blockEnd))))`}
+        (br_if $js (i32.lt_u (local.get $pr) (local.get $blockEnd))))`
+      }
       ;; past the block's other three quarters
       (local.set $pr (i32.add (local.get $pr) (i32.const ${24 * q})))
       (local.set $pi (i32.add (local.get $pi) (i32.const ${24 * q})))
@@ -191,16 +233,20 @@ function radix4StageFixed(f: Arith, name: string, forward: boolean, len: number)
 function radix2Stage(f: Arith, name: string, forward: boolean): string {
   const core = forward
     ? [
-        set('tr', sub(V('x0r'), V('x1r'))), set('ti', sub(V('x0i'), V('x1i'))),
-        set('x0r', add(V('x0r'), V('x1r'))), set('x0i', add(V('x0i'), V('x1i'))),
+        set('tr', sub(V('x0r'), V('x1r'))),
+        set('ti', sub(V('x0i'), V('x1i'))),
+        set('x0r', add(V('x0r'), V('x1r'))),
+        set('x0i', add(V('x0i'), V('x1i'))),
         set('x1r', f.re(V('tr'), V('ti'), V('wr'), V('wi'))),
         set('x1i', f.im(V('tr'), V('ti'), V('wr'), V('wi'))),
       ]
     : [
         set('tr', f.reConj(V('x1r'), V('x1i'), V('wr'), V('wi'))),
         set('ti', f.imConj(V('x1r'), V('x1i'), V('wr'), V('wi'))),
-        set('x1r', sub(V('x0r'), V('tr'))), set('x1i', sub(V('x0i'), V('ti'))),
-        set('x0r', add(V('x0r'), V('tr'))), set('x0i', add(V('x0i'), V('ti'))),
+        set('x1r', sub(V('x0r'), V('tr'))),
+        set('x1i', sub(V('x0i'), V('ti'))),
+        set('x0r', add(V('x0r'), V('tr'))),
+        set('x0i', add(V('x0i'), V('ti'))),
       ];
   return `
   (func $${name} (param $re i32) (param $im i32) (param $m i32) (param $tw i32)

@@ -24,7 +24,17 @@ export interface Kernels {
   ): void;
   fft_fwd(re: number, im: number, m: number, tw: number): void;
   fft_bwd(re: number, im: number, m: number, tw: number, twEnd: number): void;
-  rotate_sub_twist(acc: number, a: number, n: number, rot: number, outRe: number, outIm: number, twist: number, digitScale: number, base: number): void;
+  rotate_sub_twist(
+    acc: number,
+    a: number,
+    n: number,
+    rot: number,
+    outRe: number,
+    outIm: number,
+    twist: number,
+    digitScale: number,
+    base: number,
+  ): void;
   mac_rows(d: number, dStride: number, b: number, bStride: number, rows: number, o: number, m: number): void;
   untwist_add(oRe: number, oIm: number, acc: number, m: number, untwist: number): void;
   blind_rotate(

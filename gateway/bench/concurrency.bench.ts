@@ -56,20 +56,39 @@ async function fullSession(gw: TestGateway, manifest: Manifest, i: number, onRet
   const send = retryingFetch((path, init) => gw.fetch(path, init), onRetry);
   const t0 = performance.now();
   const created = (await (
-    await send('/v1/sessions', {
-      method: 'POST',
-      headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable, origin: KEYS.demo.origin, 'content-type': 'application/json' },
-      body: JSON.stringify({ modelVersion: manifest.modelVersion }),
-    }, [201])
+    await send(
+      '/v1/sessions',
+      {
+        method: 'POST',
+        headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable, origin: KEYS.demo.origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ modelVersion: manifest.modelVersion }),
+      },
+      [201],
+    )
   ).json()) as { sessionId: string; token: string };
   const auth = { authorization: `Bearer ${created.token}` };
   const base = `/v1/sessions/${created.sessionId}`;
-  const octets = (body: Uint8Array) => ({ method: 'PUT', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: body as Uint8Array<ArrayBuffer> });
-  await Promise.all([send(`${base}/server-key`, octets(keys.compressedServerKeyBytes), [200, 201]), send(`${base}/public-key`, octets(keys.compactPublicKeyBytes), [200, 201])]);
+  const octets = (body: Uint8Array) => ({
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    body: body as Uint8Array<ArrayBuffer>,
+  });
+  await Promise.all([
+    send(`${base}/server-key`, octets(keys.compressedServerKeyBytes), [200, 201]),
+    send(`${base}/public-key`, octets(keys.compactPublicKeyBytes), [200, 201]),
+  ]);
   const features = sampleApplication(200 + i);
   await Promise.all(
     (['applicant', 'bank', 'bureau'] as const).map((party) =>
-      send(`${base}/inputs/${party}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(encryptPartyInputs(manifest, party, keys.clientKey, features)) }, [200, 201]),
+      send(
+        `${base}/inputs/${party}`,
+        {
+          method: 'PUT',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify(encryptPartyInputs(manifest, party, keys.clientKey, features)),
+        },
+        [200, 201],
+      ),
     ),
   );
   const uploaded = performance.now();
@@ -83,7 +102,10 @@ async function fullSession(gw: TestGateway, manifest: Manifest, i: number, onRet
     let last: SessionProgress | undefined;
     for (let stream = 0; stream < 4 && last?.state !== 'done' && last?.state !== 'failed'; stream++) {
       const res = await send(`${base}/progress`, { headers: auth }, [200]);
-      const reader = res.body!.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).pipeThrough(new EventSourceParserStream()).getReader();
+      const reader = res
+        .body!.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
+        .pipeThrough(new EventSourceParserStream())
+        .getReader();
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
@@ -119,17 +141,33 @@ async function level(gw: TestGateway, evaluator: EvaluatorProcess, manifest: Man
   const sampler = setInterval(() => (peak = Math.max(peak, rssMB(evaluator.pid))), 100);
   const retries: string[] = [];
   const started = performance.now();
-  const outcomes = await Promise.allSettled(Array.from({ length: n }, (_, i) => fullSession(gw, manifest, i, (what) => retries.push(what))));
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) => fullSession(gw, manifest, i, (what) => retries.push(what))),
+  );
   const wallMs = performance.now() - started;
   clearInterval(sampler);
   const times = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
-  const med = (k: keyof SessionTimes) => round(quantile(times.map((t) => t[k]), 0.5));
+  const med = (k: keyof SessionTimes) =>
+    round(
+      quantile(
+        times.map((t) => t[k]),
+        0.5,
+      ),
+    );
   return {
     concurrency: n,
     loadAverage: load,
     sessionsPerMinute: Math.round((times.length / (wallMs / 60_000)) * 10) / 10,
-    timeToResultMs: { p50: med('totalMs'), p95: round(quantile(times.map((t) => t.totalMs), 0.95)) },
+    timeToResultMs: {
+      p50: med('totalMs'),
+      p95: round(
+        quantile(
+          times.map((t) => t.totalMs),
+          0.95,
+        ),
+      ),
+    },
     breakdownMs: { upload: med('uploadMs'), queueWait: med('queueWaitMs'), expansion: med('expansionMs'), run: med('runMs') },
     evaluatorPeakRssMB: round(peak),
     failures,
@@ -141,7 +179,9 @@ const port = await freePort();
 const evaluator = await startEvaluatorProcess(port);
 const gw = await startGateway({ evaluatorUrl: `http://127.0.0.1:${port}` });
 try {
-  const manifest = (await (await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable } })).json()) as Manifest;
+  const manifest = (await (
+    await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable } })
+  ).json()) as Manifest;
   await fullSession(gw, manifest, 99, () => undefined); // warm-up: workerd and evaluator code paths
   const levels = [];
   for (const n of LEVELS) {

@@ -98,7 +98,11 @@ async function direct(evaluatorUrl: string, manifest: Manifest): Promise<number>
       pathAndQuery: path,
       ...(body === undefined ? {} : { contentSha256: await sha256Hex(body) }),
     });
-    const res = await fetch(`${evaluatorUrl}${path}`, { method, headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) }, body: body ?? null });
+    const res = await fetch(`${evaluatorUrl}${path}`, {
+      method,
+      headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
+      body: body ?? null,
+    });
     if (!res.ok) throw new Error(`evaluator ${method} ${path}: ${res.status} ${await res.text()}`);
     return res;
   };
@@ -107,7 +111,12 @@ async function direct(evaluatorUrl: string, manifest: Manifest): Promise<number>
   await call('PUT', evaluatorPath.serverKey(id), keys.compressedServerKeyBytes as Uint8Array<ArrayBuffer>, 'application/octet-stream');
   const features = sampleApplication(5);
   for (const party of ['applicant', 'bank', 'bureau'] as const) {
-    await call('PUT', evaluatorPath.inputs(id, party), JSON.stringify(encryptPartyInputs(manifest, party, keys.clientKey, features)), 'application/json');
+    await call(
+      'PUT',
+      evaluatorPath.inputs(id, party),
+      JSON.stringify(encryptPartyInputs(manifest, party, keys.clientKey, features)),
+      'application/json',
+    );
   }
   await new Promise((r) => setTimeout(r, 5_000)); // as in the prepared gateway case: key expanded
   const t = performance.now();
@@ -128,7 +137,9 @@ const port = await freePort();
 const evaluator = await startEvaluatorProcess(port);
 const gw = await startGateway({ evaluatorUrl: `http://127.0.0.1:${port}` });
 try {
-  const manifest = (await (await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable } })).json()) as Manifest;
+  const manifest = (await (
+    await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable } })
+  ).json()) as Manifest;
   await session(gw, manifest, 0); // warm-up: workerd and evaluator code paths
   const cold: Awaited<ReturnType<typeof session>>[] = [];
   const prepared: Awaited<ReturnType<typeof session>>[] = [];

@@ -121,7 +121,11 @@ export async function putStreamExact(
  * declared length), for checks before it is stored. Throws like {@link putStreamExact}: 400
  * `invalid_request` when it ends early or runs past `length`, 400 `body_hash_mismatch`.
  */
-export async function readExact(body: ReadableStream<Uint8Array>, length: number, expectedSha256?: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function readExact(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  expectedSha256?: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const out = new Uint8Array(length);
   const reader = body.getReader();
   let filled = 0;

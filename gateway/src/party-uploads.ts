@@ -42,17 +42,26 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
     validatePartyUpload(manifest, upload, party);
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
-    if (e.code === 'version_mismatch') throw new ApiError(409, 'model_version_mismatch', e.message, { details: { modelVersion: manifest.modelVersion } });
+    if (e.code === 'version_mismatch')
+      throw new ApiError(409, 'model_version_mismatch', e.message, { details: { modelVersion: manifest.modelVersion } });
     throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
   }
   if (upload.encoding !== 'compact-list') return;
   const set = manifest.parameterSet;
   try {
     // A list holds what the session's public key encrypts to.
-    checkCompactListUpload(base64ToBytes(upload.list), set.id, upload.inputs.map((i) => i.digits), set.tfheName);
+    checkCompactListUpload(
+      base64ToBytes(upload.list),
+      set.id,
+      upload.inputs.map((i) => i.digits),
+      set.tfheName,
+    );
   } catch (e) {
     // The schema admits only canonical base64, so a decode error is a schema/decoder mismatch: still the sender's bytes.
-    if (isBase64Error(e)) throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list is not base64: ${e.message}`, { details: { engineCode: e.code } });
+    if (isBase64Error(e))
+      throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list is not base64: ${e.message}`, {
+        details: { engineCode: e.code },
+      });
     if (!isCompactListError(e)) throw e;
     const what = e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`;
     throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list ${what}`, { details: { engineCode: e.code } });

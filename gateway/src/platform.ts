@@ -5,8 +5,7 @@
  * (`FixedLengthStream`, `crypto.DigestStream`, `crypto.subtle.timingSafeEqual`) in one place.
  */
 
-type WorkersDurableObjectNamespace<T extends Rpc.DurableObjectBranded | undefined = undefined> =
-  DurableObjectNamespace<T>;
+type WorkersDurableObjectNamespace<T extends Rpc.DurableObjectBranded | undefined = undefined> = DurableObjectNamespace<T>;
 type WorkersDurableObjectState = DurableObjectState;
 type WorkersDurableObjectStub = DurableObjectStub;
 type WorkersR2Bucket = R2Bucket;

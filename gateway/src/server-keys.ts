@@ -14,9 +14,14 @@ import { servedManifest } from './model.ts';
 export type ServerKeyScope = 'whole' | 'first-part';
 
 function refusal(e: ServerKeyFrameError): ApiError {
-  return new ApiError(422, 'invalid_server_key', `The server key is not a tfhe 1.6.1 compressed server key of the model's parameters: ${e.message}.`, {
-    details: { field: e.field, parameterSet: servedManifest().parameterSet.id },
-  });
+  return new ApiError(
+    422,
+    'invalid_server_key',
+    `The server key is not a tfhe 1.6.1 compressed server key of the model's parameters: ${e.message}.`,
+    {
+      details: { field: e.field, parameterSet: servedManifest().parameterSet.id },
+    },
+  );
 }
 
 /**

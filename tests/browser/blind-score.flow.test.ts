@@ -87,12 +87,19 @@ describe('flow: cached keys', () => {
     await answer(el, 'own_car', false);
     await answer(el, 'own_property', true);
     const { detail } = await submitAndWait(el, 'blind-score:decision');
-    expect(detail.explanation).to.include({ minYearsEmployedBin: '5-8', minYearsEmployed: 5, untilYearsEmployedBin: '11-18', untilYearsEmployed: 11 });
+    expect(detail.explanation).to.include({
+      minYearsEmployedBin: '5-8',
+      minYearsEmployed: 5,
+      untilYearsEmployedBin: '11-18',
+      untilYearsEmployed: 11,
+    });
     expect(part(el, 'explain')!.textContent!.trim()).to.equal('With 5 to 11 years of employment you would likely be approved.');
     await snap('demo-denied-range', el);
     el.locale = 'fr';
     await waitUntil(() => part(el, 'explain')?.textContent?.trim().startsWith('Avec'), 'the French explanation', { timeout: 10_000 });
-    expect(part(el, 'explain')!.textContent!.trim()).to.equal('Avec 5 à 11 ans d’ancienneté dans l’emploi, elle vous serait probablement accordée.');
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal(
+      'Avec 5 à 11 ans d’ancienneté dans l’emploi, elle vous serait probablement accordée.',
+    );
   });
 
   it('speaks of being employed to an applicant who is not', async () => {
@@ -102,7 +109,9 @@ describe('flow: cached keys', () => {
     await answer(el, 'employed', false);
     const { detail } = await submitAndWait(el, 'blind-score:decision');
     expect(detail.explanation).to.include({ minYearsEmployed: 8, untilYearsEmployed: null });
-    expect(part(el, 'explain')!.textContent!.trim()).to.equal('If you were employed, with at least 8 years in that job you would likely be approved.');
+    expect(part(el, 'explain')!.textContent!.trim()).to.equal(
+      'If you were employed, with at least 8 years in that job you would likely be approved.',
+    );
     await audit(el);
 
     // No length of employment would do: the wording still fits someone not employed.
@@ -111,7 +120,9 @@ describe('flow: cached keys', () => {
     await answer(none, 'own_property', false);
     await answer(none, 'employed', false);
     await submitAndWait(none, 'blind-score:decision');
-    expect(part(none, 'explain')!.textContent!.trim()).to.equal('Being employed, however long, would likely not change this decision alone.');
+    expect(part(none, 'explain')!.textContent!.trim()).to.equal(
+      'Being employed, however long, would likely not change this decision alone.',
+    );
   });
 
   it('tells an applicant whose bits show they are not employed that employment would do (applicant mode)', async () => {
@@ -156,7 +167,10 @@ describe('flow: cached keys', () => {
     await answer(el, 'own_car', false);
     await submitAndWait(el, 'blind-score:decision');
     const assigned = (name: string) =>
-      el.shadowRoot!.querySelector<HTMLSlotElement>(`slot[name="${name}"]`)!.assignedNodes().map((n) => n.textContent);
+      el
+        .shadowRoot!.querySelector<HTMLSlotElement>(`slot[name="${name}"]`)!
+        .assignedNodes()
+        .map((n) => n.textContent);
     expect(assigned('denied')).to.deep.equal(['Not this time.']);
     expect(assigned('explain')).to.deep.equal(['Talk to an adviser.']);
   });
@@ -354,7 +368,9 @@ describe('flow: gateway errors', () => {
   });
 
   it('a manifest that fails its schema is refused', async () => {
-    const el = await fixture<BlindScore>(html`<blind-score gateway-url=${GATEWAY_URL} publishable-key="pk_test_bad_manifest"></blind-score>`);
+    const el = await fixture<BlindScore>(
+      html`<blind-score gateway-url=${GATEWAY_URL} publishable-key="pk_test_bad_manifest"></blind-score>`,
+    );
     expect((await oneEvent(el, 'blind-score:error')).detail.code).to.equal('invalid_manifest');
   });
 

@@ -13,7 +13,10 @@ import { loadManifest } from './support/fixtures.ts';
 import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts } from './support/element.ts';
 
 /** The features the model reads from a party, in form order: all the form may ask for. */
-const readBy = (manifest: Manifest, party: string) => askedFeatures(manifest).filter((f) => f.party === party).map((f) => f.name);
+const readBy = (manifest: Manifest, party: string) =>
+  askedFeatures(manifest)
+    .filter((f) => f.party === party)
+    .map((f) => f.name);
 
 /** Requests the page made to a path ending as given, as the browser's resource timing reports them. */
 const requestsTo = (suffix: RegExp) => performance.getEntriesByType('resource').filter((e) => suffix.test(new URL(e.name).pathname)).length;
@@ -76,7 +79,8 @@ describe('form: applicant mode', () => {
   });
 
   it('renders host content in a field’s label slot', async () => {
-    const host = await fixture<BlindScore>(html`<blind-score mode="applicant" gateway-url=${GATEWAY_URL} publishable-key="pk_test_applicant">
+    const host =
+      await fixture<BlindScore>(html`<blind-score mode="applicant" gateway-url=${GATEWAY_URL} publishable-key="pk_test_applicant">
       <span slot="label-total_income">Annual salary (EUR)</span>
     </blind-score>`);
     // The form renders once the manifest has loaded.
@@ -117,7 +121,9 @@ describe('form: applicant mode', () => {
     expect(el.shadowRoot!.querySelector('label[for="field-household_size"]')!.textContent!.trim()).to.equal('Taille du foyer');
     await audit(el);
     el.locale = 'en';
-    await waitUntil(() => part(el, 'submit')?.textContent?.trim() !== 'Vérifier l’éligibilité', 'the English strings are back', { timeout: 10_000 });
+    await waitUntil(() => part(el, 'submit')?.textContent?.trim() !== 'Vérifier l’éligibilité', 'the English strings are back', {
+      timeout: 10_000,
+    });
     await el.updateComplete;
     expect(part(el, 'submit')!.textContent!.trim()).to.equal('Check eligibility');
   });
@@ -131,7 +137,21 @@ describe('form: applicant mode', () => {
     expect(getComputedStyle(submit).backgroundColor).to.equal('rgb(10, 80, 40)');
     expect(getComputedStyle(part(el, 'base')!).borderTopLeftRadius).to.equal('0px');
     expect(getComputedStyle(part(el, 'base')!).fontFamily).to.contain('Georgia');
-    for (const name of ['base', 'header', 'title', 'intro', 'form', 'panel', 'field', 'label', 'input', 'help', 'actions', 'submit', 'privacy-note']) {
+    for (const name of [
+      'base',
+      'header',
+      'title',
+      'intro',
+      'form',
+      'panel',
+      'field',
+      'label',
+      'input',
+      'help',
+      'actions',
+      'submit',
+      'privacy-note',
+    ]) {
       expect(part(el, name), `part ${name}`).to.exist;
     }
   });
@@ -183,7 +203,9 @@ describe('form: plausibility', () => {
     part<HTMLButtonElement>(el, 'submit')!.click();
     await el.updateComplete;
     expect(part(el, 'form-error')!.textContent).to.contain('1 to fix');
-    expect(el.shadowRoot!.querySelector('#field-years_employed-error')!.textContent).to.equal('Too long for age 20: at most 4 years of work since age 16.');
+    expect(el.shadowRoot!.querySelector('#field-years_employed-error')!.textContent).to.equal(
+      'Too long for age 20: at most 4 years of work since age 16.',
+    );
     expect(control(el, 'years_employed').getAttribute('aria-invalid')).to.equal('true');
     expect(el.shadowRoot!.querySelector('#field-age-error')).to.equal(null);
     expect(focused(el)).to.equal(control(el, 'years_employed'));
@@ -200,7 +222,14 @@ describe('form: plausibility', () => {
     const manifest = await loadManifest();
     // The bank explicitly collects the number of children, which the model does not read.
     const collected: Manifest = structuredClone(manifest);
-    collected.inputs.push({ name: 'num_children', feature: 'num_children', party: 'applicant', bits: 2, digits: 1, quantizer: { kind: 'thresholds', cuts: [1, 2, 3] } });
+    collected.inputs.push({
+      name: 'num_children',
+      feature: 'num_children',
+      party: 'applicant',
+      bits: 2,
+      digits: 1,
+      quantizer: { kind: 'thresholds', cuts: [1, 2, 3] },
+    });
     collected.unreadInputs = ['num_children'];
     const el = await fixture<BlindScore>(html`<blind-score mode="applicant" locale="en"></blind-score>`);
     el.manifest = collected;
@@ -210,10 +239,18 @@ describe('form: plausibility', () => {
     await answer(el, 'num_children', '2');
     expect(el.checkValidity()).to.equal(false);
     await el.updateComplete;
-    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal('Enter fewer children than the household size (which counts you too).');
+    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal(
+      'Enter fewer children than the household size (which counts you too).',
+    );
     el.locale = 'fr';
-    await waitUntil(() => el.shadowRoot!.querySelector('#field-num_children-error')?.textContent?.startsWith('Saisissez'), 'the French message', { timeout: 10_000 });
-    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal('Saisissez moins d’enfants que de personnes au foyer (vous compris).');
+    await waitUntil(
+      () => el.shadowRoot!.querySelector('#field-num_children-error')?.textContent?.startsWith('Saisissez'),
+      'the French message',
+      { timeout: 10_000 },
+    );
+    expect(el.shadowRoot!.querySelector('#field-num_children-error')!.textContent).to.equal(
+      'Saisissez moins d’enfants que de personnes au foyer (vous compris).',
+    );
     await answer(el, 'num_children', '1');
     expect(el.shadowRoot!.querySelector('#field-num_children-error')).to.equal(null);
   });

@@ -91,7 +91,14 @@ describe('prepare', () => {
     const { detail } = await submitAndWait(el, 'blind-score:decision');
     expect(detail.approved).to.equal(false);
     expect(seen.prepared.slice(0, 4)).to.deep.equal(['keygen', 'session', 'publicKey', 'serverKey']);
-    expect([...new Set(seen.progress.map((p) => p.stage))]).to.deep.equal(['keygen', 'uploading', 'encrypting', 'waiting', 'running', 'decrypting']);
+    expect([...new Set(seen.progress.map((p) => p.stage))]).to.deep.equal([
+      'keygen',
+      'uploading',
+      'encrypting',
+      'waiting',
+      'running',
+      'decrypting',
+    ]);
   });
 
   it('visible: prepares once the element scrolls into view', async () => {

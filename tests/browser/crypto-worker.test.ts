@@ -10,7 +10,13 @@ import { COMPRESSED_SERVER_KEY_BYTES } from '../../protocol/evaluator-api.ts';
 import { encodePartyInputs } from '../../model/quantize.ts';
 import { CryptoWorkerController } from '../../widget/src/crypto/crypto-worker-controller.ts';
 import { spawnCryptoWorker } from '../../widget/src/crypto/spawn-worker.ts';
-import { type CachedKeys, deleteCachedKeys, KEY_CACHE_VERSION, readCachedKeys, writeCachedKeys } from '../../widget/src/crypto/key-cache.ts';
+import {
+  type CachedKeys,
+  deleteCachedKeys,
+  KEY_CACHE_VERSION,
+  readCachedKeys,
+  writeCachedKeys,
+} from '../../widget/src/crypto/key-cache.ts';
 import type { KeygenResult } from '../../widget/src/crypto/worker-protocol.ts';
 import type { BlindScoreError } from '../../widget/src/errors.ts';
 import { Host } from './support/controller-host.ts';
@@ -100,9 +106,7 @@ describe('crypto worker: fresh keys', () => {
       const decrypted = await openAll(crypto, out.ciphertexts.flat());
       const expected = encodePartyInputs(manifest.inputs, party, features);
       expect(out.inputs.map((i) => i.name)).to.deep.equal(Object.keys(expected));
-      expect(decrypted, `${party} ${JSON.stringify(features)}`).to.deep.equal(
-        out.inputs.flatMap((i) => expected[i.name]!),
-      );
+      expect(decrypted, `${party} ${JSON.stringify(features)}`).to.deep.equal(out.inputs.flatMap((i) => expected[i.name]!));
     }
   });
 
@@ -155,7 +159,8 @@ describe('crypto worker: fresh keys', () => {
         }),
       );
       // Requests are handled in order: every answer to these comes before the warm-up's.
-      for (const bad of [{ type: 'warm', id: -1 }, { type: 'warm', id: 0.5 }, { type: 'warm', id: 'zero' }, { type: 'warm' }, null, 42]) worker.postMessage(bad);
+      for (const bad of [{ type: 'warm', id: -1 }, { type: 'warm', id: 0.5 }, { type: 'warm', id: 'zero' }, { type: 'warm' }, null, 42])
+        worker.postMessage(bad);
       worker.postMessage({ type: 'nope', id: 3 });
       worker.postMessage({ type: 'warm', id: 7 });
       await warmed;
@@ -178,11 +183,17 @@ describe('crypto worker: fresh keys', () => {
     expect(gaussian.serverKey.byteLength).to.equal(COMPRESSED_SERVER_KEY_BYTES.gaussian);
     expect(gaussian.publicKey.byteLength).to.equal(32_900);
     expect((await oracle<{ ok: boolean }>('server-key-check', gaussian.serverKey)).ok).to.equal(true);
-    const check = await oracle<{ ok: boolean; error?: string; info: { noise: { kind: string } } }>('public-key-check/gaussian', gaussian.publicKey);
+    const check = await oracle<{ ok: boolean; error?: string; info: { noise: { kind: string } } }>(
+      'public-key-check/gaussian',
+      gaussian.publicKey,
+    );
     expect(check.error).to.equal(undefined);
     expect(check.info.noise.kind).to.equal('gaussian');
     // And not one of the TUniform set the manifest names.
-    expect(await oracle<{ ok: boolean; error: string }>('public-key-check', gaussian.publicKey)).to.include({ ok: false, error: 'public_key_mismatch' });
+    expect(await oracle<{ ok: boolean; error: string }>('public-key-check', gaussian.publicKey)).to.include({
+      ok: false,
+      error: 'public_key_mismatch',
+    });
   });
 
   it('cancel stops a key generation and rejects it with cancelled', async () => {
@@ -288,7 +299,13 @@ describe('crypto worker: the opt-in key cache', () => {
   it('a new worker restores the same keys: its client key opens what the first sealed, and its public key matches', async () => {
     const manifest = await loadManifest();
     const features = { years_employed: '5-8', employed: true };
-    const sealed = await workers[0]!.request({ type: 'encrypt', modelVersion: manifest.modelVersion, party: 'bureau', inputs: manifest.inputs, features });
+    const sealed = await workers[0]!.request({
+      type: 'encrypt',
+      modelVersion: manifest.modelVersion,
+      party: 'bureau',
+      inputs: manifest.inputs,
+      features,
+    });
     const second = worker();
     const keys = await second.request({ type: 'keygen', paramSet: 'tuniform', cacheName });
     expect(keys.fromCache).to.equal(true);
@@ -300,7 +317,12 @@ describe('crypto worker: the opt-in key cache', () => {
     expect(await openAll(second, ciphertexts)).to.deep.equal(names.flatMap((n) => expected[n]!));
 
     const { id } = await oracle<{ id: string }>('engine/server-key', keys.serverKey);
-    const out = await oracle<{ ciphertexts: string[][] }>('party-list', { serverKey: id, publicKey: bytesToBase64(keys.publicKey), party: 'bureau', features });
+    const out = await oracle<{ ciphertexts: string[][] }>('party-list', {
+      serverKey: id,
+      publicKey: bytesToBase64(keys.publicKey),
+      party: 'bureau',
+      features,
+    });
     expect(await openAll(second, out.ciphertexts.flat())).to.deep.equal(names.flatMap((n) => expected[n]!));
   });
 

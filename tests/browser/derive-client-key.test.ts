@@ -54,7 +54,11 @@ describe('deriveShortintClientKey: the widget’s and the engine’s agree', () 
     ['a polynomial size that does not divide k·N', (k, t) => [patched(k, glweEnd, 1000n), t], 'invalid_length'],
     ['a polynomial size of 0', (k, t) => [patched(k, glweEnd, 0n), t], 'invalid_value'],
     ['a parameter byte changed', (k, t) => [k, patched(t, t.length - 8, 0xffn, 4)], 'parameter_mismatch'],
-    ['the template’s own secret differing (ignored)', (k, t) => [k, patched(t, 20, 1n - new DataView(t.buffer, t.byteOffset).getBigUint64(20, true))], ''],
+    [
+      'the template’s own secret differing (ignored)',
+      (k, t) => [k, patched(t, 20, 1n - new DataView(t.buffer, t.byteOffset).getBigUint64(20, true))],
+      '',
+    ],
   ];
   for (const [name, corrupt, code] of cases) {
     it(`${name}: ${code || 'the same key'}`, () => {

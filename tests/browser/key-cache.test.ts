@@ -27,7 +27,11 @@ function settle<T>(request: IDBRequest<T>): Promise<T> {
 
 /** Reference keys (node-tfhe, via the oracle) dated `createdAt`, stored under `name`. */
 async function storeReferenceKeys(name: string, createdAt: number): Promise<void> {
-  const [highLevelKey, publicKey, serverKey] = await Promise.all([oracleBytes('high-level-key'), oracleBytes('public-key'), oracleBytes('server-key')]);
+  const [highLevelKey, publicKey, serverKey] = await Promise.all([
+    oracleBytes('high-level-key'),
+    oracleBytes('public-key'),
+    oracleBytes('server-key'),
+  ]);
   await writeCachedKeys(name, { version: KEY_CACHE_VERSION, paramSet: 'tuniform', highLevelKey, publicKey, serverKey, createdAt });
 }
 

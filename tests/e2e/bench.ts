@@ -187,7 +187,10 @@ async function oneRun(cdp: CdpConnection, url: string, profile: Profile, fields:
       preparedBeforeSubmit: prepared,
       stages: {
         keygen,
-        session: keygen && sessionDone ? { startMs: keygen.startMs + keygen.durationMs, durationMs: sessionDone.t - keygen.startMs - keygen.durationMs } : null,
+        session:
+          keygen && sessionDone
+            ? { startMs: keygen.startMs + keygen.durationMs, durationMs: sessionDone.t - keygen.startMs - keygen.durationMs }
+            : null,
         upload: span(marks, 'prepare', 'uploading'),
         encrypt: span(marks, 'check', 'encrypting', submitAt),
         run: span(marks, 'check', 'running', submitAt),
@@ -210,7 +213,10 @@ function summarize(runs: RunFigures[]) {
   const stages: Record<string, { startMs: number; durationMs: number } | null> = {};
   for (const name of stageNames) {
     const got = runs.map((r) => r.stages[name]).filter((s): s is Span => s !== null);
-    stages[name] = got.length === 0 ? null : { startMs: round(median(got.map((s) => s.startMs))), durationMs: round(median(got.map((s) => s.durationMs))) };
+    stages[name] =
+      got.length === 0
+        ? null
+        : { startMs: round(median(got.map((s) => s.startMs))), durationMs: round(median(got.map((s) => s.durationMs))) };
   }
   // The stages done at the click in at least half of the runs.
   const counts = new Map<string, number>();
@@ -276,7 +282,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   } finally {
     await env.dispose();
   }
-  const keygenOf = (name: string) => ((profiles[name] as { stages?: { keygen?: Span | null } } | undefined)?.stages?.keygen?.durationMs);
+  const keygenOf = (name: string) => (profiles[name] as { stages?: { keygen?: Span | null } } | undefined)?.stages?.keygen?.durationMs;
   const desktopKeygen = keygenOf('desktop');
   const phoneKeygen = keygenOf('phone-4g');
   return {

@@ -120,7 +120,9 @@ describe('the demo bank page, end to end', () => {
     expect(await bank.fieldBox('years_employed').innerText()).toContain(
       en.plausibleYearsEmployed.replace('{age}', '21').replace('{years}', '5'),
     );
-    expect(await bank.fieldBox('account_age').innerText()).toContain(en.plausibleAccountAge.replace('{months}', '252').replace('{age}', '21'));
+    expect(await bank.fieldBox('account_age').innerText()).toContain(
+      en.plausibleAccountAge.replace('{months}', '252').replace('{age}', '21'),
+    );
     expect(await bank.field('years_employed').getAttribute('aria-invalid')).toBe('true');
     expect(await bank.field('age').getAttribute('aria-invalid')).not.toBe('true');
 

@@ -20,7 +20,8 @@ import { startTestStack, type TestStack } from './support/stack.ts';
 
 const PART = /^PUT \/v1\/sessions\/[^/]+\/server-key\/uploads\/[^/]+\/parts\/(\d+)$/;
 /** Any upload of a key, or a new session. */
-const KEY_OR_SESSION = /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key)|.* \/v1\/sessions\/[^/]+\/server-key\/uploads.*)$/;
+const KEY_OR_SESSION =
+  /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key)|.* \/v1\/sessions\/[^/]+\/server-key\/uploads.*)$/;
 
 /** Records the element's `blind-score:prepared` stages and session ids in the page. */
 const RECORDER = () => {
@@ -60,7 +61,10 @@ describe('preparing ahead of the click, end to end', () => {
   });
 
   const waitForPrepared = (bank: BankPage, stage: string, timeout = 240_000) =>
-    bank.page.waitForFunction((s) => (window as unknown as { __prepared: string[] }).__prepared.includes(s), stage, { timeout, polling: 100 });
+    bank.page.waitForFunction((s) => (window as unknown as { __prepared: string[] }).__prepared.includes(s), stage, {
+      timeout,
+      polling: 100,
+    });
   const sessionsOf = (bank: BankPage) => bank.page.evaluate(() => (window as unknown as { __sessions: string[] }).__sessions);
 
   async function expectDecisionOf(bank: BankPage, applicant: Applicant, timeoutMs?: number): Promise<void> {
@@ -75,7 +79,9 @@ describe('preparing ahead of the click, end to end', () => {
   /** The session's status as a party backend sees it (the demo bank's own party key). */
   async function statusAsBank(sessionId: string): Promise<{ status: number; code?: string }> {
     const key = readFileSync(partyKeyFiles(join(env!.stack.options.runDir, 'party-keys')).bank, 'utf8').trim();
-    const response = await fetch(`${env!.stack.gatewayUrl}${publicPath.session(sessionId)}`, { headers: { [PublicHeaders.partyKey]: key } });
+    const response = await fetch(`${env!.stack.gatewayUrl}${publicPath.session(sessionId)}`, {
+      headers: { [PublicHeaders.partyKey]: key },
+    });
     const body = (await response.json()) as { code?: string };
     return { status: response.status, ...(body.code ? { code: body.code } : {}) };
   }

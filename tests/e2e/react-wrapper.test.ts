@@ -76,12 +76,16 @@ test('props become the element’s properties, events reach the callbacks', asyn
   await page.goto(`${ORIGIN}/`);
 
   const element = page.locator('blind-score');
-  await expect.poll(() => element.evaluate((el) => (el as HTMLElement & { gatewayUrl: string }).gatewayUrl), { timeout: 30_000 }).toBe('https://gateway.react-host.test');
-  expect(await element.evaluate((el) => (el as HTMLElement & { publishableKey: string }).publishableKey)).toBe('pk_test_react_host_0123456789');
+  await expect
+    .poll(() => element.evaluate((el) => (el as HTMLElement & { gatewayUrl: string }).gatewayUrl), { timeout: 30_000 })
+    .toBe('https://gateway.react-host.test');
+  expect(await element.evaluate((el) => (el as HTMLElement & { publishableKey: string }).publishableKey)).toBe(
+    'pk_test_react_host_0123456789',
+  );
   expect(await element.getAttribute('mode')).toBe('demo');
-  await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __events: unknown[] }).__events), { timeout: 30_000 }).toEqual([
-    { type: 'blind-score:error', code: 'network_error' },
-  ]);
+  await expect
+    .poll(() => page.evaluate(() => (globalThis as unknown as { __events: unknown[] }).__events), { timeout: 30_000 })
+    .toEqual([{ type: 'blind-score:error', code: 'network_error' }]);
   expect(errors).toEqual([]);
   await page.close();
 });

@@ -16,7 +16,8 @@ import type { DemoStack } from '../../demo/stack.ts';
 /** The server key's parts (the resumable upload). */
 const SERVER_KEY_PART = /^PUT \/v1\/sessions\/[^/]+\/server-key\/uploads\/[^/]+\/parts\/\d+$/;
 /** Everything a check sends once: a session, the keys, the parties' encrypted answers. */
-const UPLOAD = /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key|inputs\/[a-z]+)|[A-Z]+ \/v1\/sessions\/[^/]+\/server-key\/uploads.*)$/;
+const UPLOAD =
+  /^(POST \/v1\/sessions|PUT \/v1\/sessions\/[^/]+\/(server-key|public-key|inputs\/[a-z]+)|[A-Z]+ \/v1\/sessions\/[^/]+\/server-key\/uploads.*)$/;
 const RUN = /^POST \/v1\/sessions\/[^/]+\/run$/;
 
 describe('the demo bank page when a service restarts', () => {

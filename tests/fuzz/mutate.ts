@@ -9,7 +9,25 @@ import { createRng, type Rng } from '../../model/random.ts';
 
 export { createRng, type Rng };
 
-const INTERESTING_U64 = [0n, 1n, 2n, 3n, 4n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0xffffn, 0x10000n, 0x7fffffffn, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0xffffffffffffffffn];
+const INTERESTING_U64 = [
+  0n,
+  1n,
+  2n,
+  3n,
+  4n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x100n,
+  0x7fffn,
+  0xffffn,
+  0x10000n,
+  0x7fffffffn,
+  0xffffffffn,
+  0x100000000n,
+  0x7fffffffffffffffn,
+  0xffffffffffffffffn,
+];
 
 /** A copy of `input` with one to a few byte-level mutations. */
 export function mutateBytes(rng: Rng, input: Uint8Array, maxLength = input.length + 64): Uint8Array<ArrayBuffer> {
@@ -89,7 +107,9 @@ function randomJson(rng: Rng, depth = 0): Json {
     case 3:
       return '';
     case 4:
-      return ['applicant', 'bank', 'bureau', 'compact-list', 'shortint-compressed', '__proto__', 'constructor', 'a', '0'.repeat(16)][rng.int(9)]!;
+      return ['applicant', 'bank', 'bureau', 'compact-list', 'shortint-compressed', '__proto__', 'constructor', 'a', '0'.repeat(16)][
+        rng.int(9)
+      ]!;
     case 5:
       return Array.from({ length: 1 + rng.int(8) }, () => B64[rng.int(64)]).join('') + '='.repeat(rng.int(3));
     case 6:
@@ -158,11 +178,14 @@ export function mutateJsonValue(rng: Rng, input: Json): Json {
     const parent = path.length ? (getAt(root, path.slice(0, -1)) as Json) : undefined;
     const op = rng.int(8);
     if (typeof target === 'string' && isBase64ish(target) && op < 5) set(mutateBase64(rng, target));
-    else if (op === 0 && parent && !Array.isArray(parent) && typeof parent === 'object') delete (parent as Record<string, Json>)[path.at(-1) as string];
+    else if (op === 0 && parent && !Array.isArray(parent) && typeof parent === 'object')
+      delete (parent as Record<string, Json>)[path.at(-1) as string];
     else if (op === 1 && Array.isArray(parent)) parent.splice(path.at(-1) as number, 1);
     else if (op === 2 && Array.isArray(target)) target.push(structuredClone(target[rng.int(target.length)] ?? randomJson(rng)));
-    else if (op === 3 && target !== null && typeof target === 'object' && !Array.isArray(target)) target[rng.chance(0.5) ? 'extra' : 'constructor'] = randomJson(rng);
-    else if (op === 4 && typeof target === 'string') set(target.slice(0, rng.int(target.length + 1)) + (rng.chance(0.5) ? target.slice(0, rng.int(8)) : ''));
+    else if (op === 3 && target !== null && typeof target === 'object' && !Array.isArray(target))
+      target[rng.chance(0.5) ? 'extra' : 'constructor'] = randomJson(rng);
+    else if (op === 4 && typeof target === 'string')
+      set(target.slice(0, rng.int(target.length + 1)) + (rng.chance(0.5) ? target.slice(0, rng.int(8)) : ''));
     else if (op === 5 && typeof target === 'number') set([target + 1, target - 1, -target, target * 1000, 0][rng.int(5)]!);
     else set(randomJson(rng));
   }

@@ -18,7 +18,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
-import { deserializeCompactCiphertextList, deserializeCiphertext, deserializeCompressedCiphertext, deserializeCompressedServerKey, isEngineError } from '../../fhe/index.ts';
+import {
+  deserializeCompactCiphertextList,
+  deserializeCiphertext,
+  deserializeCompressedCiphertext,
+  deserializeCompressedServerKey,
+  isEngineError,
+} from '../../fhe/index.ts';
 import { ModelError } from '../../model/errors.ts';
 import { importPmmlModel } from '../../model/import-pmml.ts';
 import type { Manifest } from '../../model/manifest.ts';
@@ -26,14 +32,23 @@ import { isBase64Error, base64ToBytes, bytesToBase64 } from '../../protocol/base
 import { PartyUpload } from '../../protocol/ciphertexts.ts';
 import { checkCompactListUpload, isCompactListError, readCompactListHeader } from '../../protocol/compact-list.ts';
 import { checkCompactPublicKey, isCompactPublicKeyError, readCompactPublicKeyInfo } from '../../protocol/compact-public-key.ts';
-import { CreateSessionRequest as EvaluatorCreateSession, IdentityResponse, RunProgress, SessionStatus as EvaluatorSessionStatus } from '../../protocol/evaluator-api.ts';
+import {
+  CreateSessionRequest as EvaluatorCreateSession,
+  IdentityResponse,
+  RunProgress,
+  SessionStatus as EvaluatorSessionStatus,
+} from '../../protocol/evaluator-api.ts';
 import { CreateSessionRequest, SessionStatus } from '../../protocol/public-api.ts';
 import { readServerKeyFrame, ServerKeyFrameError } from '../../protocol/server-key.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
 import { createRng, mutateBytes, mutateJsonBody, mutateJsonValue, type Rng } from './mutate.ts';
 
 const { values: args } = parseArgs({
-  options: { inputs: { type: 'string', default: '1000000' }, http: { type: 'string', default: '20000' }, seed: { type: 'string', default: '19' } },
+  options: {
+    inputs: { type: 'string', default: '1000000' },
+    http: { type: 'string', default: '20000' },
+    seed: { type: 'string', default: '19' },
+  },
 });
 const TOTAL = Number(args.inputs);
 const HTTP = Number(args.http);
@@ -71,7 +86,19 @@ const compactList = base64ToBytes(bankUpload.list);
 const digits = bankUpload.inputs.map((i) => i.digits);
 const set = manifest.parameterSet;
 const serverKeyHead = keys.compressedServerKeyBytes.subarray(0, 128 * 1024);
-const statusSample = { sessionId: 'AAAAAAAAAAAAAAAAAAAAAA', state: 'created', demo: false, modelVersion: manifest.modelVersion, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:30:00.000Z', serverKey: { received: false }, publicKey: { received: false }, parties: { received: [], missing: ['applicant', 'bank', 'bureau'] }, run: { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 }, attempts: 0 };
+const statusSample = {
+  sessionId: 'AAAAAAAAAAAAAAAAAAAAAA',
+  state: 'created',
+  demo: false,
+  modelVersion: manifest.modelVersion,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T00:30:00.000Z',
+  serverKey: { received: false },
+  publicKey: { received: false },
+  parties: { received: [], missing: ['applicant', 'bank', 'bureau'] },
+  run: { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 },
+  attempts: 0,
+};
 const decodeJson = (bytes: Uint8Array): unknown => {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
@@ -81,21 +108,46 @@ const decodeJson = (bytes: Uint8Array): unknown => {
 };
 
 const targets: Target[] = [
-  { name: 'protocol/base64', weight: 10, run: (rng) => base64ToBytes(new TextDecoder().decode(mutateBytes(rng, new TextEncoder().encode(bytesToBase64(compressedCt))))) },
+  {
+    name: 'protocol/base64',
+    weight: 10,
+    run: (rng) => base64ToBytes(new TextDecoder().decode(mutateBytes(rng, new TextEncoder().encode(bytesToBase64(compressedCt))))),
+  },
   { name: 'protocol/compact-list header', weight: 15, run: (rng) => readCompactListHeader(mutateBytes(rng, compactList)) },
-  { name: 'protocol/compact-list upload check', weight: 15, run: (rng) => checkCompactListUpload(mutateBytes(rng, compactList), set.id, digits, set.tfheName) },
-  { name: 'protocol/compact-public-key', weight: 10, run: (rng) => (rng.chance(0.5) ? readCompactPublicKeyInfo(mutateBytes(rng, keys.compactPublicKeyBytes)) : checkCompactPublicKey(mutateBytes(rng, keys.compactPublicKeyBytes), set.id)) },
-  { name: 'protocol/PartyUpload schema', weight: 10, run: (rng) => PartyUpload.parse(decodeJson(mutateJsonBody(rng, bankUpload as never))) },
+  {
+    name: 'protocol/compact-list upload check',
+    weight: 15,
+    run: (rng) => checkCompactListUpload(mutateBytes(rng, compactList), set.id, digits, set.tfheName),
+  },
+  {
+    name: 'protocol/compact-public-key',
+    weight: 10,
+    run: (rng) =>
+      rng.chance(0.5)
+        ? readCompactPublicKeyInfo(mutateBytes(rng, keys.compactPublicKeyBytes))
+        : checkCompactPublicKey(mutateBytes(rng, keys.compactPublicKeyBytes), set.id),
+  },
+  {
+    name: 'protocol/PartyUpload schema',
+    weight: 10,
+    run: (rng) => PartyUpload.parse(decodeJson(mutateJsonBody(rng, bankUpload as never))),
+  },
   {
     name: 'protocol/session schemas',
     weight: 5,
     run: (rng) => {
       const which = rng.int(6);
       const value = mutateJsonValue(rng, statusSample as never);
-      return [SessionStatus, CreateSessionRequest, EvaluatorSessionStatus, EvaluatorCreateSession, RunProgress, IdentityResponse][which]!.parse(value);
+      return [SessionStatus, CreateSessionRequest, EvaluatorSessionStatus, EvaluatorCreateSession, RunProgress, IdentityResponse][
+        which
+      ]!.parse(value);
     },
   },
-  { name: 'fhe/serialize compressed ciphertext', weight: 10, run: (rng) => deserializeCompressedCiphertext(mutateBytes(rng, compressedCt)) },
+  {
+    name: 'fhe/serialize compressed ciphertext',
+    weight: 10,
+    run: (rng) => deserializeCompressedCiphertext(mutateBytes(rng, compressedCt)),
+  },
   { name: 'fhe/serialize ciphertext', weight: 5, run: (rng) => deserializeCiphertext(mutateBytes(rng, fullCt)) },
   { name: 'fhe/compact serialize', weight: 10, run: (rng) => deserializeCompactCiphertextList(mutateBytes(rng, compactList)) },
   {
@@ -121,7 +173,9 @@ const heavy: Target[] = [
     },
   },
 ];
-const asyncTargets = [{ name: 'model/PMML import', weight: 5, run: (rng: Rng) => importPmmlModel(new TextDecoder().decode(mutateBytes(rng, pmml))) }];
+const asyncTargets = [
+  { name: 'model/PMML import', weight: 5, run: (rng: Rng) => importPmmlModel(new TextDecoder().decode(mutateBytes(rng, pmml))) },
+];
 
 interface Counts {
   inputs: number;
@@ -139,7 +193,8 @@ function record(name: string, i: number, outcome: 'accepted' | 'refused' | unkno
   else if (outcome === 'refused') c.refused++;
   else {
     c.findings++;
-    if (findings.length < 50) findings.push(`${name} seed ${SEED} #${i}: ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : String(outcome)}`);
+    if (findings.length < 50)
+      findings.push(`${name} seed ${SEED} #${i}: ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : String(outcome)}`);
   }
 }
 
@@ -174,7 +229,9 @@ for (const target of heavy) {
 if (HTTP > 0) await fuzzHttp(HTTP);
 
 const inputs = Object.values(summary).reduce((s, c) => s + c.inputs, 0);
-console.log(JSON.stringify({ seed: SEED, inputs, seconds: Math.round((performance.now() - started) / 1000), targets: summary, findings }, null, 2));
+console.log(
+  JSON.stringify({ seed: SEED, inputs, seconds: Math.round((performance.now() - started) / 1000), targets: summary, findings }, null, 2),
+);
 process.exit(findings.length > 0 || Object.values(summary).some((c) => c.findings > 0) ? 1 : 0);
 
 /** Mutated JSON uploads to the inputs route of a real gateway in workerd: no 5xx, every refusal a documented code. */
@@ -191,7 +248,11 @@ async function fuzzHttp(count: number): Promise<void> {
     const served = await getManifest(gw);
     const s = await createSession(gw, 'acme');
     const seeds = [
-      { path: `/v1/sessions/${s.sessionId}/inputs/applicant`, headers: bearer(s.token), body: encryptCompressed(served, 'applicant', keys.clientKey) },
+      {
+        path: `/v1/sessions/${s.sessionId}/inputs/applicant`,
+        headers: bearer(s.token),
+        body: encryptCompressed(served, 'applicant', keys.clientKey),
+      },
       { path: `/v1/sessions/${s.sessionId}/inputs/bank`, headers: partyKey(KEYS.acme.bank), body: bankUpload },
     ];
     let next = 0;
@@ -202,7 +263,11 @@ async function fuzzHttp(count: number): Promise<void> {
           const i = next++;
           const rng = createRng((SEED * 0x85ebca6b + i) >>> 0);
           const seed = seeds[rng.int(seeds.length)]!;
-          const res = await gw.fetch(seed.path, { method: 'PUT', headers: { ...seed.headers, 'content-type': 'application/json' }, body: mutateJsonBody(rng, seed.body as never) });
+          const res = await gw.fetch(seed.path, {
+            method: 'PUT',
+            headers: { ...seed.headers, 'content-type': 'application/json' },
+            body: mutateJsonBody(rng, seed.body as never),
+          });
           const text = await res.text();
           if (res.status < 400) record(name, i, 'accepted');
           else {

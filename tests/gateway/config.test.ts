@@ -48,7 +48,9 @@ describe('tenant configuration', () => {
       expect(() => tenantDirectory(source)).toThrow(ApiError);
     }
     const secret = 'pk_secret_value_0123456789';
-    expect(() => tenantDirectory(JSON.stringify(testTenants({ acme: { publishableKeys: [secret], allowedOrigins: ['nope'] } })))).toThrow(ApiError);
+    expect(() => tenantDirectory(JSON.stringify(testTenants({ acme: { publishableKeys: [secret], allowedOrigins: ['nope'] } })))).toThrow(
+      ApiError,
+    );
     expect(JSON.stringify(log.mock.calls)).not.toContain(secret);
     log.mockRestore();
   });
@@ -125,7 +127,12 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
     ['neither: none (the gateway’s default applies)', {}, queueFull(), undefined],
   ] as const)('%s', async (_what, headers, body, expected) => {
     const f = await failureOfRun(503, headers, body);
-    expect(f).toMatchObject({ status: 503, code: 'evaluator_unavailable', retriable: true, details: { evaluatorCode: 'queue_full', evaluatorStatus: 503 } });
+    expect(f).toMatchObject({
+      status: 503,
+      code: 'evaluator_unavailable',
+      retriable: true,
+      details: { evaluatorCode: 'queue_full', evaluatorStatus: 503 },
+    });
     expect(f.details?.['retryAfterSeconds']).toBe(expected);
   });
 
@@ -138,7 +145,10 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
 
   test('other overload answers keep their wait; a final rejection carries none', async () => {
     const exhausted = await failureOfRun(503, { 'retry-after': '5' }, { code: 'memory_exhausted', message: 'no room', retriable: true });
-    expect(exhausted).toMatchObject({ code: 'evaluator_unavailable', details: { evaluatorCode: 'memory_exhausted', retryAfterSeconds: 5 } });
+    expect(exhausted).toMatchObject({
+      code: 'evaluator_unavailable',
+      details: { evaluatorCode: 'memory_exhausted', retryAfterSeconds: 5 },
+    });
     const rejected = await failureOfRun(422, { 'retry-after': '5' }, { code: 'invalid_server_key', message: 'bad key' });
     expect(rejected).toEqual({
       status: 422,

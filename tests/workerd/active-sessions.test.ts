@@ -57,7 +57,11 @@ const putKey = (ip: string, s: Session) =>
 
 async function expectRefused(res: Response, s: Session): Promise<number> {
   const body = ErrorBody.parse(await res.json());
-  expect({ status: res.status, code: body.code, retriable: body.retriable }).toEqual({ status: 429, code: 'too_many_active_sessions', retriable: true });
+  expect({ status: res.status, code: body.code, retriable: body.retriable }).toEqual({
+    status: 429,
+    code: 'too_many_active_sessions',
+    retriable: true,
+  });
   const retryAfter = Number(res.headers.get(PublicHeaders.retryAfter));
   expect(retryAfter).toBeGreaterThanOrEqual(1);
   // Refused unread: nothing stored, the session still has no key.
@@ -92,7 +96,9 @@ describe('active sessions', () => {
     const waiting = await createSession(gw, 'demo');
     const retryAfter = await expectRefused(await putKey('198.51.100.2', waiting), waiting);
     expect(retryAfter).toBeLessThanOrEqual(5);
-    const { expiresAt } = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${short.sessionId}`, { headers: bearer(short.token) })).json());
+    const { expiresAt } = SessionStatus.parse(
+      await (await gw.fetch(`/v1/sessions/${short.sessionId}`, { headers: bearer(short.token) })).json(),
+    );
     // Untouched until past expiry: only the alarm ends the session.
     await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 2500));
     expect(await gw.blobKeys(`sessions/${short.sessionId}/`)).toEqual([]);
@@ -106,7 +112,10 @@ describe('active sessions', () => {
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, from('203.0.113.1', s), refusedKey)).status).toBe(201);
     await expectRefused(await putKey('203.0.113.2', next), next);
     for (const party of ['applicant', 'bank', 'bureau'] as const) {
-      expect((await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey))).status).toBe(201);
+      expect(
+        (await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey)))
+          .status,
+      ).toBe(201);
     }
     const run = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     await run.arrayBuffer();
@@ -126,10 +135,15 @@ describe('active sessions', () => {
   test('a run that succeeds frees the slot', async () => {
     const s = await createSession(gw, 'demo');
     const next = await createSession(gw, 'demo');
-    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, from('203.0.113.1', s), compressedServerKeyBytes)).status).toBe(201);
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, from('203.0.113.1', s), compressedServerKeyBytes)).status).toBe(
+      201,
+    );
     await expectRefused(await putKey('203.0.113.2', next), next);
     for (const party of ['applicant', 'bank', 'bureau'] as const) {
-      expect((await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey))).status).toBe(201);
+      expect(
+        (await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/${party}`, bearer(s.token), encryptPartyInputs(manifest, party, clientKey)))
+          .status,
+      ).toBe(201);
     }
     const run = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     expect([200, 202]).toContain(run.status);

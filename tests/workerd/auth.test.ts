@@ -25,13 +25,21 @@ afterAll(() => gw?.dispose());
 const pk = (tenant: keyof typeof KEYS) => ({ [PublicHeaders.publishableKey]: KEYS[tenant].publishable });
 
 function postSession(headers: Record<string, string>, body: unknown = { modelVersion: manifest.modelVersion }) {
-  return gw.fetch('/v1/sessions', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return gw.fetch('/v1/sessions', {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('publishable key and Origin', () => {
   test('the manifest needs a publishable key', async () => {
     await expectError(await gw.fetch('/v1/manifest'), 401, 'missing_credentials');
-    await expectError(await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: 'pk_test_nobody_0123456789abcdef' } }), 401, 'invalid_publishable_key');
+    await expectError(
+      await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: 'pk_test_nobody_0123456789abcdef' } }),
+      401,
+      'invalid_publishable_key',
+    );
   });
 
   test('creating a session needs the key and one of its tenant\u2019s origins', async () => {
@@ -48,7 +56,11 @@ describe('publishable key and Origin', () => {
   });
 
   test('a session must name the served model version', async () => {
-    const body = await expectError(await postSession({ ...pk('acme'), origin: KEYS.acme.origin }, { modelVersion: 'ab'.repeat(32) }), 409, 'model_version_mismatch');
+    const body = await expectError(
+      await postSession({ ...pk('acme'), origin: KEYS.acme.origin }, { modelVersion: 'ab'.repeat(32) }),
+      409,
+      'model_version_mismatch',
+    );
     expect(body.details).toEqual({ modelVersion: manifest.modelVersion });
   });
 });
@@ -86,7 +98,11 @@ describe('session token', () => {
 
   test('a token and a party key together are refused', async () => {
     const a = await createSession(gw);
-    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), ...partyKey(KEYS.acme.bank) } }), 400, 'invalid_request');
+    await expectError(
+      await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), ...partyKey(KEYS.acme.bank) } }),
+      400,
+      'invalid_request',
+    );
   });
 });
 
@@ -95,30 +111,64 @@ describe('party keys', () => {
     const a = await createSession(gw);
     const status = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey(KEYS.acme.bank) });
     expect(status.status).toBe(200);
-    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }), 409, 'public_key_not_ready');
+    await expectError(
+      await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }),
+      409,
+      'public_key_not_ready',
+    );
     expect((await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey)).status).toBe(201);
     const got = await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) });
     expect(got.status).toBe(200);
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(publicKey);
     await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey(KEYS.globex.bank) }), 401, 'invalid_party_key');
-    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.globex.bureau) }), 401, 'invalid_party_key');
-    await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey('sk_test_unknown_0123456789abcdef0123456789') }), 401, 'invalid_party_key');
+    await expectError(
+      await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: partyKey(KEYS.globex.bureau) }),
+      401,
+      'invalid_party_key',
+    );
+    await expectError(
+      await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: partyKey('sk_test_unknown_0123456789abcdef0123456789') }),
+      401,
+      'invalid_party_key',
+    );
   });
 
   test('a party key uploads its own party\u2019s inputs and nothing else', async () => {
     const a = await createSession(gw);
     const bank = encryptPartyInputs(manifest, 'bank', clientKey);
     const bureau = encryptPartyInputs(manifest, 'bureau', clientKey);
-    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bank), bureau), 403, 'party_not_allowed');
-    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bureau), bank), 403, 'party_not_allowed');
     await expectError(
-      await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, partyKey(KEYS.acme.bank), encryptPartyInputs(manifest, 'applicant', clientKey)),
+      await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bank), bureau),
       403,
       'party_not_allowed',
     );
-    await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.globex.bank), bank), 401, 'invalid_party_key');
+    await expectError(
+      await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bureau), bank),
+      403,
+      'party_not_allowed',
+    );
+    await expectError(
+      await putJson(
+        gw,
+        `/v1/sessions/${a.sessionId}/inputs/applicant`,
+        partyKey(KEYS.acme.bank),
+        encryptPartyInputs(manifest, 'applicant', clientKey),
+      ),
+      403,
+      'party_not_allowed',
+    );
+    await expectError(
+      await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.globex.bank), bank),
+      401,
+      'invalid_party_key',
+    );
     // A production tenant's party keys upload compact lists only (see party-encoding.test.ts).
-    const ok = await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey));
+    const ok = await putJson(
+      gw,
+      `/v1/sessions/${a.sessionId}/inputs/bank`,
+      partyKey(KEYS.acme.bank),
+      encryptCompactInputs(manifest, 'bank', publicKey),
+    );
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ party: 'bank', duplicate: false, received: ['bank'] });
   });
@@ -128,13 +178,21 @@ describe('party keys', () => {
     const upload = encryptCompactInputs(manifest, 'bank', publicKey);
     for (const origin of [KEYS.acme.origin, 'https://evil.example', 'null']) {
       const fromPage = { ...partyKey(KEYS.acme.bank), origin };
-      const refused = await expectError(await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, fromPage, upload), 403, 'party_key_server_only');
+      const refused = await expectError(
+        await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, fromPage, upload),
+        403,
+        'party_key_server_only',
+      );
       expect(refused.message).toMatch(/servers/);
       await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: fromPage }), 403, 'party_key_server_only');
       await expectError(await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: fromPage }), 403, 'party_key_server_only');
       await expectError(await gw.fetch('/v1/manifest', { headers: fromPage }), 403, 'party_key_server_only');
       // Refused before the key is looked up: a page cannot tell a valid key from an unknown one.
-      await expectError(await gw.fetch('/v1/manifest', { headers: { ...partyKey('sk_test_unknown_0123456789abcdef0123456789'), origin } }), 403, 'party_key_server_only');
+      await expectError(
+        await gw.fetch('/v1/manifest', { headers: { ...partyKey('sk_test_unknown_0123456789abcdef0123456789'), origin } }),
+        403,
+        'party_key_server_only',
+      );
     }
     expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toEqual([]);
     // The same key from a server (no Origin) works.
@@ -159,17 +217,51 @@ describe('party keys', () => {
     expect(sk.status).toBe(201);
     const pkr = await putOctets(gw, `/v1/sessions/${a.sessionId}/public-key`, bearer(a.token), publicKey);
     expect(pkr.status, `${[...pkr.headers]} ${await pkr.clone().text()}`).toBe(201);
-    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/applicant`, bearer(a.token), encryptPartyInputs(manifest, 'applicant', clientKey))).status).toBe(201);
-    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey))).status).toBe(201);
-    expect((await putJson(gw, `/v1/sessions/${a.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), encryptCompactInputs(manifest, 'bureau', publicKey))).status).toBe(201);
+    expect(
+      (
+        await putJson(
+          gw,
+          `/v1/sessions/${a.sessionId}/inputs/applicant`,
+          bearer(a.token),
+          encryptPartyInputs(manifest, 'applicant', clientKey),
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await putJson(
+          gw,
+          `/v1/sessions/${a.sessionId}/inputs/bank`,
+          partyKey(KEYS.acme.bank),
+          encryptCompactInputs(manifest, 'bank', publicKey),
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await putJson(
+          gw,
+          `/v1/sessions/${a.sessionId}/inputs/bureau`,
+          partyKey(KEYS.acme.bureau),
+          encryptCompactInputs(manifest, 'bureau', publicKey),
+        )
+      ).status,
+    ).toBe(201);
     expect(await gw.blobKeys(`sessions/${a.sessionId}/`)).toHaveLength(5);
 
-    for (const [party, key] of [['bank', partyKey(KEYS.acme.bank)], ['bureau', partyKey(KEYS.acme.bureau)]] as const) {
+    for (const [party, key] of [
+      ['bank', partyKey(KEYS.acme.bank)],
+      ['bureau', partyKey(KEYS.acme.bureau)],
+    ] as const) {
       const status = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: key });
       expect(status.status).toBe(200);
       // Sizes and hashes only: the status carries no key or ciphertext bytes.
       const body = SessionStatus.parse(await status.json());
-      expect(body).toMatchObject({ state: 'inputs', serverKey: { received: true }, parties: { received: ['applicant', 'bank', 'bureau'] } });
+      expect(body).toMatchObject({
+        state: 'inputs',
+        serverKey: { received: true },
+        parties: { received: ['applicant', 'bank', 'bureau'] },
+      });
       expect(JSON.stringify(body).length, party).toBeLessThan(2048);
       const got = await gw.fetch(`/v1/sessions/${a.sessionId}/public-key`, { headers: key });
       expect(got.status).toBe(200);
@@ -189,8 +281,13 @@ describe('party keys', () => {
       // A returning applicant: the same cached keys in both sessions.
       expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey)).status).toBe(201);
       expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey)).status).toBe(201);
-      const byBank = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: partyKey(KEYS.acme.bank) })).json());
-      expect({ serverKey: byBank.serverKey, publicKey: byBank.publicKey }).toEqual({ serverKey: { received: true }, publicKey: { received: true } });
+      const byBank = SessionStatus.parse(
+        await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: partyKey(KEYS.acme.bank) })).json(),
+      );
+      expect({ serverKey: byBank.serverKey, publicKey: byBank.publicKey }).toEqual({
+        serverKey: { received: true },
+        publicKey: { received: true },
+      });
       const byToken = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
       expect(byToken.serverKey).toEqual({ received: true, bytes: serverKey.byteLength, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
       expect(byToken.publicKey).toMatchObject({ received: true, bytes: publicKey.byteLength });
@@ -209,12 +306,26 @@ describe('party keys', () => {
 
   test('the session token uploads only the applicant\u2019s inputs, except for demo tenants', async () => {
     const acme = await createSession(gw, 'acme');
-    await expectError(await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/bank`, bearer(acme.token), encryptPartyInputs(manifest, 'bank', clientKey)), 403, 'party_not_allowed');
-    const applicant = await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/applicant`, bearer(acme.token), encryptPartyInputs(manifest, 'applicant', clientKey));
+    await expectError(
+      await putJson(gw, `/v1/sessions/${acme.sessionId}/inputs/bank`, bearer(acme.token), encryptPartyInputs(manifest, 'bank', clientKey)),
+      403,
+      'party_not_allowed',
+    );
+    const applicant = await putJson(
+      gw,
+      `/v1/sessions/${acme.sessionId}/inputs/applicant`,
+      bearer(acme.token),
+      encryptPartyInputs(manifest, 'applicant', clientKey),
+    );
     expect(applicant.status).toBe(201);
     const demo = await createSession(gw, 'demo');
     for (const party of ['applicant', 'bank', 'bureau'] as const) {
-      const res = await putJson(gw, `/v1/sessions/${demo.sessionId}/inputs/${party}`, bearer(demo.token), encryptPartyInputs(manifest, party, clientKey));
+      const res = await putJson(
+        gw,
+        `/v1/sessions/${demo.sessionId}/inputs/${party}`,
+        bearer(demo.token),
+        encryptPartyInputs(manifest, party, clientKey),
+      );
       expect(res.status).toBe(201);
     }
   });
@@ -224,14 +335,21 @@ describe('CORS', () => {
   test('preflights are answered for tenants\u2019 origins and never allow the party-key header', async () => {
     const res = await gw.fetch('/v1/sessions', {
       method: 'OPTIONS',
-      headers: { origin: KEYS.demo.origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, x-blindscore-key' },
+      headers: {
+        origin: KEYS.demo.origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, x-blindscore-key',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(KEYS.demo.origin);
     const allowed = res.headers.get('access-control-allow-headers')!.split(/,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', PublicHeaders.publishableKey]));
     expect(allowed).not.toContain(PublicHeaders.partyKey);
-    const denied = await gw.fetch('/v1/sessions', { method: 'OPTIONS', headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' } });
+    const denied = await gw.fetch('/v1/sessions', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' },
+    });
     await expectError(denied, 403, 'origin_not_allowed');
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
   });

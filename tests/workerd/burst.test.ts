@@ -39,7 +39,10 @@ afterAll(async () => {
 /** What the applicant's client saw go wrong and recovered from, for the report. */
 const retried: string[] = [];
 
-const send = retryingFetch((path, init) => gw.fetch(path, init), (what) => retried.push(what));
+const send = retryingFetch(
+  (path, init) => gw.fetch(path, init),
+  (what) => retried.push(what),
+);
 
 const octets = (s: Session, body: Uint8Array) => ({
   method: 'PUT',
@@ -56,10 +59,20 @@ async function oneApplicant(i: number): Promise<void> {
     send(`${base}/public-key`, octets(s, keys.compactPublicKeyBytes), [200, 201]),
   ]);
   const applicant = JSON.stringify(encryptPartyInputs(manifest, 'applicant', keys.clientKey, features));
-  await send(`${base}/inputs/applicant`, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: applicant }, [200, 201]);
+  await send(
+    `${base}/inputs/applicant`,
+    { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: applicant },
+    [200, 201],
+  );
   await Promise.all(
     (['bank', 'bureau'] as const).map((party) =>
-      submitPartyInputs({ gatewayUrl: gw.url, partyKey: KEYS.acme[party], sessionId: s.sessionId, party, features: ownFeatures(party, features) }),
+      submitPartyInputs({
+        gatewayUrl: gw.url,
+        partyKey: KEYS.acme[party],
+        sessionId: s.sessionId,
+        party,
+        features: ownFeatures(party, features),
+      }),
     ),
   );
   // "Try again" on a retriable failed run, as the widget offers it; a final failure fails the test.

@@ -38,14 +38,17 @@ afterAll(async () => {
 });
 
 const inputsPath = (s: Session, party: string) => `/v1/sessions/${s.sessionId}/inputs/${party}`;
-const status = async (s: Session) => SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+const status = async (s: Session) =>
+  SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
 
 describe('party inputs in R2', () => {
   test('inputs refused because the run began leave no blob behind', async () => {
     const s = await createSession(gw, 'demo');
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey)).status).toBe(201);
     // Encryption is randomized: keep the bodies to repeat one byte for byte.
-    const uploads = Object.fromEntries((['applicant', 'bank', 'bureau'] as const).map((p) => [p, encryptPartyInputs(manifest, p, clientKey)]));
+    const uploads = Object.fromEntries(
+      (['applicant', 'bank', 'bureau'] as const).map((p) => [p, encryptPartyInputs(manifest, p, clientKey)]),
+    );
     for (const [party, body] of Object.entries(uploads)) {
       expect((await putJson(gw, inputsPath(s, party), bearer(s.token), body)).status).toBe(201);
     }

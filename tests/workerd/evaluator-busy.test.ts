@@ -64,10 +64,15 @@ describe('a busy evaluator', () => {
     // The refused session is failed with the evaluator's reason (no alarm poll during the
     // hand-over may replace it with the evaluator's idle run).
     const waiting = sessions[refusedAt]!;
-    const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${waiting.sessionId}`, { headers: bearer(waiting.token) })).json());
+    const status = SessionStatus.parse(
+      await (await gw.fetch(`/v1/sessions/${waiting.sessionId}`, { headers: bearer(waiting.token) })).json(),
+    );
     expect(status).toMatchObject({
       state: 'failed',
-      run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true, details: { evaluatorCode: 'queue_full', retryAfterSeconds: 3 } } },
+      run: {
+        state: 'failed',
+        error: { code: 'evaluator_unavailable', retriable: true, details: { evaluatorCode: 'queue_full', retryAfterSeconds: 3 } },
+      },
     });
 
     // Once the accepted runs are done, the refused one is retried and succeeds.

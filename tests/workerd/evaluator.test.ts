@@ -47,7 +47,11 @@ describe('with the real evaluator', () => {
     // Unreachable names no wait: the gateway's default for a retriable 5xx.
     expect(refused.headers.get(PublicHeaders.retryAfter)).toBe('5');
     const failed = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-    expect(failed).toMatchObject({ state: 'failed', attempts: 1, run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true } } });
+    expect(failed).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      run: { state: 'failed', error: { code: 'evaluator_unavailable', retriable: true } },
+    });
     const stored = (await gw.blobKeys(`sessions/${s.sessionId}/`)).sort();
 
     evaluator = await startEvaluatorProcess(port);
@@ -81,7 +85,12 @@ describe('with the real evaluator', () => {
     // Party keys never read results; uploads after the run are refused.
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: partyKey(KEYS.acme.bank) }), 403, 'token_required');
     await expectError(
-      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, sampleApplication(22))),
+      await putJson(
+        gw,
+        `/v1/sessions/${s.sessionId}/inputs/bank`,
+        partyKey(KEYS.acme.bank),
+        encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, sampleApplication(22)),
+      ),
       409,
       'run_started',
     );
@@ -116,7 +125,11 @@ describe('with the real evaluator', () => {
     evaluator ??= await startEvaluatorProcess(port);
     const s = await createSession(gw, 'demo');
     const junk = crypto.getRandomValues(new Uint8Array(64 * 1024));
-    const refused = await expectError(await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), junk), 422, 'invalid_server_key');
+    const refused = await expectError(
+      await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), junk),
+      422,
+      'invalid_server_key',
+    );
     expect(refused.details?.['field']).toEqual(expect.any(String));
     const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
     expect(status).toMatchObject({ state: 'created', serverKey: { received: false, evaluator: 'none' } });

@@ -38,7 +38,11 @@ describe('state machine', () => {
     expect(missing.details).toEqual({ missingParties: ['applicant', 'bank', 'bureau'] });
     await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, bearer(s.token), encryptPartyInputs(manifest, 'bank', clientKey));
     expect((await expectError(await run(), 409, 'missing_inputs')).details).toEqual({ missingParties: ['applicant', 'bureau'] });
-    const result = await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) }), 409, 'result_not_ready');
+    const result = await expectError(
+      await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) }),
+      409,
+      'result_not_ready',
+    );
     expect(result).toMatchObject({ retriable: true, details: { state: 'keys' } });
     expect((await status(`/v1/sessions/${s.sessionId}`, s.token)).run.state).toBe('idle');
   });
@@ -48,14 +52,23 @@ describe('state machine', () => {
     const created = await status(`/v1/sessions/${s.sessionId}`, s.token);
     expect(Date.parse(created.expiresAt) - Date.parse(created.createdAt)).toBe(5000);
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), publicKey)).status).toBe(201);
-    await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, partyKey(KEYS.acme.bank), encryptCompactInputs(manifest, 'bank', publicKey));
+    await putJson(
+      gw,
+      `/v1/sessions/${s.sessionId}/inputs/bank`,
+      partyKey(KEYS.acme.bank),
+      encryptCompactInputs(manifest, 'bank', publicKey),
+    );
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toHaveLength(2);
     // Wait past expiry without touching the session (storage is read through its own binding):
     // only the alarm can clean up. How soon it runs after expiry depends on the machine's load.
     await new Promise((r) => setTimeout(r, Date.parse(created.expiresAt) - Date.now()));
     await expect.poll(() => gw.blobKeys(`sessions/${s.sessionId}/`), { timeout: 30_000, interval: 500 }).toEqual([]);
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) }), 410, 'session_expired');
-    await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }), 410, 'session_expired');
+    await expectError(
+      await gw.fetch(`/v1/sessions/${s.sessionId}/public-key`, { headers: partyKey(KEYS.acme.bureau) }),
+      410,
+      'session_expired',
+    );
     // The tombstone still checks credentials.
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer('B'.repeat(43)) }), 401, 'invalid_token');
   });
@@ -63,14 +76,27 @@ describe('state machine', () => {
   test('deleting removes every blob; the session then answers 410', async () => {
     const s = await createSession(gw, 'demo');
     await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), serverKey);
-    await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', clientKey));
+    await putJson(
+      gw,
+      `/v1/sessions/${s.sessionId}/inputs/applicant`,
+      bearer(s.token),
+      encryptPartyInputs(manifest, 'applicant', clientKey),
+    );
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toHaveLength(2);
     const deleted = await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) });
     expect(deleted.status).toBe(204);
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) }), 410, 'session_deleted');
-    await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) }), 410, 'session_deleted');
-    await expectError(await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, bearer(s.token), encryptPartyInputs(manifest, 'bank', clientKey)), 410, 'session_deleted');
+    await expectError(
+      await gw.fetch(`/v1/sessions/${s.sessionId}`, { method: 'DELETE', headers: bearer(s.token) }),
+      410,
+      'session_deleted',
+    );
+    await expectError(
+      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bank`, bearer(s.token), encryptPartyInputs(manifest, 'bank', clientKey)),
+      410,
+      'session_deleted',
+    );
   });
 
   test('a progress stream follows the state and reports deletion in-band', async () => {
@@ -102,7 +128,11 @@ describe('state machine', () => {
     await expectError(
       await gw.fetch('/v1/sessions', {
         method: 'POST',
-        headers: { [PublicHeaders.publishableKey]: KEYS.globex.publishable, origin: KEYS.globex.origin, 'content-type': 'application/json' },
+        headers: {
+          [PublicHeaders.publishableKey]: KEYS.globex.publishable,
+          origin: KEYS.globex.origin,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ modelVersion: manifest.modelVersion, ttlSeconds: 1 }),
       }),
       400,
@@ -140,7 +170,12 @@ describe('rate limits', () => {
   const create = (tenant: keyof typeof KEYS, ip: string) =>
     limited.fetch('/v1/sessions', {
       method: 'POST',
-      headers: { [PublicHeaders.publishableKey]: KEYS[tenant].publishable, origin: KEYS[tenant].origin, 'content-type': 'application/json', 'cf-connecting-ip': ip },
+      headers: {
+        [PublicHeaders.publishableKey]: KEYS[tenant].publishable,
+        origin: KEYS[tenant].origin,
+        'content-type': 'application/json',
+        'cf-connecting-ip': ip,
+      },
       body: JSON.stringify({ modelVersion: manifest.modelVersion }),
     });
 
@@ -162,7 +197,8 @@ describe('rate limits', () => {
 
   test('requests per IP', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 22; i++) statuses.push((await limited.fetch('/v1/openapi.json', { headers: { 'cf-connecting-ip': '203.0.113.9' } })).status);
+    for (let i = 0; i < 22; i++)
+      statuses.push((await limited.fetch('/v1/openapi.json', { headers: { 'cf-connecting-ip': '203.0.113.9' } })).status);
     expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
     expect(statuses.slice(20)).toEqual([429, 429]);
   });

@@ -45,7 +45,8 @@ test('every operation is named and documents its errors with the shared codes', 
 });
 
 test('key uploads document their 422s: a bad key is refused on upload, a wrong final hash on completion', () => {
-  const responses = (path: string, method: string) => doc.paths[`/v1/sessions/{sessionId}/${path}`]![method]!.responses as Record<string, { description: string }>;
+  const responses = (path: string, method: string) =>
+    doc.paths[`/v1/sessions/{sessionId}/${path}`]![method]!.responses as Record<string, { description: string }>;
   expect(responses('public-key', 'put')['422']?.description).toContain('`invalid_public_key`');
   expect(responses('server-key', 'put')['422']?.description).toContain('`invalid_server_key`');
   expect(responses('server-key/uploads/{uploadId}/parts/{partNumber}', 'put')['422']?.description).toContain('`invalid_server_key`');

@@ -44,7 +44,11 @@ describe('party-key uploads by encoding', () => {
     for (const party of ['bank', 'bureau'] as const) {
       const { compressed, compact } = uploads(party);
       const stored = (await gw.blobKeys()).filter((k) => k.includes(s.sessionId));
-      const refused = await expectError(await putJson(gw, inputsPath(s.sessionId, party), partyKey(KEYS.acme[party]), compressed), 422, 'invalid_inputs');
+      const refused = await expectError(
+        await putJson(gw, inputsPath(s.sessionId, party), partyKey(KEYS.acme[party]), compressed),
+        422,
+        'invalid_inputs',
+      );
       expect(refused.message).toContain('compact-list');
       expect(refused.details).toMatchObject({ encoding: 'shortint-compressed', expected: 'compact-list' });
       expect((await gw.blobKeys()).filter((k) => k.includes(s.sessionId))).toEqual(stored);

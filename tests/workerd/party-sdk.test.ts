@@ -53,11 +53,25 @@ async function applicantUploads(s: Session, features: CreditFeatures): Promise<v
 
 /** The bureau's backend through the CLI, as a separate process with its key in the environment. */
 function bureauCli(s: Session, features: CreditFeatures): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = ['--import', 'tsx', join(ROOT, 'party', 'cli.ts'), '--gateway', gw.url.origin, '--session', s.sessionId, '--party', 'bureau'];
-  const child = spawn(process.execPath, [...args, '--features', JSON.stringify({ years_employed: features.years_employed, employed: features.employed })], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', BLINDSCORE_PARTY_KEY: KEYS.acme.bureau },
-  });
+  const args = [
+    '--import',
+    'tsx',
+    join(ROOT, 'party', 'cli.ts'),
+    '--gateway',
+    gw.url.origin,
+    '--session',
+    s.sessionId,
+    '--party',
+    'bureau',
+  ];
+  const child = spawn(
+    process.execPath,
+    [...args, '--features', JSON.stringify({ years_employed: features.years_employed, employed: features.employed })],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', BLINDSCORE_PARTY_KEY: KEYS.acme.bureau },
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -84,7 +98,11 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
     });
     await applicantUploads(s, features);
     const bankReport: SubmitReport = await bank;
-    expect(bankReport).toMatchObject({ party: 'bank', inputs: [{ name: 'account_age', digits: 2 }], accepted: { party: 'bank', duplicate: false } });
+    expect(bankReport).toMatchObject({
+      party: 'bank',
+      inputs: [{ name: 'account_age', digits: 2 }],
+      accepted: { party: 'bank', duplicate: false },
+    });
     expect(bankReport.listBytes).toBe(16_512);
     expect(JSON.stringify(bankReport)).not.toContain(`"account_age":${features.account_age}`);
 
@@ -122,13 +140,22 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
     const res = await gw.fetch('/v1/manifest', { headers: partyKey(KEYS.acme.bureau) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as Manifest).modelVersion).toBe(manifest.modelVersion);
-    await expectError(await gw.fetch('/v1/manifest', { headers: partyKey('sk_test_nobody_0123456789abcdef0123456789') }), 401, 'invalid_party_key');
+    await expectError(
+      await gw.fetch('/v1/manifest', { headers: partyKey('sk_test_nobody_0123456789abcdef0123456789') }),
+      401,
+      'invalid_party_key',
+    );
   });
 
   test('compact lists that do not fit the model are refused on upload, and the session lives on', async () => {
     const s = await createSession(gw, 'acme');
     const put = (body: unknown) => putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bureau), body);
-    const good = encryptCompact({ manifest, party: 'bureau', features: { years_employed: '5-8', employed: true }, publicKey: keys.compactPublicKeyBytes });
+    const good = encryptCompact({
+      manifest,
+      party: 'bureau',
+      features: { years_employed: '5-8', employed: true },
+      publicKey: keys.compactPublicKeyBytes,
+    });
     const bytes = base64ToBytes(good.list);
     const truncated = await expectError(await put({ ...good, list: bytesToBase64(bytes.subarray(0, 9_000)) }), 422, 'invalid_ciphertext');
     expect(truncated.details).toMatchObject({ engineCode: 'truncated' });
@@ -140,7 +167,11 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
     packed.push_u2(1);
     await expectError(await put({ ...good, list: bytesToBase64(packed.build_packed().serialize()) }), 422, 'invalid_ciphertext');
     // The bank's key may not upload the bureau's inputs, whatever they hold.
-    await expectError(await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bank), good), 403, 'party_not_allowed');
+    await expectError(
+      await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/bureau`, partyKey(KEYS.acme.bank), good),
+      403,
+      'party_not_allowed',
+    );
     const accepted = await put(good);
     expect(accepted.status).toBe(201);
     expect(InputsAccepted.parse(await accepted.json()).received).toEqual(['bureau']);
@@ -156,7 +187,9 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
       );
     expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.globex.bank }))).toBe('invalid_party_key');
     expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.acme.bank, publicKeyWaitMs: 500 }))).toBe('public_key_timeout');
-    expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.acme.bank, features: { account_age: -4 }, publicKeyWaitMs: 0 }))).toBe('public_key_timeout');
+    expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.acme.bank, features: { account_age: -4 }, publicKeyWaitMs: 0 }))).toBe(
+      'public_key_timeout',
+    );
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), keys.compactPublicKeyBytes)).status).toBe(201);
     expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.acme.bank, features: { account_age: -4 } }))).toBe('invalid_features');
     expect(await codeOf(submitPartyInputs({ ...base, partyKey: KEYS.acme.bank, sessionId: 'A'.repeat(22) }))).toBe('session_not_found');

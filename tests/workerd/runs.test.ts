@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 const run = (s: Session) => gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
-const status = async (s: Session) => SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+const status = async (s: Session) =>
+  SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
 
 /** The application with the applicant's own answers taken from `answers` (the bank's and bureau's data stay). */
 function withApplicantAnswers(base: CreditFeatures, answers: CreditFeatures): CreditFeatures {
@@ -64,7 +65,12 @@ describe('one session, several checks', () => {
 
     // The applicant changes their answers: only their inputs are uploaded again.
     const second = withApplicantAnswers(first, sampleApplication(21));
-    const upload = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, second));
+    const upload = await putJson(
+      gw,
+      `/v1/sessions/${s.sessionId}/inputs/applicant`,
+      bearer(s.token),
+      encryptPartyInputs(manifest, 'applicant', keys.clientKey, second),
+    );
     expect(upload.status).toBe(201);
     const again = await run(s);
     expect(again.status).toBe(202);
@@ -76,13 +82,30 @@ describe('one session, several checks', () => {
     expect(events.at(-1)).toMatchObject({ state: 'done', runNumber: 2, serverKey: 'ready' });
     await expectResultMatchesModel(gw, manifest, keys, s, second, run2.runId);
     // Run 1's result is never served for run 2.
-    const stale = await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result?runId=${run1.runId}`, { headers: bearer(s.token) }), 409, 'run_superseded');
+    const stale = await expectError(
+      await gw.fetch(`/v1/sessions/${s.sessionId}/result?runId=${run1.runId}`, { headers: bearer(s.token) }),
+      409,
+      'run_superseded',
+    );
     expect(stale.details).toEqual({ runId: run2.runId });
-    expect(await status(s)).toMatchObject({ state: 'done', serverKey: { evaluator: 'ready' }, runs: { runId: run2.runId, runNumber: 2, maxRuns: MAX_RUNS } });
+    expect(await status(s)).toMatchObject({
+      state: 'done',
+      serverKey: { evaluator: 'ready' },
+      runs: { runId: run2.runId, runNumber: 2, maxRuns: MAX_RUNS },
+    });
 
     // A third check is past this tenant's cap.
     const third = withApplicantAnswers(first, sampleApplication(5));
-    expect((await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, third))).status).toBe(201);
+    expect(
+      (
+        await putJson(
+          gw,
+          `/v1/sessions/${s.sessionId}/inputs/applicant`,
+          bearer(s.token),
+          encryptPartyInputs(manifest, 'applicant', keys.clientKey, third),
+        )
+      ).status,
+    ).toBe(201);
     const capped = await expectError(await run(s), 429, 'run_limit_reached');
     expect(capped).toMatchObject({ retriable: false, details: { maxRuns: MAX_RUNS } });
     // The last result is still the last run's.
@@ -102,11 +125,20 @@ describe('a key the evaluator refuses', () => {
 
     const started = await run(s);
     if (started.status !== 202) await expectError(started, 422, 'invalid_server_key');
-    else expect((await readProgress(gw, s)).at(-1)).toMatchObject({ state: 'failed', serverKey: 'failed', run: { error: { code: 'invalid_server_key', retriable: false } } });
+    else
+      expect((await readProgress(gw, s)).at(-1)).toMatchObject({
+        state: 'failed',
+        serverKey: 'failed',
+        run: { error: { code: 'invalid_server_key', retriable: false } },
+      });
     expect((await status(s)).serverKey.evaluator).toBe('failed');
     // Final: a retry is refused at once, and the same key again too.
     expect((await expectError(await run(s), 422, 'invalid_server_key')).retriable).toBe(false);
-    await expectError(await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), refusedByEngine), 422, 'invalid_server_key');
+    await expectError(
+      await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), refusedByEngine),
+      422,
+      'invalid_server_key',
+    );
 
     // A corrected key replaces it; the next run uses it.
     expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), key)).status).toBe(201);

@@ -53,28 +53,55 @@ const parseJson = (text: string): unknown => {
 const inputsPath = (s: Session, party: string) => `/v1/sessions/${s.sessionId}/inputs/${party}`;
 
 describe('malformed party uploads', () => {
-  test.each(['A', 'AAAAA', 'AAAAAA=', 'AB==', '+'])('a compact list %j that uses only base64 characters but does not decode is 400 invalid_request', async (list) => {
-    const upload = { ...encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, features), list };
-    const body = await expectError(await putJson(gw, inputsPath(acme, 'bank'), partyKey(KEYS.acme.bank), upload), 400, 'invalid_request');
-    expect(JSON.stringify(body.details)).toContain('list');
-  });
+  test.each(['A', 'AAAAA', 'AAAAAA=', 'AB==', '+'])(
+    'a compact list %j that uses only base64 characters but does not decode is 400 invalid_request',
+    async (list) => {
+      const upload = { ...encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, features), list };
+      const body = await expectError(await putJson(gw, inputsPath(acme, 'bank'), partyKey(KEYS.acme.bank), upload), 400, 'invalid_request');
+      expect(JSON.stringify(body.details)).toContain('list');
+    },
+  );
 
   test('a valid compact list plus one character, or minus its padding, is 400 invalid_request', async () => {
     const good = encryptCompactInputs(manifest, 'bureau', keys.compactPublicKeyBytes, features);
     for (const list of [`${good.list}A`, good.list.replace(/=+$/, ''), `${good.list}=`]) {
       if (list === good.list) continue;
-      await expectError(await putJson(gw, inputsPath(acme, 'bureau'), partyKey(KEYS.acme.bureau), { ...good, list }), 400, 'invalid_request');
+      await expectError(
+        await putJson(gw, inputsPath(acme, 'bureau'), partyKey(KEYS.acme.bureau), { ...good, list }),
+        400,
+        'invalid_request',
+      );
     }
     expect((await putJson(gw, inputsPath(acme, 'bureau'), partyKey(KEYS.acme.bureau), good)).status).toBe(201);
   });
 
   test(`${FUZZ_INPUTS} mutated uploads (seed ${FUZZ_SEED}): no answer is 5xx, every refusal is a documented code`, async () => {
     const seeds = [
-      { session: acme, party: 'applicant', headers: bearer(acme.token), body: encryptPartyInputs(manifest, 'applicant', keys.clientKey, features) },
-      { session: acme, party: 'bank', headers: partyKey(KEYS.acme.bank), body: encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, features) },
-      { session: acme, party: 'bureau', headers: partyKey(KEYS.acme.bureau), body: encryptCompactInputs(manifest, 'bureau', keys.compactPublicKeyBytes, features) },
+      {
+        session: acme,
+        party: 'applicant',
+        headers: bearer(acme.token),
+        body: encryptPartyInputs(manifest, 'applicant', keys.clientKey, features),
+      },
+      {
+        session: acme,
+        party: 'bank',
+        headers: partyKey(KEYS.acme.bank),
+        body: encryptCompactInputs(manifest, 'bank', keys.compactPublicKeyBytes, features),
+      },
+      {
+        session: acme,
+        party: 'bureau',
+        headers: partyKey(KEYS.acme.bureau),
+        body: encryptCompactInputs(manifest, 'bureau', keys.compactPublicKeyBytes, features),
+      },
       { session: demo, party: 'bank', headers: bearer(demo.token), body: encryptPartyInputs(manifest, 'bank', keys.clientKey, features) },
-      { session: demo, party: 'bureau', headers: partyKey(KEYS.demo.bureau), body: encryptCompactInputs(manifest, 'bureau', keys.compactPublicKeyBytes, features) },
+      {
+        session: demo,
+        party: 'bureau',
+        headers: partyKey(KEYS.demo.bureau),
+        body: encryptCompactInputs(manifest, 'bureau', keys.compactPublicKeyBytes, features),
+      },
     ];
     // Each mutant is a function of (seed, index) alone: a failure is replayed from those two.
     const mutant = (i: number) => {
@@ -98,12 +125,18 @@ describe('malformed party uploads', () => {
           const parsed = ErrorBody.safeParse(parseJson(text));
           const code = parsed.success ? parsed.data.code : '(not an ErrorBody)';
           codes.set(code, (codes.get(code) ?? 0) + 1);
-          if (!parsed.success || PublicErrorCode[code as keyof typeof PublicErrorCode] !== res.status) failures.push(`#${i} ${res.status} ${text.slice(0, 200)}`);
+          if (!parsed.success || PublicErrorCode[code as keyof typeof PublicErrorCode] !== res.status)
+            failures.push(`#${i} ${res.status} ${text.slice(0, 200)}`);
         }
       }
     }
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const summary = { seed: FUZZ_SEED, inputs: FUZZ_INPUTS, statuses: Object.fromEntries([...statuses].sort()), codes: Object.fromEntries([...codes].sort()) };
+    const summary = {
+      seed: FUZZ_SEED,
+      inputs: FUZZ_INPUTS,
+      statuses: Object.fromEntries([...statuses].sort()),
+      codes: Object.fromEntries([...codes].sort()),
+    };
     console.log(`upload fuzz: ${JSON.stringify(summary)}`);
     expect(failures.slice(0, 10)).toEqual([]);
     expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(FUZZ_INPUTS);

@@ -59,7 +59,8 @@ describe('server key', () => {
     const s = await createSession(gw);
     expect((await putOctets(gw, serverKeyPath(s), bearer(s.token), serverKey)).status).toBe(201);
     const stored = await gw.blobKeys(`sessions/${s.sessionId}/server-key/`);
-    const put = (bytes: Uint8Array, headers: Record<string, string> = {}) => putOctets(gw, serverKeyPath(s), { ...bearer(s.token), ...headers }, bytes);
+    const put = (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+      putOctets(gw, serverKeyPath(s), { ...bearer(s.token), ...headers }, bytes);
     const other = serverKey.slice();
     other[0]! ^= 1;
     // Refused on the announcement alone: this body does not even hash to what it announces, which
@@ -106,8 +107,16 @@ describe('server key', () => {
     } as RequestInit);
     await expectError(noLength, 411, 'length_required');
 
-    await expectError(await gw.fetch(serverKeyPath(s), { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'text/plain' }, body: 'key' }), 415, 'unsupported_media_type');
-    await expectError(await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), new Uint8Array(PublicBodyLimits.publicKey + 1)), 413, 'body_too_large');
+    await expectError(
+      await gw.fetch(serverKeyPath(s), { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'text/plain' }, body: 'key' }),
+      415,
+      'unsupported_media_type',
+    );
+    await expectError(
+      await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), new Uint8Array(PublicBodyLimits.publicKey + 1)),
+      413,
+      'body_too_large',
+    );
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
   });
 });
@@ -121,9 +130,19 @@ describe('party inputs', () => {
     const firstBody = (await first.json()) as { sha256: string };
     const repeat = await putJson(gw, inputsPath(s, 'applicant'), bearer(s.token), applicant);
     expect(repeat.status).toBe(200);
-    expect(await repeat.json()).toMatchObject({ duplicate: true, sha256: firstBody.sha256, received: ['applicant'], missing: ['bank', 'bureau'] });
+    expect(await repeat.json()).toMatchObject({
+      duplicate: true,
+      sha256: firstBody.sha256,
+      received: ['applicant'],
+      missing: ['bank', 'bureau'],
+    });
 
-    const replaced = await putJson(gw, inputsPath(s, 'applicant'), bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, sampleApplication(11)));
+    const replaced = await putJson(
+      gw,
+      inputsPath(s, 'applicant'),
+      bearer(s.token),
+      encryptPartyInputs(manifest, 'applicant', keys.clientKey, sampleApplication(11)),
+    );
     expect(replaced.status).toBe(201);
     const replacedBody = (await replaced.json()) as { sha256: string };
     expect(replacedBody.sha256).not.toBe(firstBody.sha256);
@@ -137,16 +156,36 @@ describe('party inputs', () => {
     const s = await createSession(gw);
     const applicant = encryptPartyInputs(manifest, 'applicant', keys.clientKey);
     const path = inputsPath(s, 'applicant');
-    await expectError(await gw.fetch(path, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: '{"party": "appl' }), 400, 'invalid_json');
+    await expectError(
+      await gw.fetch(path, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: '{"party": "appl' }),
+      400,
+      'invalid_json',
+    );
     const invalid = await expectError(await putJson(gw, path, bearer(s.token), { ...applicant, extra: 1 }), 400, 'invalid_request');
     expect(invalid.details?.['issues']).toBeDefined();
     const badCiphertext = { ...applicant, inputs: { ...applicant.inputs, own_car: ['not base64!'] } };
     await expectError(await putJson(gw, path, bearer(s.token), badCiphertext), 400, 'invalid_request');
     await expectError(await putJson(gw, path, bearer(s.token), { ...applicant, party: 'bank' }), 400, 'party_mismatch');
-    await expectError(await putJson(gw, path, bearer(s.token), { ...applicant, modelVersion: 'cd'.repeat(32) }), 409, 'model_version_mismatch');
-    await expectError(await gw.fetch(path, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'text/plain' }, body: JSON.stringify(applicant) }), 415, 'unsupported_media_type');
+    await expectError(
+      await putJson(gw, path, bearer(s.token), { ...applicant, modelVersion: 'cd'.repeat(32) }),
+      409,
+      'model_version_mismatch',
+    );
+    await expectError(
+      await gw.fetch(path, {
+        method: 'PUT',
+        headers: { ...bearer(s.token), 'content-type': 'text/plain' },
+        body: JSON.stringify(applicant),
+      }),
+      415,
+      'unsupported_media_type',
+    );
     const padded = JSON.stringify(applicant).replace('{', `{${' '.repeat(PublicBodyLimits.partyInputs)}`);
-    await expectError(await gw.fetch(path, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: padded }), 413, 'body_too_large');
+    await expectError(
+      await gw.fetch(path, { method: 'PUT', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: padded }),
+      413,
+      'body_too_large',
+    );
     await expectError(await putJson(gw, inputsPath(s, 'nobody'), bearer(s.token), applicant), 400, 'invalid_request');
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
     // After all that, the valid upload still works.
@@ -159,7 +198,8 @@ describe('public key', () => {
   const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
   const foreignKey = loadPublicKeyTestKeys('gaussian').compactPublicKeyBytes;
   const publicKeyPath = (s: Session) => `/v1/sessions/${s.sessionId}/public-key`;
-  const download = async (s: Session) => new Uint8Array(await (await gw.fetch(publicKeyPath(s), { headers: bearer(s.token) })).arrayBuffer());
+  const download = async (s: Session) =>
+    new Uint8Array(await (await gw.fetch(publicKeyPath(s), { headers: bearer(s.token) })).arrayBuffer());
 
   test('a real compact public key is stored once; repeats are harmless', async () => {
     const s = await createSession(gw);
@@ -169,7 +209,12 @@ describe('public key', () => {
     const again = await putOctets(gw, publicKeyPath(s), bearer(s.token), publicKey);
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ duplicate: true });
-    const announced = await putOctets(gw, publicKeyPath(s), { ...bearer(s.token), [PublicHeaders.contentSha256]: sha256(publicKey) }, publicKey);
+    const announced = await putOctets(
+      gw,
+      publicKeyPath(s),
+      { ...bearer(s.token), [PublicHeaders.contentSha256]: sha256(publicKey) },
+      publicKey,
+    );
     expect(announced.status).toBe(200);
     expect(await download(s)).toEqual(publicKey);
     expect(await gw.blobKeys(`sessions/${s.sessionId}/public-key/`)).toHaveLength(1);
@@ -202,11 +247,19 @@ describe('public key', () => {
       tfhe.ShortintCompactPublicKeyEncryptionParametersName.PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
     );
     const config = tfhe.TfheConfigBuilder.default().use_dedicated_compact_public_key_parameters(pke).build();
-    const casting = await expectError(await put(tfhe.TfheCompactPublicKey.new(tfhe.TfheClientKey.generate(config)).serialize()), 422, 'invalid_public_key');
+    const casting = await expectError(
+      await put(tfhe.TfheCompactPublicKey.new(tfhe.TfheClientKey.generate(config)).serialize()),
+      422,
+      'invalid_public_key',
+    );
     expect(casting.message).toContain('casting key');
 
     // An announced hash is checked before the key is parsed.
-    await expectError(await putOctets(gw, publicKeyPath(s), { ...bearer(s.token), [PublicHeaders.contentSha256]: 'ab'.repeat(32) }, publicKey), 400, 'body_hash_mismatch');
+    await expectError(
+      await putOctets(gw, publicKeyPath(s), { ...bearer(s.token), [PublicHeaders.contentSha256]: 'ab'.repeat(32) }, publicKey),
+      400,
+      'body_hash_mismatch',
+    );
 
     expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
     const status = await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json();

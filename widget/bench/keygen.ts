@@ -89,7 +89,11 @@ function builtWorkerPath(): string {
  */
 export async function benchServerKeyGenerators(browser: Browser, origin: string): Promise<Record<string, unknown>> {
   // Each run makes two keys (seconds each; minutes on a loaded machine).
-  const page = await pageResult(browser, `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`, RUNS * 240_000);
+  const page = await pageResult(
+    browser,
+    `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`,
+    RUNS * 240_000,
+  );
   const ownMs = page.own as number[];
   const tfheMs = page.tfhe as number[];
   const ck = tfheNode.Shortint.new_client_key(

@@ -171,14 +171,14 @@ export class BlindScore extends LitElement {
 
   private readonly crypto = new CryptoWorkerController(this);
 
-  private declare stage: SessionStage;
-  private declare steps: Steps;
-  private declare values: RawValues;
-  private declare fieldErrors: Partial<Record<FeatureName, FieldError>>;
-  private declare invalidCount: number;
-  private declare decision: BlindScoreDecisionDetail | null;
-  private declare failure: BlindScoreError | null;
-  private declare announcement: string;
+  declare private stage: SessionStage;
+  declare private steps: Steps;
+  declare private values: RawValues;
+  declare private fieldErrors: Partial<Record<FeatureName, FieldError>>;
+  declare private invalidCount: number;
+  declare private decision: BlindScoreDecisionDetail | null;
+  declare private failure: BlindScoreError | null;
+  declare private announcement: string;
 
   /** Base URL of the BlindScore gateway (`gateway-url`). */
   declare gatewayUrl: string;
@@ -315,7 +315,10 @@ export class BlindScore extends LitElement {
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
     if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
-      warnOnce(DevWarning.UnknownPrepare, `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`);
+      warnOnce(
+        DevWarning.UnknownPrepare,
+        `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`,
+      );
     }
   }
 
@@ -649,7 +652,13 @@ export class BlindScore extends LitElement {
       const answers = JSON.stringify(r.values);
       const have = this.encryptedAhead.get(party);
       if (have && have.keys === keys && have.answers === answers) continue;
-      const inputs = this.crypto.request({ type: 'encrypt', modelVersion: manifest.modelVersion, party, inputs: manifest.inputs, features: r.values });
+      const inputs = this.crypto.request({
+        type: 'encrypt',
+        modelVersion: manifest.modelVersion,
+        party,
+        inputs: manifest.inputs,
+        features: r.values,
+      });
       const entry = { keys, answers, inputs };
       // A failed encryption ahead is only a missed head start: the check encrypts again.
       inputs.catch(() => {
@@ -671,16 +680,18 @@ export class BlindScore extends LitElement {
     const stop = new AbortController();
     this.expansionWatch?.abort();
     this.expansionWatch = stop;
-    watchKeyExpansion(client, prepared, stop.signal).then(
-      (state) => {
-        if (state !== 'ready' || this.prepared !== prepared) return;
-        prep.done.push('expanded');
-        emit(this, 'blind-score:prepared', { stage: 'expanded', done: [...prep.done], sessionId: prepared.session.sessionId });
-      },
-      () => undefined,
-    ).finally(() => {
-      if (this.expansionWatch === stop) this.expansionWatch = undefined;
-    });
+    watchKeyExpansion(client, prepared, stop.signal)
+      .then(
+        (state) => {
+          if (state !== 'ready' || this.prepared !== prepared) return;
+          prep.done.push('expanded');
+          emit(this, 'blind-score:prepared', { stage: 'expanded', done: [...prep.done], sessionId: prepared.session.sessionId });
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.expansionWatch === stop) this.expansionWatch = undefined;
+      });
   }
 
   /** Stops the preparation under way: its session is deleted, a key generation in the worker stopped. */
@@ -691,7 +702,10 @@ export class BlindScore extends LitElement {
     prep.abort.abort();
     // Key generation is one long wasm call: only stopping the worker stops it.
     if (!prep.done.includes('keygen')) this.stopWorker();
-    if (prep.session && this.gatewayUrl && this.publishableKey) this.client().deleteSession(prep.session).catch(() => undefined);
+    if (prep.session && this.gatewayUrl && this.publishableKey)
+      this.client()
+        .deleteSession(prep.session)
+        .catch(() => undefined);
   }
 
   private stopWorker(): void {
@@ -708,7 +722,9 @@ export class BlindScore extends LitElement {
     this.prepared = undefined;
     this.rerunOnly = false;
     if (!prepared || !this.gatewayUrl || !this.publishableKey) return;
-    this.client().deleteSession(prepared.session).catch(() => undefined);
+    this.client()
+      .deleteSession(prepared.session)
+      .catch(() => undefined);
   }
 
   private validate(): Answers | null {

@@ -59,9 +59,11 @@ export class KeyExpander {
       const key = reply.key as unknown as ServerKey;
       p.resolve({ key, bytes: serverKeyByteLength(key) });
     } else if (reply.error.code !== undefined) {
-      p.reject(new ApiError(422, 'invalid_server_key', `server key refused by the engine: ${reply.error.message}`, {
-        details: { engineCode: reply.error.code },
-      }));
+      p.reject(
+        new ApiError(422, 'invalid_server_key', `server key refused by the engine: ${reply.error.message}`, {
+          details: { engineCode: reply.error.code },
+        }),
+      );
     } else {
       p.reject(new Error(`key expansion failed: ${reply.error.name}: ${reply.error.message}`));
     }

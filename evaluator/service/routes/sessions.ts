@@ -73,7 +73,11 @@ export function sessionRoutes(service: EvaluatorService) {
         if (!state.complete) {
           throw service.keyRefused(
             sessionId,
-            new ApiError(422, 'invalid_server_key', `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`),
+            new ApiError(
+              422,
+              'invalid_server_key',
+              `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`,
+            ),
           );
         }
         return c.json(service.acceptServerKey(sessionId, bytes, state.frame, reservation), 201);
@@ -143,7 +147,8 @@ function checkFrame(buf: Uint8Array, length: number, limit: number, declared: nu
   try {
     state = readServerKeyFrame(buf, length, limit);
   } catch (e) {
-    if (e instanceof ServerKeyFrameError) throw new ApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`, { details: { field: e.field } });
+    if (e instanceof ServerKeyFrameError)
+      throw new ApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`, { details: { field: e.field } });
     throw e;
   }
   const implied = state.complete ? state.frame.totalBytes : state.minTotalBytes;

@@ -81,7 +81,13 @@ export function classifyEvaluatorError(status: number, body: ErrorBody | undefin
   const wait = evaluatorRetryAfter(retryAfter, body);
   const details = wait === undefined ? facts : { ...facts, retryAfterSeconds: wait };
   if (status === 503 || (body && OVERLOADED.has(body.code))) {
-    return { status: 503, code: 'evaluator_unavailable', message: 'The evaluator is busy or restarting; retry shortly.', retriable: true, details };
+    return {
+      status: 503,
+      code: 'evaluator_unavailable',
+      message: 'The evaluator is busy or restarting; retry shortly.',
+      retriable: true,
+      details,
+    };
   }
   if (body?.code === 'run_failed') {
     return { status: 500, code: 'run_failed', message: 'The evaluation failed; it may be retried.', retriable: true, details };
@@ -138,7 +144,9 @@ async function bootIdOf(target: Target, key: CryptoKey): Promise<string> {
   const known = bootIds.get(target.id);
   if (known) return known;
   try {
-    const bootId = await fetchEvaluatorIdentity(key, (path) => target.transport(path, { method: 'GET', signal: AbortSignal.timeout(15_000) }));
+    const bootId = await fetchEvaluatorIdentity(key, (path) =>
+      target.transport(path, { method: 'GET', signal: AbortSignal.timeout(15_000) }),
+    );
     bootIds.set(target.id, bootId);
     return bootId;
   } catch (error) {
@@ -152,7 +160,12 @@ async function bootIdOf(target: Target, key: CryptoKey): Promise<string> {
 /** Whether a 401 says the request was signed for another boot (read from a clone; the body stays readable). */
 async function isBootMismatch(res: Response): Promise<boolean> {
   if (res.status !== 401) return false;
-  const parsed = ErrorBody.safeParse(await res.clone().json().catch(() => undefined));
+  const parsed = ErrorBody.safeParse(
+    await res
+      .clone()
+      .json()
+      .catch(() => undefined),
+  );
   return parsed.success && parsed.data.code === 'boot_mismatch';
 }
 
@@ -186,7 +199,11 @@ export class EvaluatorClient {
    * @param pinKey the gateway session id: the same session always reaches the same container.
    * @param sessionId the evaluator-side session id (renewed when the evaluator lost a session).
    */
-  constructor(env: Bindings, pinKey: string, readonly sessionId: string) {
+  constructor(
+    env: Bindings,
+    pinKey: string,
+    readonly sessionId: string,
+  ) {
     this.target = targetFor(env, pinKey);
     this.key = sharedKey(env.EVALUATOR_SHARED_SECRET);
     this.key.catch(() => undefined); // surfaced on first call

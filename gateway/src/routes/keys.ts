@@ -60,7 +60,12 @@ function keyUploadRoute(kind: KeyKind) {
  * The compact public key is small (~33 kB): read whole, checked against the model's parameter
  * set (422 `invalid_public_key`, nothing stored), then stored. The session commits it after.
  */
-async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined): Promise<BlobRef> {
+async function storePublicKey(
+  c: Context<AppEnv>,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  expected: string | undefined,
+): Promise<BlobRef> {
   const bytes = await readExact(body, length, expected);
   checkPublicKeyUpload(servedManifest(), bytes);
   return putBytes(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'public-key'), bytes, 'application/octet-stream');
@@ -70,7 +75,12 @@ async function storePublicKey(c: Context<AppEnv>, body: ReadableStream<Uint8Arra
  * The server key is streamed into R2 through its frame check (422 `invalid_server_key` naming
  * the field; R2 keeps nothing of a refused key), never held whole.
  */
-async function storeServerKey(c: Context<AppEnv>, body: ReadableStream<Uint8Array>, length: number, expected: string | undefined): Promise<BlobRef> {
+async function storeServerKey(
+  c: Context<AppEnv>,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  expected: string | undefined,
+): Promise<BlobRef> {
   const { stream, refused, settled } = checkedServerKey(body, length, 'whole');
   try {
     return await putStreamExact(c.env.BLOBS, blobKeys.key(c.get('session').sessionId, 'server-key'), stream, length, expected);
@@ -112,10 +122,14 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   const expected = c.req.header(PublicHeaders.contentSha256);
   if (kind === 'server-key') {
     const { existing } = unwrap(
-      await stub.admitServerKey(credential, { bytes: length, ...(expected === undefined ? {} : { sha256: expected }) }, {
-        ...(clientIp(c) === undefined ? {} : { ip: clientIp(c) }),
-        limits: c.get('tenant').activeSessions,
-      }),
+      await stub.admitServerKey(
+        credential,
+        { bytes: length, ...(expected === undefined ? {} : { sha256: expected }) },
+        {
+          ...(clientIp(c) === undefined ? {} : { ip: clientIp(c) }),
+          limits: c.get('tenant').activeSessions,
+        },
+      ),
     );
     // A key is already accepted: this upload is a duplicate or refused, and never stored.
     if (existing) return c.json(await repeatOf(existing, body, length, expected), 200);

@@ -57,9 +57,20 @@ export const security: Record<'publishableKey' | 'publishableKeyOrParty' | 'toke
 };
 
 export const securitySchemes = {
-  publishableKey: { type: 'apiKey', in: 'header', name: PublicHeaders.publishableKey, description: 'Tenant publishable key; the Origin must be allowed.' },
+  publishableKey: {
+    type: 'apiKey',
+    in: 'header',
+    name: PublicHeaders.publishableKey,
+    description: 'Tenant publishable key; the Origin must be allowed.',
+  },
   sessionToken: { type: 'http', scheme: 'bearer', description: 'The session capability token returned by POST /v1/sessions.' },
-  partyKey: { type: 'apiKey', in: 'header', name: PublicHeaders.partyKey, description: 'A bank or bureau backend secret key, for servers only: a request that also carries an `Origin` is refused (403 `party_key_server_only`).' },
+  partyKey: {
+    type: 'apiKey',
+    in: 'header',
+    name: PublicHeaders.partyKey,
+    description:
+      'A bank or bureau backend secret key, for servers only: a request that also carries an `Origin` is refused (403 `party_key_server_only`).',
+  },
 } as const;
 
 export const SessionPath = z.object({ sessionId: SessionId.meta({ param: { name: 'sessionId', in: 'path' } }) });

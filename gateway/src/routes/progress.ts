@@ -67,7 +67,12 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
  * Relays the evaluator's progress events until its run ends. Returns true when it saw the end
  * (the caller then reads the final state), false when the stream could not be used.
  */
-async function relay(ev: EvaluatorClient, base: SessionProgress, send: (p: SessionProgress) => Promise<void>, signal: AbortSignal): Promise<boolean> {
+async function relay(
+  ev: EvaluatorClient,
+  base: SessionProgress,
+  send: (p: SessionProgress) => Promise<void>,
+  signal: AbortSignal,
+): Promise<boolean> {
   let body: ReadableStream<Uint8Array>;
   try {
     body = await ev.progress(signal);

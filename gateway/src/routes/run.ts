@@ -1,7 +1,15 @@
 /** Running a session: start or retry the run, follow its progress, read the encrypted result. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { ApiError } from '../../../protocol/errors.ts';
-import { PROGRESS_EVENT, PublicBodyLimits, ResultQuery, ResultResponse, RunRequest, RunResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import {
+  PROGRESS_EVENT,
+  PublicBodyLimits,
+  ResultQuery,
+  ResultResponse,
+  RunRequest,
+  RunResponse,
+  SessionProgress,
+} from '../../../protocol/public-api.ts';
 import { readBlobText } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';

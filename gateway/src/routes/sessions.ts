@@ -36,9 +36,17 @@ const createSession = createRoute({
   description: 'Browsers only: the publishable key and an allowed Origin. Returns the session id and its capability token (shown once).',
   security: security.publishableKey,
   middleware: [
-    rateLimit({ bucket: 'sessions', subject: (c) => `ip:${clientIp(c) ?? 'unknown'}`, perMinute: (c) => ipRateLimits(c.env.IP_RATE_LIMITS).sessionsPerMinute }),
+    rateLimit({
+      bucket: 'sessions',
+      subject: (c) => `ip:${clientIp(c) ?? 'unknown'}`,
+      perMinute: (c) => ipRateLimits(c.env.IP_RATE_LIMITS).sessionsPerMinute,
+    }),
     publishableKey({ requireOrigin: true }),
-    rateLimit({ bucket: 'sessions', subject: (c) => `tenant:${c.get('tenant').id}`, perMinute: (c) => c.get('tenant').rateLimits.sessionsPerMinute }),
+    rateLimit({
+      bucket: 'sessions',
+      subject: (c) => `tenant:${c.get('tenant').id}`,
+      perMinute: (c) => c.get('tenant').rateLimits.sessionsPerMinute,
+    }),
     limitBody(PublicBodyLimits.createSession),
   ],
   request: { body: { required: true, content: { 'application/json': { schema: CreateSessionRequest } } } },

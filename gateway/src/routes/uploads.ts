@@ -110,7 +110,8 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
     throw new ApiError(415, 'unsupported_media_type', 'Send the part as application/octet-stream.');
   }
   const declared = c.req.header('content-length');
-  if (declared === undefined || !/^[0-9]{1,12}$/.test(declared)) throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the part.');
+  if (declared === undefined || !/^[0-9]{1,12}$/.test(declared))
+    throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the part.');
   const length = Number(declared);
   const body = c.req.raw.body;
   const stub = sessionStub(c.env, sessionId);

@@ -67,7 +67,10 @@ const MAX_POLL_FAILURES = 3;
 /** A part lease older than this (its request died without ending it) no longer blocks a re-send. */
 const PART_LEASE_MS = 2 * 60_000;
 
-export type CreateSession = Pick<SessionRecord, 'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties' | 'maxRuns'> & {
+export type CreateSession = Pick<
+  SessionRecord,
+  'sessionId' | 'tenantId' | 'tokenHash' | 'modelVersion' | 'demo' | 'parties' | 'maxRuns'
+> & {
   ttlSeconds: number;
 };
 
@@ -194,7 +197,9 @@ export class SessionObject extends DurableObject<Bindings> {
   private async refreshKeyState(r: SessionRecord): Promise<void> {
     if (r.serverKeyEvaluator !== 'expanding' || r.phase === 'running' || Date.now() - this.lastKeyCheck < KEY_CHECK_MS) return;
     this.lastKeyCheck = Date.now();
-    const remote = await this.evaluator(r).status().catch(() => undefined);
+    const remote = await this.evaluator(r)
+      .status()
+      .catch(() => undefined);
     if (typeof remote === 'object' && remote.serverKey.received && remote.serverKey.expansion === 'ready') {
       r.serverKeyEvaluator = 'ready';
       await this.save(r);
@@ -238,7 +243,11 @@ export class SessionObject extends DurableObject<Bindings> {
    * Takes the session's active-session slots for a server-key upload (a session keeps them until
    * it ends or its last run does), or refuses with 429 `too_many_active_sessions`.
    */
-  private async holdSlots(r: SessionRecord, cred: SessionCredential, uploader: { ip?: string; limits: SlotLimits }): Promise<Outcome<SessionRecord>> {
+  private async holdSlots(
+    r: SessionRecord,
+    cred: SessionCredential,
+    uploader: { ip?: string; limits: SlotLimits },
+  ): Promise<Outcome<SessionRecord>> {
     const hold: SlotHold = r.slots ?? { tenantId: r.tenantId, ...(uploader.ip === undefined ? {} : { ip: uploader.ip }) };
     const acquired = await acquireSlots(this.env, r.sessionId, hold, r.expiresAt, uploader.limits);
     if (!acquired.ok) return acquired;
@@ -486,7 +495,11 @@ export class SessionObject extends DurableObject<Bindings> {
    * blob the Worker must delete: the duplicate upload's own, or the replaced inputs'. On a
    * failure the Worker deletes its upload.
    */
-  async commitInputs(cred: SessionCredential, party: Party, ref: BlobRef): Promise<Outcome<{ accepted: InputsAccepted; discard?: string }>> {
+  async commitInputs(
+    cred: SessionCredential,
+    party: Party,
+    ref: BlobRef,
+  ): Promise<Outcome<{ accepted: InputsAccepted; discard?: string }>> {
     const opened = await this.open(cred, 'token-or-party');
     if (!opened.ok) return opened;
     const r = opened.value;
@@ -606,7 +619,9 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     const r = await this.refreshed(opened.value);
     if (runId !== undefined && runId !== r.runId) {
-      return fail(409, 'run_superseded', 'That run is not the session\u2019s latest; its result is gone.', { details: { runId: r.runId ?? null } });
+      return fail(409, 'run_superseded', 'That run is not the session\u2019s latest; its result is gone.', {
+        details: { runId: r.runId ?? null },
+      });
     }
     if (r.phase === 'done' && r.result && r.runId) return ok({ ref: r.result, runId: r.runId });
     return fail(409, 'result_not_ready', `The session is ${stateOf(r)}; the result is not ready.`, {
@@ -867,7 +882,10 @@ export class SessionObject extends DurableObject<Bindings> {
     await this.scheduleAlarm(tombstone);
     // The evaluator's copy would also lapse at its own TTL, which ends with the session's.
     const evaluatorTouched = r.attempts > 0 || r.evaluator.created === true;
-    if (evaluatorTouched) await this.evaluator(r).remove().catch(() => undefined);
+    if (evaluatorTouched)
+      await this.evaluator(r)
+        .remove()
+        .catch(() => undefined);
     return tombstone;
   }
 

@@ -19,7 +19,12 @@ export function ok<T>(value: T): Outcome<T> {
   return { ok: true, value };
 }
 
-export function fail(status: ErrorStatus, code: string, message: string, extra: Omit<Failure, 'status' | 'code' | 'message'> = {}): Outcome<never> {
+export function fail(
+  status: ErrorStatus,
+  code: string,
+  message: string,
+  extra: Omit<Failure, 'status' | 'code' | 'message'> = {},
+): Outcome<never> {
   return { ok: false, error: { status, code, message, ...extra } };
 }
 

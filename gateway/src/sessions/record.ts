@@ -117,7 +117,9 @@ export function statusOf(r: SessionRecord, detail: StatusDetail): SessionStatus 
     publicKey: blobInfo(r.publicKey, detail),
     parties: { received, missing: missingParties(r) },
     run: r.run,
-    ...(detail === 'full' ? { runs: { ...(r.runId === undefined ? {} : { runId: r.runId }), runNumber: r.runNumber, maxRuns: r.maxRuns } } : {}),
+    ...(detail === 'full'
+      ? { runs: { ...(r.runId === undefined ? {} : { runId: r.runId }), runNumber: r.runNumber, maxRuns: r.maxRuns } }
+      : {}),
     attempts: r.attempts,
   };
 }
@@ -192,7 +194,8 @@ export function authorize(stored: StoredSession | undefined, cred: SessionCreden
     if (!digestsEqual(stored.tokenHash, cred.tokenHash)) return fail(401, 'invalid_token', 'The token does not open this session.');
   } else {
     if (level === 'token') return fail(403, 'token_required', 'Only the session token may do this.');
-    if (cred.tenantId !== stored.tenantId) return fail(401, 'invalid_party_key', 'The party key does not belong to this session\u2019s tenant.');
+    if (cred.tenantId !== stored.tenantId)
+      return fail(401, 'invalid_party_key', 'The party key does not belong to this session\u2019s tenant.');
   }
   if (stored.kind === 'tombstone') {
     return stored.reason === 'expired'

@@ -39,7 +39,13 @@ function subjects(hold: SlotHold): SlotSubject[] {
  * slot taken here is given back: 429 `too_many_active_sessions`, retriable, with the seconds
  * until a slot frees at the latest.
  */
-export async function acquireSlots(env: Bindings, sessionId: string, hold: SlotHold, until: number, limits: SlotLimits): Promise<Outcome<true>> {
+export async function acquireSlots(
+  env: Bindings,
+  sessionId: string,
+  hold: SlotHold,
+  until: number,
+  limits: SlotLimits,
+): Promise<Outcome<true>> {
   const taken: SlotSubject[] = [];
   for (const s of subjects(hold)) {
     const limit = s.pool === POOL ? limits.perTenant : limits.perIp;
@@ -47,10 +53,15 @@ export async function acquireSlots(env: Bindings, sessionId: string, hold: SlotH
     if (!result.allowed) {
       await Promise.all(taken.map((t) => rateLimiterStub(env, t.subject).releaseSlot(t.pool, sessionId)));
       const scope = s.pool === POOL ? 'this service' : 'this address';
-      return fail(429, 'too_many_active_sessions', `Too many sessions of ${scope} hold a server key; retry in ${result.retryAfterSeconds} s or end one.`, {
-        retriable: true,
-        details: { retryAfterSeconds: result.retryAfterSeconds, limit },
-      });
+      return fail(
+        429,
+        'too_many_active_sessions',
+        `Too many sessions of ${scope} hold a server key; retry in ${result.retryAfterSeconds} s or end one.`,
+        {
+          retriable: true,
+          details: { retryAfterSeconds: result.retryAfterSeconds, limit },
+        },
+      );
     }
     taken.push(s);
   }
@@ -59,5 +70,11 @@ export async function acquireSlots(env: Bindings, sessionId: string, hold: SlotH
 
 /** Gives the session's slots back (best effort: a lost release lapses at the session's expiry). */
 export async function releaseSlots(env: Bindings, sessionId: string, hold: SlotHold): Promise<void> {
-  await Promise.all(subjects(hold).map((s) => rateLimiterStub(env, s.subject).releaseSlot(s.pool, sessionId).catch(() => undefined)));
+  await Promise.all(
+    subjects(hold).map((s) =>
+      rateLimiterStub(env, s.subject)
+        .releaseSlot(s.pool, sessionId)
+        .catch(() => undefined),
+    ),
+  );
 }

@@ -48,5 +48,9 @@ export function rateLimiterStub(env: Bindings, subject: string): RateLimiterApi 
  */
 export function prepareInBackground(c: Context<AppEnv>): void {
   const { sessionId, credential } = c.get('session');
-  c.executionCtx.waitUntil(sessionStub(c.env, sessionId).prepare(credential).catch(() => undefined));
+  c.executionCtx.waitUntil(
+    sessionStub(c.env, sessionId)
+      .prepare(credential)
+      .catch(() => undefined),
+  );
 }

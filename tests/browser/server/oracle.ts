@@ -151,7 +151,10 @@ export function createOracle(manifest: Manifest): Hono {
     }
   };
   /** Against the manifest's set, as the bank's and the bureau's backends check it (the party SDK). */
-  app.post('/public-key-check', publicKeyCheck((bytes) => checkPublicKey(manifest, bytes)));
+  app.post(
+    '/public-key-check',
+    publicKeyCheck((bytes) => checkPublicKey(manifest, bytes)),
+  );
   /** Against a named set (`protocol/compact-public-key.ts`). */
   app.post('/public-key-check/:paramSet', publicKeyCheck(checkCompactPublicKey));
 

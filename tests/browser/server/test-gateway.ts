@@ -384,11 +384,22 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     if (!body.success) throw new ApiError(400, 'invalid_request', body.error.message);
     const { size, sha256: hash } = body.data;
     if (s.serverKey) {
-      throw new ApiError(409, 'server_key_exists', s.serverKey.sha256 === hash ? 'This key was already accepted.' : 'A different server-key was already accepted.');
+      throw new ApiError(
+        409,
+        'server_key_exists',
+        s.serverKey.sha256 === hash ? 'This key was already accepted.' : 'A different server-key was already accepted.',
+      );
     }
-    if (size > PublicBodyLimits.serverKey) throw new ApiError(413, 'body_too_large', `The server-key exceeds ${PublicBodyLimits.serverKey} bytes.`);
+    if (size > PublicBodyLimits.serverKey)
+      throw new ApiError(413, 'body_too_large', `The server-key exceeds ${PublicBodyLimits.serverKey} bytes.`);
     if (s.upload && s.upload.size === size && s.upload.sha256 === hash) return c.json(uploadView(s.upload), 200);
-    s.upload = { id: randomBytes(16).toString('base64url'), size, sha256: hash, partCount: Math.ceil(size / SERVER_KEY_UPLOAD.partSize), parts: new Map() };
+    s.upload = {
+      id: randomBytes(16).toString('base64url'),
+      size,
+      sha256: hash,
+      partCount: Math.ceil(size / SERVER_KEY_UPLOAD.partSize),
+      parts: new Map(),
+    };
     return c.json(uploadView(s.upload), 201);
   });
 
@@ -441,7 +452,8 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
   /** What the bank's and bureau's backends download (the real gateway also takes their party keys). */
   app.get(PublicRoutes.publicKey, (c) => {
     const s = sessionOf(c);
-    if (!s.publicKey?.body) throw new ApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
+    if (!s.publicKey?.body)
+      throw new ApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
     return c.body(s.publicKey.body as Uint8Array<ArrayBuffer>, 200, {
       'content-type': 'application/octet-stream',
       [PublicHeaders.contentSha256]: s.publicKey.sha256,
@@ -482,7 +494,12 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     try {
       if (!s.publicKey?.body) throw new ApiError(409, 'public_key_not_ready', 'the parties found no public key');
       for (const party of ['bank', 'bureau'] as const) {
-        const body = encryptPartyInputs({ manifest: model.manifest, party, features: BACKEND_FEATURES[party], publicKey: s.publicKey.body });
+        const body = encryptPartyInputs({
+          manifest: model.manifest,
+          party,
+          features: BACKEND_FEATURES[party],
+          publicKey: s.publicKey.body,
+        });
         s.partyLists[party] = validatePartyUpload(model.manifest, body, party);
         s.inputs[party] = {};
       }
@@ -527,11 +544,16 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     await delay(150);
     if (s.scenario.hang) return;
     for (let done = 1; done <= 4; done++) {
-      change(s, { run: { state: 'running', stage: done < 3 ? 'nodes' : 'leaves', completed: done - 1, total: 4, fraction: (done - 1) / 4 } });
+      change(s, {
+        run: { state: 'running', stage: done < 3 ? 'nodes' : 'leaves', completed: done - 1, total: 4, fraction: (done - 1) / 4 },
+      });
       await delay(100);
     }
     if (s.scenario.runFails) {
-      change(s, { state: 'failed', run: { state: 'failed', stage: 'failed', completed: 2, total: 4, fraction: 0.5, error: s.scenario.runFails.toBody() } });
+      change(s, {
+        state: 'failed',
+        run: { state: 'failed', stage: 'failed', completed: 2, total: 4, fraction: 0.5, error: s.scenario.runFails.toBody() },
+      });
       return;
     }
     change(s, { state: 'done', run: { state: 'succeeded', stage: 'done', completed: 4, total: 4, fraction: 1 } });
@@ -580,7 +602,8 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     const s = sessionOf(c);
     if (s.scenario.resultError) throw s.scenario.resultError;
     const wanted = c.req.query('runId');
-    if (wanted !== undefined && wanted !== s.runId) throw new ApiError(409, 'run_superseded', 'another run came after it', { details: { runId: s.runId } });
+    if (wanted !== undefined && wanted !== s.runId)
+      throw new ApiError(409, 'run_superseded', 'another run came after it', { details: { runId: s.runId } });
     if (s.state !== 'done') throw new ApiError(409, 'result_not_ready', 'not done', { retriable: true });
     const applicant = s.inputs.applicant!;
     const labels = model.manifest.explanation.bins.map((b) => b.label);
@@ -591,7 +614,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       explanation: {
         // Rotated, bit i is labelled bin i-1: a denial would promise approval with fewer years.
         bins: s.scenario.shiftResultBins ? labels.map((_, i) => labels[(i + labels.length - 1) % labels.length]!) : labels,
-        ciphertexts: model.manifest.explanation.bins.map((b) => decompressCiphertext(applicant[explanationSource(s.scenario, b.label)]![0]!)),
+        ciphertexts: model.manifest.explanation.bins.map((b) =>
+          decompressCiphertext(applicant[explanationSource(s.scenario, b.label)]![0]!),
+        ),
       },
     };
     return c.json(result);

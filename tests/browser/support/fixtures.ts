@@ -29,7 +29,9 @@ export async function oracle<T>(path: string, body: unknown): Promise<T> {
 }
 
 /** Bytes the oracle serves for its tuniform test keys. */
-export async function oracleBytes(name: 'high-level-key' | 'public-key' | 'client-key' | 'server-key' | 'shortint-template'): Promise<Uint8Array> {
+export async function oracleBytes(
+  name: 'high-level-key' | 'public-key' | 'client-key' | 'server-key' | 'shortint-template',
+): Promise<Uint8Array> {
   const response = await fetch(`/oracle/tuniform/${name}`);
   if (!response.ok) throw new Error(`oracle ${name}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
@@ -41,7 +43,11 @@ export async function oracleBytes(name: 'high-level-key' | 'public-key' | 'clien
  * public key and the compressed server key of the shortint key cut out of it.
  */
 export async function cacheReferenceKeys(name: string): Promise<void> {
-  const [highLevelKey, publicKey, serverKey] = await Promise.all([oracleBytes('high-level-key'), oracleBytes('public-key'), oracleBytes('server-key')]);
+  const [highLevelKey, publicKey, serverKey] = await Promise.all([
+    oracleBytes('high-level-key'),
+    oracleBytes('public-key'),
+    oracleBytes('server-key'),
+  ]);
   await writeCachedKeys(name, {
     version: KEY_CACHE_VERSION,
     paramSet: 'tuniform',

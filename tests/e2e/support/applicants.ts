@@ -107,7 +107,12 @@ export interface CustomerApplicant extends Applicant {
  * The first generated application (fixed seed) whose outcome, with the customer's bank and
  * bureau records in place of the generated ones, is `kind`.
  */
-export function pickCustomerApplicant(model: Model, customer: CustomerRecord, kind: ExplanationOutcome['kind'], seed = 7): CustomerApplicant {
+export function pickCustomerApplicant(
+  model: Model,
+  customer: CustomerRecord,
+  kind: ExplanationOutcome['kind'],
+  seed = 7,
+): CustomerApplicant {
   const applicantFields = new Set<string>(model.manifest.features.filter((f) => f.party === 'applicant').map((f) => f.name));
   for (const { features: generated } of generateApplications(5_000, seed)) {
     const features: CreditFeatures = { ...generated, ...customer.bank, ...customer.bureau };

@@ -33,7 +33,14 @@ export class CdpConnection {
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener('message', (e) => {
-      const msg = JSON.parse(String(e.data)) as { id?: number; result?: Params; error?: { message: string }; method?: string; params?: Params; sessionId?: string };
+      const msg = JSON.parse(String(e.data)) as {
+        id?: number;
+        result?: Params;
+        error?: { message: string };
+        method?: string;
+        params?: Params;
+        sessionId?: string;
+      };
       if (msg.id !== undefined) {
         const p = this.pending.get(msg.id);
         if (!p) return;
@@ -104,7 +111,9 @@ export async function launchBrowser(options: { cpus?: number } = {}): Promise<La
     const period = 100_000;
     writeFileSync(join(cgroup, 'cpu.cfs_period_us'), String(period));
     writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), String(Math.round(options.cpus * period)));
-    child = spawn('sh', ['-c', `echo $$ > "$0/cgroup.procs" && exec "$@"`, cgroup, CHROMIUM_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn('sh', ['-c', `echo $$ > "$0/cgroup.procs" && exec "$@"`, cgroup, CHROMIUM_PATH, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } else {
     child = spawn(CHROMIUM_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
@@ -128,7 +137,9 @@ export async function launchBrowser(options: { cpus?: number } = {}): Promise<La
   const cdp = await CdpConnection.connect(wsUrl);
   return {
     cdp,
-    cpu: cgroup ? { method: 'cgroup-v1-cpu-quota', cpus: options.cpus!, cgroup: `cpu:/${cgroup.slice(CGROUP_CPU_ROOT.length + 1)}` } : { method: 'none' },
+    cpu: cgroup
+      ? { method: 'cgroup-v1-cpu-quota', cpus: options.cpus!, cgroup: `cpu:/${cgroup.slice(CGROUP_CPU_ROOT.length + 1)}` }
+      : { method: 'none' },
     async close() {
       await cdp.send('Browser.close').catch(() => undefined);
       cdp.close();
@@ -146,7 +157,8 @@ export async function launchBrowser(options: { cpus?: number } = {}): Promise<La
       }
       if (cgroup) {
         // The group can go once its processes have: wait for Chromium's children to leave it.
-        for (let i = 0; i < 100 && readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() !== ''; i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 100 && readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() !== ''; i++)
+          await new Promise((r) => setTimeout(r, 100));
         try {
           rmdirSync(cgroup);
         } catch {

@@ -13,7 +13,6 @@ import { EvaluatorRoutes, importSharedSecret, proveEvaluatorIdentity } from '../
 import { testTenants } from '../../workerd/support/tenants.ts';
 import { SCRIPTED_SERVER_SECRET, type ScriptedAnswer } from './provided.ts';
 
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const key = await importSharedSecret(SCRIPTED_SERVER_SECRET);
   const bootId = randomBytes(16).toString('hex');

@@ -56,7 +56,9 @@ function uploads(features: CreditFeatures): PartyUpload[] {
     inputs: Object.fromEntries(
       Object.entries(digits).map(([name, ds]) => [
         name,
-        ds.map((d) => bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(keys.clientKey, BigInt(d))))),
+        ds.map((d) =>
+          bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(keys.clientKey, BigInt(d)))),
+        ),
       ]),
     ),
   };

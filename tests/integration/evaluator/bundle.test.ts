@@ -96,7 +96,12 @@ describe('production bundle', () => {
       fetch(url + path, {
         method,
         headers: {
-          ...(await signEvaluatorRequest(key, { bootId, method, pathAndQuery: path, contentSha256: await sha256Hex(body ?? new Uint8Array(0)) })),
+          ...(await signEvaluatorRequest(key, {
+            bootId,
+            method,
+            pathAndQuery: path,
+            contentSha256: await sha256Hex(body ?? new Uint8Array(0)),
+          })),
           ...(type ? { 'content-type': type } : {}),
         },
         ...(body ? { body } : {}),

@@ -6,13 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
-import {
-  EMPTY_BODY_SHA256,
-  evaluatorPath,
-  InputsAccepted,
-  ModelInfo,
-  SessionStatus,
-} from '../../../protocol/evaluator-api.ts';
+import { EMPTY_BODY_SHA256, evaluatorPath, InputsAccepted, ModelInfo, SessionStatus } from '../../../protocol/evaluator-api.ts';
 import * as tfhe from 'node-tfhe';
 import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
@@ -155,10 +149,17 @@ describe('session lifecycle', () => {
   });
 
   it('validates ids and bodies', async () => {
-    await expectError(await ev.request('PUT', evaluatorPath.session('short'), { json: { modelVersion: TEST_MANIFEST.modelVersion } }), 400, 'invalid_request');
+    await expectError(
+      await ev.request('PUT', evaluatorPath.session('short'), { json: { modelVersion: TEST_MANIFEST.modelVersion } }),
+      400,
+      'invalid_request',
+    );
     await expectError(await ev.request('PUT', evaluatorPath.session(newId()), { json: { modelVersion: 'nope' } }), 400, 'invalid_request');
     await expectError(
-      await ev.request('PUT', evaluatorPath.session(newId()), { bytes: new TextEncoder().encode('{not json'), contentType: 'application/json' }),
+      await ev.request('PUT', evaluatorPath.session(newId()), {
+        bytes: new TextEncoder().encode('{not json'),
+        contentType: 'application/json',
+      }),
       400,
       'invalid_json',
     );
@@ -213,7 +214,11 @@ describe('party inputs', () => {
     const fewDigits = { ...bank, inputs: { account_age: encryptCode(ck, 1, 1) } };
     await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: fewDigits }), 422, 'invalid_inputs');
     const short = { ...bank, inputs: { account_age: [bank.inputs.account_age![0]!.slice(0, 100), bank.inputs.account_age![1]!] } };
-    const shortBody = await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: short }), 422, 'invalid_ciphertext');
+    const shortBody = await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: short }),
+      422,
+      'invalid_ciphertext',
+    );
     expect(shortBody.details).toEqual({ input: 'account_age', digit: 0 });
     // Well-sized but corrupt: the LWE size field (bytes 8..15) says 2048, or the degree is forged.
     const corrupt = (edit: (b: Uint8Array) => void) => {
@@ -228,8 +233,16 @@ describe('party inputs', () => {
     );
     expect(wrongSize.message).toContain('account_age[0]');
     // Byte 84 is the degree (after body, lwe_size, 44-byte seed, 24-byte modulus); 16 the seed kind.
-    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[84] = 15)) }), 422, 'invalid_ciphertext');
-    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[16] = 9)) }), 422, 'invalid_ciphertext');
+    await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[84] = 15)) }),
+      422,
+      'invalid_ciphertext',
+    );
+    await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: corrupt((b) => (b[16] = 9)) }),
+      422,
+      'invalid_ciphertext',
+    );
     await expectError(
       await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { json: { ...bank, modelVersion: 'c3'.repeat(32) } }),
       409,
@@ -243,7 +256,11 @@ describe('party inputs', () => {
   it('refuses an oversized payload with 413 while it streams', async () => {
     const id = await createSession();
     const huge = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(200_000) }));
-    await expectError(await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { bytes: huge, contentType: 'application/json' }), 413, 'body_too_large');
+    await expectError(
+      await ev.request('PUT', evaluatorPath.inputs(id, 'bank'), { bytes: huge, contentType: 'application/json' }),
+      413,
+      'body_too_large',
+    );
   });
 });
 
@@ -269,7 +286,11 @@ describe('compact-list inputs', () => {
     // Declared as the manifest wants, but the list holds a 2-bit value (1 block) instead of a 4-bit one.
     const oneBlock = tfhe.CompactCiphertextList.builder(cpk);
     oneBlock.push_u2(1);
-    const mismatch = await expectError(await put({ ...bank, list: bytesToBase64(oneBlock.build().serialize()) }), 422, 'invalid_ciphertext');
+    const mismatch = await expectError(
+      await put({ ...bank, list: bytesToBase64(oneBlock.build().serialize()) }),
+      422,
+      'invalid_ciphertext',
+    );
     expect(mismatch.message).toContain('declare');
     const packed = tfhe.CompactCiphertextList.builder(cpk);
     packed.push_u4(2);
@@ -281,7 +302,11 @@ describe('compact-list inputs', () => {
         ).build(),
       ),
     );
-    const foreign = await expectError(await put(compactPartyInputs(TEST_MANIFEST, 'bank', foreignKey, { account_age: 1 })), 422, 'invalid_ciphertext');
+    const foreign = await expectError(
+      await put(compactPartyInputs(TEST_MANIFEST, 'bank', foreignKey, { account_age: 1 })),
+      422,
+      'invalid_ciphertext',
+    );
     expect(foreign.message).toContain('modulus');
     // Declarations that do not fit the manifest are refused before the bytes are read.
     const wrongDigits = await expectError(await put({ ...bank, inputs: [{ name: 'account_age', digits: 1 }] }), 422, 'invalid_inputs');
@@ -296,9 +321,13 @@ describe('run failures', () => {
     // This suite's backend refuses to expand keys, so every run fails at its first step.
     const id = await createSession();
     const key = loadTestKeys('tuniform').compressedServerKeyBytes as Uint8Array<ArrayBuffer>;
-    expect((await ev.request('PUT', evaluatorPath.serverKey(id), { bytes: key, contentType: 'application/octet-stream' })).status).toBe(201);
+    expect((await ev.request('PUT', evaluatorPath.serverKey(id), { bytes: key, contentType: 'application/octet-stream' })).status).toBe(
+      201,
+    );
     for (const party of ['applicant', 'bank', 'bureau'] as const) {
-      expect((await ev.request('PUT', evaluatorPath.inputs(id, party), { json: partyInputs(TEST_MANIFEST, party, keys().clientKey) })).status).toBe(201);
+      expect(
+        (await ev.request('PUT', evaluatorPath.inputs(id, party), { json: partyInputs(TEST_MANIFEST, party, keys().clientKey) })).status,
+      ).toBe(201);
     }
     expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
     const events = await readProgress(await ev.request('GET', evaluatorPath.progress(id)));

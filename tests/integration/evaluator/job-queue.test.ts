@@ -20,7 +20,13 @@ function gate() {
     });
     return 'done';
   };
-  return { task, open, get started() { return started; } };
+  return {
+    task,
+    open,
+    get started() {
+      return started;
+    },
+  };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -36,7 +42,11 @@ describe('JobQueue', () => {
     expect([q.position('j2'), q.position('j3')]).toEqual([0, 1]);
     // Two slots busy with jobs of the assumed 5 s: one should end within 3 s.
     expect(() => q.submit('j4', gate().task)).toThrow(
-      expect.objectContaining({ status: 503, code: 'queue_full', extra: { retriable: true, details: { maxQueued: 2, retryAfterSeconds: 3 } } }),
+      expect.objectContaining({
+        status: 503,
+        code: 'queue_full',
+        extra: { retriable: true, details: { maxQueued: 2, retryAfterSeconds: 3 } },
+      }),
     );
     g[0]!.open();
     await expect(results[0]).resolves.toBe('done');

@@ -21,12 +21,17 @@ import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../su
 import { TEST_SECRET } from './support/harness.ts';
 
 // The model the evaluator process serves (model/artifacts).
-const SERVED = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'manifest.json'), 'utf8')) as { modelVersion: string };
+const SERVED = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'manifest.json'), 'utf8')) as {
+  modelVersion: string;
+};
 let key: CryptoKey;
 const running: EvaluatorProcess[] = [];
 
 async function start(port: number): Promise<EvaluatorProcess> {
-  const p = await startEvaluatorProcess(port, { secret: TEST_SECRET, env: { EVALUATOR_POOL_SIZE: '1', EVALUATOR_PREEXPAND_KEYS: 'false' } });
+  const p = await startEvaluatorProcess(port, {
+    secret: TEST_SECRET,
+    env: { EVALUATOR_POOL_SIZE: '1', EVALUATOR_PREEXPAND_KEYS: 'false' },
+  });
   running.push(p);
   return p;
 }
@@ -42,7 +47,10 @@ async function captured(bootId: string): Promise<{ path: string; headers: Record
   return { path, body, headers: { ...signed, 'content-type': 'application/json' } };
 }
 
-async function send(p: EvaluatorProcess, req: { path: string; headers: Record<string, string>; body: string }): Promise<{ status: number; code?: string }> {
+async function send(
+  p: EvaluatorProcess,
+  req: { path: string; headers: Record<string, string>; body: string },
+): Promise<{ status: number; code?: string }> {
   const res = await fetch(p.url + req.path, { method: 'PUT', headers: req.headers, body: req.body });
   if (res.ok) {
     await res.body?.cancel();

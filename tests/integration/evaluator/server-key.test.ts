@@ -46,7 +46,10 @@ async function expectError(res: Response | { status: number; body: string }, sta
 /** Signed headers for a chunked upload whose full body is not hashed (it is refused before its end). */
 async function chunkedHeaders(path: string, contentSha256 = '0'.repeat(64)): Promise<Record<string, string>> {
   const key = await importSharedSecret(TEST_SECRET);
-  return { ...(await signEvaluatorRequest(key, { bootId: ev.bootId, method: 'PUT', pathAndQuery: path, contentSha256 })), 'content-type': OCTETS };
+  return {
+    ...(await signEvaluatorRequest(key, { bootId: ev.bootId, method: 'PUT', pathAndQuery: path, contentSha256 })),
+    'content-type': OCTETS,
+  };
 }
 
 /**
@@ -101,7 +104,11 @@ describe('server key upload', () => {
 
   it('names the parameter sets when the key is for another one', async () => {
     const id = await newSession();
-    const body = await expectError(await putKey(id, loadTestKeys('gaussian').compressedServerKeyBytes as Uint8Array<ArrayBuffer>), 422, 'key_parameter_mismatch');
+    const body = await expectError(
+      await putKey(id, loadTestKeys('gaussian').compressedServerKeyBytes as Uint8Array<ArrayBuffer>),
+      422,
+      'key_parameter_mismatch',
+    );
     expect(body.details).toEqual({ expected: 'tuniform', received: 'gaussian' });
     expect(ev.service.budget.stored).toBeLessThan(2 * COMPRESSED_SERVER_KEY_BYTES.tuniform);
   });
@@ -132,11 +139,19 @@ describe('server key upload', () => {
     // Truncated without a Content-Length: refused when the body ends short of its fields.
     const prefix = key.subarray(0, 2_000_000);
     const headers = await chunkedHeaders(evaluatorPath.serverKey(id), await sha256Hex(prefix));
-    const res = await streamUpload(`${ev.url}${evaluatorPath.serverKey(id)}`, 'PUT', headers, prefix.length, (o, s) => prefix.subarray(o, o + s));
+    const res = await streamUpload(`${ev.url}${evaluatorPath.serverKey(id)}`, 'PUT', headers, prefix.length, (o, s) =>
+      prefix.subarray(o, o + s),
+    );
     expect((await expectError(res, 422, 'invalid_server_key')).message).toContain('truncated');
 
     // A body that does not hash to its signed value is refused even when the key is well formed.
-    const forged = await streamUpload(`${ev.url}${evaluatorPath.serverKey(id)}`, 'PUT', await chunkedHeaders(evaluatorPath.serverKey(id)), key.length, (o, s) => key.subarray(o, o + s));
+    const forged = await streamUpload(
+      `${ev.url}${evaluatorPath.serverKey(id)}`,
+      'PUT',
+      await chunkedHeaders(evaluatorPath.serverKey(id)),
+      key.length,
+      (o, s) => key.subarray(o, o + s),
+    );
     await expectError(forged, 400, 'body_hash_mismatch');
 
     // The session still takes its real key.
@@ -174,7 +189,11 @@ describe('server key upload', () => {
 
   it('refuses other content types and unknown sessions before reading the body', async () => {
     const id = await newSession();
-    await expectError(await ev.request('PUT', evaluatorPath.serverKey(id), { bytes: new Uint8Array(8), contentType: 'application/json' }), 415, 'unsupported_media_type');
+    await expectError(
+      await ev.request('PUT', evaluatorPath.serverKey(id), { bytes: new Uint8Array(8), contentType: 'application/json' }),
+      415,
+      'unsupported_media_type',
+    );
     await expectError(await putKey('unknown-session-0000000000000', new Uint8Array(8)), 404, 'session_not_found');
   });
 });
@@ -185,7 +204,9 @@ describe('memory budget', () => {
     const small = await startTestEvaluator(manifestOnlyBackend(), { EVALUATOR_PREEXPAND_KEYS: 'false', EVALUATOR_MEMORY_BUDGET_MB: '200' });
     try {
       const create = async (id: string) =>
-        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(201);
+        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(
+          201,
+        );
       const put = (id: string) => small.request('PUT', evaluatorPath.serverKey(id), { bytes: tuniform(), contentType: OCTETS });
       await create('memory-session-one-000000000');
       await create('memory-session-two-000000000');
@@ -200,12 +221,14 @@ describe('memory budget', () => {
     }
   });
 
-  it('holds an admitted key upload\'s bytes while it streams: a concurrent one is refused before its body is read', async () => {
+  it("holds an admitted key upload's bytes while it streams: a concurrent one is refused before its body is read", async () => {
     const small = await startTestEvaluator(manifestOnlyBackend(), { EVALUATOR_PREEXPAND_KEYS: 'false', EVALUATOR_MEMORY_BUDGET_MB: '200' });
     try {
       const ids = ['admission-one-00000000000000', 'admission-two-00000000000000', 'admission-three-000000000000'];
       for (const id of ids) {
-        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(201);
+        expect((await small.request('PUT', evaluatorPath.session(id), { json: { modelVersion: TEST_MANIFEST.modelVersion } })).status).toBe(
+          201,
+        );
       }
       const key = tuniform();
       const MiB = 1024 * 1024;

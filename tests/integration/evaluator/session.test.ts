@@ -81,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('full sessions', () => {
-  it('runs two interleaved sessions, queued one after the other, each to the cleartext model\'s answer', async () => {
+  it("runs two interleaved sessions, queued one after the other, each to the cleartext model's answer", async () => {
     const [a, b] = [await newSession(), await newSession()];
     const [codesA, codesB] = [codesFor(11), codesFor(12345)];
     await putKey(a);
@@ -112,7 +112,10 @@ describe('full sessions', () => {
     expect((await ev.request('POST', evaluatorPath.run(a))).status).toBe(200);
     expect(await readProgress(await ev.request('GET', evaluatorPath.progress(a)))).toHaveLength(1);
 
-    for (const [id, codes] of [[a, codesA], [b, codesB]] as const) {
+    for (const [id, codes] of [
+      [a, codesA],
+      [b, codesB],
+    ] as const) {
       const result = await fetchResult(id);
       expect(result.modelVersion).toBe(model.manifest.modelVersion);
       expect(result.explanation.bins).toEqual(model.manifest.explanation.bins.map((x) => x.label));
@@ -121,7 +124,11 @@ describe('full sessions', () => {
       const runLog = ev.logs.records.find((r) => r.msg === 'run succeeded' && r.sessionId === id);
       expect(runLog).toMatchObject({ expandedNow: expect.any(Boolean), keyMs: expect.any(Number), runMs: expect.any(Number) });
       const status = SessionStatus.parse(await (await ev.request('GET', evaluatorPath.session(id))).json());
-      expect(status.serverKey).toMatchObject({ received: true, paramSet: model.manifest.parameterSet.id, expansion: expect.stringMatching(/^(ready|none)$/) });
+      expect(status.serverKey).toMatchObject({
+        received: true,
+        paramSet: model.manifest.parameterSet.id,
+        expansion: expect.stringMatching(/^(ready|none)$/),
+      });
     }
 
     // The next check on session a: new inputs make the session idle again, and its run reuses the key.
@@ -170,7 +177,10 @@ describe('full sessions', () => {
     const result = await fetchResult(id);
     const dec = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
     const expected = explainCodes(model.tree, codes, model.manifest.explanation);
-    expect({ decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) }).toEqual({ decision: expected.decision, bits: expected.bits });
+    expect({ decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) }).toEqual({
+      decision: expected.decision,
+      bits: expected.bits,
+    });
   });
 
   it('names the missing party, freezes inputs once running, and forgets a session deleted mid-run', async () => {
@@ -230,7 +240,10 @@ describe('run queue', () => {
       const [a, b, c] = ids;
       const progress = [a, b].map((id) => e.request('GET', evaluatorPath.progress(id)).then(readProgress));
       expect((await e.request('POST', evaluatorPath.run(a))).status).toBe(202);
-      expect(RunProgress.parse(await (await e.request('POST', evaluatorPath.run(b))).json())).toMatchObject({ state: 'queued', queuePosition: 0 });
+      expect(RunProgress.parse(await (await e.request('POST', evaluatorPath.run(b))).json())).toMatchObject({
+        state: 'queued',
+        queuePosition: 0,
+      });
 
       const refused = await e.request('POST', evaluatorPath.run(c));
       const body = await expectError(refused, 503, 'queue_full');

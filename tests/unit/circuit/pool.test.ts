@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitError, createPbsPool } from '../../../evaluator/circuit/index.ts';
-import { createLookupTable, EngineError, loadServerKey, programmableBootstrap, type Ciphertext, type LookupTable, type ServerKey } from '../../../fhe/index.ts';
+import {
+  createLookupTable,
+  EngineError,
+  loadServerKey,
+  programmableBootstrap,
+  type Ciphertext,
+  type LookupTable,
+  type ServerKey,
+} from '../../../fhe/index.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { decryptFull, encrypt } from '../engine/support.ts';
 
@@ -38,7 +46,9 @@ describe('bootstrap pool', () => {
         expect(r.status, `#${i}`).toBe('fulfilled');
         const out = (r as PromiseFulfilledResult<Ciphertext>).value;
         expect(decryptFull(keys, out)).toBe(table(i % 4));
-        expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(serverKey, inputs[i]!, realLut).data.buffer))).toBe(true);
+        expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(serverKey, inputs[i]!, realLut).data.buffer))).toBe(
+          true,
+        );
       });
     } finally {
       pool.releaseKey(serverKey);

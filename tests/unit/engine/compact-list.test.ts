@@ -55,7 +55,10 @@ function listBytes(cpk: tfhe.TfheCompactPublicKey, pushes: readonly Push[]): Uin
 
 /** A list of 2-bit unsigned values, one block each. */
 function u2List(cpk: tfhe.TfheCompactPublicKey, messages: readonly number[]): Uint8Array {
-  return listBytes(cpk, messages.map((m) => (b: tfhe.CompactCiphertextListBuilder) => b.push_u2(m)));
+  return listBytes(
+    cpk,
+    messages.map((m) => (b: tfhe.CompactCiphertextListBuilder) => b.push_u2(m)),
+  );
 }
 
 /** Offset of the first byte after the list's data words (lwe_size field). */
@@ -112,15 +115,12 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
       values.push({ push: (b) => b.push_i4(-3), blocks: [1, 3] }); // −3 = 0b1101 in two's complement
       values.push({ push: (b) => b.push_u8(0xb4), blocks: [0, 1, 3, 2] });
 
-      const bytes = listBytes(keys.compactPublicKey, values.map((v) => v.push));
+      const bytes = listBytes(
+        keys.compactPublicKey,
+        values.map((v) => v.push),
+      );
       const list = deserializeCompactCiphertextList(bytes, key.params);
-      expect(list.kinds.map((k) => k.kind)).toEqual([
-        ...Array(20).fill('unsigned'),
-        'boolean',
-        'boolean',
-        'signed',
-        'unsigned',
-      ]);
+      expect(list.kinds.map((k) => k.kind)).toEqual([...Array(20).fill('unsigned'), 'boolean', 'boolean', 'signed', 'unsigned']);
       expect(list.count).toBe(values.reduce((n, v) => n + v.blocks.length, 0));
       const expanded = expandCompactCiphertextList(list, key.params);
       expect(expanded.map((b) => b.length)).toEqual(values.map((v) => v.blocks.length));
@@ -141,10 +141,7 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
     it('expands lists longer than one mask bin (k·N + 52 blocks: two shared masks)', () => {
       const rng = seededRandom(seed);
       const messages = Array.from({ length: 2100 }, () => randomInt(rng, 4));
-      const list = deserializeCompactCiphertextList(
-        u2List(keys.compactPublicKey, messages),
-        key.params,
-      );
+      const list = deserializeCompactCiphertextList(u2List(keys.compactPublicKey, messages), key.params);
       expect(list.data.length).toBe(2 * (2 * 2048 + 2100));
       const got = expandCompactCiphertextList(list).map(([ct]) => decrypt(keys, ct!));
       expect(got).toEqual(messages);
@@ -179,10 +176,7 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
       const rng = seededRandom(seed + 1);
       const p = key.params.messageModulus * key.params.carryModulus;
       const messages = Array.from({ length: 16 }, () => randomInt(rng, 4));
-      const blocks = expandCompactCiphertextList(
-        deserializeCompactCiphertextList(u2List(keys.compactPublicKey, messages)),
-        key.params,
-      );
+      const blocks = expandCompactCiphertextList(deserializeCompactCiphertextList(u2List(keys.compactPublicKey, messages)), key.params);
       const failures: string[] = [];
       messages.forEach((m, i) => {
         const extra = randomInt(rng, p - 4 + 1);
@@ -228,7 +222,13 @@ function compactOracleSuite(paramSet: TestParamSet, seed: number): void {
       const info = readCompactPublicKeyInfo(keys.compactPublicKeyBytes);
       // The Gaussian set's noise distribution takes 12 bytes more than TUniform's bound.
       expect(keys.compactPublicKeyBytes.length).toBe(paramSet === 'tuniform' ? 32_888 : 32_900);
-      expect(info).toMatchObject({ lweDimension: 2048, messageModulus: 4, carryModulus: 4, expansion: 'no_casting', zkScheme: 'not_supported' });
+      expect(info).toMatchObject({
+        lweDimension: 2048,
+        messageModulus: 4,
+        carryModulus: 4,
+        expansion: 'no_casting',
+        zkScheme: 'not_supported',
+      });
       expect(info.noise.kind).toBe(paramSet === 'tuniform' ? 'tuniform' : 'gaussian');
     });
 
@@ -279,7 +279,20 @@ describe('compact list formats and hostile input', () => {
 
   it('refuses truncation at every field boundary and trailing bytes', () => {
     const o = tailOffsets(bytes);
-    for (const len of [0, 7, 8, 16_000, o.lweSize, o.count + 4, o.degree, o.expansion + 2, o.kinds, o.kinds + 8, bytes.length - 8, bytes.length - 1]) {
+    for (const len of [
+      0,
+      7,
+      8,
+      16_000,
+      o.lweSize,
+      o.count + 4,
+      o.degree,
+      o.expansion + 2,
+      o.kinds,
+      o.kinds + 8,
+      bytes.length - 8,
+      bytes.length - 1,
+    ]) {
       expectEngineError(() => deserializeCompactCiphertextList(bytes.subarray(0, len)), 'truncated');
     }
     expectEngineError(() => deserializeCompactCiphertextList(concat(bytes, new Uint8Array(1))), 'trailing_bytes');
@@ -317,12 +330,17 @@ describe('compact list formats and hostile input', () => {
     expectEngineError(() => deserializeCompactCiphertextList(b.build_packed().serialize()), 'unsupported');
     expectEngineError(() => deserializeCompactCiphertextList(b.build().safe_serialize(1n << 20n)), 'unsupported');
     expectEngineError(() => deserializeCompactCiphertextList(patched(bytes, o.degree, 2n)), 'invalid_value');
-    expectEngineError(() => deserializeCompactCiphertextList(patched(bytes, o.expansion, 0n, 4).subarray(0, o.expansion + 4)), 'unsupported');
+    expectEngineError(
+      () => deserializeCompactCiphertextList(patched(bytes, o.expansion, 0n, 4).subarray(0, o.expansion + 4)),
+      'unsupported',
+    );
 
     const pke = new tfhe.ShortintCompactPublicKeyEncryptionParameters(
       tfhe.ShortintCompactPublicKeyEncryptionParametersName.PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
     );
-    const dedicated = tfhe.TfheClientKey.generate(tfhe.TfheConfigBuilder.default().use_dedicated_compact_public_key_parameters(pke).build());
+    const dedicated = tfhe.TfheClientKey.generate(
+      tfhe.TfheConfigBuilder.default().use_dedicated_compact_public_key_parameters(pke).build(),
+    );
     const dedicatedCpk = tfhe.TfheCompactPublicKey.new(dedicated);
     expect(readCompactPublicKeyInfo(dedicatedCpk.serialize()).expansion).toBe('requires_casting');
     expectEngineError(() => deserializeCompactCiphertextList(listBytes(dedicatedCpk, [(x) => x.push_u2(1)])), 'unsupported');
@@ -357,12 +375,18 @@ describe('compact list formats and hostile input', () => {
   it('checks a list holds exactly the declared unsigned values', () => {
     const list = deserializeCompactCiphertextList(bytes);
     assertUnsignedValues(list, [1, 1, 2]);
-    for (const declared of [[1, 1], [1, 2, 1], [1, 1, 2, 1], [2, 2]]) expectEngineError(() => assertUnsignedValues(list, declared), 'invalid_value');
+    for (const declared of [
+      [1, 1],
+      [1, 2, 1],
+      [1, 1, 2, 1],
+      [2, 2],
+    ])
+      expectEngineError(() => assertUnsignedValues(list, declared), 'invalid_value');
     const withBoolean = deserializeCompactCiphertextList(listBytes(keys.compactPublicKey, [(b) => b.push_boolean(true)]));
     expectEngineError(() => assertUnsignedValues(withBoolean, [1]), 'invalid_value');
   });
 
-  it('gives the gateway and the service the engine\'s reading: one protocol check of the header, the set and the declarations', () => {
+  it("gives the gateway and the service the engine's reading: one protocol check of the header, the set and the declarations", () => {
     const header = checkCompactListUpload(bytes, 'tuniform', [1, 1, 2]);
     const list = deserializeCompactCiphertextList(bytes);
     expect(header).toMatchObject({ lweDimension: list.lweDimension, count: list.count, kinds: list.kinds, words: list.data.length / 2 });

@@ -30,7 +30,17 @@ import { backwardNegacyclic, fftPlan, forwardNegacyclic } from '../../../fhe/fft
 import { noiseVariance } from '../../../fhe/keygen/noise.ts';
 import type { NoiseDistribution } from '../../../fhe/keygen/client-key.ts';
 import { loadPublicKeyTestKeys, loadTestKeys, TEST_PARAM_SETS, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt, expectEngineError, parseClientKey, randomInt, seededRandom, word, type ParsedClientKey } from './support.ts';
+import {
+  decrypt,
+  decryptFull,
+  encrypt,
+  expectEngineError,
+  parseClientKey,
+  randomInt,
+  seededRandom,
+  word,
+  type ParsedClientKey,
+} from './support.ts';
 
 const SETS = Object.keys(TEST_PARAM_SETS) as TestParamSet[];
 const TWO32 = 4294967296;
@@ -127,7 +137,13 @@ function auditKey(compressed: CompressedServerKey, secret: ParsedClientKey): Noi
       const pHi = (((Math.round(prod[2]![c]!) + Math.round(prod[3]![c]!) * 65536 + carry) % TWO32) + TWO32) % TWO32;
       const msgHi = r < k ? -s * fHi * secret.glweKey[r * N + c]! : c === 0 ? s * fHi : 0;
       const b = row * N + c;
-      glwe[b] = signedDifference(compressed.bootstrapKey.bodies[2 * b]!, compressed.bootstrapKey.bodies[2 * b + 1]!, pLo, pHi, ((msgHi % TWO32) + TWO32) % TWO32);
+      glwe[b] = signedDifference(
+        compressed.bootstrapKey.bodies[2 * b]!,
+        compressed.bootstrapKey.bodies[2 * b + 1]!,
+        pLo,
+        pHi,
+        ((msgHi % TWO32) + TWO32) % TWO32,
+      );
     }
   }
   return { lwe, glwe };
@@ -171,7 +187,9 @@ function expectDistribution(xs: Float64Array, dist: NoiseDistribution, what: str
   const tolerance = Math.max(0.02, 4.5 * Math.sqrt((kurtosis - 1) / st.count));
   expect(st.maxAbs, `${what}: largest |noise|`).toBeLessThanOrEqual(bound(dist));
   expect(Math.abs(st.mean), `${what}: mean`).toBeLessThan(4.5 * Math.sqrt(v / st.count));
-  expect(Math.abs(st.variance / v - 1), `${what}: variance ${st.variance.toExponential(4)} vs ${v.toExponential(4)}`).toBeLessThan(tolerance);
+  expect(Math.abs(st.variance / v - 1), `${what}: variance ${st.variance.toExponential(4)} vs ${v.toExponential(4)}`).toBeLessThan(
+    tolerance,
+  );
   if (dist.kind === 'tuniform') {
     const bins = st.count > 1e6 ? 64 : 16;
     const counts = new Float64Array(bins);
@@ -206,7 +224,9 @@ describe.each(SETS)('compressed server key generation (%s)', (paramSet) => {
     expect(key.params).toEqual(theirs.params);
     // Fresh seeds: two keys of one client key share no mask.
     const again = deserializeCompressedServerKey(generateCompressedServerKey(keys.clientKeyBytes));
-    expect(Array.from(again.keyswitchKey.seed.seed)).not.toEqual(Array.from(deserializeCompressedServerKey(generated).keyswitchKey.seed.seed));
+    expect(Array.from(again.keyswitchKey.seed.seed)).not.toEqual(
+      Array.from(deserializeCompressedServerKey(generated).keyswitchKey.seed.seed),
+    );
   });
 
   it('bootstraps 100 random tables on inputs with carries, and a chain of 12, decrypted by node-tfhe', () => {
@@ -218,7 +238,11 @@ describe.each(SETS)('compressed server key generation (%s)', (paramSet) => {
       const m = randomInt(rng, msg);
       const extra = randomInt(rng, p - msg + 1);
       const table = Array.from({ length: p }, () => randomInt(rng, p));
-      const out = programmableBootstrap(key, scalarAdd(encrypt(keys, m, t % 2 === 0), extra, key.params), createLookupTable(key.params, table));
+      const out = programmableBootstrap(
+        key,
+        scalarAdd(encrypt(keys, m, t % 2 === 0), extra, key.params),
+        createLookupTable(key.params, table),
+      );
       const got = decryptFull(keys, out);
       if (got !== table[m + extra]) failures.push(`table ${t}: f(${m + extra}) = ${table[m + extra]}, decrypted ${got}`);
     }
@@ -286,7 +310,16 @@ describe('key generation in parts and with the browser’s AES', () => {
     tfhe.Shortint.deserialize_compressed_server_key(whole);
     const key = loadServerKey(whole);
     const ct = encrypt(keys, 2);
-    expect(decrypt(keys, programmableBootstrap(key, ct, createLookupTable(key.params, (v) => (v + 1) % 4)))).toBe(3);
+    expect(
+      decrypt(
+        keys,
+        programmableBootstrap(
+          key,
+          ct,
+          createLookupTable(key.params, (v) => (v + 1) % 4),
+        ),
+      ),
+    ).toBe(3);
   });
 
   it('the committed AES kernel binary is the assembled WAT', async () => {
@@ -320,7 +353,13 @@ describe('key generation in parts and with the browser’s AES', () => {
     for (const aes of ['node', 'wasm', 'table'] as const) {
       const stream = createMaskStream(seed, aes);
       expect(stream.backend).toBe(aes);
-      for (const [first, count] of [[0, 12_000], [1, 3], [8191, 3000], [4095, 1], [2, 8193]] as const) {
+      for (const [first, count] of [
+        [0, 12_000],
+        [1, 3],
+        [8191, 3000],
+        [4095, 1],
+        [2, 8193],
+      ] as const) {
         const part = new Uint32Array(2 * count);
         stream.fill(first, count, part);
         expect(Array.from(part), `${aes} ${first}+${count}`).toEqual(Array.from(whole.subarray(2 * first, 2 * (first + count))));
@@ -335,11 +374,15 @@ describe('key generation refuses bad client keys', () => {
     const ck = keys.clientKeyBytes;
     // Another format: the compressed server key, a ciphertext, random bytes.
     expectEngineError(() => generateCompressedServerKey(keys.compressedServerKeyBytes.subarray(0, 100_000)), 'invalid_value');
-    expectEngineError(() => generateCompressedServerKey(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 1n))), 'invalid_value');
+    expectEngineError(
+      () => generateCompressedServerKey(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 1n))),
+      'invalid_value',
+    );
     // A high-level TfheClientKey opens with a shortint key, then has fields of its own.
     expectEngineError(() => generateCompressedServerKey(loadPublicKeyTestKeys('tuniform').hlClientKeyBytes), 'trailing_bytes');
     expectEngineError(() => generateCompressedServerKey(new Uint8Array(0)), 'truncated');
-    for (const cut of [3, 100, ck.length - 300, ck.length - 1]) expectEngineError(() => generateCompressedServerKey(ck.subarray(0, cut)), 'truncated');
+    for (const cut of [3, 100, ck.length - 300, ck.length - 1])
+      expectEngineError(() => generateCompressedServerKey(ck.subarray(0, cut)), 'truncated');
     const trailing = new Uint8Array(ck.length + 1);
     trailing.set(ck);
     expectEngineError(() => generateCompressedServerKey(trailing), 'trailing_bytes');
@@ -350,7 +393,9 @@ describe('key generation refuses bad client keys', () => {
       tfhe.ShortintParametersName.V1_1_PARAM_MESSAGE_1_CARRY_1_KS_PBS_GAUSSIAN_2M128,
       tfhe.ShortintParametersName.V1_1_PARAM_MESSAGE_3_CARRY_3_KS_PBS_GAUSSIAN_2M128,
     ]) {
-      const other = tfhe.Shortint.serialize_client_key(tfhe.Shortint.new_client_key_from_seed_and_parameters(1n, 2n, new tfhe.ShortintParameters(name)));
+      const other = tfhe.Shortint.serialize_client_key(
+        tfhe.Shortint.new_client_key_from_seed_and_parameters(1n, 2n, new tfhe.ShortintParameters(name)),
+      );
       const e = expectEngineError(() => generateCompressedServerKey(other), 'unsupported');
       expect(e.message).toMatch(/parameter set .* is not one this generator makes keys for/);
     }

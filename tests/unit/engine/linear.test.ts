@@ -36,7 +36,12 @@ describe('linear operations (tuniform key, node-tfhe oracle)', () => {
   });
 
   it('adds, with degree and noise level summed', () => {
-    for (const [a, b] of [[0, 0], [3, 3], [2, 1], [1, 3]] as const) {
+    for (const [a, b] of [
+      [0, 0],
+      [3, 3],
+      [2, 1],
+      [1, 3],
+    ] as const) {
       const r = addCiphertexts(encrypt(keys, a), encrypt(keys, b, true));
       expect(decryptFull(keys, r)).toBe(a + b);
       expect(decrypt(keys, r)).toBe((a + b) % 4);
@@ -45,7 +50,12 @@ describe('linear operations (tuniform key, node-tfhe oracle)', () => {
   });
 
   it('subtracts with tfhe-rs correcting term: a − b + z·Δ, z = ⌈deg b / msg⌉·msg', () => {
-    for (const [a, b] of [[0, 3], [3, 0], [2, 2], [1, 2]] as const) {
+    for (const [a, b] of [
+      [0, 3],
+      [3, 0],
+      [2, 2],
+      [1, 2],
+    ] as const) {
       const r = subCiphertexts(encrypt(keys, a), encrypt(keys, b));
       expect(r.degree).toBe(3 + 4);
       expect(r.noiseLevel).toBe(2);
@@ -98,7 +108,10 @@ describe('linear operations (tuniform key, node-tfhe oracle)', () => {
 
   it('builds lookup tables from functions or arrays and refuses out-of-range outputs', () => {
     const fromFn = createLookupTable(params, (v) => (v * 3) % 16);
-    const fromArray = createLookupTable(params, Array.from({ length: 16 }, (_, v) => (v * 3) % 16));
+    const fromArray = createLookupTable(
+      params,
+      Array.from({ length: 16 }, (_, v) => (v * 3) % 16),
+    );
     expect(Array.from(fromFn.body)).toEqual(Array.from(fromArray.body));
     expect(fromFn.degree).toBe(15);
     expect(createLookupTable(params, () => 2).degree).toBe(2);

@@ -34,7 +34,17 @@ import {
 import { bootstrapSmallLweCiphertext, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 import * as tfhe from 'node-tfhe';
-import { decrypt, decryptFull, encrypt, expectEngineError, lwePhase, randomInt, seededRandom, torusDistance, withKernelVariant } from './support.ts';
+import {
+  decrypt,
+  decryptFull,
+  encrypt,
+  expectEngineError,
+  lwePhase,
+  randomInt,
+  seededRandom,
+  torusDistance,
+  withKernelVariant,
+} from './support.ts';
 
 /** Random-table bootstraps per parameter set (≥ 100 each, so ≥ 200 across the suite with the rest). */
 const RANDOM_PBS = 100;
@@ -110,32 +120,33 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       }
     });
 
-    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () => withKernelVariant('plain', () => {
-      const lut = createLookupTable(key.params, (v) => (v * 3 + 1) % 16);
-      const scratch = pbsScratch(key.params);
-      for (const m of [0, 1, 2, 3]) {
-        const input = encrypt(keys, m);
-        const small = keyswitchCiphertext(key, input).slice();
-        expect(small.length).toBe(2 * (key.params.lweDimension + 1));
-        const out = bootstrapKeyswitched(key, small, lut);
-        expect(out.degree).toBe(lut.degree);
-        expect(out.noiseLevel).toBe(1);
-        expect(decryptFull(keys, out)).toBe((m * 3 + 1) % 16);
-        expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(key, input, lut).data.buffer))).toBe(true);
-        // The TypeScript path's PBS-alone gives the same bits as the plain kernels.
-        const viaTs = new Uint32Array(out.data.length);
-        bootstrapSmallLweCiphertext(key, small, lut.body, viaTs, scratch);
-        expect(Buffer.from(viaTs.buffer).equals(Buffer.from(out.data.buffer))).toBe(true);
-      }
-      const bad: Array<[unknown, EngineErrorCode]> = [
-        [new Uint32Array(2 * key.params.lweDimension), 'invalid_argument'],
-        [new Float64Array(2 * (key.params.lweDimension + 1)), 'invalid_argument'],
-        [null, 'invalid_argument'],
-      ];
-      for (const [small, code] of bad) expectEngineError(() => bootstrapKeyswitched(key, small as Uint32Array, lut), code);
-      const other = { ...lut, polynomialSize: lut.polynomialSize * 2 };
-      expectEngineError(() => bootstrapKeyswitched(key, keyswitchCiphertext(key, encrypt(keys, 1)), other), 'parameter_mismatch');
-    }));
+    it('splits into keyswitch and PBS (tfhe-rs terms) with the same bits as the whole KS-PBS', () =>
+      withKernelVariant('plain', () => {
+        const lut = createLookupTable(key.params, (v) => (v * 3 + 1) % 16);
+        const scratch = pbsScratch(key.params);
+        for (const m of [0, 1, 2, 3]) {
+          const input = encrypt(keys, m);
+          const small = keyswitchCiphertext(key, input).slice();
+          expect(small.length).toBe(2 * (key.params.lweDimension + 1));
+          const out = bootstrapKeyswitched(key, small, lut);
+          expect(out.degree).toBe(lut.degree);
+          expect(out.noiseLevel).toBe(1);
+          expect(decryptFull(keys, out)).toBe((m * 3 + 1) % 16);
+          expect(Buffer.from(out.data.buffer).equals(Buffer.from(programmableBootstrap(key, input, lut).data.buffer))).toBe(true);
+          // The TypeScript path's PBS-alone gives the same bits as the plain kernels.
+          const viaTs = new Uint32Array(out.data.length);
+          bootstrapSmallLweCiphertext(key, small, lut.body, viaTs, scratch);
+          expect(Buffer.from(viaTs.buffer).equals(Buffer.from(out.data.buffer))).toBe(true);
+        }
+        const bad: Array<[unknown, EngineErrorCode]> = [
+          [new Uint32Array(2 * key.params.lweDimension), 'invalid_argument'],
+          [new Float64Array(2 * (key.params.lweDimension + 1)), 'invalid_argument'],
+          [null, 'invalid_argument'],
+        ];
+        for (const [small, code] of bad) expectEngineError(() => bootstrapKeyswitched(key, small as Uint32Array, lut), code);
+        const other = { ...lut, polynomialSize: lut.polynomialSize * 2 };
+        expectEngineError(() => bootstrapKeyswitched(key, keyswitchCiphertext(key, encrypt(keys, 1)), other), 'parameter_mismatch');
+      }));
 
     for (const variant of ['plain', 'relaxed'] as const) {
       it(`bootstraps batches with the ${variant} kernels: node-tfhe decrypts, and each result is the single bootstrap's bits`, () =>
@@ -148,7 +159,9 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
             const values = Array.from({ length: size }, () => randomInt(rng, p));
             const tables = values.map(() => randomTable(rng, p));
             const cts = values.map((v, i) =>
-              size === 3 && i === 1 ? trivialEncrypt(key.params, v % msg) : scalarAdd(encrypt(keys, v % msg, i % 2 === 0), v - (v % msg), key.params),
+              size === 3 && i === 1
+                ? trivialEncrypt(key.params, v % msg)
+                : scalarAdd(encrypt(keys, v % msg, i % 2 === 0), v - (v % msg), key.params),
             );
             const luts = tables.map((t) => createLookupTable(key.params, t));
             const batch = programmableBootstrapBatch(key, cts, luts);
@@ -200,8 +213,14 @@ export function pbsOracleSuite(paramSet: TestParamSet, seed: number): void {
       expect(programmableBootstrapBatch(key, [], [])).toEqual([]);
       expectEngineError(() => programmableBootstrapBatch(key, [ct, ct], [lut]), 'invalid_argument');
       expectEngineError(() => programmableBootstrapBatch(key, null as unknown as Ciphertext[], []), 'invalid_argument');
-      expectEngineError(() => programmableBootstrapBatch(key, [ct, { ...ct, noiseLevel: key.params.maxNoiseLevel + 1 }], [lut, lut]), 'noise_overflow');
-      expectEngineError(() => programmableBootstrapBatch(key, [ct], [{ ...lut, polynomialSize: lut.polynomialSize * 2 }]), 'parameter_mismatch');
+      expectEngineError(
+        () => programmableBootstrapBatch(key, [ct, { ...ct, noiseLevel: key.params.maxNoiseLevel + 1 }], [lut, lut]),
+        'noise_overflow',
+      );
+      expectEngineError(
+        () => programmableBootstrapBatch(key, [ct], [{ ...lut, polynomialSize: lut.polynomialSize * 2 }]),
+        'parameter_mismatch',
+      );
     });
 
     it('evaluates trivial inputs in the clear, like tfhe-rs', () => {

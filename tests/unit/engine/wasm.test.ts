@@ -83,14 +83,21 @@ describe('wasm DFT kernels', () => {
   }
 });
 
-
 describe('wasm blind rotation kernel', () => {
   // k = 1 takes the fused two-output multiply-accumulate, k = 2 the per-output one; N = 16 and 32
   // the generic DFT stages, N = 2048 the fixed-length ones.
-  for (const [k, N] of [[1, 16], [2, 16], [2, 32], [1, 2048], [2, 2048]] as const) {
+  for (const [k, N] of [
+    [1, 16],
+    [2, 16],
+    [2, 32],
+    [1, 2048],
+    [2, 2048],
+  ] as const) {
     it(`equals the TypeScript blind rotation bit for bit (k = ${k}, N = ${N})`, () => {
       const n = 7;
-      const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<typeof blindRotateF64>[0];
+      const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<
+        typeof blindRotateF64
+      >[0];
       const layout = wasmScratchLayout(params);
       const bskDoubles = n * (k + 1) ** 2 * N;
       const pages = Math.ceil((layout.size + 8 * bskDoubles) / 65536);
@@ -107,9 +114,24 @@ describe('wasm blind rotation kernel', () => {
       const acc = new Float64Array(memory.buffer, layout.acc, (k + 1) * N);
       initAccumulator(params, lutBody, switched[n]!, acc);
       instantiateKernels(memory, 'plain').blind_rotate(
-        layout.switched, n, k + 1, N, layout.acc, layout.rot, layout.fourierDigits, layout.fourierOut,
-        layout.twist, layout.untwist, layout.fftTable, layout.fftTableEnd, layout.size, 2 ** -41, 2 ** 23,
-        1, layout.switchedStride, layout.accStride,
+        layout.switched,
+        n,
+        k + 1,
+        N,
+        layout.acc,
+        layout.rot,
+        layout.fourierDigits,
+        layout.fourierOut,
+        layout.twist,
+        layout.untwist,
+        layout.fftTable,
+        layout.fftTableEnd,
+        layout.size,
+        2 ** -41,
+        2 ** 23,
+        1,
+        layout.switchedStride,
+        layout.accStride,
       );
       const ts = blindRotateF64Scratch(params);
       blindRotateF64(params, Float64Array.from(bsk), Uint32Array.from(switched), lutBody, ts);
@@ -137,19 +159,20 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
     expect(serverKeyByteLength(key)).toBeLessThan(arrays + 12 * 2 ** 20);
   });
 
-  it('gives bit-identical keyswitch and PBS outputs (plain SIMD kernels)', () => withKernelVariant('plain', () => {
-    const lut = createLookupTable(key.params, (v) => (v * 11 + 5) % 16);
-    const scratch = pbsScratch(key.params);
-    for (let m = 0n; m < 4n; m++) {
-      const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, m)));
-      expect(Array.from(keyswitchWasm(key, ct.data)!)).toEqual(Array.from(keyswitchWithKey(key, ct.data, scratch)));
-      const fast = new Uint32Array(ct.data.length);
-      const reference = new Uint32Array(ct.data.length);
-      expect(programmableBootstrapWasm(key, ct.data, lut.body, fast)).toBe(true);
-      programmableBootstrapLweCiphertext(key, ct.data, lut.body, reference, scratch, 'f64');
-      expect(Buffer.from(fast.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
-    }
-  }));
+  it('gives bit-identical keyswitch and PBS outputs (plain SIMD kernels)', () =>
+    withKernelVariant('plain', () => {
+      const lut = createLookupTable(key.params, (v) => (v * 11 + 5) % 16);
+      const scratch = pbsScratch(key.params);
+      for (let m = 0n; m < 4n; m++) {
+        const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, m)));
+        expect(Array.from(keyswitchWasm(key, ct.data)!)).toEqual(Array.from(keyswitchWithKey(key, ct.data, scratch)));
+        const fast = new Uint32Array(ct.data.length);
+        const reference = new Uint32Array(ct.data.length);
+        expect(programmableBootstrapWasm(key, ct.data, lut.body, fast)).toBe(true);
+        programmableBootstrapLweCiphertext(key, ct.data, lut.body, reference, scratch, 'f64');
+        expect(Buffer.from(fast.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
+      }
+    }));
 });
 
 describe('scratch slots', () => {
@@ -213,7 +236,11 @@ describe('scratch slots', () => {
         }).then((r) => ({ ...r, m }));
       });
       // The main thread bootstraps at the same time.
-      const local = programmableBootstrap(key, deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 2n))), lut);
+      const local = programmableBootstrap(
+        key,
+        deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, 2n))),
+        lut,
+      );
       const results = await Promise.all(jobs);
       for (const { m, out } of results) expect(decryptFull(keys, out)).toBe((m * 3 + 2) % 16);
       expect(new Set(results.map((r) => r.threadId)).size).toBe(2);

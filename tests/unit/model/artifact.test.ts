@@ -132,9 +132,7 @@ describe('model artifact', () => {
   });
 
   it('hashes canonical JSON independently of key order', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0.5, y: -1 } })).toBe(
-      '{"a":[true,null,"x"],"b":1,"c":{"y":-1,"z":0.5}}',
-    );
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0.5, y: -1 } })).toBe('{"a":[true,null,"x"],"b":1,"c":{"y":-1,"z":0.5}}');
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);
   });
 });

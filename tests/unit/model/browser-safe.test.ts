@@ -23,7 +23,10 @@ describe('browser-safe model modules', () => {
     for (const entry of ['features.ts', 'quantize.ts', 'manifest.ts', 'party-inputs.ts', 'infer.ts', 'errors.ts', 'import-pmml.ts']) {
       const deps = [...closure(join(root, 'model', entry))];
       expect(deps, 'the scan follows imports').toContain('zod');
-      expect(deps.filter((d) => d.startsWith('node:') || d === 'csv-parse/sync' || d === 'node-tfhe'), entry).toEqual([]);
+      expect(
+        deps.filter((d) => d.startsWith('node:') || d === 'csv-parse/sync' || d === 'node-tfhe'),
+        entry,
+      ).toEqual([]);
     }
   });
 });
@@ -33,8 +36,13 @@ describe('browser-safe key generation', () => {
     for (const entry of ['fhe/keygen/index.ts', 'widget/src/crypto/crypto-worker-main.ts']) {
       const deps = [...closure(join(root, entry))];
       expect(deps, 'the scan follows imports').toContain(join(root, 'fhe/csprng/aes-wasm.ts'));
-      expect(deps.filter((d) => d.startsWith('node:') || d === 'node-tfhe' || d.includes(`${join(root, 'evaluator')}/`)), entry).toEqual([]);
-      const usesBuffer = deps.filter((d) => d.startsWith(root) && /\bBuffer\.|\bprocess\.(?!getBuiltinModule)|\brequire\(/.test(readFileSync(d, 'utf8')));
+      expect(
+        deps.filter((d) => d.startsWith('node:') || d === 'node-tfhe' || d.includes(`${join(root, 'evaluator')}/`)),
+        entry,
+      ).toEqual([]);
+      const usesBuffer = deps.filter(
+        (d) => d.startsWith(root) && /\bBuffer\.|\bprocess\.(?!getBuiltinModule)|\brequire\(/.test(readFileSync(d, 'utf8')),
+      );
       expect(usesBuffer, entry).toEqual([]);
     }
   });

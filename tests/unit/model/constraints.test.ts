@@ -72,7 +72,11 @@ describe('constrained CART', () => {
       for (const change of up) for (const d of decisionsUnder(model, sample, change)) expect(d.after).toBeGreaterThanOrEqual(d.before);
       const at61 = sample.map(({ features }) => ({ ...features, age: 61 }));
       for (const older of [62, 70, 85]) {
-        for (const d of decisionsUnder(model, at61.map((features) => ({ features, approved: 1 })), (f) => ({ ...f, age: older }))) {
+        for (const d of decisionsUnder(
+          model,
+          at61.map((features) => ({ features, approved: 1 })),
+          (f) => ({ ...f, age: older }),
+        )) {
           expect(d.after).toBeGreaterThanOrEqual(d.before);
         }
       }
@@ -136,10 +140,17 @@ async function brokenDemo(): Promise<Model> {
 
 describe('checking an artifact', () => {
   it('finds the shipped model within its policy, and names an example in a broken one', async () => {
-    const model = await loadModel(readFileSync(join(ARTIFACTS, 'manifest.json'), 'utf8'), readFileSync(join(ARTIFACTS, 'tree.json'), 'utf8'));
+    const model = await loadModel(
+      readFileSync(join(ARTIFACTS, 'manifest.json'), 'utf8'),
+      readFileSync(join(ARTIFACTS, 'tree.json'), 'utf8'),
+    );
     const training = model.tree.training;
     if (training.source === 'pmml') throw new Error('the demo model is trained');
-    expect(training.policy).toEqual({ increasing: ['total_income', 'account_age', 'years_employed', 'employed'], protectedAge: 62, incomeFloor: 8_000 });
+    expect(training.policy).toEqual({
+      increasing: ['total_income', 'account_age', 'years_employed', 'employed'],
+      protectedAge: 62,
+      incomeFloor: 8_000,
+    });
     expect(checkConstraints(model.manifest, model.tree, training.policy!).violations).toEqual([]);
 
     const broken = await brokenDemo();
@@ -172,6 +183,8 @@ describe('checking an artifact', () => {
     writeFileSync(join(dir, 'tree.json'), serializeModelFile(broken.tree));
     const refused = trainCli(['--check', '--out', dir]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/^constraint violated \(increasing, total_income\): approval falls as total_income rises: .* is approved but .* is denied/m);
+    expect(refused.stderr).toMatch(
+      /^constraint violated \(increasing, total_income\): approval falls as total_income rises: .* is approved but .* is denied/m,
+    );
   });
 });

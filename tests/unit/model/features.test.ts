@@ -73,7 +73,17 @@ describe('feature schema', () => {
 
   it('maps years to the seed bins', () => {
     expect([0, 1.9, 2, 4.99, 5, 8, 10, 11, 17.5, 18, 40].map(yearsEmployedBin)).toEqual([
-      '0-2', '0-2', '2-5', '2-5', '5-8', '8-11', '8-11', '11-18', '11-18', '18+', '18+',
+      '0-2',
+      '0-2',
+      '2-5',
+      '2-5',
+      '5-8',
+      '8-11',
+      '8-11',
+      '11-18',
+      '11-18',
+      '18+',
+      '18+',
     ]);
     expect(() => yearsEmployedBin(-1)).toThrow(RangeError);
     expect(() => yearsEmployedBin(Number.NaN)).toThrow(RangeError);

@@ -35,12 +35,22 @@ describe('train CLI: --import-pmml', () => {
     // The bank's tree is written as it is, its breaches of the default policy said on stderr.
     expect(r.stderr).toMatch(/^constraint violated \(increasing, years_employed\): approval falls as years_employed rises: /m);
     const summary = JSON.parse(r.stdout) as Record<string, unknown> & { tree: { nodes: number; leaves: number }; circuit: { pbs: number } };
-    const model = await loadModel(readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'), readFileSync(join(dir, 'model', 'tree.json'), 'utf8'));
+    const model = await loadModel(
+      readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'),
+      readFileSync(join(dir, 'model', 'tree.json'), 'utf8'),
+    );
     const metrics = { ...scoreModel(model.manifest.inputs, model.tree, rows), approvalRate: approvalRate(rows) };
     expect(summary).toMatchObject({
       modelVersion: model.manifest.modelVersion,
       source: 'pmml',
-      fields: { Employed: 'employed', Total_income: 'total_income', Years_employed: 'years_employed', Account_age: 'account_age', Income_type: 'income_type', Occupation_type: 'occupation_type' },
+      fields: {
+        Employed: 'employed',
+        Total_income: 'total_income',
+        Years_employed: 'years_employed',
+        Account_age: 'account_age',
+        Income_type: 'income_type',
+        Occupation_type: 'occupation_type',
+      },
       csvRows: 600,
       csv: { accuracy: metrics.accuracy, precision: metrics.precision, recall: metrics.recall },
       approvalRate: metrics.approvalRate,
@@ -72,7 +82,14 @@ describe('train CLI: --import-pmml', () => {
     const refused = train(['--import-pmml', join(dir, 'bank.pmml'), '--out', join(dir, 'model')]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^unknown_field: .*"Tenure_months".*--field-map/);
-    const mapped = train(['--import-pmml', join(dir, 'bank.pmml'), '--out', join(dir, 'model'), '--field-map', 'Tenure_months=account_age']);
+    const mapped = train([
+      '--import-pmml',
+      join(dir, 'bank.pmml'),
+      '--out',
+      join(dir, 'model'),
+      '--field-map',
+      'Tenure_months=account_age',
+    ]);
     expect(mapped.status, mapped.stderr).toBe(0);
     const noOut = train(['--import-pmml', FIXTURE]);
     expect(noOut.status).toBe(1);

@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileCircuit, createPbsPool, decodePartyInputs, runCircuit, simulateCircuit, type PbsPool } from '../../../evaluator/circuit/index.ts';
+import {
+  compileCircuit,
+  createPbsPool,
+  decodePartyInputs,
+  runCircuit,
+  simulateCircuit,
+  type PbsPool,
+} from '../../../evaluator/circuit/index.ts';
 import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party } from '../../../protocol/ciphertexts.ts';
 import { featuresOf, type CreditFeatures } from '../../../model/features.ts';
@@ -40,7 +47,11 @@ function encrypt(model: Model, features: CreditFeatures, clientKey: tfhe.Shortin
         ds.map((d) => bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt(d))))),
       ]),
     );
-    return validatePartyInputs(model.manifest, { modelVersion: model.manifest.modelVersion, party, encoding: 'shortint-compressed', inputs }, party);
+    return validatePartyInputs(
+      model.manifest,
+      { modelVersion: model.manifest.modelVersion, party, encoding: 'shortint-compressed', inputs },
+      party,
+    );
   });
 }
 

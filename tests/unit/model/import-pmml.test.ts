@@ -55,11 +55,23 @@ describe('PMML import: round trips', () => {
     for (const input of model.manifest.inputs) {
       const before = original.manifest.inputs.find((i) => i.name === input.name)!;
       if (input.quantizer.kind === 'thresholds' && before.quantizer.kind === 'thresholds') {
-        const used = new Set(original.tree.nodes.flatMap((n) => (n.type === 'split' && n.input === input.name ? [before.quantizer.kind === 'thresholds' ? before.quantizer.cuts[n.threshold]! : NaN] : [])));
+        const used = new Set(
+          original.tree.nodes.flatMap((n) =>
+            n.type === 'split' && n.input === input.name
+              ? [before.quantizer.kind === 'thresholds' ? before.quantizer.cuts[n.threshold]! : NaN]
+              : [],
+          ),
+        );
         expect(input.quantizer.cuts).toEqual([...used].sort((a, b) => a - b));
       }
     }
-    expect(model.tree.training).toMatchObject({ source: 'pmml', approveScore: '1', producer: 'BlindScore test writer 1', rows: 0, metrics: null });
+    expect(model.tree.training).toMatchObject({
+      source: 'pmml',
+      approveScore: '1',
+      producer: 'BlindScore test writer 1',
+      rows: 0,
+      metrics: null,
+    });
 
     // The public manifest names neither the document nor its origin; the record stays in the tree file.
     expect(model.manifest.name).toBe(DEFAULT_MODEL_NAME);
@@ -81,7 +93,11 @@ describe('PMML import: round trips', () => {
   });
 
   it('imports a deeper tree with category splits (complementary predicates, class names, distributions only)', async () => {
-    const { model: original } = await trainModel(generateApplications(8_000, 77), { maxDepth: 8, minSamplesLeaf: 8, source: { kind: 'csv' } });
+    const { model: original } = await trainModel(generateApplications(8_000, 77), {
+      maxDepth: 8,
+      minSamplesLeaf: 8,
+      source: { kind: 'csv' },
+    });
     const categorical = original.tree.nodes.filter(
       (n) => n.type === 'split' && ['income_type', 'education_type', 'family_status', 'occupation_type', 'housing_type'].includes(n.input),
     );
@@ -123,7 +139,14 @@ describe('PMML import: a JPMML-SkLearn-shaped document', () => {
 
   it('imports with the default approve score and decides as the document says', async () => {
     const { model, fields } = await importPmmlModel(xml);
-    expect(fields.map((f) => f.feature)).toEqual(['employed', 'total_income', 'years_employed', 'account_age', 'income_type', 'occupation_type']);
+    expect(fields.map((f) => f.feature)).toEqual([
+      'employed',
+      'total_income',
+      'years_employed',
+      'account_age',
+      'income_type',
+      'occupation_type',
+    ]);
     expect(model.tree.training).toMatchObject({ source: 'pmml', producer: 'JPMML-SkLearn 1.7.2', approveScore: '1' });
     const probes = applicants.flatMap((a, i) => {
       // Push some incomes onto the thresholds' float32 neighbourhoods.
@@ -136,7 +159,10 @@ describe('PMML import: a JPMML-SkLearn-shaped document', () => {
     expect(new Set(decisions).size).toBe(2);
     // Years employed in bin order; occupation coded so the set split is one threshold.
     const byName = new Map(model.manifest.inputs.map((i) => [i.name, i.quantizer]));
-    expect(byName.get('years_employed')).toEqual({ kind: 'category', codes: { '0-2': 0, '2-5': 1, '5-8': 2, '8-11': 3, '11-18': 4, '18+': 5 } });
+    expect(byName.get('years_employed')).toEqual({
+      kind: 'category',
+      codes: { '0-2': 0, '2-5': 1, '5-8': 2, '8-11': 3, '11-18': 4, '18+': 5 },
+    });
     const occupation = byName.get('occupation_type');
     expect(occupation?.kind === 'category' && new Set(Object.values(occupation.codes)).size).toBe(2);
   });
@@ -205,13 +231,32 @@ describe('PMML import: exact thresholds', () => {
 
 describe('PMML import: compound predicates', () => {
   it('expands and / or / xor and decides a surrogate by its first operand, as the document says', async () => {
-    const simple = (field: string, op: string, value: string | number) => `<SimplePredicate field="${field}" operator="${op}" value="${value}"/>`;
-    const compound = (op: string, ...operands: string[]) => `<CompoundPredicate booleanOperator="${op}">${operands.join('')}</CompoundPredicate>`;
+    const simple = (field: string, op: string, value: string | number) =>
+      `<SimplePredicate field="${field}" operator="${op}" value="${value}"/>`;
+    const compound = (op: string, ...operands: string[]) =>
+      `<CompoundPredicate booleanOperator="${op}">${operands.join('')}</CompoundPredicate>`;
     const tree = [
       leaf('and', '0', compound('and', simple('Age', 'lessThan', 30), simple('Employed', 'equal', 0), '<True/>')),
-      leaf('or', '0', compound('or', simple('Total_income', 'lessThan', 15000), compound('and', simple('Own_car', 'equal', 0), simple('Account_age', 'lessOrEqual', 12)))),
+      leaf(
+        'or',
+        '0',
+        compound(
+          'or',
+          simple('Total_income', 'lessThan', 15000),
+          compound('and', simple('Own_car', 'equal', 0), simple('Account_age', 'lessOrEqual', 12)),
+        ),
+      ),
       leaf('sur', '1', compound('surrogate', simple('Years_employed', 'greaterThan', 3.5), simple('Total_income', 'greaterThan', 1e6))),
-      leaf('xor', '0', compound('xor', simple('Own_car', 'equal', 1), simple('Own_property', 'equal', 1), '<SimplePredicate field="Age" operator="isNotMissing"/>')),
+      leaf(
+        'xor',
+        '0',
+        compound(
+          'xor',
+          simple('Own_car', 'equal', 1),
+          simple('Own_property', 'equal', 1),
+          '<SimplePredicate field="Age" operator="isNotMissing"/>',
+        ),
+      ),
       leaf('rest', '1', '<True/>'),
     ].join('\n');
     const fields = ['Age', 'Employed', 'Total_income', 'Own_car', 'Account_age', 'Years_employed', 'Own_property'].map(continuous).join('');
@@ -231,21 +276,34 @@ describe('PMML import: compound predicates', () => {
 
 describe('PMML import: refusals name the place', () => {
   it('unknown field', async () => {
-    const e = await refusal(pmml(continuous('Credit_score'), leaf('n1', '1', '<SimplePredicate field="Credit_score" operator="lessThan" value="600"/>')));
+    const e = await refusal(
+      pmml(continuous('Credit_score'), leaf('n1', '1', '<SimplePredicate field="Credit_score" operator="lessThan" value="600"/>')),
+    );
     expect(e.code).toBe('unknown_field');
     expect(e.message).toMatch(/Credit_score.*--field-map/);
     // The field map maps it; a map to a non-feature is refused too.
-    await expect(importPmmlModel(pmml(continuous('Credit_score'), leaf('n1', '1', '<SimplePredicate field="Credit_score" operator="lessThan" value="600"/>')), { fieldMap: { Credit_score: 'account_age' } })).resolves.toBeDefined();
-    expect((await refusal(pmml(continuous('Age'), leaf('n1', '1', '<True/>')), { fieldMap: { Age: 'credit' } })).code).toBe('unknown_field');
+    await expect(
+      importPmmlModel(
+        pmml(continuous('Credit_score'), leaf('n1', '1', '<SimplePredicate field="Credit_score" operator="lessThan" value="600"/>')),
+        { fieldMap: { Credit_score: 'account_age' } },
+      ),
+    ).resolves.toBeDefined();
+    expect((await refusal(pmml(continuous('Age'), leaf('n1', '1', '<True/>')), { fieldMap: { Age: 'credit' } })).code).toBe(
+      'unknown_field',
+    );
   });
 
   it('too many thresholds on one feature', async () => {
-    const nodes = Array.from({ length: 16 }, (_, i) => leaf(`t${i}`, String(i % 2), `<SimplePredicate field="Age" operator="lessThan" value="${20 + 3 * i}"/>`)).join('\n');
+    const nodes = Array.from({ length: 16 }, (_, i) =>
+      leaf(`t${i}`, String(i % 2), `<SimplePredicate field="Age" operator="lessThan" value="${20 + 3 * i}"/>`),
+    ).join('\n');
     const e = await refusal(pmml(continuous('Age'), nodes));
     expect(e.code).toBe('too_many_thresholds');
     expect(e.message).toMatch(/^age \(field "Age"\): .*16 distinct thresholds.*Node "t7" and 8 more/);
     // Thresholds no applicant reaches (here: Age ≥ 40… under Age < 30) do not count.
-    const dead = Array.from({ length: 16 }, (_, i) => leaf(`d${i}`, '1', `<SimplePredicate field="Age" operator="greaterOrEqual" value="${40 + i}"/>`)).join('');
+    const dead = Array.from({ length: 16 }, (_, i) =>
+      leaf(`d${i}`, '1', `<SimplePredicate field="Age" operator="greaterOrEqual" value="${40 + i}"/>`),
+    ).join('');
     const young = `<Node id="young" score="0"><SimplePredicate field="Age" operator="lessThan" value="30"/>${dead}</Node>${leaf('old', '1', '<True/>')}`;
     const { model } = await importPmmlModel(pmml(continuous('Age'), young));
     expect(model.manifest.inputs.find((i) => i.name === 'age')?.quantizer).toEqual({ kind: 'thresholds', cuts: [30] });
@@ -253,12 +311,14 @@ describe('PMML import: refusals name the place', () => {
   });
 
   it('category splits: coded per reaching values, refused when two cross or too many groups', async () => {
-    const set = (op: string, values: string) => `<SimpleSetPredicate field="Occupation_type" booleanOperator="${op}"><Array type="string">${values}</Array></SimpleSetPredicate>`;
+    const set = (op: string, values: string) =>
+      `<SimpleSetPredicate field="Occupation_type" booleanOperator="${op}"><Array type="string">${values}</Array></SimpleSetPredicate>`;
     const equal = (v: string) => `<SimplePredicate field="Occupation_type" operator="equal" value="${v}"/>`;
     // One-hot style chain: each test is a threshold among the values that reach it.
     const chain = `${leaf('e', '0', equal('Engineer'))}\n${leaf('d', '1', set('isIn', 'Doctor Engineer'))}\n${leaf('l', '0', set('isNotIn', 'Engineer Doctor Lawyer'))}\n${leaf('rest', '1', '<True/>')}`;
     const { model } = await importPmmlModel(pmml(occupation, chain));
-    const decide = (o: string) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, features({ occupation_type: o as never })));
+    const decide = (o: string) =>
+      predictCodes(model.tree, quantizeParsed(model.manifest.inputs, features({ occupation_type: o as never })));
     expect(['Engineer', 'Doctor', 'Lawyer', 'Nurse', 'Plumber'].map(decide)).toEqual([0, 1, 1, 0, 0]);
 
     // The same value sets in two branches each see every value: {Engineer, Doctor} and
@@ -273,7 +333,24 @@ describe('PMML import: refusals name the place', () => {
     await expect(importPmmlModel(pmml(occupation + continuous('Age'), nested))).resolves.toBeDefined();
 
     // Seventeen occupations told apart do not fit 4 bits.
-    const many = ['Engineer', 'Retired', 'Teacher', 'Entrepreneur', 'Manager', 'Salesperson', 'Designer', 'Consultant', 'Doctor', 'Student', 'Lawyer', 'Carpenter', 'Architect', 'Plumber', 'Nurse', 'Artist'];
+    const many = [
+      'Engineer',
+      'Retired',
+      'Teacher',
+      'Entrepreneur',
+      'Manager',
+      'Salesperson',
+      'Designer',
+      'Consultant',
+      'Doctor',
+      'Student',
+      'Lawyer',
+      'Carpenter',
+      'Architect',
+      'Plumber',
+      'Nurse',
+      'Artist',
+    ];
     const wide = many.map((o, i) => leaf(`o${i}`, String(i % 2), equal(o))).join('') + leaf('other', '1', '<True/>');
     const t = await refusal(pmml(occupation, wide));
     expect(t.code).toBe('too_many_thresholds');
@@ -290,7 +367,8 @@ describe('PMML import: refusals name the place', () => {
   });
 
   it('numeric equality: one threshold at the ends of an integer range, refused in the middle', async () => {
-    const tree = (value: number) => leaf('eq', '0', `<SimplePredicate field="Num_children" operator="equal" value="${value}"/>`) + leaf('all', '1', '<True/>');
+    const tree = (value: number) =>
+      leaf('eq', '0', `<SimplePredicate field="Num_children" operator="equal" value="${value}"/>`) + leaf('all', '1', '<True/>');
     const { model } = await importPmmlModel(pmml(continuous('Num_children'), tree(0)));
     const decide = (n: number) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, features({ num_children: n })));
     expect([0, 1, 5].map(decide)).toEqual([0, 1, 1]);
@@ -322,7 +400,8 @@ describe('PMML import: refusals name the place', () => {
     expect((await refusal(wrap(chain))).code).toBe('unsupported_pmml');
     // DOCTYPE entities are not expanded, so an entity bomb stays one short unknown value.
     const bomb = `<!DOCTYPE PMML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>`;
-    const set = '<Node id="b" score="1"><SimpleSetPredicate field="Occupation_type" booleanOperator="isIn"><Array type="string">&d;</Array></SimpleSetPredicate></Node>';
+    const set =
+      '<Node id="b" score="1"><SimpleSetPredicate field="Occupation_type" booleanOperator="isIn"><Array type="string">&d;</Array></SimpleSetPredicate></Node>';
     const e = await refusal(bomb + pmml(occupation, set).replace('<?xml version="1.0"?>', ''));
     expect(e.code).toBe('unknown_value');
     expect(e.message).toMatch(/^Node "b": /);
@@ -330,13 +409,17 @@ describe('PMML import: refusals name the place', () => {
   });
 
   it('a leaf without a score', async () => {
-    const e = await refusal(pmml(continuous('Age'), '<Node id="quiet"><SimplePredicate field="Age" operator="lessThan" value="30"/></Node>'));
+    const e = await refusal(
+      pmml(continuous('Age'), '<Node id="quiet"><SimplePredicate field="Age" operator="lessThan" value="30"/></Node>'),
+    );
     expect(e.code).toBe('missing_score');
     expect(e.message).toContain('Node "quiet"');
   });
 
   it('unknown values, a reachable null prediction, regression trees, an unknown approve score', async () => {
-    const cat = await refusal(pmml(occupation, leaf('c1', '1', '<SimplePredicate field="Occupation_type" operator="equal" value="Pilot"/>')));
+    const cat = await refusal(
+      pmml(occupation, leaf('c1', '1', '<SimplePredicate field="Occupation_type" operator="equal" value="Pilot"/>')),
+    );
     expect(cat.code).toBe('unknown_value');
     expect(cat.message).toMatch(/Node "c1".*"Pilot"/);
     const open = leaf('o1', '1', '<SimplePredicate field="Age" operator="lessThan" value="30"/>');
@@ -350,7 +433,11 @@ describe('PMML import: refusals name the place', () => {
     expect((await refusal(pmml(continuous('Age'), open), { approveScore: 'yes' })).code).toBe('unknown_value');
     // A cast that changes values (decimal income to integer) is not followed.
     const cast = '<DerivedField name="int(income)" optype="continuous" dataType="integer"><FieldRef field="Total_income"/></DerivedField>';
-    const truncated = await refusal(pmml(continuous('Total_income'), leaf('i', '0', '<SimplePredicate field="int(income)" operator="lessThan" value="20000"/>'), { casts: cast }));
+    const truncated = await refusal(
+      pmml(continuous('Total_income'), leaf('i', '0', '<SimplePredicate field="int(income)" operator="lessThan" value="20000"/>'), {
+        casts: cast,
+      }),
+    );
     expect(truncated.code).toBe('unsupported_pmml');
     expect(truncated.message).toMatch(/^Node "i": .*integer/);
   });

@@ -69,7 +69,15 @@ describe('compact-list uploads against the manifest', () => {
   });
 
   it('names missing and unknown inputs and wrong digit counts from the declarations', () => {
-    const e = errorOf(() => validatePartyUpload(manifest, upload([{ name: 'years_employed', digits: 1 }, { name: 'salary', digits: 1 }])));
+    const e = errorOf(() =>
+      validatePartyUpload(
+        manifest,
+        upload([
+          { name: 'years_employed', digits: 1 },
+          { name: 'salary', digits: 1 },
+        ]),
+      ),
+    );
     expect(e.code).toBe('invalid_inputs');
     expect(e.details).toMatchObject({
       missing: ['employed'],

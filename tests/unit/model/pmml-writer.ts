@@ -23,8 +23,7 @@ export interface PmmlWriterOptions {
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-const quoteArray = (values: readonly string[]) =>
-  values.map((v) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v)).join(' ');
+const quoteArray = (values: readonly string[]) => values.map((v) => (/[\s"]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v)).join(' ');
 
 interface Written {
   left: string;
@@ -47,7 +46,10 @@ function splitPredicates(input: EncryptedInput, t: number, field: string): Writt
   }
   if (input.feature === 'years_employed') {
     // The seed stores the bin index; sklearn2pmml compares it through float and double casts.
-    return { left: simple('lessOrEqual', t + 0.5, `double(float(${field}))`), right: simple('greaterThan', t + 0.5, `double(float(${field}))`) };
+    return {
+      left: simple('lessOrEqual', t + 0.5, `double(float(${field}))`),
+      right: simple('greaterThan', t + 0.5, `double(float(${field}))`),
+    };
   }
   const inLeft = Object.entries(q.codes)
     .filter(([, code]) => code <= t)

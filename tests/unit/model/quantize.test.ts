@@ -87,13 +87,9 @@ describe('quantizers', () => {
 
   it('reports inputs that do not fit their feature', () => {
     expect(inputProblems(years)).toEqual([]);
-    expect(inputProblems({ ...years, bits: 2, digits: 1 })).toEqual([
-      'input years_employed: 6 levels do not fit in 2 bit(s)',
-    ]);
+    expect(inputProblems({ ...years, bits: 2, digits: 1 })).toEqual(['input years_employed: 6 levels do not fit in 2 bit(s)']);
     expect(inputProblems({ ...employed, party: 'bank' })[0]).toMatch(/belongs to bureau/);
-    expect(inputProblems({ ...years, quantizer: { kind: 'category', codes: { '0-2': 0 } } })[0]).toMatch(
-      /must cover exactly/,
-    );
+    expect(inputProblems({ ...years, quantizer: { kind: 'category', codes: { '0-2': 0 } } })[0]).toMatch(/must cover exactly/);
     expect(inputProblems({ ...employed, quantizer: income })[0]).toMatch(/needs a boolean quantizer/);
   });
 });

@@ -68,7 +68,10 @@ describe('training pipeline', () => {
     const { heldOut } = splitRows(rows, 0.2, 3);
     const { quantizeParsed } = await import('../../../model/quantize.ts');
     const predictions = heldOut.map((r) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, r.features)));
-    const recount = scorePredictions(heldOut.map((r) => r.approved), predictions);
+    const recount = scorePredictions(
+      heldOut.map((r) => r.approved),
+      predictions,
+    );
     expect(metrics.accuracy).toBeCloseTo(recount.accuracy, 4);
     expect(metrics.precision).toBeCloseTo(recount.precision, 4);
     expect(metrics.recall).toBeCloseTo(recount.recall, 4);

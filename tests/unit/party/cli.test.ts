@@ -84,7 +84,10 @@ describe('party CLI', () => {
     it('come from a 0600 file or stdin without a warning', () => {
       const file = join(dir, 'bank.json');
       writeFileSync(file, '{"account_age":26}\n', { mode: 0o600 });
-      for (const r of [cli([...unreachable, '--features-file', file]), cli([...unreachable, '--features-file', '-'], {}, '{"account_age":26}')]) {
+      for (const r of [
+        cli([...unreachable, '--features-file', file]),
+        cli([...unreachable, '--features-file', '-'], {}, '{"account_age":26}'),
+      ]) {
         expect(r.status, r.stderr).toBe(1);
         expect(r.error().code).toBe('network');
         expect(r.warnings).toEqual([]);

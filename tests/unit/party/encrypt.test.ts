@@ -43,13 +43,15 @@ describe('party SDK encryption', () => {
     return Object.fromEntries(
       body.inputs.map((input, i) => [
         input.name,
-        values[i]!.map((ct) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))))),
+        values[i]!.map((ct) =>
+          Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct)))),
+        ),
       ]),
     );
   }
 
   it('encrypts every bureau answer and a range of bank values to the manifest\u2019s digits', () => {
-    const cases: [ 'bank' | 'bureau', Record<string, unknown>][] = [
+    const cases: ['bank' | 'bureau', Record<string, unknown>][] = [
       ...[0, 3, 14, 37, 120, 1_200].map((account_age) => ['bank', { account_age }] as ['bank', Record<string, unknown>]),
       ...YEARS_EMPLOYED_BINS.flatMap((years_employed) =>
         [true, false].map((employed) => ['bureau', { years_employed, employed }] as ['bureau', Record<string, unknown>]),
@@ -77,15 +79,24 @@ describe('party SDK encryption', () => {
       expect(e.code).toBe('invalid_features');
       expect(e.message).not.toContain('-1');
     }
-    const e = partyErrorOf(() => encryptPartyInputs({ manifest, party: 'bureau', features: { years_employed: '30+', employed: true }, publicKey: keys.compactPublicKeyBytes }));
+    const e = partyErrorOf(() =>
+      encryptPartyInputs({
+        manifest,
+        party: 'bureau',
+        features: { years_employed: '30+', employed: true },
+        publicKey: keys.compactPublicKeyBytes,
+      }),
+    );
     expect(e.code).toBe('invalid_features');
   });
 
   it('refuses a party the model takes nothing from', () => {
     const noBank: Manifest = { ...manifest, inputs: manifest.inputs.filter((i) => i.party !== 'bank') };
-    expect(partyErrorOf(() => encryptPartyInputs({ manifest: noBank, party: 'bank', features: { account_age: 1 }, publicKey: keys.compactPublicKeyBytes })).code).toBe(
-      'session_mismatch',
-    );
+    expect(
+      partyErrorOf(() =>
+        encryptPartyInputs({ manifest: noBank, party: 'bank', features: { account_age: 1 }, publicKey: keys.compactPublicKeyBytes }),
+      ).code,
+    ).toBe('session_mismatch');
   });
 
   it('refuses public keys of another set, another noise, casting parameters, or not a key at all', () => {

@@ -25,7 +25,8 @@ const STATUS = {
   run: { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 },
   attempts: 0,
 };
-const WRANGLER_RESTART = 'Your worker restarted mid-request. Please try sending the request again. Only GET or HEAD requests are retried automatically.';
+const WRANGLER_RESTART =
+  'Your worker restarted mid-request. Please try sending the request again. Only GET or HEAD requests are retried automatically.';
 
 let server: Server;
 let base: string;
@@ -44,7 +45,13 @@ const ok = (req: IncomingMessage, res: ServerResponse) => {
   req.on('data', (d: Buffer) => (body += d.toString()));
   req.on('end', () => {
     res.writeHead(req.method === 'PUT' ? 201 : 200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(req.method === 'PUT' ? { party: 'bank', sha256: 'a'.repeat(64), duplicate: body.length === 0, received: ['bank'], missing: ['applicant', 'bureau'] } : STATUS));
+    res.end(
+      JSON.stringify(
+        req.method === 'PUT'
+          ? { party: 'bank', sha256: 'a'.repeat(64), duplicate: body.length === 0, received: ['bank'], missing: ['applicant', 'bureau'] }
+          : STATUS,
+      ),
+    );
   });
 };
 
@@ -74,8 +81,14 @@ describe('party client retries', () => {
     const c = client();
     script = [
       restarted,
-      reply(429, JSON.stringify({ code: 'rate_limited', message: 'slow down', retriable: true }), { 'content-type': 'application/json', 'retry-after': '1' }),
-      reply(503, JSON.stringify({ code: 'evaluator_unavailable', message: 'busy', retriable: true }), { 'content-type': 'application/json', 'retry-after': '0' }),
+      reply(429, JSON.stringify({ code: 'rate_limited', message: 'slow down', retriable: true }), {
+        'content-type': 'application/json',
+        'retry-after': '1',
+      }),
+      reply(503, JSON.stringify({ code: 'evaluator_unavailable', message: 'busy', retriable: true }), {
+        'content-type': 'application/json',
+        'retry-after': '0',
+      }),
       ok,
     ];
     const status = await c.status(SESSION);
@@ -110,7 +123,13 @@ describe('party client retries', () => {
 
   it('stops when the next wait would pass the time budget', async () => {
     const c = client({ retryBudgetMs: 2_000 });
-    script = [reply(503, JSON.stringify({ code: 'evaluator_unavailable', message: 'busy', retriable: true }), { 'content-type': 'application/json', 'retry-after': '5' }), ok];
+    script = [
+      reply(503, JSON.stringify({ code: 'evaluator_unavailable', message: 'busy', retriable: true }), {
+        'content-type': 'application/json',
+        'retry-after': '5',
+      }),
+      ok,
+    ];
     const started = Date.now();
     await expect(c.status(SESSION)).rejects.toMatchObject({ code: 'evaluator_unavailable' });
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -33,13 +33,22 @@ describe('base64', () => {
     expect(error).toMatchObject({ code: 'invalid_base64', offset });
   });
 
-  it.each(['AA', 'AAA', 'A===', '====', 'AA=A', 'AB==', 'AAB=', 'AA\u00e9A', 'AA A', 'AA-_'])('refuses %j (unpadded, misplaced padding, pad bits, other alphabets)', (s) => {
-    expect(() => base64ToBytes(s)).toThrow(Base64Error);
-    expect(isCanonicalBase64(s)).toBe(false);
-  });
+  it.each(['AA', 'AAA', 'A===', '====', 'AA=A', 'AB==', 'AAB=', 'AA\u00e9A', 'AA A', 'AA-_'])(
+    'refuses %j (unpadded, misplaced padding, pad bits, other alphabets)',
+    (s) => {
+      expect(() => base64ToBytes(s)).toThrow(Base64Error);
+      expect(isCanonicalBase64(s)).toBe(false);
+    },
+  );
 
   it('is what the upload schemas admit', () => {
-    const body = (list: string) => ({ modelVersion: '0123456789abcdef', party: 'bank', encoding: 'compact-list', inputs: [{ name: 'x', digits: 1 }], list });
+    const body = (list: string) => ({
+      modelVersion: '0123456789abcdef',
+      party: 'bank',
+      encoding: 'compact-list',
+      inputs: [{ name: 'x', digits: 1 }],
+      list,
+    });
     expect(CompactListInputs.safeParse(body('AAAA')).success).toBe(true);
     for (const list of ['A', 'AAAAA', 'AAAAAA=', 'AAAAA=', 'AB==']) expect(CompactListInputs.safeParse(body(list)).success).toBe(false);
   });

@@ -49,8 +49,14 @@ describe.each(['tuniform', 'gaussian'] as ServerKeyParamSet[])('%s key', (set) =
     expect(reader.headerChecked).toBe(true);
     expect(reader.complete).toBe(false);
     const other: ServerKeyParamSet = set === 'tuniform' ? 'gaussian' : 'tuniform';
-    expect(refusal(() => new ServerKeyFrameReader({ maxBytes: MAX, expected: other }).push(key.subarray(0, 200_000))).field).toBe('parameter_set');
-    expect(refusal(() => new ServerKeyFrameReader({ maxBytes: MAX, declaredBytes: key.length + 4096, expected: set }).push(key.subarray(0, 200_000))).field).toBe('size');
+    expect(refusal(() => new ServerKeyFrameReader({ maxBytes: MAX, expected: other }).push(key.subarray(0, 200_000))).field).toBe(
+      'parameter_set',
+    );
+    expect(
+      refusal(() =>
+        new ServerKeyFrameReader({ maxBytes: MAX, declaredBytes: key.length + 4096, expected: set }).push(key.subarray(0, 200_000)),
+      ).field,
+    ).toBe('size');
   });
 
   it('refuses a truncated key and trailing bytes', () => {

@@ -31,8 +31,14 @@ let element: ElementDeclaration;
 let readme: string;
 
 beforeAll(() => {
-  execFileSync(join('node_modules', '.bin', 'cem'), ['analyze', '--config', 'widget/custom-elements-manifest.config.mjs', '--outdir', out], { stdio: 'pipe' });
-  const manifest = JSON.parse(readFileSync(join(out, 'custom-elements.json'), 'utf8')) as { modules: Array<{ declarations?: ElementDeclaration[] }> };
+  execFileSync(
+    join('node_modules', '.bin', 'cem'),
+    ['analyze', '--config', 'widget/custom-elements-manifest.config.mjs', '--outdir', out],
+    { stdio: 'pipe' },
+  );
+  const manifest = JSON.parse(readFileSync(join(out, 'custom-elements.json'), 'utf8')) as {
+    modules: Array<{ declarations?: ElementDeclaration[] }>;
+  };
   element = manifest.modules.flatMap((m) => m.declarations ?? []).find((d) => d.customElement && d.tagName === 'blind-score')!;
   readme = readFileSync('README.md', 'utf8');
 }, 120_000);
@@ -62,7 +68,12 @@ function between(text: string, from: string, to: string): string[] {
   const end = text.indexOf(to, start);
   expect(start, from).toBeGreaterThan(-1);
   expect(end, to).toBeGreaterThan(start);
-  return [...text.slice(start + from.length, end).replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+  return [
+    ...text
+      .slice(start + from.length, end)
+      .replace(/\([^)]*\)/g, '')
+      .matchAll(/`([^`]+)`/g),
+  ].map((m) => m[1]!);
 }
 
 const names = (list: Named[] | undefined) => new Set((list ?? []).map((x) => x.name));

@@ -15,7 +15,8 @@ describe('retry', () => {
   it('retries network errors and 429/502/503/504, nothing else', () => {
     expect(isTransient(new BlindScoreError('network_error', 'x', true))).toBe(true);
     for (const status of [429, 502, 503, 504]) expect(isTransient(new BlindScoreError('c', 'x', true, status))).toBe(true);
-    for (const status of [400, 401, 404, 409, 410, 413, 422, 500]) expect(isTransient(new BlindScoreError('c', 'x', false, status))).toBe(false);
+    for (const status of [400, 401, 404, 409, 410, 413, 422, 500])
+      expect(isTransient(new BlindScoreError('c', 'x', false, status))).toBe(false);
     expect(isTransient(new BlindScoreError('cancelled', 'cancelled'))).toBe(false);
     expect(isTransient(new Error('plain'))).toBe(false);
   });

@@ -20,11 +20,7 @@ export async function getManifest(gw: TestGateway, tenant: TenantName = 'acme'):
   return (await res.json()) as Manifest;
 }
 
-export async function createSession(
-  gw: TestGateway,
-  tenant: TenantName = 'acme',
-  body: Record<string, unknown> = {},
-): Promise<Session> {
+export async function createSession(gw: TestGateway, tenant: TenantName = 'acme', body: Record<string, unknown> = {}): Promise<Session> {
   const manifest = await getManifest(gw, tenant);
   const res = await gw.fetch('/v1/sessions', {
     method: 'POST',
@@ -50,5 +46,9 @@ export function putJson(gw: TestGateway, path: string, headers: Record<string, s
 
 export function putOctets(gw: TestGateway, path: string, headers: Record<string, string>, body: Uint8Array): Promise<Response> {
   // Test key bytes come from files (ArrayBufferLike); fetch sends any Uint8Array.
-  return gw.fetch(path, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: body as Uint8Array<ArrayBuffer> });
+  return gw.fetch(path, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    body: body as Uint8Array<ArrayBuffer>,
+  });
 }

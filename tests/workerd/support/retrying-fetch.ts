@@ -8,7 +8,10 @@ import { PublicHeaders } from '../../../protocol/public-api.ts';
 import { DEFAULT_RETRY_POLICY, isRetriableStatus, nextRetryDelay, parseRetryAfter } from '../../../protocol/retry.ts';
 
 /** @param fetchGateway a path-relative fetch against the gateway (`gw.fetch`). */
-export function retryingFetch(fetchGateway: (path: string, init: RequestInit) => Promise<Response>, onRetry: (what: string) => void = () => undefined) {
+export function retryingFetch(
+  fetchGateway: (path: string, init: RequestInit) => Promise<Response>,
+  onRetry: (what: string) => void = () => undefined,
+) {
   return async function send(path: string, init: RequestInit, ok: readonly number[]): Promise<Response> {
     let waited = 0;
     const what = `${init.method ?? 'GET'} ${path.split('/').slice(4).join('/') || path}`;

@@ -33,10 +33,17 @@ export async function uploadSession(
   options: { serverKey?: boolean } = {},
 ): Promise<void> {
   if (options.serverKey !== false) {
-    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(201);
+    expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/server-key`, bearer(s.token), keys.compressedServerKeyBytes)).status).toBe(
+      201,
+    );
   }
   expect((await putOctets(gw, `/v1/sessions/${s.sessionId}/public-key`, bearer(s.token), keys.compactPublicKeyBytes)).status).toBe(201);
-  const applicant = await putJson(gw, `/v1/sessions/${s.sessionId}/inputs/applicant`, bearer(s.token), encryptPartyInputs(manifest, 'applicant', keys.clientKey, features));
+  const applicant = await putJson(
+    gw,
+    `/v1/sessions/${s.sessionId}/inputs/applicant`,
+    bearer(s.token),
+    encryptPartyInputs(manifest, 'applicant', keys.clientKey, features),
+  );
   expect(applicant.status, await applicant.clone().text()).toBe(201);
   for (const party of ['bank', 'bureau'] as const) {
     const upload = encryptCompactInputs(manifest, party, keys.compactPublicKeyBytes, features);

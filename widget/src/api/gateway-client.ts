@@ -141,7 +141,12 @@ export class GatewayClient {
   async startServerKeyUpload(session: SessionHandle, body: ServerKeyUploadRequest, signal?: AbortSignal): Promise<ServerKeyUpload> {
     return this.json(
       publicPath.serverKeyUploads(session.sessionId),
-      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: JSON.stringify(body), signal },
+      {
+        method: 'POST',
+        headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      },
       ServerKeyUpload,
       true,
     );
@@ -149,7 +154,12 @@ export class GatewayClient {
 
   /** `GET …/server-key/uploads/:uploadId`: the parts the gateway holds. */
   async serverKeyUpload(session: SessionHandle, uploadId: string, signal?: AbortSignal): Promise<ServerKeyUpload> {
-    return this.json(publicPath.serverKeyUpload(session.sessionId, uploadId), { headers: this.tokenHeaders(session), signal }, ServerKeyUpload, true);
+    return this.json(
+      publicPath.serverKeyUpload(session.sessionId, uploadId),
+      { headers: this.tokenHeaders(session), signal },
+      ServerKeyUpload,
+      true,
+    );
   }
 
   /**
@@ -205,10 +215,14 @@ export class GatewayClient {
     until: (update: SessionProgress) => boolean,
     signal?: AbortSignal,
   ): Promise<SessionProgress | null> {
-    const response = await this.send(publicPath.progress(session.sessionId), {
-      headers: { ...this.tokenHeaders(session), accept: 'text/event-stream' },
-      signal,
-    }, true);
+    const response = await this.send(
+      publicPath.progress(session.sessionId),
+      {
+        headers: { ...this.tokenHeaders(session), accept: 'text/event-stream' },
+        signal,
+      },
+      true,
+    );
     if (!response.body) throw new BlindScoreError(ClientErrorCode.BadResponse, 'progress response has no body');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let found: SessionProgress | null = null;
@@ -247,7 +261,11 @@ export class GatewayClient {
 
   /** `DELETE /v1/sessions/:id`: forget every key and ciphertext now rather than at the TTL. */
   async deleteSession(session: SessionHandle): Promise<void> {
-    await this.send(publicPath.session(session.sessionId), { method: 'DELETE', headers: this.tokenHeaders(session), keepalive: true }, true);
+    await this.send(
+      publicPath.session(session.sessionId),
+      { method: 'DELETE', headers: this.tokenHeaders(session), keepalive: true },
+      true,
+    );
   }
 
   /** An octet-stream key upload: exact length (the browser sets it), SHA-256 header, progress. */
@@ -327,7 +345,11 @@ export class GatewayClient {
 function networkError(e: unknown, request?: string): BlindScoreError {
   if (e instanceof BlindScoreError) return e;
   if (e instanceof DOMException && e.name === 'AbortError') return new BlindScoreError('cancelled', 'cancelled');
-  return new BlindScoreError(ClientErrorCode.Network, `the gateway could not be reached${request ? ` (${request})` : ''}: ${String(e)}`, true);
+  return new BlindScoreError(
+    ClientErrorCode.Network,
+    `the gateway could not be reached${request ? ` (${request})` : ''}: ${String(e)}`,
+    true,
+  );
 }
 
 /** The gateway's `ErrorBody` as an error; anything else as a generic HTTP failure. */
@@ -344,7 +366,13 @@ function errorFromResponse(status: number, text: string, retryAfterHeader: strin
     const retriable = parsed.data.retriable ?? (status === 429 || status >= 502);
     return new BlindScoreError(parsed.data.code, parsed.data.message, retriable, status, retryAfterMs);
   }
-  return new BlindScoreError(`http_${status}`, `the gateway answered HTTP ${status}`, status === 429 || status >= 502, status, retryAfterMs);
+  return new BlindScoreError(
+    `http_${status}`,
+    `the gateway answered HTTP ${status}`,
+    status === 429 || status >= 502,
+    status,
+    retryAfterMs,
+  );
 }
 
 function parseBody<T>(text: string, schema: z.ZodType<T>): T {

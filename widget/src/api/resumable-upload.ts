@@ -73,7 +73,10 @@ export async function uploadResumable(o: ResumableUploadOptions): Promise<Resuma
     throw e;
   }
   if (upload.partCount !== Math.ceil(total / upload.partSize)) {
-    throw new BlindScoreError('bad_response', `the gateway planned ${upload.partCount} parts of ${upload.partSize} bytes for ${total} bytes`);
+    throw new BlindScoreError(
+      'bad_response',
+      `the gateway planned ${upload.partCount} parts of ${upload.partSize} bytes for ${total} bytes`,
+    );
   }
 
   const stored = new Map<number, number>();
@@ -110,7 +113,14 @@ export async function uploadResumable(o: ResumableUploadOptions): Promise<Resuma
       report.partsSent++;
       const before = storedBytes();
       try {
-        await transport.uploadServerKeyPart(session, upload.uploadId, n, bytes.subarray(start, end), (sent) => o.onProgress?.(before + sent, total), signal);
+        await transport.uploadServerKeyPart(
+          session,
+          upload.uploadId,
+          n,
+          bytes.subarray(start, end),
+          (sent) => o.onProgress?.(before + sent, total),
+          signal,
+        );
         stored.set(n, end - start);
         return;
       } catch (e) {

@@ -104,11 +104,7 @@ export function isOffline(): boolean {
  * Runs `attempt` until it succeeds, retrying transient failures per `policy`. While the browser
  * is offline, waits for it to come back without spending attempts.
  */
-export async function withRetry<T>(
-  attempt: () => Promise<T>,
-  signal?: AbortSignal,
-  policy: RetryPolicy = DEFAULT_RETRY,
-): Promise<T> {
+export async function withRetry<T>(attempt: () => Promise<T>, signal?: AbortSignal, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {
   for (let retry = 1; ; retry++) {
     try {
       return await attempt();

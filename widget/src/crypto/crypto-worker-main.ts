@@ -244,7 +244,16 @@ async function handle(data: unknown): Promise<void> {
         return;
     }
   } catch (e) {
-    const fallback: WorkerErrorCode = req.type === 'warm' ? 'wasm_load_failed' : req.type === 'keygen' ? 'keygen_failed' : req.type === 'encrypt' ? 'encrypt_failed' : req.type === 'decrypt' ? 'decrypt_failed' : 'cache_failed';
+    const fallback: WorkerErrorCode =
+      req.type === 'warm'
+        ? 'wasm_load_failed'
+        : req.type === 'keygen'
+          ? 'keygen_failed'
+          : req.type === 'encrypt'
+            ? 'encrypt_failed'
+            : req.type === 'decrypt'
+              ? 'decrypt_failed'
+              : 'cache_failed';
     const error = e instanceof WorkerFailure ? { code: e.code, message: e.message } : { code: fallback, message: String(e) };
     post({ type: 'failed', id: req.id, error });
   }

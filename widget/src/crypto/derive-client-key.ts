@@ -78,7 +78,10 @@ function readSecretLayout(bytes: Uint8Array, what: string): SecretLayout {
   if (polynomialSize === 0) throw new KeyLayoutError('invalid_value', `${what}: polynomial size 0`);
   const lweBits = secret('LWE secret key');
   if (glweBits % polynomialSize !== 0) {
-    throw new KeyLayoutError('invalid_length', `${what}: a GLWE key of ${glweBits} bits is not whole polynomials of size ${polynomialSize}`);
+    throw new KeyLayoutError(
+      'invalid_length',
+      `${what}: a GLWE key of ${glweBits} bits is not whole polynomials of size ${polynomialSize}`,
+    );
   }
   return { paramsStart: at, glweBits, polynomialSize, lweBits };
 }
@@ -102,7 +105,10 @@ export function deriveShortintClientKey(highLevelKey: Uint8Array, template: Uint
   }
   // Equal dimensions put the parameters at the same offset in both.
   if (highLevelKey.byteLength < template.byteLength) {
-    throw new KeyLayoutError('truncated', `TfheClientKey: ${highLevelKey.byteLength} bytes cannot hold a shortint key of ${template.byteLength}`);
+    throw new KeyLayoutError(
+      'truncated',
+      `TfheClientKey: ${highLevelKey.byteLength} bytes cannot hold a shortint key of ${template.byteLength}`,
+    );
   }
   for (let i = tpl.paramsStart; i < template.byteLength; i++) {
     if (highLevelKey[i] !== template[i]) {

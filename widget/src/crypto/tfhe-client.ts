@@ -166,4 +166,3 @@ export function decryptCiphertext(tfhe: TfheModule, clientKey: Tfhe.ShortintClie
     ct.free();
   }
 }
-

@@ -44,7 +44,10 @@ export const WorkerRequest = z.discriminatedUnion('type', [
       modelVersion: ModelVersion,
       party: Party,
       /** The manifest's encrypted inputs: which to encrypt for this party, and how to quantize. */
-      inputs: z.array(EncryptedInput).min(1).max(MAX_INPUTS_PER_PARTY * 3),
+      inputs: z
+        .array(EncryptedInput)
+        .min(1)
+        .max(MAX_INPUTS_PER_PARTY * 3),
       /** The party's raw answers; the worker validates them with the feature schema. */
       features: z.record(z.string(), z.union([z.boolean(), z.number(), z.string()])),
     })

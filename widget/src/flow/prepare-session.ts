@@ -56,7 +56,8 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   o.onProgress({ stage: SessionStage.Keygen, fraction: null });
   // The one place the element asks for keys: the worker makes (or loads) them.
   const keys = o.keys ?? (await crypto.request({ type: 'keygen', paramSet: manifest.parameterSet.id, cacheName: o.cacheName }));
-  if (keys.cacheWarning) warnOnce(DevWarning.KeyCacheFailed, `cache-keys: ${keys.cacheWarning}; the keys work, the next visit generates new ones`);
+  if (keys.cacheWarning)
+    warnOnce(DevWarning.KeyCacheFailed, `cache-keys: ${keys.cacheWarning}; the keys work, the next visit generates new ones`);
   o.onKeys?.(keys);
   o.onProgress({ stage: SessionStage.Keygen, fraction: 1 });
   o.onStageDone?.('keygen');
@@ -87,7 +88,14 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
   });
   report(total);
   o.onStageDone?.('serverKey');
-  return { session, keys, missingParties: created.status.parties.missing, evaluator: upload.evaluator ?? 'pending', uploaded: new Map(), decisions: 0 };
+  return {
+    session,
+    keys,
+    missingParties: created.status.parties.missing,
+    evaluator: upload.evaluator ?? 'pending',
+    uploaded: new Map(),
+    decisions: 0,
+  };
 }
 
 /**
@@ -103,7 +111,12 @@ export async function watchKeyExpansion(
   if (prepared.evaluator === 'ready' || prepared.evaluator === 'failed') return prepared.evaluator;
   const settled = (s: ServerKeyEvaluatorState) => s === 'ready' || s === 'failed';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const found = await client.followProgress(prepared.session, () => undefined, (u) => settled(u.serverKey), signal);
+    const found = await client.followProgress(
+      prepared.session,
+      () => undefined,
+      (u) => settled(u.serverKey),
+      signal,
+    );
     if (found) return found.serverKey;
   }
   throw new BlindScoreError('stream_ended', 'the progress stream kept closing before the key was expanded', true);

@@ -56,7 +56,9 @@ async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
   const session = o.prepared.session;
   // The session keeps each party's last inputs: send only the parties whose answers changed.
   const uploaded = o.prepared.uploaded;
-  const parties = (Object.keys(answers) as Party[]).filter((p) => answers[p] !== undefined && uploaded.get(p) !== JSON.stringify(answers[p]));
+  const parties = (Object.keys(answers) as Party[]).filter(
+    (p) => answers[p] !== undefined && uploaded.get(p) !== JSON.stringify(answers[p]),
+  );
   let encrypted = 0;
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 0 });
   const accepted = await Promise.all(
@@ -83,7 +85,12 @@ async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
   const missing = accepted.reduce<Party[]>((m, a) => (a.missing.length < m.length ? a.missing : m), accepted[0]?.missing ?? []);
   if (missing.length > 0) {
     o.onProgress({ stage: SessionStage.WaitingForParties, fraction: null });
-    const ready = await follow(o, session, (u) => u.state !== 'created' && u.state !== 'keys', () => undefined);
+    const ready = await follow(
+      o,
+      session,
+      (u) => u.state !== 'created' && u.state !== 'keys',
+      () => undefined,
+    );
     if (ready.state === 'failed') throw runFailure(ready);
   }
   o.onProgress({ stage: SessionStage.WaitingForParties, fraction: 1 });

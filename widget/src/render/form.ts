@@ -26,11 +26,13 @@ export const fieldId = (name: string) => `field-${name}`;
 export function renderForm(c: RenderContext, v: FormView): TemplateResult {
   return html`
     <form part="form" novalidate @submit=${v.onSubmit} @focusin=${v.onFocus} @pointerenter=${v.onFocus}>
-      ${v.invalidCount > 0
-        ? html`<p part="form-error" class="form-error" id="form-error" role="alert">
+      ${
+        v.invalidCount > 0
+          ? html`<p part="form-error" class="form-error" id="form-error" role="alert">
             ${c.t('formInvalid', { count: v.invalidCount })}
           </p>`
-        : nothing}
+          : nothing
+      }
       <div class="panels ${v.demo ? 'demo' : ''}">${v.parties.map((p) => renderPanel(c, v, p))}</div>
       <div part="actions" class="actions">
         <button part="submit" class="primary" type="submit">${c.t('submit')}</button>
@@ -93,10 +95,7 @@ function renderField(c: RenderContext, v: FormView, f: FeatureDescriptor): Templ
           aria-describedby=${describedBy}
           @change=${(e: Event) => v.onInput(f.name, (e.target as HTMLSelectElement).value)}
         >
-          ${f.values.map(
-            (option) =>
-              html`<option value=${option} ?selected=${value === option}>${optionText(c, f.name, option)}</option>`,
-          )}
+          ${f.values.map((option) => html`<option value=${option} ?selected=${value === option}>${optionText(c, f.name, option)}</option>`)}
         </select>`
       : html`<input
           part="input"

@@ -43,7 +43,10 @@ export function renderResult(
   c: RenderContext,
   d: BlindScoreDecisionDetail,
   onReset: () => void,
-  { employment = { assumed: false, employed: undefined }, onChange }: { employment?: EmploymentContext; onChange?: (() => void) | undefined } = {},
+  {
+    employment = { assumed: false, employed: undefined },
+    onChange,
+  }: { employment?: EmploymentContext; onChange?: (() => void) | undefined } = {},
 ): TemplateResult {
   const approved = d.approved;
   const message = approved ? null : explanationMessage(d, employment);
@@ -64,9 +67,7 @@ export function renderResult(
     </div>
     <p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>
     <div part="actions" class="actions">
-      ${onChange
-        ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>`
-        : nothing}
+      ${onChange ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>` : nothing}
       <button part="reset" class="secondary" type="button" @click=${onReset}>${c.t('startOver')}</button>
     </div>
   </section>`;
@@ -110,21 +111,14 @@ export function errorMessageId(code: string): MessageId {
   }
 }
 
-export function renderError(
-  c: RenderContext,
-  error: BlindScoreError,
-  onRetry: () => void,
-  onEdit: (() => void) | null,
-): TemplateResult {
+export function renderError(c: RenderContext, error: BlindScoreError, onRetry: () => void, onEdit: (() => void) | null): TemplateResult {
   return html`<section part="error" class="error" role="alert" aria-labelledby="error-title">
     <h3 id="error-title" tabindex="-1">${c.t('errorTitle')}</h3>
     <p part="error-message">${c.t(errorMessageId(error.code))}</p>
     <p part="error-code" class="code">${c.t('errorCode', { code: error.code })}</p>
     <div part="actions" class="actions">
       <button part="retry" class="primary" type="button" @click=${onRetry}>${c.t('retry')}</button>
-      ${onEdit
-        ? html`<button part="edit" class="secondary" type="button" @click=${onEdit}>${c.t('editAnswers')}</button>`
-        : nothing}
+      ${onEdit ? html`<button part="edit" class="secondary" type="button" @click=${onEdit}>${c.t('editAnswers')}</button>` : nothing}
     </div>
   </section>`;
 }

@@ -77,11 +77,13 @@ function renderStep(c: RenderContext, stage: ProgressStage, s: StepState, locale
   return html`<li part="step step-${s.status}" class="step ${s.status}" data-stage=${stage}>
     <span class="marker" aria-hidden="true">${s.status === 'done' ? '✓' : ''}</span>
     <span class="label">${label} <span class="visually-hidden">(${statusText})</span></span>
-    ${s.status === 'active'
-      ? // A native <progress>: no style attribute (a strict style-src blocks those), and no value
-        // attribute means indeterminate.
-        html`<progress part="progress-bar" class="bar" max="100" value=${percent ?? nothing} aria-label=${label}></progress>`
-      : nothing}
+    ${
+      s.status === 'active'
+        ? // A native <progress>: no style attribute (a strict style-src blocks those), and no value
+          // attribute means indeterminate.
+          html`<progress part="progress-bar" class="bar" max="100" value=${percent ?? nothing} aria-label=${label}></progress>`
+        : nothing
+    }
     ${detail ? html`<span class="detail">${detail}</span>` : nothing}
   </li>`;
 }

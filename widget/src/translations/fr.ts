@@ -42,8 +42,10 @@ export const fr: Translation = {
   explainYearsRange: 'Avec {from} à {to} ans d’ancienneté dans l’emploi, elle vous serait probablement accordée.',
   explainNone: 'Une ancienneté plus longue ne changerait probablement pas à elle seule cette décision.',
   explainNotEmployed: 'Si vous aviez un emploi, elle vous serait probablement accordée.',
-  explainNotEmployedYears: 'Si vous aviez un emploi, avec au moins {years} ans d’ancienneté dans cet emploi, elle vous serait probablement accordée.',
-  explainNotEmployedRange: 'Si vous aviez un emploi, avec {from} à {to} ans d’ancienneté dans cet emploi, elle vous serait probablement accordée.',
+  explainNotEmployedYears:
+    'Si vous aviez un emploi, avec au moins {years} ans d’ancienneté dans cet emploi, elle vous serait probablement accordée.',
+  explainNotEmployedRange:
+    'Si vous aviez un emploi, avec {from} à {to} ans d’ancienneté dans cet emploi, elle vous serait probablement accordée.',
   explainNotEmployedNone: 'Avoir un emploi, quelle qu’en soit l’ancienneté, ne changerait probablement pas à lui seul cette décision.',
   plausibleYearsEmployed: 'Trop long pour {age} ans : au plus {years} ans de travail depuis l’âge de 16 ans.',
   plausibleChildren: 'Saisissez moins d’enfants que de personnes au foyer (vous compris).',

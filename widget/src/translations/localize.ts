@@ -31,11 +31,7 @@ export const currentLocale = (): Locale => resolveLocale(getLocale());
  * One string: the host's override when given, else the active locale's, with `{name}`
  * placeholders filled from `values`.
  */
-export function translate(
-  id: MessageId,
-  overrides: Partial<Translation> | undefined,
-  values?: Record<string, string | number>,
-): string {
+export function translate(id: MessageId, overrides: Partial<Translation> | undefined, values?: Record<string, string | number>): string {
   const text = overrides?.[id] ?? msg(en[id], { id });
   return values ? text.replace(/\{(\w+)\}/g, (m, name: string) => (name in values ? String(values[name]) : m)) : text;
 }

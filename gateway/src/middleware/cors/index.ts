@@ -27,7 +27,13 @@ const defaults = { publicPaths: [], maxAge: 600 } satisfies Required<TenantCorsO
 export function tenantCors(options: TenantCorsOptions = {}): MiddlewareHandler<AppEnv> {
   const opts = { ...defaults, ...options };
   const publicPaths = new Set(opts.publicPaths);
-  const allowHeaders = ['authorization', 'content-type', PublicHeaders.publishableKey, PublicHeaders.contentSha256, PublicHeaders.requestId].join(', ');
+  const allowHeaders = [
+    'authorization',
+    'content-type',
+    PublicHeaders.publishableKey,
+    PublicHeaders.contentSha256,
+    PublicHeaders.requestId,
+  ].join(', ');
   const exposeHeaders = [PublicHeaders.requestId, PublicHeaders.retryAfter].join(', ');
   const allowMethods = 'GET, POST, PUT, DELETE';
 

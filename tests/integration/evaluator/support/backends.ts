@@ -15,7 +15,14 @@ export const TEST_MANIFEST: ServedManifest = {
     { name: 'own_car', feature: 'own_car', party: 'applicant', bits: 1, digits: 1, quantizer: { kind: 'boolean' } },
     { name: 'income', feature: 'income', party: 'applicant', bits: 4, digits: 2, quantizer: { kind: 'thresholds', cuts: [1, 2, 3] } },
     { name: 'account_age', feature: 'account_age', party: 'bank', bits: 3, digits: 2, quantizer: { kind: 'thresholds', cuts: [1, 2] } },
-    { name: 'years_employed', feature: 'years_employed', party: 'bureau', bits: 3, digits: 2, quantizer: { kind: 'thresholds', cuts: [1] } },
+    {
+      name: 'years_employed',
+      feature: 'years_employed',
+      party: 'bureau',
+      bits: 3,
+      digits: 2,
+      quantizer: { kind: 'thresholds', cuts: [1] },
+    },
     { name: 'employed', feature: 'employed', party: 'bureau', bits: 1, digits: 1, quantizer: { kind: 'boolean' } },
   ],
 } as ServedManifest;

@@ -3,11 +3,7 @@
  * requests, as the gateway does. Logs go to an in-memory sink so tests can check what is logged.
  */
 import { Writable } from 'node:stream';
-import {
-  importSharedSecret,
-  sha256Hex,
-  signEvaluatorRequest,
-} from '../../../../protocol/evaluator-api.ts';
+import { importSharedSecret, sha256Hex, signEvaluatorRequest } from '../../../../protocol/evaluator-api.ts';
 import type { EvaluationBackend } from '../../../../evaluator/service/backend.ts';
 import { loadConfig, type EvaluatorConfig } from '../../../../evaluator/service/config.ts';
 import { createLogger, type Logger } from '../../../../evaluator/service/log.ts';
@@ -19,7 +15,12 @@ export const TEST_SECRET = 'test-shared-secret-0123456789abcdef-not-for-producti
 export class LogSink extends Writable {
   readonly lines: string[] = [];
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+    this.lines.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
     cb();
   }
   get records(): Record<string, unknown>[] {

@@ -8,7 +8,9 @@ import type { ServedManifest } from '../../../../evaluator/service/model-inputs.
 
 export function encryptCode(clientKey: tfhe.ShortintClientKey, code: number, digits: number): string[] {
   return Array.from({ length: digits }, (_, i) =>
-    bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt((code >> (2 * i)) & 3)))),
+    bytesToBase64(
+      tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt((code >> (2 * i)) & 3))),
+    ),
   );
 }
 
