@@ -164,7 +164,9 @@ describe('prepare', () => {
     part<HTMLButtonElement>(el, 'cancel')!.click();
     await el.updateComplete;
     expect(part(el, 'form')).to.exist;
-    await waitUntil(async () => (await gatewayView(seen.sessionId!)).deleted === true, 'the gateway deleted the session');
+    await waitUntil(async () => (await gatewayView(seen.sessionId!)).deleted === true, 'the gateway deleted the session', {
+      timeout: 30_000,
+    });
   });
 });
 

@@ -560,6 +560,8 @@ export class BlindScore extends LitElement {
   /** A moment the `prepare` mode may start preparing at. */
   private trigger(moment: 'interaction' | 'visible'): void {
     if (this.prepareMode !== moment || this.autoPrepareOff || this.preparation || this.prepared || this.isRunning) return;
+    // Without a gateway there is nothing to prepare; the check itself reports `not_configured`.
+    if (!this.gatewayUrl || !this.publishableKey) return;
     if (saveDataOn()) {
       if (!this.deferral) {
         this.deferral = 'save-data';
