@@ -289,7 +289,11 @@ describe('party keys', () => {
         publicKey: { received: true },
       });
       const byToken = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-      expect(byToken.serverKey).toMatchObject({ received: true, bytes: serverKey.byteLength, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(byToken.serverKey).toMatchObject({
+        received: true,
+        bytes: serverKey.byteLength,
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
       expect(byToken.publicKey).toMatchObject({ received: true, bytes: publicKey.byteLength });
       statuses.push(byBank);
     }
