@@ -541,6 +541,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
   });
 
   async function evaluate(s: Session): Promise<void> {
+    // The run stays queued until a progress stream watches it (at most 5 s), as a busy evaluator's
+    // queue would: the element opens its stream after POST run returns, and must see the queue.
+    for (let waited = 0; s.listeners.size === 0 && waited < 5_000; waited += 50) await delay(50);
     await delay(150);
     if (s.scenario.hang) return;
     for (let done = 1; done <= 4; done++) {
