@@ -5,7 +5,7 @@
  * when its last allowed run ends (the real evaluator refusing a key for good, or running the real
  * one). A slot is taken by a single-request key upload or by announcing a resumable one.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
 import { ErrorBody, PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
 import { createHash } from 'node:crypto';
@@ -120,13 +120,15 @@ describe('active sessions', () => {
     const run = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     await run.arrayBuffer();
     // The engine refuses the key when the run expands it: polled, not timed.
-    let error: ErrorBody | undefined;
-    while (!error) {
-      const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-      expect(status.state).not.toBe('done');
-      error = status.run.error;
-      if (!error) await new Promise((r) => setTimeout(r, 250));
-    }
+    const error = await vi.waitFor(
+      async (): Promise<ErrorBody> => {
+        const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+        expect(status.state).not.toBe('done');
+        if (!status.run.error) throw new Error('the run has not failed yet');
+        return status.run.error;
+      },
+      { timeout: 90_000, interval: 250 },
+    );
     expect(error).toMatchObject({ code: 'invalid_server_key', retriable: false });
     expect((await putKey('203.0.113.2', next)).status).toBe(201);
     expect((await gw.fetch(`/v1/sessions/${next.sessionId}`, { method: 'DELETE', headers: bearer(next.token) })).status).toBe(204);
