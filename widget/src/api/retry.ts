@@ -4,6 +4,7 @@
  * (a random wait between 0 and the cap, so a burst of pages that failed together does not retry
  * together), never shorter than the server's `Retry-After`, bounded in attempts and in wait.
  */
+import { isRetriableStatus } from '../../../protocol/retry.ts';
 import { BlindScoreError } from '../errors.ts';
 
 export interface RetryPolicy {
@@ -18,14 +19,11 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 30_000 };
 
-/** HTTP statuses worth the same request again: overloaded, restarted, or a proxy in between. */
-const RETRY_STATUSES = new Set([429, 502, 503, 504]);
-
 /** Whether `e` may succeed when the same (idempotent) request is sent again unchanged. */
 export function isTransient(e: unknown): boolean {
   if (!(e instanceof BlindScoreError)) return false;
   if (e.code === 'network_error') return true;
-  return e.status !== undefined && RETRY_STATUSES.has(e.status);
+  return e.status !== undefined && isRetriableStatus(e.status);
 }
 
 /** `Retry-After` (seconds, or an HTTP date) in milliseconds, or `undefined` when absent or unreadable. */
