@@ -146,7 +146,10 @@ describe('prepare', () => {
     await answer(el, 'own_car', true);
     await waitUntil(() => seen.prepared.includes('session'), 'the session exists', { timeout: 60_000 });
     el.cancel();
-    await waitUntil(async () => (await gatewayView(seen.sessionId!)).deleted === true, 'the gateway deleted the session');
+    // The test gateway may be busy reading a key part with node-tfhe when the delete arrives.
+    await waitUntil(async () => (await gatewayView(seen.sessionId!)).deleted === true, 'the gateway deleted the session', {
+      timeout: 30_000,
+    });
     const count = seen.prepared.length;
     await answer(el, 'age', '50');
     await el.updateComplete;
