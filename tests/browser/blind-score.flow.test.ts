@@ -163,7 +163,7 @@ describe('flow: cached keys', () => {
       <div slot="denied">Not this time.</div>
       <div slot="explain">Talk to an adviser.</div>
     </blind-score>`);
-    await waitUntil(() => part(el, 'form'));
+    await waitUntil(() => part(el, 'form'), 'the form renders', { timeout: 20_000 });
     await answer(el, 'own_car', false);
     await submitAndWait(el, 'blind-score:decision');
     const assigned = (name: string) =>
@@ -233,7 +233,9 @@ describe('flow: cached keys', () => {
     await running;
     await el.updateComplete;
     expect(parts(el, 'step-done').length).to.be.greaterThan(2);
-    await waitUntil(() => part(el, 'step-active')?.textContent?.includes('Queued: 1 ahead'), 'the queue position shows');
+    await waitUntil(() => part(el, 'step-active')?.textContent?.includes('Queued: 1 ahead'), 'the queue position shows', {
+      timeout: 10_000,
+    });
     await audit(el);
     // This gateway never finishes the run: the running view holds still for its screenshot.
     await snap('demo-running', el);
@@ -265,7 +267,9 @@ describe('flow: the compact public key', () => {
       // The test gateway's stand-in backends ran the party SDK on the uploaded key: a decision
       // means it was a compact public key of the manifest's set.
       expect(detail.approved).to.equal(true);
-      await waitUntil(() => recorder.uploads.length >= 7, 'the public key and the six server-key parts are timed');
+      await waitUntil(() => recorder.uploads.length >= 7, 'the public key and the six server-key parts are timed', {
+        timeout: 10_000,
+      });
     } finally {
       recorder.stop();
     }
@@ -282,7 +286,7 @@ describe('flow: the compact public key', () => {
     let detail: BlindScoreErrorDetail;
     try {
       ({ detail } = await submitAndWait(el, 'blind-score:error'));
-      await waitUntil(() => recorder.uploads.length >= 1, 'the key upload is timed');
+      await waitUntil(() => recorder.uploads.length >= 1, 'the key upload is timed', { timeout: 10_000 });
     } finally {
       recorder.stop();
     }

@@ -236,7 +236,7 @@ describe('form: plausibility', () => {
     collected.unreadInputs = ['num_children'];
     const el = await fixture<BlindScore>(html`<blind-score mode="applicant" locale="en"></blind-score>`);
     el.manifest = collected;
-    await waitUntil(() => part(el, 'form'), 'the form appears');
+    await waitUntil(() => part(el, 'form'), 'the form appears', { timeout: 20_000 });
     expect(parts(el, 'input').map((c) => c.getAttribute('name'))).to.include('num_children');
     await answer(el, 'household_size', '2');
     await answer(el, 'num_children', '2');

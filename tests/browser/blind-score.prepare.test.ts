@@ -126,7 +126,7 @@ describe('prepare', () => {
       const el = await mount('pk_test_demo');
       const seen = record(el);
       await answer(el, 'own_car', true);
-      await waitUntil(() => seen.progress.some((p) => p.deferred === 'save-data'), 'the deferral is reported');
+      await waitUntil(() => seen.progress.some((p) => p.deferred === 'save-data'), 'the deferral is reported', { timeout: 10_000 });
       expect(seen.prepared).to.deep.equal([]);
       const decided = oneEvent(el, 'blind-score:decision');
       part<HTMLButtonElement>(el, 'submit')!.click();
