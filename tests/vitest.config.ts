@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // and the evaluator service over loopback HTTP. Browser and workerd suites have their own runners.
 export default defineConfig({
   test: {
+    // Polled conditions on a shared 2-core machine may take seconds, not the 1 s default.
+    expect: { poll: { timeout: 30_000 } },
     include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 120_000,

@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // starts its own stack, and key generation and evaluation are CPU-bound on the 2-core machine.
 export default defineConfig({
   test: {
+    // A real stack on a shared 2-core machine: a polled condition may take seconds, not the 1 s default.
+    expect: { poll: { timeout: 30_000 } },
     include: ['tests/e2e/**/*.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,

@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // real node-tfhe keys and, where a suite needs it, a real evaluator process on loopback.
 export default defineConfig({
   test: {
+    // Polled conditions against wrangler on a shared 2-core machine may take seconds, not the 1 s default.
+    expect: { poll: { timeout: 30_000 } },
     server: { deps: { inline: ['@cloudflare/containers'] } },
     include: ['tests/workerd/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
