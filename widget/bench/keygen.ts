@@ -103,6 +103,7 @@ export async function benchServerKeyGenerators(browser: Browser, origin: string)
   const nodeOwn: number[] = [];
   const nodeOwnCpu: number[] = [];
   const nodeTfhe: number[] = [];
+  const nodeTfheCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     for (const which of i % 2 === 0 ? ['own', 'tfhe'] : ['tfhe', 'own']) {
       const cpu = process.cpuUsage();
@@ -117,6 +118,8 @@ export async function benchServerKeyGenerators(browser: Browser, origin: string)
         tfheNode.Shortint.serialize_compressed_server_key(sk);
         sk.free();
         nodeTfhe.push(performance.now() - start);
+        const used = process.cpuUsage(cpu);
+        nodeTfheCpu.push((used.user + used.system) / 1000);
       }
     }
   }
@@ -132,6 +135,9 @@ export async function benchServerKeyGenerators(browser: Browser, origin: string)
     nodeOwnMs: Math.round(median(nodeOwn)),
     nodeOwnCpuMs: Math.round(median(nodeOwnCpu)),
     nodeTfheMs: Math.round(median(nodeTfhe)),
+    nodeTfheCpuMs: Math.round(median(nodeTfheCpu)),
+    // Process CPU time, not wall: what a loaded machine changes least.
+    nodeCpuRatio: Number((median(nodeOwnCpu) / median(nodeTfheCpu)).toFixed(3)),
     runs: { ownMs: round(ownMs), tfheMs: round(tfheMs), nodeOwnMs: round(nodeOwn), nodeTfheMs: round(nodeTfhe) },
   };
 }
