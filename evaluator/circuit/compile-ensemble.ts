@@ -200,11 +200,16 @@ class EnsembleBuilder {
     for (let p = 0; p < byPos.length; p++) {
       let terms = [...(byPos[p] ?? [])];
       while (terms.length > 1) {
-        // Low degree first packs the most terms into one bootstrap; ids break ties.
-        terms.sort((x, y) => this.b.meta(x.id).degree - this.b.meta(y.id).degree || x.id - y.id);
+        // First the terms of one tree (exclusive: their sum needs no carry), most of them first;
+        // then low degree first, which packs the most terms into one bootstrap; ids break ties.
+        const count = new Map<number, number>();
+        for (const t of terms) if (t.tree !== null) count.set(t.tree, (count.get(t.tree) ?? 0) + 1);
+        const mergeTree = [...count].filter(([, n]) => n > 1).sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]?.[0];
+        const pool = mergeTree === undefined ? terms : terms.filter((t) => t.tree === mergeTree);
+        pool.sort((x, y) => this.b.meta(x.id).degree - this.b.meta(y.id).degree || x.id - y.id);
         const group: Term[] = [];
         let degree = 0;
-        for (const t of terms) {
+        for (const t of pool) {
           const d = this.b.meta(t.id).degree;
           if (group.length < LIMITS_2_2.maxNoiseLevel && degree + d <= LIMITS_2_2.maxDegree) {
             group.push(t);
@@ -370,10 +375,16 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
   }
   const sharedDigits = explain && varying.length > 0 ? eb.reduce(sharedTerms).filter((d): d is Term => d !== undefined) : sharedTerms;
 
-  const evaluate = (fold: Fold | undefined, mask: ValueId | null, maskBit: () => ValueId): ValueId => {
-    let constant = sharedConstant;
-    const terms: Term[] = [...sharedDigits];
-    for (const { t, i } of varying) {
+  const evaluate = (
+    base: { digits: readonly Term[]; constant: number },
+    trees: typeof varying,
+    fold: Fold | undefined,
+    mask: ValueId | null,
+    maskBit: () => ValueId,
+  ): ValueId => {
+    let constant = base.constant;
+    const terms: Term[] = [...base.digits];
+    for (const { t, i } of trees) {
       const r = eb.treeTerms(foldTree(t.nodes, fold), i);
       terms.push(...r.terms);
       constant += r.constant;
@@ -383,7 +394,7 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
   const never = () => {
     throw new CircuitError('uncompilable', 'internal: no mask');
   };
-  const decision = evaluate(undefined, null, never);
+  const decision = evaluate({ digits: sharedDigits, constant: sharedConstant }, varying, undefined, null, never);
   const explanation: ValueId[] = [];
   if (explain) {
     const exInput = model.manifest.inputs.find((i) => i.name === ex.input)!;
@@ -394,11 +405,23 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
         b.input(ex.input),
         Array.from({ length: b.space }, (_, v) => (Math.min(v, levels - 1) <= bin ? scale : 0)),
       );
+    // Trees that read an assumed input but not the bins' input are the same in every bin:
+    // accumulated once onto the shared digits.
+    const readsBins = (nodes: readonly EnsembleNode[]) => nodes.some((n) => n.type === 'split' && n.input === ex.input);
+    const perBin = varying.filter(({ t }) => readsBins(t.nodes));
+    let binConstant = sharedConstant;
+    const binTerms: Term[] = [...sharedDigits];
+    for (const { t, i } of varying.filter(({ t }) => !readsBins(t.nodes))) {
+      const r = eb.treeTerms(foldTree(t.nodes, assumed), i);
+      binTerms.push(...r.terms);
+      binConstant += r.constant;
+    }
+    const binBase = { digits: eb.reduce(binTerms).filter((d): d is Term => d !== undefined), constant: binConstant };
     for (const bin of ex.bins) {
       const fold = new Map([...assumed, [ex.input, bin.code] as const]);
       // The last bin is ≥ every valid own bin: no mask.
       const masked = bin.code < lastCode;
-      explanation.push(evaluate(fold, masked ? ownAtMost(bin.code, BASE) : null, () => ownAtMost(bin.code, 1)));
+      explanation.push(evaluate(binBase, perBin, fold, masked ? ownAtMost(bin.code, BASE) : null, () => ownAtMost(bin.code, 1)));
     }
   }
   return prune(b, { decision, explanation });
