@@ -53,7 +53,7 @@ export interface BoostOptions {
   name?: string;
   salt?: string;
   seed?: number | null;
-  /** Largest leaf-value range of one tree after scaling to integers (default 15). */
+  /** Largest leaf-value range of one tree after scaling to integers (default 63). */
   leafRange?: number;
 }
 
@@ -209,12 +209,12 @@ export async function trainBoostedModel(
   const { train, heldOut } = splitRows(rows, options.heldOutFraction ?? 0.2, 1);
   const boosted = boostTrees(train, options);
   const leaves = (t: BoostedTree): number[] => (t.type === 'leaf' ? [t.weight] : [...leaves(t.left), ...leaves(t.right)]);
-  const { scale, threshold } = quantizeLeafValues(boosted.trees.map(leaves), boosted.base, 0, options.leafRange ?? 15);
+  const { scale, threshold } = quantizeLeafValues(boosted.trees.map(leaves), boosted.base, 0, options.leafRange ?? 63);
   const toNodes = (t: BoostedTree): EnsembleNode[] => {
     const out: EnsembleNode[] = [];
     const visit = (n: BoostedTree): number => {
       const i = out.length;
-      out.push({ type: 'leaf', value: n.type === 'leaf' ? Math.round(scale * n.weight) : 0 });
+      out.push({ type: 'leaf', value: n.type === 'leaf' ? Math.round(scale * n.weight) + 0 : 0 });
       if (n.type === 'split')
         out[i] = { type: 'split', input: n.input, threshold: n.threshold, left: visit(n.left), right: visit(n.right) };
       return i;

@@ -48,7 +48,7 @@ export function explainEnsembleCodes(
 }
 
 /**
- * Real-valued leaves and cut-off → integers: every leaf `v` becomes `round(scale · v)` and the
+ * Real-valued leaves and cut-off → integers: every leaf `v` becomes `round(scale · v)` (never −0) and the
  * decision `Σ v + base ≥ cutoff` becomes `Σ round(scale · v) ≥ ⌈scale · (cutoff − base)⌉`.
  * The scale is the largest with every tree's leaf range within `maxRange` (the circuit adds each
  * tree's value as that many 2-bit digits) and every value within {@link MAX_LEAF_VALUE}: the
@@ -64,7 +64,7 @@ export function quantizeLeafValues(
   const largest = Math.max(...trees.flatMap((leaves) => leaves.map(Math.abs)), 1e-12);
   // round() can widen a range by one step: keep scale · spread ≤ maxRange − 1.
   const scale = Math.min((maxRange - 1) / spread, MAX_LEAF_VALUE / largest);
-  const values = trees.map((leaves) => leaves.map((v) => Math.round(scale * v)));
-  const threshold = Math.ceil(scale * (cutoff - base) - 1e-9);
+  const values = trees.map((leaves) => leaves.map((v) => Math.round(scale * v) + 0));
+  const threshold = Math.ceil(scale * (cutoff - base) - 1e-9) + 0;
   return { scale, values, threshold };
 }

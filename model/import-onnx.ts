@@ -60,7 +60,7 @@ export interface ImportOnnxOptions {
   fieldMap?: readonly (string | null)[] | Readonly<Record<string, string>>;
   /** Approve when the model's output (probability of class 1 / the regression value) ≥ this; default 0.5. */
   threshold?: number;
-  /** Largest leaf-value range of one tree after scaling (default 15: two 2-bit digits). */
+  /** Largest leaf-value range of one tree after scaling (default 63: three 2-bit digits). */
   leafRange?: number;
   /** Model name shown in the public manifest; default `DEFAULT_MODEL_NAME`. */
   name?: string;
@@ -574,11 +574,11 @@ export async function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOpti
   };
   const coded = drafts.map(finish);
   const leavesOf = (t: Coded): number[] => (t.type === 'leaf' ? [t.weight] : [...leavesOf(t.left), ...leavesOf(t.right)]);
-  const { scale, threshold: intThreshold } = quantizeLeafValues(coded.map(leavesOf), base, cutoff, options.leafRange ?? 15);
+  const { scale, threshold: intThreshold } = quantizeLeafValues(coded.map(leavesOf), base, cutoff, options.leafRange ?? 63);
   // Integer leaves; sibling leaves of one value merge (the split then decides nothing).
   type IntTree = { type: 'leaf'; value: number } | { type: 'split'; feature: number; threshold: number; left: IntTree; right: IntTree };
   const rounded = (g: Coded): IntTree => {
-    if (g.type === 'leaf') return { type: 'leaf', value: Math.round(scale * g.weight) };
+    if (g.type === 'leaf') return { type: 'leaf', value: Math.round(scale * g.weight) + 0 };
     const left = rounded(g.left);
     const right = rounded(g.right);
     if (left.type === 'leaf' && right.type === 'leaf' && left.value === right.value) return left;

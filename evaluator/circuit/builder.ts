@@ -93,6 +93,10 @@ export class Builder {
     return this.emit({ op: 'sub', a, b });
   }
 
+  scalarMul(a: ValueId, c: number): ValueId {
+    return c === 1 ? a : this.emit({ op: 'scalarMul', a, c });
+  }
+
   scalarAdd(a: ValueId, c: number): ValueId {
     return c === 0 ? a : this.emit({ op: 'scalarAdd', a, c });
   }

@@ -102,6 +102,11 @@ class EnsembleBuilder {
     return this.b.pbs(this.b.input(input), table);
   }
 
+  /** `scale · [code(input) ≤ threshold]`, one bootstrap shared by every use. */
+  private compare(input: string, threshold: number, scale: number): ValueId {
+    return this.onInput(input, (code) => (code <= threshold ? scale : 0));
+  }
+
   /**
    * Terms of one tree: its blocks' digit outputs (positions 0..digits−1), the tree's leaves
    * shifted by their minimum (returned as the tree's constant).
@@ -155,8 +160,11 @@ class EnsembleBuilder {
         return exitOf((j) => code <= nodes[j]!.threshold);
       };
     } else {
-      const parts = features.map((input) =>
-        this.onInput(input, (code) => nodes.reduce((s, n, j) => (n.input === input && code <= n.threshold ? s + 2 ** j : s), 0)),
+      // Bit j at scale 2^j: a comparison bootstrap outputs its bit already scaled (shared by every
+      // block that tests the same threshold at the same scale), except scale 2, a scalar
+      // multiple of the scale-1 bit (noise 2), which keeps the packed noise within 5.
+      const parts = nodes.map((n, j) =>
+        j === 1 ? this.b.scalarMul(this.compare(n.input, n.threshold, 1), 2) : this.compare(n.input, n.threshold, 2 ** j),
       );
       if (sel !== null) parts.push(sel);
       packed = this.b.sum(parts);
