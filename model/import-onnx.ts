@@ -266,12 +266,14 @@ function rawTrees(e: OnnxEnsemble, features: number): { trees: { root: number; n
   });
   if (!classifier) {
     const agg = a.string('aggregate_function', 'SUM');
-    if (agg === 'AVERAGE')
-      for (const nodes of byTree.values())
-        for (const n of nodes.values())
-          if (n.kind === 'leaf') n.weight /= byTree.size;
-          else if (agg !== 'SUM')
-            unsupported(`aggregate_function ${agg}: only SUM and AVERAGE are supported`, { attribute: 'aggregate_function' });
+    if (agg !== 'SUM' && agg !== 'AVERAGE') {
+      unsupported(`aggregate_function ${agg}: only SUM and AVERAGE are supported`, { attribute: 'aggregate_function' });
+    }
+    if (agg === 'AVERAGE') {
+      for (const nodes of byTree.values()) {
+        for (const n of nodes.values()) if (n.kind === 'leaf') n.weight /= byTree.size;
+      }
+    }
   }
 
   // One root per tree (the node no other node names), every node reached once: no cycle, no sharing.
@@ -448,7 +450,7 @@ type Draft =
 export async function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOptions = {}): Promise<ImportedEnsemble> {
   const e = parseOnnxEnsemble(bytes);
   const a = new Attributes(e.attributes, e.op);
-  const post = a.string('post_transform', 'NONE');
+  const post = a.string('post_transform', 'NONE') as 'NONE' | 'LOGISTIC';
   if (post !== 'NONE' && post !== 'LOGISTIC')
     unsupported(`post_transform ${post}: only NONE and LOGISTIC are supported`, { attribute: 'post_transform' });
   const threshold = options.threshold ?? 0.5;

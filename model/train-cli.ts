@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { compileCircuit } from '../evaluator/circuit/compile.ts';
-import { runBootstrapCount, sanitizingTables } from '../evaluator/circuit/run.ts';
+import { runBootstrapCount } from '../evaluator/circuit/run.ts';
 import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
 import { applicationsToCsv, decisionsToCsv, parseApplicationsCsv } from './csv.ts';
 import { ModelError } from './errors.ts';
@@ -199,7 +199,7 @@ function evaluate(model: Model, rows: readonly LabeledApplication[], trainRows: 
 /** The circuit's bootstrap counts, the bank's and bureau's public-key uploads sanitized (applicant mode). */
 function circuitFigures(model: AnyModel) {
   const plan = compileCircuit(model);
-  const publicKey = runBootstrapCount(plan, sanitizingTables(model.manifest.inputs, new Set(['bank', 'bureau'] as const), plan.limits));
+  const publicKey = runBootstrapCount(plan, new Set(['bank', 'bureau'] as const));
   return { plan, pbsApplicantMode: publicKey };
 }
 

@@ -75,11 +75,11 @@ export async function bench(): Promise<Record<string, unknown>> {
     const pool = createPbsPool({ size, maxBatch });
     try {
       // One warm-up run starts the workers and builds the lookup tables.
-      await runCircuit({ plan, serverKey, inputs, pool });
+      await runCircuit({ plan, serverKey, inputs, pool, publicKeyParties: new Set() });
       const ms: number[] = [];
       for (let i = 0; i < runs; i++) {
         t = performance.now();
-        const r = await runCircuit({ plan, serverKey, inputs, pool });
+        const r = await runCircuit({ plan, serverKey, inputs, pool, publicKeyParties: new Set() });
         ms.push(performance.now() - t);
         const got = { decision: decrypt(r.decision), bits: r.explanation.map(decrypt) };
         if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error('encrypted result differs from the model');
@@ -139,10 +139,10 @@ async function benchEnsemble(
   const pool = createPbsPool({ size: 2 });
   const ms: number[] = [];
   try {
-    await runCircuit({ plan, serverKey, inputs, pool });
+    await runCircuit({ plan, serverKey, inputs, pool, publicKeyParties: new Set() });
     for (let i = 0; i < runs; i++) {
       t = performance.now();
-      const r = await runCircuit({ plan, serverKey, inputs, pool });
+      const r = await runCircuit({ plan, serverKey, inputs, pool, publicKeyParties: new Set() });
       ms.push(performance.now() - t);
       const got = { decision: decrypt(r.decision), bits: r.explanation.map(decrypt) };
       if (JSON.stringify(got) !== JSON.stringify(expected))

@@ -146,7 +146,7 @@ export function compileCircuit(model: AnyModel, options: CompileOptions = {}): C
     formatVersion: 1,
     modelVersion: model.manifest.modelVersion,
     limits: LIMITS_2_2,
-    inputs: model.manifest.inputs.map((i) => ({ name: i.name, party: i.party, digits: i.digits })),
+    inputs: model.manifest.inputs.map((i) => ({ name: i.name, party: i.party, digits: i.digits, levels: quantizerLevels(i.quantizer) })),
     luts: built.luts,
     ops: built.ops,
     metadata: built.metadata,

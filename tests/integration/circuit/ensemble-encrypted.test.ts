@@ -70,7 +70,13 @@ describe('ONNX ensemble, encrypted', () => {
     expect([...picked.keys()].sort()).toEqual(['approved', 'none', 'suggest']);
     for (const features of picked.values()) {
       const expected = explainEnsembleCodes(model.ensemble, quantizeParsed(model.manifest.inputs, features), model.manifest.explanation);
-      const r = await runCircuit({ plan, serverKey, inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey), pool });
+      const r = await runCircuit({
+        plan,
+        serverKey,
+        inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey),
+        publicKeyParties: new Set(),
+        pool,
+      });
       expect(r.pbs).toBe(plan.stats.pbs);
       expect({ decision: decrypt(r.decision), bits: r.explanation.map(decrypt) }).toEqual(expected);
     }
