@@ -48,11 +48,13 @@ export function explainEnsembleCodes(
 }
 
 /**
- * Real-valued leaves and cut-off → integers: every leaf `v` becomes `round(scale · v)` (never −0) and the
- * decision `Σ v + base ≥ cutoff` becomes `Σ round(scale · v) ≥ ⌈scale · (cutoff − base)⌉`.
- * The scale is the largest with every tree's leaf range within `maxRange` (the circuit adds each
- * tree's value as that many 2-bit digits) and every value within {@link MAX_LEAF_VALUE}: the
- * finer the scale, the fewer applicants whose decision rounding changes.
+ * Real-valued leaves and cut-off → integers: every leaf `v` becomes `round(scale · v)` (never −0)
+ * and the decision `Σ v + base ≥ cutoff` becomes `Σ round(scale · v) ≥ ⌈scale · (cutoff − base)⌉`.
+ * The scale is the largest that keeps 9 trees in 10 within a leaf range of `maxRange` and every
+ * tree within one more base-4 digit (the circuit adds each tree's value as its range's 2-bit
+ * digits; boosting's first trees spread widest and may take the extra digit), and every value
+ * within {@link MAX_LEAF_VALUE}: the finer the scale, the fewer applicants whose decision
+ * rounding changes.
  */
 export function quantizeLeafValues(
   trees: readonly (readonly number[])[],
@@ -60,10 +62,12 @@ export function quantizeLeafValues(
   cutoff: number,
   maxRange: number,
 ): { scale: number; values: number[][]; threshold: number } {
-  const spread = Math.max(...trees.map((leaves) => Math.max(...leaves) - Math.min(...leaves)), 1e-12);
+  const spreads = trees.map((leaves) => Math.max(...leaves) - Math.min(...leaves)).sort((a, b) => a - b);
+  const typical = Math.max(spreads[Math.min(spreads.length - 1, Math.floor(0.9 * spreads.length))]!, 1e-12);
+  const widest = Math.max(spreads[spreads.length - 1]!, 1e-12);
   const largest = Math.max(...trees.flatMap((leaves) => leaves.map(Math.abs)), 1e-12);
-  // round() can widen a range by one step: keep scale · spread ≤ maxRange − 1.
-  const scale = Math.min((maxRange - 1) / spread, MAX_LEAF_VALUE / largest);
+  // round() can widen a range by one step: keep scale · spread ≤ range − 1.
+  const scale = Math.min((maxRange - 1) / typical, (4 * (maxRange + 1) - 2) / widest, MAX_LEAF_VALUE / largest);
   const values = trees.map((leaves) => leaves.map((v) => Math.round(scale * v) + 0));
   const threshold = Math.ceil(scale * (cutoff - base) - 1e-9) + 0;
   return { scale, values, threshold };

@@ -383,26 +383,17 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
   }
   const sharedDigits = explain && varying.length > 0 ? eb.reduce(sharedTerms).filter((d): d is Term => d !== undefined) : sharedTerms;
 
-  const evaluate = (
-    base: { digits: readonly Term[]; constant: number },
-    trees: typeof varying,
-    fold: Fold | undefined,
-    mask: ValueId | null,
-    maskBit: () => ValueId,
-  ): ValueId => {
-    let constant = base.constant;
-    const terms: Term[] = [...base.digits];
-    for (const { t, i } of trees) {
-      const r = eb.treeTerms(foldTree(t.nodes, fold), i);
-      terms.push(...r.terms);
-      constant += r.constant;
-    }
-    return eb.atLeast(eb.reduce(terms), threshold - constant, mask, maskBit);
-  };
+  let decisionConstant = sharedConstant;
+  const decisionTerms: Term[] = [...sharedDigits];
+  for (const { t, i } of varying) {
+    const r = eb.treeTerms(foldTree(t.nodes, undefined), i);
+    decisionTerms.push(...r.terms);
+    decisionConstant += r.constant;
+  }
   const never = () => {
     throw new CircuitError('uncompilable', 'internal: no mask');
   };
-  const decision = evaluate({ digits: sharedDigits, constant: sharedConstant }, varying, undefined, null, never);
+  const decision = eb.atLeast(eb.reduce(decisionTerms), threshold - decisionConstant, null, never);
   const explanation: ValueId[] = [];
   if (explain) {
     const exInput = model.manifest.inputs.find((i) => i.name === ex.input)!;
@@ -413,24 +404,70 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
         b.input(ex.input),
         Array.from({ length: b.space }, (_, v) => (Math.min(v, levels - 1) <= bin ? scale : 0)),
       );
-    // Trees that read an assumed input but not the bins' input are the same in every bin:
-    // accumulated once onto the shared digits.
-    const readsBins = (nodes: readonly EnsembleNode[]) => nodes.some((n) => n.type === 'split' && n.input === ex.input);
-    const perBin = varying.filter(({ t }) => readsBins(t.nodes));
-    let binConstant = sharedConstant;
-    const binTerms: Term[] = [...sharedDigits];
-    for (const { t, i } of varying.filter(({ t }) => !readsBins(t.nodes))) {
-      const r = eb.treeTerms(foldTree(t.nodes, assumed), i);
-      binTerms.push(...r.terms);
-      binConstant += r.constant;
+    // A tree folded for bin b is often the same for neighbouring bins (it splits on years
+    // employed at one or two thresholds). Its terms are accumulated once per run of equal bins,
+    // in the nodes of a segment tree over the bins (each run in O(log bins) nodes), and each bin
+    // adds up only the digits on its path: per bin a few digits to carry instead of every tree.
+    const folds = ex.bins.map((bin) => new Map([...assumed, [ex.input, bin.code] as const]));
+    interface Segment {
+      lo: number;
+      hi: number;
+      children: number[];
+      terms: Term[];
+      constant: number;
+      digits: Term[];
     }
-    const binBase = { digits: eb.reduce(binTerms).filter((d): d is Term => d !== undefined), constant: binConstant };
-    for (const bin of ex.bins) {
-      const fold = new Map([...assumed, [ex.input, bin.code] as const]);
+    const segments: Segment[] = [];
+    const grow = (lo: number, hi: number): number => {
+      const k = segments.length;
+      segments.push({ lo, hi, children: [], terms: [], constant: 0, digits: [] });
+      if (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        segments[k]!.children = [grow(lo, mid), grow(mid + 1, hi)];
+      }
+      return k;
+    };
+    grow(0, folds.length - 1);
+    const add = (k: number, lo: number, hi: number, tree: Tree, index: number): void => {
+      const seg = segments[k]!;
+      if (hi < seg.lo || seg.hi < lo) return;
+      if (lo <= seg.lo && seg.hi <= hi) {
+        const r = eb.treeTerms(tree, index);
+        seg.terms.push(...r.terms);
+        seg.constant += r.constant;
+        return;
+      }
+      for (const c of seg.children) add(c, lo, hi, tree, index);
+    };
+    segments[0]!.terms.push(...sharedDigits);
+    segments[0]!.constant = sharedConstant;
+    for (const { t, i } of varying) {
+      const folded = folds.map((fold) => foldTree(t.nodes, fold));
+      const keys = folded.map((tree) => JSON.stringify(tree));
+      for (let lo = 0; lo < folded.length; ) {
+        let hi = lo;
+        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
+        add(0, lo, hi, folded[lo]!, i);
+        lo = hi + 1;
+      }
+    }
+    for (const seg of segments) seg.digits = eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
+    ex.bins.forEach((bin, j) => {
+      const terms: Term[] = [];
+      let constant = 0;
+      for (let k = 0; ; ) {
+        const seg = segments[k]!;
+        terms.push(...seg.digits);
+        constant += seg.constant;
+        const next = seg.children.find((c) => segments[c]!.lo <= j && j <= segments[c]!.hi);
+        if (next === undefined) break;
+        k = next;
+      }
       // The last bin is ≥ every valid own bin: no mask.
       const masked = bin.code < lastCode;
-      explanation.push(evaluate(binBase, perBin, fold, masked ? ownAtMost(bin.code, BASE) : null, () => ownAtMost(bin.code, 1)));
-    }
+      const mask = masked ? ownAtMost(bin.code, BASE) : null;
+      explanation.push(eb.atLeast(eb.reduce(terms), threshold - constant, mask, () => ownAtMost(bin.code, 1)));
+    });
   }
   return prune(b, { decision, explanation });
 }
