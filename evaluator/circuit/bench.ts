@@ -146,7 +146,8 @@ async function benchEnsemble(
       // Run 0 warms the workers and builds the lookup tables.
       if (i > 0) ms.push(performance.now() - t);
       const got = { decision: decrypt(r.decision), bits: r.explanation.map(decrypt) };
-      if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error('encrypted ensemble result differs from the cleartext ensemble');
+      if (JSON.stringify(got) !== JSON.stringify(expected))
+        throw new Error('encrypted ensemble result differs from the cleartext ensemble');
     }
   } finally {
     await pool.close();

@@ -19,8 +19,6 @@ import {
   type LookupTable,
   type ServerKey,
 } from '../../fhe/index.ts';
-import type { EncryptedInput } from '../../model/quantize.ts';
-import { quantizerLevels } from '../../model/quantize.ts';
 import { CircuitError } from './errors.ts';
 import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanInput, type PlanLimits } from './plan.ts';
 import { createPbsPool, type PbsPool } from './pool.ts';
