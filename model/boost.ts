@@ -275,9 +275,13 @@ export async function trainBoostedModel(
  *   numbered from 1 per tree in reverse order;
  * - `mixed`: every node in a random one of the six modes (branches swapped to keep the meaning);
  * - `regressor`: `TreeEnsembleRegressor`, BRANCH_GTE, base in `base_values`, output the margin
- *   (import with `--threshold 0`).
+ *   (import with `--threshold 0`);
+ * - `forest`: scikit-learn forests' shape (sklearn-onnx): weights for both class ids, each leaf's
+ *   class probabilities divided by the tree count, post_transform NONE, so the output is the
+ *   average of the trees' probabilities. The leaves' probabilities here are `σ(4 · weight)`: a
+ *   different model from the booster's, with the forest's conventions.
  */
-export type OnnxConvention = 'xgboost' | 'lightgbm' | 'sklearn' | 'mixed' | 'regressor';
+export type OnnxConvention = 'xgboost' | 'lightgbm' | 'sklearn' | 'mixed' | 'regressor' | 'forest';
 
 /** The input columns the ONNX export uses: the features the ensemble reads, in schema order. */
 export function boostedColumns(e: BoostedEnsemble): FeatureName[] {
@@ -319,6 +323,8 @@ export function boostedToOnnx(e: BoostedEnsemble, convention: OnnxConvention, se
   const wNode: number[] = [];
   const wValue: number[] = [];
   const foldBase = convention === 'lightgbm';
+  const forest = convention === 'forest';
+  const wIds: number[] = [];
   const double = convention === 'sklearn';
   e.trees.forEach((tree, t) => {
     // Pre-order numbering; sklearn's writer order is emulated by reversing ids and starting at 1.
@@ -337,8 +343,17 @@ export function boostedToOnnx(e: BoostedEnsemble, convention: OnnxConvention, se
         values.push(0);
         trueIds.push(0);
         falseIds.push(0);
+        if (forest) {
+          const p = sigmoid(4 * n.weight) / e.trees.length;
+          wTree.push(t, t);
+          wNode.push(id, id);
+          wIds.push(0, 1);
+          wValue.push(1 / e.trees.length - p, p);
+          return id;
+        }
         wTree.push(t);
         wNode.push(id);
+        wIds.push(0);
         wValue.push(n.weight + (foldBase && t === 0 ? e.base : 0));
         return id;
       }
@@ -412,14 +427,14 @@ export function boostedToOnnx(e: BoostedEnsemble, convention: OnnxConvention, se
       nodes_falsenodeids: falseIds,
       ...(regressor
         ? { target_treeids: wTree, target_nodeids: wNode, target_ids: wTree.map(() => 0), n_targets: 1 }
-        : { class_treeids: wTree, class_nodeids: wNode, class_ids: wTree.map(() => 0), classlabels_int64s: [0, 1] }),
+        : { class_treeids: wTree, class_nodeids: wNode, class_ids: wIds, classlabels_int64s: [0, 1] }),
     },
     floats: {
       ...(double ? {} : { nodes_values: values }),
       [regressor ? 'target_weights' : 'class_weights']: wValue,
-      ...(foldBase || double ? {} : { base_values: [e.base] }),
+      ...(foldBase || double || forest ? {} : { base_values: [e.base] }),
     },
-    strings: { nodes_modes: modes, post_transform: regressor ? 'NONE' : 'LOGISTIC' },
+    strings: { nodes_modes: modes, post_transform: regressor || forest ? 'NONE' : 'LOGISTIC' },
     doubles: double ? { nodes_values_as_tensor: values, base_values_as_tensor: [e.base] } : {},
     metadata: { feature_names: columns.join(',') },
   };

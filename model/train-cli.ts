@@ -359,7 +359,7 @@ async function ensemble(values: Record<string, string | string[] | boolean | und
   );
 }
 
-const OnnxConventionSchema = z.enum(['xgboost', 'lightgbm', 'sklearn', 'mixed', 'regressor']);
+const OnnxConventionSchema = z.enum(['xgboost', 'lightgbm', 'sklearn', 'mixed', 'regressor', 'forest']);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

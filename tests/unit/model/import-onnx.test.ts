@@ -69,6 +69,7 @@ const CASES: { convention: OnnxConvention; trees: number; maxDepth: number }[] =
   { convention: 'sklearn', trees: 20, maxDepth: 5 },
   { convention: 'mixed', trees: 25, maxDepth: 4 },
   { convention: 'regressor', trees: 20, maxDepth: 4 },
+  { convention: 'forest', trees: 20, maxDepth: 5 },
 ];
 
 describe('ONNX import against onnxruntime-node', () => {
