@@ -5,11 +5,12 @@
  * Per tree (after folding the explanation's inputs to constants and shifting its leaves so the
  * smallest is 0, the shift going to a public constant):
  * - **Blocks.** The tree is cut into blocks of up to 4 internal nodes (whole levels from a block
- *   root). A block's path bits are packed into one ciphertext `sel + Σ_j 2^j · bit_j`, where the
- *   bits of the nodes on one feature come from ONE bootstrap of that feature's code (its table
- *   is `Σ 2^j · [code ≤ t_j]` over those nodes), and `sel` is 8 when the block is reached (a
- *   block below the root; then at most 3 nodes). A block at the root over a single feature reads
- *   the feature's code directly. Any function of the packed value is then one bootstrap.
+ *   root). A block's path bits are packed into one ciphertext `sel + Σ_j 2^j · bit_j`: bit j is a
+ *   comparison bootstrap that outputs `2^j · [code ≤ t_j]` directly (shared by every block and
+ *   tree testing that threshold at that scale; scale 2 is the scale-1 bit times 2, which keeps
+ *   the noise level within 5), and `sel` is 8 when the block is reached (a block below the root;
+ *   then at most 3 nodes). A root block over a single feature reads the feature's code directly.
+ *   Any function of the packed value is then one bootstrap.
  * - **Selectors.** Each exit of a block into a deeper block gets `8 · [this exit is taken]`: the
  *   deeper block's `sel`.
  * - **Values.** The leaves a block exits to give, per base-4 digit of the tree's leaf range, one
@@ -27,9 +28,10 @@
  * `4 · state + digit` (state: below / equal / above the threshold's digits).
  *
  * Explanation: trees that read neither the explanation input nor an assumed input are the same
- * for every bin; their digits are accumulated once and shared. For each bin, the other trees are
- * re-evaluated with those inputs folded, accumulated onto the shared digits, and compared; the
- * top comparison also takes `4 · [own ≤ bin]` so the bit is `approved(bin) ∧ own ≤ bin`.
+ * for every output; their digits are accumulated once and shared. The others are folded per bin;
+ * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins,
+ * and each bin adds up the digits on its path and compares; the top comparison also takes
+ * `4 · [own ≤ bin]`, so the bit is `approved(bin) ∧ own ≤ bin`.
  */
 import type { EnsembleModel, EnsembleNode } from '../../model/manifest.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
@@ -148,7 +150,7 @@ class EnsembleBuilder {
       return n;
     };
 
-    // The packed input: per feature one bootstrap, or the feature's code itself.
+    // The packed input: the scaled comparison bits (and sel), or a single feature's code itself.
     const features = [...new Set(nodes.map((n) => n.input))];
     let packed: ValueId;
     let exitAt: (v: number) => Tree | null;
