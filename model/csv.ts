@@ -31,6 +31,11 @@ export interface CsvOptions {
   maxRows?: number;
   /** Stop collecting issues after this many (default 20). */
   maxIssues?: number;
+  /**
+   * Whether the `Target` column is required (default). Applicants to score have none; their
+   * rows then read `approved: 0`.
+   */
+  requireTarget?: boolean;
 }
 
 const FEATURE_BY_COLUMN = new Map(FEATURE_NAMES.map((f) => [CSV_COLUMNS[f], f]));
@@ -90,7 +95,9 @@ export function parseApplicationsCsv(text: string, options: CsvOptions = {}): La
 
   const header = records[0]!.map((h) => h.trim());
   const issues: CsvIssue[] = [];
-  const missing = ALL_COLUMNS.filter((c) => !header.includes(c));
+  const requireTarget = options.requireTarget ?? true;
+  const hasTarget = header.includes(CSV_TARGET_COLUMN);
+  const missing = ALL_COLUMNS.filter((c) => !header.includes(c) && (requireTarget || c !== CSV_TARGET_COLUMN));
   const unknown = header.filter((h) => !ALL_COLUMNS.includes(h));
   const dup = header.filter((h, i) => header.indexOf(h) !== i);
   for (const c of missing) issues.push({ line: 1, column: c, message: 'column is missing' });
@@ -114,7 +121,7 @@ export function parseApplicationsCsv(text: string, options: CsvOptions = {}): La
         raw[feature] = v;
       }
     }
-    const target = parseBoolean(record[index.get(CSV_TARGET_COLUMN)!]!);
+    const target = hasTarget ? parseBoolean(record[index.get(CSV_TARGET_COLUMN)!]!) : false;
     if (typeof target === 'string') {
       issues.push({ line, column: CSV_TARGET_COLUMN, message: target });
       rowOk = false;
@@ -150,7 +157,19 @@ function csvField(v: string): string {
 
 /** Writes applications in the seed's CSV layout (years employed as the bin index). */
 export function applicationsToCsv(rows: readonly LabeledApplication[]): string {
-  const lines = [ALL_COLUMNS.join(',')];
+  return featureRowsCsv(CSV_TARGET_COLUMN, rows);
+}
+
+/** Writes applications with a model's decisions: the feature columns and `approved` (0/1). */
+export function decisionsToCsv(rows: readonly LabeledApplication['features'][], decisions: readonly (0 | 1)[]): string {
+  return featureRowsCsv(
+    'approved',
+    rows.map((features, i) => ({ features, approved: decisions[i]! })),
+  );
+}
+
+function featureRowsCsv(last: string, rows: readonly LabeledApplication[]): string {
+  const lines = [[...FEATURE_NAMES.map((f) => CSV_COLUMNS[f]), last].join(',')];
   for (const { features, approved } of rows) {
     const cells = FEATURE_NAMES.map((f) => {
       const v = features[f];

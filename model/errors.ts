@@ -36,6 +36,10 @@ export const ModelErrorCode = {
   TooManyThresholds: 'too_many_thresholds',
   /** A split of an imported tree cannot be a threshold `code ≤ t` on any coding of its feature. */
   UnrepresentableSplit: 'unrepresentable_split',
+  /** An imported ONNX file is not a well-formed ONNX model, or its tree ensemble is inconsistent. */
+  InvalidOnnx: 'invalid_onnx',
+  /** A valid ONNX model BlindScore cannot run (another operator, opset, transform, beyond the bounds). */
+  UnsupportedOnnx: 'unsupported_onnx',
   /** A node of an imported tree that may decide has neither a score nor a score distribution. */
   MissingScore: 'missing_score',
 } as const;

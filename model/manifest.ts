@@ -299,11 +299,119 @@ export const TreeFile = TreeBody.extend({ modelVersion: ModelVersion }).strict()
 export type TreeFile = z.infer<typeof TreeFile>;
 export type TreeBody = z.infer<typeof TreeBody>;
 
+// ---------------------------------------------------------------------------------------------
+// Tree ensembles (imported from ONNX, or boosted here)
+
+export const ENSEMBLE_KIND = 'blindscore.ensemble';
+/** Bounds that keep validation and compilation cheap on hostile files. */
+export const MAX_ENSEMBLE_TREES = 200;
+export const MAX_ENSEMBLE_TREE_NODES = 255;
+export const MAX_ENSEMBLE_DEPTH = 8;
+/** Leaf values are small integers: the circuit adds them on 2-bit blocks. */
+export const MAX_LEAF_VALUE = 4096;
+
+/** A node of an ensemble tree: splits as in {@link TreeNode}, leaves hold an integer score. */
+export const EnsembleNode = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('split'),
+      input: z.string(),
+      threshold: z.int().min(0).max(14),
+      left: z
+        .int()
+        .min(1)
+        .max(MAX_ENSEMBLE_TREE_NODES - 1),
+      right: z
+        .int()
+        .min(1)
+        .max(MAX_ENSEMBLE_TREE_NODES - 1),
+    })
+    .strict(),
+  z.object({ type: z.literal('leaf'), value: z.int().min(-MAX_LEAF_VALUE).max(MAX_LEAF_VALUE) }).strict(),
+]);
+export type EnsembleNode = z.infer<typeof EnsembleNode>;
+
+/** Where an imported ensemble came from (`import-onnx.ts`), and how it maps to integer scores. */
+export const OnnxImportedInfo = z
+  .object({
+    source: z.literal('onnx'),
+    /** SHA-256 (hex) of the ONNX file's bytes. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    producer: z.string().max(200).nullable(),
+    op: z.enum(['TreeEnsembleClassifier', 'TreeEnsembleRegressor']),
+    postTransform: z.enum(['NONE', 'LOGISTIC']),
+    /** Approve when the model's output (probability of the approving class, or the score) ≥ this. */
+    threshold: z.number().finite(),
+    rows: z.int().min(0),
+    metrics: Metrics.nullable(),
+  })
+  .strict();
+
+/** An ensemble boosted here (`boost.ts`). */
+export const BoostedInfo = z
+  .object({
+    source: z.literal('boosted'),
+    seed: z.int().nullable(),
+    rows: z.int().min(1),
+    heldOutRows: z.int().min(0),
+    options: z
+      .object({
+        trees: z.int().min(1).max(MAX_ENSEMBLE_TREES),
+        maxDepth: z.int().min(1).max(MAX_ENSEMBLE_DEPTH),
+        learningRate: z.number().positive().max(1),
+        minSamplesLeaf: z.int().min(1),
+      })
+      .strict(),
+    metrics: Metrics,
+    policy: PolicySchema.optional(),
+  })
+  .strict();
+export type OnnxImportedInfo = z.infer<typeof OnnxImportedInfo>;
+export type BoostedInfo = z.infer<typeof BoostedInfo>;
+
+const EnsembleBody = z
+  .object({
+    kind: z.literal(ENSEMBLE_KIND),
+    formatVersion: z.literal(FORMAT_VERSION),
+    salt: Salt,
+    training: z.discriminatedUnion('source', [OnnxImportedInfo, BoostedInfo]),
+    /**
+     * The model's real-valued score is ≈ `Σ leaf values / scale`; the decision is exactly
+     * `Σ leaf values ≥ threshold` (integers), what the circuit computes.
+     */
+    scale: z.number().positive().finite(),
+    threshold: z
+      .int()
+      .min(-MAX_ENSEMBLE_TREES * MAX_LEAF_VALUE - 1)
+      .max(MAX_ENSEMBLE_TREES * MAX_LEAF_VALUE + 1),
+    trees: z
+      .array(z.object({ nodes: z.array(EnsembleNode).min(1).max(MAX_ENSEMBLE_TREE_NODES) }).strict())
+      .min(1)
+      .max(MAX_ENSEMBLE_TREES),
+  })
+  .strict();
+
+/** The private ensemble file (`ensemble.json`), the counterpart of `tree.json`. */
+export const EnsembleFile = EnsembleBody.extend({ modelVersion: ModelVersion }).strict();
+export type EnsembleFile = z.infer<typeof EnsembleFile>;
+export type EnsembleBody = z.infer<typeof EnsembleBody>;
+
 /** A loaded, checked model: what the evaluator compiles. */
 export interface Model {
   manifest: Manifest;
   tree: TreeFile;
 }
+
+/** A loaded, checked tree ensemble. */
+export interface EnsembleModel {
+  manifest: Manifest;
+  ensemble: EnsembleFile;
+}
+
+/** Either kind of model the evaluator runs. */
+export type AnyModel = Model | EnsembleModel;
+
+export const isEnsembleModel = (m: AnyModel): m is EnsembleModel => 'ensemble' in m;
 
 // ---------------------------------------------------------------------------------------------
 // Consistency checks beyond the schemas
@@ -354,7 +462,11 @@ export function manifestProblems(m: ManifestBody): string[] {
 }
 
 /** Checks the tree's shape against the manifest; returns problems as text. */
-export function treeProblems(tree: TreeBody, manifest: ManifestBody): string[] {
+export function treeProblems(
+  tree: { readonly nodes: readonly (TreeNode | EnsembleNode)[] },
+  manifest: ManifestBody,
+  maxDepth: number = MAX_TREE_DEPTH,
+): string[] {
   const problems: string[] = [];
   const levels = new Map(manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
   const parents = new Array<number>(tree.nodes.length).fill(0);
@@ -379,7 +491,7 @@ export function treeProblems(tree: TreeBody, manifest: ManifestBody): string[] {
   while (stack.length > 0) {
     const [i, depth] = stack.pop()!;
     seen++;
-    if (depth > MAX_TREE_DEPTH) return [`tree is deeper than ${MAX_TREE_DEPTH}`];
+    if (depth > maxDepth) return [`tree is deeper than ${maxDepth}`];
     const node = tree.nodes[i]!;
     if (node.type === 'split') stack.push([node.right, depth + 1], [node.left, depth + 1]);
   }
@@ -419,7 +531,7 @@ function withoutVersion<T extends object>(o: T): Omit<T, 'modelVersion'> {
 }
 
 /** The model version of a manifest and tree: SHA-256 of their canonical JSON, versions left out. */
-export async function computeModelVersion(manifest: ManifestBody, tree: TreeBody): Promise<string> {
+export async function computeModelVersion(manifest: ManifestBody, tree: TreeBody | EnsembleBody): Promise<string> {
   return sha256Hex(canonicalJson({ manifest: withoutVersion(manifest), tree: withoutVersion(tree) }));
 }
 
@@ -434,8 +546,24 @@ export async function sealModel(manifest: ManifestBody, tree: TreeBody): Promise
   };
 }
 
+/** Checks every tree of an ensemble against the manifest; returns problems as text. */
+export function ensembleProblems(ensemble: EnsembleBody, manifest: ManifestBody): string[] {
+  return ensemble.trees.flatMap((t, i) => treeProblems(t, manifest, MAX_ENSEMBLE_DEPTH).map((p) => `tree ${i}: ${p}`));
+}
+
+/** Stamps a freshly built manifest and ensemble with their common version. */
+export async function sealEnsemble(manifest: ManifestBody, ensemble: EnsembleBody): Promise<EnsembleModel> {
+  const problems = [...manifestProblems(manifest), ...ensembleProblems(ensemble, manifest)];
+  if (problems.length > 0) throw new ModelError('invalid_training', `model is inconsistent: ${problems.join('; ')}`);
+  const modelVersion = await computeModelVersion(manifest, ensemble);
+  return {
+    manifest: Manifest.parse({ ...withoutVersion(manifest), modelVersion }),
+    ensemble: EnsembleFile.parse({ ...withoutVersion(ensemble), modelVersion }),
+  };
+}
+
 /** The bytes written for a model file: 2-space JSON and a final newline. */
-export function serializeModelFile(file: Manifest | TreeFile): string {
+export function serializeModelFile(file: Manifest | TreeFile | EnsembleFile): string {
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
@@ -504,4 +632,44 @@ export async function loadModel(manifestJson: unknown, treeJson: unknown): Promi
     );
   }
   return { manifest, tree };
+}
+
+/**
+ * Loads either kind of model: the private file's `kind` says whether it is a tree
+ * (`tree.json`, as {@link loadModel}) or an ensemble (`ensemble.json`).
+ * @throws ModelError as {@link loadModel}.
+ */
+export async function loadAnyModel(manifestJson: unknown, privateJson: unknown): Promise<AnyModel> {
+  const value = parseJsonText(privateJson, 'model file');
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  if (kind !== ENSEMBLE_KIND) return loadModel(manifestJson, value);
+  const manifest = parseManifest(manifestJson);
+  const parsed = EnsembleFile.safeParse(value);
+  if (!parsed.success) {
+    throw new ModelError('invalid_tree', `ensemble: ${formatIssues(parsed.error.issues)}`, {
+      paths: parsed.error.issues.map((i) => i.path.join('.')),
+    });
+  }
+  const ensemble = parsed.data;
+  if (ensemble.modelVersion !== manifest.modelVersion) {
+    throw new ModelError(
+      'version_mismatch',
+      `ensemble is for model ${ensemble.modelVersion} but the manifest is for ${manifest.modelVersion}`,
+      {
+        manifest: manifest.modelVersion,
+        tree: ensemble.modelVersion,
+      },
+    );
+  }
+  const problems = ensembleProblems(ensemble, manifest);
+  if (problems.length > 0) throw new ModelError('invalid_tree', `ensemble: ${problems.join('; ')}`, { problems });
+  const actual = await computeModelVersion(manifest, ensemble);
+  if (actual !== manifest.modelVersion) {
+    throw new ModelError(
+      'version_mismatch',
+      `manifest and ensemble content hash to ${actual}, not their declared version ${manifest.modelVersion}: a file was changed after training`,
+      { declared: manifest.modelVersion, actual },
+    );
+  }
+  return { manifest, ensemble };
 }

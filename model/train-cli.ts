@@ -10,6 +10,11 @@
  *   npm run train -- --export-csv demo.csv # write the synthetic training data as CSV
  *   npm run train -- --import-pmml bank-tree.pmml --out my-model [--field-map income=total_income]
  *                    [--approve-score approved] [--name "…"] [--csv data.csv]   # bring your own tree
+ *   npm run train -- --import-onnx bank.onnx --out my-model [--field-map '["total_income","age"]']
+ *                    [--threshold 0.5] [--leaf-range 63] [--name "…"]          # bring your own ensemble
+ *   npm run train -- --boost --out my-ensemble [--trees 20] [--max-depth 4] [--csv data.csv]
+ *                    [--export-onnx model.onnx] [--convention xgboost]          # a boosted ensemble
+ *   npm run train -- --score my-model --input applicants.csv [--output decisions.csv]
  *
  * Prints the held-out accuracy, precision, recall and AUC (for an imported tree: on `--csv`, if
  * given), the constraint checks, the tree's size and the circuit's bootstrap counts, and writes
@@ -21,14 +26,29 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { compileCircuit } from '../evaluator/circuit/compile.ts';
-import { runBootstrapCount, sanitizingTables } from '../evaluator/circuit/run.ts';
+import { runBootstrapCount } from '../evaluator/circuit/run.ts';
 import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
-import { applicationsToCsv, parseApplicationsCsv } from './csv.ts';
+import { applicationsToCsv, decisionsToCsv, parseApplicationsCsv } from './csv.ts';
 import { ModelError } from './errors.ts';
 import { FEATURE_NAMES, type FeatureName } from './features.ts';
 import { importPmmlModel } from './import-pmml.ts';
-import { loadModel, Salt, serializeModelFile, type Model } from './manifest.ts';
+import { boostedColumns, boostedToOnnx, trainBoostedModel } from './boost.ts';
+import { predictEnsembleCodes } from './ensemble.ts';
+import { importOnnxModel, type ImportOnnxOptions } from './import-onnx.ts';
+import { predictCodes, type Codes } from './infer.ts';
+import {
+  isEnsembleModel,
+  loadAnyModel,
+  loadModel,
+  Salt,
+  serializeModelFile,
+  type AnyModel,
+  type EnsembleModel,
+  type Model,
+} from './manifest.ts';
+import { MAX_ONNX_BYTES } from './onnx.ts';
 import { modelReport } from './report.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
 import {
@@ -65,6 +85,11 @@ function fieldMap(pairs: readonly string[]): Record<string, string> {
     map[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return map;
+}
+
+/** The quantized cleartext decision of either kind of model. */
+function decideCodes(model: AnyModel, codes: Codes): 0 | 1 {
+  return isEnsembleModel(model) ? predictEnsembleCodes(model.ensemble, codes) : predictCodes(model.tree, codes);
 }
 
 /** Trains, or imports with `--import-pmml`; the figures are held-out (trained) or on `--csv` (imported). */
@@ -172,9 +197,9 @@ function evaluate(model: Model, rows: readonly LabeledApplication[], trainRows: 
 }
 
 /** The circuit's bootstrap counts, the bank's and bureau's public-key uploads sanitized (applicant mode). */
-function circuitFigures(model: Model) {
+function circuitFigures(model: AnyModel) {
   const plan = compileCircuit(model);
-  const publicKey = runBootstrapCount(plan, sanitizingTables(model.manifest.inputs, new Set(['bank', 'bureau'] as const), plan.limits));
+  const publicKey = runBootstrapCount(plan, new Set(['bank', 'bureau'] as const));
   return { plan, pbsApplicantMode: publicKey };
 }
 
@@ -188,9 +213,167 @@ function committedSalt(path: string): string | undefined {
   }
 }
 
+function single(list: readonly string[] | undefined, name: string): string | undefined {
+  if (list !== undefined && list.length > 1)
+    throw new ModelError('unknown_field', `--${name} is given ${list.length} times; an ONNX import takes one JSON map`);
+  return list?.[0];
+}
+
+/** `--field-map` for ONNX: inline JSON or a JSON file (array of features by column, or an object). */
+function onnxFieldMap(text: string | undefined): ImportOnnxOptions['fieldMap'] {
+  if (text === undefined) return undefined;
+  const source = text.trim().startsWith('[') || text.trim().startsWith('{') ? text : readFileSync(text, 'utf8');
+  const parsed = OnnxFieldMap.safeParse(
+    (() => {
+      try {
+        return JSON.parse(source);
+      } catch (e) {
+        throw new ModelError('unknown_field', `--field-map is not JSON: ${(e as Error).message}`);
+      }
+    })(),
+  );
+  if (!parsed.success) {
+    throw new ModelError(
+      'unknown_field',
+      '--field-map must be a JSON array of feature names (null for a column no tree reads) or an object {"<column>": "<feature>"}',
+    );
+  }
+  return parsed.data;
+}
+
+const OnnxFieldMap = z.union([z.array(z.string().max(64).nullable()).max(1024), z.record(z.string().max(8), z.string().max(64))]);
+
+function finiteNumber(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new ModelError('invalid_training', `--${name} must be a number`);
+  return n;
+}
+
+/** Reads a model directory: `manifest.json` and `tree.json` or `ensemble.json`. */
+async function readModelDir(dir: string): Promise<AnyModel> {
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  const manifest = (() => {
+    try {
+      return read('manifest.json');
+    } catch {
+      throw new ModelError('invalid_json', `manifest.json cannot be read in ${dir}`);
+    }
+  })();
+  for (const name of ['ensemble.json', 'tree.json']) {
+    let text: string;
+    try {
+      text = read(name);
+    } catch {
+      continue;
+    }
+    return loadAnyModel(manifest, text);
+  }
+  throw new ModelError('invalid_json', `neither ensemble.json nor tree.json can be read in ${dir}`);
+}
+
+/** `--score`: the quantized cleartext model's decision for every applicant of a CSV. */
+async function score(values: Record<string, string | string[] | boolean | undefined>): Promise<void> {
+  const dir = values['score'] as string;
+  const input = values['input'] as string | undefined;
+  if (input === undefined)
+    throw new ModelError('invalid_csv', '--score needs --input <applicants.csv> (seed column layout, Target optional)');
+  const model = await readModelDir(resolve(dir));
+  const rows = parseApplicationsCsv(readFileSync(input, 'utf8'), { requireTarget: false });
+  const decisions = rows.map((r) => decideCodes(model, quantizeParsed(model.manifest.inputs, r.features)));
+  const csv = decisionsToCsv(
+    rows.map((r) => r.features),
+    decisions,
+  );
+  const output = values['output'] as string | undefined;
+  if (output === undefined) process.stdout.write(csv);
+  else {
+    writeFileSync(output, csv);
+    const approved = decisions.reduce<number>((s, d) => s + d, 0);
+    console.log(JSON.stringify({ modelVersion: model.manifest.modelVersion, rows: rows.length, approved, written: output }, null, 2));
+  }
+}
+
+/** `--import-onnx` and `--boost`: an ensemble model, written as `manifest.json` + `ensemble.json`. */
+async function ensemble(values: Record<string, string | string[] | boolean | undefined>): Promise<void> {
+  const out = values['out'] as string | undefined;
+  if (out === undefined) throw new ModelError('invalid_training', 'an ensemble needs --out <dir> (model/artifacts/ holds the demo tree)');
+  const onnx = values['import-onnx'] as string | undefined;
+  let model: EnsembleModel;
+  let summary: Record<string, unknown>;
+  if (onnx !== undefined) {
+    const bytes = readFileSync(onnx);
+    if (bytes.length > MAX_ONNX_BYTES)
+      throw new ModelError('unsupported_onnx', `${onnx} has ${bytes.length} bytes; at most ${MAX_ONNX_BYTES} are accepted`);
+    const imported = await importOnnxModel(new Uint8Array(bytes), {
+      fieldMap: onnxFieldMap(single(values['field-map'] as string[] | undefined, 'field-map')),
+      threshold: finiteNumber(values['threshold'] as string | undefined, 'threshold'),
+      leafRange: positiveInt(values['leaf-range'] as string | undefined, 'leaf-range'),
+      name: values['name'] as string | undefined,
+    });
+    model = imported.model;
+    summary = { source: 'onnx', fields: Object.fromEntries(imported.fields.map((f) => [f.column, f.feature])), scale: imported.scale };
+  } else {
+    const csv = values['csv'] as string | undefined;
+    const rows =
+      csv === undefined ? generateApplications(DEMO_RECIPE.rows, DEMO_RECIPE.seed) : parseApplicationsCsv(readFileSync(csv, 'utf8'));
+    const trained = await trainBoostedModel(rows, {
+      trees: positiveInt(values['trees'] as string | undefined, 'trees'),
+      maxDepth: positiveInt(values['max-depth'] as string | undefined, 'max-depth'),
+      minSamplesLeaf: positiveInt(values['min-leaf'] as string | undefined, 'min-leaf'),
+      leafRange: positiveInt(values['leaf-range'] as string | undefined, 'leaf-range'),
+      policy: cliPolicy(values),
+      seed: csv === undefined ? DEMO_RECIPE.seed : null,
+    });
+    model = trained.model;
+    summary = { source: 'boosted', heldOut: trained.metrics };
+    const exportPath = values['export-onnx'] as string | undefined;
+    if (exportPath !== undefined) {
+      const convention = OnnxConventionSchema.parse(values['convention'] ?? 'xgboost');
+      writeFileSync(exportPath, boostedToOnnx(trained.boosted, convention));
+      summary['onnx'] = { written: exportPath, convention, columns: boostedColumns(trained.boosted) };
+    }
+  }
+  const dir = resolve(out);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), serializeModelFile(model.manifest));
+  writeFileSync(join(dir, 'ensemble.json'), serializeModelFile(model.ensemble));
+  const { plan, pbsApplicantMode } = circuitFigures(model);
+  console.log(
+    JSON.stringify(
+      {
+        modelVersion: model.manifest.modelVersion,
+        ...summary,
+        reads: model.manifest.inputs.map((i) => i.name),
+        ensemble: {
+          trees: model.ensemble.trees.length,
+          leaves: model.ensemble.trees.reduce((s, t) => s + t.nodes.filter((n) => n.type === 'leaf').length, 0),
+          threshold: model.ensemble.threshold,
+        },
+        circuit: { ...plan.stats, pbsApplicantMode },
+        written: dir,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+const OnnxConventionSchema = z.enum(['xgboost', 'lightgbm', 'sklearn', 'mixed', 'regressor', 'forest']);
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      'import-onnx': { type: 'string' },
+      threshold: { type: 'string' },
+      'leaf-range': { type: 'string' },
+      boost: { type: 'boolean', default: false },
+      trees: { type: 'string' },
+      'export-onnx': { type: 'string' },
+      convention: { type: 'string' },
+      score: { type: 'string' },
+      input: { type: 'string' },
+      output: { type: 'string' },
       out: { type: 'string' },
       csv: { type: 'string' },
       'max-depth': { type: 'string' },
@@ -209,6 +392,8 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+  if (values.score !== undefined) return score(values);
+  if (values['import-onnx'] !== undefined || values.boost) return ensemble(values);
   if (values['export-csv'] !== undefined) {
     writeFileSync(values['export-csv'], applicationsToCsv(generateApplications(DEMO_RECIPE.rows, DEMO_RECIPE.seed)));
     console.log(`wrote ${DEMO_RECIPE.rows} synthetic rows to ${values['export-csv']}`);

@@ -10,8 +10,8 @@
  * const plan = compileCircuit(model);                        // once per model
  * const pool = createPbsPool();                              // once per process; size = cores
  * const inputs = decodePartyInputs([applicant, bank, bureau], serverKey);
- * const sanitize = sanitizingTables(model.manifest.inputs, publicKeyParties([applicant, bank, bureau]), plan.limits);
- * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, sanitize, pool, onProgress, signal });
+ * const publicKey = publicKeyParties([applicant, bank, bureau]);     // compact-list uploads: clamped first
+ * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, publicKeyParties: publicKey, pool, onProgress, signal });
  * // serializeCiphertext(decision), explanation.map(serializeCiphertext) → EncryptedResult
  */
 import { base64ToBytes, type Party, type PartyUpload } from '../../protocol/ciphertexts.ts';

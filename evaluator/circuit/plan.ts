@@ -46,6 +46,8 @@ export interface PlanInput {
   readonly name: string;
   readonly party: Party;
   readonly digits: number;
+  /** Codes the input can take (its quantizer's levels): what sanitizing clamps a digit to. */
+  readonly levels: number;
 }
 
 export interface PlanStats {
@@ -194,6 +196,11 @@ export function checkPlan(plan: CircuitPlan): void {
   const { limits } = plan;
   if (plan.metadata.length !== plan.ops.length) fail('one metadata entry per op is required');
   const inputs = new Map(plan.inputs.map((i) => [i.name, i.digits]));
+  for (const i of plan.inputs) {
+    const space = limits.messageModulus ** i.digits;
+    if (!(Number.isInteger(i.levels) && i.levels >= 1 && i.levels <= space))
+      fail(`input ${i.name}: ${i.levels} levels do not fit ${i.digits} digit(s)`);
+  }
   const p = limits.messageModulus * limits.carryModulus;
   plan.luts.forEach((lut, i) => {
     if (lut.length !== p || !lut.every((v) => Number.isInteger(v) && v >= 0 && v < p)) fail(`lookup table ${i} is malformed`);

@@ -19,10 +19,8 @@ import {
   type LookupTable,
   type ServerKey,
 } from '../../fhe/index.ts';
-import type { EncryptedInput } from '../../model/quantize.ts';
-import { quantizerLevels } from '../../model/quantize.ts';
 import { CircuitError } from './errors.ts';
-import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanLimits } from './plan.ts';
+import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanInput, type PlanLimits } from './plan.ts';
 import { createPbsPool, type PbsPool } from './pool.ts';
 
 /** Decoded digit ciphertexts per party: party → input name → digits (least significant first). */
@@ -40,12 +38,14 @@ export interface RunCircuitOptions {
   /** Cancels the run: it then rejects with CircuitError `aborted`. */
   signal?: AbortSignal;
   /**
-   * Inputs whose digits are bootstrapped before use, with one table per digit (over the whole
-   * cleartext space, like `plan.luts`): digits a party encrypted with the public key, whose
-   * degree is the encrypting side's claim (see {@link sanitizingTables}). Each such digit costs
-   * one PBS, run in parallel with the rest of the circuit and counted in the progress.
+   * Parties whose digits were encrypted with the public key (compact-list uploads:
+   * `publicKeyParties(payloads)`; an empty set when every party used the secret key). Their
+   * digits' degree is the encrypting side's claim, so each digit the plan reads is first
+   * bootstrapped into its input's range ({@link sanitizingTables}, derived here from the plan:
+   * no caller can skip the clamp), one PBS each, run in parallel with the rest of the circuit
+   * and counted in the progress.
    */
-  sanitize?: ReadonlyMap<string, readonly (readonly number[])[]>;
+  publicKeyParties: ReadonlySet<Party>;
 }
 
 export interface RunCircuitResult {
@@ -121,17 +121,16 @@ export function prepareInputs(plan: CircuitPlan, key: ServerKey, inputs: Circuit
  * @returns input name → one table per digit, for {@link RunCircuitOptions.sanitize}.
  */
 export function sanitizingTables(
-  inputs: readonly Pick<EncryptedInput, 'name' | 'party' | 'digits' | 'quantizer'>[],
+  inputs: readonly Pick<PlanInput, 'name' | 'party' | 'digits' | 'levels'>[],
   parties: ReadonlySet<Party>,
   limits: Pick<PlanLimits, 'messageModulus' | 'carryModulus'>,
 ): Map<string, number[][]> {
   const out = new Map<string, number[][]>();
   for (const input of inputs) {
     if (!parties.has(input.party)) continue;
-    const levels = quantizerLevels(input.quantizer);
     out.set(
       input.name,
-      Array.from({ length: input.digits }, (_, d) => digitSanitizingTable(levels, d, limits)),
+      Array.from({ length: input.digits }, (_, d) => digitSanitizingTable(input.levels, d, limits)),
     );
   }
   return out;
@@ -141,9 +140,10 @@ export function sanitizingTables(
  * The sanitizing tables of the digits the plan reads, keyed `input/digit`, without the digits the
  * plan bootstraps through the same table itself.
  */
-function sanitizedDigits(plan: CircuitPlan, tables: RunCircuitOptions['sanitize']): Map<string, readonly number[]> {
+function sanitizedDigits(plan: CircuitPlan, parties: ReadonlySet<Party>): Map<string, readonly number[]> {
+  const tables = sanitizingTables(plan.inputs, parties, plan.limits);
   const out = new Map<string, readonly number[]>();
-  const lookup = (input: string, digit: number) => tables?.get(input)?.[digit];
+  const lookup = (input: string, digit: number) => tables.get(input)?.[digit];
   const inPlan = selfSanitizedDigits(plan, lookup);
   for (const op of plan.ops) {
     const table = op.op === 'digit' ? lookup(op.input, op.digit) : undefined;
@@ -152,9 +152,9 @@ function sanitizedDigits(plan: CircuitPlan, tables: RunCircuitOptions['sanitize'
   return out;
 }
 
-/** Bootstraps a run of `plan` performs: the plan's own plus one per sanitized digit it reads. */
-export function runBootstrapCount(plan: CircuitPlan, sanitize?: RunCircuitOptions['sanitize']): number {
-  return plan.stats.pbs + sanitizedDigits(plan, sanitize).size;
+/** Bootstraps a run of `plan` performs: the plan's own plus one per public-key digit it reads. */
+export function runBootstrapCount(plan: CircuitPlan, publicKeyParties: ReadonlySet<Party>): number {
+  return plan.stats.pbs + sanitizedDigits(plan, publicKeyParties).size;
 }
 
 /**
@@ -164,7 +164,7 @@ export function runBootstrapCount(plan: CircuitPlan, sanitize?: RunCircuitOption
  * @example
  * const plan = compileCircuit(await loadModel(manifestJson, treeJson));
  * const pool = createPbsPool({ size: 2 });
- * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, pool,
+ * const { decision, explanation } = await runCircuit({ plan, serverKey, inputs, pool, publicKeyParties: new Set(),
  *   onProgress: (done, total) => report(done / total) });
  */
 export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuitResult> {
@@ -172,7 +172,10 @@ export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuit
   if (signal?.aborted) throw new CircuitError('aborted', 'the run was cancelled');
   const digits = prepareInputs(plan, key, options.inputs);
   const luts = lookupTables(plan, key);
-  const sanitizers = new Map([...sanitizedDigits(plan, options.sanitize)].map(([id, t]) => [id, createLookupTable(key.params, t)]));
+  if (!(options.publicKeyParties instanceof Set)) {
+    throw new CircuitError('invalid_inputs', 'publicKeyParties is required: the parties whose digits were encrypted with the public key');
+  }
+  const sanitizers = new Map([...sanitizedDigits(plan, options.publicKeyParties)].map(([id, t]) => [id, createLookupTable(key.params, t)]));
   const pool = options.pool ?? createPbsPool({ size: 0 });
   const total = plan.stats.pbs + sanitizers.size;
   let done = 0;

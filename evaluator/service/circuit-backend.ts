@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { bytesToBase64 } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import type { EncryptedResult } from '../../protocol/evaluator-api.ts';
-import { loadModel, type Model } from '../../model/manifest.ts';
+import { loadAnyModel, type AnyModel } from '../../model/manifest.ts';
 import {
   CircuitError,
   compileCircuit,
@@ -15,7 +15,6 @@ import {
   publicKeyParties,
   runBootstrapCount,
   runCircuit,
-  sanitizingTables,
 } from '../circuit/index.ts';
 import { isEngineError, serializeCiphertext, type ServerKey } from '../../fhe/index.ts';
 import type { EvaluationBackend } from './backend.ts';
@@ -30,10 +29,10 @@ export async function createCircuitBackend(
   log: Logger,
 ): Promise<EvaluationBackend<ServerKey>> {
   const [manifest, tree] = await Promise.all([readFile(config.modelManifestPath, 'utf8'), readFile(config.modelTreePath, 'utf8')]);
-  return circuitBackend(await loadModel(manifest, tree), { poolSize: config.poolSize, log });
+  return circuitBackend(await loadAnyModel(manifest, tree), { poolSize: config.poolSize, log });
 }
 
-export function circuitBackend(model: Model, opts: { poolSize: number; log: Logger }): EvaluationBackend<ServerKey> {
+export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: Logger }): EvaluationBackend<ServerKey> {
   const plan = compileCircuit(model);
   const pool = createPbsPool({ size: opts.poolSize });
   const expander = new KeyExpander();
@@ -53,13 +52,13 @@ export function circuitBackend(model: Model, opts: { poolSize: number; log: Logg
         const payloads = Object.values(inputs);
         const decoded = decodePartyInputs(payloads, key);
         // Digits encrypted with the public key are bootstrapped into their inputs' ranges first.
-        const sanitize = sanitizingTables(model.manifest.inputs, publicKeyParties(payloads), plan.limits);
-        onProgress({ stage: 'bootstraps', completed: 0, total: runBootstrapCount(plan, sanitize) });
+        const publicKey = publicKeyParties(payloads);
+        onProgress({ stage: 'bootstraps', completed: 0, total: runBootstrapCount(plan, publicKey) });
         const out = await runCircuit({
           plan,
           serverKey: key,
           inputs: decoded,
-          sanitize,
+          publicKeyParties: publicKey,
           pool,
           signal,
           onProgress: (done, total) => onProgress({ stage: 'bootstraps', completed: done, total }),

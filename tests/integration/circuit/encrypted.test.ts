@@ -114,7 +114,13 @@ describe('encrypted circuit', () => {
     // All runs share the pool, as concurrent sessions would.
     const results = await Promise.all(
       applicants.map((features) =>
-        runCircuit({ plan, serverKey, inputs: decodePartyInputs(encryptApplication(features, keys), serverKey), pool }),
+        runCircuit({
+          plan,
+          serverKey,
+          inputs: decodePartyInputs(encryptApplication(features, keys), serverKey),
+          publicKeyParties: new Set(),
+          pool,
+        }),
       ),
     );
     results.forEach((r, i) => {
@@ -129,8 +135,14 @@ describe('encrypted circuit', () => {
     const features = generateApplications(1, 4)[0]!.features;
     const inputs = decodePartyInputs(encryptApplication(features, keys), serverKey);
     const progress: number[] = [];
-    const serial = await runCircuit({ plan, serverKey, inputs, onProgress: (done, total) => progress.push(done / total) });
-    const parallel = await runCircuit({ plan, serverKey, inputs, pool });
+    const serial = await runCircuit({
+      plan,
+      serverKey,
+      inputs,
+      publicKeyParties: new Set(),
+      onProgress: (done, total) => progress.push(done / total),
+    });
+    const parallel = await runCircuit({ plan, serverKey, inputs, publicKeyParties: new Set(), pool });
     const bytes = (r: { decision: Ciphertext; explanation: Ciphertext[] }) =>
       [r.decision, ...r.explanation].map((ct) => Buffer.from(serializeCiphertext(ct)).toString('base64'));
     expect(bytes(parallel)).toEqual(bytes(serial));
@@ -141,7 +153,13 @@ describe('encrypted circuit', () => {
   it('works with the Gaussian parameter set too (parameters come from the key)', SLOW, async () => {
     const { keys, serverKey } = setup('gaussian');
     const features = generateApplications(2, 9)[1]!.features;
-    const r = await runCircuit({ plan, serverKey, inputs: decodePartyInputs(encryptApplication(features, keys), serverKey), pool });
+    const r = await runCircuit({
+      plan,
+      serverKey,
+      inputs: decodePartyInputs(encryptApplication(features, keys), serverKey),
+      publicKeyParties: new Set(),
+      pool,
+    });
     const expected = explainCodes(model.tree, quantizeParsed(model.manifest.inputs, features), model.manifest.explanation);
     expect({ decision: decrypt(r.decision, keys), bits: r.explanation.map((ct) => decrypt(ct, keys)) }).toEqual(expected);
   });
@@ -151,7 +169,7 @@ describe('encrypted circuit', () => {
     const inputs = decodePartyInputs(encryptApplication(generateApplications(1, 6)[0]!.features, keys), serverKey);
     const codeOf = async (i: CircuitInputs) => {
       try {
-        await runCircuit({ plan, serverKey, inputs: i, pool });
+        await runCircuit({ plan, serverKey, inputs: i, publicKeyParties: new Set(), pool });
       } catch (e) {
         expect(e).toBeInstanceOf(CircuitError);
         return (e as CircuitError).code;
@@ -170,7 +188,15 @@ describe('encrypted circuit', () => {
     const { keys, serverKey } = setup('tuniform');
     const inputs = decodePartyInputs(encryptApplication(generateApplications(1, 7)[0]!.features, keys), serverKey);
     const controller = new AbortController();
-    const run = runCircuit({ plan, serverKey, inputs, pool, signal: controller.signal, onProgress: () => controller.abort() });
+    const run = runCircuit({
+      plan,
+      serverKey,
+      inputs,
+      publicKeyParties: new Set(),
+      pool,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
     await expect(run).rejects.toMatchObject({ code: 'aborted' });
   });
 });

@@ -15,7 +15,6 @@ import {
   publicKeyParties,
   runBootstrapCount,
   runCircuit,
-  sanitizingTables,
   simulateCircuit,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
@@ -94,8 +93,7 @@ describe('1-bit inputs', () => {
     const oneBit = demo.manifest.inputs.filter((i) => i.bits === 1).map((i) => i.name);
     expect(oneBit).toEqual(['own_car', 'own_property', 'employed']);
     expect(plan.stats.pbsSanitize).toBe(3);
-    const publicKey = sanitizingTables(demo.manifest.inputs, new Set<Party>(['bureau']), plan.limits);
-    expect(runBootstrapCount(plan, publicKey)).toBe(plan.stats.pbs + 2);
+    expect(runBootstrapCount(plan, new Set<Party>(['bureau']))).toBe(plan.stats.pbs + 2);
   });
 
   for (const leafClass of ['deny', 'approve'] as const) {
@@ -112,7 +110,7 @@ describe('1-bit inputs', () => {
           plan,
           serverKey,
           inputs: decodePartyInputs(inputs, serverKey),
-          sanitize: sanitizingTables(model.manifest.inputs, publicKeyParties(inputs), plan.limits),
+          publicKeyParties: publicKeyParties(inputs),
           pool,
         });
         expect(r.pbs).toBe(plan.stats.pbs);

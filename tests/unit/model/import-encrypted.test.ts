@@ -79,7 +79,13 @@ describe('imported model, encrypted', () => {
       const codes = quantizeParsed(model.manifest.inputs, features);
       const expected = explainCodes(model.tree, codes, model.manifest.explanation);
       expect({ decision: simulateCircuit(plan, codes).decision }).toEqual({ decision: expected.decision });
-      const r = await runCircuit({ plan, serverKey, inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey), pool });
+      const r = await runCircuit({
+        plan,
+        serverKey,
+        inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey),
+        publicKeyParties: new Set(),
+        pool,
+      });
       expect({ decision: decrypt(r.decision), bits: r.explanation.map(decrypt) }).toEqual(expected);
     }
   });

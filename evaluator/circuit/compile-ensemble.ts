@@ -1,0 +1,475 @@
+/**
+ * Compiles a tree ensemble (`ensemble.json`: integer leaves, decision `Σ leaves ≥ threshold`)
+ * into a {@link CircuitPlan}. Same limits as one tree (2_2 shortint: values 0..15, noise ≤ 5).
+ *
+ * Per tree (after folding the explanation's inputs to constants and shifting its leaves so the
+ * smallest is 0, the shift going to a public constant):
+ * - **Blocks.** The tree is cut into blocks of up to 4 internal nodes (whole levels from a block
+ *   root). A block's path bits are packed into one ciphertext `sel + Σ_j 2^j · bit_j`: bit j is a
+ *   comparison bootstrap that outputs `2^j · [code ≤ t_j]` directly (shared by every block and
+ *   tree testing that threshold at that scale; scale 2 is the scale-1 bit times 2, which keeps
+ *   the noise level within 5), and `sel` is 8 when the block is reached (a block below the root;
+ *   then at most 3 nodes). A root block over a single feature reads the feature's code directly.
+ *   Any function of the packed value is then one bootstrap.
+ * - **Selectors.** Each exit of a block into a deeper block gets `8 · [this exit is taken]`: the
+ *   deeper block's `sel`.
+ * - **Values.** The leaves a block exits to give, per base-4 digit of the tree's leaf range, one
+ *   bootstrap outputting that digit of the reached leaf (0 when the block is not reached or
+ *   exits elsewhere): the tree's value is the sum of its blocks' digit terms, at most one of
+ *   which is non-zero per digit (Concrete ML's idea of evaluating a tree as a table lookup on
+ *   packed comparison bits, fitted to 4-bit shortints).
+ *
+ * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
+ * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees
+ * sum to ≤ 15 are added and bootstrapped into `sum mod 4` (same position) and, when the sum can
+ * reach 4, `⌊sum / 4⌋` (next position), until each position holds one digit. Terms of one tree
+ * are mutually exclusive, so their sum needs no carry. The comparison with the public threshold
+ * `Q − constants` then runs from the top digit down, one bootstrap per digit on
+ * `4 · state + digit` (state: below / equal / above the threshold's digits).
+ *
+ * Explanation: trees that read neither the explanation input nor an assumed input are the same
+ * for every output; their digits are accumulated once and shared. The others are folded per bin;
+ * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins,
+ * and each bin adds up the digits on its path and compares; the top comparison also takes
+ * `4 · [own ≤ bin]`, so the bit is `approved(bin) ∧ own ≤ bin`.
+ */
+import type { EnsembleModel, EnsembleNode } from '../../model/manifest.ts';
+import { quantizerLevels } from '../../model/quantize.ts';
+import { Builder, countPbs, pbsDepth, prune } from './builder.ts';
+import { CircuitError } from './errors.ts';
+import { LIMITS_2_2, checkPlan, digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type ValueId } from './plan.ts';
+
+/** Inputs folded to public codes. */
+type Fold = ReadonlyMap<string, number>;
+
+/** A tree after folding: splits on encrypted inputs only. */
+type Tree = { type: 'leaf'; value: number } | { type: 'split'; input: string; threshold: number; left: Tree; right: Tree };
+
+/** A bootstrapped term of the sum (noise level 1): its position, largest value, and tree. */
+interface Term {
+  id: ValueId;
+  position: number;
+  max: number;
+  /** Terms of one tree are exclusive (at most one non-zero per position); merged terms have none. */
+  tree: number | null;
+}
+
+const SEL = 8;
+const BASE = 4;
+
+function foldTree(nodes: readonly EnsembleNode[], fold: Fold | undefined, i = 0): Tree {
+  const n = nodes[i]!;
+  if (n.type === 'leaf') return { type: 'leaf', value: n.value };
+  const folded = fold?.get(n.input);
+  if (folded !== undefined) return foldTree(nodes, fold, folded <= n.threshold ? n.left : n.right);
+  const left = foldTree(nodes, fold, n.left);
+  const right = foldTree(nodes, fold, n.right);
+  if (left.type === 'leaf' && right.type === 'leaf' && left.value === right.value) return left;
+  return { type: 'split', input: n.input, threshold: n.threshold, left, right };
+}
+
+const leaves = (t: Tree): number[] => (t.type === 'leaf' ? [t.value] : [...leaves(t.left), ...leaves(t.right)]);
+const digitsOf = (range: number) => {
+  let d = 0;
+  while (BASE ** d <= range) d++;
+  return d;
+};
+
+class EnsembleBuilder {
+  readonly b: Builder;
+  private readonly levels: ReadonlyMap<string, number>;
+  private readonly digitsIn: ReadonlyMap<string, number>;
+
+  constructor(model: EnsembleModel) {
+    const inputs = model.manifest.inputs;
+    this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
+    this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
+    this.b = new Builder(LIMITS_2_2, this.digitsIn, this.levels);
+  }
+
+  /**
+   * The code an input ciphertext value stands for: a 1-bit input's digit is clamped to 0..1
+   * (an encrypted 2 or 3 decides as 1, as the single-tree compiler does), a code above the
+   * largest answers as the largest.
+   */
+  private codeOf(input: string, v: number): number {
+    const levels = this.levels.get(input)!;
+    if (levels === 2 && this.digitsIn.get(input) === 1) return Math.min(v % BASE, 1);
+    return Math.min(v, levels - 1);
+  }
+
+  /** One bootstrap of an input's code through `f(code)`. */
+  private onInput(input: string, f: (code: number) => number): ValueId {
+    const table = Array.from({ length: this.b.space }, (_, v) => f(this.codeOf(input, v)));
+    return this.b.pbs(this.b.input(input), table);
+  }
+
+  /** `scale · [code(input) ≤ threshold]`, one bootstrap shared by every use. */
+  private compare(input: string, threshold: number, scale: number): ValueId {
+    return this.onInput(input, (code) => (code <= threshold ? scale : 0));
+  }
+
+  /**
+   * Terms of one tree: its blocks' digit outputs (positions 0..digits−1), the tree's leaves
+   * shifted by their minimum (returned as the tree's constant).
+   */
+  treeTerms(tree: Tree, treeIndex: number): { terms: Term[]; constant: number } {
+    const values = leaves(tree);
+    const min = Math.min(...values);
+    if (tree.type === 'leaf') return { terms: [], constant: min };
+    const digits = digitsOf(Math.max(...values) - min);
+    const terms: Term[] = [];
+    this.block(tree, null, min, digits, treeIndex, terms);
+    return { terms, constant: min };
+  }
+
+  private block(root: Tree & { type: 'split' }, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
+    const cap = sel === null ? 4 : 3;
+    // Whole levels from the root while they fit.
+    const nodes: (Tree & { type: 'split' })[] = [root];
+    let level: (Tree & { type: 'split' })[] = [root];
+    for (;;) {
+      const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Tree & { type: 'split' } => c.type === 'split');
+      if (next.length === 0 || nodes.length + next.length > cap) break;
+      nodes.push(...next);
+      level = next;
+    }
+    const inBlock = new Set<Tree>(nodes);
+    // Exits in a fixed order: the children outside the block, left to right.
+    const exits: Tree[] = [];
+    const collect = (n: Tree): void => {
+      if (inBlock.has(n) && n.type === 'split') {
+        collect(n.left);
+        collect(n.right);
+      } else exits.push(n);
+    };
+    collect(root);
+    const exitOf = (bit: (j: number) => boolean): Tree => {
+      let n: Tree = root;
+      while (inBlock.has(n) && n.type === 'split') n = bit(nodes.indexOf(n)) ? n.left : n.right;
+      return n;
+    };
+
+    // The packed input: the scaled comparison bits (and sel), or a single feature's code itself.
+    const features = [...new Set(nodes.map((n) => n.input))];
+    let packed: ValueId;
+    let exitAt: (v: number) => Tree | null;
+    if (sel === null && features.length === 1) {
+      const input = features[0]!;
+      packed = this.b.input(input);
+      exitAt = (v) => {
+        const code = this.codeOf(input, v);
+        return exitOf((j) => code <= nodes[j]!.threshold);
+      };
+    } else {
+      // Bit j at scale 2^j: a comparison bootstrap outputs its bit already scaled (shared by every
+      // block that tests the same threshold at the same scale), except scale 2, a scalar
+      // multiple of the scale-1 bit (noise 2), which keeps the packed noise within 5.
+      const parts = nodes.map((n, j) =>
+        j === 1 ? this.b.scalarMul(this.compare(n.input, n.threshold, 1), 2) : this.compare(n.input, n.threshold, 2 ** j),
+      );
+      if (sel !== null) parts.push(sel);
+      packed = this.b.sum(parts);
+      const width = 2 ** nodes.length;
+      exitAt = (v) => {
+        if (sel !== null && v < SEL) return null; // the block is not reached
+        const bits = sel !== null ? v - SEL : v;
+        if (bits >= width) return null; // no such value
+        return exitOf((j) => Math.floor(bits / 2 ** j) % 2 === 1);
+      };
+    }
+    const table = (f: (exit: Tree) => number) =>
+      Array.from({ length: this.b.space }, (_, v) => {
+        const e = exitAt(v);
+        return e === null ? 0 : f(e);
+      });
+
+    for (let d = 0; d < digits; d++) {
+      const digit = (e: Tree) => (e.type === 'leaf' ? Math.floor((e.value - shift) / BASE ** d) % BASE : 0);
+      const t = table(digit);
+      const max = Math.max(...t);
+      if (max > 0) out.push({ id: this.b.pbs(packed, t), position: d, max, tree: treeIndex });
+    }
+    for (const e of exits) {
+      if (e.type !== 'split') continue;
+      const s = this.b.pbs(
+        packed,
+        table((x) => (x === e ? SEL : 0)),
+      );
+      this.block(e, s, shift, digits, treeIndex, out);
+    }
+  }
+
+  /**
+   * Adds terms by position with carries until every position holds at most one digit term
+   * (value ≤ 3). Returns the digit per position (undefined: 0).
+   */
+  reduce(input: readonly Term[]): (Term | undefined)[] {
+    const byPos: Term[][] = [];
+    for (const t of input) (byPos[t.position] ??= []).push(t);
+    for (let p = 0; p < byPos.length; p++) {
+      let terms = [...(byPos[p] ?? [])];
+      while (terms.length > 1) {
+        // First the terms of one tree (exclusive: their sum needs no carry), most of them first;
+        // then low degree first, which packs the most terms into one bootstrap; ids break ties.
+        const count = new Map<number, number>();
+        for (const t of terms) if (t.tree !== null) count.set(t.tree, (count.get(t.tree) ?? 0) + 1);
+        const mergeTree = [...count].filter(([, n]) => n > 1).sort((x, y) => y[1] - x[1] || x[0] - y[0])[0]?.[0];
+        const pool = mergeTree === undefined ? terms : terms.filter((t) => t.tree === mergeTree);
+        pool.sort((x, y) => this.b.meta(x.id).degree - this.b.meta(y.id).degree || x.id - y.id);
+        const group: Term[] = [];
+        let degree = 0;
+        for (const t of pool) {
+          const d = this.b.meta(t.id).degree;
+          if (group.length < LIMITS_2_2.maxNoiseLevel && degree + d <= LIMITS_2_2.maxDegree) {
+            group.push(t);
+            degree += d;
+          }
+        }
+        if (group.length < 2) throw new CircuitError('uncompilable', 'internal: cannot add two digit terms');
+        // Exclusive terms (one tree) add up to their largest, not their sum.
+        const byTree = new Map<string, number>();
+        group.forEach((t, k) => {
+          const key = t.tree === null ? `merged ${k}` : `tree ${t.tree}`;
+          byTree.set(key, Math.max(byTree.get(key) ?? 0, t.max));
+        });
+        const max = Math.min(
+          degree,
+          [...byTree.values()].reduce((s, m) => s + m, 0),
+        );
+        const sum = this.b.sum(group.map((t) => t.id));
+        const rest = terms.filter((t) => !group.includes(t));
+        const low = this.b.pbs(
+          sum,
+          Array.from({ length: this.b.space }, (_, v) => (v <= max ? v % BASE : 0)),
+        );
+        rest.push({ id: low, position: p, max: Math.min(max, BASE - 1), tree: null });
+        if (max >= BASE) {
+          const carry = this.b.pbs(
+            sum,
+            Array.from({ length: this.b.space }, (_, v) => (v <= max ? Math.floor(v / BASE) : 0)),
+          );
+          (byPos[p + 1] ??= []).push({ id: carry, position: p + 1, max: Math.floor(max / BASE), tree: null });
+        }
+        terms = rest;
+      }
+      byPos[p] = terms;
+    }
+    return byPos.map((ts) => ts?.[0]);
+  }
+
+  /**
+   * `Σ_p 4^p · digit_p ≥ q` as a bit, ANDed with `mask` (a value 0 or 4, or null). Digits are
+   * compared from the top: state 0 below, 1 equal so far, 2 above, carried as `4 · state`.
+   */
+  atLeast(digits: readonly (Term | undefined)[], q: number, mask: ValueId | null, maskBit: () => ValueId): ValueId {
+    const maxTotal = digits.reduce((s, t, p) => s + (t?.max ?? 0) * BASE ** p, 0);
+    if (q <= 0) return mask === null ? this.b.trivial(1) : maskBit();
+    if (q > maxTotal) return this.b.trivial(0);
+    const qDigit = (p: number) => Math.floor(q / BASE ** p) % BASE;
+    let qDigits = 0;
+    while (BASE ** qDigits <= q) qDigits++;
+    const top = Math.max(digits.length, qDigits) - 1;
+    const cmp = (v: number, qd: number) => (v < qd ? 0 : v === qd ? 1 : 2);
+    // Digits above the highest term compare 0 with q's digits: below if q has any there.
+    let state: { known: 0 | 1 | 2 } | { id: ValueId; masked: boolean } = { known: 1 };
+    for (let p = top; p >= 0; p--) {
+      const term = digits[p];
+      const qd = qDigit(p);
+      if ('known' in state) {
+        if (state.known !== 1) break;
+        if (term === undefined) {
+          state = { known: cmp(0, qd) };
+          continue;
+        }
+        if (p === 0 && mask === null) {
+          return this.b.pbs(
+            term.id,
+            Array.from({ length: this.b.space }, (_, v) => (v >= qd ? 1 : 0)),
+          );
+        }
+        const input = mask === null ? term.id : this.b.sum([term.id, mask]);
+        const masked = mask !== null;
+        const final = p === 0;
+        state = {
+          id: this.b.pbs(
+            input,
+            Array.from({ length: this.b.space }, (_, v) => {
+              const on = !masked || v >= BASE;
+              const s = on ? cmp(v % BASE, qd) : 0;
+              return final ? (s >= 1 ? 1 : 0) : BASE * s;
+            }),
+          ),
+          masked,
+        };
+        if (final) return state.id;
+        continue;
+      }
+      const final = p === 0;
+      const prev = state.id;
+      const input = term === undefined ? prev : this.b.sum([prev, term.id]);
+      const id = this.b.pbs(
+        input,
+        Array.from({ length: this.b.space }, (_, v) => {
+          const s = Math.floor(v / BASE);
+          const d = term === undefined ? 0 : v % BASE;
+          const next = s === 1 ? cmp(d, qd) : s;
+          return final ? (next >= 1 ? 1 : 0) : BASE * next;
+        }),
+      );
+      if (final) return id;
+      state = { id, masked: false };
+    }
+    // The top digits already decided (known below or above).
+    if ('known' in state) {
+      if (state.known === 0) return this.b.trivial(0);
+      return mask === null ? this.b.trivial(1) : maskBit();
+    }
+    return state.id;
+  }
+}
+
+/**
+ * Compiles a loaded ensemble into a checked plan.
+ * @throws CircuitError `uncompilable`.
+ */
+export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
+  const explain = options.explain ?? true;
+  const built = assembleEnsemble(model, explain);
+  const pbs = countPbs(built.ops);
+  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false).ops) : pbs;
+  const ex = model.manifest.explanation;
+  const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
+  const plan: CircuitPlan = {
+    formatVersion: 1,
+    modelVersion: model.manifest.modelVersion,
+    limits: LIMITS_2_2,
+    inputs: model.manifest.inputs.map((i) => ({ name: i.name, party: i.party, digits: i.digits, levels: quantizerLevels(i.quantizer) })),
+    luts: built.luts,
+    ops: built.ops,
+    metadata: built.metadata,
+    outputs: built.outputs,
+    explanationBins: explain ? ex.bins.map((bin) => ({ code: bin.code, label: bin.label })) : [],
+    stats: {
+      pbs,
+      pbsDecision,
+      pbsExplanation: pbs - pbsDecision,
+      pbsSanitize: selfSanitizedDigits(built, (input, digit) => digitSanitizingTable(levels.get(input)!, digit, LIMITS_2_2)).size,
+      pbsDepth: pbsDepth(built.ops),
+      linear: built.ops.filter((o) => o.op !== 'pbs' && o.op !== 'digit').length,
+      leafClass: 'approve',
+    },
+  };
+  checkPlan(plan);
+  return plan;
+}
+
+function assembleEnsemble(model: EnsembleModel, explain: boolean) {
+  const eb = new EnsembleBuilder(model);
+  const { b } = eb;
+  const { trees, threshold } = model.ensemble;
+  const ex = model.manifest.explanation;
+  const assumed = new Map((ex.assume ?? []).map((a) => [a.input, a.code] as const));
+  const foldedInputs = new Set([ex.input, ...assumed.keys()]);
+  const reads = (nodes: readonly EnsembleNode[]) => nodes.some((n) => n.type === 'split' && foldedInputs.has(n.input));
+  const shared = trees.map((t, i) => ({ t, i })).filter(({ t }) => !reads(t.nodes));
+  const varying = trees.map((t, i) => ({ t, i })).filter(({ t }) => reads(t.nodes));
+
+  // The trees every evaluation shares, accumulated once.
+  let sharedConstant = 0;
+  const sharedTerms: Term[] = [];
+  for (const { t, i } of shared) {
+    const { terms, constant } = eb.treeTerms(foldTree(t.nodes, undefined), i);
+    sharedTerms.push(...terms);
+    sharedConstant += constant;
+  }
+  const sharedDigits = explain && varying.length > 0 ? eb.reduce(sharedTerms).filter((d): d is Term => d !== undefined) : sharedTerms;
+
+  let decisionConstant = sharedConstant;
+  const decisionTerms: Term[] = [...sharedDigits];
+  for (const { t, i } of varying) {
+    const r = eb.treeTerms(foldTree(t.nodes, undefined), i);
+    decisionTerms.push(...r.terms);
+    decisionConstant += r.constant;
+  }
+  const never = () => {
+    throw new CircuitError('uncompilable', 'internal: no mask');
+  };
+  const decision = eb.atLeast(eb.reduce(decisionTerms), threshold - decisionConstant, null, never);
+  const explanation: ValueId[] = [];
+  if (explain) {
+    const exInput = model.manifest.inputs.find((i) => i.name === ex.input)!;
+    const lastCode = quantizerLevels(exInput.quantizer) - 1;
+    const levels = quantizerLevels(exInput.quantizer);
+    const ownAtMost = (bin: number, scale: number) =>
+      b.pbs(
+        b.input(ex.input),
+        Array.from({ length: b.space }, (_, v) => (Math.min(v, levels - 1) <= bin ? scale : 0)),
+      );
+    // A tree folded for bin b is often the same for neighbouring bins (it splits on years
+    // employed at one or two thresholds). Its terms are accumulated once per run of equal bins,
+    // in the nodes of a segment tree over the bins (each run in O(log bins) nodes), and each bin
+    // adds up only the digits on its path: per bin a few digits to carry instead of every tree.
+    const folds = ex.bins.map((bin) => new Map([...assumed, [ex.input, bin.code] as const]));
+    interface Segment {
+      lo: number;
+      hi: number;
+      children: number[];
+      terms: Term[];
+      constant: number;
+      digits: Term[];
+    }
+    const segments: Segment[] = [];
+    const grow = (lo: number, hi: number): number => {
+      const k = segments.length;
+      segments.push({ lo, hi, children: [], terms: [], constant: 0, digits: [] });
+      if (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        segments[k]!.children = [grow(lo, mid), grow(mid + 1, hi)];
+      }
+      return k;
+    };
+    grow(0, folds.length - 1);
+    const add = (k: number, lo: number, hi: number, tree: Tree, index: number): void => {
+      const seg = segments[k]!;
+      if (hi < seg.lo || seg.hi < lo) return;
+      if (lo <= seg.lo && seg.hi <= hi) {
+        const r = eb.treeTerms(tree, index);
+        seg.terms.push(...r.terms);
+        seg.constant += r.constant;
+        return;
+      }
+      for (const c of seg.children) add(c, lo, hi, tree, index);
+    };
+    segments[0]!.terms.push(...sharedDigits);
+    segments[0]!.constant = sharedConstant;
+    for (const { t, i } of varying) {
+      const folded = folds.map((fold) => foldTree(t.nodes, fold));
+      const keys = folded.map((tree) => JSON.stringify(tree));
+      for (let lo = 0; lo < folded.length; ) {
+        let hi = lo;
+        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
+        add(0, lo, hi, folded[lo]!, i);
+        lo = hi + 1;
+      }
+    }
+    for (const seg of segments) seg.digits = eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
+    ex.bins.forEach((bin, j) => {
+      const terms: Term[] = [];
+      let constant = 0;
+      for (let k = 0; ; ) {
+        const seg = segments[k]!;
+        terms.push(...seg.digits);
+        constant += seg.constant;
+        const next = seg.children.find((c) => segments[c]!.lo <= j && j <= segments[c]!.hi);
+        if (next === undefined) break;
+        k = next;
+      }
+      // The last bin is ≥ every valid own bin: no mask.
+      const masked = bin.code < lastCode;
+      const mask = masked ? ownAtMost(bin.code, BASE) : null;
+      explanation.push(eb.atLeast(eb.reduce(terms), threshold - constant, mask, () => ownAtMost(bin.code, 1)));
+    });
+  }
+  return prune(b, { decision, explanation });
+}
