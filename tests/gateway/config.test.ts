@@ -109,12 +109,9 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
     const answer: ScriptedAnswer = { status, headers, body };
     const scripted = await fetch(`${serverUrl}/__answer`, { method: 'POST', body: JSON.stringify(answer) });
     expect(scripted.status).toBe(204);
-    const error = await client.run().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(EvaluatorFailure);
-    return (error as EvaluatorFailure).failure;
+    const run = client.run();
+    await expect(run).rejects.toBeInstanceOf(EvaluatorFailure);
+    return ((await run.catch((e: unknown) => e)) as EvaluatorFailure).failure;
   }
 
   test.each([
