@@ -4,7 +4,7 @@
  * is stored. Validation rules come from `model/party-inputs.ts`, shared with the gateway.
  */
 import { ApiError } from '../../protocol/errors.ts';
-import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/bytes.ts';
 import {
   COMPRESSED_CIPHERTEXT_BYTES,
   MAX_COMPACT_LIST_BYTES,

@@ -10,7 +10,7 @@
 import type { Party } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket, type R2Object } from './platform.ts';
-import { base64url, sha256Hex } from './crypto/tokens.ts';
+import { bytesToBase64url, bytesToHex, sha256Hex } from '../../protocol/bytes.ts';
 
 /** A stored blob: where, how long, and the SHA-256 of its bytes. */
 export interface BlobRef {
@@ -33,11 +33,7 @@ export const blobKeys = {
 };
 
 function uploadId(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(12)));
-}
-
-function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+  return bytesToBase64url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 function lengthMismatch(length: number): ApiError {
@@ -68,7 +64,7 @@ function hashingTap(): { tap: TransformStream<Uint8Array, Uint8Array>; digest: P
 export async function digestHex(body: ReadableStream<Uint8Array>): Promise<string> {
   const digest = digestStream('SHA-256');
   await body.pipeTo(asWebWritable(digest));
-  return toHex(await digest.digest);
+  return bytesToHex(await digest.digest);
 }
 
 /**
@@ -81,7 +77,7 @@ export async function hashExact(body: ReadableStream<Uint8Array>, length: number
   const drained = asWebStream(fixed.readable).pipeTo(new WritableStream());
   const [piped] = await Promise.allSettled([body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable)), drained]);
   if (piped.status === 'rejected') throw lengthMismatch(length);
-  return toHex(await digest);
+  return bytesToHex(await digest);
 }
 
 /**
@@ -108,7 +104,7 @@ export async function putStreamExact(
     throw lengthMismatch(length);
   }
   if (stored.status === 'rejected') throw stored.reason;
-  const sha256 = toHex(await digest);
+  const sha256 = bytesToHex(await digest);
   if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
     await bucket.delete(key);
     throw hashMismatch();

@@ -7,7 +7,7 @@
  * runs; no ciphertext is decrypted or evaluated here, and compressed ciphertexts stay the
  * evaluator's to check.
  */
-import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/bytes.ts';
 import type { Party, PartyUpload } from '../../protocol/ciphertexts.ts';
 import { checkCompactListUpload, isCompactListError } from '../../protocol/compact-list.ts';
 import { ApiError } from '../../protocol/errors.ts';

@@ -25,11 +25,11 @@ import {
   evaluatorPath,
   fetchEvaluatorIdentity,
   importSharedSecret,
-  sha256Hex,
   signEvaluatorRequest,
   SHARED_SECRET_MIN_BYTES,
   type CreateSessionRequest,
 } from '../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 import type { Bindings } from '../env.ts';
 import type { Failure } from '../sessions/outcome.ts';
 import { classifyEvaluatorError, EvaluatorFailure } from './failures.ts';

@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from '../../../../protocol/errors.ts';
 import { BEARER_PREFIX, PublicHeaders, SessionId, SessionToken } from '../../../../protocol/public-api.ts';
 import { resolvePartyKey, tenantDirectory } from '../../config/tenants.ts';
-import { sha256Hex } from '../../crypto/tokens.ts';
+import { sha256Hex } from '../../../../protocol/bytes.ts';
 import type { AppEnv } from '../../env.ts';
 import type { AccessLevel, SessionCredential } from '../../sessions/access.ts';
 import { unwrap } from '../../sessions/outcome.ts';

@@ -1,6 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Base64Error, base64ToBytes, bytesToBase64, isCanonicalBase64 } from '../../../protocol/base64.ts';
+import {
+  Base64Error,
+  base64ToBytes,
+  bytesToBase64,
+  bytesToBase64url,
+  bytesToHex,
+  hexToBytes,
+  isCanonicalBase64,
+  sha256Hex,
+} from '../../../protocol/bytes.ts';
 import { CompactListInputs } from '../../../protocol/ciphertexts.ts';
 
 describe('base64', () => {
@@ -51,5 +60,20 @@ describe('base64', () => {
     });
     expect(CompactListInputs.safeParse(body('AAAA')).success).toBe(true);
     for (const list of ['A', 'AAAAA', 'AAAAAA=', 'AAAAA=', 'AB==']) expect(CompactListInputs.safeParse(body(list)).success).toBe(false);
+  });
+});
+
+describe('base64url, hex and SHA-256, against Node', () => {
+  it('agree with Buffer and node:crypto on every length', async () => {
+    for (let n = 0; n < 70; n++) {
+      const bytes = new Uint8Array(randomBytes(n));
+      expect(bytesToBase64url(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+      const hex = bytesToHex(bytes);
+      expect(hex).toBe(Buffer.from(bytes).toString('hex'));
+      expect(bytesToHex(bytes.buffer)).toBe(hex);
+      expect(hexToBytes(hex)).toEqual(bytes);
+      expect(await sha256Hex(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
+    expect(await sha256Hex('é')).toBe(createHash('sha256').update('é', 'utf8').digest('hex'));
   });
 });
