@@ -25,7 +25,7 @@
 import { z } from 'zod';
 import { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
 import { bytesToHex, hexToBytes } from './bytes.ts';
-import { ErrorBody } from './errors.ts';
+import { ApiError, type ApiErrorExtra, ErrorBody, type ErrorStatus } from './errors.ts';
 
 export { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload, ErrorBody };
 
@@ -286,6 +286,14 @@ export const EvaluatorErrorCode = {
   internal: 500,
 } as const;
 export type EvaluatorErrorCode = keyof typeof EvaluatorErrorCode;
+
+/** `ApiError` with a documented evaluator code: what the evaluator throws (the same class at run time). */
+export const EvaluatorApiError: new (
+  status: ErrorStatus,
+  code: EvaluatorErrorCode,
+  message: string,
+  extra?: ApiErrorExtra,
+) => ApiError<EvaluatorErrorCode> = ApiError;
 
 // ---------------------------------------------------------------------------------------------
 // Request signatures

@@ -8,9 +8,10 @@
  * `sessions/<id>/inputs/<party>/<upload id>`, `sessions/<id>/result`.
  */
 import type { Party } from '../../protocol/ciphertexts.ts';
-import { ApiError } from '../../protocol/errors.ts';
+import type { ApiError } from '../../protocol/errors.ts';
 import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket, type R2Object } from './platform.ts';
 import { bytesToBase64url, bytesToHex, sha256Hex } from '../../protocol/bytes.ts';
+import { PublicApiError } from '../../protocol/public-api.ts';
 
 /** A stored blob: where, how long, and the SHA-256 of its bytes. */
 export interface BlobRef {
@@ -37,11 +38,11 @@ function uploadId(): string {
 }
 
 function lengthMismatch(length: number): ApiError {
-  return new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
+  return new PublicApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
 }
 
 function hashMismatch(): ApiError {
-  return new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
+  return new PublicApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
 }
 
 /** A pass-through stream that hashes what flows through it; `digest` settles once it is flushed. */

@@ -4,6 +4,7 @@
  * {@link Failure}. No I/O here, so the session's run transitions use it outside workerd too.
  */
 import type { ErrorBody } from '../../../protocol/errors.ts';
+import { isPublicErrorCode, type PublicErrorCode } from '../../../protocol/public-api.ts';
 import { boundRetryAfter } from '../errors.ts';
 import type { Failure } from '../sessions/outcome.ts';
 
@@ -16,7 +17,7 @@ export class EvaluatorFailure extends Error {
 }
 
 /** Codes with which the evaluator rejects what the session holds: retrying cannot help. */
-const FINAL_REJECTIONS: Readonly<Record<string, { status: 409 | 422; message: string }>> = {
+const FINAL_REJECTIONS: Readonly<Partial<Record<PublicErrorCode, { status: 409 | 422; message: string }>>> = {
   invalid_server_key: { status: 422, message: 'The evaluator rejected the server key.' },
   key_parameter_mismatch: { status: 422, message: "The server key's parameter set is not the model's." },
   invalid_inputs: { status: 422, message: 'The evaluator rejected a party\u2019s inputs: they do not fit the model.' },
@@ -46,8 +47,11 @@ export function evaluatorRetryAfter(header: string | null | undefined, body: Err
  */
 export function classifyEvaluatorError(status: number, body: ErrorBody | undefined, retryAfter?: string | null): Failure {
   const facts = body ? { evaluatorCode: body.code, evaluatorStatus: status } : { evaluatorStatus: status };
-  const final = body ? FINAL_REJECTIONS[body.code] : undefined;
-  if (body && final) return { status: final.status, code: body.code, message: final.message, retriable: false, details: facts };
+  const code = body?.code;
+  if (code !== undefined && isPublicErrorCode(code)) {
+    const final = FINAL_REJECTIONS[code];
+    if (final) return { status: final.status, code, message: final.message, retriable: false, details: facts };
+  }
   // Every answer from here on is retriable.
   const wait = evaluatorRetryAfter(retryAfter, body);
   const details = wait === undefined ? facts : { ...facts, retryAfterSeconds: wait };

@@ -12,12 +12,12 @@
  * ({@link runFailed}).
  */
 import type { Party } from '../../../protocol/ciphertexts.ts';
-import type { ErrorStatus } from '../../../protocol/errors.ts';
+import type { ErrorBody, ErrorStatus } from '../../../protocol/errors.ts';
 import type { RunProgress, SessionStatus as EvaluatorSessionStatus } from '../../../protocol/evaluator-api.ts';
-import { PublicErrorCode, type SessionStatus } from '../../../protocol/public-api.ts';
+import { isPublicErrorCode, PublicErrorCode, type SessionStatus } from '../../../protocol/public-api.ts';
 import type { BlobRef } from '../blobs.ts';
 import { classifyEvaluatorError } from '../evaluator/failures.ts';
-import { fail, ok, type Failure, type Outcome } from './outcome.ts';
+import { ok, type Failure, type Outcome } from './outcome.ts';
 import { IDLE_RUN, markFailed, statusOf, type SessionRecord, type StoredSession } from './record.ts';
 
 /** What the evaluator says of its copy of the session: its status, or that it never had one or lost it. */
@@ -40,9 +40,13 @@ export function refusedKeyAgain(): Failure {
   };
 }
 
-/** The public status of a public error code (502 for one the public API does not list). */
-export function statusOfCode(code: string): ErrorStatus {
-  return (PublicErrorCode as Record<string, ErrorStatus | undefined>)[code] ?? 502;
+/**
+ * The failure a stored run error answers with again: its code and status when the public API
+ * lists the code (every failure the gateway records does), else a 502 `evaluator_error`.
+ */
+export function failureOfRunError(e: ErrorBody, extra: Pick<Failure, 'retriable' | 'details'>): Failure {
+  const code = isPublicErrorCode(e.code) ? e.code : 'evaluator_error';
+  return { status: PublicErrorCode[code] as ErrorStatus, code, message: e.message, ...extra };
 }
 
 /** A new hand-over of the latest run: running, queued, its poll failures forgotten. */
@@ -201,8 +205,7 @@ export function keyExpansionObserved(r: SessionRecord, remote: RemoteSession | u
 export function attemptAnswer(stored: StoredSession | undefined, r: SessionRecord): Outcome<SessionStatus> {
   const latest = stored ?? r;
   if (latest.kind === 'session' && latest.phase === 'failed' && latest.run.error) {
-    const e = latest.run.error;
-    return fail(statusOfCode(e.code), e.code, e.message, { retriable: e.retriable ?? false });
+    return { ok: false, error: failureOfRunError(latest.run.error, { retriable: latest.run.error.retriable ?? false }) };
   }
   return ok(statusOf(latest.kind === 'session' ? latest : r, 'full'));
 }

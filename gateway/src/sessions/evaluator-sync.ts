@@ -45,6 +45,7 @@ import {
 } from './evaluator-state.ts';
 import { failureOf, type Failure, type Outcome } from './outcome.ts';
 import { markFailed, runsExhausted, type SessionRecord, type StoredSession } from './record.ts';
+import { PublicApiError } from '../../../protocol/public-api.ts';
 
 /** Fresh enough: status reads within this window reuse the last poll. */
 const REFRESH_MIN_MS = 200;
@@ -187,14 +188,14 @@ export class EvaluatorSync {
     if (keyStep === 'send') {
       const key = r.serverKey!;
       const body = await openBlob(this.host.env.BLOBS, key);
-      if (!body) throw new ApiError(500, 'internal', 'The stored server key is missing.');
+      if (!body) throw new PublicApiError(500, 'internal', 'The stored server key is missing.');
       await this.forwardServerKey(r, ev, body, key);
     }
     for (const party of r.parties) {
       const ref = inputsToForward(r, remote, party);
       if (!ref) continue;
       const json = await readBlobText(this.host.env.BLOBS, ref);
-      if (json === undefined) throw new ApiError(500, 'internal', `The stored ${party} inputs are missing.`);
+      if (json === undefined) throw new PublicApiError(500, 'internal', `The stored ${party} inputs are missing.`);
       await ev.putInputs(party, json, ref.sha256);
       inputsForwarded(r, party, ref.sha256);
       await this.host.save(r);

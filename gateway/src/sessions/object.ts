@@ -27,7 +27,7 @@ import { asWebStream } from '../platform.ts';
 import { checkPart, missingParts, partCountOf, uploadView, type KeyUpload, type OpenMultipart } from './uploads.ts';
 import { newSessionId } from '../crypto/tokens.ts';
 import type { Bindings } from '../env.ts';
-import { refusedKeyAgain, statusOfCode } from './evaluator-state.ts';
+import { failureOfRunError, refusedKeyAgain } from './evaluator-state.ts';
 import { EvaluatorSync } from './evaluator-sync.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
 import { fail, ok, type Outcome } from './outcome.ts';
@@ -541,7 +541,7 @@ export class SessionObject extends DurableObject<Bindings> {
     if (same && r.phase === 'done') return ok({ status: statusOf(r, 'full'), started: false });
     if (same && r.phase === 'failed' && r.run.error && r.run.error.retriable !== true) {
       const e = r.run.error;
-      return fail(statusOfCode(e.code), e.code, e.message, { retriable: false, ...(e.details ? { details: e.details } : {}) });
+      return { ok: false, error: failureOfRunError(e, { retriable: false, ...(e.details ? { details: e.details } : {}) }) };
     }
     if (!(same && r.phase === 'failed') && !this.evaluator.handingOver) {
       // A new run: its own id, its own inputs; the previous result is gone for good.

@@ -141,7 +141,7 @@ describe('a hand-over', () => {
   });
 
   test("a refused key is marked failed; a broken stream reads the refusal from the evaluator's status", () => {
-    const broken = { status: 503 as const, code: 'evaluator_unavailable', message: 'cut short', retriable: true };
+    const broken = { status: 503 as const, code: 'evaluator_unavailable' as const, message: 'cut short', retriable: true };
     const r = session();
     expect(serverKeyForwardFailed(r, broken, undefined)).toEqual({ failure: broken, changed: false });
     expect(r.serverKeyEvaluator).toBe('pending');
@@ -208,7 +208,7 @@ describe('polls of a running session', () => {
 
   test(`${MAX_POLL_FAILURES} failed polls in a row fail the run with the last failure`, () => {
     const r = session({ phase: 'running', run: running('nodes') });
-    const failure = { status: 503 as const, code: 'evaluator_unavailable', message: 'down', retriable: true };
+    const failure = { status: 503 as const, code: 'evaluator_unavailable' as const, message: 'down', retriable: true };
     for (let i = 1; i < MAX_POLL_FAILURES; i++) {
       pollFailed(r, failure);
       expect(r).toMatchObject({ phase: 'running', pollFailures: i });
