@@ -10,8 +10,35 @@
  * reader's own error type, so each format keeps its typed error.
  */
 
-/** The codes a reader raises itself; format readers add their own. */
-export type BincodeErrorCode = 'truncated' | 'trailing_bytes' | 'invalid_length' | 'invalid_value' | 'unsupported';
+/** The codes a reader raises itself. */
+export type BincodeErrorCode =
+  /** The bytes end before a field the format requires. */
+  | 'truncated'
+  /** Bytes remain after the object's last field. */
+  | 'trailing_bytes'
+  /** A length prefix is absurd or does not match the dimension. */
+  | 'invalid_length'
+  /** A field outside its domain: unknown enum tag, scalar bits ≠ 64, N ≠ d, … */
+  | 'invalid_value'
+  /** A valid tfhe-rs variant the engine does not implement (custom modulus, KeySwitch32, …). */
+  | 'unsupported';
+
+/**
+ * Why a format reader refused its bytes: the reader's codes, or `parameter_mismatch` for a
+ * well-formed object of another parameter set. Each is also an `EngineErrorCode`, so the engine
+ * rethrows a format error unchanged.
+ */
+export type FormatErrorCode = BincodeErrorCode | 'parameter_mismatch';
+
+/** A refused binary object: a stable `code` and a message naming what is wrong; each format names its subclass. */
+export class FormatError extends Error {
+  constructor(
+    readonly code: FormatErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export type BincodeErrorFactory = (code: BincodeErrorCode, message: string) => Error;
 
