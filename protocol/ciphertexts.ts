@@ -9,7 +9,7 @@
  * be rejected before anything is decoded; the evaluator's engine does the byte-level checks.
  */
 import { z } from 'zod';
-import { base64ToBytes, bytesToBase64, isCanonicalBase64 } from './base64.ts';
+import { base64ToBytes, bytesToBase64, isCanonicalBase64 } from './bytes.ts';
 
 export { base64ToBytes, bytesToBase64 };
 
@@ -31,7 +31,7 @@ const base64Of = (maxBytes: number) =>
     .string()
     .max(Math.ceil(maxBytes / 3) * 4)
     // The pattern documents the shape in OpenAPI; the refinement is the decoder's own rule (it
-    // also wants zero pad bits), so a body that passes always decodes (protocol/base64.ts).
+    // also wants zero pad bits), so a body that passes always decodes (protocol/bytes.ts).
     .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be padded base64 (RFC 4648)')
     .refine(isCanonicalBase64, 'must be canonical padded base64 (RFC 4648)');
 

@@ -17,28 +17,15 @@
  * that need a casting key and `safe_serialize` output are valid tfhe-rs objects refused as
  * `unsupported`. Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node.
  */
-import { BincodeReader } from './bincode-reader.ts';
+import { BincodeReader, FormatError, type FormatErrorCode } from './bincode-reader.ts';
 import { COMPACT_PUBLIC_KEY_SHAPES, type CompactPublicKeySetId } from './compact-public-key.ts';
 
-/** Why a list was refused; each is also an `EngineErrorCode`, so the engine rethrows it unchanged. */
-export type CompactListErrorCode =
-  | 'truncated'
-  | 'trailing_bytes'
-  | 'invalid_length'
-  | 'invalid_value'
-  | 'unsupported'
-  | 'parameter_mismatch';
+/** Why a list was refused (see `FormatErrorCode`). */
+export type CompactListErrorCode = FormatErrorCode;
 
-/** A refused compact list: a stable `code` and a message naming what is wrong. */
-export class CompactListError extends Error {
+/** A refused compact list. */
+export class CompactListError extends FormatError {
   override readonly name = 'CompactListError';
-
-  constructor(
-    readonly code: CompactListErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function isCompactListError(e: unknown): e is CompactListError {

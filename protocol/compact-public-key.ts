@@ -18,34 +18,15 @@
  *
  * Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node alike.
  */
-import { BincodeReader } from './bincode-reader.ts';
+import { BincodeReader, FormatError, type FormatErrorCode } from './bincode-reader.ts';
 import { BIG_LWE_DIMENSION } from './ciphertexts.ts';
 
-/** Why a key was refused; each is also an `EngineErrorCode`, so the engine rethrows it unchanged. */
-export type CompactPublicKeyErrorCode =
-  /** The bytes end before a field the format requires. */
-  | 'truncated'
-  /** Bytes remain after the key's last field. */
-  | 'trailing_bytes'
-  /** The key data's length prefix is absurd or does not match the dimension. */
-  | 'invalid_length'
-  /** A field outside its domain: unknown enum tag, scalar bits ≠ 64, N ≠ d, … */
-  | 'invalid_value'
-  /** A valid tfhe-rs variant the engine does not implement (custom modulus, KeySwitch32, …). */
-  | 'unsupported'
-  /** A well-formed key of another parameter set (see {@link checkCompactPublicKey}). */
-  | 'parameter_mismatch';
+/** Why a key was refused (see `FormatErrorCode`; `parameter_mismatch`: see {@link checkCompactPublicKey}). */
+export type CompactPublicKeyErrorCode = FormatErrorCode;
 
-/** A refused compact public key: a stable `code` and a message naming what is wrong. */
-export class CompactPublicKeyError extends Error {
+/** A refused compact public key. */
+export class CompactPublicKeyError extends FormatError {
   override readonly name = 'CompactPublicKeyError';
-
-  constructor(
-    readonly code: CompactPublicKeyErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function isCompactPublicKeyError(e: unknown): e is CompactPublicKeyError {

@@ -21,14 +21,25 @@ export type ErrorBody = z.infer<typeof ErrorBody>;
 /** HTTP status codes an {@link ApiError} may carry. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 411 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
 
-/** An error meant for the caller: status, code, message. Modelled on Hono's HTTPException. */
-export class ApiError extends Error {
+/** What an error body carries besides its code and message. */
+export interface ApiErrorExtra {
+  retriable?: boolean;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * An error meant for the caller: status, code, message. Modelled on Hono's HTTPException. `Code`
+ * is the API's list of codes: each tier throws through its typed constructor
+ * (`PublicApiError` in `public-api.ts`, `EvaluatorApiError` in `evaluator-api.ts`), so a code
+ * missing from its list does not compile.
+ */
+export class ApiError<Code extends string = string> extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: ErrorStatus,
-    readonly code: string,
+    readonly code: Code,
     message: string,
-    readonly extra: { retriable?: boolean; details?: Record<string, unknown> } = {},
+    readonly extra: ApiErrorExtra = {},
   ) {
     super(message);
   }

@@ -24,7 +24,8 @@
  */
 import { z } from 'zod';
 import { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
-import { ErrorBody } from './errors.ts';
+import { bytesToHex, hexToBytes } from './bytes.ts';
+import { ApiError, type ApiErrorExtra, ErrorBody, type ErrorStatus } from './errors.ts';
 
 export { EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload, ErrorBody };
 
@@ -286,6 +287,14 @@ export const EvaluatorErrorCode = {
 } as const;
 export type EvaluatorErrorCode = keyof typeof EvaluatorErrorCode;
 
+/** `ApiError` with a documented evaluator code: what the evaluator throws (the same class at run time). */
+export const EvaluatorApiError: new (
+  status: ErrorStatus,
+  code: EvaluatorErrorCode,
+  message: string,
+  extra?: ApiErrorExtra,
+) => ApiError<EvaluatorErrorCode> = ApiError;
+
 // ---------------------------------------------------------------------------------------------
 // Request signatures
 
@@ -365,30 +374,14 @@ export function canonicalIdentityProof(challenge: string, bootId: string): strin
 
 const encoder = new TextEncoder();
 
-function toHex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 /** Imports the shared secret as a WebCrypto HMAC-SHA256 key (do it once, reuse the key). */
 export function importSharedSecret(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
 }
 
-/** Lowercase hex SHA-256 of a body held in memory (streamed bodies hash incrementally instead). */
-export async function sha256Hex(body: Uint8Array<ArrayBuffer> | string): Promise<string> {
-  const bytes = typeof body === 'string' ? encoder.encode(body) : body;
-  return toHex(await crypto.subtle.digest('SHA-256', bytes));
-}
-
 /** A fresh 128-bit nonce as 32 hex characters. */
 export function newNonce(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(16)).buffer);
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(16)).buffer);
 }
 
 /**
@@ -424,7 +417,7 @@ export async function signEvaluatorRequest(
     [SignatureHeaders.timestamp]: parts.timestamp,
     [SignatureHeaders.nonce]: parts.nonce,
     [SignatureHeaders.contentSha256]: parts.contentSha256,
-    [SignatureHeaders.signature]: `v1=${toHex(mac)}`,
+    [SignatureHeaders.signature]: `v1=${bytesToHex(mac)}`,
   };
 }
 
@@ -434,13 +427,13 @@ export async function signEvaluatorRequest(
  */
 export async function verifyEvaluatorSignature(key: CryptoKey, parts: SignedRequestParts, signature: string): Promise<boolean> {
   if (!/^v1=[0-9a-f]{64}$/.test(signature)) return false;
-  return crypto.subtle.verify('HMAC', key, fromHex(signature.slice(3)), encoder.encode(canonicalEvaluatorRequest(parts)));
+  return crypto.subtle.verify('HMAC', key, hexToBytes(signature.slice(3)), encoder.encode(canonicalEvaluatorRequest(parts)));
 }
 
 /** The `/identity` answer for a challenge: this process's boot id and its proof. */
 export async function proveEvaluatorIdentity(key: CryptoKey, challenge: string, bootId: string): Promise<IdentityResponse> {
   const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(canonicalIdentityProof(challenge, bootId)));
-  return { bootId, proof: `v1=${toHex(mac)}` };
+  return { bootId, proof: `v1=${bytesToHex(mac)}` };
 }
 
 /** A failed identity handshake: the evaluator cannot be reached, or its answer does not prove the secret. */
@@ -478,7 +471,7 @@ export async function fetchEvaluatorIdentity(key: CryptoKey, get: (pathAndQuery:
       `the evaluator answered ${res.status} without an identity`,
     );
   const { bootId, proof } = parsed.data;
-  const ok = await crypto.subtle.verify('HMAC', key, fromHex(proof.slice(3)), encoder.encode(canonicalIdentityProof(challenge, bootId)));
+  const ok = await crypto.subtle.verify('HMAC', key, hexToBytes(proof.slice(3)), encoder.encode(canonicalIdentityProof(challenge, bootId)));
   if (!ok) throw new EvaluatorIdentityError('refused', "the evaluator's identity proof does not verify (another shared secret?)");
   return bootId;
 }

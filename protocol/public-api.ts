@@ -36,7 +36,7 @@
  */
 import { z } from 'zod';
 import { CompactListInputs, EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
-import { ErrorBody } from './errors.ts';
+import { ApiError, type ApiErrorExtra, ErrorBody, type ErrorStatus } from './errors.ts';
 import { EvaluatorBodyLimits, RunProgress } from './evaluator-api.ts';
 
 export { CompactListInputs, EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload, ErrorBody };
@@ -481,3 +481,16 @@ export const PublicErrorCode = {
   internal: 500,
 } as const;
 export type PublicErrorCode = keyof typeof PublicErrorCode;
+
+/** `ApiError` with a documented public code: what the gateway throws (the same class at run time). */
+export const PublicApiError: new (
+  status: ErrorStatus,
+  code: PublicErrorCode,
+  message: string,
+  extra?: ApiErrorExtra,
+) => ApiError<PublicErrorCode> = ApiError;
+
+/** Whether `code` is a documented public code. */
+export function isPublicErrorCode(code: string): code is PublicErrorCode {
+  return Object.hasOwn(PublicErrorCode, code);
+}

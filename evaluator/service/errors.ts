@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { ApiError } from '../../protocol/errors.ts';
 import type { AppEnv } from './env.ts';
 import type { Logger } from './log.ts';
+import { EvaluatorApiError } from '../../protocol/evaluator-api.ts';
 
 /** `retry-after` of a retriable 429/503 that names no wait of its own. */
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -34,10 +35,10 @@ export function onError(log: Logger) {
   return function onError(err: Error, c: Context<AppEnv>): Response {
     if (err instanceof ApiError) return errorResponse(c, err);
     (c.get('log') ?? log).error({ err: err.name, message: err.message, stack: err.stack }, 'unhandled error');
-    return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
+    return errorResponse(c, new EvaluatorApiError(500, 'internal', 'internal error'));
   };
 }
 
 export function notFound(c: Context<AppEnv>): Response {
-  return errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  return errorResponse(c, new EvaluatorApiError(404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 }

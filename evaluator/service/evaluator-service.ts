@@ -14,6 +14,7 @@ import {
   type RunProgress,
   type ServerKeyAccepted,
   type SessionStatus,
+  EvaluatorApiError,
 } from '../../protocol/evaluator-api.ts';
 import { deferredCollector } from '../circuit/reclaim-memory.ts';
 import type { BackendProgress, EvaluationBackend } from './backend.ts';
@@ -104,7 +105,7 @@ export class EvaluatorService<K = unknown> {
   createSession(id: string, req: CreateSessionRequest): { status: SessionStatus; created: boolean } {
     this.refuseWhenShuttingDown();
     if (req.modelVersion !== this.model.modelVersion) {
-      throw new ApiError(409, 'model_version_mismatch', 'the session was prepared for another model version', {
+      throw new EvaluatorApiError(409, 'model_version_mismatch', 'the session was prepared for another model version', {
         details: { served: this.model.modelVersion },
       });
     }
@@ -130,10 +131,10 @@ export class EvaluatorService<K = unknown> {
   reserveServerKey(id: string, bytes: number): StoredReservation {
     this.refuseWhenShuttingDown();
     const session = this.store.get(id);
-    if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
+    if (session.serverKey) throw new EvaluatorApiError(409, 'server_key_exists', 'this session already has a server key');
     const reservation = this.budget.tryReserve(bytes);
     if (reservation === undefined) {
-      throw new ApiError(503, 'memory_exhausted', 'the evaluator has no memory for another key now', { retriable: true });
+      throw new EvaluatorApiError(503, 'memory_exhausted', 'the evaluator has no memory for another key now', { retriable: true });
     }
     return reservation;
   }
@@ -141,11 +142,11 @@ export class EvaluatorService<K = unknown> {
   /** Stores a key whose frame was checked while it streamed, charging it to its reservation. */
   acceptServerKey(id: string, bytes: Uint8Array, frame: ServerKeyFrame, reservation: StoredReservation): ServerKeyAccepted {
     const session = this.store.get(id);
-    if (session.serverKey) throw new ApiError(409, 'server_key_exists', 'this session already has a server key');
+    if (session.serverKey) throw new EvaluatorApiError(409, 'server_key_exists', 'this session already has a server key');
     if (frame.paramSet !== this.model.paramSet) {
       throw this.keyRefused(
         id,
-        new ApiError(
+        new EvaluatorApiError(
           422,
           'key_parameter_mismatch',
           `server key is for ${frame.paramSet ?? 'an unsupported parameter set'}, the model uses ${this.model.paramSet}`,
@@ -164,14 +165,14 @@ export class EvaluatorService<K = unknown> {
     this.refuseWhenShuttingDown();
     const session = this.store.get(id);
     if (inputs.party !== party) {
-      throw new ApiError(400, 'party_mismatch', `body is for party ${inputs.party}, path is for ${party}`);
+      throw new EvaluatorApiError(400, 'party_mismatch', `body is for party ${inputs.party}, path is for ${party}`);
     }
     if (inputs.modelVersion !== session.modelVersion) {
-      throw new ApiError(409, 'model_version_mismatch', 'inputs were encrypted for another model version');
+      throw new EvaluatorApiError(409, 'model_version_mismatch', 'inputs were encrypted for another model version');
     }
     const state = session.progress.state;
     if (state === 'queued' || state === 'running') {
-      throw new ApiError(409, 'run_started', 'inputs cannot change while a run is queued or running');
+      throw new EvaluatorApiError(409, 'run_started', 'inputs cannot change while a run is queued or running');
     }
     this.backend.checkInputs(inputs);
     // New inputs after a run ended make the next run: the previous result no longer applies.
@@ -194,10 +195,10 @@ export class EvaluatorService<K = unknown> {
     if (session.progress.state !== 'idle' && session.progress.state !== 'failed') {
       return { progress: session.progress, started: false };
     }
-    if (!session.serverKey) throw new ApiError(409, 'missing_server_key', 'the server key has not been uploaded');
+    if (!session.serverKey) throw new EvaluatorApiError(409, 'missing_server_key', 'the server key has not been uploaded');
     const missingParties = session.missingParties(this.model.parties);
     if (missingParties.length > 0) {
-      throw new ApiError(409, 'missing_inputs', `inputs missing from: ${missingParties.join(', ')}`, {
+      throw new EvaluatorApiError(409, 'missing_inputs', `inputs missing from: ${missingParties.join(', ')}`, {
         details: { missingParties },
       });
     }
@@ -224,12 +225,14 @@ export class EvaluatorService<K = unknown> {
     const session = this.store.get(id);
     if (session.result) return session.result.value;
     if (session.progress.state === 'failed') {
-      throw new ApiError(500, 'run_failed', 'the run failed; start it again', {
+      throw new EvaluatorApiError(500, 'run_failed', 'the run failed; start it again', {
         retriable: true,
         details: { error: session.progress.error },
       });
     }
-    throw new ApiError(409, 'result_not_ready', `the run is ${session.progress.state}`, { retriable: session.progress.state !== 'idle' });
+    throw new EvaluatorApiError(409, 'result_not_ready', `the run is ${session.progress.state}`, {
+      retriable: session.progress.state !== 'idle',
+    });
   }
 
   /** Current progress now and every change after, until the run ends or the session does. */
@@ -252,7 +255,7 @@ export class EvaluatorService<K = unknown> {
     const started = performance.now();
     const key = session.serverKey;
     const compressed = key?.bytes;
-    if (!key || !compressed) throw new ApiError(409, 'missing_server_key', 'the server key has not been uploaded');
+    if (!key || !compressed) throw new EvaluatorApiError(409, 'missing_server_key', 'the server key has not been uploaded');
     session.setProgress({ state: 'running', stage: 'expanding_key', completed: 0, total: 0, fraction: 0 });
     const lease = await this.keys.acquire(session.id, compressed);
     const keyMs = performance.now() - started;
@@ -303,7 +306,7 @@ export class EvaluatorService<K = unknown> {
     const apiError =
       err instanceof ApiError
         ? err
-        : new ApiError(500, 'run_failed', 'the run failed', { details: { cause: err instanceof Error ? err.name : 'unknown' } });
+        : new EvaluatorApiError(500, 'run_failed', 'the run failed', { details: { cause: err instanceof Error ? err.name : 'unknown' } });
     if (!(err instanceof ApiError))
       this.log.error({ sessionId: session.id, err: errorName(err), stack: (err as Error)?.stack }, 'run failed');
     else this.log.warn({ sessionId: session.id, code: apiError.code }, 'run failed');
@@ -327,10 +330,10 @@ export class EvaluatorService<K = unknown> {
   private onSessionEnd(session: Session, reason: EndReason): void {
     const error =
       reason === 'expired'
-        ? new ApiError(410, 'session_expired', 'session expired and its data was deleted')
+        ? new EvaluatorApiError(410, 'session_expired', 'session expired and its data was deleted')
         : reason === 'deleted'
-          ? new ApiError(404, 'session_not_found', 'session was deleted')
-          : new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+          ? new EvaluatorApiError(404, 'session_not_found', 'session was deleted')
+          : new EvaluatorApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
     this.queue.cancel(session.id, error);
     this.keys.drop(session.id);
     this.reclaim(); // the session's compressed key and ciphertexts
@@ -358,7 +361,7 @@ export class EvaluatorService<K = unknown> {
   }
 
   private refuseWhenShuttingDown(): void {
-    if (this.shuttingDown) throw new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+    if (this.shuttingDown) throw new EvaluatorApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
   }
 }
 

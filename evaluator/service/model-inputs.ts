@@ -1,10 +1,4 @@
-/**
- * The served model as the service sees it: its public facts ({@link modelInfo}) and the check of
- * a party's encrypted inputs against its manifest ({@link checkPartyInputs}), before anything
- * is stored. Validation rules come from `model/party-inputs.ts`, shared with the gateway.
- */
-import { ApiError } from '../../protocol/errors.ts';
-import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/bytes.ts';
 import {
   COMPRESSED_CIPHERTEXT_BYTES,
   MAX_COMPACT_LIST_BYTES,
@@ -19,6 +13,7 @@ import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
 import { deserializeCompressedCiphertext } from '../../fhe/index.ts';
+import { EvaluatorApiError } from '../../protocol/evaluator-api.ts';
 
 /** The manifest fields the service uses. */
 export type ServedManifest = Pick<Manifest, 'modelVersion' | 'inputs'> & { parameterSet: Pick<Manifest['parameterSet'], 'id'> };
@@ -64,7 +59,7 @@ export function checkFreshCiphertext(manifest: ServedManifest, bytes: Uint8Array
  */
 export function checkCompactList(manifest: ServedManifest, inputs: CompactListInputs): void {
   const refuse = (message: string, details: Record<string, unknown> = {}): never => {
-    throw new ApiError(422, 'invalid_ciphertext', `${inputs.party}'s compact list ${message}`, { details });
+    throw new EvaluatorApiError(422, 'invalid_ciphertext', `${inputs.party}'s compact list ${message}`, { details });
   };
   let bytes: Uint8Array;
   try {
@@ -99,8 +94,8 @@ export function checkPartyInputs(manifest: ServedManifest, inputs: PartyUpload):
     validatePartyUpload(manifest, inputs, inputs.party);
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
-    if (e.code === 'version_mismatch') throw new ApiError(409, 'model_version_mismatch', e.message);
-    throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
+    if (e.code === 'version_mismatch') throw new EvaluatorApiError(409, 'model_version_mismatch', e.message);
+    throw new EvaluatorApiError(422, 'invalid_inputs', e.message, { details: e.details });
   }
   if (inputs.encoding === 'compact-list') checkCompactList(manifest, inputs);
   else checkCompressedDigits(manifest, inputs);
@@ -115,10 +110,10 @@ function checkCompressedDigits(manifest: ServedManifest, inputs: PartyInputs): v
         bytes = base64ToBytes(b64);
       } catch (e) {
         if (!isBase64Error(e)) throw e;
-        throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not valid base64`, { details: where });
+        throw new EvaluatorApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not valid base64`, { details: where });
       }
       if (bytes.length !== COMPRESSED_CIPHERTEXT_BYTES) {
-        throw new ApiError(
+        throw new EvaluatorApiError(
           422,
           'invalid_ciphertext',
           `${name}[${digit}] is ${bytes.length} bytes, a compressed ciphertext is ${COMPRESSED_CIPHERTEXT_BYTES}`,
@@ -130,7 +125,7 @@ function checkCompressedDigits(manifest: ServedManifest, inputs: PartyInputs): v
       try {
         checkFreshCiphertext(manifest, bytes);
       } catch (e) {
-        throw new ApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not a valid ciphertext: ${(e as Error).message}`, {
+        throw new EvaluatorApiError(422, 'invalid_ciphertext', `${name}[${digit}] is not a valid ciphertext: ${(e as Error).message}`, {
           details: where,
         });
       }

@@ -13,9 +13,8 @@
 import type { ShortintParameters } from '../params/parameters.ts';
 import type { Radix4Plan } from '../fft/radix4.ts';
 import { backwardDft, forwardDft, radix4Plan } from '../fft/radix4.ts';
+import { TWO32, TWO64 } from '../entities/torus.ts';
 
-const TWO32 = 4294967296;
-const TWO64 = 2 ** 64;
 const INV_TWO64 = 1 / TWO64;
 
 export interface BlindRotateF64Scratch {

@@ -16,9 +16,7 @@ import type { ShortintParameters } from '../params/parameters.ts';
 import { backwardNegacyclic, fftPlan, forwardNegacyclic } from '../fft/negacyclic.ts';
 import type { FftPlan } from '../fft/negacyclic.ts';
 import { decomposeWord } from './decomposition.ts';
-
-const TWO32 = 4294967296;
-const TWO64 = 2 ** 64;
+import { TWO32, TWO64 } from '../entities/torus.ts';
 
 export interface BlindRotateScratch {
   readonly plan: FftPlan;

@@ -18,6 +18,7 @@ import { wasmPbsSupported, wasmScratchLayout } from './pbs-wasm.ts';
 import { fillMaskWords, forEachMaskChunk } from '../csprng/aes-ctr.ts';
 import { fftPlan, forwardNegacyclic } from '../fft/negacyclic.ts';
 import { bigLweDimension } from '../params/parameters.ts';
+import { TWO32 } from '../entities/torus.ts';
 
 /** Scratch slots per key: the number of threads that can run the wasm path on it at once. */
 const SCRATCH_SLOTS = 16;
@@ -122,7 +123,7 @@ export function expandServerKey(compressed: CompressedServerKey): ServerKey {
       const src = p < k ? mask : bskBodies;
       const off = p < k ? p * N : row * N;
       // Torus element → signed integer → double (as tfhe-rs's forward_as_torus does).
-      for (let c = 0; c < N; c++) poly[c] = (src[2 * (off + c) + 1]! | 0) * 4294967296 + src[2 * (off + c)]!;
+      for (let c = 0; c < N; c++) poly[c] = (src[2 * (off + c) + 1]! | 0) * TWO32 + src[2 * (off + c)]!;
       const dst = (row * (k + 1) + p) * N;
       forwardNegacyclic(plan, poly, fourierBootstrapKey, dst, dst + M);
     }

@@ -13,6 +13,7 @@
  */
 import type { ShortintParameters } from '../params/parameters.ts';
 import { decomposeWord } from './decomposition.ts';
+import { TWO32 } from '../entities/torus.ts';
 
 export interface KeyswitchScratch {
   readonly accLo: Float64Array;
@@ -63,8 +64,8 @@ export function keyswitchLweCiphertext(
   }
   for (let w = 0; w < size; w++) {
     const l = accLo[w]!;
-    const carry = Math.floor(l / 4294967296);
-    output[2 * w] = l - carry * 4294967296;
+    const carry = Math.floor(l / TWO32);
+    output[2 * w] = l - carry * TWO32;
     output[2 * w + 1] = (accHi[w]! + carry) | 0;
   }
 }

@@ -3,7 +3,7 @@
  * addition, subtraction, multiplication by a small cleartext, plaintext addition to the body.
  */
 
-const TWO32 = 4294967296;
+import { TWO32 } from '../entities/torus.ts';
 
 /** out = a + b (all the same length; `out` may alias either input). */
 export function lweCiphertextAdd(out: Uint32Array, a: Uint32Array, b: Uint32Array): void {

@@ -14,8 +14,7 @@
  * and the rounding error (|ε| ≤ 2^(63−m) ≤ 2^52) is exact as a double.
  */
 import type { ShortintParameters } from '../params/parameters.ts';
-
-const TWO32 = 4294967296;
+import { TWO32 } from '../entities/torus.ts';
 
 /** log2(2N). */
 export function modulusSwitchLog(params: ShortintParameters): number {

@@ -29,6 +29,7 @@ import { blindRotateF64, blindRotateF64Scratch } from './blind-rotate-f64.ts';
 import { keyswitchLweCiphertext, keyswitchScratch } from './keyswitch.ts';
 import { modulusSwitchForBlindRotation } from './modulus-switch.ts';
 import { bootstrapSmallWasm, keyswitchWasm, wasmAccumulator } from './pbs-wasm.ts';
+import { TWO32, TWO64 } from '../entities/torus.ts';
 
 export type BlindRotationPath = 'reference' | 'typescript' | KernelVariant;
 
@@ -39,9 +40,6 @@ export interface SecretKeyBits {
   /** The small LWE key, n bits. */
   readonly lweKey: Uint8Array;
 }
-
-const TWO32 = 2 ** 32;
-const TWO64 = 2 ** 64;
 
 /** The u64 word w of a u32-pair array as a centred double in [−2^63, 2^63]. */
 function centredWord(data: Uint32Array, w: number): number {

@@ -15,48 +15,34 @@
  * of the result then decrypts what was encrypted under the compact public key and makes the
  * compressed server key the engine reads.
  *
- * Browser-safe (no Node imports): the widget's crypto worker imports this module directly.
+ * Browser-safe (no Node imports): the widget's crypto worker imports this module directly. The
+ * key's layout is read by the one reader of the shortint client key (`fhe/keygen/client-key.ts`).
  */
 import { EngineError } from '../errors.ts';
-import { BincodeReader } from '../serialize/bincode.ts';
+import { readClientKeySecretBits, type ClientKeySecretBits } from '../keygen/client-key.ts';
+import { engineReader } from '../serialize/bincode.ts';
 
-const MAX_KEY_BITS = 2 ** 17;
-
-interface KeyLayout {
-  /** Offset where the parameters start (after the small LWE key). */
-  readonly secretEnd: number;
-  readonly bigKeyBits: number;
-  readonly polynomialSize: number;
-  readonly smallKeyBits: number;
-  /** The keys' serialized u64 words (views into the input). */
-  readonly big: Uint8Array;
-  readonly small: Uint8Array;
+/** A client key's secret bits (copies, zeroed by the caller) and where its parameters start. */
+interface KeyLayout extends ClientKeySecretBits {
+  readonly paramsStart: number;
 }
 
 function readLayout(bytes: Uint8Array, what: string): KeyLayout {
-  const r = new BincodeReader(bytes, what);
-  const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
-  if (ap !== 0) throw new EngineError('unsupported', `${what}: the KeySwitch32 atomic pattern is not supported`);
-  const bigKeyBits = r.vecLength('GLWE secret key', MAX_KEY_BITS);
-  const big = r.u64WordsView(bigKeyBits, 'GLWE secret key');
-  const polynomialSize = r.u64InRange('polynomial size', 1, 2 ** 16);
-  const smallKeyBits = r.vecLength('LWE secret key', MAX_KEY_BITS);
-  const small = r.u64WordsView(smallKeyBits, 'LWE secret key');
-  if (bigKeyBits % polynomialSize !== 0) {
+  const r = engineReader(bytes, what);
+  const secrets = readClientKeySecretBits(r, what);
+  if (secrets.glweKey.length % secrets.polynomialSize !== 0) {
+    zero(secrets);
     throw new EngineError(
       'invalid_length',
-      `${what}: a GLWE key of ${bigKeyBits} bits is not a whole number of polynomials of size ${polynomialSize}`,
+      `${what}: a GLWE key of ${secrets.glweKey.length} bits is not a whole number of polynomials of size ${secrets.polynomialSize}`,
     );
   }
-  // Secret keys are binary: anything else is not a client key of these parameters.
-  for (const view of [big, small]) {
-    for (let i = 0; i < view.length; i++) {
-      if ((i & 7) === 0 ? view[i]! > 1 : view[i] !== 0) {
-        throw new EngineError('invalid_value', `${what}: secret key word ${i >> 3} is not a bit`);
-      }
-    }
-  }
-  return { secretEnd: r.offset, bigKeyBits, polynomialSize, smallKeyBits, big, small };
+  return { ...secrets, paramsStart: r.pos };
+}
+
+function zero(secrets: ClientKeySecretBits): void {
+  secrets.glweKey.fill(0);
+  secrets.lweKey.fill(0);
 }
 
 /**
@@ -64,10 +50,9 @@ function readLayout(bytes: Uint8Array, what: string): KeyLayout {
  * and the small LWE key (n). For audits that decrypt the engine's intermediate values (the
  * engine's operations never need a secret key).
  */
-export function readClientKeySecrets(bytes: Uint8Array): { glweKey: Uint8Array; polynomialSize: number; lweKey: Uint8Array } {
-  const layout = readLayout(bytes, 'shortint ClientKey');
-  const bits = (view: Uint8Array) => Uint8Array.from({ length: view.length / 8 }, (_, i) => view[8 * i]!);
-  return { glweKey: bits(layout.big), polynomialSize: layout.polynomialSize, lweKey: bits(layout.small) };
+export function readClientKeySecrets(bytes: Uint8Array): ClientKeySecretBits {
+  const { glweKey, polynomialSize, lweKey } = readLayout(bytes, 'shortint ClientKey');
+  return { glweKey, polynomialSize, lweKey };
 }
 
 /**
@@ -79,23 +64,27 @@ export function readClientKeySecrets(bytes: Uint8Array): { glweKey: Uint8Array; 
  */
 export function deriveShortintClientKey(clientKeyBytes: Uint8Array, shortintTemplate: Uint8Array): Uint8Array {
   const hl = readLayout(clientKeyBytes, 'TfheClientKey');
+  // Only the dimensions and offsets matter from here on: the secret copies are not needed.
+  zero(hl);
   const tpl = readLayout(shortintTemplate, 'shortint ClientKey template');
-  if (hl.bigKeyBits !== tpl.bigKeyBits || hl.polynomialSize !== tpl.polynomialSize || hl.smallKeyBits !== tpl.smallKeyBits) {
+  zero(tpl);
+  const [hlBig, hlSmall, tplBig, tplSmall] = [hl.glweKey.length, hl.lweKey.length, tpl.glweKey.length, tpl.lweKey.length];
+  if (hlBig !== tplBig || hl.polynomialSize !== tpl.polynomialSize || hlSmall !== tplSmall) {
     throw new EngineError(
       'parameter_mismatch',
-      `TfheClientKey: keys of k·N = ${hl.bigKeyBits}, N = ${hl.polynomialSize}, n = ${hl.smallKeyBits}; ` +
-        `the template has k·N = ${tpl.bigKeyBits}, N = ${tpl.polynomialSize}, n = ${tpl.smallKeyBits}`,
+      `TfheClientKey: keys of k·N = ${hlBig}, N = ${hl.polynomialSize}, n = ${hlSmall}; ` +
+        `the template has k·N = ${tplBig}, N = ${tpl.polynomialSize}, n = ${tplSmall}`,
     );
   }
   const end = shortintTemplate.length;
   if (clientKeyBytes.length < end) {
     throw new EngineError('truncated', `TfheClientKey: ${clientKeyBytes.length} bytes cannot hold a shortint key of ${end}`);
   }
-  const params = clientKeyBytes.subarray(hl.secretEnd, end);
-  const expected = shortintTemplate.subarray(tpl.secretEnd);
+  const params = clientKeyBytes.subarray(hl.paramsStart, end);
+  const expected = shortintTemplate.subarray(tpl.paramsStart);
   for (let i = 0; i < expected.length; i++) {
     if (params[i] !== expected[i]) {
-      throw new EngineError('parameter_mismatch', `TfheClientKey: its parameters differ from the template's at byte ${hl.secretEnd + i}`);
+      throw new EngineError('parameter_mismatch', `TfheClientKey: its parameters differ from the template's at byte ${hl.paramsStart + i}`);
     }
   }
   return clientKeyBytes.slice(0, end);

@@ -1,7 +1,8 @@
 /**
  * Loader of the WebAssembly AES-128 counter-block kernel (`aes-wasm-wat.ts`): one instance, with
- * its own small memory, per key. Browser-safe (base64 decoded with `atob`, no Node import).
+ * its own small memory, per key. Browser-safe (base64 decoded by `protocol/bytes.ts`, no Node import).
  */
+import { base64ToBytes } from '../../protocol/bytes.ts';
 import { AES_LAYOUT } from './aes-wasm-layout.ts';
 import { AES_WASM_BASE64 } from './aes-wasm-binary.ts';
 import { aesTablesLittleEndian, expandAes128Key } from './aes128.ts';
@@ -14,18 +15,11 @@ interface AesExports {
 let compiled: WebAssembly.Module | null | undefined;
 let tables: ReturnType<typeof aesTablesLittleEndian> | undefined;
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
-
 /** The compiled kernel, or null where WebAssembly is unavailable (or refuses to compile here). */
 function aesModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
-      compiled = new WebAssembly.Module(decodeBase64(AES_WASM_BASE64));
+      compiled = new WebAssembly.Module(base64ToBytes(AES_WASM_BASE64));
     } catch {
       compiled = null;
     }

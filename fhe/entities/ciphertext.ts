@@ -23,19 +23,6 @@ export interface Ciphertext {
   readonly carryModulus: number;
 }
 
-/** d, the LWE dimension of a ciphertext (its word count minus the body). */
-export function ciphertextLweDimension(ct: Ciphertext): number {
-  return ct.data.length / 2 - 1;
-}
-
-/** Metadata of a ciphertext without its words. */
-export type CiphertextMetadata = Omit<Ciphertext, 'data'>;
-
-/** A zero LWE of dimension d (all words 0) with the given metadata. */
-export function newCiphertext(lweDimension: number, meta: CiphertextMetadata): Ciphertext {
-  return { data: new Uint32Array(2 * (lweDimension + 1)), ...meta };
-}
-
 /**
  * Checks that a ciphertext is a well-formed big-key ciphertext of `params`: dimension k·N,
  * the key's message and carry moduli, integer metadata. Throws `parameter_mismatch` or

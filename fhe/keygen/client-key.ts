@@ -22,8 +22,7 @@
 import { EngineError } from '../errors.ts';
 import type { ModulusSwitchConfig, ShortintParameters } from '../params/parameters.ts';
 import { parameterSetName } from '../params/known-sets.ts';
-import { BincodeReader } from '../serialize/bincode.ts';
-import { readNativeCiphertextModulus } from '../serialize/common.ts';
+import { engineReader, type BincodeReader } from '../serialize/bincode.ts';
 
 /** A noise distribution as tfhe-rs `DynamicDistribution<u64>` states it. */
 export type NoiseDistribution =
@@ -57,7 +56,7 @@ export function zeroClientSecrets(s: ClientSecrets): void {
   s.lweKey.fill(0);
 }
 
-function readSecretBits(r: BincodeReader, field: string): Uint8Array {
+function readSecretBits(r: BincodeReader, what: string, field: string): Uint8Array {
   const count = r.vecLength(field, MAX_KEY_BITS);
   const view = r.u64WordsView(count, field);
   const bits = new Uint8Array(count);
@@ -70,9 +69,38 @@ function readSecretBits(r: BincodeReader, field: string): Uint8Array {
   }
   if (notBits !== 0) {
     bits.fill(0);
-    throw new EngineError('invalid_value', `${WHAT}: ${field} holds a word that is not a bit: not a binary secret key`);
+    throw new EngineError('invalid_value', `${what}: ${field} holds a word that is not a bit: not a binary secret key`);
   }
   return bits;
+}
+
+/** The secret keys a shortint `ClientKey` opens with, one bit per byte (copies: the caller zeroes them). */
+export interface ClientKeySecretBits {
+  /** Big LWE key (the GLWE key flattened), k·N bits. */
+  readonly glweKey: Uint8Array;
+  /** N, as the GLWE secret key states it. */
+  readonly polynomialSize: number;
+  /** Small LWE key, n bits. */
+  readonly lweKey: Uint8Array;
+}
+
+/**
+ * Reads the opening of a shortint `ClientKey` (atomic pattern, GLWE secret key and its N, LWE
+ * secret key), up to its parameters; `r.pos` is then where they start. A high-level
+ * `TfheClientKey` opens the same way (`fhe/compact/client-key.ts`), so `what` names the object.
+ */
+export function readClientKeySecretBits(r: BincodeReader, what: string): ClientKeySecretBits {
+  const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
+  if (ap !== 0) throw new EngineError('unsupported', `${what}: the KeySwitch32 atomic pattern is not supported`);
+  const glweKey = readSecretBits(r, what, 'GLWE secret key');
+  try {
+    const polynomialSize = r.u64InRange('GLWE secret key polynomial size', 1, 2 ** 16);
+    const lweKey = readSecretBits(r, what, 'LWE secret key');
+    return { glweKey, polynomialSize, lweKey };
+  } catch (e) {
+    glweKey.fill(0);
+    throw e;
+  }
 }
 
 function readDistribution(r: BincodeReader, field: string): NoiseDistribution {
@@ -98,16 +126,9 @@ function readDistribution(r: BincodeReader, field: string): NoiseDistribution {
  */
 export function readClientSecrets(bytes: Uint8Array): ClientSecrets {
   if (!(bytes instanceof Uint8Array)) throw new EngineError('invalid_argument', `${WHAT}: expected a Uint8Array`);
-  const r = new BincodeReader(bytes, WHAT);
-  const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
-  if (ap !== 0) throw new EngineError('unsupported', `${WHAT}: the KeySwitch32 atomic pattern is not supported`);
-  let glweKey: Uint8Array | null = null;
-  let lweKey: Uint8Array | null = null;
+  const r = engineReader(bytes, WHAT);
+  const { glweKey, polynomialSize: keyPolynomialSize, lweKey } = readClientKeySecretBits(r, WHAT);
   try {
-    glweKey = readSecretBits(r, 'GLWE secret key');
-    const keyPolynomialSize = r.u64InRange('GLWE secret key polynomial size', 1, 2 ** 16);
-    lweKey = readSecretBits(r, 'LWE secret key');
-
     const pbsKind = r.tag('PBS parameters kind', ['PBS', 'MultiBitPBS']);
     if (pbsKind !== 0) throw new EngineError('unsupported', `${WHAT}: multi-bit PBS parameters are not supported`);
     const n = r.u64InRange('lwe_dimension', 1, MAX_KEY_BITS);
@@ -123,7 +144,7 @@ export function readClientSecrets(bytes: Uint8Array): ClientSecrets {
     const carryModulus = r.u64InRange('carry_modulus', 1, 2 ** 16);
     const maxNoiseLevel = r.u64InRange('max_noise_level', 1, 2 ** 32);
     r.f64('log2_p_fail');
-    readNativeCiphertextModulus(r, `${WHAT} ciphertext`);
+    r.nativeModulus(`${WHAT} ciphertext`);
     const keyChoice = r.tag('encryption_key_choice', ['Big', 'Small']);
     if (keyChoice !== 0) throw new EngineError('unsupported', `${WHAT}: PBS-KS keys (encryption key choice Small) are not supported`);
     const msKind = r.tag('modulus switch type', ['Standard', 'DriftTechniqueNoiseReduction', 'CenteredMeanNoiseReduction']);
@@ -170,8 +191,8 @@ export function readClientSecrets(bytes: Uint8Array): ClientSecrets {
     }
     return { params, lweNoise, glweNoise, glweKey, lweKey };
   } catch (e) {
-    glweKey?.fill(0);
-    lweKey?.fill(0);
+    glweKey.fill(0);
+    lweKey.fill(0);
     throw e;
   }
 }

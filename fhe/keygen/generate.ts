@@ -32,6 +32,7 @@ import { backwardNegacyclic, fftPlan, forwardNegacyclic } from '../fft/negacycli
 import type { ShortintParameters } from '../params/parameters.ts';
 import { readClientSecrets, zeroClientSecrets, type ClientSecrets, type NoiseDistribution } from './client-key.ts';
 import { RandomWords, sampleNoise } from './noise.ts';
+import { TWO32 } from '../entities/torus.ts';
 
 export interface KeygenOptions {
   /** AES for the mask streams: `auto` (default) is node:crypto in Node, else the WebAssembly kernel, else TypeScript. */
@@ -44,7 +45,6 @@ const SEED_BYTES = 44; // CompressionSeed: u32 kind, 16 seed bytes, u128 first A
 const MODULUS_BYTES = 24; // CiphertextModulus: u128 modulus, u64 scalar bits
 /** GGSWs per streamed part (~1 MB of BSK bodies for N = 2048, k = 1). */
 const GGSWS_PER_PART = 32;
-const TWO32 = 4294967296;
 /** 1.5·2^52: x + ROUND − ROUND is x rounded to the nearest integer (ties to even) for |x| < 2^51. */
 const ROUND = 6755399441055744;
 

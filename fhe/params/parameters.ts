@@ -64,32 +64,3 @@ export function cleartextModulus(p: Pick<ShortintParameters, 'messageModulus' | 
 export function deltaOf(p: Pick<ShortintParameters, 'messageModulus' | 'carryModulus'>): bigint {
   return ((1n << 62n) / BigInt(cleartextModulus(p))) * 2n;
 }
-
-/** True when two parameter records describe the same key shape and budgets. */
-export function sameParameters(a: ShortintParameters, b: ShortintParameters): boolean {
-  if (
-    a.lweDimension !== b.lweDimension ||
-    a.glweDimension !== b.glweDimension ||
-    a.polynomialSize !== b.polynomialSize ||
-    a.pbsBaseLog !== b.pbsBaseLog ||
-    a.pbsLevel !== b.pbsLevel ||
-    a.ksBaseLog !== b.ksBaseLog ||
-    a.ksLevel !== b.ksLevel ||
-    a.messageModulus !== b.messageModulus ||
-    a.carryModulus !== b.carryModulus ||
-    a.maxDegree !== b.maxDegree ||
-    a.maxNoiseLevel !== b.maxNoiseLevel ||
-    a.modulusSwitch.kind !== b.modulusSwitch.kind
-  ) {
-    return false;
-  }
-  if (a.modulusSwitch.kind === 'drift' && b.modulusSwitch.kind === 'drift') {
-    return (
-      a.modulusSwitch.zerosCount === b.modulusSwitch.zerosCount &&
-      a.modulusSwitch.msBound === b.modulusSwitch.msBound &&
-      a.modulusSwitch.msRSigmaFactor === b.modulusSwitch.msRSigmaFactor &&
-      a.modulusSwitch.msInputVariance === b.modulusSwitch.msInputVariance
-    );
-  }
-  return true;
-}

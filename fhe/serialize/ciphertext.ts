@@ -12,13 +12,12 @@ import type { Ciphertext } from '../entities/ciphertext.ts';
 import { assertCiphertextConformant } from '../entities/ciphertext.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { fillMaskWords } from '../csprng/aes-ctr.ts';
-import { BincodeReader, BincodeWriter } from './bincode.ts';
+import { BincodeWriter, engineReader, type BincodeReader } from './bincode.ts';
 import {
   CIPHERTEXT_MODULUS_BYTES,
   MAX_CIPHERTEXT_LWE_SIZE,
   MAX_METADATA,
   readCompressionSeed,
-  readNativeCiphertextModulus,
   readStandardKsPbsAtomicPattern,
   writeNativeCiphertextModulus,
   writeStandardKsPbsAtomicPattern,
@@ -29,11 +28,11 @@ function readModulusField(r: BincodeReader, field: string): number {
 }
 
 export function deserializeCiphertext(bytes: Uint8Array, params?: ShortintParameters): Ciphertext {
-  const r = new BincodeReader(bytes, 'Ciphertext');
+  const r = engineReader(bytes, 'Ciphertext');
   const size = r.vecLength('LWE data', MAX_CIPHERTEXT_LWE_SIZE);
   if (size < 2) throw new EngineError('invalid_length', `Ciphertext: LWE size ${size} is too small`);
   const data = r.u64Words(size, 'LWE data');
-  readNativeCiphertextModulus(r, 'Ciphertext');
+  r.nativeModulus('Ciphertext');
   const degree = r.u64InRange('degree', 0, MAX_METADATA);
   const noiseLevel = r.u64InRange('noise level', 0, MAX_METADATA);
   const messageModulus = readModulusField(r, 'message modulus');
@@ -79,11 +78,11 @@ export function serializeCiphertext(ct: Ciphertext): Uint8Array {
 
 /** Parses a compressed ciphertext and regenerates its mask from the seed (decompression). */
 export function deserializeCompressedCiphertext(bytes: Uint8Array, params?: ShortintParameters): Ciphertext {
-  const r = new BincodeReader(bytes, 'CompressedCiphertext');
+  const r = engineReader(bytes, 'CompressedCiphertext');
   const body = r.u64Words(1, 'body');
   const lweSize = r.u64InRange('LWE size', 2, MAX_CIPHERTEXT_LWE_SIZE);
   const seed = readCompressionSeed(r, 'CompressedCiphertext');
-  readNativeCiphertextModulus(r, 'CompressedCiphertext');
+  r.nativeModulus('CompressedCiphertext');
   const degree = r.u64InRange('degree', 0, MAX_METADATA);
   const messageModulus = readModulusField(r, 'message modulus');
   const carryModulus = readModulusField(r, 'carry modulus');

@@ -1,22 +1,11 @@
 /**
  * Sub-structures shared by the shortint objects (tfhe-rs 1.6.1 field order, bincode):
- * `CiphertextModulus`, `CompressionSeed` (tfhe-csprng `AesCtrParams`) and `AtomicPatternKind`.
+ * `CiphertextModulus` (read by `BincodeReader.nativeModulus`), `CompressionSeed` (tfhe-csprng
+ * `AesCtrParams`) and `AtomicPatternKind`.
  */
 import { EngineError } from '../errors.ts';
 import type { CompressionSeed } from '../entities/server-key.ts';
 import type { BincodeReader, BincodeWriter } from './bincode.ts';
-
-/** Reads a `CiphertextModulus<u64>`; only the native modulus 2^64 is supported. */
-export function readNativeCiphertextModulus(r: BincodeReader, field: string): void {
-  const modulus = r.u128(`${field} modulus`);
-  const scalarBits = r.u64(`${field} scalar bits`);
-  if (scalarBits !== 64n) {
-    throw new EngineError('invalid_value', `${field}: scalar bits ${scalarBits}, expected 64 (u64 ciphertexts)`);
-  }
-  if (modulus !== 0n) {
-    throw new EngineError('unsupported', `${field}: custom modulus ${modulus}; only the native modulus 2^64 is supported`);
-  }
-}
 
 export function writeNativeCiphertextModulus(w: BincodeWriter): void {
   w.u128(0n);
@@ -35,17 +24,6 @@ export function readCompressionSeed(r: BincodeReader, field: string): Compressio
   const firstAesIndex = r.u128(`${field} first AES index`);
   const firstByteIndex = r.u64InRange(`${field} first byte index`, 0, 15);
   return { seed, firstAesIndex, firstByteIndex };
-}
-
-export function writeCompressionSeed(w: BincodeWriter, s: CompressionSeed): void {
-  w.u32(0);
-  for (let i = 0; i < 16; i += 8) {
-    let v = 0n;
-    for (let j = 7; j >= 0; j--) v = (v << 8n) | BigInt(s.seed[i + j] ?? 0);
-    w.u64(v);
-  }
-  w.u128(s.firstAesIndex);
-  w.u64(s.firstByteIndex);
 }
 
 /** Reads an `AtomicPatternKind`; only `Standard(KeyswitchBootstrap)` is supported. */

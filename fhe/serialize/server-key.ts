@@ -31,8 +31,8 @@
 import { EngineError } from '../errors.ts';
 import type { CompressedServerKey, CompressionSeed } from '../entities/server-key.ts';
 import type { ModulusSwitchConfig, ShortintParameters } from '../params/parameters.ts';
-import { aliasWords, BincodeReader } from './bincode.ts';
-import { readCompressionSeed, readKeyswitchBootstrapOrder, readNativeCiphertextModulus } from './common.ts';
+import { aliasWords, engineReader, type BincodeReader } from './bincode.ts';
+import { readCompressionSeed, readKeyswitchBootstrapOrder } from './common.ts';
 
 /** Upper bound on any key vector: 2^27 words is 1 GiB of u64, far above every real parameter set. */
 const MAX_KEY_WORDS = 2 ** 27;
@@ -70,7 +70,7 @@ function decomposition(r: BincodeReader, which: string): { baseLog: number; leve
  *   `unsupported`, before any allocation proportional to the declared sizes
  */
 export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedServerKey {
-  const r = new BincodeReader(bytes, WHAT);
+  const r = engineReader(bytes, WHAT);
   const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
   if (ap !== 0) throw new EngineError('unsupported', `${WHAT}: the KeySwitch32 atomic pattern is not supported`);
 
@@ -80,7 +80,7 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
   const ks = decomposition(r, 'keyswitch');
   const kskOutputSize = r.u64InRange('keyswitch output LWE size', 2, 2 ** 15);
   const kskSeed = readCompressionSeed(r, 'keyswitch key');
-  readNativeCiphertextModulus(r, 'keyswitch key');
+  r.nativeModulus('keyswitch key');
 
   // Seeded LWE bootstrap key: a seeded GGSW list.
   const bskKind = r.tag('bootstrapping key', ['Classic', 'MultiBit']);
@@ -94,7 +94,7 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
   }
   const pbs = decomposition(r, 'bootstrap');
   const bskSeed = readCompressionSeed(r, 'bootstrap key');
-  readNativeCiphertextModulus(r, 'bootstrap key');
+  r.nativeModulus('bootstrap key');
 
   // Modulus-switch configuration.
   const msKind = r.tag('modulus switch configuration', ['Standard', 'DriftTechniqueNoiseReduction', 'CenteredMeanNoiseReduction']);
@@ -105,7 +105,7 @@ export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedSer
     const view = r.u64WordsView(count, 'modulus switch zeros bodies');
     const lweSize = r.u64InRange('modulus switch zeros LWE size', 2, 2 ** 15);
     const seed = readCompressionSeed(r, 'modulus switch zeros');
-    readNativeCiphertextModulus(r, 'modulus switch zeros');
+    r.nativeModulus('modulus switch zeros');
     const msBound = r.f64('ms_bound');
     const msRSigmaFactor = r.f64('ms_r_sigma_factor');
     const msInputVariance = r.f64('ms_input_variance');

@@ -9,6 +9,7 @@ import { EngineError } from '../errors.ts';
 import type { LookupTable } from '../entities/lookup-table.ts';
 import type { ShortintParameters } from '../params/parameters.ts';
 import { cleartextModulus, deltaOf } from '../params/parameters.ts';
+import { TWO32 } from '../entities/torus.ts';
 
 export function createLookupTable(params: ShortintParameters, f: ((v: number) => number) | readonly number[]): LookupTable {
   const p = cleartextModulus(params);
@@ -46,7 +47,7 @@ export function createLookupTable(params: ShortintParameters, f: ((v: number) =>
     let hi = table[2 * s + 1]!;
     if (s < half) {
       hi = (~hi + (lo === 0 ? 1 : 0)) >>> 0;
-      lo = (4294967296 - lo) % 4294967296;
+      lo = (TWO32 - lo) % TWO32;
     }
     body[2 * j] = lo;
     body[2 * j + 1] = hi;

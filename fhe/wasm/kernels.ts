@@ -6,6 +6,7 @@
  * engine's noise audit measures). Each module is compiled once per thread; an instance is bound
  * to one memory.
  */
+import { base64ToBytes } from '../../protocol/bytes.ts';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-binary.ts';
 
 export interface Kernels {
@@ -70,7 +71,7 @@ function compile(variant: KernelVariant): WebAssembly.Module | null {
   if (!compiled.has(variant)) {
     let module: WebAssembly.Module | null = null;
     try {
-      module = new WebAssembly.Module(Buffer.from(SOURCES[variant], 'base64'));
+      module = new WebAssembly.Module(base64ToBytes(SOURCES[variant]));
       // Shared memories need SharedArrayBuffer-backed WebAssembly.Memory support as well.
       new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     } catch {

@@ -19,11 +19,11 @@ import { PublicHeaders } from '../../protocol/public-api.ts';
 import {
   evaluatorPath,
   importSharedSecret,
-  sha256Hex,
   fetchEvaluatorIdentity,
   signEvaluatorRequest,
   type SessionStatus as EvaluatorSessionStatus,
 } from '../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../protocol/bytes.ts';
 
 import { loadTestKeys } from '../../tests/support/tfhe-keys.ts';
 import { freePort, startEvaluatorProcess } from '../../tests/workerd/support/evaluator.ts';

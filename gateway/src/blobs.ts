@@ -8,9 +8,10 @@
  * `sessions/<id>/inputs/<party>/<upload id>`, `sessions/<id>/result`.
  */
 import type { Party } from '../../protocol/ciphertexts.ts';
-import { ApiError } from '../../protocol/errors.ts';
+import type { ApiError } from '../../protocol/errors.ts';
 import { asWebStream, asWebWritable, digestStream, fixedLengthStream, type R2Bucket, type R2Object } from './platform.ts';
-import { base64url, sha256Hex } from './crypto/tokens.ts';
+import { bytesToBase64url, bytesToHex, sha256Hex } from '../../protocol/bytes.ts';
+import { PublicApiError } from '../../protocol/public-api.ts';
 
 /** A stored blob: where, how long, and the SHA-256 of its bytes. */
 export interface BlobRef {
@@ -33,19 +34,15 @@ export const blobKeys = {
 };
 
 function uploadId(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(12)));
-}
-
-function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+  return bytesToBase64url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 function lengthMismatch(length: number): ApiError {
-  return new ApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
+  return new PublicApiError(400, 'invalid_request', `The body did not carry exactly the ${length} bytes its Content-Length declared.`);
 }
 
 function hashMismatch(): ApiError {
-  return new ApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
+  return new PublicApiError(400, 'body_hash_mismatch', 'The body does not hash to x-blindscore-content-sha256.');
 }
 
 /** A pass-through stream that hashes what flows through it; `digest` settles once it is flushed. */
@@ -68,7 +65,7 @@ function hashingTap(): { tap: TransformStream<Uint8Array, Uint8Array>; digest: P
 export async function digestHex(body: ReadableStream<Uint8Array>): Promise<string> {
   const digest = digestStream('SHA-256');
   await body.pipeTo(asWebWritable(digest));
-  return toHex(await digest.digest);
+  return bytesToHex(await digest.digest);
 }
 
 /**
@@ -81,7 +78,7 @@ export async function hashExact(body: ReadableStream<Uint8Array>, length: number
   const drained = asWebStream(fixed.readable).pipeTo(new WritableStream());
   const [piped] = await Promise.allSettled([body.pipeThrough(tap).pipeTo(asWebWritable(fixed.writable)), drained]);
   if (piped.status === 'rejected') throw lengthMismatch(length);
-  return toHex(await digest);
+  return bytesToHex(await digest);
 }
 
 /**
@@ -108,7 +105,7 @@ export async function putStreamExact(
     throw lengthMismatch(length);
   }
   if (stored.status === 'rejected') throw stored.reason;
-  const sha256 = toHex(await digest);
+  const sha256 = bytesToHex(await digest);
   if (expectedSha256 !== undefined && expectedSha256 !== sha256) {
     await bucket.delete(key);
     throw hashMismatch();

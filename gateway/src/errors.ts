@@ -9,13 +9,13 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ApiError } from '../../protocol/errors.ts';
-import { PublicHeaders } from '../../protocol/public-api.ts';
+import { PublicHeaders, PublicApiError } from '../../protocol/public-api.ts';
 import type { AppEnv } from './env.ts';
 
 const HTTP_EXCEPTION_CODES: Readonly<Record<number, ApiError>> = {
-  400: new ApiError(400, 'invalid_json', 'The body is not valid JSON.'),
-  413: new ApiError(413, 'body_too_large', 'The body is larger than this route accepts.'),
-  415: new ApiError(415, 'unsupported_media_type', 'The Content-Type is not one this route accepts.'),
+  400: new PublicApiError(400, 'invalid_json', 'The body is not valid JSON.'),
+  413: new PublicApiError(413, 'body_too_large', 'The body is larger than this route accepts.'),
+  415: new PublicApiError(415, 'unsupported_media_type', 'The Content-Type is not one this route accepts.'),
 };
 
 /** Bounds of every `retry-after` the gateway sends, in seconds: at least 1 s, at most 5 min. */
@@ -49,16 +49,16 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     if (mapped) return respond(c, mapped);
   }
   console.error(`request ${c.get('requestId')} failed:`, err instanceof Error ? err.name : typeof err);
-  return respond(c, new ApiError(500, 'internal', 'Internal error.'));
+  return respond(c, new PublicApiError(500, 'internal', 'Internal error.'));
 };
 
-export const notFound: NotFoundHandler<AppEnv> = (c) => respond(c, new ApiError(404, 'not_found', 'No such route.'));
+export const notFound: NotFoundHandler<AppEnv> = (c) => respond(c, new PublicApiError(404, 'not_found', 'No such route.'));
 
 /** A request part failed its schema: 400 `invalid_request` with the issues (paths and messages only). */
 export function invalidRequest(error: z.ZodError): ApiError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message }));
   const first = issues[0];
-  return new ApiError(400, 'invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'Invalid request.', {
+  return new PublicApiError(400, 'invalid_request', first ? `${first.path || 'body'}: ${first.message}` : 'Invalid request.', {
     details: { issues },
   });
 }

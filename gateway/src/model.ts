@@ -4,9 +4,9 @@
  * schema at first use; a broken artifact is a deployment error (500 `internal`).
  */
 import { Party } from '../../protocol/ciphertexts.ts';
-import { ApiError } from '../../protocol/errors.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import manifestJson from '../../model/artifacts/manifest.json';
+import { PublicApiError } from '../../protocol/public-api.ts';
 
 let cached: { manifest: Manifest; parties: Party[] } | undefined;
 
@@ -17,7 +17,7 @@ function load(): { manifest: Manifest; parties: Party[] } {
       manifest = parseManifest(manifestJson);
     } catch (error) {
       console.error('bundled manifest is invalid:', error instanceof Error ? error.message : typeof error);
-      throw new ApiError(500, 'internal', 'The gateway is misconfigured.');
+      throw new PublicApiError(500, 'internal', 'The gateway is misconfigured.');
     }
     const owners = new Set(manifest.inputs.map((i) => i.party));
     cached = { manifest, parties: Party.options.filter((p) => owners.has(p)) };

@@ -7,13 +7,13 @@
  * runs; no ciphertext is decrypted or evaluated here, and compressed ciphertexts stay the
  * evaluator's to check.
  */
-import { base64ToBytes, isBase64Error } from '../../protocol/base64.ts';
+import { base64ToBytes, isBase64Error } from '../../protocol/bytes.ts';
 import type { Party, PartyUpload } from '../../protocol/ciphertexts.ts';
 import { checkCompactListUpload, isCompactListError } from '../../protocol/compact-list.ts';
-import { ApiError } from '../../protocol/errors.ts';
 import { ModelError } from '../../model/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { validatePartyUpload } from '../../model/party-inputs.ts';
+import { PublicApiError } from '../../protocol/public-api.ts';
 
 /** Who is uploading: the credential's kind and whether the session's tenant is in demo mode. */
 export interface UploadSender {
@@ -30,7 +30,7 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
   // Compressed ciphertexts need the applicant's secret key, which a party backend never holds:
   // whatever it encrypted them with, they decrypt to noise and the decision is silently wrong.
   if (sender.credential === 'party' && !sender.demo && upload.encoding !== 'compact-list') {
-    throw new ApiError(
+    throw new PublicApiError(
       422,
       'invalid_inputs',
       `A ${party} key uploads compact-list inputs, encrypted with the session's compact public key; ` +
@@ -43,8 +43,8 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
     if (e.code === 'version_mismatch')
-      throw new ApiError(409, 'model_version_mismatch', e.message, { details: { modelVersion: manifest.modelVersion } });
-    throw new ApiError(422, 'invalid_inputs', e.message, { details: e.details });
+      throw new PublicApiError(409, 'model_version_mismatch', e.message, { details: { modelVersion: manifest.modelVersion } });
+    throw new PublicApiError(422, 'invalid_inputs', e.message, { details: e.details });
   }
   if (upload.encoding !== 'compact-list') return;
   const set = manifest.parameterSet;
@@ -59,11 +59,11 @@ export function checkPartyUpload(manifest: Manifest, upload: PartyUpload, party:
   } catch (e) {
     // The schema admits only canonical base64, so a decode error is a schema/decoder mismatch: still the sender's bytes.
     if (isBase64Error(e))
-      throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list is not base64: ${e.message}`, {
+      throw new PublicApiError(422, 'invalid_ciphertext', `The ${party} compact list is not base64: ${e.message}`, {
         details: { engineCode: e.code },
       });
     if (!isCompactListError(e)) throw e;
     const what = e.code === 'parameter_mismatch' ? e.message : `is not a valid list of the declared inputs: ${e.message}`;
-    throw new ApiError(422, 'invalid_ciphertext', `The ${party} compact list ${what}`, { details: { engineCode: e.code } });
+    throw new PublicApiError(422, 'invalid_ciphertext', `The ${party} compact list ${what}`, { details: { engineCode: e.code } });
   }
 }

@@ -5,8 +5,8 @@
  * (`protocol/compact-public-key.ts`); the key is only read for its parameters, never used.
  */
 import { checkCompactPublicKey, isCompactPublicKeyError, type CompactPublicKeyInfo } from '../../protocol/compact-public-key.ts';
-import { ApiError } from '../../protocol/errors.ts';
 import type { Manifest } from '../../model/manifest.ts';
+import { PublicApiError } from '../../protocol/public-api.ts';
 
 /**
  * @throws ApiError 422 `invalid_public_key`, with the parser's reason in the message and its code
@@ -19,7 +19,7 @@ export function checkPublicKeyUpload(manifest: Manifest, bytes: Uint8Array): Com
   } catch (e) {
     if (!isCompactPublicKeyError(e)) throw e;
     const what = e.code === 'parameter_mismatch' ? 'is' : 'is not a tfhe 1.6.1 compact public key:';
-    throw new ApiError(422, 'invalid_public_key', `The public key ${what} ${e.message}`, {
+    throw new PublicApiError(422, 'invalid_public_key', `The public key ${what} ${e.message}`, {
       details: { keyCode: e.code, parameterSet: set.id },
     });
   }

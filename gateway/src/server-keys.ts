@@ -5,8 +5,8 @@
  * tier uses (`protocol/server-key.ts`). A bad key is refused with 422 `invalid_server_key` naming
  * the field, before it is stored; the engine still checks every value before using the key.
  */
-import { ApiError } from '../../protocol/errors.ts';
-import { PublicBodyLimits } from '../../protocol/public-api.ts';
+import type { ApiError } from '../../protocol/errors.ts';
+import { PublicBodyLimits, PublicApiError } from '../../protocol/public-api.ts';
 import { ServerKeyFrameError, ServerKeyFrameReader } from '../../protocol/server-key.ts';
 import { servedManifest } from './model.ts';
 
@@ -14,7 +14,7 @@ import { servedManifest } from './model.ts';
 export type ServerKeyScope = 'whole' | 'first-part';
 
 function refusal(e: ServerKeyFrameError): ApiError {
-  return new ApiError(
+  return new PublicApiError(
     422,
     'invalid_server_key',
     `The server key is not a tfhe 1.6.1 compressed server key of the model's parameters: ${e.message}.`,

@@ -40,11 +40,7 @@ function start(args: string[]): Run {
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await expect.poll(condition, { message: `waiting for ${what}`, timeout: timeoutMs, interval: 200 }).toBe(true);
 }
 
 afterEach(async () => {

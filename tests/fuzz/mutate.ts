@@ -4,7 +4,7 @@
  * grown, base64 fields re-encoded with a flipped byte or a character too many). Every mutant is
  * a function of the seed, so a failure is reproduced by its seed and index.
  */
-import { base64ToBytes, bytesToBase64 } from '../../protocol/base64.ts';
+import { base64ToBytes, bytesToBase64 } from '../../protocol/bytes.ts';
 import { createRng, type Rng } from '../../model/random.ts';
 
 export { createRng, type Rng };

@@ -9,7 +9,7 @@
  *   npm run fuzz -- --inputs 5000000 --seed 7  # longer, another seed
  *   npm run fuzz -- --http 0                   # parsers only
  *
- * Targets: base64 (protocol/base64.ts), compact lists and compact public keys (protocol/, their
+ * Targets: base64 (protocol/bytes.ts), compact lists and compact public keys (protocol/, their
  * header readers and the upload checks), the public and evaluator JSON schemas (protocol/),
  * the engine's ciphertext, compact-list and server-key deserializers (fhe/serialize), the
  * streamed server-key frame reader (protocol/server-key.ts, gateway and evaluator), the PMML tree import (model/).
@@ -28,7 +28,7 @@ import {
 import { ModelError } from '../../model/errors.ts';
 import { importPmmlModel } from '../../model/import-pmml.ts';
 import type { Manifest } from '../../model/manifest.ts';
-import { isBase64Error, base64ToBytes, bytesToBase64 } from '../../protocol/base64.ts';
+import { isBase64Error, base64ToBytes, bytesToBase64 } from '../../protocol/bytes.ts';
 import { PartyUpload } from '../../protocol/ciphertexts.ts';
 import { checkCompactListUpload, isCompactListError, readCompactListHeader } from '../../protocol/compact-list.ts';
 import { checkCompactPublicKey, isCompactPublicKeyError, readCompactPublicKeyInfo } from '../../protocol/compact-public-key.ts';

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { ApiError } from '../../protocol/errors.ts';
 import { PublicErrorCode } from '../../protocol/public-api.ts';
 import { TenantsConfig, tenantDirectory } from '../../gateway/src/config/tenants.ts';
-import { classifyEvaluatorError, EvaluatorClient, EvaluatorFailure } from '../../gateway/src/evaluator/client.ts';
+import { EvaluatorClient } from '../../gateway/src/evaluator/client.ts';
+import { classifyEvaluatorError, EvaluatorFailure } from '../../gateway/src/evaluator/failures.ts';
 import type { Bindings } from '../../gateway/src/env.ts';
 import type { ErrorBody } from '../../protocol/errors.ts';
 import { SCRIPTED_SERVER_SECRET, type ScriptedAnswer } from './support/provided.ts';
@@ -108,12 +109,9 @@ describe("the evaluator's retry-after, as the client reads it from a real HTTP s
     const answer: ScriptedAnswer = { status, headers, body };
     const scripted = await fetch(`${serverUrl}/__answer`, { method: 'POST', body: JSON.stringify(answer) });
     expect(scripted.status).toBe(204);
-    const error = await client.run().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(EvaluatorFailure);
-    return (error as EvaluatorFailure).failure;
+    const run = client.run();
+    await expect(run).rejects.toBeInstanceOf(EvaluatorFailure);
+    return ((await run.catch((e: unknown) => e)) as EvaluatorFailure).failure;
   }
 
   test.each([

@@ -11,7 +11,7 @@ import { ErrorBody, PublicHeaders, SessionStatus } from '../../protocol/public-a
 import { createHash } from 'node:crypto';
 import { patched } from '../support/bytes.ts';
 import { loadTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, getManifest, putJson, putOctets, type Session } from './support/client.ts';
+import { bearer, createSession, getManifest, putJson, putOctets, type Session, sessionStatus, statusPast } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs } from './support/inputs.ts';
@@ -66,7 +66,7 @@ async function expectRefused(res: Response, s: Session): Promise<number> {
   expect(retryAfter).toBeGreaterThanOrEqual(1);
   // Refused unread: nothing stored, the session still has no key.
   expect(await gw.blobKeys(`sessions/${s.sessionId}/`)).toEqual([]);
-  const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+  const status = await sessionStatus(gw, s);
   expect(status).toMatchObject({ state: 'created', serverKey: { received: false } });
   return retryAfter;
 }
@@ -99,10 +99,18 @@ describe('active sessions', () => {
     const { expiresAt } = SessionStatus.parse(
       await (await gw.fetch(`/v1/sessions/${short.sessionId}`, { headers: bearer(short.token) })).json(),
     );
-    // Untouched until past expiry: only the alarm ends the session.
-    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 2500));
+    // The expired session is never touched: only its alarm can end it and free the slot. Each
+    // refused attempt is answered unread, so the waiting session polls for the slot.
+    await expect
+      .poll(async () => (await putKey('198.51.100.2', waiting)).status, {
+        timeout: Math.max(0, Date.parse(expiresAt) - Date.now()) + 30_000,
+        interval: 500,
+      })
+      .toBe(201);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    const gone = await gw.fetch(`/v1/sessions/${short.sessionId}`, { headers: bearer(short.token) });
+    expect({ status: gone.status, code: ErrorBody.parse(await gone.json()).code }).toEqual({ status: 410, code: 'session_expired' });
     expect(await gw.blobKeys(`sessions/${short.sessionId}/`)).toEqual([]);
-    expect((await putKey('198.51.100.2', waiting)).status).toBe(201);
     expect((await gw.fetch(`/v1/sessions/${waiting.sessionId}`, { method: 'DELETE', headers: bearer(waiting.token) })).status).toBe(204);
   });
 
@@ -122,7 +130,7 @@ describe('active sessions', () => {
     // The engine refuses the key when the run expands it: polled, not timed.
     const error = await vi.waitFor(
       async (): Promise<ErrorBody> => {
-        const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+        const status = await sessionStatus(gw, s);
         expect(status.state).not.toBe('done');
         if (!status.run.error) throw new Error('the run has not failed yet');
         return status.run.error;
@@ -151,12 +159,7 @@ describe('active sessions', () => {
     expect([200, 202]).toContain(run.status);
     await run.arrayBuffer();
     // Polled, not timed: the run takes as long as the machine needs.
-    let state = '';
-    while (state !== 'done') {
-      state = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json()).state;
-      expect(state).not.toBe('failed');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    expect((await statusPast(gw, s, ['running'], 540_000)).state).toBe('done');
     expect((await putKey('203.0.113.2', next)).status).toBe(201);
   }, 600_000);
 });

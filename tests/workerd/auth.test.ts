@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
+import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, sessionStatus } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptCompactInputs, encryptPartyInputs } from './support/inputs.ts';
 import { KEYS } from './support/tenants.ts';
@@ -288,7 +288,7 @@ describe('party keys', () => {
         serverKey: { received: true },
         publicKey: { received: true },
       });
-      const byToken = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+      const byToken = await sessionStatus(gw, s);
       expect(byToken.serverKey).toMatchObject({
         received: true,
         bytes: serverKey.byteLength,

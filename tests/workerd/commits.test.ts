@@ -7,9 +7,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
-import { SessionStatus } from '../../protocol/public-api.ts';
 import { loadTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, putJson, putOctets, type Session } from './support/client.ts';
+import { bearer, createSession, expectError, getManifest, putJson, putOctets, type Session, sessionStatus } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
 
@@ -38,8 +37,7 @@ afterAll(async () => {
 });
 
 const inputsPath = (s: Session, party: string) => `/v1/sessions/${s.sessionId}/inputs/${party}`;
-const status = async (s: Session) =>
-  SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+const status = (s: Session) => sessionStatus(gw, s);
 
 describe('party inputs in R2', () => {
   test('inputs refused because the run began leave no blob behind', async () => {
@@ -57,10 +55,7 @@ describe('party inputs in R2', () => {
 
     const run = gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
     run.catch(() => undefined); // awaited below; a failed assertion before must not leave it unhandled
-    for (let i = 0; (await status(s)).state !== 'running'; i++) {
-      expect(i).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await expect.poll(async () => (await status(s)).state, { timeout: 30_000, interval: 50 }).toBe('running');
     const changed = encryptPartyInputs(manifest, 'applicant', clientKey, sampleApplication(11));
     await expectError(await putJson(gw, inputsPath(s, 'applicant'), bearer(s.token), changed), 409, 'run_started');
     // A repeat of what the run uses is still a harmless duplicate, and its upload is not kept either.

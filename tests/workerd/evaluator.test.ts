@@ -6,10 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Manifest } from '../../model/manifest.ts';
-import { PublicHeaders, SessionStatus } from '../../protocol/public-api.ts';
+import { PublicHeaders } from '../../protocol/public-api.ts';
 import { evaluatorPath, fetchEvaluatorIdentity, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
+import {
+  bearer,
+  createSession,
+  expectError,
+  getManifest,
+  partyKey,
+  putJson,
+  putOctets,
+  sessionStatus,
+  statusPast,
+} from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { TEST_SHARED_SECRET, startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptCompactInputs, sampleApplication } from './support/inputs.ts';
@@ -46,7 +56,7 @@ describe('with the real evaluator', () => {
     expect(down.retriable).toBe(true);
     // Unreachable names no wait: the gateway's default for a retriable 5xx.
     expect(refused.headers.get(PublicHeaders.retryAfter)).toBe('5');
-    const failed = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    const failed = await sessionStatus(gw, s);
     expect(failed).toMatchObject({
       state: 'failed',
       attempts: 1,
@@ -60,7 +70,7 @@ describe('with the real evaluator', () => {
     const events = await readProgress(gw, s);
     expect(events.at(-1)).toMatchObject({ state: 'done' }); // on failure the diff shows run.error
     await expectResultMatchesModel(gw, manifest, keys, s, features);
-    const done = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    const done = await sessionStatus(gw, s);
     expect(done).toMatchObject({ state: 'done', attempts: 2, run: { state: 'succeeded' } });
     // Nothing was uploaded again: the stored blobs are the same, plus the result.
     expect((await gw.blobKeys(`sessions/${s.sessionId}/`)).sort()).toEqual([...stored, `sessions/${s.sessionId}/result`].sort());
@@ -106,12 +116,7 @@ describe('with the real evaluator', () => {
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
     await evaluator.kill();
     evaluator = undefined;
-    let status: SessionStatus | undefined;
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
-      status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-      if (status.state !== 'running') break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const status = await statusPast(gw, s, ['running'], 30_000);
     expect(status).toMatchObject({ state: 'failed', run: { error: { code: 'evaluator_unavailable', retriable: true } } });
     evaluator = await startEvaluatorProcess(port);
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
@@ -129,7 +134,7 @@ describe('with the real evaluator', () => {
       'invalid_server_key',
     );
     expect(refused.details?.['field']).toEqual(expect.any(String));
-    const status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+    const status = await sessionStatus(gw, s);
     expect(status).toMatchObject({ state: 'created', serverKey: { received: false, evaluator: 'none' } });
     expect(await evaluatorStatus(s.sessionId)).toBe(404);
   });

@@ -16,10 +16,20 @@ import { explainCodes } from '../../model/infer.ts';
 import type { Manifest, TreeFile } from '../../model/manifest.ts';
 import { quantizeParsed } from '../../model/quantize.ts';
 import { base64ToBytes, bytesToBase64 } from '../../protocol/ciphertexts.ts';
-import { InputsAccepted, ResultResponse, SessionStatus } from '../../protocol/public-api.ts';
+import { InputsAccepted, ResultResponse } from '../../protocol/public-api.ts';
 import { encryptPartyInputs as encryptCompact, PartyError, submitPartyInputs, type SubmitReport } from '../../party/index.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, type Session } from './support/client.ts';
+import {
+  bearer,
+  createSession,
+  expectError,
+  getManifest,
+  partyKey,
+  putJson,
+  putOctets,
+  type Session,
+  statusPast,
+} from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs as encryptWithSecretKey, sampleApplication } from './support/inputs.ts';
@@ -113,11 +123,7 @@ describe('parties encrypting with the applicant\u2019s compact public key', () =
     expect(bureauReport.publicKeySha256).toBe(bankReport.publicKeySha256);
 
     expect((await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) })).status).toBe(202);
-    let status: SessionStatus;
-    do {
-      await new Promise((r) => setTimeout(r, 250));
-      status = SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
-    } while (status.state === 'running' || status.state === 'inputs');
+    const status = await statusPast(gw, s, ['running', 'inputs'], 300_000);
     expect(status.state, JSON.stringify(status.run)).toBe('done');
     const result = ResultResponse.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: bearer(s.token) })).json());
     const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);

@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PARTY_FEATURES, type CreditFeatures } from '../../model/features.ts';
 import type { Manifest } from '../../model/manifest.ts';
-import { RunResponse, SessionStatus } from '../../protocol/public-api.ts';
+import { RunResponse } from '../../protocol/public-api.ts';
 import { patched } from '../support/bytes.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, getManifest, putJson, putOctets, type Session } from './support/client.ts';
+import { bearer, createSession, expectError, getManifest, putJson, putOctets, type Session, sessionStatus } from './support/client.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
@@ -37,8 +37,7 @@ afterAll(async () => {
 });
 
 const run = (s: Session) => gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
-const status = async (s: Session) =>
-  SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+const status = (s: Session) => sessionStatus(gw, s);
 
 /** The application with the applicant's own answers taken from `answers` (the bank's and bureau's data stay). */
 function withApplicantAnswers(base: CreditFeatures, answers: CreditFeatures): CreditFeatures {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SERVER_KEY_UPLOAD, ServerKeyUpload, SessionStatus, UploadedPart } from '../../protocol/public-api.ts';
 import { patched } from '../support/bytes.ts';
 import { loadPublicKeyTestKeys } from '../support/tfhe-keys.ts';
-import { bearer, createSession, expectError, putOctets, type Session } from './support/client.ts';
+import { bearer, createSession, expectError, putOctets, type Session, sessionStatus } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 
 const keys = loadPublicKeyTestKeys('tuniform');
@@ -64,7 +64,7 @@ function complete(s: Session, uploadId: string): Promise<Response> {
 }
 
 async function status(s: Session): Promise<SessionStatus> {
-  return SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+  return await sessionStatus(gw, s);
 }
 
 async function uploadOf(s: Session, uploadId: string): Promise<ServerKeyUpload> {

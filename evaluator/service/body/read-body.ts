@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { ApiError } from '../../../protocol/errors.ts';
+import type { ApiError } from '../../../protocol/errors.ts';
 import type { AppEnv } from '../env.ts';
+import { EvaluatorApiError } from '../../../protocol/evaluator-api.ts';
 
 export interface ReadBodyOptions {
   /** Largest accepted body, in bytes. */
@@ -25,7 +26,7 @@ export interface ReadBodyOptions {
 }
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError(413, 'body_too_large', `request body exceeds ${limit} bytes`, { details: { limit } });
+  return new EvaluatorApiError(413, 'body_too_large', `request body exceeds ${limit} bytes`, { details: { limit } });
 }
 
 /** Reads the whole body into one buffer sized up front from Content-Length (or grown by doubling). */
@@ -36,7 +37,7 @@ export async function readBody(c: Context<AppEnv>, { limit, inspect, shared = fa
   if (declared !== undefined) {
     const n = Number(declared);
     if (!/^[0-9]+$/.test(declared) || !Number.isSafeInteger(n)) {
-      throw new ApiError(400, 'invalid_request', 'Content-Length is not a number');
+      throw new EvaluatorApiError(400, 'invalid_request', 'Content-Length is not a number');
     }
     if (n > limit) throw tooLarge(limit);
     capacity = n;
@@ -69,10 +70,10 @@ export async function readBody(c: Context<AppEnv>, { limit, inspect, shared = fa
     }
   }
   if (declared !== undefined && length !== Number(declared)) {
-    throw new ApiError(400, 'invalid_request', 'body is shorter than its Content-Length');
+    throw new EvaluatorApiError(400, 'invalid_request', 'body is shorter than its Content-Length');
   }
   if (hash.digest('hex') !== c.get('contentSha256')) {
-    throw new ApiError(400, 'body_hash_mismatch', 'body does not match x-blindscore-content-sha256');
+    throw new EvaluatorApiError(400, 'body_hash_mismatch', 'body does not match x-blindscore-content-sha256');
   }
   return length === buf.length ? buf : buf.subarray(0, length);
 }
@@ -84,13 +85,13 @@ export async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: 
   // An empty body stands for `{}` so that bodiless POSTs (e.g. run) need no content type.
   if (bytes.length === 0) return parseWith(schema, {});
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new ApiError(415, 'unsupported_media_type', 'body must be application/json');
+    throw new EvaluatorApiError(415, 'unsupported_media_type', 'body must be application/json');
   }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new ApiError(400, 'invalid_json', 'body is not valid UTF-8 JSON');
+    throw new EvaluatorApiError(400, 'invalid_json', 'body is not valid UTF-8 JSON');
   }
   return parseWith(schema, value);
 }
@@ -100,7 +101,12 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown): z.inf
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issues = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-  throw new ApiError(400, 'invalid_request', `invalid request: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, {
-    details: { issues },
-  });
+  throw new EvaluatorApiError(
+    400,
+    'invalid_request',
+    `invalid request: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    {
+      details: { issues },
+    },
+  );
 }

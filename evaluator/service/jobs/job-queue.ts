@@ -1,11 +1,4 @@
-/**
- * A bounded FIFO of jobs with a fixed number of concurrent slots. Submitting past the bound fails
- * at once (the caller answers 503), never blocks. `close()` implements graceful shutdown: no new
- * jobs, queued jobs fail with `shutting_down`, running jobs get a grace period and are then
- * aborted through their signal. A refusal says when the queue should have room again
- * (`details.retryAfterSeconds`, from the durations of recent jobs).
- */
-import { ApiError } from '../../../protocol/errors.ts';
+import { EvaluatorApiError } from '../../../protocol/evaluator-api.ts';
 
 /** A unit of work; it should stop soon after `signal` aborts. */
 export type JobTask<T> = (signal: AbortSignal) => Promise<T>;
@@ -75,14 +68,14 @@ export class JobQueue {
    * @throws {ApiError} 503 `queue_full` or `shutting_down`, synchronously
    */
   submit<T>(key: string, task: JobTask<T>): Promise<T> {
-    if (this.closing) throw new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+    if (this.closing) throw new EvaluatorApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
     if (this.running.has(key) || this.position(key) !== undefined) {
       // e.g. a deleted session's run still unwinding when a new session reuses its id.
-      throw new ApiError(409, 'run_started', 'a run for this session is still in progress', { retriable: true });
+      throw new EvaluatorApiError(409, 'run_started', 'a run for this session is still in progress', { retriable: true });
     }
     const canStartNow = this.running.size < this.opts.concurrency;
     if (!canStartNow && this.queued.length >= this.opts.maxQueued) {
-      throw new ApiError(503, 'queue_full', `run queue is full (${this.opts.maxQueued} waiting)`, {
+      throw new EvaluatorApiError(503, 'queue_full', `run queue is full (${this.opts.maxQueued} waiting)`, {
         retriable: true,
         details: { maxQueued: this.opts.maxQueued, retryAfterSeconds: this.retryAfterSeconds() },
       });
@@ -112,7 +105,7 @@ export class JobQueue {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    const shutting = new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
+    const shutting = new EvaluatorApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true });
     for (const job of this.queued.splice(0)) job.reject(shutting);
     this.changed();
     const allDone = Promise.all([...this.running.values()].map((r) => r.done));

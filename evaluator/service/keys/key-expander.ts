@@ -3,11 +3,11 @@
  * than one core from running circuits). The worker starts on first use and restarts after a crash.
  */
 import type { Worker } from 'node:worker_threads';
-import { ApiError } from '../../../protocol/errors.ts';
 import { startWorker, workerEntry } from '../../circuit/worker-thread.ts';
 import { serverKeyByteLength, type ServerKey } from '../../../fhe/index.ts';
 import type { Expanded } from './expanded-key-cache.ts';
 import { ExpandReply } from './expand-protocol.ts';
+import { EvaluatorApiError } from '../../../protocol/evaluator-api.ts';
 
 export class KeyExpander {
   private worker: Worker | undefined;
@@ -29,7 +29,7 @@ export class KeyExpander {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    this.failAll(new ApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true }));
+    this.failAll(new EvaluatorApiError(503, 'shutting_down', 'the evaluator is shutting down', { retriable: true }));
     await w?.terminate();
   }
 
@@ -60,7 +60,7 @@ export class KeyExpander {
       p.resolve({ key, bytes: serverKeyByteLength(key) });
     } else if (reply.error.code !== undefined) {
       p.reject(
-        new ApiError(422, 'invalid_server_key', `server key refused by the engine: ${reply.error.message}`, {
+        new EvaluatorApiError(422, 'invalid_server_key', `server key refused by the engine: ${reply.error.message}`, {
           details: { engineCode: reply.error.code },
         }),
       );

@@ -9,13 +9,13 @@
  * while streaming.
  */
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../../protocol/errors.ts';
 import {
   EvaluatorRoutes,
   SIGNATURE_MAX_SKEW_SECONDS,
   SignatureHeaders,
   SignatureHeaderValues,
   verifyEvaluatorSignature,
+  EvaluatorApiError,
 } from '../../../protocol/evaluator-api.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -78,7 +78,7 @@ export function sharedSecret(options: SharedSecretOptions) {
     });
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => SignatureHeaders[i.path[0] as keyof typeof SignatureHeaders]);
-      throw new ApiError(401, 'unauthorized', `missing or malformed signature headers: ${[...new Set(fields)].join(', ')}`);
+      throw new EvaluatorApiError(401, 'unauthorized', `missing or malformed signature headers: ${[...new Set(fields)].join(', ')}`);
     }
     const h = parsed.data;
     const url = new URL(c.req.url);
@@ -87,17 +87,17 @@ export function sharedSecret(options: SharedSecretOptions) {
       { method: c.req.method, pathAndQuery: url.pathname + url.search, ...h },
       h.signature,
     );
-    if (!ok) throw new ApiError(401, 'bad_signature', 'request signature does not verify');
+    if (!ok) throw new EvaluatorApiError(401, 'bad_signature', 'request signature does not verify');
     // Signed by a secret holder, for another process (or this one before a restart): a replay, or a
     // caller that has not yet learned this boot. Either way it re-learns from /identity.
     if (h.bootId !== opts.bootId) {
-      throw new ApiError(401, 'boot_mismatch', `signed for another evaluator boot; fetch ${EvaluatorRoutes.identity} again`);
+      throw new EvaluatorApiError(401, 'boot_mismatch', `signed for another evaluator boot; fetch ${EvaluatorRoutes.identity} again`);
     }
     const nowMs = opts.now();
     if (Math.abs(nowMs / 1000 - Number(h.timestamp)) > opts.maxSkewSeconds) {
-      throw new ApiError(401, 'stale_request', `timestamp is more than ${opts.maxSkewSeconds} s from the evaluator's clock`);
+      throw new EvaluatorApiError(401, 'stale_request', `timestamp is more than ${opts.maxSkewSeconds} s from the evaluator's clock`);
     }
-    if (!nonces.add(h.nonce, nowMs)) throw new ApiError(401, 'replayed_request', 'nonce was already used');
+    if (!nonces.add(h.nonce, nowMs)) throw new EvaluatorApiError(401, 'replayed_request', 'nonce was already used');
     c.set('contentSha256', h.contentSha256);
     await next();
   });

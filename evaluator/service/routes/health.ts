@@ -5,8 +5,13 @@
  * the caller's challenge so the caller knows which process it is signing for.
  */
 import { Hono } from 'hono';
-import { ApiError } from '../../../protocol/errors.ts';
-import { EvaluatorRoutes, IdentityQuery, proveEvaluatorIdentity, type HealthResponse } from '../../../protocol/evaluator-api.ts';
+import {
+  EvaluatorRoutes,
+  IdentityQuery,
+  proveEvaluatorIdentity,
+  type HealthResponse,
+  EvaluatorApiError,
+} from '../../../protocol/evaluator-api.ts';
 import type { AppEnv } from '../env.ts';
 import type { EvaluatorService } from '../evaluator-service.ts';
 
@@ -15,7 +20,7 @@ export function healthRoutes(service: EvaluatorService, identity: { key: CryptoK
   return new Hono<AppEnv>()
     .get(EvaluatorRoutes.identity, async (c) => {
       const query = IdentityQuery.safeParse(c.req.query());
-      if (!query.success) throw new ApiError(400, 'invalid_request', 'challenge must be 32 hex characters');
+      if (!query.success) throw new EvaluatorApiError(400, 'invalid_request', 'challenge must be 32 hex characters');
       return c.json(await proveEvaluatorIdentity(identity.key, query.data.challenge, identity.bootId));
     })
     .get(EvaluatorRoutes.health, (c) =>

@@ -15,6 +15,7 @@ import {
   RunRequest,
   SessionParams,
   type RunProgress,
+  EvaluatorApiError,
 } from '../../../protocol/evaluator-api.ts';
 import { parseWith, readBody, readJson } from '../body/read-body.ts';
 import type { AppEnv } from '../env.ts';
@@ -48,7 +49,7 @@ export function sessionRoutes(service: EvaluatorService) {
     .put(EvaluatorRoutes.serverKey, async (c) => {
       const { sessionId } = parseWith(SessionParams, c.req.param());
       if (!/^application\/octet-stream\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
-        throw new ApiError(415, 'unsupported_media_type', 'server key must be application/octet-stream');
+        throw new EvaluatorApiError(415, 'unsupported_media_type', 'server key must be application/octet-stream');
       }
       const limit = EvaluatorBodyLimits.serverKey;
       const declared = c.req.header('content-length');
@@ -73,7 +74,7 @@ export function sessionRoutes(service: EvaluatorService) {
         if (!state.complete) {
           throw service.keyRefused(
             sessionId,
-            new ApiError(
+            new EvaluatorApiError(
               422,
               'invalid_server_key',
               `server key is truncated: its fields need at least ${Math.max(state.minTotalBytes, 1)} bytes, got ${bytes.length}`,
@@ -148,12 +149,12 @@ function checkFrame(buf: Uint8Array, length: number, limit: number, declared: nu
     state = readServerKeyFrame(buf, length, limit);
   } catch (e) {
     if (e instanceof ServerKeyFrameError)
-      throw new ApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`, { details: { field: e.field } });
+      throw new EvaluatorApiError(422, 'invalid_server_key', `invalid server key: ${e.message}`, { details: { field: e.field } });
     throw e;
   }
   const implied = state.complete ? state.frame.totalBytes : state.minTotalBytes;
   if (declared !== undefined && (state.complete ? implied !== declared : implied > declared)) {
-    throw new ApiError(422, 'invalid_server_key', `server key fields imply ${implied} bytes, Content-Length is ${declared}`);
+    throw new EvaluatorApiError(422, 'invalid_server_key', `server key fields imply ${implied} bytes, Content-Length is ${declared}`);
   }
   return state;
 }

@@ -1,11 +1,6 @@
-/**
- * Live sessions by id, with TTL expiry and per-session memory accounting. An expired session's id
- * is remembered for a while (bounded) so callers get 410 `session_expired` rather than 404;
- * a deleted one is forgotten at once (404).
- */
-import { ApiError } from '../../../protocol/errors.ts';
 import type { MemoryBudget, StoredReservation } from '../keys/memory-budget.ts';
 import { Session } from './session.ts';
+import { EvaluatorApiError } from '../../../protocol/evaluator-api.ts';
 
 export type EndReason = 'deleted' | 'expired' | 'shutdown';
 
@@ -46,7 +41,7 @@ export class SessionStore {
     const existing = this.find(id);
     if (existing) {
       if (existing.modelVersion !== modelVersion) {
-        throw new ApiError(409, 'session_exists', 'a session with this id exists for another model version');
+        throw new EvaluatorApiError(409, 'session_exists', 'a session with this id exists for another model version');
       }
       return { session: existing, created: false };
     }
@@ -61,8 +56,8 @@ export class SessionStore {
   get(id: string): Session {
     const s = this.find(id);
     if (s) return s;
-    if (this.tombstones.has(id)) throw new ApiError(410, 'session_expired', 'session expired and its data was deleted');
-    throw new ApiError(404, 'session_not_found', 'no such session');
+    if (this.tombstones.has(id)) throw new EvaluatorApiError(410, 'session_expired', 'session expired and its data was deleted');
+    throw new EvaluatorApiError(404, 'session_not_found', 'no such session');
   }
 
   /** Removes a session and everything it holds. @throws {ApiError} 404/410 as {@link get} */
@@ -76,7 +71,7 @@ export class SessionStore {
    */
   account(session: Session, delta: number): void {
     if (delta > 0 && !this.opts.budget.tryStore(delta)) {
-      throw new ApiError(503, 'memory_exhausted', 'the evaluator has no memory for more session data now', {
+      throw new EvaluatorApiError(503, 'memory_exhausted', 'the evaluator has no memory for more session data now', {
         retriable: true,
       });
     }

@@ -4,7 +4,7 @@
  * logged by field (never by value) and answered 500 `internal`.
  */
 import type { z } from 'zod';
-import { ApiError } from '../../../protocol/errors.ts';
+import { PublicApiError } from '../../../protocol/public-api.ts';
 
 const parsed = new Map<string, { source: unknown; value: unknown }>();
 
@@ -22,7 +22,7 @@ export function parseBinding<S extends z.ZodType>(name: string, schema: S, sourc
   const result = schema.safeParse(raw);
   if (!result.success) {
     console.error(`${name} is missing or invalid:`, result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    throw new ApiError(500, 'internal', 'The gateway is misconfigured.');
+    throw new PublicApiError(500, 'internal', 'The gateway is misconfigured.');
   }
   parsed.set(name, { source, value: result.data });
   return result.data;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { RUNS_PER_SESSION, SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
 import { parseBinding } from './parse.ts';
 import type { Party } from '../../../protocol/ciphertexts.ts';
-import { sha256Hex } from '../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 
 /** An exact web origin (`scheme://host[:port]`), the form browsers send in `Origin`. */
 const Origin = z.string().refine((s) => {

@@ -3,20 +3,11 @@
  * base64url without padding, and token checks in constant time against a stored hash (the
  * gateway never stores a token itself).
  */
-import { sha256Hex } from '../../../protocol/evaluator-api.ts';
+import { bytesToBase64url, hexToBytes } from '../../../protocol/bytes.ts';
 import { timingSafeEqual } from '../platform.ts';
 
-export { sha256Hex };
-
-/** base64url (RFC 4648 §5) without padding. */
-export function base64url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
 function randomBase64url(byteLength: number): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
+  return bytesToBase64url(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 
 /** 128 random bits: 22 characters. */
@@ -27,12 +18,6 @@ export function newSessionId(): string {
 /** 256 random bits: 43 characters. */
 export function newSessionToken(): string {
   return randomBase64url(32);
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >>> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /**

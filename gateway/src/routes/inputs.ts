@@ -1,8 +1,7 @@
 /** A party's encrypted inputs: checked, stored in R2 under a fresh name, committed to the session (or deleted). */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { ApiError } from '../../../protocol/errors.ts';
 import { PartyUpload } from '../../../protocol/ciphertexts.ts';
-import { InputsAccepted, PublicBodyLimits } from '../../../protocol/public-api.ts';
+import { InputsAccepted, PublicBodyLimits, PublicApiError } from '../../../protocol/public-api.ts';
 import { blobKeys, putBytes, utf8 } from '../blobs.ts';
 import { servedManifest } from '../model.ts';
 import { checkPartyUpload } from '../party-uploads.ts';
@@ -40,9 +39,12 @@ inputs.openapi(putInputs, async (c) => {
   const { sessionId, credential, modelVersion } = c.get('session');
   const { party } = c.req.valid('param');
   const inputs = c.req.valid('json');
-  if (inputs.party !== party) throw new ApiError(400, 'party_mismatch', `The body is ${inputs.party}'s inputs, the path says ${party}.`);
+  if (inputs.party !== party)
+    throw new PublicApiError(400, 'party_mismatch', `The body is ${inputs.party}'s inputs, the path says ${party}.`);
   if (inputs.modelVersion !== modelVersion) {
-    throw new ApiError(409, 'model_version_mismatch', 'The inputs were built for another model version.', { details: { modelVersion } });
+    throw new PublicApiError(409, 'model_version_mismatch', 'The inputs were built for another model version.', {
+      details: { modelVersion },
+    });
   }
   const stub = sessionStub(c.env, sessionId);
   unwrap(await stub.mayUploadInputs(credential, party));

@@ -2,8 +2,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { ApiError } from '../../../protocol/errors.ts';
-import { KeyAccepted, PublicBodyLimits, PublicHeaders, Sha256Hex } from '../../../protocol/public-api.ts';
+import { KeyAccepted, PublicBodyLimits, PublicHeaders, Sha256Hex, PublicApiError } from '../../../protocol/public-api.ts';
 import { blobKeys, hashExact, openBlob, putBytes, putStreamExact, readExact, type BlobRef, type KeyKind } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -108,16 +107,16 @@ async function uploadKey(c: Context<AppEnv>, kind: KeyKind) {
   const { sessionId, credential } = c.get('session');
   const limit = kind === 'server-key' ? PublicBodyLimits.serverKey : PublicBodyLimits.publicKey;
   if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the key as application/octet-stream.');
+    throw new PublicApiError(415, 'unsupported_media_type', 'Send the key as application/octet-stream.');
   }
   const declared = c.req.header('content-length');
   if (declared === undefined || !/^[0-9]{1,12}$/.test(declared)) {
-    throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the key.');
+    throw new PublicApiError(411, 'length_required', 'Send the exact Content-Length of the key.');
   }
   const length = Number(declared);
-  if (length > limit) throw new ApiError(413, 'body_too_large', `The ${kind} exceeds ${limit} bytes.`, { details: { limit } });
+  if (length > limit) throw new PublicApiError(413, 'body_too_large', `The ${kind} exceeds ${limit} bytes.`, { details: { limit } });
   const body = c.req.raw.body;
-  if (length === 0 || !body) throw new ApiError(400, 'invalid_request', 'The key is empty.');
+  if (length === 0 || !body) throw new PublicApiError(400, 'invalid_request', 'The key is empty.');
   const stub = sessionStub(c.env, sessionId);
   const expected = c.req.header(PublicHeaders.contentSha256);
   if (kind === 'server-key') {
@@ -171,7 +170,8 @@ keys.openapi(getPublicKey, async (c) => {
   const { sessionId, credential } = c.get('session');
   const ref = unwrap(await sessionStub(c.env, sessionId).keyRef(credential, 'public-key'));
   const body = ref ? await openBlob(c.env.BLOBS, ref) : undefined;
-  if (!ref || !body) throw new ApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
+  if (!ref || !body)
+    throw new PublicApiError(409, 'public_key_not_ready', 'The public key has not been uploaded yet.', { retriable: true });
   return c.body(body, 200, {
     'content-type': 'application/octet-stream',
     'content-length': String(ref.bytes),

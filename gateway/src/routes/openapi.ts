@@ -4,8 +4,7 @@
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { ApiError } from '../../../protocol/errors.ts';
-import { PublicRoutes } from '../../../protocol/public-api.ts';
+import { PublicRoutes, PublicApiError } from '../../../protocol/public-api.ts';
 import type { AppEnv } from '../env.ts';
 import { securitySchemes } from './openapi-parts.ts';
 
@@ -45,7 +44,7 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>): unknown {
 export function methodNotAllowed(app: OpenAPIHono<AppEnv>): void {
   for (const path of Object.values(PublicRoutes)) {
     app.all(path, (c) => {
-      throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on this path.`);
+      throw new PublicApiError(405, 'method_not_allowed', `${c.req.method} is not allowed on this path.`);
     });
   }
 }

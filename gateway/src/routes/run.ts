@@ -1,6 +1,5 @@
 /** Running a session: start or retry the run, follow its progress, read the encrypted result. */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { ApiError } from '../../../protocol/errors.ts';
 import {
   PROGRESS_EVENT,
   PublicBodyLimits,
@@ -9,6 +8,7 @@ import {
   RunRequest,
   RunResponse,
   SessionProgress,
+  PublicApiError,
 } from '../../../protocol/public-api.ts';
 import { readBlobText } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
@@ -47,7 +47,7 @@ runs.openapi(run, async (c) => {
   const { sessionId, credential } = c.get('session');
   const { status, started } = unwrap(await sessionStub(c.env, sessionId).run(credential));
   const runs = status.runs;
-  if (!runs?.runId || runs.runNumber < 1) throw new ApiError(500, 'internal', 'The run has no id.');
+  if (!runs?.runId || runs.runNumber < 1) throw new PublicApiError(500, 'internal', 'The run has no id.');
   return c.json(RunResponse.parse({ ...status, runId: runs.runId, runNumber: runs.runNumber }), started ? 202 : 200);
 });
 
@@ -89,7 +89,7 @@ runs.openapi(result, async (c) => {
   const { runId } = c.req.valid('query');
   const { ref, runId: latest } = unwrap(await sessionStub(c.env, sessionId).result(credential, runId));
   const text = await readBlobText(c.env.BLOBS, ref);
-  if (text === undefined) throw new ApiError(410, 'session_deleted', 'The result is gone.');
+  if (text === undefined) throw new PublicApiError(410, 'session_deleted', 'The result is gone.');
   // Stored after validation; parsed again so the response is checked at this boundary too.
   return c.json(ResultResponse.parse({ ...(JSON.parse(text) as object), runId: latest }), 200);
 });

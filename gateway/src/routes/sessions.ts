@@ -4,10 +4,16 @@
  * Durable Object or R2, and answer.
  */
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { ApiError } from '../../../protocol/errors.ts';
-import { CreateSessionRequest, CreateSessionResponse, PublicBodyLimits, SessionStatus } from '../../../protocol/public-api.ts';
+import {
+  CreateSessionRequest,
+  CreateSessionResponse,
+  PublicBodyLimits,
+  SessionStatus,
+  PublicApiError,
+} from '../../../protocol/public-api.ts';
 import { ipRateLimits } from '../config/settings.ts';
-import { newSessionId, newSessionToken, sha256Hex } from '../crypto/tokens.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
+import { newSessionId, newSessionToken } from '../crypto/tokens.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { limitBody } from '../middleware/body-limit/index.ts';
@@ -61,7 +67,9 @@ sessions.openapi(createSession, async (c) => {
   const body = c.req.valid('json');
   const { modelVersion } = servedManifest();
   if (body.modelVersion !== modelVersion) {
-    throw new ApiError(409, 'model_version_mismatch', 'The widget was built for another model version.', { details: { modelVersion } });
+    throw new PublicApiError(409, 'model_version_mismatch', 'The widget was built for another model version.', {
+      details: { modelVersion },
+    });
   }
   const ttlSeconds = Math.min(body.ttlSeconds ?? tenant.sessionTtlSeconds.default, tenant.sessionTtlSeconds.max);
   const sessionId = newSessionId();

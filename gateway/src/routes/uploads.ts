@@ -6,7 +6,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { ApiError } from '../../../protocol/errors.ts';
+import type { ApiError } from '../../../protocol/errors.ts';
 import {
   SERVER_KEY_UPLOAD,
   ServerKeyUpload,
@@ -14,6 +14,7 @@ import {
   UploadCompleted,
   UploadId,
   UploadPartAccepted,
+  PublicApiError,
 } from '../../../protocol/public-api.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -107,11 +108,11 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
   const { sessionId, credential } = c.get('session');
   const partNumber = Number(params.partNumber);
   if (c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() !== 'application/octet-stream') {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the part as application/octet-stream.');
+    throw new PublicApiError(415, 'unsupported_media_type', 'Send the part as application/octet-stream.');
   }
   const declared = c.req.header('content-length');
   if (declared === undefined || !/^[0-9]{1,12}$/.test(declared))
-    throw new ApiError(411, 'length_required', 'Send the exact Content-Length of the part.');
+    throw new PublicApiError(411, 'length_required', 'Send the exact Content-Length of the part.');
   const length = Number(declared);
   const body = c.req.raw.body;
   const stub = sessionStub(c.env, sessionId);
@@ -124,7 +125,7 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
   const target = unwrap(begun);
   let etag: string;
   try {
-    if (!body) throw new ApiError(400, 'invalid_request', 'The part is empty.');
+    if (!body) throw new PublicApiError(400, 'invalid_request', 'The part is empty.');
     let source: ReadableStream<Uint8Array> = body;
     let refused: () => ApiError | undefined = () => undefined;
     let settled = () => Promise.resolve();
@@ -143,7 +144,7 @@ async function storePart(c: Context<AppEnv>, params: { uploadId: string; partNum
       throw refusal;
     }
     if (piped.status === 'rejected') {
-      throw new ApiError(400, 'invalid_request', `The part did not carry exactly the ${length} bytes its Content-Length declared.`);
+      throw new PublicApiError(400, 'invalid_request', `The part did not carry exactly the ${length} bytes its Content-Length declared.`);
     }
     if (uploaded.status === 'rejected') throw uploaded.reason;
     etag = uploaded.value.etag;

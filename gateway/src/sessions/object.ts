@@ -6,14 +6,14 @@
  * repeated or concurrent upload costs nothing but its own blob). `run` re-sends to the
  * evaluator whatever it lacks from R2, so a retry after an evaluator failure needs no upload.
  * While a run is in flight the alarm polls the evaluator; the result is copied to R2 and the
- * evaluator's copy of the session is dropped as soon as it succeeds.
+ * evaluator's copy of the session is dropped once no run can follow. The evaluator side (the
+ * hand-over, polls, the result) is `evaluator-sync.ts`, its record transitions
+ * `evaluator-state.ts`; this object keeps storage, RPC, uploads, the alarm and teardown.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { ApiError, type ErrorStatus } from '../../../protocol/errors.ts';
-import { EncryptedResult, type Party } from '../../../protocol/ciphertexts.ts';
+import type { Party } from '../../../protocol/ciphertexts.ts';
 import {
   PublicBodyLimits,
-  PublicErrorCode,
   SERVER_KEY_UPLOAD,
   type InputsAccepted,
   type KeyAccepted,
@@ -22,14 +22,15 @@ import {
   type SessionStatus,
   type UploadedPart,
 } from '../../../protocol/public-api.ts';
-import { blobKeys, deletePrefix, digestHex, openBlob, putBytes, readBlobText, utf8, type BlobRef, type KeyKind } from '../blobs.ts';
+import { blobKeys, deletePrefix, digestHex, type BlobRef, type KeyKind } from '../blobs.ts';
 import { asWebStream } from '../platform.ts';
 import { checkPart, missingParts, partCountOf, uploadView, type KeyUpload, type OpenMultipart } from './uploads.ts';
 import { newSessionId } from '../crypto/tokens.ts';
 import type { Bindings } from '../env.ts';
-import { EvaluatorClient, EvaluatorFailure, classifyEvaluatorError, type EvaluatorSessionStatus } from '../evaluator/client.ts';
+import { failureOfRunError, refusedKeyAgain } from './evaluator-state.ts';
+import { EvaluatorSync } from './evaluator-sync.ts';
 import type { AccessLevel, SessionCredential } from './access.ts';
-import { fail, failureOf, ok, type Failure, type Outcome } from './outcome.ts';
+import { fail, ok, type Outcome } from './outcome.ts';
 import { acquireSlots, releaseSlots, type SlotHold, type SlotLimits } from './slots.ts';
 import {
   IDLE_RUN,
@@ -37,7 +38,6 @@ import {
   authorize,
   detailFor,
   keyExists,
-  markFailed,
   mayUpload,
   missingParties,
   progressOf,
@@ -54,16 +54,10 @@ import {
 
 /** How often the alarm asks the evaluator about a running session. */
 const POLL_MS = 1_000;
-/** Fresh enough: status reads within this window reuse the last poll. */
-const REFRESH_MIN_MS = 200;
-/** How often a status read may ask the evaluator whether the key is expanded yet. */
-const KEY_CHECK_MS = 500;
 /** The longest a progress read waits for a change. */
 const MAX_PROGRESS_WAIT_MS = 20_000;
 /** When deleting a session's blobs failed, the alarm tries again after this long. */
 const CLEANUP_RETRY_MS = 30_000;
-/** Consecutive failed polls after which a running session is marked failed (retriable). */
-const MAX_POLL_FAILURES = 3;
 /** A part lease older than this (its request died without ending it) no longer blocks a re-send. */
 const PART_LEASE_MS = 2 * 60_000;
 
@@ -84,12 +78,14 @@ const STORAGE_KEY = 'session';
 
 export class SessionObject extends DurableObject<Bindings> {
   private cached: StoredSession | undefined | null = null;
-  private lastRefresh = 0;
-  private running: Promise<Outcome<SessionStatus>> | undefined;
-  /** The one evaluator sync in flight (eager preparation or a run's); syncs never overlap. */
-  private syncing: Promise<unknown> = Promise.resolve();
-  private refreshing: Promise<void> | undefined;
-  private lastKeyCheck = 0;
+  /** The evaluator side of the session: hand-overs, polls, the result (see evaluator-sync.ts). */
+  private readonly evaluator = new EvaluatorSync({
+    env: this.env,
+    load: () => this.load(),
+    save: (r) => this.save(r),
+    scheduleAlarm: (r) => this.scheduleAlarm(r),
+    ended: () => this.cached?.kind === 'tombstone',
+  });
   /** Progress streams waiting for the record to change (see {@link progress}). */
   private readonly waiters = new Set<() => void>();
 
@@ -188,22 +184,9 @@ export class SessionObject extends DurableObject<Bindings> {
   async status(cred: SessionCredential): Promise<Outcome<SessionStatus>> {
     const opened = await this.open(cred, 'token-or-party');
     if (!opened.ok) return opened;
-    const r = await this.refreshed(opened.value);
-    if (detailFor(cred) === 'full') await this.refreshKeyState(r);
+    const r = await this.evaluator.refreshed(opened.value);
+    if (detailFor(cred) === 'full') await this.evaluator.refreshKeyState(r);
     return ok(statusOf(r, detailFor(cred)));
-  }
-
-  /** While the evaluator expands the key, asks it (at most every half second) whether it is done. */
-  private async refreshKeyState(r: SessionRecord): Promise<void> {
-    if (r.serverKeyEvaluator !== 'expanding' || r.phase === 'running' || Date.now() - this.lastKeyCheck < KEY_CHECK_MS) return;
-    this.lastKeyCheck = Date.now();
-    const remote = await this.evaluator(r)
-      .status()
-      .catch(() => undefined);
-    if (typeof remote === 'object' && remote.serverKey.received && remote.serverKey.expansion === 'ready') {
-      r.serverKeyEvaluator = 'ready';
-      await this.save(r);
-    }
   }
 
   /** The stored key of a kind, if any (public key downloads, repeat detection). */
@@ -532,8 +515,7 @@ export class SessionObject extends DurableObject<Bindings> {
     if (!opened.ok) return opened;
     const r = opened.value;
     // Also after a run: the next run's inputs go over now, not when it is requested.
-    if (r.phase === 'running' || !r.serverKey || this.running) return ok({});
-    await this.exclusiveSync(r).catch(() => undefined);
+    await this.evaluator.prepare(r);
     return ok({});
   }
 
@@ -548,7 +530,7 @@ export class SessionObject extends DurableObject<Bindings> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     const r = opened.value;
-    if (r.phase === 'running') return ok({ status: statusOf(await this.refreshed(r), 'full'), started: false });
+    if (r.phase === 'running') return ok({ status: statusOf(await this.evaluator.refreshed(r), 'full'), started: false });
     if (!r.serverKey) return fail(409, 'missing_server_key', 'Upload the server key before running.');
     if (r.serverKeyEvaluator === 'failed') return { ok: false, error: refusedKeyAgain() };
     const missing = missingParties(r);
@@ -559,9 +541,9 @@ export class SessionObject extends DurableObject<Bindings> {
     if (same && r.phase === 'done') return ok({ status: statusOf(r, 'full'), started: false });
     if (same && r.phase === 'failed' && r.run.error && r.run.error.retriable !== true) {
       const e = r.run.error;
-      return fail(statusOfCode(e.code), e.code, e.message, { retriable: false, ...(e.details ? { details: e.details } : {}) });
+      return { ok: false, error: failureOfRunError(e, { retriable: false, ...(e.details ? { details: e.details } : {}) }) };
     }
-    if (!(same && r.phase === 'failed') && !this.running) {
+    if (!(same && r.phase === 'failed') && !this.evaluator.handingOver) {
       // A new run: its own id, its own inputs; the previous result is gone for good.
       if (r.runNumber >= r.maxRuns) {
         return fail(429, 'run_limit_reached', `This session has run ${r.maxRuns} times, its limit; start a new session.`, {
@@ -578,12 +560,7 @@ export class SessionObject extends DurableObject<Bindings> {
         delete r.result;
       }
     }
-    if (!this.running) {
-      this.running = this.submit(r).finally(() => {
-        this.running = undefined;
-      });
-    }
-    const outcome = await this.running;
+    const outcome = await this.evaluator.start(r);
     return outcome.ok ? ok({ status: outcome.value, started: true }) : outcome;
   }
 
@@ -601,8 +578,7 @@ export class SessionObject extends DurableObject<Bindings> {
   ): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
-    if (fresh) this.lastRefresh = 0;
-    let r = await this.refreshed(opened.value);
+    let r = await this.evaluator.refreshed(opened.value, fresh);
     if (unchangedFrom !== undefined && JSON.stringify(progressOf(r)) === unchangedFrom && waitMs > 0) {
       await this.nextChange(Math.min(waitMs, MAX_PROGRESS_WAIT_MS));
       const again = await this.open(cred, 'token');
@@ -617,7 +593,7 @@ export class SessionObject extends DurableObject<Bindings> {
   async result(cred: SessionCredential, runId?: string): Promise<Outcome<{ ref: BlobRef; runId: string }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
-    const r = await this.refreshed(opened.value);
+    const r = await this.evaluator.refreshed(opened.value);
     if (runId !== undefined && runId !== r.runId) {
       return fail(409, 'run_superseded', 'That run is not the session\u2019s latest; its result is gone.', {
         details: { runId: r.runId ?? null },
@@ -656,208 +632,10 @@ export class SessionObject extends DurableObject<Bindings> {
       await this.destroy(stored, 'expired');
       return;
     }
-    // Not while a submit is handing the run over: its outcome decides the record, and a poll
-    // finishing after it (or seeing the evaluator before the hand-over) would overwrite it.
-    if (stored.phase === 'running' && !this.running) await this.refresh(stored, true);
+    // Not while a run is being handed over (its outcome decides the record).
+    await this.evaluator.pollFromAlarm(stored);
     const latest = await this.load();
     if (latest) await this.scheduleAlarm(latest);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Evaluator
-
-  private evaluator(r: SessionRecord): EvaluatorClient {
-    return new EvaluatorClient(this.env, r.sessionId, r.evaluator.sessionId);
-  }
-
-  /** Hands the session to the evaluator: sync what it lacks, then start the run. */
-  private async submit(r: SessionRecord): Promise<Outcome<SessionStatus>> {
-    r.phase = 'running';
-    r.attempts += 1;
-    r.pollFailures = 0;
-    r.run = { ...IDLE_RUN, state: 'queued', stage: 'submitting' };
-    await this.save(r);
-    await this.scheduleAlarm(r);
-    try {
-      const ev = await this.exclusiveSync(r);
-      r.run = await ev.run();
-      await this.save(r);
-      if (r.run.state === 'succeeded') await this.finalize(r, ev);
-      else if (r.run.state === 'failed') await this.failFromRun(r);
-      const latest = (await this.load()) ?? r;
-      if (latest.kind === 'session' && latest.phase === 'failed' && latest.run.error) {
-        const e = latest.run.error;
-        return fail(statusOfCode(e.code), e.code, e.message, { retriable: e.retriable ?? false });
-      }
-      return ok(statusOf(latest.kind === 'session' ? latest : r, 'full'));
-    } catch (error) {
-      const failure = failureFrom(error);
-      markFailed(r, failure);
-      await this.save(r);
-      await this.scheduleAlarm(r);
-      return { ok: false, error: failure };
-    }
-  }
-
-  /** Runs {@link sync} after any sync in flight, so two never interleave their uploads. */
-  private exclusiveSync(r: SessionRecord): Promise<EvaluatorClient> {
-    const next = this.syncing.catch(() => undefined).then(() => this.sync(r));
-    this.syncing = next;
-    return next;
-  }
-
-  /** Makes the evaluator hold this session's key and the inputs stored so far; returns a client for it. */
-  private async sync(r: SessionRecord): Promise<EvaluatorClient> {
-    let ev = this.evaluator(r);
-    let remote: EvaluatorSessionStatus | 'missing' | 'gone' = await ev.status();
-    // A failed run leaves the evaluator session usable (a run may start again there; new inputs
-    // make the next run), so only another model or another key needs a fresh one.
-    const stale =
-      remote !== 'missing' &&
-      remote !== 'gone' &&
-      (remote.modelVersion !== r.modelVersion || (remote.serverKey.received && r.evaluator.serverKeySha256 !== r.serverKey?.sha256));
-    if (stale) {
-      // An outdated evaluator session cannot be reused: start a fresh one.
-      await ev.remove();
-      remote = 'gone';
-    }
-    if (remote === 'gone') {
-      r.evaluator = { sessionId: newSessionId(), inputsSha256: {} };
-      ev = this.evaluator(r);
-      remote = 'missing';
-    }
-    if (remote === 'missing') {
-      r.evaluator = { sessionId: r.evaluator.sessionId, inputsSha256: {} };
-      const ttlSeconds = Math.min(24 * 3600, Math.max(10, Math.ceil((r.expiresAt - Date.now()) / 1000)));
-      remote = await ev.create({ modelVersion: r.modelVersion, ttlSeconds });
-      r.evaluator.created = true;
-      await this.save(r);
-    }
-    if (remote.modelVersion !== r.modelVersion) {
-      throw new EvaluatorFailure(classifyEvaluatorError(409, { code: 'model_version_mismatch', message: '' }));
-    }
-    const key = r.serverKey!;
-    if (!remote.serverKey.received) {
-      // A key the evaluator refused is never sent again: only a corrected key is.
-      if (r.serverKeyEvaluator === 'failed') throw new EvaluatorFailure(refusedKeyAgain());
-      const body = await openBlob(this.env.BLOBS, key);
-      if (!body) throw new ApiError(500, 'internal', 'The stored server key is missing.');
-      await this.forwardServerKey(r, ev, body, key);
-    } else if (r.serverKeyEvaluator === 'pending' || r.serverKeyEvaluator === 'expanding') {
-      r.serverKeyEvaluator = remote.serverKey.expansion === 'ready' ? 'ready' : 'expanding';
-    }
-    for (const party of r.parties) {
-      const ref = r.inputs[party];
-      if (!ref) continue;
-      if (remote.parties.received.includes(party) && r.evaluator.inputsSha256[party] === ref.sha256) continue;
-      const json = await readBlobText(this.env.BLOBS, ref);
-      if (json === undefined) throw new ApiError(500, 'internal', `The stored ${party} inputs are missing.`);
-      await ev.putInputs(party, json, ref.sha256);
-      r.evaluator.inputsSha256[party] = ref.sha256;
-      await this.save(r);
-    }
-    return ev;
-  }
-
-  /**
-   * Streams the stored key to the evaluator. A refusal is final: the key is marked `failed`, so
-   * it is never forwarded again and a corrected key may replace it. When the evaluator refused
-   * early and cut the upload short, its answer is read from its session status.
-   */
-  private async forwardServerKey(r: SessionRecord, ev: EvaluatorClient, body: ReadableStream<Uint8Array>, key: BlobRef): Promise<void> {
-    try {
-      await ev.putServerKey(body, key.bytes, key.sha256);
-    } catch (error) {
-      let failure = failureFrom(error);
-      if (failure.retriable) {
-        const after = await ev.status().catch(() => undefined);
-        const refused = typeof after === 'object' ? after.serverKey.refused : undefined;
-        if (refused) failure = classifyEvaluatorError(422, refused);
-      }
-      if (KEY_REFUSALS.has(failure.code)) {
-        r.serverKeyEvaluator = 'failed';
-        await this.save(r);
-      }
-      throw new EvaluatorFailure(failure);
-    }
-    r.evaluator.serverKeySha256 = key.sha256;
-    r.serverKeyEvaluator = 'expanding';
-    await this.save(r);
-  }
-
-  /** The record, refreshed from the evaluator when running and not polled very recently. */
-  private async refreshed(r: SessionRecord): Promise<SessionRecord> {
-    if (r.phase === 'running' && !this.running && Date.now() - this.lastRefresh >= REFRESH_MIN_MS) await this.refresh(r, false);
-    const latest = await this.load();
-    return latest?.kind === 'session' ? latest : r;
-  }
-
-  /** Polls the evaluator once (shared between concurrent callers). */
-  private async refresh(r: SessionRecord, fromAlarm: boolean): Promise<void> {
-    if (!this.refreshing) {
-      this.refreshing = this.poll(r, fromAlarm).finally(() => {
-        this.refreshing = undefined;
-      });
-    }
-    await this.refreshing;
-  }
-
-  private async poll(r: SessionRecord, fromAlarm: boolean): Promise<void> {
-    this.lastRefresh = Date.now();
-    const ev = this.evaluator(r);
-    try {
-      const remote = await ev.status();
-      if (remote === 'missing' || remote === 'gone') {
-        markFailed(r, {
-          status: 503,
-          code: 'evaluator_unavailable',
-          message: 'The evaluator lost the session (restarted?); retry the run.',
-          retriable: true,
-        });
-        await this.save(r);
-        return;
-      }
-      r.pollFailures = 0;
-      r.run = remote.run;
-      await this.save(r);
-      if (remote.run.state === 'succeeded') await this.finalize(r, ev);
-      else if (remote.run.state === 'failed') await this.failFromRun(r);
-    } catch (error) {
-      // A status read between alarms may fail transiently; only the alarm's polls count.
-      if (!fromAlarm) return;
-      r.pollFailures += 1;
-      if (r.pollFailures >= MAX_POLL_FAILURES) markFailed(r, failureFrom(error));
-      await this.save(r);
-    }
-  }
-
-  private async failFromRun(r: SessionRecord): Promise<void> {
-    const error = r.run.error;
-    const failure = classifyEvaluatorError(500, error ?? { code: 'run_failed', message: 'The run failed.' });
-    if (KEY_REFUSALS.has(failure.code)) r.serverKeyEvaluator = 'failed';
-    markFailed(r, failure);
-    await this.save(r);
-  }
-
-  /** Copies the result to R2, marks the session done and frees the evaluator. */
-  private async finalize(r: SessionRecord, ev: EvaluatorClient): Promise<void> {
-    const result = await ev.result();
-    if (result.modelVersion !== r.modelVersion) {
-      markFailed(r, classifyEvaluatorError(502, undefined));
-      await this.save(r);
-      return;
-    }
-    const bytes = utf8(JSON.stringify(EncryptedResult.parse(result)));
-    r.result = await putBytes(this.env.BLOBS, blobKeys.result(r.sessionId), bytes, 'application/json');
-    if (this.cached?.kind === 'tombstone') {
-      await this.env.BLOBS.delete(r.result.key); // deleted meanwhile: keep nothing
-      return;
-    }
-    r.phase = 'done';
-    r.serverKeyEvaluator = 'ready';
-    await this.save(r);
-    // The evaluator keeps the expanded key for the next run, unless there can be none.
-    if (runsExhausted(r)) await ev.remove().catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -881,11 +659,7 @@ export class SessionObject extends DurableObject<Bindings> {
     await this.deleteBlobs(tombstone).catch(() => undefined); // the alarm retries
     await this.scheduleAlarm(tombstone);
     // The evaluator's copy would also lapse at its own TTL, which ends with the session's.
-    const evaluatorTouched = r.attempts > 0 || r.evaluator.created === true;
-    if (evaluatorTouched)
-      await this.evaluator(r)
-        .remove()
-        .catch(() => undefined);
+    await this.evaluator.removeRemote(r);
     return tombstone;
   }
 
@@ -898,29 +672,4 @@ export class SessionObject extends DurableObject<Bindings> {
     tombstone.blobsDeleted = true;
     await this.ctx.storage.put(STORAGE_KEY, tombstone);
   }
-}
-
-/** Evaluator codes that refuse the server key itself. */
-const KEY_REFUSALS = new Set(['invalid_server_key', 'key_parameter_mismatch']);
-
-/** 422: the key announced is the one the evaluator refused; a corrected key is needed. */
-function refusedKeyAgain(): Failure {
-  return {
-    status: 422,
-    code: 'invalid_server_key',
-    message: 'The evaluator refused this server key; upload a corrected one.',
-    retriable: false,
-    details: { field: 'key' },
-  };
-}
-
-function statusOfCode(code: string): ErrorStatus {
-  return (PublicErrorCode as Record<string, ErrorStatus | undefined>)[code] ?? 502;
-}
-
-function failureFrom(error: unknown): Failure {
-  if (error instanceof EvaluatorFailure) return error.failure;
-  if (error instanceof ApiError) return failureOf(error);
-  console.error('session run failed:', error instanceof Error ? error.name : typeof error);
-  return { status: 500, code: 'internal', message: 'The gateway failed while handing the run over; retry.', retriable: true };
 }

@@ -17,10 +17,10 @@ import {
   EncryptedResult,
   evaluatorPath,
   importSharedSecret,
-  sha256Hex,
   fetchEvaluatorIdentity,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 import { buildEvaluator } from '../../../evaluator/service/build.ts';
 import { explainCodes } from '../../../model/infer.ts';
 import { loadModel } from '../../../model/manifest.ts';

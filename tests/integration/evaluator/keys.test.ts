@@ -4,7 +4,6 @@
  * an evicted key is expanded again on demand.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../../protocol/errors.ts';
 import type { ServerKey } from '../../../fhe/index.ts';
 import { ExpandedKeyCache } from '../../../evaluator/service/keys/expanded-key-cache.ts';
 import { KeyExpander } from '../../../evaluator/service/keys/key-expander.ts';
@@ -34,9 +33,12 @@ describe('KeyExpander', () => {
 
   it('turns an engine refusal into 422 invalid_server_key and keeps working', async () => {
     const bad = compressed().slice(0, 5000);
-    const err = await expander.expand(bad).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ status: 422, code: 'invalid_server_key', extra: { details: { engineCode: 'truncated' } } });
+    await expect(expander.expand(bad)).rejects.toMatchObject({
+      name: 'ApiError',
+      status: 422,
+      code: 'invalid_server_key',
+      extra: { details: { engineCode: 'truncated' } },
+    });
     expect((await expander.expand(compressed())).key.params.polynomialSize).toBe(2048);
   });
 });

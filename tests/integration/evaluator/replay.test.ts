@@ -14,9 +14,9 @@ import {
   evaluatorPath,
   fetchEvaluatorIdentity,
   importSharedSecret,
-  sha256Hex,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../support/evaluator-process.ts';
 import { TEST_SECRET } from './support/harness.ts';
 

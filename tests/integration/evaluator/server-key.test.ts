@@ -13,10 +13,10 @@ import {
   importSharedSecret,
   ServerKeyAccepted,
   SessionStatus,
-  sha256Hex,
   fetchEvaluatorIdentity,
   signEvaluatorRequest,
 } from '../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
 import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';

@@ -41,9 +41,9 @@ import {
   word,
   type ParsedClientKey,
 } from './support.ts';
+import { TWO32 } from '../../../fhe/entities/torus.ts';
 
 const SETS = Object.keys(TEST_PARAM_SETS) as TestParamSet[];
-const TWO32 = 4294967296;
 
 /** Signed value of (b − p − m) mod 2^64 for u32-pair operands, exact when it is below 2^53. */
 function signedDifference(bLo: number, bHi: number, pLo: number, pHi: number, mHi: number): number {

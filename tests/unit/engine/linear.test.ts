@@ -7,7 +7,6 @@ import {
   addCiphertexts,
   createLookupTable,
   deserializeCompressedServerKey,
-  EngineError,
   scalarAdd,
   scalarMultiply,
   subCiphertexts,
@@ -15,16 +14,7 @@ import {
   type ShortintParameters,
 } from '../../../fhe/index.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
-import { decrypt, decryptFull, encrypt } from './support.ts';
-
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof EngineError ? e.code : `not an EngineError: ${String(e)}`;
-  }
-  return undefined;
-}
+import { decrypt, decryptFull, encrypt, expectEngineError } from './support.ts';
 
 describe('linear operations (tuniform key, node-tfhe oracle)', () => {
   let keys: TestKeys;
@@ -89,21 +79,21 @@ describe('linear operations (tuniform key, node-tfhe oracle)', () => {
 
   it("refuses results beyond the key's degree and noise budgets, and bad arguments", () => {
     const x = encrypt(keys, 1);
-    expect(code(() => scalarMultiply(x, 6))).toBe('degree_overflow');
-    expect(code(() => scalarAdd(x, 13))).toBe('degree_overflow');
-    expect(code(() => addCiphertexts(scalarAdd(x, 10), x))).toBe('degree_overflow');
-    expect(code(() => subCiphertexts(scalarAdd(x, 9), x))).toBe('degree_overflow');
+    expectEngineError(() => scalarMultiply(x, 6), 'degree_overflow');
+    expectEngineError(() => scalarAdd(x, 13), 'degree_overflow');
+    expectEngineError(() => addCiphertexts(scalarAdd(x, 10), x), 'degree_overflow');
+    expectEngineError(() => subCiphertexts(scalarAdd(x, 9), x), 'degree_overflow');
     const noisy = { ...x, degree: 1, noiseLevel: 5 };
-    expect(code(() => addCiphertexts(noisy, x))).toBe('noise_overflow');
-    expect(code(() => scalarMultiply({ ...x, degree: 1, noiseLevel: 2 }, 3))).toBe('noise_overflow');
+    expectEngineError(() => addCiphertexts(noisy, x), 'noise_overflow');
+    expectEngineError(() => scalarMultiply({ ...x, degree: 1, noiseLevel: 2 }, 3), 'noise_overflow');
     // The key's own budget when given: a key could allow less than the moduli's default.
-    expect(code(() => scalarAdd(x, 4, { ...params, maxDegree: 6 }))).toBe('degree_overflow');
-    expect(code(() => scalarMultiply(x, 1.5))).toBe('invalid_argument');
-    expect(code(() => scalarMultiply(x, 256))).toBe('invalid_argument');
-    expect(code(() => scalarAdd(x, -1))).toBe('invalid_argument');
-    expect(code(() => trivialEncrypt(params, -2))).toBe('invalid_argument');
-    expect(code(() => addCiphertexts(x, { ...x, messageModulus: 8 }))).toBe('parameter_mismatch');
-    expect(code(() => addCiphertexts(x, { ...x, data: new Uint32Array(8) }))).toBe('parameter_mismatch');
+    expectEngineError(() => scalarAdd(x, 4, { ...params, maxDegree: 6 }), 'degree_overflow');
+    expectEngineError(() => scalarMultiply(x, 1.5), 'invalid_argument');
+    expectEngineError(() => scalarMultiply(x, 256), 'invalid_argument');
+    expectEngineError(() => scalarAdd(x, -1), 'invalid_argument');
+    expectEngineError(() => trivialEncrypt(params, -2), 'invalid_argument');
+    expectEngineError(() => addCiphertexts(x, { ...x, messageModulus: 8 }), 'parameter_mismatch');
+    expectEngineError(() => addCiphertexts(x, { ...x, data: new Uint32Array(8) }), 'parameter_mismatch');
   });
 
   it('builds lookup tables from functions or arrays and refuses out-of-range outputs', () => {
@@ -115,9 +105,9 @@ describe('linear operations (tuniform key, node-tfhe oracle)', () => {
     expect(Array.from(fromFn.body)).toEqual(Array.from(fromArray.body));
     expect(fromFn.degree).toBe(15);
     expect(createLookupTable(params, () => 2).degree).toBe(2);
-    expect(code(() => createLookupTable(params, (v) => v + 1))).toBe('invalid_argument');
-    expect(code(() => createLookupTable(params, [1, 2, 3]))).toBe('invalid_argument');
-    expect(code(() => createLookupTable(params, () => 0.5))).toBe('invalid_argument');
-    expect(code(() => createLookupTable(params, () => Number.NaN))).toBe('invalid_argument');
+    expectEngineError(() => createLookupTable(params, (v) => v + 1), 'invalid_argument');
+    expectEngineError(() => createLookupTable(params, [1, 2, 3]), 'invalid_argument');
+    expectEngineError(() => createLookupTable(params, () => 0.5), 'invalid_argument');
+    expectEngineError(() => createLookupTable(params, () => Number.NaN), 'invalid_argument');
   });
 });

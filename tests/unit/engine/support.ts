@@ -7,6 +7,7 @@ import * as tfhe from 'node-tfhe';
 import { expect } from 'vitest';
 import type { Ciphertext, EngineErrorCode, KernelVariant } from '../../../fhe/index.ts';
 import {
+  readClientKeySecrets,
   deserializeCiphertext,
   deserializeCompressedCiphertext,
   EngineError,
@@ -56,31 +57,11 @@ export function decryptFull(keys: TestKeys, ct: Ciphertext): number {
   return decrypt(keys, { ...ct, messageModulus: ct.messageModulus * ct.carryModulus });
 }
 
-/** The secret keys inside `Shortint.serialize_client_key` bytes (layout of tfhe 1.6.1, bincode). */
-export interface ParsedClientKey {
-  /** Big LWE key (the flattened GLWE key), k·N bits. */
-  readonly glweKey: Uint8Array;
-  readonly polynomialSize: number;
-  /** Small LWE key, n bits. */
-  readonly lweKey: Uint8Array;
-}
+/** The secret keys inside `Shortint.serialize_client_key` bytes, read by the engine's one reader of them. */
+export type ParsedClientKey = ReturnType<typeof readClientKeySecrets>;
 
 export function parseClientKey(bytes: Uint8Array): ParsedClientKey {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 4; // atomic-pattern variant
-  const readVec = () => {
-    const len = Number(view.getBigUint64(pos, true));
-    pos += 8;
-    const out = new Uint8Array(len);
-    for (let i = 0; i < len; i++) out[i] = Number(view.getBigUint64(pos + 8 * i, true));
-    pos += 8 * len;
-    return out;
-  };
-  const glweKey = readVec();
-  const polynomialSize = Number(view.getBigUint64(pos, true));
-  pos += 8;
-  const lweKey = readVec();
-  return { glweKey, polynomialSize, lweKey };
+  return readClientKeySecrets(bytes);
 }
 
 /** u64 word w of a u32-pair array, as a bigint. */

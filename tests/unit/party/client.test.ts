@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartyError, PartyGatewayClient } from '../../../party/index.ts';
+import { PartyGatewayClient } from '../../../party/index.ts';
 import { PublicBodyLimits } from '../../../protocol/public-api.ts';
 
 const SESSION = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -60,20 +60,13 @@ describe('party client: bounded response bodies', () => {
 
   const client = () => new PartyGatewayClient({ gatewayUrl: base, partyKey: 'pk_test_0123456789abcdef', attempts: 1 });
 
-  async function refusal(call: Promise<unknown>): Promise<PartyError> {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(PartyError);
-    return error as PartyError;
-  }
-
   it('refuses an endless chunked JSON body and closes the connection past 1 MiB', async () => {
     handler = (_req, res) => streamForever(res, 200, 'application/json');
-    const error = await refusal(client().status(SESSION));
-    expect(error.code).toBe('invalid_response');
-    expect(error.message).toMatch(/more than the 1048576 expected/);
+    await expect(client().status(SESSION)).rejects.toMatchObject({
+      name: 'PartyError',
+      code: 'invalid_response',
+      message: expect.stringMatching(/more than the 1048576 expected/),
+    });
     const stream = streams.at(-1)!;
     expect(await stream.ended).toBe('closed');
     // Socket buffers on both sides hold a few MB at most; buffering the body would send it all.
@@ -82,9 +75,11 @@ describe('party client: bounded response bodies', () => {
 
   it('refuses an endless chunked public key past its own limit', async () => {
     handler = (_req, res) => streamForever(res, 200, 'application/octet-stream');
-    const error = await refusal(client().publicKey(SESSION, 0));
-    expect(error.code).toBe('invalid_response');
-    expect(error.message).toContain(`more than the ${PublicBodyLimits.publicKey} expected`);
+    await expect(client().publicKey(SESSION, 0)).rejects.toMatchObject({
+      name: 'PartyError',
+      code: 'invalid_response',
+      message: expect.stringContaining(`more than the ${PublicBodyLimits.publicKey} expected`),
+    });
     const stream = streams.at(-1)!;
     expect(await stream.ended).toBe('closed');
     expect(stream.written).toBeLessThan(16 * 1024 * 1024);
@@ -92,9 +87,7 @@ describe('party client: bounded response bodies', () => {
 
   it('reads an error body the same way: an endless one is no error body', async () => {
     handler = (_req, res) => streamForever(res, 403, 'application/json');
-    const error = await refusal(client().status(SESSION));
-    expect(error.code).toBe('invalid_response');
-    expect(error.extra.status).toBe(403);
+    await expect(client().status(SESSION)).rejects.toMatchObject({ name: 'PartyError', code: 'invalid_response', extra: { status: 403 } });
     expect(await streams.at(-1)!.ended).toBe('closed');
   });
 
@@ -103,9 +96,11 @@ describe('party client: bounded response bodies', () => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(PublicBodyLimits.publicKey + 1) });
       res.write(Buffer.alloc(1024));
     };
-    const error = await refusal(client().publicKey(SESSION, 0));
-    expect(error.code).toBe('invalid_response');
-    expect(error.message).toContain(`${PublicBodyLimits.publicKey + 1} bytes`);
+    await expect(client().publicKey(SESSION, 0)).rejects.toMatchObject({
+      name: 'PartyError',
+      code: 'invalid_response',
+      message: expect.stringContaining(`${PublicBodyLimits.publicKey + 1} bytes`),
+    });
   });
 
   it('returns a chunked body within the limit byte for byte', async () => {

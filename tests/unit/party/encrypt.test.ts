@@ -13,20 +13,13 @@ import { YEARS_EMPLOYED_BINS } from '../../../model/features.ts';
 import { parseManifest, type Manifest } from '../../../model/manifest.ts';
 import { validatePartyUpload } from '../../../model/party-inputs.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';
-import { checkPublicKey, encryptPartyInputs, PartyError } from '../../../party/index.ts';
+import { checkPublicKey, encryptPartyInputs } from '../../../party/index.ts';
 import { generateHighLevelClientKey, loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
 
 const manifest = parseManifest(readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8'));
 
-function partyErrorOf(f: () => unknown): PartyError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PartyError);
-    return e as PartyError;
-  }
-  throw new Error('expected a PartyError');
-}
+/** A `PartyError` with these properties. */
+const partyError = (props: { code: string; message?: unknown }) => expect.objectContaining({ name: 'PartyError', ...props });
 
 describe('party SDK encryption', () => {
   let keys: PublicKeyTestKeys;
@@ -75,28 +68,25 @@ describe('party SDK encryption', () => {
 
   it('refuses raw values that fail the feature schema, naming the feature', () => {
     for (const features of [{ account_age: -1 }, { account_age: 'old' }, {}, { account_age: 12, extra: 1 }]) {
-      const e = partyErrorOf(() => encryptPartyInputs({ manifest, party: 'bank', features, publicKey: keys.compactPublicKeyBytes }));
-      expect(e.code).toBe('invalid_features');
-      expect(e.message).not.toContain('-1');
+      expect(() => encryptPartyInputs({ manifest, party: 'bank', features, publicKey: keys.compactPublicKeyBytes })).toThrow(
+        partyError({ code: 'invalid_features', message: expect.not.stringContaining('-1') }),
+      );
     }
-    const e = partyErrorOf(() =>
+    expect(() =>
       encryptPartyInputs({
         manifest,
         party: 'bureau',
         features: { years_employed: '30+', employed: true },
         publicKey: keys.compactPublicKeyBytes,
       }),
-    );
-    expect(e.code).toBe('invalid_features');
+    ).toThrow(partyError({ code: 'invalid_features' }));
   });
 
   it('refuses a party the model takes nothing from', () => {
     const noBank: Manifest = { ...manifest, inputs: manifest.inputs.filter((i) => i.party !== 'bank') };
-    expect(
-      partyErrorOf(() =>
-        encryptPartyInputs({ manifest: noBank, party: 'bank', features: { account_age: 1 }, publicKey: keys.compactPublicKeyBytes }),
-      ).code,
-    ).toBe('session_mismatch');
+    expect(() =>
+      encryptPartyInputs({ manifest: noBank, party: 'bank', features: { account_age: 1 }, publicKey: keys.compactPublicKeyBytes }),
+    ).toThrow(partyError({ code: 'session_mismatch' }));
   });
 
   it('refuses public keys of another set, another noise, casting parameters, or not a key at all', () => {
@@ -123,9 +113,9 @@ describe('party SDK encryption', () => {
       [new TextEncoder().encode('{"not":"a key"}'), /not a tfhe 1\.6\.1 compact public key/],
     ];
     for (const [publicKey, reason] of cases) {
-      const e = partyErrorOf(() => encryptPartyInputs({ manifest, party: 'bank', features: { account_age: 3 }, publicKey }));
-      expect(e.code).toBe('public_key_mismatch');
-      expect(e.message).toMatch(reason);
+      expect(() => encryptPartyInputs({ manifest, party: 'bank', features: { account_age: 3 }, publicKey })).toThrow(
+        partyError({ code: 'public_key_mismatch', message: expect.stringMatching(reason) }),
+      );
     }
     expect(checkPublicKey(manifest, keys.compactPublicKeyBytes).lweDimension).toBe(2048);
   });

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartyError, PartyGatewayClient } from '../../../party/index.ts';
+import { PartyGatewayClient } from '../../../party/index.ts';
 import { DEFAULT_RETRY_POLICY, nextRetryDelay, parseRetryAfter, retryDelayMs } from '../../../protocol/retry.ts';
 
 const SESSION = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -115,9 +115,11 @@ describe('party client retries', () => {
   it('stops after the tries it is given, and reports the last answer as retriable', async () => {
     const c = client({ attempts: 3 });
     script = [restarted, restarted, restarted, ok];
-    const error = await c.status(SESSION).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PartyError);
-    expect(error).toMatchObject({ code: 'invalid_response', extra: { status: 503, retriable: true } });
+    await expect(c.status(SESSION)).rejects.toMatchObject({
+      name: 'PartyError',
+      code: 'invalid_response',
+      extra: { status: 503, retriable: true },
+    });
     expect(seen).toHaveLength(3);
   });
 

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import type { Manifest } from '../../../model/manifest.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
-import { CreateSessionResponse, PublicErrorCode, PublicHeaders } from '../../../protocol/public-api.ts';
+import { CreateSessionResponse, PublicErrorCode, PublicHeaders, SessionStatus, type SessionState } from '../../../protocol/public-api.ts';
 import type { TestGateway } from './gateway.ts';
 import { KEYS, type TenantName } from './tenants.ts';
 
@@ -29,6 +29,24 @@ export async function createSession(gw: TestGateway, tenant: TenantName = 'acme'
   });
   expect(res.status).toBe(201);
   return CreateSessionResponse.parse(await res.json());
+}
+
+/** The session's status, as its token sees it. */
+export async function sessionStatus(gw: TestGateway, s: Session): Promise<SessionStatus> {
+  return SessionStatus.parse(await (await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) })).json());
+}
+
+/** Polls the status until its state is none of `passing` (a run's `running`), and returns it. */
+export async function statusPast(gw: TestGateway, s: Session, passing: readonly SessionState[], timeout: number): Promise<SessionStatus> {
+  let status: SessionStatus | undefined;
+  await expect
+    .poll(async () => !passing.includes((status = await sessionStatus(gw, s)).state), {
+      timeout,
+      interval: 250,
+      message: `state past ${passing}`,
+    })
+    .toBe(true);
+  return status!;
 }
 
 /** Asserts an error response: status, code (documented with that status) and request id. */

@@ -29,6 +29,7 @@ import {
   type WorkerResults,
   type WorkerStep,
 } from './worker-protocol.ts';
+import { sha256Hex } from '../../../protocol/bytes.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -62,12 +63,6 @@ function loadTfhe(): Promise<TfheModule> {
     throw new WorkerFailure('wasm_load_failed', `could not load the tfhe wasm: ${String(e)}`);
   });
   return tfheModule;
-}
-
-/** Lowercase hex SHA-256, for the gateway's check of the whole uploaded key. */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 type KeysWithoutHash = Omit<WorkerResults['keygen'], 'serverKeySha256'>;

@@ -7,7 +7,7 @@
  */
 import type * as Tfhe from 'tfhe';
 import { generateCompressedServerKey, keygenFastPathSupported } from '../../../fhe/keygen/index.ts';
-import { deriveShortintClientKey } from './derive-client-key.ts';
+import { deriveShortintClientKey } from '../../../fhe/compact/client-key.ts';
 
 /** The parameter sets a manifest may name, mapped to tfhe's `ShortintParametersName`. */
 export const PARAM_SET_NAMES = ['tuniform', 'gaussian'] as const;
@@ -73,7 +73,7 @@ export function newApplicantKeys(tfhe: TfheModule, paramSet: ParamSet): Applican
 /**
  * The shortint client key inside `TfheClientKey.serialize()` bytes (fresh or cached), checked
  * against the set's parameters.
- * @throws KeyLayoutError when the bytes are not a high-level key of this set.
+ * @throws EngineError when the bytes are not a high-level key of this set.
  */
 export function clientKeyFromHighLevel(tfhe: TfheModule, paramSet: ParamSet, highLevelKey: Uint8Array): Tfhe.ShortintClientKey {
   const template = shortintKeyTemplate(tfhe, paramSet);

@@ -4,8 +4,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ApiError } from '../../../../protocol/errors.ts';
 import type { AppEnv } from '../../env.ts';
+import { PublicApiError } from '../../../../protocol/public-api.ts';
 
 /**
  * @example
@@ -15,7 +15,7 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new ApiError(413, 'body_too_large', `The body exceeds ${maxBytes} bytes.`, { details: { limit: maxBytes } });
+      throw new PublicApiError(413, 'body_too_large', `The body exceeds ${maxBytes} bytes.`, { details: { limit: maxBytes } });
     },
   }) as MiddlewareHandler<AppEnv>;
 }

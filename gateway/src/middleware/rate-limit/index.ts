@@ -4,9 +4,9 @@
  * `retry-after`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from '../../../../protocol/errors.ts';
 import type { AppEnv, Bindings } from '../../env.ts';
 import { rateLimiterStub } from '../../sessions/store.ts';
+import { PublicApiError } from '../../../../protocol/public-api.ts';
 
 export interface RateLimitOptions {
   /** Bucket name within the subject, e.g. `requests` or `sessions`. */
@@ -26,7 +26,7 @@ export function clientIp(c: Context<AppEnv>): string | undefined {
 export async function takeToken(env: Bindings, subject: string, bucket: string, perMinute: number): Promise<void> {
   const result = await rateLimiterStub(env, subject).take(bucket, perMinute);
   if (!result.allowed) {
-    throw new ApiError(429, 'rate_limited', `Too many requests; retry in ${result.retryAfterSeconds} s.`, {
+    throw new PublicApiError(429, 'rate_limited', `Too many requests; retry in ${result.retryAfterSeconds} s.`, {
       retriable: true,
       details: { retryAfterSeconds: result.retryAfterSeconds, limitPerMinute: perMinute },
     });

@@ -7,14 +7,13 @@
  * that ignore preflights.
  */
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from '../../../../protocol/errors.ts';
-import { PublicHeaders } from '../../../../protocol/public-api.ts';
+import { PublicHeaders, PublicApiError } from '../../../../protocol/public-api.ts';
 import type { AppEnv } from '../../env.ts';
 
 export function serverOnlyPartyKeys(): MiddlewareHandler<AppEnv> {
   return async function serverOnlyPartyKeysCheck(c, next) {
     if (c.req.header(PublicHeaders.partyKey) !== undefined && c.req.header('origin') !== undefined) {
-      throw new ApiError(
+      throw new PublicApiError(
         403,
         'party_key_server_only',
         'Party keys are for the bank\u2019s and the bureau\u2019s servers; a request from a web page (with an Origin) may not carry one.',

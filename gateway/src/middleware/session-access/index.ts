@@ -6,10 +6,9 @@
  * `Origin` must be allowed for the session's tenant. Sets `c.var.session` and `c.var.tenant`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from '../../../../protocol/errors.ts';
-import { BEARER_PREFIX, PublicHeaders, SessionId, SessionToken } from '../../../../protocol/public-api.ts';
+import { BEARER_PREFIX, PublicHeaders, SessionId, SessionToken, PublicApiError } from '../../../../protocol/public-api.ts';
 import { resolvePartyKey, tenantDirectory } from '../../config/tenants.ts';
-import { sha256Hex } from '../../crypto/tokens.ts';
+import { sha256Hex } from '../../../../protocol/bytes.ts';
 import type { AppEnv } from '../../env.ts';
 import type { AccessLevel, SessionCredential } from '../../sessions/access.ts';
 import { unwrap } from '../../sessions/outcome.ts';
@@ -27,22 +26,26 @@ async function credentialOf(c: Context<AppEnv>, level: AccessLevel): Promise<Ses
   const authorization = c.req.header(PublicHeaders.authorization);
   const partyKey = c.req.header(PublicHeaders.partyKey);
   if (authorization !== undefined && partyKey !== undefined) {
-    throw new ApiError(400, 'invalid_request', 'Send either a session token or a party key, not both.');
+    throw new PublicApiError(400, 'invalid_request', 'Send either a session token or a party key, not both.');
   }
   if (authorization !== undefined) {
     const token = authorization.startsWith(BEARER_PREFIX) ? authorization.slice(BEARER_PREFIX.length) : '';
-    if (!SessionToken.safeParse(token).success) throw new ApiError(401, 'invalid_token', 'The token does not open this session.');
+    if (!SessionToken.safeParse(token).success) throw new PublicApiError(401, 'invalid_token', 'The token does not open this session.');
     return { kind: 'token', tokenHash: await sha256Hex(token) };
   }
   if (partyKey !== undefined) {
-    if (level === 'token') throw new ApiError(403, 'token_required', 'Only the session token may do this.');
+    if (level === 'token') throw new PublicApiError(403, 'token_required', 'Only the session token may do this.');
     const directory = tenantDirectory(c.env.TENANTS);
     const resolved = await resolvePartyKey(directory, partyKey);
-    if (!resolved) throw new ApiError(401, 'invalid_party_key', 'Unknown party key.');
+    if (!resolved) throw new PublicApiError(401, 'invalid_party_key', 'Unknown party key.');
     await takeToken(c.env, `tenant:${resolved.tenant.id}`, 'party-requests', resolved.tenant.rateLimits.partyRequestsPerMinute);
     return { kind: 'party', tenantId: resolved.tenant.id, party: resolved.party };
   }
-  throw new ApiError(401, 'missing_credentials', `Send the session token as "${BEARER_PREFIX}<token>" in ${PublicHeaders.authorization}.`);
+  throw new PublicApiError(
+    401,
+    'missing_credentials',
+    `Send the session token as "${BEARER_PREFIX}<token>" in ${PublicHeaders.authorization}.`,
+  );
 }
 
 /**
@@ -54,15 +57,15 @@ export function sessionAccess(options: SessionAccessOptions = {}): MiddlewareHan
   return async function sessionAccessAuth(c, next) {
     const sessionId = c.req.param('sessionId') ?? '';
     // A malformed id cannot name a session; answer as for an unknown one.
-    if (!SessionId.safeParse(sessionId).success) throw new ApiError(404, 'session_not_found', 'No such session.');
+    if (!SessionId.safeParse(sessionId).success) throw new PublicApiError(404, 'session_not_found', 'No such session.');
     const credential = await credentialOf(c, opts.level);
     const opened = unwrap(await sessionStub(c.env, sessionId).authenticate(credential, opts.level));
     const tenant = tenantDirectory(c.env.TENANTS).byId.get(opened.tenantId);
-    if (!tenant) throw new ApiError(401, 'invalid_token', 'The session\u2019s tenant no longer exists.');
+    if (!tenant) throw new PublicApiError(401, 'invalid_token', 'The session\u2019s tenant no longer exists.');
     c.set('tenant', tenant);
     const origin = c.req.header('origin');
     if (origin !== undefined && !tenant.allowedOrigins.includes(origin)) {
-      throw new ApiError(403, 'origin_not_allowed', 'This origin is not allowed for this session\u2019s tenant.');
+      throw new PublicApiError(403, 'origin_not_allowed', 'This origin is not allowed for this session\u2019s tenant.');
     }
     c.set('session', {
       sessionId,

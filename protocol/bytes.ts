@@ -1,6 +1,7 @@
 /**
- * The one base64 codec of every tier (RFC 4648 §4, the standard alphabet, padded): ciphertexts
- * and compact lists travel in JSON bodies as base64.
+ * Bytes as text, for every tier: the one base64 codec (RFC 4648 §4, the standard alphabet,
+ * padded: ciphertexts and compact lists travel in JSON bodies as base64), base64url for ids and
+ * tokens, hex, and SHA-256 as hex (WebCrypto, in browsers, Workers and Node alike).
  *
  * Decoding is strict so that a string either is the canonical encoding of exactly one byte
  * string or is refused with a typed {@link Base64Error}: the length is a multiple of 4, `=` only
@@ -9,7 +10,7 @@
  * untyped `DOMException` on the rest, which callers cannot tell from a bug. The schemas check
  * the same rule ({@link isCanonicalBase64}), so a body that passes them always decodes.
  *
- * Browser-safe: no dependencies.
+ * Browser- and workerd-safe: no dependencies.
  */
 
 /** A string that is not canonical padded base64: a stable `code` and where it goes wrong. */
@@ -90,4 +91,32 @@ export function bytesToBase64(bytes: Uint8Array): string {
     s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
   }
   return btoa(s);
+}
+
+/** base64url (RFC 4648 §5) without padding: identifiers and tokens in URLs. */
+export function bytesToBase64url(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** Lowercase hex of bytes (digests, nonces, MACs). */
+export function bytesToHex(bytes: Uint8Array | ArrayBuffer): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let s = '';
+  for (const b of view) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** The bytes of an even-length hex string (the caller checks it is hex: digests are validated by their schemas). */
+export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(hex.length >>> 1);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** Lowercase hex SHA-256 (WebCrypto) of bytes or of a string's UTF-8, held in memory; streamed bodies hash incrementally instead. */
+export async function sha256Hex(body: Uint8Array | string): Promise<string> {
+  const bytes = typeof body === 'string' ? utf8Encoder.encode(body) : body;
+  return bytesToHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 }
