@@ -288,6 +288,24 @@ describe('development warnings', () => {
     expect(warnings.filter((w) => w.includes('[insecure-gateway]'))).to.have.length(1);
     expect(warnings.filter((w) => w.includes('[no-publishable-key]'))).to.have.length(1);
   });
+
+  it('say how to allow a refused origin, which the element reports by name', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+    let el: BlindScore;
+    try {
+      el = await mount('pk_test_refused_origin');
+    } finally {
+      console.warn = original;
+    }
+    const hint = warnings.filter((w) => w.includes('[origin-not-allowed]'));
+    expect(hint).to.have.length(1);
+    expect(hint[0]).to.contain(location.origin).and.to.contain('allowedOrigins').and.to.contain(`--allow-origin ${location.origin}`);
+    expect(part(el, 'error-code')!.textContent).to.contain('origin_not_allowed');
+    expect(part(el, 'error-message')!.textContent).to.contain(location.origin);
+    await audit(el);
+  });
 });
 
 describe('the audit helper', () => {

@@ -758,6 +758,13 @@ export class BlindScore extends LitElement {
   }
 
   private fail(error: BlindScoreError): void {
+    if (error.code === 'origin_not_allowed') {
+      const origin = location.origin;
+      warnOnce(
+        DevWarning.OriginNotAllowed,
+        `the gateway refused this page's origin ${origin}: add "${origin}" to the tenant's allowedOrigins (locally: npm start -- --allow-origin ${origin})`,
+      );
+    }
     this.failure = error;
     this.stage = SessionStage.Failed;
     this.pendingFocus = '#error-title';
@@ -912,7 +919,7 @@ export class BlindScore extends LitElement {
 
   /** The applicant-facing text of the current error, if any (for hosts that render their own). */
   get errorText(): string | null {
-    return this.failure ? this.t(errorMessageId(this.failure.code)) : null;
+    return this.failure ? this.t(errorMessageId(this.failure.code), { origin: location.origin }) : null;
   }
 }
 

@@ -12,6 +12,7 @@ export const DevWarning = {
   UnknownLocale: 'unknown-locale',
   KeyCacheFailed: 'key-cache-failed',
   UnanswerableWorkerRequest: 'unanswerable-worker-request',
+  OriginNotAllowed: 'origin-not-allowed',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

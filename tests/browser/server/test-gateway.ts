@@ -64,6 +64,8 @@ interface Scenario {
   hang?: boolean;
   /** Serve a manifest that fails the schema. */
   badManifest?: boolean;
+  /** Refuse the page's origin, as the gateway does for an origin its tenant does not allow. */
+  refuseOrigin?: boolean;
   /** Label the result's explanation bits one bin lower than the manifest does. */
   shiftResultBins?: boolean;
   /** The explanation bins that echo `own_property` (the others echo `own_car`, the decision). */
@@ -102,6 +104,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_drop_stream: { demo: true, dropFirstStream: true },
   pk_test_hang: { demo: true, hang: true },
   pk_test_bad_manifest: { demo: true, badManifest: true },
+  pk_test_refused_origin: { demo: true, refuseOrigin: true },
   pk_test_shifted_bins: { demo: true, shiftResultBins: true },
   /** Approval with 5 to 11 years only: the widget must not say "at least 5 years". */
   pk_test_range: { demo: true, approvingBins: ['5-8', '8-11'] },
@@ -242,6 +245,12 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
 
   app.get(PublicRoutes.manifest, (c) => {
     const scenario = scenarioOf(c);
+    if (scenario.refuseOrigin) {
+      const origin = c.req.header('origin') ?? new URL(c.req.url).origin;
+      throw new ApiError(403, 'origin_not_allowed', `The origin ${origin} is not allowed for this publishable key.`, {
+        details: { origin },
+      });
+    }
     return c.json(scenario.badManifest ? { ...model.manifest, inputs: [] } : model.manifest);
   });
 

@@ -76,6 +76,8 @@ export function renderResult(
 /** Which applicant-facing message explains an error code. */
 export function errorMessageId(code: string): MessageId {
   switch (code) {
+    case 'origin_not_allowed':
+      return 'errorOrigin';
     case 'network_error':
     case 'stream_ended':
       return 'errorNetwork';
@@ -91,7 +93,6 @@ export function errorMessageId(code: string): MessageId {
       return 'errorSession';
     case 'missing_credentials':
     case 'invalid_publishable_key':
-    case 'origin_not_allowed':
     case 'model_version_mismatch':
     case 'invalid_manifest':
     case 'bad_response':
@@ -114,7 +115,7 @@ export function errorMessageId(code: string): MessageId {
 export function renderError(c: RenderContext, error: BlindScoreError, onRetry: () => void, onEdit: (() => void) | null): TemplateResult {
   return html`<section part="error" class="error" role="alert" aria-labelledby="error-title">
     <h3 id="error-title" tabindex="-1">${c.t('errorTitle')}</h3>
-    <p part="error-message">${c.t(errorMessageId(error.code))}</p>
+    <p part="error-message">${c.t(errorMessageId(error.code), { origin: globalThis.location?.origin ?? '' })}</p>
     <p part="error-code" class="code">${c.t('errorCode', { code: error.code })}</p>
     <div part="actions" class="actions">
       <button part="retry" class="primary" type="button" @click=${onRetry}>${c.t('retry')}</button>

@@ -56,6 +56,7 @@ export const en = {
   errorBusy: 'The service is busy. Please try again in a moment.',
   errorSession: 'This session has ended. Please start again.',
   errorConfig: 'This form is not set up correctly. Please contact the bank.',
+  errorOrigin: 'This page ({origin}) is not allowed to use the eligibility service. Please contact the bank.',
   errorCrypto: 'This browser could not run the encryption.',
   errorGeneric: 'Something went wrong on our side.',
   errorCode: 'Error code: {code}',

@@ -56,6 +56,7 @@ export const fr: Translation = {
   errorBusy: 'Le service est occupé. Réessayez dans un instant.',
   errorSession: 'Cette session est terminée. Veuillez recommencer.',
   errorConfig: 'Ce formulaire est mal configuré. Veuillez contacter la banque.',
+  errorOrigin: 'Cette page ({origin}) n’est pas autorisée à utiliser le service d’éligibilité. Veuillez contacter la banque.',
   errorCrypto: 'Ce navigateur n’a pas pu effectuer le chiffrement.',
   errorGeneric: 'Un problème est survenu de notre côté.',
   errorCode: 'Code d’erreur : {code}',
