@@ -190,6 +190,35 @@ describe('flow: cached keys', () => {
     expect(progress.some((p) => p.stage === 'waiting' && p.fraction === null)).to.equal(true);
   });
 
+  it('applicant mode: parties that never upload end, after parties-timeout, in a visible retriable error', async () => {
+    const el = await mount('pk_test_parties_absent', { mode: 'applicant' });
+    el.setAttribute('parties-timeout', '2');
+    await answer(el, 'total_income', '52000');
+    await answer(el, 'age', '41');
+    const waiting = new Promise<void>((resolve) =>
+      el.addEventListener('blind-score:progress', (e) => e.detail.stage === 'waiting' && e.detail.fraction === null && resolve()),
+    );
+    const failed = submitAndWait(el, 'blind-score:error');
+    await waiting;
+    await el.updateComplete;
+    // The wait is visible, says what it waits for and for how long.
+    expect(part(el, 'step-active')!.textContent).to.contain('Waiting for the bank and the credit bureau');
+    expect(part(el, 'progress-note')!.textContent).to.contain('2 seconds');
+    await snap('applicant-waiting-for-parties', el);
+    const { detail } = await failed;
+    expect(detail).to.include({ code: 'parties_timeout', retriable: true });
+    expect(part(el, 'error-message')!.textContent).to.contain('did not send their part in time');
+    expect(part(el, 'retry')).to.exist;
+    await audit(el);
+    // "Try again" waits again on the same session, with the answers already sent.
+    const again = new Promise<void>((resolve) =>
+      el.addEventListener('blind-score:progress', (e) => e.detail.stage === 'waiting' && e.detail.fraction === null && resolve()),
+    );
+    part<HTMLButtonElement>(el, 'retry')!.click();
+    await again;
+    el.cancel();
+  });
+
   it('start over returns to a fresh form with focus on its first field', async () => {
     const el = await mount('pk_test_demo');
     await answer(el, 'own_car', true);

@@ -49,6 +49,9 @@ export type BlindScoreMode = 'applicant' | 'demo';
 export type PrepareMode = 'interaction' | 'visible' | 'submit';
 const PREPARE_MODES: readonly PrepareMode[] = ['interaction', 'visible', 'submit'];
 
+/** How long applicant mode waits for the bank's and the bureau's backends by default, in seconds. */
+const DEFAULT_PARTIES_TIMEOUT_SECONDS = 60;
+
 /** Failures after which the session cannot serve another run: the next check prepares a new one. */
 const SESSION_GONE = new Set(['session_expired', 'session_deleted', 'session_not_found', 'invalid_token', 'run_limit_reached']);
 
@@ -155,6 +158,7 @@ export class BlindScore extends LitElement {
     locale: { type: String },
     cacheKeys: { type: Boolean, attribute: 'cache-keys' },
     prepare: { type: String },
+    partiesTimeout: { type: Number, attribute: 'parties-timeout' },
     strings: { attribute: false },
     defaults: { attribute: false },
     manifest: { attribute: false },
@@ -192,6 +196,11 @@ export class BlindScore extends LitElement {
   declare cacheKeys: boolean;
   /** When to prepare a check ahead of the click: `interaction` (default), `visible` or `submit`. */
   declare prepare: PrepareMode;
+  /**
+   * Applicant mode: seconds to wait for the bank's and the bureau's backends to upload their part
+   * (`parties-timeout`, default 60), then the retriable error `parties_timeout`.
+   */
+  declare partiesTimeout: number;
   /** Overrides of any visible string, by id (see `translations/en.ts`). */
   declare strings: Partial<Translation> | undefined;
   /** Starting answers, e.g. values the bank already knows. */
@@ -238,6 +247,7 @@ export class BlindScore extends LitElement {
     this.mode = 'applicant';
     this.cacheKeys = false;
     this.prepare = 'interaction';
+    this.partiesTimeout = DEFAULT_PARTIES_TIMEOUT_SECONDS;
     this.stage = SessionStage.Idle;
     this.steps = initialSteps();
     this.values = {};
@@ -320,6 +330,11 @@ export class BlindScore extends LitElement {
         `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`,
       );
     }
+  }
+
+  private get partiesTimeoutMs(): number {
+    const seconds = Number(this.partiesTimeout);
+    return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_PARTIES_TIMEOUT_SECONDS) * 1000;
   }
 
   private get prepareMode(): PrepareMode {
@@ -810,6 +825,7 @@ export class BlindScore extends LitElement {
             encrypted: (party, features) => this.takeEncryptedAhead(party, features),
             onProgress: (d) => !abort.signal.aborted && this.handleProgress('check', d),
             onUploaded: () => (uploaded = true),
+            ...(this.formMode === 'applicant' ? { partiesTimeoutMs: this.partiesTimeoutMs } : {}),
           });
           if (abort.signal.aborted) return;
           prepared.decisions++;
@@ -895,7 +911,12 @@ export class BlindScore extends LitElement {
     }
     if (this.isRunning) {
       const shown = PROGRESS_STAGES.filter((s) => this.formMode === 'applicant' || s !== SessionStage.WaitingForParties);
-      const note = this.deferral === 'save-data' ? this.t('saveDataDeferred') : undefined;
+      const note =
+        this.deferral === 'save-data'
+          ? this.t('saveDataDeferred')
+          : this.stage === SessionStage.WaitingForParties
+            ? this.t('waitingForParties', { seconds: Math.round(this.partiesTimeoutMs / 1000) })
+            : undefined;
       return renderProgress(c, this.steps, shown as ProgressStage[], currentLocale(), this.handleCancel, note);
     }
     const asked = askedFeatures(manifest);

@@ -81,6 +81,8 @@ interface Scenario {
 export const SCENARIOS: Record<string, Scenario> = {
   pk_test_demo: { demo: true },
   pk_test_applicant: { demo: false, partiesAfterMs: 300 },
+  /** Applicant mode whose bank and bureau backends never upload (the host forgot the hand-off). */
+  pk_test_parties_absent: { demo: false },
   pk_test_rate_limited: {
     demo: true,
     createError: new ApiError(429, 'rate_limited', 'too many sessions from this address', { retriable: true }),

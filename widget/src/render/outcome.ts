@@ -78,6 +78,8 @@ export function errorMessageId(code: string): MessageId {
   switch (code) {
     case 'origin_not_allowed':
       return 'errorOrigin';
+    case 'parties_timeout':
+      return 'errorPartiesTimeout';
     case 'network_error':
     case 'stream_ended':
       return 'errorNetwork';

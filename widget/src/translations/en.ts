@@ -35,6 +35,8 @@ export const en = {
   stepDone: 'done',
   bytesProgress: '{sent} of {total} sent',
   queued: 'Queued: {count} ahead',
+  waitingForParties:
+    'The bank and the credit bureau add their part from their own systems, usually within seconds. This check gives up after {seconds} seconds.',
   saveDataDeferred: 'Data saver is on, so the encrypted key is prepared only now that you asked for a check.',
   approvedTitle: 'Likely approved',
   approvedBody: 'Based on these answers, you would likely be approved for this card.',
@@ -55,6 +57,7 @@ export const en = {
   errorNetwork: 'The service could not be reached. Check your connection and try again.',
   errorBusy: 'The service is busy. Please try again in a moment.',
   errorSession: 'This session has ended. Please start again.',
+  errorPartiesTimeout: 'The bank and the credit bureau did not send their part in time. Please try again in a moment.',
   errorConfig: 'This form is not set up correctly. Please contact the bank.',
   errorOrigin: 'This page ({origin}) is not allowed to use the eligibility service. Please contact the bank.',
   errorCrypto: 'This browser could not run the encryption.',

@@ -33,6 +33,8 @@ export const fr: Translation = {
   stepDone: 'terminé',
   bytesProgress: '{sent} sur {total} envoyés',
   queued: 'En file d’attente : {count} avant vous',
+  waitingForParties:
+    'La banque et le bureau de crédit ajoutent leur part depuis leurs propres systèmes, en général en quelques secondes. Cette vérification abandonne après {seconds} secondes.',
   saveDataDeferred: 'L’économiseur de données est activé : la clé chiffrée n’est préparée que maintenant, à votre demande.',
   approvedTitle: 'Accord probable',
   approvedBody: 'D’après ces réponses, cette carte vous serait probablement accordée.',
@@ -55,6 +57,7 @@ export const fr: Translation = {
   errorNetwork: 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
   errorBusy: 'Le service est occupé. Réessayez dans un instant.',
   errorSession: 'Cette session est terminée. Veuillez recommencer.',
+  errorPartiesTimeout: 'La banque et le bureau de crédit n’ont pas envoyé leur part à temps. Veuillez réessayer dans un instant.',
   errorConfig: 'Ce formulaire est mal configuré. Veuillez contacter la banque.',
   errorOrigin: 'Cette page ({origin}) n’est pas autorisée à utiliser le service d’éligibilité. Veuillez contacter la banque.',
   errorCrypto: 'Ce navigateur n’a pas pu effectuer le chiffrement.',
