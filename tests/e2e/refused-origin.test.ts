@@ -3,6 +3,7 @@
  * through wrangler, no evaluator needed): the gateway's refusal carries the CORS headers the page
  * needs to read it, so the element reports `origin_not_allowed` naming the origin instead of a
  * network failure, and its error view says so. (The headers themselves: tests/workerd/auth.test.ts.)
+ * And an error found while the page loads reaches a listener that a later script adds.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -82,5 +83,22 @@ test('a refused origin reads origin_not_allowed, with its origin named, from the
   expect(events[0]!.message).toContain(refusedOrigin);
   // Chromium logs the 403 itself; what it must not log is a CORS failure.
   expect(consoleErrors.filter((e) => /CORS|Access-Control/i.test(e))).toEqual([]);
+  await page.close();
+});
+
+test('an error found at load reaches a listener that a later script of the page adds', async () => {
+  const page = await browser.newPage();
+  // Plain http to a host that is not loopback: refused at once, with no request, while the page loads.
+  bankPage = `<!doctype html><html lang="en"><head><script type="module" src="/blind-score.js"></script></head><body>
+    <blind-score gateway-url="http://bank.example" publishable-key="${KEYS.acme.publishable}" mode="applicant"></blind-score>
+    <script type="module">
+      globalThis.__errors = [];
+      document.querySelector('blind-score').addEventListener('blind-score:error', (e) => globalThis.__errors.push(e.detail.code));
+    </script></body></html>`;
+  await page.goto(`${refusedOrigin}/`);
+  await expect
+    .poll(() => page.locator('blind-score').locator('[part~="error-code"]').textContent(), { timeout: 30_000 })
+    .toContain('insecure_gateway');
+  await expect.poll(() => page.evaluate(() => (globalThis as unknown as { __errors: string[] }).__errors)).toEqual(['insecure_gateway']);
   await page.close();
 });

@@ -9,7 +9,9 @@ import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptCompactInputs, encryptPartyInputs } from './support/inputs.ts';
-import { KEYS } from './support/tenants.ts';
+import { KEYS, testTenants } from './support/tenants.ts';
+
+const ACME_BRAND = { theme: 'night', variables: { accent: '#60a5fa' } };
 
 let gw: TestGateway;
 let manifest: Manifest;
@@ -17,7 +19,7 @@ const { clientKey, compressedServerKeyBytes: serverKey } = loadTestKeys('tunifor
 const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
 
 beforeAll(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ tenants: testTenants({ acme: { appearance: ACME_BRAND } }) });
   manifest = await getManifest(gw);
 });
 afterAll(() => gw?.dispose());
@@ -369,6 +371,19 @@ describe('CORS', () => {
     expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
     const noOrigin = await gw.fetch('/v1/sessions', { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } });
     await expectError(noOrigin, 403, 'origin_not_allowed');
+  });
+
+  test('GET /v1/appearance: the tenant\u2019s brand, or null, for its own origins', async () => {
+    const acme = await gw.fetch('/v1/appearance', { headers: { ...pk('acme'), origin: KEYS.acme.origin } });
+    expect(acme.status).toBe(200);
+    expect(await acme.json()).toEqual({ appearance: ACME_BRAND });
+    const demo = await gw.fetch('/v1/appearance', { headers: { ...pk('demo'), origin: KEYS.demo.origin } });
+    expect(await demo.json()).toEqual({ appearance: null });
+    await expectError(
+      await gw.fetch('/v1/appearance', { headers: { ...pk('acme'), origin: KEYS.demo.origin } }),
+      403,
+      'origin_not_allowed',
+    );
   });
 
   test('responses allow exactly the authenticated tenant\u2019s origin', async () => {

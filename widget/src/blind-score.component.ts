@@ -2,6 +2,7 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { updateWhenLocaleChanges } from '@lit/localize';
 import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
+import { Appearance, applyAppearance } from './appearance.ts';
 import { mergeLabels, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient, type SessionHandle } from './api/gateway-client.ts';
@@ -147,6 +148,7 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @event blind-score:decision - `{ decision, approved, explanation, modelVersion }` once decrypted.
  * @event blind-score:error - `{ code, message, retriable }` when a check or the manifest fails.
  * @event blind-score:session - `{ sessionId, missingParties }` once the gateway session exists.
+ * @event blind-score:form - `{ answersKept }` when the form is shown again after a check, a result or an error (Change my answers, Edit answers, Cancel: kept; Start over: not).
  */
 export class BlindScore extends LitElement {
   static override styles = styles;
@@ -163,6 +165,7 @@ export class BlindScore extends LitElement {
     defaults: { attribute: false },
     manifest: { attribute: false },
     labels: { attribute: false },
+    appearance: { attribute: false },
     stage: { state: true },
     steps: { state: true },
     values: { state: true },
@@ -209,6 +212,16 @@ export class BlindScore extends LitElement {
   declare manifest: Manifest | undefined;
   /** Overrides of the manifest's form texts (labels, help, option names, panel headings). */
   declare labels: LabelOverrides | undefined;
+  /**
+   * A brand in one object: `theme` (`default`, which follows the system's dark mode, `night`,
+   * `flat`), `variables` (the `--blind-score-*` properties by camelCase name) and `rules` (CSS
+   * declarations per part). See `appearance.ts`.
+   */
+  declare appearance: Appearance | undefined;
+  private appliedAppearance: { appearance: Appearance | undefined; sheet: CSSStyleSheet | undefined } = {
+    appearance: undefined,
+    sheet: undefined,
+  };
 
   private abort: AbortController | undefined;
   private manifestRequest: Promise<void> | undefined;
@@ -324,12 +337,29 @@ export class BlindScore extends LitElement {
       this.values = { ...initialValues(askedFeatures(this.manifest), this.formMode, this.defaults), ...this.editedValues };
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
+    if (changed.has('appearance')) this.applyAppearance();
     if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
       warnOnce(
         DevWarning.UnknownPrepare,
         `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`,
       );
     }
+  }
+
+  /** The tenant's appearance (`GET /v1/appearance`), used while the page sets none. */
+  private tenantAppearance: Appearance | undefined;
+
+  private applyAppearance(): void {
+    const parsed = Appearance.safeParse(this.appearance ?? this.tenantAppearance ?? {});
+    if (!parsed.success) {
+      warnOnce(
+        DevWarning.InvalidAppearance,
+        `appearance ignored: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const appearance = parsed.success ? parsed.data : undefined;
+    const sheet = applyAppearance(this, this.renderRoot as ShadowRoot, appearance, this.appliedAppearance);
+    this.appliedAppearance = { appearance, sheet };
   }
 
   private get partiesTimeoutMs(): number {
@@ -395,7 +425,18 @@ export class BlindScore extends LitElement {
 
   private async loadManifest(): Promise<void> {
     try {
-      const manifest = await this.client().manifest(parseManifest);
+      const client = this.client();
+      // The tenant's brand, when the page sets none; a form without it is still a form.
+      if (this.appearance === undefined) {
+        client.appearance().then(
+          (appearance) => {
+            this.tenantAppearance = appearance ?? undefined;
+            if (this.appearance === undefined) this.applyAppearance();
+          },
+          () => undefined,
+        );
+      }
+      const manifest = await client.manifest(parseManifest);
       checkedManifests.add(manifest);
       this.manifest = manifest;
     } catch (e) {
@@ -517,7 +558,7 @@ export class BlindScore extends LitElement {
     if (this.isRunning) this.cancel();
     this.editedValues = {};
     if (this.manifest) this.values = initialValues(askedFeatures(this.manifest), this.formMode, this.defaults);
-    this.showForm(`#${fieldId(this.firstField)}`);
+    this.showForm(`#${fieldId(this.firstField)}`, false);
   }
 
   /** Whether every field is valid; shows the messages when not. */
@@ -628,7 +669,7 @@ export class BlindScore extends LitElement {
       (prepared) => {
         if (this.preparation === prep) this.preparation = undefined;
         if (abort.signal.aborted) {
-          client.deleteSession(prepared.session).catch(() => undefined);
+          this.forgetSession(prepared.session, client);
           throw new BlindScoreError('cancelled', 'cancelled');
         }
         this.prepared = prepared;
@@ -639,7 +680,7 @@ export class BlindScore extends LitElement {
         if (this.preparation === prep) this.preparation = undefined;
         // A half-prepared session is of no use to anyone: forget its keys now, not at the TTL
         // (a cancelled one was deleted by the cancel).
-        if (prep.session && !abort.signal.aborted) client.deleteSession(prep.session).catch(() => undefined);
+        if (prep.session && !abort.signal.aborted) this.forgetSession(prep.session, client);
         const error = toBlindScoreError(e);
         if (error.code === 'worker_crashed' || error.code === 'cancelled') this.keys = undefined;
         throw error;
@@ -719,10 +760,7 @@ export class BlindScore extends LitElement {
     prep.abort.abort();
     // Key generation is one long wasm call: only stopping the worker stops it.
     if (!prep.done.includes('keygen')) this.stopWorker();
-    if (prep.session && this.gatewayUrl && this.publishableKey)
-      this.client()
-        .deleteSession(prep.session)
-        .catch(() => undefined);
+    if (prep.session && this.gatewayUrl && this.publishableKey) this.forgetSession(prep.session, this.client());
   }
 
   private stopWorker(): void {
@@ -739,9 +777,17 @@ export class BlindScore extends LitElement {
     this.prepared = undefined;
     this.rerunOnly = false;
     if (!prepared || !this.gatewayUrl || !this.publishableKey) return;
-    this.client()
-      .deleteSession(prepared.session)
-      .catch(() => undefined);
+    this.forgetSession(prepared.session, this.client());
+  }
+
+  /** Sessions this element asked the gateway to delete: each is deleted once, whoever asks again. */
+  private readonly deletedSessions = new WeakSet<SessionHandle>();
+
+  /** Deletes a session at the gateway (keys, ciphertexts, results), once. */
+  private forgetSession(session: SessionHandle, client: GatewayClient): void {
+    if (this.deletedSessions.has(session)) return;
+    this.deletedSessions.add(session);
+    client.deleteSession(session).catch(() => undefined);
   }
 
   private validate(): Answers | null {
@@ -765,7 +811,9 @@ export class BlindScore extends LitElement {
     return this.invalidCount === 0 ? answers : null;
   }
 
-  private showForm(focus: string): void {
+  private showForm(focus: string, answersKept = true): void {
+    // A host showing something beside the last result (an "apply now" box) takes it away now.
+    if (this.stage !== SessionStage.Idle) emit(this, 'blind-score:form', { answersKept });
     this.stage = SessionStage.Idle;
     this.failure = null;
     this.decision = null;
@@ -836,7 +884,7 @@ export class BlindScore extends LitElement {
           this.lastAnswers = undefined;
           this.rerunOnly = false;
           this.pendingFocus = '[part~="result"]';
-          this.announcement = this.t('resultReady', { title: this.t(decision.approved ? 'approvedTitle' : 'deniedTitle') });
+          this.announcement = this.resultAnnouncement(decision);
           emit(this, 'blind-score:decision', decision);
           return;
         } catch (e) {
@@ -866,6 +914,24 @@ export class BlindScore extends LitElement {
       if (!error.retriable) this.dropPrepared();
       this.fail(error);
     }
+  }
+
+  /**
+   * What the live region says of a result: the host's slotted content where it replaces ours
+   * (`approved`/`denied`, and `explain` under a denial), else our title.
+   */
+  private resultAnnouncement(decision: BlindScoreDecisionDetail): string {
+    const slotted = (name: string) =>
+      [...this.children]
+        .filter((c) => c.getAttribute('slot') === name)
+        .map((c) => c.textContent ?? '')
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    const outcome = slotted(decision.decision);
+    const explain = decision.approved ? '' : slotted('explain');
+    const title = outcome || this.t(decision.approved ? 'approvedTitle' : 'deniedTitle');
+    return this.t('resultReady', { title: explain ? `${title} ${explain}` : title });
   }
 
   /** Shows what a preparation the check waits for has done already. */
@@ -907,6 +973,7 @@ export class BlindScore extends LitElement {
           employed: this.decidedEmployment,
         },
         onChange: this.prepared ? this.handleChange : undefined,
+        showModelVersion: this.formMode === 'demo',
       });
     }
     if (this.isRunning) {

@@ -13,6 +13,7 @@ export const DevWarning = {
   KeyCacheFailed: 'key-cache-failed',
   UnanswerableWorkerRequest: 'unanswerable-worker-request',
   OriginNotAllowed: 'origin-not-allowed',
+  InvalidAppearance: 'invalid-appearance',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

@@ -46,7 +46,8 @@ export function renderResult(
   {
     employment = { assumed: false, employed: undefined },
     onChange,
-  }: { employment?: EmploymentContext; onChange?: (() => void) | undefined } = {},
+    showModelVersion = false,
+  }: { employment?: EmploymentContext; onChange?: (() => void) | undefined; showModelVersion?: boolean } = {},
 ): TemplateResult {
   const approved = d.approved;
   const message = approved ? null : explanationMessage(d, employment);
@@ -65,7 +66,12 @@ export function renderResult(
       </slot>
       ${explanation}
     </div>
-    <p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>
+    ${
+      // A model hash means nothing to an applicant; the demo shows it, the event always carries it.
+      showModelVersion
+        ? html`<p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>`
+        : nothing
+    }
     <div part="actions" class="actions">
       ${onChange ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>` : nothing}
       <button part="reset" class="secondary" type="button" @click=${onReset}>${c.t('startOver')}</button>
