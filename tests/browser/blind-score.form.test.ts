@@ -10,7 +10,7 @@ import type { Manifest } from '../../model/manifest.ts';
 import { askedFeatures } from '../../widget/src/form/values.ts';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
 import { loadManifest } from './support/fixtures.ts';
-import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts } from './support/element.ts';
+import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts, snap } from './support/element.ts';
 
 /** The features the model reads from a party, in form order: all the form may ask for. */
 const readBy = (manifest: Manifest, party: string) =>
@@ -76,6 +76,21 @@ describe('form: applicant mode', () => {
     expect(getComputedStyle(control(el, 'age')).borderLeftWidth).to.equal('1px');
     const sign = getComputedStyle(el.shadowRoot!.querySelector('#field-total_income-error')!, '::before').content;
     expect(sign).to.contain('\u26A0');
+  });
+
+  it('names the currency of money fields, as the locale writes it', async () => {
+    const label = () => el.shadowRoot!.querySelector('label[for="field-total_income"]')!.textContent!.trim();
+    expect(label()).to.equal('Yearly income');
+    el.currency = 'GBP';
+    await el.updateComplete;
+    expect(label()).to.equal('Yearly income (£)');
+    el.currency = 'EUR';
+    el.locale = 'fr';
+    await waitUntil(() => label().startsWith('Revenu annuel'));
+    expect(label()).to.equal('Revenu annuel (€)');
+    el.locale = 'en';
+    el.currency = undefined;
+    await el.updateComplete;
   });
 
   it('says "3e" is not a number, and writes limits as the locale does', async () => {
@@ -218,6 +233,7 @@ describe('appearance', () => {
     part<HTMLButtonElement>(el, 'submit')!.click();
     await el.updateComplete;
     expect(background(el)).to.equal('rgb(255, 255, 255)');
+    await snap('theme-default', el);
     for (const [theme, surface] of [
       ['night', 'rgb(17, 24, 39)'],
       ['flat', 'rgb(249, 250, 251)'],
@@ -226,6 +242,7 @@ describe('appearance', () => {
       await el.updateComplete;
       expect(background(el), theme).to.equal(surface);
       await audit(el);
+      await snap(`theme-${theme}`, el);
     }
     el.appearance = undefined;
     await el.updateComplete;
@@ -233,6 +250,7 @@ describe('appearance', () => {
     try {
       expect(background(el)).to.equal('rgb(17, 24, 39)');
       await audit(el);
+      await snap('theme-default-dark', el);
     } finally {
       await emulateMedia({ colorScheme: 'light' });
     }

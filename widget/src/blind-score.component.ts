@@ -3,7 +3,7 @@ import { updateWhenLocaleChanges } from '@lit/localize';
 import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
 import { Appearance, applyAppearance } from './appearance.ts';
-import { mergeLabels, type LabelOverrides } from './form/labels.ts';
+import { currencySymbol, mergeLabels, withCurrency, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient, type SessionHandle } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
@@ -161,6 +161,7 @@ export class BlindScore extends LitElement {
     cacheKeys: { type: Boolean, attribute: 'cache-keys' },
     prepare: { type: String },
     partiesTimeout: { type: Number, attribute: 'parties-timeout' },
+    currency: { type: String },
     strings: { attribute: false },
     defaults: { attribute: false },
     manifest: { attribute: false },
@@ -204,6 +205,8 @@ export class BlindScore extends LitElement {
    * (`parties-timeout`, default 60), then the retriable error `parties_timeout`.
    */
   declare partiesTimeout: number;
+  /** The ISO 4217 code of the bank's currency (`GBP`, `EUR`, …): money fields say it ("Yearly income (£)"). */
+  declare currency: string | undefined;
   /** Overrides of any visible string, by id (see `translations/en.ts`). */
   declare strings: Partial<Translation> | undefined;
   /** Starting answers, e.g. values the bank already knows. */
@@ -338,6 +341,9 @@ export class BlindScore extends LitElement {
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
     if (changed.has('appearance')) this.applyAppearance();
+    if (changed.has('currency') && this.currency && currencySymbol(this.currency, 'en') === null) {
+      warnOnce(DevWarning.UnknownCurrency, `currency must be an ISO 4217 code such as "EUR", got "${this.currency}"; no currency is shown`);
+    }
     if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
       warnOnce(
         DevWarning.UnknownPrepare,
@@ -448,7 +454,9 @@ export class BlindScore extends LitElement {
 
   private renderContext(manifest: Manifest): RenderContext {
     const locale = currentLocale();
-    return { t: this.t, texts: mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels) };
+    const texts = mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels);
+    const symbol = this.currency ? currencySymbol(this.currency, locale) : null;
+    return { t: this.t, texts: symbol ? withCurrency(texts, symbol) : texts };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ export const DevWarning = {
   UnanswerableWorkerRequest: 'unanswerable-worker-request',
   OriginNotAllowed: 'origin-not-allowed',
   InvalidAppearance: 'invalid-appearance',
+  UnknownCurrency: 'unknown-currency',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 
