@@ -554,9 +554,10 @@ export class BlindScore extends LitElement {
       this.stopPreparation();
     }
     if (!this.isRunning) return;
+    // The worker keeps its keys: an encryption or decryption under way takes a moment, its answer
+    // is dropped, and the prepared session (made with these keys) serves the next check. (A key
+    // generation, one long wasm call, was stopped with the preparation above.)
     this.abort?.abort();
-    // A key generation is one long wasm call: only stopping the worker stops it.
-    if (!preparing && (this.stage === SessionStage.Encrypting || this.stage === SessionStage.Decrypting)) this.stopWorker();
     this.showForm('[part~="submit"]');
     this.announcement = this.t('cancelled');
   }
@@ -776,6 +777,8 @@ export class BlindScore extends LitElement {
     this.encryptedAhead.clear();
     this.keys = undefined;
     this.warming = undefined;
+    // A session prepared with the keys just lost cannot be checked on again.
+    this.dropPrepared();
   }
 
   /** Forgets the prepared session (its keys and answers) at the gateway now rather than at its TTL. */
