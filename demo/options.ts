@@ -14,6 +14,19 @@ const Port = z.coerce
   .min(1, { error: 'must be between 1 and 65535' })
   .max(65_535, { error: 'must be between 1 and 65535' });
 
+/** A web origin as browsers send it: scheme, host and port only (`https://bank.example`, `http://localhost:3000`). */
+const WebOrigin = z.string().refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === s;
+    } catch {
+      return false;
+    }
+  },
+  { error: (issue) => `${String(issue.input)} is not an origin: scheme, host and port only, e.g. http://localhost:3000` },
+);
+
 export const StackOptions = z
   .object({
     /** The demo bank page. 4173 is one of the origins the development tenant allows out of the box. */
@@ -29,6 +42,8 @@ export const StackOptions = z
       .default(join(ROOT, 'demo', '.run')),
     /** Also print every service's log lines, prefixed with its name. */
     verbose: z.boolean().default(false),
+    /** More origins the local tenant allows, e.g. a page of your own that embeds the widget. */
+    allowOrigins: z.array(WebOrigin).default([]),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -53,6 +68,7 @@ export const OPTION_SOURCES = {
   evaluatorPort: { flag: '--evaluator-port', env: 'BLINDSCORE_EVALUATOR_PORT' },
   runDir: { flag: '--run-dir', env: 'BLINDSCORE_RUN_DIR' },
   verbose: { flag: '--verbose', env: 'BLINDSCORE_VERBOSE' },
+  allowOrigins: { flag: '--allow-origin', env: 'BLINDSCORE_ALLOW_ORIGINS' },
 } as const satisfies Record<keyof StackOptions, { flag: string; env: string }>;
 
 export class OptionsError extends Error {
@@ -70,6 +86,8 @@ Options (environment variable in brackets):
   --evaluator-port <n>  evaluator port, default 8790 [BLINDSCORE_EVALUATOR_PORT]
   --run-dir <path>      built page, gateway state and logs, default demo/.run [BLINDSCORE_RUN_DIR]
   --verbose             also print the services' logs [BLINDSCORE_VERBOSE=1]
+  --allow-origin <url>  also allow this page origin (repeatable), e.g. http://localhost:3000
+                        [BLINDSCORE_ALLOW_ORIGINS, space-separated]
   --help                this text`;
 
 /** Reads flags and environment variables; `null` when `--help` was asked for. */
@@ -82,6 +100,7 @@ export function parseStackOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'evaluator-port': { type: 'string' },
       'run-dir': { type: 'string' },
       verbose: { type: 'boolean' },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -102,6 +121,7 @@ export function parseStackOptions(argv: readonly string[], env: NodeJS.ProcessEn
     evaluatorPort: v['evaluator-port'] ?? env[OPTION_SOURCES.evaluatorPort.env],
     runDir: resolveIfSet(v['run-dir'] ?? env[OPTION_SOURCES.runDir.env]),
     verbose: v.verbose ?? (envFlag === undefined ? undefined : envFlag === '1' || envFlag === 'true'),
+    allowOrigins: v['allow-origin'] ?? env[OPTION_SOURCES.allowOrigins.env]?.split(/\s+/).filter(Boolean),
   };
   return validateStackOptions(raw);
 }

@@ -53,6 +53,8 @@ export class DemoStack {
   private readonly sharedSecret = newSharedSecret();
   private readonly partyKeys = newPartyKeys();
   private server: PreviewServer | undefined;
+  /** The local tenant's publishable key, for a page of your own (known once started). */
+  publishableKey = '';
   private closing: Promise<void> | undefined;
 
   constructor(readonly options: StackOptions) {
@@ -132,7 +134,9 @@ export class DemoStack {
     mkdirSync(this.persistDir, { recursive: true });
 
     // `localhost` too: a person may type it, and the gateway checks the exact Origin.
-    const { tenants, publishableKey } = demoTenant([`http://${HOST}:${port}`, `http://localhost:${port}`], undefined, this.partyKeys);
+    const origins = [`http://${HOST}:${port}`, `http://localhost:${port}`, ...this.options.allowOrigins];
+    const { tenants, publishableKey } = demoTenant(origins, undefined, this.partyKeys);
+    this.publishableKey = publishableKey;
     writeGatewayEnvFile(this.envFile, { evaluatorUrl: this.evaluatorUrl, sharedSecret: this.sharedSecret, tenants });
     writePartyKeyFiles(this.partyKeyDir, this.partyKeys);
     // The by-hand commands' values of earlier runs: their pages and checks are gone.

@@ -74,6 +74,14 @@ async function main(): Promise<void> {
   out('');
   out(`  BlindScore demo bank: ${stack.url}`);
   out('');
+  // What a page of one's own needs to embed the widget against this gateway.
+  out(`Embedding in a page of your own: publishable-key="${stack.publishableKey}", gateway port ${options.gatewayPort}.`);
+  out(
+    options.allowOrigins.length > 0
+      ? `Pages allowed besides the demo's: ${options.allowOrigins.join(', ')}.`
+      : 'Allow its origin with: npm start -- --allow-origin <origin>',
+  );
+  out('');
   out(`Logs: ${relative(ROOT, stack.logDir) || stack.logDir}/. Press Ctrl-C to stop.`);
 }
 

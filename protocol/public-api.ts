@@ -35,6 +35,7 @@
  * Browser-safe: depends on zod and the other `protocol/` modules only.
  */
 import { z } from 'zod';
+import { Appearance } from './appearance.ts';
 import { CompactListInputs, EncryptedResult, ModelVersion, Party, PartyInputs, PartyUpload } from './ciphertexts.ts';
 import { ApiError, type ApiErrorExtra, ErrorBody, type ErrorStatus } from './errors.ts';
 import { EvaluatorBodyLimits, RunProgress } from './evaluator-api.ts';
@@ -50,6 +51,8 @@ export const PublicRoutes = {
   openapi: '/v1/openapi.json',
   /** `GET` the public model manifest. Publishable key, or a party key. */
   manifest: '/v1/manifest',
+  /** `GET` the tenant's {@link AppearanceResponse} (its brand for the widget). Publishable key. */
+  appearance: '/v1/appearance',
   /** `POST` create a session. Publishable key + allowed Origin. */
   sessions: '/v1/sessions',
   /** `GET` status (token or party key), `DELETE` forget (token). */
@@ -291,6 +294,13 @@ export type SessionStatus = z.infer<typeof SessionStatus>;
 // Bodies
 
 /** `POST /v1/sessions` body. */
+/** `GET /v1/appearance`: the tenant's brand for the widget, `null` when it sets none. */
+export const AppearanceResponse = z
+  .object({ appearance: Appearance.meta({ id: 'Appearance' }).nullable() })
+  .strict()
+  .meta({ id: 'AppearanceResponse' });
+export type AppearanceResponse = z.infer<typeof AppearanceResponse>;
+
 export const CreateSessionRequest = z
   .object({
     /** The manifest version the widget was built against; must equal the served model's. */

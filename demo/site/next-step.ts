@@ -36,9 +36,11 @@ function showNextStep(nextStep: HTMLElement, detail: BlindScoreDecisionDetail): 
   nextStep.hidden = false;
 }
 
-/** Shows the next step in `nextStep` after each decision of `widget`, and hides it when a new check starts. */
+/** Shows the next step in `nextStep` after each decision of `widget`, and hides it when the form is back or a new check starts. */
 export function offerNextStep(widget: HTMLElement, nextStep: HTMLElement): void {
   widget.addEventListener('blind-score:decision', (e) => showNextStep(nextStep, e.detail));
+  // "Start over" or "Change my answers": the decision the step answers is gone from view.
+  widget.addEventListener('blind-score:form', () => (nextStep.hidden = true));
   // A preparation ahead of the click is not a new check: only a check hides the last decision's step.
   widget.addEventListener('blind-score:progress', (e) => {
     if (e.detail.phase === 'check') nextStep.hidden = true;

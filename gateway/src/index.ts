@@ -12,6 +12,7 @@ import { tenantCors } from './middleware/cors/index.ts';
 import { clientIp, rateLimit } from './middleware/rate-limit/index.ts';
 import { serverOnlyPartyKeys } from './middleware/server-only-party-keys/index.ts';
 import { methodNotAllowed, openApiDocument, openApiRoute } from './routes/openapi.ts';
+import { appearance } from './routes/appearance.ts';
 import { manifest } from './routes/manifest.ts';
 import { sessions } from './routes/sessions.ts';
 
@@ -33,6 +34,7 @@ app.use(
   }),
 );
 app.route(PublicRoutes.manifest, manifest);
+app.route(PublicRoutes.appearance, appearance);
 app.route(PublicRoutes.sessions, sessions);
 app.openapi(openApiRoute, (c) => c.json(openApiDocument(app) as { openapi: string }, 200));
 methodNotAllowed(app);

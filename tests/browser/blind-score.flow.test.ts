@@ -55,6 +55,7 @@ describe('flow: fresh keys, demo mode, approved', () => {
     expect(part(el, 'result-approved')).to.exist;
     expect(part(el, 'approved')!.textContent).to.contain('Likely approved');
     expect(part(el, 'explain')).to.equal(null);
+    expect(part(el, 'model-version')!.textContent).to.contain(detail.modelVersion.slice(0, 12));
     expect(focused(el)).to.equal(part(el, 'result'));
     expect(el.shadowRoot!.querySelector('[role="status"]')!.textContent).to.contain('Result ready: Likely approved');
     await audit(el);
@@ -173,6 +174,10 @@ describe('flow: cached keys', () => {
         .map((n) => n.textContent);
     expect(assigned('denied')).to.deep.equal(['Not this time.']);
     expect(assigned('explain')).to.deep.equal(['Talk to an adviser.']);
+    // The live region announces what is shown: the host's content, not the default text.
+    const status = el.shadowRoot!.querySelector('[role="status"]')!.textContent!;
+    expect(status).to.contain('Not this time.').and.to.contain('Talk to an adviser.');
+    expect(status).not.to.contain('Likely not approved');
   });
 
   it('applicant mode: waits for the bank’s and bureau’s backends, then runs', async () => {
@@ -188,6 +193,39 @@ describe('flow: cached keys', () => {
     expect(s.missingParties).to.deep.equal(['applicant', 'bank', 'bureau']);
     expect((await decision).detail.approved).to.equal(true);
     expect(progress.some((p) => p.stage === 'waiting' && p.fraction === null)).to.equal(true);
+    // An applicant is not shown a model hash (the decision event carries it for the host).
+    expect(part(el, 'model-version')).to.equal(null);
+  });
+
+  it('applicant mode: parties that never upload end, after parties-timeout, in a visible retriable error', async () => {
+    const el = await mount('pk_test_parties_absent', { mode: 'applicant' });
+    el.setAttribute('parties-timeout', '2');
+    await answer(el, 'total_income', '52000');
+    await answer(el, 'age', '41');
+    const waiting = new Promise<void>((resolve) =>
+      el.addEventListener('blind-score:progress', (e) => e.detail.stage === 'waiting' && e.detail.fraction === null && resolve()),
+    );
+    const failed = submitAndWait(el, 'blind-score:error');
+    await waiting;
+    await el.updateComplete;
+    // The wait is visible, says what it waits for and for how long.
+    expect(part(el, 'step-active')!.textContent).to.contain('Waiting for the bank and the credit bureau');
+    // The key sent is the evaluation key, which reads nothing: the step says so.
+    expect(parts(el, 'step-done')[1]!.textContent).to.contain('Sending the evaluation key (it cannot read your answers)');
+    expect(part(el, 'progress-note')!.textContent).to.contain('2 seconds');
+    await snap('applicant-waiting-for-parties', el);
+    const { detail } = await failed;
+    expect(detail).to.include({ code: 'parties_timeout', retriable: true });
+    expect(part(el, 'error-message')!.textContent).to.contain('did not send their part in time');
+    expect(part(el, 'retry')).to.exist;
+    await audit(el);
+    // "Try again" waits again on the same session, with the answers already sent.
+    const again = new Promise<void>((resolve) =>
+      el.addEventListener('blind-score:progress', (e) => e.detail.stage === 'waiting' && e.detail.fraction === null && resolve()),
+    );
+    part<HTMLButtonElement>(el, 'retry')!.click();
+    await again;
+    el.cancel();
   });
 
   it('start over returns to a fresh form with focus on its first field', async () => {

@@ -4,13 +4,13 @@
  * overrides, the locale switch, white-labeling, keyboard use and the accessibility audit.
  */
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import { FEATURE_NAMES } from '../../model/features.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { askedFeatures } from '../../widget/src/form/values.ts';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
 import { loadManifest } from './support/fixtures.ts';
-import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts } from './support/element.ts';
+import { answer, audit, control, focused, GATEWAY_URL, mount, part, parts, snap } from './support/element.ts';
 
 /** The features the model reads from a party, in form order: all the form may ask for. */
 const readBy = (manifest: Manifest, party: string) =>
@@ -60,6 +60,55 @@ describe('form: applicant mode', () => {
     // Focus moves to the first invalid field.
     expect(focused(el)).to.equal(control(el, 'total_income'));
     await audit(el);
+  });
+
+  it('lists the fields to fix as links, and shows invalid fields by more than colour', async () => {
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    await el.updateComplete;
+    const links = [...part(el, 'form-error')!.querySelectorAll('a')];
+    expect(links.map((a) => a.textContent!.trim())).to.deep.equal(['Yearly income', 'Age']);
+    expect(part(el, 'form-error')!.textContent).to.contain('Enter a value.');
+    links[1]!.click();
+    expect(focused(el)).to.equal(control(el, 'age'));
+    // A thicker edge and a sign, not only a red border.
+    expect(getComputedStyle(control(el, 'age')).borderLeftWidth).to.equal('6px');
+    await answer(el, 'age', '40');
+    expect(getComputedStyle(control(el, 'age')).borderLeftWidth).to.equal('1px');
+    const sign = getComputedStyle(el.shadowRoot!.querySelector('#field-total_income-error')!, '::before').content;
+    expect(sign).to.contain('\u26A0');
+  });
+
+  it('names the currency of money fields, as the locale writes it', async () => {
+    const label = () => el.shadowRoot!.querySelector('label[for="field-total_income"]')!.textContent!.trim();
+    expect(label()).to.equal('Yearly income');
+    el.currency = 'GBP';
+    await el.updateComplete;
+    expect(label()).to.equal('Yearly income (£)');
+    el.currency = 'EUR';
+    el.locale = 'fr';
+    await waitUntil(() => label().startsWith('Revenu annuel'));
+    expect(label()).to.equal('Revenu annuel (€)');
+    el.locale = 'en';
+    el.currency = undefined;
+    await el.updateComplete;
+  });
+
+  it('says "3e" is not a number, and writes limits as the locale does', async () => {
+    control(el, 'age').focus();
+    await sendKeys({ type: '3e' });
+    await el.updateComplete;
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('#field-age-error')!.textContent).to.contain('not a number');
+    expect(control(el, 'age').matches(':invalid')).to.equal(true);
+    await answer(el, 'total_income', '20000000');
+    expect(el.shadowRoot!.querySelector('#field-total_income-error')!.textContent).to.equal('Enter 10,000,000 or less.');
+    el.locale = 'fr';
+    await el.updateComplete;
+    await waitUntil(() => el.shadowRoot!.querySelector('#field-total_income-error')!.textContent!.includes('Saisissez'));
+    expect(el.shadowRoot!.querySelector('#field-total_income-error')!.textContent).to.equal('Saisissez 10\u202f000\u202f000 ou moins.');
+    el.locale = 'en';
+    await el.updateComplete;
   });
 
   it('checks ranges and whole numbers as the applicant types', async () => {
@@ -176,6 +225,78 @@ describe('form: applicant mode', () => {
   });
 });
 
+describe('appearance', () => {
+  const background = (el: BlindScore) => getComputedStyle(part(el, 'base')!).backgroundColor;
+
+  it('themes pass the contrast audit, with field errors shown; the default follows the dark mode', async () => {
+    const el = await mount('pk_test_applicant', { mode: 'applicant' });
+    part<HTMLButtonElement>(el, 'submit')!.click();
+    await el.updateComplete;
+    expect(background(el)).to.equal('rgb(255, 255, 255)');
+    await snap('theme-default', el);
+    for (const [theme, surface] of [
+      ['night', 'rgb(17, 24, 39)'],
+      ['flat', 'rgb(249, 250, 251)'],
+    ] as const) {
+      el.appearance = { theme };
+      await el.updateComplete;
+      expect(background(el), theme).to.equal(surface);
+      await audit(el);
+      await snap(`theme-${theme}`, el);
+    }
+    el.appearance = undefined;
+    await el.updateComplete;
+    await emulateMedia({ colorScheme: 'dark' });
+    try {
+      expect(background(el)).to.equal('rgb(17, 24, 39)');
+      await audit(el);
+      await snap('theme-default-dark', el);
+    } finally {
+      await emulateMedia({ colorScheme: 'light' });
+    }
+    expect(background(el)).to.equal('rgb(255, 255, 255)');
+  });
+
+  it('sets variables by name and styles parts by rules, and undoes them when changed', async () => {
+    const el = await mount('pk_test_applicant', { mode: 'applicant' });
+    el.appearance = { variables: { accent: '#0a5028', radius: '0' }, rules: { submit: { 'text-transform': 'uppercase' } } };
+    await el.updateComplete;
+    const submit = part(el, 'submit')!;
+    expect(getComputedStyle(submit).backgroundColor).to.equal('rgb(10, 80, 40)');
+    expect(getComputedStyle(submit).textTransform).to.equal('uppercase');
+    expect(getComputedStyle(part(el, 'base')!).borderTopLeftRadius).to.equal('0px');
+    el.appearance = { theme: 'night' };
+    await el.updateComplete;
+    expect(getComputedStyle(submit).backgroundColor).to.equal('rgb(96, 165, 250)');
+    expect(getComputedStyle(submit).textTransform).to.equal('none');
+    // A value that would open another rule is refused whole, with a development warning.
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+    try {
+      el.appearance = { variables: { accent: 'red; } [part~=submit] { display: none' } };
+      await el.updateComplete;
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings.some((w) => w.includes('[invalid-appearance]'))).to.equal(true);
+    expect(getComputedStyle(submit).display).not.to.equal('none');
+    expect(el.dataset['theme']).to.equal(undefined);
+  });
+
+  it('comes from the tenant’s configuration when the page sets none', async () => {
+    const el = await mount('pk_test_branded', { mode: 'applicant' });
+    await waitUntil(() => el.dataset['theme'] === 'flat', 'the tenant’s theme applies');
+    expect(getComputedStyle(part(el, 'submit')!).backgroundColor).to.equal('rgb(10, 80, 40)');
+    expect(background(el)).to.equal('rgb(249, 250, 251)');
+    await audit(el);
+    // The page's own appearance wins.
+    el.appearance = { theme: 'night' };
+    await el.updateComplete;
+    expect(el.dataset['theme']).to.equal('night');
+  });
+});
+
 describe('form: demo mode', () => {
   it('shows the applicant, bank and credit bureau panels, prefilled, and passes the audit', async () => {
     const el = await mount('pk_test_demo', { mode: 'demo' });
@@ -287,6 +408,24 @@ describe('development warnings', () => {
     }
     expect(warnings.filter((w) => w.includes('[insecure-gateway]'))).to.have.length(1);
     expect(warnings.filter((w) => w.includes('[no-publishable-key]'))).to.have.length(1);
+  });
+
+  it('say how to allow a refused origin, which the element reports by name', async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(' '));
+    let el: BlindScore;
+    try {
+      el = await mount('pk_test_refused_origin');
+    } finally {
+      console.warn = original;
+    }
+    const hint = warnings.filter((w) => w.includes('[origin-not-allowed]'));
+    expect(hint).to.have.length(1);
+    expect(hint[0]).to.contain(location.origin).and.to.contain('allowedOrigins').and.to.contain(`--allow-origin ${location.origin}`);
+    expect(part(el, 'error-code')!.textContent).to.contain('origin_not_allowed');
+    expect(part(el, 'error-message')!.textContent).to.contain(location.origin);
+    await audit(el);
   });
 });
 

@@ -8,7 +8,8 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import type { BlindScore } from '../../widget/src/blind-score.ts';
 import type { BlindScoreProgressDetail, PreparationStage } from '../../widget/src/events.ts';
-import { answer, audit, control, GATEWAY_URL, mount, part, seedCachedKeys, submitAndWait } from './support/element.ts';
+import { sendKeys } from '@web/test-runner-commands';
+import { answer, audit, control, focused, GATEWAY_URL, mount, part, seedCachedKeys, submitAndWait } from './support/element.ts';
 
 interface GatewayView {
   known: boolean;
@@ -182,16 +183,27 @@ describe('one session, several checks', () => {
 
   it('"Change my answers" keeps the answers; the next check uploads only inputs and gets its own decision', async () => {
     const el = await mount('pk_test_demo');
+    const startingAge = control(el, 'age').value;
     const seen = record(el);
+    const sessions: string[] = [];
+    el.addEventListener('blind-score:session', (e) => sessions.push(e.detail.sessionId));
     await answer(el, 'own_car', true);
     await answer(el, 'age', '37');
     const first = await submitAndWait(el, 'blind-score:decision');
     expect(first.detail.approved).to.equal(true);
 
-    part<HTMLButtonElement>(el, 'change')!.click();
+    // From the keyboard: the result has focus, Tab reaches "Change my answers", Enter presses it.
+    expect(focused(el)).to.equal(part(el, 'result'));
+    await sendKeys({ press: 'Tab' });
+    expect(focused(el)).to.equal(part(el, 'change'));
+    await sendKeys({ press: 'Enter' });
+    await el.updateComplete;
     await el.updateComplete;
     expect(control(el, 'age').value).to.equal('37');
     expect(control(el, 'own_car').checked).to.equal(true);
+    // Focus lands in the form, on its first field, so a screen reader continues there.
+    expect(focused(el)).to.equal(el.shadowRoot!.querySelector('form [name]'));
+    const progressBefore = seen.progress.length;
     await answer(el, 'own_car', false);
     const second = await submitAndWait(el, 'blind-score:decision');
     // The test evaluator echoes own_car: the second run's result is its own, not the first's.
@@ -199,7 +211,19 @@ describe('one session, several checks', () => {
     const view = await gatewayView(seen.sessionId!);
     expect(view.runNumber).to.equal(2);
     expect(view.partLog).to.deep.equal(ALL_PARTS);
+    // Same session, same keys: no second key generation, session or key upload.
+    expect(sessions).to.have.length(1);
+    expect(seen.prepared.filter((s) => s === 'keygen')).to.have.length(1);
+    expect(seen.progress.slice(progressBefore).some((p) => p.stage === 'keygen' || p.stage === 'uploading')).to.equal(false);
     await audit(el);
+
+    // "Start over" (Space on the focused button) clears the answers back to the starting ones.
+    part<HTMLButtonElement>(el, 'reset')!.focus();
+    await sendKeys({ press: 'Space' });
+    await el.updateComplete;
+    await el.updateComplete;
+    expect(part(el, 'form')).to.exist;
+    expect(control(el, 'age').value).to.equal(startingAge);
   });
 
   it('a session out of runs: the next check prepares a new session with the same keys', async () => {

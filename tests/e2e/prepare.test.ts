@@ -109,6 +109,44 @@ describe('preparing ahead of the click, end to end', () => {
     await expectDecisionOf(bank, second);
     expect(bank.requestsSince(changedAt).filter((r) => KEY_OR_SESSION.test(r))).toEqual([]);
     expect(await sessionsOf(bank)).toHaveLength(1);
+
+    // Cancelled while the evaluator runs, then checked again: the same session serves the next
+    // check, nothing is deleted, and nothing is refused (Chromium would log a 4xx as an error).
+    const consoleErrors: string[] = [];
+    bank.page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    const refused: string[] = [];
+    bank.page.on('response', (r) => r.status() >= 400 && refused.push(`${r.status()} ${r.request().method()} ${r.url()}`));
+    // Cancelled as the run starts, at the page's own first `running` report (before `POST …/run`:
+    // the worker was encrypting a moment ago) and at the next, from the run's progress stream (the
+    // evaluator is running), each time in the page so the moment is exact; then checked again.
+    for (const [nth, answers] of [
+      [1, first],
+      [2, second],
+    ] as const) {
+      await bank.widget.getByRole('button', { name: en.changeAnswers }).click();
+      await bank.fill(answers.features);
+      await bank.widget.evaluate((el, cancelAt) => {
+        let running = 0;
+        const cancelWhenRunning = (e: Event) => {
+          const detail = (e as CustomEvent<{ phase: string; stage: string }>).detail;
+          if (detail.phase !== 'check' || detail.stage !== 'running' || ++running < cancelAt) return;
+          el.removeEventListener('blind-score:progress', cancelWhenRunning);
+          (el as HTMLElement & { cancel(): void }).cancel();
+        };
+        el.addEventListener('blind-score:progress', cancelWhenRunning);
+      }, nth);
+      const cancelledAt = Date.now();
+      await bank.submit();
+      await bank.widget.locator('[part~="form"]').waitFor({ state: 'visible', timeout: 120_000 });
+      await bank.submit();
+      await expectDecisionOf(bank, answers);
+      const since = bank.requestsSince(cancelledAt);
+      expect(since.filter((r) => r.startsWith('DELETE') || KEY_OR_SESSION.test(r))).toEqual([]);
+      expect(since.filter((r) => /\/run$/.test(r)).length).toBeGreaterThanOrEqual(nth);
+    }
+    expect(refused).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(await sessionsOf(bank)).toHaveLength(1);
     await bank.close();
   });
 

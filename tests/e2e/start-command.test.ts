@@ -56,12 +56,24 @@ afterEach(async () => {
 describe('npm start', () => {
   it('prints one URL serving the bank page, and Ctrl-C stops every service', async () => {
     const [port, gatewayPort, evaluatorPort] = (await freePorts(3)) as [number, number, number];
-    const run = start(['--port', String(port), '--gateway-port', String(gatewayPort), '--evaluator-port', String(evaluatorPort)]);
+    const ownPage = 'http://localhost:3999';
+    const run = start([
+      '--port',
+      String(port),
+      '--gateway-port',
+      String(gatewayPort),
+      '--evaluator-port',
+      String(evaluatorPort),
+      '--allow-origin',
+      ownPage,
+    ]);
     await waitFor(() => run.stdout().includes('Ctrl-C') || run.child.exitCode !== null, 'the start-up message', 240_000);
     expect(run.child.exitCode, run.stderr()).toBeNull();
 
+    // One URL to open; the other lines say how to embed the widget elsewhere.
     const urls = run.stdout().match(/https?:\/\/\S+/g) ?? [];
-    expect(urls).toEqual([`http://127.0.0.1:${port}/`]);
+    expect(urls).toEqual([`http://127.0.0.1:${port}/`, `${ownPage}.`]);
+    const publishableKey = /publishable-key="([^"]+)"/.exec(run.stdout())?.[1];
     const page = await fetch(urls[0]!);
     expect(page.status).toBe(200);
     const csp = page.headers.get('content-security-policy') ?? '';
@@ -77,6 +89,12 @@ describe('npm start', () => {
     });
     expect(manifest.status).toBe(200);
     expect(manifest.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${port}`);
+    // `--allow-origin` adds a page of one's own to the local tenant, with the key printed.
+    const fromOwnPage = await fetch(`http://127.0.0.1:${gatewayPort}/v1/manifest`, {
+      headers: { origin: ownPage, 'x-blindscore-key': publishableKey! },
+    });
+    expect(fromOwnPage.status).toBe(200);
+    expect(fromOwnPage.headers.get('access-control-allow-origin')).toBe(ownPage);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
@@ -102,5 +120,8 @@ describe('npm start', () => {
     const run = start(['--port', '70000']);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain('--port (BLINDSCORE_PORT): must be between 1 and 65535');
+    const badOrigin = start(['--allow-origin', 'http://localhost:3000/page']);
+    expect(await badOrigin.exited).toBe(2);
+    expect(badOrigin.stderr()).toContain('--allow-origin (BLINDSCORE_ALLOW_ORIGINS): http://localhost:3000/page is not an origin');
   });
 });

@@ -39,8 +39,16 @@ describe('tenant configuration', () => {
     ['a default TTL above the maximum', { acme: { sessionTtlSeconds: { default: 600, max: 60 } } }],
     ['a publishable key shared by two tenants', { globex: { publishableKeys: ['pk_test_acme_0123456789abcdef'] } }],
     ['an unknown field', { acme: { admin: true } }],
+    ['an appearance whose value would open a CSS rule', { acme: { appearance: { variables: { accent: 'red; } * { display: none' } } } }],
+    ['an appearance with an unknown theme', { acme: { appearance: { theme: 'neon' } } }],
   ])('refuses %s', (_what, overrides) => {
     expect(TenantsConfig.safeParse(testTenants(overrides)).success).toBe(false);
+  });
+
+  test('a tenant may carry its brand for the widget', () => {
+    const appearance = { theme: 'flat', variables: { accent: '#0a5028' }, rules: { submit: { 'text-transform': 'uppercase' } } };
+    const [acme] = TenantsConfig.parse(testTenants({ acme: { appearance } }));
+    expect(acme?.appearance).toEqual(appearance);
   });
 
   test('a missing or broken TENANTS binding is a 500 whose log names fields, not values', () => {

@@ -9,7 +9,9 @@ import { loadPublicKeyTestKeys, loadTestKeys } from '../support/tfhe-keys.ts';
 import { bearer, createSession, expectError, getManifest, partyKey, putJson, putOctets, sessionStatus } from './support/client.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptCompactInputs, encryptPartyInputs } from './support/inputs.ts';
-import { KEYS } from './support/tenants.ts';
+import { KEYS, testTenants } from './support/tenants.ts';
+
+const ACME_BRAND = { theme: 'night', variables: { accent: '#60a5fa' } };
 
 let gw: TestGateway;
 let manifest: Manifest;
@@ -17,7 +19,7 @@ const { clientKey, compressedServerKeyBytes: serverKey } = loadTestKeys('tunifor
 const publicKey = loadPublicKeyTestKeys('tuniform').compactPublicKeyBytes;
 
 beforeAll(async () => {
-  gw = await startGateway();
+  gw = await startGateway({ tenants: testTenants({ acme: { appearance: ACME_BRAND } }) });
   manifest = await getManifest(gw);
 });
 afterAll(() => gw?.dispose());
@@ -89,8 +91,10 @@ describe('session token', () => {
   test('a browser on another tenant\u2019s origin cannot use a token', async () => {
     const a = await createSession(gw);
     const res = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), origin: KEYS.globex.origin } });
-    await expectError(res, 403, 'origin_not_allowed');
-    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const refused = await expectError(res, 403, 'origin_not_allowed');
+    expect(refused.message).toContain(KEYS.globex.origin);
+    // The refusal is readable by the refused page (so it can say why), and by nothing more.
+    expect(res.headers.get('access-control-allow-origin')).toBe(KEYS.globex.origin);
     const ok = await gw.fetch(`/v1/sessions/${a.sessionId}`, { headers: { ...bearer(a.token), origin: KEYS.acme.origin } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe(KEYS.acme.origin);
@@ -336,7 +340,7 @@ describe('party keys', () => {
 });
 
 describe('CORS', () => {
-  test('preflights are answered for tenants\u2019 origins and never allow the party-key header', async () => {
+  test('preflights are answered for any origin (the request itself is refused) and never allow the party-key header', async () => {
     const res = await gw.fetch('/v1/sessions', {
       method: 'OPTIONS',
       headers: {
@@ -350,12 +354,36 @@ describe('CORS', () => {
     const allowed = res.headers.get('access-control-allow-headers')!.split(/,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', PublicHeaders.publishableKey]));
     expect(allowed).not.toContain(PublicHeaders.partyKey);
-    const denied = await gw.fetch('/v1/sessions', {
+    // A preflight does nothing: answering it lets a refused page read the actual request's refusal.
+    const other = await gw.fetch('/v1/sessions', {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' },
     });
-    await expectError(denied, 403, 'origin_not_allowed');
-    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+    expect(other.status).toBe(204);
+    expect(other.headers.get('access-control-allow-origin')).toBe('https://evil.test');
+    expect(other.headers.get('access-control-allow-credentials')).toBeNull();
+    const refused = await postSession({ ...pk('acme'), origin: 'https://evil.test' });
+    const body = await expectError(refused, 403, 'origin_not_allowed');
+    expect(body).toMatchObject({ details: { origin: 'https://evil.test' } });
+    expect(body.message).toContain('https://evil.test');
+    expect(refused.headers.get('access-control-allow-origin')).toBe('https://evil.test');
+    expect(refused.headers.get('access-control-expose-headers')).toBe('x-request-id, retry-after');
+    expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
+    const noOrigin = await gw.fetch('/v1/sessions', { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } });
+    await expectError(noOrigin, 403, 'origin_not_allowed');
+  });
+
+  test('GET /v1/appearance: the tenant\u2019s brand, or null, for its own origins', async () => {
+    const acme = await gw.fetch('/v1/appearance', { headers: { ...pk('acme'), origin: KEYS.acme.origin } });
+    expect(acme.status).toBe(200);
+    expect(await acme.json()).toEqual({ appearance: ACME_BRAND });
+    const demo = await gw.fetch('/v1/appearance', { headers: { ...pk('demo'), origin: KEYS.demo.origin } });
+    expect(await demo.json()).toEqual({ appearance: null });
+    await expectError(
+      await gw.fetch('/v1/appearance', { headers: { ...pk('acme'), origin: KEYS.demo.origin } }),
+      403,
+      'origin_not_allowed',
+    );
   });
 
   test('responses allow exactly the authenticated tenant\u2019s origin', async () => {
@@ -364,7 +392,8 @@ describe('CORS', () => {
     expect(ok.headers.get('vary')).toContain('Origin');
     const other = await gw.fetch('/v1/manifest', { headers: { ...pk('acme'), origin: KEYS.demo.origin } });
     await expectError(other, 403, 'origin_not_allowed');
-    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Only the refusal is readable there; a success never is.
+    expect(other.headers.get('access-control-allow-origin')).toBe(KEYS.demo.origin);
     const openapi = await gw.fetch('/v1/openapi.json', { headers: { origin: 'https://docs.example' } });
     expect(openapi.headers.get('access-control-allow-origin')).toBe('*');
   });

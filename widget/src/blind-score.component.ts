@@ -2,7 +2,8 @@ import { LitElement, html, nothing, type PropertyValues, type TemplateResult } f
 import { updateWhenLocaleChanges } from '@lit/localize';
 import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
-import { mergeLabels, type LabelOverrides } from './form/labels.ts';
+import { Appearance, applyAppearance } from './appearance.ts';
+import { currencySymbol, mergeLabels, withCurrency, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient, type SessionHandle } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
@@ -48,6 +49,9 @@ export type BlindScoreMode = 'applicant' | 'demo';
  */
 export type PrepareMode = 'interaction' | 'visible' | 'submit';
 const PREPARE_MODES: readonly PrepareMode[] = ['interaction', 'visible', 'submit'];
+
+/** How long applicant mode waits for the bank's and the bureau's backends by default, in seconds. */
+const DEFAULT_PARTIES_TIMEOUT_SECONDS = 60;
 
 /** Failures after which the session cannot serve another run: the next check prepares a new one. */
 const SESSION_GONE = new Set(['session_expired', 'session_deleted', 'session_not_found', 'invalid_token', 'run_limit_reached']);
@@ -144,6 +148,7 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @event blind-score:decision - `{ decision, approved, explanation, modelVersion }` once decrypted.
  * @event blind-score:error - `{ code, message, retriable }` when a check or the manifest fails.
  * @event blind-score:session - `{ sessionId, missingParties }` once the gateway session exists.
+ * @event blind-score:form - `{ answersKept }` when the form is shown again after a check, a result or an error (Change my answers, Edit answers, Cancel: kept; Start over: not).
  */
 export class BlindScore extends LitElement {
   static override styles = styles;
@@ -155,10 +160,13 @@ export class BlindScore extends LitElement {
     locale: { type: String },
     cacheKeys: { type: Boolean, attribute: 'cache-keys' },
     prepare: { type: String },
+    partiesTimeout: { type: Number, attribute: 'parties-timeout' },
+    currency: { type: String },
     strings: { attribute: false },
     defaults: { attribute: false },
     manifest: { attribute: false },
     labels: { attribute: false },
+    appearance: { attribute: false },
     stage: { state: true },
     steps: { state: true },
     values: { state: true },
@@ -192,6 +200,13 @@ export class BlindScore extends LitElement {
   declare cacheKeys: boolean;
   /** When to prepare a check ahead of the click: `interaction` (default), `visible` or `submit`. */
   declare prepare: PrepareMode;
+  /**
+   * Applicant mode: seconds to wait for the bank's and the bureau's backends to upload their part
+   * (`parties-timeout`, default 60), then the retriable error `parties_timeout`.
+   */
+  declare partiesTimeout: number;
+  /** The ISO 4217 code of the bank's currency (`GBP`, `EUR`, …): money fields say it ("Yearly income (£)"). */
+  declare currency: string | undefined;
   /** Overrides of any visible string, by id (see `translations/en.ts`). */
   declare strings: Partial<Translation> | undefined;
   /** Starting answers, e.g. values the bank already knows. */
@@ -200,6 +215,16 @@ export class BlindScore extends LitElement {
   declare manifest: Manifest | undefined;
   /** Overrides of the manifest's form texts (labels, help, option names, panel headings). */
   declare labels: LabelOverrides | undefined;
+  /**
+   * A brand in one object: `theme` (`default`, which follows the system's dark mode, `night`,
+   * `flat`), `variables` (the `--blind-score-*` properties by camelCase name) and `rules` (CSS
+   * declarations per part). See `appearance.ts`.
+   */
+  declare appearance: Appearance | undefined;
+  private appliedAppearance: { appearance: Appearance | undefined; sheet: CSSStyleSheet | undefined } = {
+    appearance: undefined,
+    sheet: undefined,
+  };
 
   private abort: AbortController | undefined;
   private manifestRequest: Promise<void> | undefined;
@@ -238,6 +263,7 @@ export class BlindScore extends LitElement {
     this.mode = 'applicant';
     this.cacheKeys = false;
     this.prepare = 'interaction';
+    this.partiesTimeout = DEFAULT_PARTIES_TIMEOUT_SECONDS;
     this.stage = SessionStage.Idle;
     this.steps = initialSteps();
     this.values = {};
@@ -314,12 +340,37 @@ export class BlindScore extends LitElement {
       this.values = { ...initialValues(askedFeatures(this.manifest), this.formMode, this.defaults), ...this.editedValues };
     }
     if (changed.has('gatewayUrl') || changed.has('publishableKey')) this.checkConfiguration();
+    if (changed.has('appearance')) this.applyAppearance();
+    if (changed.has('currency') && this.currency && currencySymbol(this.currency, 'en') === null) {
+      warnOnce(DevWarning.UnknownCurrency, `currency must be an ISO 4217 code such as "EUR", got "${this.currency}"; no currency is shown`);
+    }
     if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
       warnOnce(
         DevWarning.UnknownPrepare,
         `prepare must be "interaction", "visible" or "submit", got "${String(this.prepare)}"; using "interaction"`,
       );
     }
+  }
+
+  /** The tenant's appearance (`GET /v1/appearance`), used while the page sets none. */
+  private tenantAppearance: Appearance | undefined;
+
+  private applyAppearance(): void {
+    const parsed = Appearance.safeParse(this.appearance ?? this.tenantAppearance ?? {});
+    if (!parsed.success) {
+      warnOnce(
+        DevWarning.InvalidAppearance,
+        `appearance ignored: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const appearance = parsed.success ? parsed.data : undefined;
+    const sheet = applyAppearance(this, this.renderRoot as ShadowRoot, appearance, this.appliedAppearance);
+    this.appliedAppearance = { appearance, sheet };
+  }
+
+  private get partiesTimeoutMs(): number {
+    const seconds = Number(this.partiesTimeout);
+    return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_PARTIES_TIMEOUT_SECONDS) * 1000;
   }
 
   private get prepareMode(): PrepareMode {
@@ -380,7 +431,18 @@ export class BlindScore extends LitElement {
 
   private async loadManifest(): Promise<void> {
     try {
-      const manifest = await this.client().manifest(parseManifest);
+      const client = this.client();
+      // The tenant's brand, when the page sets none; a form without it is still a form.
+      if (this.appearance === undefined) {
+        client.appearance().then(
+          (appearance) => {
+            this.tenantAppearance = appearance ?? undefined;
+            if (this.appearance === undefined) this.applyAppearance();
+          },
+          () => undefined,
+        );
+      }
+      const manifest = await client.manifest(parseManifest);
       checkedManifests.add(manifest);
       this.manifest = manifest;
     } catch (e) {
@@ -392,7 +454,9 @@ export class BlindScore extends LitElement {
 
   private renderContext(manifest: Manifest): RenderContext {
     const locale = currentLocale();
-    return { t: this.t, texts: mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels) };
+    const texts = mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels);
+    const symbol = this.currency ? currencySymbol(this.currency, locale) : null;
+    return { t: this.t, texts: symbol ? withCurrency(texts, symbol) : texts };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -490,9 +554,10 @@ export class BlindScore extends LitElement {
       this.stopPreparation();
     }
     if (!this.isRunning) return;
+    // The worker keeps its keys: an encryption or decryption under way takes a moment, its answer
+    // is dropped, and the prepared session (made with these keys) serves the next check. (A key
+    // generation, one long wasm call, was stopped with the preparation above.)
     this.abort?.abort();
-    // A key generation is one long wasm call: only stopping the worker stops it.
-    if (!preparing && (this.stage === SessionStage.Encrypting || this.stage === SessionStage.Decrypting)) this.stopWorker();
     this.showForm('[part~="submit"]');
     this.announcement = this.t('cancelled');
   }
@@ -502,7 +567,7 @@ export class BlindScore extends LitElement {
     if (this.isRunning) this.cancel();
     this.editedValues = {};
     if (this.manifest) this.values = initialValues(askedFeatures(this.manifest), this.formMode, this.defaults);
-    this.showForm(`#${fieldId(this.firstField)}`);
+    this.showForm(`#${fieldId(this.firstField)}`, false);
   }
 
   /** Whether every field is valid; shows the messages when not. */
@@ -613,7 +678,7 @@ export class BlindScore extends LitElement {
       (prepared) => {
         if (this.preparation === prep) this.preparation = undefined;
         if (abort.signal.aborted) {
-          client.deleteSession(prepared.session).catch(() => undefined);
+          this.forgetSession(prepared.session, client);
           throw new BlindScoreError('cancelled', 'cancelled');
         }
         this.prepared = prepared;
@@ -624,7 +689,7 @@ export class BlindScore extends LitElement {
         if (this.preparation === prep) this.preparation = undefined;
         // A half-prepared session is of no use to anyone: forget its keys now, not at the TTL
         // (a cancelled one was deleted by the cancel).
-        if (prep.session && !abort.signal.aborted) client.deleteSession(prep.session).catch(() => undefined);
+        if (prep.session && !abort.signal.aborted) this.forgetSession(prep.session, client);
         const error = toBlindScoreError(e);
         if (error.code === 'worker_crashed' || error.code === 'cancelled') this.keys = undefined;
         throw error;
@@ -704,10 +769,7 @@ export class BlindScore extends LitElement {
     prep.abort.abort();
     // Key generation is one long wasm call: only stopping the worker stops it.
     if (!prep.done.includes('keygen')) this.stopWorker();
-    if (prep.session && this.gatewayUrl && this.publishableKey)
-      this.client()
-        .deleteSession(prep.session)
-        .catch(() => undefined);
+    if (prep.session && this.gatewayUrl && this.publishableKey) this.forgetSession(prep.session, this.client());
   }
 
   private stopWorker(): void {
@@ -715,6 +777,8 @@ export class BlindScore extends LitElement {
     this.encryptedAhead.clear();
     this.keys = undefined;
     this.warming = undefined;
+    // A session prepared with the keys just lost cannot be checked on again.
+    this.dropPrepared();
   }
 
   /** Forgets the prepared session (its keys and answers) at the gateway now rather than at its TTL. */
@@ -724,9 +788,17 @@ export class BlindScore extends LitElement {
     this.prepared = undefined;
     this.rerunOnly = false;
     if (!prepared || !this.gatewayUrl || !this.publishableKey) return;
-    this.client()
-      .deleteSession(prepared.session)
-      .catch(() => undefined);
+    this.forgetSession(prepared.session, this.client());
+  }
+
+  /** Sessions this element asked the gateway to delete: each is deleted once, whoever asks again. */
+  private readonly deletedSessions = new WeakSet<SessionHandle>();
+
+  /** Deletes a session at the gateway (keys, ciphertexts, results), once. */
+  private forgetSession(session: SessionHandle, client: GatewayClient): void {
+    if (this.deletedSessions.has(session)) return;
+    this.deletedSessions.add(session);
+    client.deleteSession(session).catch(() => undefined);
   }
 
   private validate(): Answers | null {
@@ -750,7 +822,9 @@ export class BlindScore extends LitElement {
     return this.invalidCount === 0 ? answers : null;
   }
 
-  private showForm(focus: string): void {
+  private showForm(focus: string, answersKept = true): void {
+    // A host showing something beside the last result (an "apply now" box) takes it away now.
+    if (this.stage !== SessionStage.Idle) emit(this, 'blind-score:form', { answersKept });
     this.stage = SessionStage.Idle;
     this.failure = null;
     this.decision = null;
@@ -758,6 +832,13 @@ export class BlindScore extends LitElement {
   }
 
   private fail(error: BlindScoreError): void {
+    if (error.code === 'origin_not_allowed') {
+      const origin = location.origin;
+      warnOnce(
+        DevWarning.OriginNotAllowed,
+        `the gateway refused this page's origin ${origin}: add "${origin}" to the tenant's allowedOrigins (locally: npm start -- --allow-origin ${origin})`,
+      );
+    }
     this.failure = error;
     this.stage = SessionStage.Failed;
     this.pendingFocus = '#error-title';
@@ -803,6 +884,7 @@ export class BlindScore extends LitElement {
             encrypted: (party, features) => this.takeEncryptedAhead(party, features),
             onProgress: (d) => !abort.signal.aborted && this.handleProgress('check', d),
             onUploaded: () => (uploaded = true),
+            ...(this.formMode === 'applicant' ? { partiesTimeoutMs: this.partiesTimeoutMs } : {}),
           });
           if (abort.signal.aborted) return;
           prepared.decisions++;
@@ -813,7 +895,7 @@ export class BlindScore extends LitElement {
           this.lastAnswers = undefined;
           this.rerunOnly = false;
           this.pendingFocus = '[part~="result"]';
-          this.announcement = this.t('resultReady', { title: this.t(decision.approved ? 'approvedTitle' : 'deniedTitle') });
+          this.announcement = this.resultAnnouncement(decision);
           emit(this, 'blind-score:decision', decision);
           return;
         } catch (e) {
@@ -843,6 +925,24 @@ export class BlindScore extends LitElement {
       if (!error.retriable) this.dropPrepared();
       this.fail(error);
     }
+  }
+
+  /**
+   * What the live region says of a result: the host's slotted content where it replaces ours
+   * (`approved`/`denied`, and `explain` under a denial), else our title.
+   */
+  private resultAnnouncement(decision: BlindScoreDecisionDetail): string {
+    const slotted = (name: string) =>
+      [...this.children]
+        .filter((c) => c.getAttribute('slot') === name)
+        .map((c) => c.textContent ?? '')
+        .join(' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    const outcome = slotted(decision.decision);
+    const explain = decision.approved ? '' : slotted('explain');
+    const title = outcome || this.t(decision.approved ? 'approvedTitle' : 'deniedTitle');
+    return this.t('resultReady', { title: explain ? `${title} ${explain}` : title });
   }
 
   /** Shows what a preparation the check waits for has done already. */
@@ -884,11 +984,17 @@ export class BlindScore extends LitElement {
           employed: this.decidedEmployment,
         },
         onChange: this.prepared ? this.handleChange : undefined,
+        showModelVersion: this.formMode === 'demo',
       });
     }
     if (this.isRunning) {
       const shown = PROGRESS_STAGES.filter((s) => this.formMode === 'applicant' || s !== SessionStage.WaitingForParties);
-      const note = this.deferral === 'save-data' ? this.t('saveDataDeferred') : undefined;
+      const note =
+        this.deferral === 'save-data'
+          ? this.t('saveDataDeferred')
+          : this.stage === SessionStage.WaitingForParties
+            ? this.t('waitingForParties', { seconds: Math.round(this.partiesTimeoutMs / 1000) })
+            : undefined;
       return renderProgress(c, this.steps, shown as ProgressStage[], currentLocale(), this.handleCancel, note);
     }
     const asked = askedFeatures(manifest);
@@ -912,7 +1018,7 @@ export class BlindScore extends LitElement {
 
   /** The applicant-facing text of the current error, if any (for hosts that render their own). */
   get errorText(): string | null {
-    return this.failure ? this.t(errorMessageId(this.failure.code)) : null;
+    return this.failure ? this.t(errorMessageId(this.failure.code), { origin: location.origin }) : null;
   }
 }
 

@@ -4,29 +4,71 @@
  */
 import { css } from 'lit';
 
+/** The night theme's colours, also the default theme's under `prefers-color-scheme: dark`. */
+const nightTokens = css`
+  --_theme-accent: #60a5fa;
+  --_theme-accent-hover: #93c5fd;
+  --_theme-accent-contrast: #0b1220;
+  --_theme-text: #f9fafb;
+  --_theme-muted: #9ca3af;
+  --_theme-surface: #111827;
+  --_theme-subtle: #1f2937;
+  --_theme-border: #374151;
+  --_theme-input-border: #9ca3af;
+  --_theme-success: #4ade80;
+  --_theme-success-bg: #052e16;
+  --_theme-danger: #f87171;
+  --_theme-danger-bg: #450a0a;
+  --_theme-focus: #93c5fd;
+  color-scheme: dark;
+`;
+
 export const styles = css`
+  /* Theme defaults (appearance.theme; the default follows prefers-color-scheme), then the
+     host's --blind-score-* properties over them. */
   :host {
-    --_accent: var(--blind-score-accent, #1d4ed8);
-    --_accent-hover: var(--blind-score-accent-hover, #1e40af);
-    --_accent-contrast: var(--blind-score-accent-contrast, #ffffff);
-    --_text: var(--blind-score-text, #111827);
-    --_muted: var(--blind-score-muted, #4b5563);
-    --_surface: var(--blind-score-surface, #ffffff);
-    --_subtle: var(--blind-score-subtle, #f3f4f6);
-    --_border: var(--blind-score-border, #d1d5db);
-    --_input-border: var(--blind-score-input-border, #6b7280);
-    --_success: var(--blind-score-success, #15803d);
-    --_success-bg: var(--blind-score-success-bg, #f0fdf4);
-    --_danger: var(--blind-score-danger, #b91c1c);
-    --_danger-bg: var(--blind-score-danger-bg, #fef2f2);
-    --_focus: var(--blind-score-focus-ring, #2563eb);
-    --_font: var(--blind-score-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
-    --_heading-font: var(--blind-score-heading-font, var(--_font));
-    --_font-size: var(--blind-score-font-size, 1rem);
-    --_radius: var(--blind-score-radius, 0.5rem);
-    --_control-radius: var(--blind-score-control-radius, 0.375rem);
-    --_space: var(--blind-score-space, 1rem);
-    --_max-width: var(--blind-score-max-width, 56rem);
+    --_theme-accent: #1d4ed8;
+    --_theme-accent-hover: #1e40af;
+    --_theme-accent-contrast: #ffffff;
+    --_theme-text: #111827;
+    --_theme-muted: #4b5563;
+    --_theme-surface: #ffffff;
+    --_theme-subtle: #f3f4f6;
+    --_theme-border: #d1d5db;
+    --_theme-input-border: #6b7280;
+    --_theme-success: #15803d;
+    --_theme-success-bg: #f0fdf4;
+    --_theme-danger: #b91c1c;
+    --_theme-danger-bg: #fef2f2;
+    --_theme-focus: #2563eb;
+    --_theme-font: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+    --_theme-heading-font: var(--_font);
+    --_theme-font-size: 1rem;
+    --_theme-radius: 0.5rem;
+    --_theme-control-radius: 0.375rem;
+    --_theme-space: 1rem;
+    --_theme-max-width: 56rem;
+    --_accent: var(--blind-score-accent, var(--_theme-accent));
+    --_accent-hover: var(--blind-score-accent-hover, var(--_theme-accent-hover));
+    --_accent-contrast: var(--blind-score-accent-contrast, var(--_theme-accent-contrast));
+    --_text: var(--blind-score-text, var(--_theme-text));
+    --_muted: var(--blind-score-muted, var(--_theme-muted));
+    --_surface: var(--blind-score-surface, var(--_theme-surface));
+    --_subtle: var(--blind-score-subtle, var(--_theme-subtle));
+    --_border: var(--blind-score-border, var(--_theme-border));
+    --_input-border: var(--blind-score-input-border, var(--_theme-input-border));
+    --_success: var(--blind-score-success, var(--_theme-success));
+    --_success-bg: var(--blind-score-success-bg, var(--_theme-success-bg));
+    --_danger: var(--blind-score-danger, var(--_theme-danger));
+    --_danger-bg: var(--blind-score-danger-bg, var(--_theme-danger-bg));
+    --_focus: var(--blind-score-focus-ring, var(--_theme-focus));
+    --_font: var(--blind-score-font, var(--_theme-font));
+    --_heading-font: var(--blind-score-heading-font, var(--_theme-heading-font));
+    --_font-size: var(--blind-score-font-size, var(--_theme-font-size));
+    --_radius: var(--blind-score-radius, var(--_theme-radius));
+    --_control-radius: var(--blind-score-control-radius, var(--_theme-control-radius));
+    --_space: var(--blind-score-space, var(--_theme-space));
+    --_max-width: var(--blind-score-max-width, var(--_theme-max-width));
 
     display: block;
     color: var(--_text);
@@ -34,6 +76,24 @@ export const styles = css`
     font-size: var(--_font-size);
     line-height: 1.5;
     container-type: inline-size;
+  }
+  /* night: dark surfaces, every pair still AA (text 4.5:1, controls and focus 3:1). */
+  :host([data-theme='night']) {
+    ${nightTokens}
+  }
+  /* The default theme follows the system's dark mode. */
+  @media (prefers-color-scheme: dark) {
+    :host(:not([data-theme])),
+    :host([data-theme='default']) {
+      ${nightTokens}
+    }
+  }
+  /* flat: square corners, no outer frame, a tinted surface. */
+  :host([data-theme='flat']) {
+    --_theme-radius: 0;
+    --_theme-control-radius: 0;
+    --_theme-surface: #f9fafb;
+    --_theme-border: #f9fafb;
   }
   :host([hidden]) {
     display: none;
@@ -111,7 +171,8 @@ export const styles = css`
     display: grid;
     gap: var(--_space);
     /* As many columns as fit: one in a narrow panel, two or three in a wide one. */
-    grid-template-columns: repeat(auto-fill, minmax(min(100%, 14rem), 1fr));
+    /* 16rem: the longest option ("Own house or apartment") fits its select uncut. */
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, 16rem), 1fr));
   }
   @container (min-width: 34rem) {
     .panels.demo {
@@ -159,9 +220,28 @@ export const styles = css`
     outline: 3px solid var(--_focus);
     outline-offset: 2px;
   }
-  [aria-invalid='true'] {
+  /* As specific as the control rules above, and after them: an invalid field must look it. */
+  input[aria-invalid='true'],
+  select[aria-invalid='true'] {
     border-color: var(--_danger);
     border-width: 2px;
+    border-left-width: 6px;
+  }
+  /* Not by colour alone: a thicker left edge above, and a warning sign before each message. */
+  .field-error::before {
+    content: '\\26A0\\FE0E' / '';
+    margin-inline-end: 0.375em;
+  }
+  .form-error p {
+    margin: 0;
+  }
+  .form-error ul {
+    margin: calc(var(--_space) * 0.25) 0 0;
+    padding-inline-start: 1.25em;
+  }
+  .form-error a {
+    color: inherit;
+    text-decoration: underline;
   }
   .field-error,
   .form-error {

@@ -12,6 +12,9 @@ export const DevWarning = {
   UnknownLocale: 'unknown-locale',
   KeyCacheFailed: 'key-cache-failed',
   UnanswerableWorkerRequest: 'unanswerable-worker-request',
+  OriginNotAllowed: 'origin-not-allowed',
+  InvalidAppearance: 'invalid-appearance',
+  UnknownCurrency: 'unknown-currency',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

@@ -76,7 +76,14 @@ export interface BlindScoreSessionDetail {
   missingParties: string[];
 }
 
+/** The form is shown again (after a check, a result or an error): what the host showed beside a result is stale. */
+export interface BlindScoreFormDetail {
+  /** `false` after "Start over" (the starting answers), else the applicant's answers are kept. */
+  answersKept: boolean;
+}
+
 export interface BlindScoreEventMap {
+  'blind-score:form': CustomEvent<BlindScoreFormDetail>;
   'blind-score:progress': CustomEvent<BlindScoreProgressDetail>;
   'blind-score:decision': CustomEvent<BlindScoreDecisionDetail>;
   'blind-score:error': CustomEvent<BlindScoreErrorDetail>;
@@ -86,9 +93,43 @@ export interface BlindScoreEventMap {
 
 type DetailOf<K extends keyof BlindScoreEventMap> = BlindScoreEventMap[K] extends CustomEvent<infer D> ? D : never;
 
-/** Dispatches one of the element's events; they bubble and cross the shadow boundary. */
+/**
+ * Whether the page's own scripts have all run: parsing is over and `DOMContentLoaded` has been
+ * dispatched (deferred and module scripts run before it, in document order).
+ */
+function pageScriptsRan(): boolean {
+  if (typeof document === 'undefined' || document.readyState === 'complete') return true;
+  if (document.readyState === 'loading') return false;
+  const navigation = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
+  return navigation === undefined || navigation.domContentLoadedEventEnd > 0;
+}
+
+/** Events held until the page's scripts have run, in order (`null` once they have). */
+let held: (() => void)[] | null = pageScriptsRan() ? null : [];
+if (held) {
+  // A task after DOMContentLoaded: listeners added in a DOMContentLoaded handler are in place too.
+  document.addEventListener(
+    'DOMContentLoaded',
+    () =>
+      setTimeout(() => {
+        const queue = held ?? [];
+        held = null;
+        for (const dispatch of queue) dispatch();
+      }),
+    { once: true },
+  );
+}
+
+/**
+ * Dispatches one of the element's events; they bubble and cross the shadow boundary. While the
+ * page is still loading its scripts, events wait (in order) until a task after
+ * `DOMContentLoaded`, so a listener added by any script of the page, before or after the
+ * element's own, sees every event, an error found at load included.
+ */
 export function emit<K extends keyof BlindScoreEventMap>(target: EventTarget, name: K, detail: DetailOf<K>): void {
-  target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  const dispatch = () => target.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  if (held) held.push(dispatch);
+  else dispatch();
 }
 
 declare global {

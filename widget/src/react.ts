@@ -24,6 +24,8 @@ export const BlindScore = createComponent({
     onDecision: event('blind-score:decision'),
     onError: event('blind-score:error'),
     onSession: event('blind-score:session'),
+    onPrepared: event('blind-score:prepared'),
+    onForm: event('blind-score:form'),
   },
   displayName: 'BlindScore',
 });

@@ -7,6 +7,7 @@
  * a demo flag (the session token may then upload every party's inputs, as the widget's demo
  * panels encrypt bank and bureau in the page), session TTL bounds and rate limits.
  */
+import { Appearance } from '../../../protocol/appearance.ts';
 import { z } from 'zod';
 import { RUNS_PER_SESSION, SESSION_TTL_SECONDS } from '../../../protocol/public-api.ts';
 import { parseBinding } from './parse.ts';
@@ -68,6 +69,8 @@ export const TenantConfig = z
      * deleted, expires or its run ends): each costs the evaluator memory, which a script with the
      * public publishable key could otherwise fill. Past either cap: 429 `too_many_active_sessions`.
      */
+    /** The tenant's brand for the widget (`GET /v1/appearance`): a partner's page gets it with no code. */
+    appearance: Appearance.optional(),
     activeSessions: z
       .object({
         /** All IPs together. */

@@ -19,6 +19,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import * as tfhe from 'node-tfhe';
 import type { Party, PartyUpload } from '../../../protocol/ciphertexts.ts';
+import type { Appearance } from '../../../protocol/appearance.ts';
 import { ApiError } from '../../../protocol/errors.ts';
 import {
   BEARER_PREFIX,
@@ -64,6 +65,10 @@ interface Scenario {
   hang?: boolean;
   /** Serve a manifest that fails the schema. */
   badManifest?: boolean;
+  /** Refuse the page's origin, as the gateway does for an origin its tenant does not allow. */
+  refuseOrigin?: boolean;
+  /** The tenant's appearance (`GET /v1/appearance`). */
+  appearance?: Appearance;
   /** Label the result's explanation bits one bin lower than the manifest does. */
   shiftResultBins?: boolean;
   /** The explanation bins that echo `own_property` (the others echo `own_car`, the decision). */
@@ -79,6 +84,8 @@ interface Scenario {
 export const SCENARIOS: Record<string, Scenario> = {
   pk_test_demo: { demo: true },
   pk_test_applicant: { demo: false, partiesAfterMs: 300 },
+  /** Applicant mode whose bank and bureau backends never upload (the host forgot the hand-off). */
+  pk_test_parties_absent: { demo: false },
   pk_test_rate_limited: {
     demo: true,
     createError: new ApiError(429, 'rate_limited', 'too many sessions from this address', { retriable: true }),
@@ -102,6 +109,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_drop_stream: { demo: true, dropFirstStream: true },
   pk_test_hang: { demo: true, hang: true },
   pk_test_bad_manifest: { demo: true, badManifest: true },
+  pk_test_refused_origin: { demo: true, refuseOrigin: true },
+  /** A partner's tenant whose brand comes from its configuration. */
+  pk_test_branded: { demo: false, partiesAfterMs: 300, appearance: { theme: 'flat', variables: { accent: '#0a5028' } } },
   pk_test_shifted_bins: { demo: true, shiftResultBins: true },
   /** Approval with 5 to 11 years only: the widget must not say "at least 5 years". */
   pk_test_range: { demo: true, approvingBins: ['5-8', '8-11'] },
@@ -242,8 +252,16 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
 
   app.get(PublicRoutes.manifest, (c) => {
     const scenario = scenarioOf(c);
+    if (scenario.refuseOrigin) {
+      const origin = c.req.header('origin') ?? new URL(c.req.url).origin;
+      throw new ApiError(403, 'origin_not_allowed', `The origin ${origin} is not allowed for this publishable key.`, {
+        details: { origin },
+      });
+    }
     return c.json(scenario.badManifest ? { ...model.manifest, inputs: [] } : model.manifest);
   });
+
+  app.get(PublicRoutes.appearance, (c) => c.json({ appearance: scenarioOf(c).appearance ?? null }));
 
   app.post(PublicRoutes.sessions, async (c) => {
     const scenario = scenarioOf(c);
@@ -276,7 +294,11 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
 
   app.get(PublicRoutes.session, (c) => c.json(status(sessionOf(c))));
 
+  /** DELETE requests per session id, answered or not (a page should send one). */
+  const deleteRequests = new Map<string, number>();
   app.delete(PublicRoutes.session, (c) => {
+    const id = c.req.param('sessionId') ?? '';
+    deleteRequests.set(id, (deleteRequests.get(id) ?? 0) + 1);
     const s = sessionOf(c);
     sessions.delete(s.id);
     deleted.set(s.id, s);
@@ -291,6 +313,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     return c.json({
       known: true,
       deleted: deleted.has(id),
+      deleteRequests: deleteRequests.get(id) ?? 0,
       partLog: s.partLog,
       serverKey: s.serverKey !== undefined,
       runNumber: s.runNumber,

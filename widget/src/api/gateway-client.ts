@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import {
+  AppearanceResponse,
   BEARER_PREFIX,
   CreateSessionResponse,
   InputsAccepted,
@@ -75,6 +76,11 @@ export class GatewayClient {
     } catch (e) {
       throw new BlindScoreError('invalid_manifest', e instanceof Error ? e.message : String(e));
     }
+  }
+
+  /** `GET /v1/appearance`: the tenant's brand, or `null`. Not retried: the form does not wait for it. */
+  async appearance(signal?: AbortSignal): Promise<AppearanceResponse['appearance']> {
+    return (await this.json(PublicRoutes.appearance, { headers: this.publishableHeaders(), signal }, AppearanceResponse, false)).appearance;
   }
 
   async createSession(body: CreateSessionRequest, signal?: AbortSignal): Promise<CreateSessionResponse> {

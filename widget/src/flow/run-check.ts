@@ -34,6 +34,11 @@ export interface CheckOptions {
    */
   encrypted?: (party: Party, features: Record<string, boolean | number | string>) => Promise<PartyInputs> | undefined;
   onProgress: (detail: StageProgress) => void;
+  /**
+   * Applicant mode: how long to wait for the bank's and the bureau's backends to upload before
+   * failing with the retriable `parties_timeout`.
+   */
+  partiesTimeoutMs?: number;
   /** Called once every input of this check is accepted: a retry may then only re-run. */
   onUploaded?: () => void;
 }
@@ -81,19 +86,35 @@ async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
   );
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 1 });
 
-  // The last answer to arrive knows who is still missing.
+  // The last answer to arrive knows who is still missing. With nothing uploaded this time (a
+  // retry after the parties timed out, or unchanged answers), only the session's state knows.
   const missing = accepted.reduce<Party[]>((m, a) => (a.missing.length < m.length ? a.missing : m), accepted[0]?.missing ?? []);
-  if (missing.length > 0) {
+  if (missing.length > 0 || accepted.length === 0) {
     o.onProgress({ stage: SessionStage.WaitingForParties, fraction: null });
-    const ready = await follow(
-      o,
+    const ready = await waitForParties(o, session);
+    if (ready.state === 'failed') throw runFailure(ready);
+  }
+  o.onProgress({ stage: SessionStage.WaitingForParties, fraction: 1 });
+}
+
+/** Follows the session until every party's inputs are in, for at most `partiesTimeoutMs`. */
+async function waitForParties(o: CheckOptions, session: SessionHandle): Promise<SessionProgress> {
+  const timeout = o.partiesTimeoutMs === undefined ? undefined : AbortSignal.timeout(o.partiesTimeoutMs);
+  const signal = timeout ? AbortSignal.any([o.signal, timeout]) : o.signal;
+  try {
+    return await follow(
+      { ...o, signal },
       session,
       (u) => u.state !== 'created' && u.state !== 'keys',
       () => undefined,
     );
-    if (ready.state === 'failed') throw runFailure(ready);
+  } catch (e) {
+    if (timeout?.aborted && !o.signal.aborted) {
+      const seconds = Math.round(o.partiesTimeoutMs! / 1000);
+      throw new BlindScoreError('parties_timeout', `the bank's and the credit bureau's inputs did not arrive within ${seconds} s`, true);
+    }
+    throw e;
   }
-  o.onProgress({ stage: SessionStage.WaitingForParties, fraction: 1 });
 }
 
 /** Starts (or, after a retriable failure, restarts) the run, follows it and decrypts the result. */

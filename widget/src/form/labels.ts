@@ -29,3 +29,23 @@ export function mergeLabels(base: FeatureTexts, o: LabelOverrides | undefined): 
     no: o.no ?? base.no,
   };
 }
+
+/** The features whose values are amounts of money, in the bank's currency. */
+const MONEY_FEATURES: readonly FeatureName[] = ['total_income'];
+
+/** The currency's symbol as `locale` writes it (`£`, `€`, `$`), or `null` for a code Intl does not know. */
+export function currencySymbol(currency: string, locale: string): string | null {
+  try {
+    const parts = new Intl.NumberFormat(locale, { style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).formatToParts(0);
+    return parts.find((p) => p.type === 'currency')?.value ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Money fields' labels with the currency they are in: "Yearly income (£)". */
+export function withCurrency(texts: FeatureTexts, symbol: string): FeatureTexts {
+  const fields = { ...texts.fields };
+  for (const name of MONEY_FEATURES) fields[name] = { ...fields[name], label: `${fields[name].label} (${symbol})` };
+  return { ...texts, fields };
+}

@@ -13,6 +13,12 @@ import type { FeatureDescriptor, Manifest } from '../../../model/manifest.ts';
 import type { MessageId } from '../translations/en.ts';
 
 export type RawValue = string | boolean;
+
+/**
+ * What a number field holds when the browser could not read the text typed into it (`3e`,
+ * `1,2.3`: `validity.badInput`, where the input's value is `''`): "not a number", not "empty".
+ */
+export const UNREADABLE_NUMBER = 'NaN';
 export type RawValues = Partial<Record<FeatureName, RawValue>>;
 export type FeatureValue = boolean | number | string;
 

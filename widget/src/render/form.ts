@@ -1,10 +1,10 @@
 /** The form: one fieldset per party this page answers for, one field per feature. */
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, noChange, nothing, type TemplateResult } from 'lit';
 import { ifDefined } from 'lit/directives/if-defined.js';
 import type { Party } from '../../../protocol/ciphertexts.ts';
 import type { FeatureName } from '../../../model/features.ts';
 import type { FeatureDescriptor } from '../../../model/manifest.ts';
-import type { FieldError, RawValue, RawValues } from '../form/values.ts';
+import { UNREADABLE_NUMBER, type FieldError, type RawValue, type RawValues } from '../form/values.ts';
 import type { RenderContext } from './context.ts';
 
 export interface FormView {
@@ -26,13 +26,7 @@ export const fieldId = (name: string) => `field-${name}`;
 export function renderForm(c: RenderContext, v: FormView): TemplateResult {
   return html`
     <form part="form" novalidate @submit=${v.onSubmit} @focusin=${v.onFocus} @pointerenter=${v.onFocus}>
-      ${
-        v.invalidCount > 0
-          ? html`<p part="form-error" class="form-error" id="form-error" role="alert">
-            ${c.t('formInvalid', { count: v.invalidCount })}
-          </p>`
-          : nothing
-      }
+      ${v.invalidCount > 0 ? renderErrorSummary(c, v) : nothing}
       <div class="panels ${v.demo ? 'demo' : ''}">${v.parties.map((p) => renderPanel(c, v, p))}</div>
       <div part="actions" class="actions">
         <button part="submit" class="primary" type="submit">${c.t('submit')}</button>
@@ -40,6 +34,28 @@ export function renderForm(c: RenderContext, v: FormView): TemplateResult {
       <p part="privacy-note" class="note">${c.t('privacyNote')}</p>
     </form>
   `;
+}
+
+/** The alert above the form: how many answers to fix, each a link that moves focus to its field. */
+function renderErrorSummary(c: RenderContext, v: FormView): TemplateResult {
+  const invalid = v.features.filter((f) => v.errors[f.name]);
+  const go = (e: Event, name: string) => {
+    // In a shadow root a fragment link cannot reach the field: move focus ourselves.
+    e.preventDefault();
+    ((e.currentTarget as HTMLElement).getRootNode() as ShadowRoot).getElementById(fieldId(name))?.focus();
+  };
+  return html`<div part="form-error" class="form-error" id="form-error" role="alert">
+    <p>${c.t('formInvalid', { count: v.invalidCount })}</p>
+    <ul>
+      ${invalid.map((f) => {
+        const error = v.errors[f.name]!;
+        return html`<li>
+          <a href="#${fieldId(f.name)}" @click=${(e: Event) => go(e, f.name)}>${c.texts.fields[f.name].label}</a>:
+          ${c.t(error.id, error.values)}
+        </li>`;
+      })}
+    </ul>
+  </div>`;
 }
 
 function renderPanel(c: RenderContext, v: FormView, party: Party): TemplateResult {
@@ -107,10 +123,14 @@ function renderField(c: RenderContext, v: FormView, f: FeatureDescriptor): Templ
           min=${f.min}
           max=${f.max}
           step=${ifDefined(f.kind === 'integer' ? '1' : 'any')}
-          .value=${typeof value === 'string' ? value : ''}
+          .value=${value === UNREADABLE_NUMBER ? noChange : typeof value === 'string' ? value : ''}
           aria-invalid=${error ? 'true' : 'false'}
           aria-describedby=${describedBy}
-          @input=${(e: Event) => v.onInput(f.name, (e.target as HTMLInputElement).value)}
+          @input=${(e: Event) => {
+            const input = e.target as HTMLInputElement;
+            // The text stays in the field as typed; only its reading is "not a number".
+            v.onInput(f.name, input.validity.badInput ? UNREADABLE_NUMBER : input.value);
+          }}
         />`;
   return html`<div part="field" class="field">
     <label part="label" for=${id}>${label}</label>

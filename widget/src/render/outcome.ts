@@ -46,7 +46,8 @@ export function renderResult(
   {
     employment = { assumed: false, employed: undefined },
     onChange,
-  }: { employment?: EmploymentContext; onChange?: (() => void) | undefined } = {},
+    showModelVersion = false,
+  }: { employment?: EmploymentContext; onChange?: (() => void) | undefined; showModelVersion?: boolean } = {},
 ): TemplateResult {
   const approved = d.approved;
   const message = approved ? null : explanationMessage(d, employment);
@@ -65,7 +66,12 @@ export function renderResult(
       </slot>
       ${explanation}
     </div>
-    <p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>
+    ${
+      // A model hash means nothing to an applicant; the demo shows it, the event always carries it.
+      showModelVersion
+        ? html`<p part="model-version" class="note">${c.t('modelVersion', { version: d.modelVersion.slice(0, 12) })}</p>`
+        : nothing
+    }
     <div part="actions" class="actions">
       ${onChange ? html`<button part="change" class="primary" type="button" @click=${onChange}>${c.t('changeAnswers')}</button>` : nothing}
       <button part="reset" class="secondary" type="button" @click=${onReset}>${c.t('startOver')}</button>
@@ -76,6 +82,10 @@ export function renderResult(
 /** Which applicant-facing message explains an error code. */
 export function errorMessageId(code: string): MessageId {
   switch (code) {
+    case 'origin_not_allowed':
+      return 'errorOrigin';
+    case 'parties_timeout':
+      return 'errorPartiesTimeout';
     case 'network_error':
     case 'stream_ended':
       return 'errorNetwork';
@@ -91,7 +101,6 @@ export function errorMessageId(code: string): MessageId {
       return 'errorSession';
     case 'missing_credentials':
     case 'invalid_publishable_key':
-    case 'origin_not_allowed':
     case 'model_version_mismatch':
     case 'invalid_manifest':
     case 'bad_response':
@@ -114,7 +123,7 @@ export function errorMessageId(code: string): MessageId {
 export function renderError(c: RenderContext, error: BlindScoreError, onRetry: () => void, onEdit: (() => void) | null): TemplateResult {
   return html`<section part="error" class="error" role="alert" aria-labelledby="error-title">
     <h3 id="error-title" tabindex="-1">${c.t('errorTitle')}</h3>
-    <p part="error-message">${c.t(errorMessageId(error.code))}</p>
+    <p part="error-message">${c.t(errorMessageId(error.code), { origin: globalThis.location?.origin ?? '' })}</p>
     <p part="error-code" class="code">${c.t('errorCode', { code: error.code })}</p>
     <div part="actions" class="actions">
       <button part="retry" class="primary" type="button" @click=${onRetry}>${c.t('retry')}</button>

@@ -33,5 +33,9 @@ export const currentLocale = (): Locale => resolveLocale(getLocale());
  */
 export function translate(id: MessageId, overrides: Partial<Translation> | undefined, values?: Record<string, string | number>): string {
   const text = overrides?.[id] ?? msg(en[id], { id });
-  return values ? text.replace(/\{(\w+)\}/g, (m, name: string) => (name in values ? String(values[name]) : m)) : text;
+  if (!values) return text;
+  // Numbers as the locale writes them: 10,000,000 in English, 10 000 000 in French.
+  const numbers = new Intl.NumberFormat(currentLocale());
+  const shown = (v: string | number) => (typeof v === 'number' ? numbers.format(v) : v);
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in values ? shown(values[name]!) : m));
 }

@@ -1,14 +1,16 @@
 /**
- * CORS decided per tenant. A preflight carries no credential, so it is allowed for an origin
- * that some tenant allows; the actual response then carries `Access-Control-Allow-Origin` only
- * when the origin is allowed for the tenant the request authenticated as (the auth middleware
- * also refuses such requests with 403 `origin_not_allowed`). Party keys are never allowed from
- * browsers: their header is not among the allowed request headers.
+ * CORS decided per tenant. A preflight carries no credential and does nothing, so it is answered
+ * for any origin: the actual request is what the auth middleware refuses (403
+ * `origin_not_allowed`) when its origin is not allowed for the tenant it authenticates as. A
+ * successful response carries `Access-Control-Allow-Origin` only for an origin allowed by that
+ * tenant; an error response carries it for any origin, with only the headers needed to read it,
+ * so a page on a refused origin can read why (`origin_not_allowed`) instead of a bare network
+ * failure. Errors hold no tenant data: a refused origin never passes authentication. Party keys
+ * are never allowed from browsers: their header is not among the allowed request headers.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../../../../protocol/errors.ts';
 import { PublicHeaders } from '../../../../protocol/public-api.ts';
-import { tenantDirectory } from '../../config/tenants.ts';
 import type { AppEnv } from '../../env.ts';
 
 export interface TenantCorsOptions {
@@ -42,9 +44,7 @@ export function tenantCors(options: TenantCorsOptions = {}): MiddlewareHandler<A
     const isPublic = publicPaths.has(c.req.path);
     // Fetch spec: a preflight is OPTIONS with Access-Control-Request-Method.
     if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method')) {
-      if (!origin || !(isPublic || tenantDirectory(c.env.TENANTS).anyOrigin.has(origin))) {
-        throw new ApiError(403, 'origin_not_allowed', 'This origin may not call the API.');
-      }
+      if (!origin) throw new ApiError(403, 'origin_not_allowed', 'A preflight must name its Origin.');
       c.header('access-control-allow-origin', isPublic ? '*' : origin);
       c.header('access-control-allow-methods', allowMethods);
       c.header('access-control-allow-headers', allowHeaders);
@@ -55,24 +55,13 @@ export function tenantCors(options: TenantCorsOptions = {}): MiddlewareHandler<A
     await next();
     c.res.headers.append('vary', 'Origin');
     if (!origin) return;
-    let allowed = isPublic;
-    if (!allowed) {
-      const tenant = c.get('tenant');
-      // Before authentication (or when it failed) fall back to "some tenant allows it", so the
-      // browser can read the error body; nothing but the error is in such a response.
-      allowed = tenant ? tenant.allowedOrigins.includes(origin) : safeAnyOrigin(c.env.TENANTS, origin);
-    }
+    const tenant = c.get('tenant');
+    // An error is readable from any origin (it is how a refused page learns why); a success only
+    // from the authenticated tenant's origins.
+    const allowed = isPublic || c.res.status >= 400 || tenant?.allowedOrigins.includes(origin) === true;
     if (allowed) {
       c.res.headers.set('access-control-allow-origin', isPublic ? '*' : origin);
       c.res.headers.set('access-control-expose-headers', exposeHeaders);
     }
   };
-}
-
-function safeAnyOrigin(source: AppEnv['Bindings']['TENANTS'], origin: string): boolean {
-  try {
-    return tenantDirectory(source).anyOrigin.has(origin);
-  } catch {
-    return false;
-  }
 }

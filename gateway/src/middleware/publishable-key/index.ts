@@ -42,7 +42,9 @@ export function publishableKey(options: PublishableKeyOptions = {}): MiddlewareH
     c.set('tenant', tenant);
     const origin = c.req.header('origin');
     if (origin === undefined ? opts.requireOrigin : !tenant.allowedOrigins.includes(origin)) {
-      throw new ApiError(403, 'origin_not_allowed', 'This origin is not allowed for this publishable key.');
+      throw origin === undefined
+        ? new ApiError(403, 'origin_not_allowed', 'Only a web page (a request with an Origin) may do this.')
+        : new ApiError(403, 'origin_not_allowed', `The origin ${origin} is not allowed for this publishable key.`, { details: { origin } });
     }
     await next();
   };

@@ -65,7 +65,9 @@ export function sessionAccess(options: SessionAccessOptions = {}): MiddlewareHan
     c.set('tenant', tenant);
     const origin = c.req.header('origin');
     if (origin !== undefined && !tenant.allowedOrigins.includes(origin)) {
-      throw new PublicApiError(403, 'origin_not_allowed', 'This origin is not allowed for this session\u2019s tenant.');
+      throw new PublicApiError(403, 'origin_not_allowed', `The origin ${origin} is not allowed for this session\u2019s tenant.`, {
+        details: { origin },
+      });
     }
     c.set('session', {
       sessionId,
