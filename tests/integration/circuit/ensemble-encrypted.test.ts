@@ -10,17 +10,14 @@ import { compileCircuit, createPbsPool, decodePartyInputs, runCircuit, type PbsP
 import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
 import { boostTrees, boostedToOnnx } from '../../../model/boost.ts';
 import { explainEnsembleCodes } from '../../../model/ensemble.ts';
-import { featuresOf, type CreditFeatures } from '../../../model/features.ts';
+import type { CreditFeatures } from '../../../model/features.ts';
 import { importOnnxModel } from '../../../model/import-onnx.ts';
 import { readExplanation } from '../../../model/infer.ts';
-import type { EnsembleModel } from '../../../model/manifest.ts';
-import { validatePartyInputs } from '../../../model/party-inputs.ts';
-import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
+import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../model/synthetic.ts';
-import { bytesToBase64, type Party } from '../../../protocol/ciphertexts.ts';
+import { encryptApplication } from '../../support/encrypted-inputs.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 
-const PARTIES: Party[] = ['applicant', 'bank', 'bureau'];
 // Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
 const SLOW = { timeout: 20 * 60_000 };
 
@@ -31,24 +28,6 @@ beforeAll(() => {
 afterAll(async () => {
   await pool.close();
 });
-
-function encrypt(model: EnsembleModel, features: CreditFeatures, clientKey: tfhe.ShortintClientKey) {
-  return PARTIES.map((party) => {
-    const answers = Object.fromEntries(featuresOf(party).map((f) => [f, features[f]]));
-    const digits = encodePartyInputs(model.manifest.inputs, party, answers);
-    const inputs = Object.fromEntries(
-      Object.entries(digits).map(([name, ds]) => [
-        name,
-        ds.map((d) => bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt(d))))),
-      ]),
-    );
-    return validatePartyInputs(
-      model.manifest,
-      { modelVersion: model.manifest.modelVersion, party, encoding: 'shortint-compressed', inputs },
-      party,
-    );
-  });
-}
 
 describe('ONNX ensemble, encrypted', () => {
   it('decides and explains on ciphertexts as the quantized cleartext ensemble (approved, suggested bin, none)', SLOW, async () => {
@@ -73,7 +52,7 @@ describe('ONNX ensemble, encrypted', () => {
       const r = await runCircuit({
         plan,
         serverKey,
-        inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey),
+        inputs: decodePartyInputs(encryptApplication(model.manifest, features, keys.clientKey), serverKey),
         publicKeyParties: new Set(),
         pool,
       });

@@ -15,17 +15,14 @@ import {
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
 import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
-import { bytesToBase64, type Party } from '../../../protocol/ciphertexts.ts';
-import { featuresOf, type CreditFeatures } from '../../../model/features.ts';
+import type { CreditFeatures } from '../../../model/features.ts';
 import { importPmmlModel } from '../../../model/import-pmml.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import type { Model } from '../../../model/manifest.ts';
-import { validatePartyInputs } from '../../../model/party-inputs.ts';
-import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
+import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../model/synthetic.ts';
+import { encryptApplication } from '../../support/encrypted-inputs.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 
-const PARTIES: Party[] = ['applicant', 'bank', 'bureau'];
 // Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
 const SLOW = { timeout: 20 * 60_000 };
 
@@ -36,24 +33,6 @@ beforeAll(() => {
 afterAll(async () => {
   await pool.close();
 });
-
-function encrypt(model: Model, features: CreditFeatures, clientKey: tfhe.ShortintClientKey) {
-  return PARTIES.map((party) => {
-    const answers = Object.fromEntries(featuresOf(party).map((f) => [f, features[f]]));
-    const digits = encodePartyInputs(model.manifest.inputs, party, answers);
-    const inputs = Object.fromEntries(
-      Object.entries(digits).map(([name, ds]) => [
-        name,
-        ds.map((d) => bytesToBase64(tfhe.Shortint.serialize_compressed_ciphertext(tfhe.Shortint.encrypt_compressed(clientKey, BigInt(d))))),
-      ]),
-    );
-    return validatePartyInputs(
-      model.manifest,
-      { modelVersion: model.manifest.modelVersion, party, encoding: 'shortint-compressed', inputs },
-      party,
-    );
-  });
-}
 
 describe('imported model, encrypted', () => {
   it('decides and explains on ciphertexts as the cleartext imported model (approved, suggested bin, none)', SLOW, async () => {
@@ -82,7 +61,7 @@ describe('imported model, encrypted', () => {
       const r = await runCircuit({
         plan,
         serverKey,
-        inputs: decodePartyInputs(encrypt(model, features, keys.clientKey), serverKey),
+        inputs: decodePartyInputs(encryptApplication(model.manifest, features, keys.clientKey), serverKey),
         publicKeyParties: new Set(),
         pool,
       });
