@@ -244,8 +244,10 @@ export async function bench(): Promise<Record<string, unknown>> {
   const loadAverageAtStart = loadavg();
   const model = await loadDemoModel();
   const applicant = pickApplicants(model).approved;
+  // The form asks only what the model reads (the manifest's inputs): data minimisation.
+  const read = new Set(model.manifest.inputs.map((i) => i.feature));
   const fields = model.manifest.features
-    .filter((f) => applicant.features[f.name] !== undefined)
+    .filter((f) => read.has(f.name) && applicant.features[f.name] !== undefined)
     .map((f) => [f, applicant.features[f.name]] as [FeatureDescriptor, unknown]);
   const env = await startTestStack();
   const profiles: Record<string, unknown> = {};
