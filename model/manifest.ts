@@ -240,23 +240,18 @@ export const Manifest = ManifestBody.extend({ modelVersion: ModelVersion }).stri
 export type Manifest = z.infer<typeof Manifest>;
 export type ManifestBody = z.infer<typeof ManifestBody>;
 
+/** A split of a tree with at most `maxNodes` nodes: left when `code(input) ≤ threshold`. */
+function splitNode(maxNodes: number) {
+  const child = z
+    .int()
+    .min(1)
+    .max(maxNodes - 1);
+  return z.object({ type: z.literal('split'), input: z.string(), threshold: z.int().min(0).max(14), left: child, right: child }).strict();
+}
+
 /** A node of the private tree. Splits go left when `code(input) ≤ threshold`. */
 export const TreeNode = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('split'),
-      input: z.string(),
-      threshold: z.int().min(0).max(14),
-      left: z
-        .int()
-        .min(1)
-        .max(MAX_TREE_NODES - 1),
-      right: z
-        .int()
-        .min(1)
-        .max(MAX_TREE_NODES - 1),
-    })
-    .strict(),
+  splitNode(MAX_TREE_NODES),
   z
     .object({
       type: z.literal('leaf'),
@@ -312,21 +307,7 @@ export const MAX_LEAF_VALUE = 4096;
 
 /** A node of an ensemble tree: splits as in {@link TreeNode}, leaves hold an integer score. */
 export const EnsembleNode = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('split'),
-      input: z.string(),
-      threshold: z.int().min(0).max(14),
-      left: z
-        .int()
-        .min(1)
-        .max(MAX_ENSEMBLE_TREE_NODES - 1),
-      right: z
-        .int()
-        .min(1)
-        .max(MAX_ENSEMBLE_TREE_NODES - 1),
-    })
-    .strict(),
+  splitNode(MAX_ENSEMBLE_TREE_NODES),
   z.object({ type: z.literal('leaf'), value: z.int().min(-MAX_LEAF_VALUE).max(MAX_LEAF_VALUE) }).strict(),
 ]);
 export type EnsembleNode = z.infer<typeof EnsembleNode>;
