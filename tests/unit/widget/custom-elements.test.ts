@@ -1,6 +1,6 @@
 /**
  * The Custom Elements Manifest, generated as `npm run build:widget` does, lists everything the
- * README documents of `<blind-score>`: every attribute and property, event, slot and CSS part.
+ * widget README documents of `<blind-score>`: every attribute and property, event, slot and CSS part.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,7 +40,7 @@ beforeAll(() => {
     modules: Array<{ declarations?: ElementDeclaration[] }>;
   };
   element = manifest.modules.flatMap((m) => m.declarations ?? []).find((d) => d.customElement && d.tagName === 'blind-score')!;
-  readme = readFileSync('README.md', 'utf8');
+  readme = readFileSync('widget/README.md', 'utf8');
 }, 120_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -84,7 +84,7 @@ describe('custom-elements.json', () => {
   });
 
   test('has every documented attribute and property', () => {
-    const table = section('### Attributes and properties');
+    const table = section('## Attributes and properties');
     const attributes = tableColumn(table, 0);
     const properties = tableColumn(table, 1);
     expect(attributes.length).toBeGreaterThanOrEqual(5);
@@ -96,15 +96,14 @@ describe('custom-elements.json', () => {
   });
 
   test('has every documented event', () => {
-    const events = tableColumn(section('### Events'), 0);
+    const events = tableColumn(section('## Events'), 0);
     expect(events).toContain('blind-score:decision');
     for (const e of events) expect(names(element.events), e).toContain(e);
   });
 
   test('has every documented slot and CSS part', () => {
-    const text = section('### Slots and parts');
-    const slots = between(text, 'Slots:', 'Parts for');
-    const parts = between(text, 'Parts for `::part()`:', 'Colours');
+    const slots = tableColumn(section('## Slots'), 0);
+    const parts = between(section('## Styling'), 'Parts (`::part(…)`):', 'Custom properties');
     expect(slots).toContain('approved');
     expect(parts.length).toBeGreaterThan(20);
     for (const s of slots) expect(names(element.slots), s).toContain(s);
