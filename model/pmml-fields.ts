@@ -192,7 +192,12 @@ function parseNumber(value: string | null, where: string, field: string): number
       where,
     });
   }
-  return Number(value);
+  const n = Number(value);
+  // "1e999" has the form of a number but no double value: no cut can be placed at it.
+  if (!Number.isFinite(n)) {
+    throw new ModelError('invalid_pmml', `${where}: ${field} is compared with ${JSON.stringify(value)}, which is out of range`, { where });
+  }
+  return n;
 }
 
 type Comparison = 'lessThan' | 'lessOrEqual' | 'greaterThan' | 'greaterOrEqual';

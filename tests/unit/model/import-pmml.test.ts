@@ -385,6 +385,19 @@ describe('PMML import: refusals name the place', () => {
     const bad = await refusal(pmml(continuous('Age'), leaf('op', '1', '<SimplePredicate field="Age" operator="about" value="3"/>')));
     expect(bad.code).toBe('invalid_pmml');
     expect(bad.message).toContain('Node "op"');
+    // A number's form without a double value (found by `npm run fuzz`: once a RangeError).
+    for (const value of ['1e999', '-1e999']) {
+      const huge = await refusal(
+        pmml(
+          continuous('Total_income'),
+          leaf('inf', '1', `<SimplePredicate field="Total_income" operator="lessOrEqual" value="${value}"/>`),
+        ),
+      );
+      expect([huge.code, huge.message]).toEqual([
+        'invalid_pmml',
+        `Node "inf": Total_income is compared with "${value}", which is out of range`,
+      ]);
+    }
   });
 
   it('hostile documents: deep nesting, huge sibling lists, long chains, entity bombs', async () => {
