@@ -11,13 +11,16 @@
  * - `breakdownMs` (medians): `upload` (create → last input stored), `queueWait` (run requested →
  *   the evaluator starts it), `expansion` (the `expanding_key` stage), `run` (bootstraps → done);
  * - `evaluatorPeakRssMB`: the evaluator process's resident memory, sampled every 100 ms;
+ * - `machineCpuSeconds`, `cpuSecondsPerSession`: CPU the whole machine spent on the burst (/proc/stat);
  * - `failures`, `retries` (what the clients recovered from).
+ * And `p95RatioCpuFloor`: the top level's p95 over N = 1's that its CPU work alone imposes on
+ * this machine's cores (N × one session's CPU-seconds / cores / N = 1's p95).
  * Plus `loadAverage` at the start of each N: the figures are only indicative on a shared machine.
  *
  * Run: `npm run bench:gateway:burst` (e.g. `BENCH_CONCURRENCY=1,8`).
  */
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { Manifest } from '../../model/manifest.ts';
@@ -50,6 +53,14 @@ interface SessionTimes {
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** Busy and total time of all CPUs since boot, from /proc/stat (Linux), in clock ticks. */
+function cpuTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
 }
 
 async function fullSession(gw: TestGateway, manifest: Manifest, i: number, onRetry: (what: string) => void): Promise<SessionTimes> {
@@ -140,11 +151,16 @@ async function level(gw: TestGateway, evaluator: EvaluatorProcess, manifest: Man
   let peak = rssMB(evaluator.pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMB(evaluator.pid))), 100);
   const retries: string[] = [];
+  const ticks = cpuTicks();
   const started = performance.now();
   const outcomes = await Promise.allSettled(
     Array.from({ length: n }, (_, i) => fullSession(gw, manifest, i, (what) => retries.push(what))),
   );
   const wallMs = performance.now() - started;
+  const after = cpuTicks();
+  // Every process of the stack (bench client, wrangler, workerd, local R2, evaluator) and anything
+  // else running: CPU-seconds the machine spent on the burst.
+  const machineCpuSeconds = ((after.busy - ticks.busy) / (after.total - ticks.total)) * cpus().length * (wallMs / 1000);
   clearInterval(sampler);
   const times = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
@@ -170,6 +186,8 @@ async function level(gw: TestGateway, evaluator: EvaluatorProcess, manifest: Man
     },
     breakdownMs: { upload: med('uploadMs'), queueWait: med('queueWaitMs'), expansion: med('expansionMs'), run: med('runMs') },
     evaluatorPeakRssMB: round(peak),
+    machineCpuSeconds: Math.round(machineCpuSeconds * 10) / 10,
+    cpuSecondsPerSession: Math.round((machineCpuSeconds / n) * 100) / 100,
     failures,
     retries,
   };
@@ -196,6 +214,11 @@ try {
       levels,
       p95RatioTopToOne: one ? Math.round((top.timeToResultMs.p95 / one.timeToResultMs.p95) * 100) / 100 : null,
       targetP95Ratio: 4,
+      // If each of the top level's sessions costs the CPU one alone did, the last one cannot end
+      // before all that work is done on this machine's cores: the ratio no scheduling can beat.
+      p95RatioCpuFloor: one
+        ? Math.round(((top.concurrency * one.cpuSecondsPerSession) / cpus().length / (one.timeToResultMs.p95 / 1000)) * 100) / 100
+        : null,
     })}\n`,
   );
 } finally {
