@@ -14,7 +14,11 @@ export default defineConfig({
     // Offline and quiet: no telemetry, only wrangler's errors. And no rebuild mid-suite:
     // `dev.watch: false` still leaves wrangler watching wrangler.toml.
     env: { WRANGLER_LOG: 'error', WRANGLER_SEND_METRICS: 'false', WRANGLER_CI_DISABLE_CONFIG_WATCHING: 'true' },
+    // One file at a time: each starts its own wrangler, and two of them streaming 30 MB keys and
+    // thousands of fuzzed uploads side by side on two cores made wrangler's dev proxy reset
+    // connections (ECONNRESET on a key upload in a clean-clone CI run).
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 1,
+    fileParallelism: false,
   },
 });
