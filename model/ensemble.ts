@@ -9,7 +9,7 @@
  */
 import type { EnsembleBody, EnsembleNode, ExplanationSpec } from './manifest.ts';
 import { MAX_LEAF_VALUE } from './manifest.ts';
-import { assumedCodes, type Codes } from './infer.ts';
+import { explainWith, type Codes } from './infer.ts';
 
 /** The value of the leaf the codes reach in one tree. */
 export function treeValue(nodes: readonly EnsembleNode[], codes: Codes): number {
@@ -38,13 +38,7 @@ export function explainEnsembleCodes(
   codes: Codes,
   explanation: ExplanationSpec,
 ): { decision: 0 | 1; bits: (0 | 1)[] } {
-  const own = codes[explanation.input];
-  if (own === undefined) throw new RangeError(`no code for input ${explanation.input}`);
-  const held = assumedCodes(explanation);
-  const bits = explanation.bins.map((bin) =>
-    bin.code >= own && predictEnsembleCodes(ensemble, { ...codes, ...held, [explanation.input]: bin.code }) === 1 ? 1 : 0,
-  );
-  return { decision: predictEnsembleCodes(ensemble, codes), bits };
+  return explainWith((c) => predictEnsembleCodes(ensemble, c), codes, explanation);
 }
 
 /**

@@ -37,13 +37,22 @@ export function explainCodes(
   codes: Codes,
   explanation: ExplanationSpec,
 ): { decision: 0 | 1; bits: (0 | 1)[] } {
+  return explainWith((c) => predictCodes(tree, c), codes, explanation);
+}
+
+/** {@link explainCodes} for any cleartext decision function (a tree, an ensemble). */
+export function explainWith(
+  predict: (codes: Codes) => 0 | 1,
+  codes: Codes,
+  explanation: ExplanationSpec,
+): { decision: 0 | 1; bits: (0 | 1)[] } {
   const own = codes[explanation.input];
   if (own === undefined) throw new RangeError(`no code for input ${explanation.input}`);
   const held = assumedCodes(explanation);
   const bits = explanation.bins.map((bin) =>
-    bin.code >= own && predictCodes(tree, { ...codes, ...held, [explanation.input]: bin.code }) === 1 ? 1 : 0,
+    bin.code >= own && predict({ ...codes, ...held, [explanation.input]: bin.code }) === 1 ? 1 : 0,
   );
-  return { decision: predictCodes(tree, codes), bits };
+  return { decision: predict(codes), bits };
 }
 
 /** What the applicant is told. */

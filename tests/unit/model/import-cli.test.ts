@@ -1,8 +1,3 @@
-/**
- * `npm run train -- --import-pmml …` as a real process: writes a loadable artifact and prints
- * the training summary with the accuracy on `--csv`; refusals exit 1 with `code: message`.
- */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,19 +6,9 @@ import { applicationsToCsv } from '../../../model/csv.ts';
 import { loadModel } from '../../../model/manifest.ts';
 import { generateApplications } from '../../../model/synthetic.ts';
 import { approvalRate, scoreModel } from '../../../model/train.ts';
+import { train } from '../../support/train-cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'credit-tree.pmml');
-
-function train(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'model', 'train-cli.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('train CLI: --import-pmml', () => {
   it('writes the artifact and prints nodes, leaves, bootstrap counts and the accuracy on --csv', async () => {

@@ -1,9 +1,3 @@
-/**
- * `npm run train -- --import-onnx …` and `--score …` as real processes: the import writes a
- * loadable ensemble and prints its summary; scoring writes every applicant's quantized cleartext
- * decision (ensemble and single tree); refusals exit 1 with `code: message`.
- */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,18 +10,7 @@ import { predictCodes } from '../../../model/infer.ts';
 import { isEnsembleModel, loadAnyModel } from '../../../model/manifest.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../model/synthetic.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..', '..');
-
-function train(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'model', 'train-cli.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { ROOT, train } from '../../support/train-cli.ts';
 
 describe('train CLI: --import-onnx and --score', () => {
   it('imports an ONNX ensemble, then scores applicants exactly as the loaded ensemble decides', async () => {
