@@ -140,7 +140,7 @@ const Metrics = z
   })
   .strict();
 
-/** The bank's policy the tree was trained under (`model/constraints.ts`), and `--check` verifies. */
+/** The bank's policy the tree was trained under (`tools/model/constraints.ts`), and `--check` verifies. */
 export const PolicySchema = z
   .object({
     increasing: z.array(z.enum(FEATURE_NAMES as [FeatureName, ...FeatureName[]])).max(FEATURE_NAMES.length),
@@ -169,7 +169,7 @@ export const TrainedInfo = z
   .strict();
 
 /**
- * Where an imported tree came from (`import-pmml.ts`), and how well it did on the rows it was
+ * Where an imported tree came from (`tools/model/import-pmml.ts`), and how well it did on the rows it was
  * checked against (`rows` 0 and `metrics` null when none were given).
  */
 export const ImportedInfo = z
@@ -312,7 +312,7 @@ export const EnsembleNode = z.discriminatedUnion('type', [
 ]);
 export type EnsembleNode = z.infer<typeof EnsembleNode>;
 
-/** Where an imported ensemble came from (`import-onnx.ts`), and how it maps to integer scores. */
+/** Where an imported ensemble came from (`tools/model/import-onnx.ts`), and how it maps to integer scores. */
 export const OnnxImportedInfo = z
   .object({
     source: z.literal('onnx'),
@@ -328,7 +328,7 @@ export const OnnxImportedInfo = z
   })
   .strict();
 
-/** An ensemble boosted here (`boost.ts`). */
+/** An ensemble boosted here (`tools/model/boost.ts`). */
 export const BoostedInfo = z
   .object({
     source: z.literal('boosted'),

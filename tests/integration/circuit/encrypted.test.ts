@@ -23,7 +23,7 @@ import { explainCodes, readExplanation } from '../../../model/infer.ts';
 import { loadModel, type Model } from '../../../model/manifest.ts';
 import { validatePartyInputs } from '../../../model/party-inputs.ts';
 import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 

@@ -8,13 +8,13 @@ import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileCircuit, createPbsPool, decodePartyInputs, runCircuit, type PbsPool } from '../../../evaluator/circuit/index.ts';
 import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
-import { boostTrees, boostedToOnnx } from '../../../model/boost.ts';
+import { boostTrees, boostedToOnnx } from '../../../tools/model/boost.ts';
 import { explainEnsembleCodes } from '../../../model/ensemble.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
-import { importOnnxModel } from '../../../model/import-onnx.ts';
+import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
 import { readExplanation } from '../../../model/infer.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import { encryptApplication } from '../../support/encrypted-inputs.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 

@@ -27,7 +27,7 @@ import { explainCodes, readExplanation } from '../../../model/infer.ts';
 import { loadModel, type Model } from '../../../model/manifest.ts';
 import { validatePartyUpload } from '../../../model/party-inputs.ts';
 import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import { encryptPartyInputs } from '../../../party/index.ts';
 import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
 

@@ -10,7 +10,7 @@ import {
   serializeModelFile,
   type TreeFile,
 } from '../../../model/manifest.ts';
-import { DEMO_RECIPE, trainDemoModel } from '../../../model/train.ts';
+import { DEMO_RECIPE, trainDemoModel } from '../../../tools/model/train.ts';
 
 const manifestText = readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8');
 const treeText = readFileSync(new URL('../../../model/artifacts/tree.json', import.meta.url), 'utf8');

@@ -8,17 +8,17 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainCart } from '../../../model/cart.ts';
-import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from '../../../model/constraints.ts';
-import { YEARS_EMPLOYED_BINS, type CreditFeatures } from '../../../model/features.ts';
-import { predictCodes } from '../../../model/infer.ts';
-import { loadModel, sealModel, serializeModelFile, type Model, type TreeNode } from '../../../model/manifest.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { createRng } from '../../../model/random.ts';
-import { generateApplications, type LabeledApplication } from '../../../model/synthetic.ts';
-import { trainModel } from '../../../model/train.ts';
+import { trainCart } from '../../../../tools/model/cart.ts';
+import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from '../../../../tools/model/constraints.ts';
+import { YEARS_EMPLOYED_BINS, type CreditFeatures } from '../../../../model/features.ts';
+import { predictCodes } from '../../../../model/infer.ts';
+import { loadModel, sealModel, serializeModelFile, type Model, type TreeNode } from '../../../../model/manifest.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { createRng } from '../../../../tools/model/random.ts';
+import { generateApplications, type LabeledApplication } from '../../../../tools/model/synthetic.ts';
+import { trainModel } from '../../../../tools/model/train.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const ARTIFACTS = join(ROOT, 'model', 'artifacts');
 const POLICY: ModelPolicy = { ...DEFAULT_POLICY, incomeFloor: 8_000 };
 const NONE: ModelPolicy = { increasing: [], protectedAge: null, incomeFloor: null };
@@ -160,7 +160,7 @@ describe('checking an artifact', () => {
   });
 
   function trainCli(args: string[]) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'model', 'train-cli.ts'), ...args], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'model', 'train-cli.ts'), ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '' },
       encoding: 'utf8',

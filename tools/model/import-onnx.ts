@@ -28,9 +28,9 @@
  *
  * Browser-safe (no I/O).
  */
-import { ModelError } from './errors.ts';
-import { quantizeLeafValues } from './ensemble.ts';
-import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from './features.ts';
+import { ModelError } from '../../model/errors.ts';
+import { quantizeLeafValues } from '../../model/ensemble.ts';
+import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from '../../model/features.ts';
 import { float32LessThanCut, nextUp } from './float.ts';
 import {
   ENSEMBLE_KIND,
@@ -44,11 +44,11 @@ import {
   type EnsembleNode,
   type OnnxImportedInfo,
   type TreeNode,
-} from './manifest.ts';
+} from '../../model/manifest.ts';
 import { MAX_ENSEMBLE_NODES, NODE_MODES, parseOnnxEnsemble, type AttributeValue, type NodeMode, type OnnxEnsemble } from './onnx.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { domainOf, featureNamed, type Literal } from './pmml-fields.ts';
-import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from './quantize.ts';
+import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from '../../model/quantize.ts';
 import { DEFAULT_MODEL_NAME, manifestBody } from './train.ts';
 
 export interface ImportOnnxOptions {

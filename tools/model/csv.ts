@@ -6,7 +6,7 @@
  * `line 14, column Age: age must be at least 18`. Node-side (uses csv-parse).
  */
 import { parse } from 'csv-parse/sync';
-import { ModelError } from './errors.ts';
+import { ModelError } from '../../model/errors.ts';
 import {
   CSV_COLUMNS,
   CSV_TARGET_COLUMN,
@@ -15,7 +15,7 @@ import {
   FEATURE_SPECS,
   YEARS_EMPLOYED_BINS,
   type FeatureName,
-} from './features.ts';
+} from '../../model/features.ts';
 import type { LabeledApplication } from './synthetic.ts';
 
 /** One problem in a CSV file. */

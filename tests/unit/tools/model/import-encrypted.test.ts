@@ -13,15 +13,15 @@ import {
   runCircuit,
   simulateCircuit,
   type PbsPool,
-} from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../fhe/index.ts';
-import type { CreditFeatures } from '../../../model/features.ts';
-import { importPmmlModel } from '../../../model/import-pmml.ts';
-import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
-import { encryptApplication } from '../../support/encrypted-inputs.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+} from '../../../../evaluator/circuit/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../../fhe/index.ts';
+import type { CreditFeatures } from '../../../../model/features.ts';
+import { importPmmlModel } from '../../../../tools/model/import-pmml.ts';
+import { explainCodes, readExplanation } from '../../../../model/infer.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
+import { encryptApplication } from '../../../support/encrypted-inputs.ts';
+import { loadTestKeys } from '../../../support/tfhe-keys.ts';
 
 // Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
 const SLOW = { timeout: 20 * 60_000 };

@@ -8,11 +8,11 @@
  * Browser-safe (no I/O here; the CLI is `train-cli.ts`).
  */
 import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
-import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
+import { ModelError } from '../../model/errors.ts';
+import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { trainCart, type CartOptions } from './cart.ts';
-import { predictCodes } from './infer.ts';
+import { predictCodes } from '../../model/infer.ts';
 import {
   FORMAT_VERSION,
   MANIFEST_KIND,
@@ -25,8 +25,8 @@ import {
   type Model,
   type TrainingInfo,
   type TreeBody,
-} from './manifest.ts';
-import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from './quantize.ts';
+} from '../../model/manifest.ts';
+import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
 

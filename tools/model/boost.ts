@@ -19,10 +19,10 @@
  * Deterministic. Browser-safe (no I/O).
  */
 import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
-import { ModelError } from './errors.ts';
-import { quantizeLeafValues } from './ensemble.ts';
+import { ModelError } from '../../model/errors.ts';
+import { quantizeLeafValues } from '../../model/ensemble.ts';
 import { nextDown } from './float.ts';
-import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { onnxColumnValue } from './import-onnx.ts';
 import {
@@ -34,9 +34,9 @@ import {
   type EnsembleModel,
   type EnsembleNode,
   type TreeNode,
-} from './manifest.ts';
+} from '../../model/manifest.ts';
 import { writeOnnxEnsemble, type NodeMode, type OnnxEnsembleSpec } from './onnx.ts';
-import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from './quantize.ts';
+import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';
 import type { LabeledApplication } from './synthetic.ts';
 import { DEFAULT_MODEL_NAME, approvalRate, manifestBody, rocAuc, scorePredictions, splitRows, type Metrics } from './train.ts';
