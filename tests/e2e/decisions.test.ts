@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Model } from '../../model/manifest.ts';
+import type { Model } from '../../model/private-model.ts';
 import { en } from '../../widget/src/translations/en.ts';
 import { CustomersResponse, PartyInputsResponse } from '../../demo/bank-backend/api.ts';
 import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';

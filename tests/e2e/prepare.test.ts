@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { partyKeyFiles } from '../../demo/gateway-config.ts';
-import type { Model } from '../../model/manifest.ts';
+import type { Model } from '../../model/private-model.ts';
 import { PublicHeaders, publicPath } from '../../protocol/public-api.ts';
 import { en } from '../../widget/src/translations/en.ts';
 import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';

@@ -25,16 +25,16 @@ import { nextDown } from './float.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { onnxColumnValue } from './import-onnx.ts';
+import { FORMAT_VERSION } from '../../model/manifest.ts';
 import {
   ENSEMBLE_KIND,
-  FORMAT_VERSION,
   randomSalt,
   sealEnsemble,
   type BoostedInfo,
   type EnsembleModel,
   type EnsembleNode,
   type TreeNode,
-} from '../../model/manifest.ts';
+} from '../../model/private-model.ts';
 import { writeOnnxEnsemble, type NodeMode, type OnnxEnsembleSpec } from './onnx.ts';
 import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';

@@ -27,7 +27,7 @@
  * Browser-safe.
  */
 import { ModelError } from '../../model/errors.ts';
-import type { TreeNode } from '../../model/manifest.ts';
+import type { TreeNode } from '../../model/private-model.ts';
 
 export interface CartOptions {
   /** Maximum depth (root = depth 0). The circuit's noise budget favours ≤ 5. */

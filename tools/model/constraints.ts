@@ -17,7 +17,8 @@
  * Browser-safe.
  */
 import { YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
-import type { ManifestBody, TreeBody } from '../../model/manifest.ts';
+import type { ManifestBody } from '../../model/manifest.ts';
+import type { TreeBody } from '../../model/private-model.ts';
 import { quantizerLevels, quantizeValue, type EncryptedInput } from '../../model/quantize.ts';
 
 /** The policy a model must satisfy. Part of the model config (`DEMO_RECIPE.policy` for the demo). */

@@ -7,15 +7,8 @@
  */
 import { parse } from 'csv-parse/sync';
 import { ModelError } from '../../model/errors.ts';
-import {
-  CSV_COLUMNS,
-  CSV_TARGET_COLUMN,
-  CreditFeatures,
-  FEATURE_NAMES,
-  FEATURE_SPECS,
-  YEARS_EMPLOYED_BINS,
-  type FeatureName,
-} from '../../model/features.ts';
+import { CreditFeatures, FEATURE_NAMES, FEATURE_SPECS, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import { CSV_COLUMNS, CSV_TARGET_COLUMN } from './columns.ts';
 import type { LabeledApplication } from './synthetic.ts';
 
 /** One problem in a CSV file. */

@@ -30,11 +30,10 @@
  */
 import { ModelError } from '../../model/errors.ts';
 import { quantizeLeafValues } from '../../model/ensemble.ts';
-import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from '../../model/features.ts';
-import { float32LessThanCut, nextUp } from './float.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from '../../model/features.ts';
+import { CSV_COLUMNS } from './columns.ts';
 import {
   ENSEMBLE_KIND,
-  FORMAT_VERSION,
   MAX_ENSEMBLE_DEPTH,
   MAX_ENSEMBLE_TREES,
   MAX_ENSEMBLE_TREE_NODES,
@@ -44,7 +43,9 @@ import {
   type EnsembleNode,
   type OnnxImportedInfo,
   type TreeNode,
-} from '../../model/manifest.ts';
+} from '../../model/private-model.ts';
+import { float32LessThanCut, nextUp } from './float.ts';
+import { FORMAT_VERSION } from '../../model/manifest.ts';
 import { MAX_ENSEMBLE_NODES, NODE_MODES, parseOnnxEnsemble, type AttributeValue, type NodeMode, type OnnxEnsemble } from './onnx.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { domainOf, featureNamed, type Literal } from './pmml-fields.ts';

@@ -19,15 +19,8 @@
 import { collapse, flatten, type Grown } from './cart.ts';
 import { ModelError } from '../../model/errors.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
-import {
-  MAX_TREE_DEPTH,
-  MAX_TREE_NODES,
-  sealModel,
-  sha256Hex,
-  type ImportedInfo,
-  type Model,
-  type TreeNode,
-} from '../../model/manifest.ts';
+import { MAX_TREE_DEPTH, MAX_TREE_NODES, sealModel, type ImportedInfo, type Model, type TreeNode } from '../../model/private-model.ts';
+import { sha256Hex } from '../../protocol/bytes.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { FieldResolver, domainOf, literalOf, valueBits } from './pmml-fields.ts';
 import { parsePmmlTree, type PmmlNode, type PmmlPredicate, type PmmlTreeDocument } from './pmml.ts';

@@ -9,7 +9,7 @@
  */
 import type { ConstraintReport, ModelPolicy } from './constraints.ts';
 import { FEATURE_NAMES, FEATURE_SPECS } from '../../model/features.ts';
-import type { Model } from '../../model/manifest.ts';
+import type { Model } from '../../model/private-model.ts';
 import type { LabeledApplication } from './synthetic.ts';
 import type { Metrics } from './train.ts';
 

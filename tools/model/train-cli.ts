@@ -46,7 +46,7 @@ import {
   type AnyModel,
   type EnsembleModel,
   type Model,
-} from '../../model/manifest.ts';
+} from '../../model/private-model.ts';
 import { MAX_ONNX_BYTES } from './onnx.ts';
 import { modelReport } from './report.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';

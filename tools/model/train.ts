@@ -9,23 +9,13 @@
  */
 import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
 import { ModelError } from '../../model/errors.ts';
-import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import { FEATURE_NAMES, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import { FEATURE_TEXTS } from './form-texts.ts';
+import { TREE_KIND, randomSalt, sealModel, type Model, type TrainingInfo, type TreeBody } from '../../model/private-model.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { trainCart, type CartOptions } from './cart.ts';
 import { predictCodes } from '../../model/infer.ts';
-import {
-  FORMAT_VERSION,
-  MANIFEST_KIND,
-  PARAMETER_SETS,
-  TREE_KIND,
-  describeFeature,
-  randomSalt,
-  sealModel,
-  type ManifestBody,
-  type Model,
-  type TrainingInfo,
-  type TreeBody,
-} from '../../model/manifest.ts';
+import { FORMAT_VERSION, MANIFEST_KIND, PARAMETER_SETS, describeFeature, type ManifestBody } from '../../model/manifest.ts';
 import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';

@@ -10,7 +10,7 @@ import { boostTrees, boostedToOnnx, type OnnxConvention } from '../../../tools/m
 import { explainEnsembleCodes } from '../../../model/ensemble.ts';
 import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
 import { readExplanation } from '../../../model/infer.ts';
-import { sealEnsemble, type EnsembleModel } from '../../../model/manifest.ts';
+import { sealEnsemble, type EnsembleModel } from '../../../model/private-model.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../tools/model/synthetic.ts';
 

@@ -24,6 +24,7 @@ describe('browser-safe model modules', () => {
       'model/features.ts',
       'model/quantize.ts',
       'model/manifest.ts',
+      'model/private-model.ts',
       'model/party-inputs.ts',
       'model/infer.ts',
       'model/ensemble.ts',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applicationsToCsv } from '../../../../tools/model/csv.ts';
-import { loadModel } from '../../../../model/manifest.ts';
+import { loadModel } from '../../../../model/private-model.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
 import { approvalRate, scoreModel } from '../../../../tools/model/train.ts';
 import { train } from '../../../support/train-cli.ts';

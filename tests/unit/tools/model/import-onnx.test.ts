@@ -12,7 +12,7 @@ import { ModelError } from '../../../../model/errors.ts';
 import { FEATURE_SPECS, type CreditFeatures } from '../../../../model/features.ts';
 import { nextDown, nextUp } from '../../../../tools/model/float.ts';
 import { importOnnxModel, onnxRow } from '../../../../tools/model/import-onnx.ts';
-import { loadAnyModel, serializeModelFile } from '../../../../model/manifest.ts';
+import { loadAnyModel, serializeModelFile } from '../../../../model/private-model.ts';
 import { MAX_ONNX_BYTES, writeOnnxEnsemble, type OnnxEnsembleSpec } from '../../../../tools/model/onnx.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { createRng } from '../../../../tools/model/random.ts';

@@ -12,7 +12,7 @@ import { ModelError } from '../../../../model/errors.ts';
 import { nextDown, nextUp } from '../../../../tools/model/float.ts';
 import { importPmmlModel, type ImportPmmlOptions } from '../../../../tools/model/import-pmml.ts';
 import { explainCodes, predictCodes } from '../../../../model/infer.ts';
-import { loadModel, serializeModelFile, type Model } from '../../../../model/manifest.ts';
+import { loadModel, serializeModelFile, type Model } from '../../../../model/private-model.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { generateApplications, type LabeledApplication } from '../../../../tools/model/synthetic.ts';
 import { DEFAULT_MODEL_NAME, approvalRate, scoreModel, trainModel } from '../../../../tools/model/train.ts';

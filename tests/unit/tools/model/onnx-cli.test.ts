@@ -7,7 +7,7 @@ import { boostTrees, boostedToOnnx } from '../../../../tools/model/boost.ts';
 import { applicationsToCsv } from '../../../../tools/model/csv.ts';
 import { predictEnsembleCodes } from '../../../../model/ensemble.ts';
 import { predictCodes } from '../../../../model/infer.ts';
-import { isEnsembleModel, loadAnyModel } from '../../../../model/manifest.ts';
+import { isEnsembleModel, loadAnyModel } from '../../../../model/private-model.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
 import { ROOT, train } from '../../../support/train-cli.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { trainCart } from '../../../../tools/model/cart.ts';
 import { ModelError } from '../../../../model/errors.ts';
 import { predictCodes } from '../../../../model/infer.ts';
-import { TrainedInfo } from '../../../../model/manifest.ts';
+import { TrainedInfo } from '../../../../model/private-model.ts';
 import { generateApplications, approvalProbability } from '../../../../tools/model/synthetic.ts';
 import { scorePredictions, splitRows, trainModel } from '../../../../tools/model/train.ts';
 
