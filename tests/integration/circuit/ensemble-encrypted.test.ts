@@ -12,7 +12,7 @@ import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
 import type { Codes } from '../../../model/infer.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../tools/model/synthetic.ts';
-import { applicantPerOutcome, encryptedRunner } from '../../support/encrypted-inputs.ts';
+import { applicantPerOutcome, encryptedRunner } from './support/encrypted-run.ts';
 
 // Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
 const SLOW = { timeout: 20 * 60_000 };

@@ -10,7 +10,7 @@ import { importPmmlModel } from '../../../../tools/model/import-pmml.ts';
 import { explainCodes, type Codes } from '../../../../model/infer.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
-import { applicantPerOutcome, encryptedRunner } from '../../../support/encrypted-inputs.ts';
+import { applicantPerOutcome, encryptedRunner } from '../../../integration/circuit/support/encrypted-run.ts';
 
 // Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
 const SLOW = { timeout: 20 * 60_000 };
