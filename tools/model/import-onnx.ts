@@ -33,11 +33,9 @@ import { quantizeLeafValues } from '../../model/ensemble.ts';
 import { FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from '../../model/features.ts';
 import { CSV_COLUMNS } from './columns.ts';
 import {
-  ENSEMBLE_KIND,
   MAX_ENSEMBLE_DEPTH,
   MAX_ENSEMBLE_TREES,
   MAX_ENSEMBLE_TREE_NODES,
-  randomSalt,
   sealEnsemble,
   type EnsembleModel,
   type EnsembleNode,
@@ -45,12 +43,11 @@ import {
   type TreeNode,
 } from '../../model/private-model.ts';
 import { float32LessThanCut, nextUp } from './float.ts';
-import { FORMAT_VERSION } from '../../model/manifest.ts';
 import { MAX_ENSEMBLE_NODES, NODE_MODES, parseOnnxEnsemble, type AttributeValue, type NodeMode, type OnnxEnsemble } from './onnx.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { domainOf, featureNamed, type Literal } from './pmml-fields.ts';
 import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from '../../model/quantize.ts';
-import { DEFAULT_MODEL_NAME, manifestBody } from './train.ts';
+import { DEFAULT_MODEL_NAME, ensembleBody, manifestBody } from './train.ts';
 
 export interface ImportOnnxOptions {
   /**
@@ -627,15 +624,7 @@ export async function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOpti
     metrics: null,
   };
   const manifest = manifestBody((options.name ?? DEFAULT_MODEL_NAME).slice(0, 200), inputs, splitNodes);
-  const model = await sealEnsemble(manifest, {
-    kind: ENSEMBLE_KIND,
-    formatVersion: FORMAT_VERSION,
-    salt: options.salt ?? randomSalt(),
-    training,
-    scale,
-    threshold: intThreshold,
-    trees: ensembleTrees,
-  });
+  const model = await sealEnsemble(manifest, ensembleBody(ensembleTrees, intThreshold, scale, training, options.salt));
   const fields = columns.flatMap((feature, column) => (feature === null ? [] : [{ column, feature }]));
   return { model, fields, scale };
 }

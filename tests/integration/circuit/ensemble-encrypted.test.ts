@@ -4,33 +4,24 @@
  * equal the quantized cleartext ensemble (one applicant of each outcome; `BENCH_CIRCUIT_RUNS`
  * encrypted applicants more in `npm run bench`'s `circuit.ensemble`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileCircuit, createPbsPool, type PbsPool } from '../../../evaluator/circuit/index.ts';
+import { describe, expect, it } from 'vitest';
+import { compileCircuit } from '../../../evaluator/circuit/index.ts';
 import { boostTrees, boostedToOnnx } from '../../../tools/model/boost.ts';
 import { explainEnsembleCodes } from '../../../model/ensemble.ts';
 import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
 import type { Codes } from '../../../model/infer.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../tools/model/synthetic.ts';
-import { applicantPerOutcome, encryptedRunner } from './support/encrypted-run.ts';
+import { SLOW, applicantPerOutcome, encryptedRunner, filePbsPool } from './support/encrypted-run.ts';
 
-// Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
-const SLOW = { timeout: 20 * 60_000 };
-
-let pool: PbsPool;
-beforeAll(() => {
-  pool = createPbsPool({ size: 2 });
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = filePbsPool();
 
 describe('ONNX ensemble, encrypted', () => {
   it('decides and explains on ciphertexts as the quantized cleartext ensemble (approved, suggested bin, none)', SLOW, async () => {
     const boosted = boostTrees(generateApplications(3_000, 91), { trees: 4, maxDepth: 3, learningRate: 0.5 });
     const { model } = await importOnnxModel(boostedToOnnx(boosted, 'xgboost'), { leafRange: 15 });
     const plan = compileCircuit(model);
-    const run = encryptedRunner(pool);
+    const run = encryptedRunner(pool());
     const explain = (codes: Codes) => explainEnsembleCodes(model.ensemble, codes, model.manifest.explanation);
 
     const picked = applicantPerOutcome(model.manifest, explain, generateApplications(3_000, 92));

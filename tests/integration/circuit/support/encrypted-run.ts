@@ -3,7 +3,8 @@
  * suites' project compiles tests/support/, and this needs the evaluator's circuit).
  */
 import * as tfhe from 'node-tfhe';
-import { decodePartyInputs, runCircuit, type CircuitPlan, type PbsPool } from '../../../../evaluator/circuit/index.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { createPbsPool, decodePartyInputs, runCircuit, type CircuitPlan, type PbsPool } from '../../../../evaluator/circuit/index.ts';
 import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../../fhe/index.ts';
 import type { CreditFeatures } from '../../../../model/features.ts';
 import { readExplanation, type Codes } from '../../../../model/infer.ts';
@@ -11,6 +12,19 @@ import type { Manifest } from '../../../../model/manifest.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { encryptApplication } from '../../../support/encrypted-inputs.ts';
 import { loadTestKeys } from '../../../support/tfhe-keys.ts';
+
+/** Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit. */
+export const SLOW = { timeout: 20 * 60_000 };
+
+/** A two-worker bootstrap pool for the calling file's tests, closed after them. */
+export function filePbsPool(): () => PbsPool {
+  let pool: PbsPool | undefined;
+  beforeAll(() => {
+    pool = createPbsPool({ size: 2 });
+  });
+  afterAll(() => pool?.close());
+  return () => pool!;
+}
 
 /**
  * Runs a plan on real ciphertexts as the evaluator does: node-tfhe encrypts the application

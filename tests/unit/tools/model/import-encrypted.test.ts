@@ -4,31 +4,22 @@
  * with node-tfhe. Decision and explanation bits must equal the cleartext imported model.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileCircuit, createPbsPool, simulateCircuit, type PbsPool } from '../../../../evaluator/circuit/index.ts';
+import { describe, expect, it } from 'vitest';
+import { compileCircuit, simulateCircuit } from '../../../../evaluator/circuit/index.ts';
 import { importPmmlModel } from '../../../../tools/model/import-pmml.ts';
 import { explainCodes, type Codes } from '../../../../model/infer.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
-import { applicantPerOutcome, encryptedRunner } from '../../../integration/circuit/support/encrypted-run.ts';
+import { SLOW, applicantPerOutcome, encryptedRunner, filePbsPool } from '../../../integration/circuit/support/encrypted-run.ts';
 
-// Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit.
-const SLOW = { timeout: 20 * 60_000 };
-
-let pool: PbsPool;
-beforeAll(() => {
-  pool = createPbsPool({ size: 2 });
-});
-afterAll(async () => {
-  await pool.close();
-});
+const pool = filePbsPool();
 
 describe('imported model, encrypted', () => {
   it('decides and explains on ciphertexts as the cleartext imported model (approved, suggested bin, none)', SLOW, async () => {
     const xml = readFileSync(new URL('./fixtures/credit-tree.pmml', import.meta.url), 'utf8');
     const { model } = await importPmmlModel(xml);
     const plan = compileCircuit(model);
-    const run = encryptedRunner(pool);
+    const run = encryptedRunner(pool());
     const explain = (codes: Codes) => explainCodes(model.tree, codes, model.manifest.explanation);
 
     // One applicant of each outcome, as the cleartext model sees them.
