@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { TenantsConfig, type Tenant } from '../gateway/src/config/tenants.ts';
+import { TenantsConfig, type Tenant } from '../protocol/tenants.ts';
 import { ROOT } from './options.ts';
 
 export const WRANGLER_CONFIG = join(ROOT, 'gateway', 'wrangler.toml');

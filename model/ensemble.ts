@@ -7,8 +7,8 @@
  *
  * Browser-safe.
  */
-import type { EnsembleBody, EnsembleNode, ExplanationSpec } from './manifest.ts';
-import { MAX_LEAF_VALUE } from './manifest.ts';
+import type { ExplanationSpec } from './manifest.ts';
+import { type EnsembleBody, type EnsembleNode, MAX_LEAF_VALUE } from './private-model.ts';
 import { explainWith, type Codes } from './infer.ts';
 
 /** The value of the leaf the codes reach in one tree. */

@@ -5,7 +5,8 @@
  * Browser-safe.
  */
 import type { CreditFeatures } from './features.ts';
-import type { ExplanationSpec, ManifestBody, TreeBody } from './manifest.ts';
+import type { ExplanationSpec, ManifestBody } from './manifest.ts';
+import type { TreeBody } from './private-model.ts';
 import { quantizeParsed } from './quantize.ts';
 
 /** Input name → quantized code. */

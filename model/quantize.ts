@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { Party } from '../protocol/ciphertexts.ts';
 import { ModelError, formatIssues } from './errors.ts';
-import { CreditFeatures, FEATURE_NAMES, FEATURE_SPECS, PARTY_FEATURES, type FeatureName } from './features.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, PARTY_FEATURES, type CreditFeatures, type FeatureName } from './features.ts';
 
 /** Largest code an encrypted input may hold (4 bits). */
 export const MAX_CODE = 15;
@@ -162,20 +162,6 @@ export function quantizePartyFeatures(inputs: readonly EncryptedInput[], party: 
     out[input.name] = quantizeValue(input.quantizer, values[input.feature]!, input.feature);
   }
   return out;
-}
-
-/**
- * Validates a whole application and quantizes every input (trainer, reference model, tests).
- * @throws ModelError `invalid_features`.
- */
-export function quantizeFeatures(inputs: readonly EncryptedInput[], features: unknown): Record<string, number> {
-  const parsed = CreditFeatures.safeParse(features);
-  if (!parsed.success) {
-    throw new ModelError('invalid_features', `features: ${formatIssues(parsed.error.issues)}`, {
-      paths: parsed.error.issues.map((i) => i.path.join('.')),
-    });
-  }
-  return quantizeParsed(inputs, parsed.data);
 }
 
 /** Quantizes an application that is already known to satisfy the schema (hot path). */

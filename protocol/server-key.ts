@@ -2,8 +2,9 @@
  * The frame of a `shortint::CompressedServerKey` (tfhe-rs 1.6.1 bincode, as
  * `Shortint.serialize_compressed_server_key` writes it), read while the ~30 MB key streams past:
  * the gateway checks uploads with it before storing them, the evaluator service again on arrival.
- * The engine's full parser (`fhe/serialize/server-key.ts`) reads the same layout and also
- * references the data vectors, which this reader only counts.
+ * It is the one description of the format: the engine's parser (`fhe/serialize/server-key.ts`)
+ * runs it over a key held in memory ({@link readServerKeyLayout}) and views the data vectors at
+ * the offsets it returns, which this reader otherwise only counts.
  *
  * The length of each data vector comes before its data, so every size the key claims is known a
  * few kilobytes in (the bootstrap key's length is at byte 65,644 of a 2_2 TUniform key, 82,028 of
@@ -23,6 +24,8 @@
  *
  * Pure TypeScript over `Uint8Array` and `DataView`: browsers, Workers and Node.
  */
+
+import { FormatError, type FormatErrorCode } from './bincode-reader.ts';
 
 /** The FHE parameter sets the engine knows, by the name the evaluator's API uses. */
 export type ServerKeyParamSet = 'tuniform' | 'gaussian';
@@ -46,6 +49,29 @@ export interface ServerKeyFrame {
 }
 
 type Dimensions = Omit<ServerKeyFrame, 'paramSet' | 'totalBytes'>;
+
+/** A `CompressionSeed`: a seed for AES-CTR (the kind tfhe 1.6.1 writes) or an XOF seed (not read further). */
+export type ServerKeySeed = { kind: 'ctr'; seed: Uint8Array; firstAesIndex: bigint; firstByteIndex: number } | { kind: 'xof' };
+
+/** Where a `Vec<u64>` of data sits in the key: its byte offset and its number of u64 words. */
+export interface ServerKeyVector {
+  offset: number;
+  words: number;
+}
+
+/**
+ * The whole layout of a complete key: its frame, plus where its data vectors are, their seeds,
+ * the drift technique's parameters and the two trailing metadata fields. What the engine needs
+ * to reference the key's data without reading its layout again.
+ */
+export interface ServerKeyLayout extends ServerKeyFrame {
+  keyswitchKey: ServerKeyVector & { seed: ServerKeySeed };
+  bootstrapKey: ServerKeyVector & { seed: ServerKeySeed };
+  /** The drift technique's encryptions of zero and its parameters (`modulusSwitch` = `drift`). */
+  modulusSwitchZeros: (ServerKeyVector & { seed: ServerKeySeed; msBound: number; msRSigmaFactor: number; msInputVariance: number }) | null;
+  maxDegree: number;
+  maxNoiseLevel: number;
+}
 
 /** Dimensions of the supported sets (spec §10). */
 export const SERVER_KEY_PARAM_SETS: Readonly<Record<ServerKeyParamSet, Dimensions>> = {
@@ -80,15 +106,18 @@ export const SERVER_KEY_PARAM_SETS: Readonly<Record<ServerKeyParamSet, Dimension
 /**
  * The bytes contradict the format, the parameter set expected or the size declared. `field`
  * names the field machine-readably (`bootstrap_key.length`, `parameter_set`, `size`, …);
- * `message` says what is wrong, never any key material.
+ * `message` says what is wrong, never any key material; `code` classifies it as every binary
+ * format does (`truncated`, `trailing_bytes`, `invalid_length`, `invalid_value`, `unsupported`,
+ * `parameter_mismatch`).
  */
-export class ServerKeyFrameError extends Error {
+export class ServerKeyFrameError extends FormatError {
   override readonly name = 'ServerKeyFrameError';
   constructor(
     readonly field: string,
     message: string,
+    code: FormatErrorCode = 'invalid_value',
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -105,15 +134,16 @@ const MAX_XOF_SEED = 64;
 const MODULUS_BYTES = 16 + 8;
 
 /** Messages speak of fields in words (`keyswitch key`), `field` names them by path (`keyswitch_key.length`). */
-function fail(field: string, message: string): never {
+function fail(field: string, message: string, code?: FormatErrorCode): never {
   throw new ServerKeyFrameError(
     field,
     message.replace(/[a-z]+(?:_[a-z]+)+/g, (name) => name.replace(/_/g, ' ')),
+    code ?? (field.endsWith('.length') ? 'invalid_length' : 'invalid_value'),
   );
 }
 
-function expect(ok: boolean, field: string, message: string): void {
-  if (!ok) fail(field, message);
+function expect(ok: boolean, field: string, message: string, code?: FormatErrorCode): void {
+  if (!ok) fail(field, message, code);
 }
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -124,8 +154,13 @@ function* frameSteps(
   maxBytes: number,
   expected: ServerKeyParamSet | undefined,
   onImplied: (min: number, max: number) => void,
-): Steps<ServerKeyFrame> {
+): Steps<ServerKeyLayout> {
   let pos = 0;
+  function* bytes(n: number): Steps<Uint8Array> {
+    const b = yield { read: n };
+    pos += n;
+    return b;
+  }
   function* u32(): Steps<number> {
     const b = yield { read: 4 };
     pos += 4;
@@ -139,58 +174,69 @@ function* frameSteps(
     if (hi >= 0x20_0000) fail(field, `${field} is out of range`);
     return hi * 2 ** 32 + view(b).getUint32(0, true);
   }
+  /** A u32 enum tag: 0 is the variant read here, 1 a variant tfhe-rs has and this reader does not. */
+  function* tag(field: string, other: string): Steps<void> {
+    const t = yield* u32();
+    if (t === 1) fail(field, `${field}: ${other} is not supported`, 'unsupported');
+    expect(t === 0, field, `${field} ${t} is unknown`);
+  }
   function* skip(n: number, field: string): Steps<void> {
     // Refuse before waiting for bytes that could never be accepted.
-    if (pos + n > maxBytes) fail(field, `${field} claims ${n} bytes, more than a key may have`);
+    if (pos + n > maxBytes) fail(field, `${field} claims ${n} bytes, more than a key may have`, 'invalid_length');
     if (n > 0) yield { skip: n, field };
     pos += n;
   }
-  /** A `Vec<u64>`: returns its word count and skips its data. */
-  function* words(field: string): Steps<number> {
+  /** A `Vec<u64>`: returns where its data is and skips it. */
+  function* words(field: string): Steps<ServerKeyVector> {
     const count = yield* u64(`${field}.length`);
+    const offset = pos;
     yield* skip(count * 8, field);
-    return count;
+    return { offset, words: count };
   }
-  function* seed(field: string): Steps<void> {
+  function* seed(field: string): Steps<ServerKeySeed> {
     const kind = yield* u32();
-    if (kind === 0) yield* skip(16, `${field}.seed`);
+    let seed: Uint8Array | undefined;
+    if (kind === 0) seed = (yield* bytes(16)).slice();
     else if (kind === 1) {
       const len = yield* u64(`${field}.seed`);
       expect(len <= MAX_XOF_SEED, `${field}.seed`, `${field} xof seed is too long`);
       yield* skip(len, `${field}.seed`);
     } else fail(`${field}.seed`, `${field} seed kind ${kind} is unknown`);
-    yield* skip(16, `${field}.seed`);
-    expect((yield* u64(`${field}.seed`)) < 16, `${field}.seed`, `${field} seed byte index must be < 16`);
+    const aes = view(yield* bytes(16));
+    const firstAesIndex = (aes.getBigUint64(8, true) << 64n) | aes.getBigUint64(0, true);
+    const firstByteIndex = yield* u64(`${field}.seed`);
+    expect(firstByteIndex < 16, `${field}.seed`, `${field} seed byte index must be < 16`);
+    return seed ? { kind: 'ctr', seed, firstAesIndex, firstByteIndex } : { kind: 'xof' };
   }
   function* modulus(field: string): Steps<void> {
-    const b = yield { read: 16 };
-    pos += 16;
+    const b = yield* bytes(16);
     expect(
       b.every((x) => x === 0),
       `${field}.modulus`,
       `${field} ciphertext modulus must be native (2^64)`,
+      'unsupported',
     );
     expect((yield* u64(`${field}.modulus`)) === 64, `${field}.modulus`, `${field} scalar bits must be 64`);
   }
   function* decomposition(field: string): Steps<{ baseLog: number; level: number }> {
     const baseLog = yield* u64(`${field}.decomposition`);
     const level = yield* u64(`${field}.decomposition`);
-    expect(
-      baseLog >= 1 && level >= 1 && baseLog * level <= 64,
-      `${field}.decomposition`,
-      `${field} decomposition ${baseLog}×${level} is invalid`,
-    );
+    expect(baseLog >= 1 && level >= 1, `${field}.decomposition`, `${field} decomposition ${baseLog}×${level} is invalid`);
+    // More than the 64 bits of the torus: no tfhe-rs key has it, and the engine cannot read it.
+    expect(baseLog * level <= 64, `${field}.decomposition`, `${field} decomposition ${baseLog}×${level} is invalid`, 'unsupported');
     return { baseLog, level };
   }
 
   // With an expected set, each size is checked against it as soon as it is read: the data that
   // follows a length is skipped by it, so a wrong one would make every later field garbage.
   const want = expected === undefined ? undefined : SERVER_KEY_PARAM_SETS[expected];
-  const mismatch = (what: string) => fail('parameter_set', `the key is not of the ${expected} parameter set (its ${what} differs)`);
+  const mismatch = (what: string) =>
+    fail('parameter_set', `the key is not of the ${expected} parameter set (its ${what} differs)`, 'parameter_mismatch');
 
-  expect((yield* u32()) === 0, 'atomic_pattern', 'atomic pattern must be Standard (0)');
+  yield* tag('atomic_pattern', 'the KeySwitch32 atomic pattern');
 
   const kskWords = yield* u64('keyswitch_key.length');
+  const kskOffset = pos;
   if (want && kskWords !== kskWordsOf(want)) {
     // A length some other set has is a key of that set; any other is a corrupt length.
     if (Object.values(SERVER_KEY_PARAM_SETS).some((set) => kskWordsOf(set) === kskWords)) mismatch('keyswitch key');
@@ -202,11 +248,12 @@ function* frameSteps(
   const outputLweSize = yield* u64('keyswitch_key.output_lwe_size');
   expect(outputLweSize >= 2 && outputLweSize <= 1 << 16, 'keyswitch_key.output_lwe_size', 'keyswitch output size is out of range');
   if (want && outputLweSize !== want.lweDimension + 1) mismatch('LWE dimension');
-  yield* seed('keyswitch_key');
+  const kskSeed = yield* seed('keyswitch_key');
   yield* modulus('keyswitch_key');
 
-  expect((yield* u32()) === 0, 'bootstrap_key.kind', 'bootstrap key must be Classic (0)');
+  yield* tag('bootstrap_key.kind', 'a multi-bit bootstrap key');
   const bskWords = yield* u64('bootstrap_key.length');
+  const bskOffset = pos;
   if (want) {
     if (bskWords !== bskWordsOf(want)) {
       if (Object.values(SERVER_KEY_PARAM_SETS).some((set) => bskWordsOf(set) === bskWords)) mismatch('bootstrap key');
@@ -229,7 +276,7 @@ function* frameSteps(
     'polynomial size is invalid',
   );
   const pbs = yield* decomposition('bootstrap_key');
-  yield* seed('bootstrap_key');
+  const bskSeed = yield* seed('bootstrap_key');
   yield* modulus('bootstrap_key');
 
   const lweDimension = outputLweSize - 1;
@@ -258,25 +305,40 @@ function* frameSteps(
   const msTag = yield* u32();
   const modulusSwitch = MODULUS_SWITCH[msTag] ?? fail('modulus_switch.kind', `modulus switch kind ${msTag} is unknown`);
   let driftZeros = 0;
+  let zeros: ServerKeyLayout['modulusSwitchZeros'] = null;
   if (modulusSwitch === 'drift') {
-    driftZeros = yield* words('modulus_switch.zeros');
+    const vector = yield* words('modulus_switch.zeros');
+    driftZeros = vector.words;
     expect(driftZeros >= 1, 'modulus_switch.zeros.length', 'drift zeros list is empty');
     expect(
       (yield* u64('modulus_switch.zeros.lwe_size')) === outputLweSize,
       'modulus_switch.zeros.lwe_size',
       'drift zeros lwe size does not match the keyswitch output',
     );
-    yield* seed('modulus_switch.zeros');
+    const zerosSeed = yield* seed('modulus_switch.zeros');
     yield* modulus('modulus_switch.zeros');
-    yield* skip(24, 'modulus_switch.parameters');
+    const ms = view(yield* bytes(24));
+    zeros = {
+      ...vector,
+      seed: zerosSeed,
+      msBound: ms.getFloat64(0, true),
+      msRSigmaFactor: ms.getFloat64(8, true),
+      msInputVariance: ms.getFloat64(16, true),
+    };
   }
 
-  expect((yield* u32()) === 0, 'pbs_order', 'pbs order must be KeyswitchBootstrap (0)');
+  yield* tag('pbs_order', 'the BootstrapKeyswitch PBS order');
   const messageModulus = yield* u64('message_modulus');
   const carryModulus = yield* u64('carry_modulus');
-  expect(isPowerOfTwo(messageModulus) && isPowerOfTwo(carryModulus), 'message_modulus', 'message and carry moduli must be powers of two');
-  expect((yield* u64('max_degree')) === messageModulus * carryModulus - 1, 'max_degree', 'max degree must be message × carry − 1');
-  yield* u64('max_noise_level');
+  expect(
+    isPowerOfTwo(messageModulus) && isPowerOfTwo(carryModulus),
+    'message_modulus',
+    'message and carry moduli must be powers of two',
+    'unsupported',
+  );
+  const maxDegree = yield* u64('max_degree');
+  expect(maxDegree === messageModulus * carryModulus - 1, 'max_degree', 'max degree must be message × carry − 1');
+  const maxNoiseLevel = yield* u64('max_noise_level');
 
   const dims: Dimensions = {
     lweDimension,
@@ -293,8 +355,18 @@ function* frameSteps(
   };
   const matches = (set: Dimensions) => (Object.keys(dims) as (keyof Dimensions)[]).every((k) => set[k] === dims[k]);
   const paramSet = (Object.keys(SERVER_KEY_PARAM_SETS) as ServerKeyParamSet[]).find((name) => matches(SERVER_KEY_PARAM_SETS[name])) ?? null;
-  if (expected !== undefined && paramSet !== expected) fail('parameter_set', `the key is not of the ${expected} parameter set`);
-  return { paramSet, totalBytes: pos, ...dims };
+  if (expected !== undefined && paramSet !== expected)
+    fail('parameter_set', `the key is not of the ${expected} parameter set`, 'parameter_mismatch');
+  return {
+    paramSet,
+    totalBytes: pos,
+    ...dims,
+    keyswitchKey: { offset: kskOffset, words: kskWords, seed: kskSeed },
+    bootstrapKey: { offset: bskOffset, words: bskWords, seed: bskSeed },
+    modulusSwitchZeros: zeros,
+    maxDegree,
+    maxNoiseLevel,
+  };
 }
 
 /** Words of a set's keyswitch key bodies (k·N·ks_level) and bootstrap key (n·pbs_level·(k+1)·N). */
@@ -318,7 +390,7 @@ function tailBytes(set: Dimensions): { min: number; max: number } {
  * const frame = reader.finish();
  */
 export class ServerKeyFrameReader {
-  private readonly steps: Steps<ServerKeyFrame>;
+  private readonly steps: Steps<ServerKeyLayout>;
   private step: Step | undefined;
   /** The field being read, and how much of it has arrived. */
   private field = new Uint8Array(0);
@@ -327,7 +399,7 @@ export class ServerKeyFrameReader {
   private skipping = 0;
   /** Bytes consumed so far (the offset of the current step's next byte). */
   private consumed = 0;
-  private result: ServerKeyFrame | undefined;
+  private result: ServerKeyLayout | undefined;
   private implied: { min: number; max: number } | undefined;
 
   /**
@@ -344,6 +416,7 @@ export class ServerKeyFrameReader {
         fail(
           'size',
           min === max ? `the key's fields imply ${min} bytes, not ${d}` : `the key's fields imply ${min}–${max} bytes, not ${d}`,
+          'invalid_length',
         );
       }
     });
@@ -373,7 +446,7 @@ export class ServerKeyFrameReader {
     let at = 0;
     while (at < chunk.length) {
       const step = this.step;
-      if (step === undefined) fail('size', `the key has bytes after its last field (at byte ${this.consumed})`);
+      if (step === undefined) fail('size', `the key has bytes after its last field (at byte ${this.consumed})`, 'trailing_bytes');
       if ('skip' in step) {
         const n = Math.min(this.skipping, chunk.length - at);
         this.skipping -= n;
@@ -392,17 +465,21 @@ export class ServerKeyFrameReader {
   }
 
   /** The frame, once every byte has been pushed. @throws {ServerKeyFrameError} when the key ended early */
-  finish(): ServerKeyFrame {
-    if (!this.result) fail('size', `the key is truncated: its fields need at least ${this.minTotalBytes} bytes, got ${this.consumed}`);
+  finish(): ServerKeyLayout {
+    if (!this.result) {
+      fail('size', `the key is truncated: its fields need at least ${this.minTotalBytes} bytes, got ${this.consumed}`, 'truncated');
+    }
     return this.result;
   }
 
-  private advance(next: IteratorResult<Step, ServerKeyFrame>): void {
+  private advance(next: IteratorResult<Step, ServerKeyLayout>): void {
     if (next.done) {
       this.step = undefined;
       this.result = next.value;
       const d = this.opts.declaredBytes;
-      if (d !== undefined && d !== next.value.totalBytes) fail('size', `the key's fields imply ${next.value.totalBytes} bytes, not ${d}`);
+      if (d !== undefined && d !== next.value.totalBytes) {
+        fail('size', `the key's fields imply ${next.value.totalBytes} bytes, not ${d}`, 'invalid_length');
+      }
       return;
     }
     const step = next.value;
@@ -410,12 +487,14 @@ export class ServerKeyFrameReader {
     const d = this.opts.declaredBytes;
     if ('skip' in step) {
       this.skipping = step.skip;
-      if (d !== undefined && this.consumed + step.skip > d) fail(step.field, `${step.field} runs past the key's ${d} bytes`);
+      if (d !== undefined && this.consumed + step.skip > d)
+        fail(step.field, `${step.field} runs past the key's ${d} bytes`, 'invalid_length');
     } else {
       if (this.field.length < step.read) this.field = new Uint8Array(Math.max(step.read, 16));
       this.field = this.field.subarray(0, step.read);
       this.filled = 0;
-      if (d !== undefined && this.consumed + step.read > d) fail('size', `the key's fields need more than its ${d} bytes`);
+      if (d !== undefined && this.consumed + step.read > d)
+        fail('size', `the key's fields need more than its ${d} bytes`, 'invalid_length');
     }
   }
 }
@@ -434,4 +513,19 @@ export function readServerKeyFrame(bytes: Uint8Array, length: number, maxBytes: 
   const reader = new ServerKeyFrameReader({ maxBytes });
   reader.push(bytes.subarray(0, length));
   return reader.complete ? { complete: true, frame: reader.finish() } : { complete: false, minTotalBytes: reader.minTotalBytes };
+}
+
+/**
+ * The layout of a whole key held in memory, read by the same steps as a streamed one: the
+ * engine's parser (`fhe/serialize/server-key.ts`) references the data vectors at its offsets.
+ * No allocation grows with the lengths the key claims.
+ *
+ * @param maxBytes a claimed length that makes the key larger than this is `invalid_length`; a
+ *   length within it that runs past the bytes given is `truncated`
+ * @throws {ServerKeyFrameError} with the format's `code` on any contradiction
+ */
+export function readServerKeyLayout(bytes: Uint8Array, maxBytes: number): ServerKeyLayout {
+  const reader = new ServerKeyFrameReader({ maxBytes });
+  reader.push(bytes);
+  return reader.finish();
 }

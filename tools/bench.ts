@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<{ bench(): Promise<Record<string, unknown>> }>]> = [
   ['engine', () => import('../evaluator/bench/engine.ts')],
-  ['circuit', () => import('../evaluator/circuit/bench.ts')],
+  ['circuit', () => import('./circuit-bench.ts')],
   ['widget', () => import('../widget/bench/bundle.ts')],
   ['service', () => import('../evaluator/service/bench.ts')],
   ['e2e', () => import('../tests/e2e/bench.ts')],

@@ -33,7 +33,7 @@
  * and each bin adds up the digits on its path and compares; the top comparison also takes
  * `4 · [own ≤ bin]`, so the bit is `approved(bin) ∧ own ≤ bin`.
  */
-import type { EnsembleModel, EnsembleNode } from '../../model/manifest.ts';
+import type { EnsembleModel, EnsembleNode } from '../../model/private-model.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { Builder, countPbs, pbsDepth, prune } from './builder.ts';
 import { CircuitError } from './errors.ts';

@@ -24,7 +24,7 @@
  *
  * The output ciphertexts decrypt (mod message modulus, as `Shortint.decrypt` does) to 0 or 1.
  */
-import { isEnsembleModel, type AnyModel, type Model } from '../../model/manifest.ts';
+import { isEnsembleModel, type AnyModel, type Model } from '../../model/private-model.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import {
   Builder,

@@ -3,7 +3,7 @@
  * and run it on ciphertexts with a worker-thread bootstrap pool.
  *
  * @example
- * import { loadModel } from '../../model/manifest.ts';
+ * import { loadModel } from '../../model/private-model.ts';
  * import { compileCircuit, createPbsPool, decodePartyInputs, runCircuit } from './index.ts';
  *
  * const model = await loadModel(manifestJson, treeJson);     // zod + version checks

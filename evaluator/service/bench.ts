@@ -30,7 +30,7 @@ import * as tfhe from 'node-tfhe';
 import { bytesToBase64, type Party, type PartyInputs } from '../../protocol/ciphertexts.ts';
 import { evaluatorPath, fetchEvaluatorIdentity, importSharedSecret, signEvaluatorRequest } from '../../protocol/evaluator-api.ts';
 import { sha256Hex } from '../../protocol/bytes.ts';
-import { loadModel, type Model } from '../../model/manifest.ts';
+import { loadModel, type Model } from '../../model/private-model.ts';
 import { quantizerLevels } from '../../model/quantize.ts';
 import { loadTestKeys } from '../../tests/support/tfhe-keys.ts';
 import { buildEvaluator } from './build.ts';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { bytesToBase64 } from '../../protocol/ciphertexts.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import type { EncryptedResult } from '../../protocol/evaluator-api.ts';
-import { loadAnyModel, type AnyModel } from '../../model/manifest.ts';
+import { loadAnyModel, type AnyModel } from '../../model/private-model.ts';
 import {
   CircuitError,
   compileCircuit,

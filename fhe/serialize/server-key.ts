@@ -14,8 +14,12 @@
  *     pbs_order },
  *   message_modulus, carry_modulus, max_degree, max_noise_level
  *
- * All sizes are cross-checked (the KSK input dimension is k·N, the BSK holds one GGSW per small
- * key coefficient, …) before any body is referenced.
+ * The layout is read by the one description of the format, `protocol/server-key.ts` (the same
+ * steps the gateway runs while a key streams in): every length, kind and size is cross-checked
+ * there (the KSK input dimension is k·N, the BSK holds one GGSW per small key coefficient, …)
+ * before any body is referenced. This module adds what the engine itself can compute with
+ * (decompositions of ≤ 52 bits, AES-CTR seeds, a cleartext space within the polynomial) and views
+ * the bodies at the offsets the layout gives.
  *
  * The bodies are ~30 MB, so the parsed key views them in the input instead of copying them. With
  * tfhe 1.6.1's layout each body vector starts 4 bytes into an 8-byte word (enum tags are u32, so
@@ -28,33 +32,40 @@
  * So an input starting on a 4-byte boundary (any fresh `ArrayBuffer` or `SharedArrayBuffer`, as
  * the evaluator's upload buffers are) is never copied; other starts cost one copy of each body.
  */
+import { readServerKeyLayout, ServerKeyFrameError, type ServerKeySeed, type ServerKeyVector } from '../../protocol/server-key.ts';
 import { EngineError } from '../errors.ts';
 import type { CompressedServerKey, CompressionSeed } from '../entities/server-key.ts';
-import type { ModulusSwitchConfig, ShortintParameters } from '../params/parameters.ts';
-import { aliasWords, engineReader, type BincodeReader } from './bincode.ts';
-import { readCompressionSeed, readKeyswitchBootstrapOrder } from './common.ts';
+import type { ShortintParameters } from '../params/parameters.ts';
+import { aliasWords } from './bincode.ts';
 
 /** Upper bound on any key vector: 2^27 words is 1 GiB of u64, far above every real parameter set. */
 const MAX_KEY_WORDS = 2 ** 27;
+/** A key whose lengths claim more than three such vectors is absurd (`invalid_length`), not truncated. */
+const MAX_KEY_BYTES = 3 * MAX_KEY_WORDS * 8;
 /** Largest decomposition precision β·L the engine's digit extraction represents exactly. */
 const MAX_DECOMPOSITION_BITS = 52;
 
 const WHAT = 'CompressedServerKey';
 
-function isPowerOfTwo(v: number): boolean {
-  return Number.isInteger(v) && v > 0 && (v & (v - 1)) === 0;
+function refuse(code: EngineError['code'], message: string): never {
+  throw new EngineError(code, `${WHAT}: ${message}`);
 }
 
-function decomposition(r: BincodeReader, which: string): { baseLog: number; level: number } {
-  const baseLog = r.u64InRange(`${which} decomposition base log`, 1, 63);
-  const level = r.u64InRange(`${which} decomposition level count`, 1, 64);
+function inRange(name: string, v: number, min: number, max: number): void {
+  if (v < min || v > max) refuse('invalid_value', `${name} = ${v} is outside [${min}, ${max}]`);
+}
+
+function compressionSeed(seed: ServerKeySeed, field: string): CompressionSeed {
+  if (seed.kind !== 'ctr') refuse('unsupported', `${field}: XOF seeds are not produced by tfhe 1.6.1 shortint keys and are not supported`);
+  return { seed: seed.seed, firstAesIndex: seed.firstAesIndex, firstByteIndex: seed.firstByteIndex };
+}
+
+function decomposition(which: string, baseLog: number, level: number): void {
+  inRange(`${which} decomposition base log`, baseLog, 1, 63);
+  inRange(`${which} decomposition level count`, level, 1, 64);
   if (baseLog * level > MAX_DECOMPOSITION_BITS) {
-    throw new EngineError(
-      'unsupported',
-      `${WHAT}: ${which} decomposition ${baseLog}×${level} keeps more than ${MAX_DECOMPOSITION_BITS} bits`,
-    );
+    refuse('unsupported', `${which} decomposition ${baseLog}×${level} keeps more than ${MAX_DECOMPOSITION_BITS} bits`);
   }
-  return { baseLog, level };
 }
 
 /**
@@ -70,115 +81,62 @@ function decomposition(r: BincodeReader, which: string): { baseLog: number; leve
  *   `unsupported`, before any allocation proportional to the declared sizes
  */
 export function deserializeCompressedServerKey(bytes: Uint8Array): CompressedServerKey {
-  const r = engineReader(bytes, WHAT);
-  const ap = r.tag('atomic pattern', ['Standard', 'KeySwitch32']);
-  if (ap !== 0) throw new EngineError('unsupported', `${WHAT}: the KeySwitch32 atomic pattern is not supported`);
-
-  // Seeded LWE keyswitch key (bodies only).
-  const kskCount = r.vecLength('keyswitch key bodies', MAX_KEY_WORDS);
-  const kskView = r.u64WordsView(kskCount, 'keyswitch key bodies');
-  const ks = decomposition(r, 'keyswitch');
-  const kskOutputSize = r.u64InRange('keyswitch output LWE size', 2, 2 ** 15);
-  const kskSeed = readCompressionSeed(r, 'keyswitch key');
-  r.nativeModulus('keyswitch key');
-
-  // Seeded LWE bootstrap key: a seeded GGSW list.
-  const bskKind = r.tag('bootstrapping key', ['Classic', 'MultiBit']);
-  if (bskKind !== 0) throw new EngineError('unsupported', `${WHAT}: multi-bit bootstrapping keys are not supported`);
-  const bskCount = r.vecLength('bootstrap key bodies', MAX_KEY_WORDS);
-  const bskView = r.u64WordsView(bskCount, 'bootstrap key bodies');
-  const glweSize = r.u64InRange('GLWE size', 2, 9);
-  const polynomialSize = r.u64InRange('polynomial size', 16, 2 ** 16);
-  if (!isPowerOfTwo(polynomialSize)) {
-    throw new EngineError('invalid_value', `${WHAT}: polynomial size ${polynomialSize} is not a power of two`);
+  let layout: ReturnType<typeof readServerKeyLayout>;
+  try {
+    layout = readServerKeyLayout(bytes, MAX_KEY_BYTES);
+  } catch (e) {
+    if (e instanceof ServerKeyFrameError) refuse(e.code, e.message);
+    throw e;
   }
-  const pbs = decomposition(r, 'bootstrap');
-  const bskSeed = readCompressionSeed(r, 'bootstrap key');
-  r.nativeModulus('bootstrap key');
-
-  // Modulus-switch configuration.
-  const msKind = r.tag('modulus switch configuration', ['Standard', 'DriftTechniqueNoiseReduction', 'CenteredMeanNoiseReduction']);
-  let modulusSwitch: ModulusSwitchConfig;
-  let zeros: { view: Uint8Array; lweSize: number; seed: CompressionSeed } | null = null;
-  if (msKind === 1) {
-    const count = r.vecLength('modulus switch zeros bodies', MAX_KEY_WORDS);
-    const view = r.u64WordsView(count, 'modulus switch zeros bodies');
-    const lweSize = r.u64InRange('modulus switch zeros LWE size', 2, 2 ** 15);
-    const seed = readCompressionSeed(r, 'modulus switch zeros');
-    r.nativeModulus('modulus switch zeros');
-    const msBound = r.f64('ms_bound');
-    const msRSigmaFactor = r.f64('ms_r_sigma_factor');
-    const msInputVariance = r.f64('ms_input_variance');
-    for (const [name, v] of [
-      ['ms_bound', msBound],
-      ['ms_r_sigma_factor', msRSigmaFactor],
-      ['ms_input_variance', msInputVariance],
-    ] as const) {
-      if (!Number.isFinite(v) || v < 0)
-        throw new EngineError('invalid_value', `${WHAT}: ${name} = ${v} is not a finite non-negative number`);
-    }
-    if (count === 0) throw new EngineError('invalid_length', `${WHAT}: the drift technique needs at least one encryption of zero`);
-    zeros = { view, lweSize, seed };
-    modulusSwitch = { kind: 'drift', zerosCount: count, msBound, msRSigmaFactor, msInputVariance };
-  } else {
-    modulusSwitch = { kind: msKind === 0 ? 'standard' : 'centered_mean' };
-  }
-  readKeyswitchBootstrapOrder(r, WHAT);
-  const messageModulus = r.u64InRange('message modulus', 2, 2 ** 16);
-  const carryModulus = r.u64InRange('carry modulus', 1, 2 ** 16);
-  const maxDegree = r.u64InRange('max degree', 1, 2 ** 32);
-  const maxNoiseLevel = r.u64InRange('max noise level', 1, 2 ** 32);
-  r.end();
-
-  // Cross-checks between the parts, before referencing any body.
-  const k = glweSize - 1;
-  const bigDimension = k * polynomialSize;
-  const n = kskOutputSize - 1;
+  const { lweDimension: n, glweDimension: k, polynomialSize, messageModulus, carryModulus, maxDegree, maxNoiseLevel } = layout;
+  decomposition('keyswitch', layout.ksBaseLog, layout.ksLevel);
+  decomposition('bootstrap', layout.pbsBaseLog, layout.pbsLevel);
+  inRange('keyswitch output LWE size', n + 1, 2, 2 ** 15);
+  inRange('GLWE size', k + 1, 2, 9);
+  inRange('message modulus', messageModulus, 2, 2 ** 16);
+  inRange('carry modulus', carryModulus, 1, 2 ** 16);
+  inRange('max noise level', maxNoiseLevel, 1, 2 ** 32);
   const p = messageModulus * carryModulus;
-  if (!isPowerOfTwo(messageModulus) || !isPowerOfTwo(carryModulus)) {
-    throw new EngineError('unsupported', `${WHAT}: message/carry moduli ${messageModulus}/${carryModulus} must be powers of two`);
-  }
-  if (p > polynomialSize) {
-    throw new EngineError('invalid_value', `${WHAT}: cleartext space ${p} exceeds the polynomial size ${polynomialSize}`);
-  }
-  if (maxDegree > p - 1) {
-    throw new EngineError('invalid_value', `${WHAT}: max degree ${maxDegree} exceeds message·carry − 1 = ${p - 1}`);
-  }
-  if (kskCount !== bigDimension * ks.level) {
-    throw new EngineError(
-      'invalid_length',
-      `${WHAT}: keyswitch key has ${kskCount} bodies, expected k·N·ks_level = ${bigDimension}·${ks.level}`,
-    );
-  }
-  const ggswWords = pbs.level * glweSize * polynomialSize;
-  if (bskCount !== n * ggswWords) {
-    throw new EngineError(
-      'invalid_length',
-      `${WHAT}: bootstrap key has ${bskCount} body words, expected n·pbs_level·(k+1)·N = ${n}·${ggswWords}`,
-    );
-  }
-  if (zeros && zeros.lweSize !== n + 1) {
-    throw new EngineError('invalid_length', `${WHAT}: modulus switch zeros have LWE size ${zeros.lweSize}, expected n+1 = ${n + 1}`);
+  if (p > polynomialSize) refuse('invalid_value', `cleartext space ${p} exceeds the polynomial size ${polynomialSize}`);
+
+  const zeros = layout.modulusSwitchZeros;
+  if (zeros) {
+    for (const [name, v] of [
+      ['ms_bound', zeros.msBound],
+      ['ms_r_sigma_factor', zeros.msRSigmaFactor],
+      ['ms_input_variance', zeros.msInputVariance],
+    ] as const) {
+      if (!Number.isFinite(v) || v < 0) refuse('invalid_value', `${name} = ${v} is not a finite non-negative number`);
+    }
   }
 
   const params: ShortintParameters = {
     lweDimension: n,
     glweDimension: k,
     polynomialSize,
-    pbsBaseLog: pbs.baseLog,
-    pbsLevel: pbs.level,
-    ksBaseLog: ks.baseLog,
-    ksLevel: ks.level,
+    pbsBaseLog: layout.pbsBaseLog,
+    pbsLevel: layout.pbsLevel,
+    ksBaseLog: layout.ksBaseLog,
+    ksLevel: layout.ksLevel,
     messageModulus,
     carryModulus,
     maxDegree,
     maxNoiseLevel,
-    modulusSwitch,
+    modulusSwitch: zeros
+      ? {
+          kind: 'drift',
+          zerosCount: zeros.words,
+          msBound: zeros.msBound,
+          msRSigmaFactor: zeros.msRSigmaFactor,
+          msInputVariance: zeros.msInputVariance,
+        }
+      : { kind: layout.modulusSwitch === 'standard' ? 'standard' : 'centered_mean' },
   };
+  const bodies = (v: ServerKeyVector) => aliasWords(bytes.subarray(v.offset, v.offset + v.words * 8));
   return {
     params,
-    keyswitchKey: { bodies: aliasWords(kskView), seed: kskSeed },
-    bootstrapKey: { bodies: aliasWords(bskView), seed: bskSeed },
-    modulusSwitchZeros: zeros ? { bodies: aliasWords(zeros.view), seed: zeros.seed } : null,
+    keyswitchKey: { bodies: bodies(layout.keyswitchKey), seed: compressionSeed(layout.keyswitchKey.seed, 'keyswitch key') },
+    bootstrapKey: { bodies: bodies(layout.bootstrapKey), seed: compressionSeed(layout.bootstrapKey.seed, 'bootstrap key') },
+    modulusSwitchZeros: zeros ? { bodies: bodies(zeros), seed: compressionSeed(zeros.seed, 'modulus switch zeros') } : null,
   };
 }

@@ -7,7 +7,7 @@ import type { DurableObjectNamespace, R2Bucket } from './platform.ts';
 import type { SessionObject } from './sessions/object.ts';
 import type { RateLimiter } from './rate-limit/object.ts';
 import type { EvaluatorContainer } from './evaluator/container.ts';
-import type { Tenant } from './config/tenants.ts';
+import type { Tenant } from '../../protocol/tenants.ts';
 import type { SessionCredential } from './sessions/access.ts';
 
 export interface Bindings {
@@ -25,7 +25,7 @@ export interface Bindings {
   EVALUATOR_SHARED_SECRET?: string;
   /** Container instances sessions are spread over (production), default 1. */
   EVALUATOR_INSTANCES?: string;
-  /** Tenants as JSON (secret in production; see config/tenants.ts). */
+  /** Tenants as JSON (secret in production; see protocol/tenants.ts). */
   TENANTS?: string | object;
   /** Per-IP limits (see config/settings.ts). */
   IP_RATE_LIMITS?: string | object;

@@ -7,48 +7,26 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Model } from '../../model/manifest.ts';
+import type { Model } from '../../model/private-model.ts';
 import { en } from '../../widget/src/translations/en.ts';
 import { CustomersResponse, PartyInputsResponse } from '../../demo/bank-backend/api.ts';
 import { loadRecords, type CustomerRecords } from '../../demo/bank-backend/records.ts';
-import {
-  expectedTexts,
-  loadDemoModel,
-  pickApplicants,
-  pickCustomerApplicant,
-  pickNotEmployed,
-  type Applicant,
-  type CustomerApplicant,
-} from './support/applicants.ts';
+import { expectedTexts, pickCustomerApplicant, pickNotEmployed, type CustomerApplicant } from './support/applicants.ts';
 import { accessibilityViolations } from './support/axe.ts';
 import { BankPage } from './support/bank-page.ts';
-import { launchChromium } from './support/browser.ts';
 import { objectHashes, recordTraffic, runCommand, type PageTraffic } from './support/party-traffic.ts';
-import { startTestStack, type TestStack } from './support/stack.ts';
+import { openDemoSuite, type DemoSuite } from './support/suite.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('the demo bank page, end to end', () => {
-  let env: TestStack | undefined;
-  let browser: Browser | undefined;
-  let context: BrowserContext;
-  let model: Model;
-  let applicants: Record<Applicant['outcome']['kind'], Applicant>;
-
+  // One browser context for the suite: the page's `cache-keys` lets later checks reuse the first keys.
+  let suite: DemoSuite;
   beforeAll(async () => {
-    model = await loadDemoModel();
-    applicants = pickApplicants(model);
-    [env, browser] = await Promise.all([startTestStack(), launchChromium()]);
-    // One context for the suite: the page's `cache-keys` lets later checks reuse the first keys.
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    suite = await openDemoSuite();
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await env?.dispose();
-  });
+  afterAll(() => suite?.close());
 
   const cases = [
     ['approved', 'shows "likely approved"'],
@@ -58,8 +36,8 @@ describe('the demo bank page, end to end', () => {
 
   for (const [kind, title] of cases) {
     it(`${kind}: ${title}`, async () => {
-      const applicant = applicants[kind];
-      const bank = await BankPage.open(context, env!.stack, model);
+      const applicant = suite.applicants[kind];
+      const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
       await bank.fill(applicant.features);
       await bank.submit();
 
@@ -89,8 +67,8 @@ describe('the demo bank page, end to end', () => {
   }
 
   it('not employed and denied: the explanation speaks of being employed', async () => {
-    const applicant = pickNotEmployed(model, 'suggest');
-    const bank = await BankPage.open(context, env!.stack, model);
+    const applicant = pickNotEmployed(suite.model, 'suggest');
+    const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
     await bank.fill(applicant.features);
     await bank.submit();
     const outcome = await bank.waitForOutcome();
@@ -105,8 +83,8 @@ describe('the demo bank page, end to end', () => {
   });
 
   it('implausible answers: each field that does not fit is named, and nothing is sent', async () => {
-    const bank = await BankPage.open(context, env!.stack, model);
-    await bank.fill(applicants.approved.features);
+    const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
+    await bank.fill(suite.applicants.approved.features);
     // Valid one by one, impossible together: 18+ years of work and a 30-year-old account at 21.
     await bank.field('age').fill('21');
     await bank.field('years_employed').selectOption('18+');
@@ -134,8 +112,8 @@ describe('the demo bank page, end to end', () => {
   });
 
   it('invalid answers: the form names each problem and nothing is sent', async () => {
-    const bank = await BankPage.open(context, env!.stack, model);
-    await bank.fill(applicants.approved.features);
+    const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
+    await bank.fill(suite.applicants.approved.features);
     await bank.field('age').fill('12');
     await bank.field('total_income').fill('');
     await bank.submit();
@@ -144,17 +122,17 @@ describe('the demo bank page, end to end', () => {
     await summary.waitFor({ state: 'visible' });
     await bank.screenshot('invalid-input');
     expect(await summary.innerText()).toContain(en.formInvalid.replace('{count}', '2'));
-    expect(await bank.fieldBox('age').innerText()).toContain(en.fieldMin.replace('{min}', String(minimumOf(model, 'age'))));
+    expect(await bank.fieldBox('age').innerText()).toContain(en.fieldMin.replace('{min}', String(minimumOf(suite.model, 'age'))));
     expect(await bank.fieldBox('total_income').innerText()).toContain(en.fieldRequired);
     expect(await bank.field('age').getAttribute('aria-invalid')).toBe('true');
     // Focus goes to the first field to fix, in the form's order.
-    const first = model.manifest.features.find((f) => f.name === 'age' || f.name === 'total_income')!.name;
+    const first = suite.model.manifest.features.find((f) => f.name === 'age' || f.name === 'total_income')!.name;
     expect(await bank.field(first).evaluate((el) => (el.getRootNode() as ShadowRoot).activeElement === el)).toBe(true);
 
     // Fixing the answers clears the messages; no answer was ever sent and no run started (the
     // session and the keys, prepared while the form was filled, carry no answer).
-    await bank.field('age').fill(String(applicants.approved.features.age));
-    await bank.field('total_income').fill(String(applicants.approved.features.total_income));
+    await bank.field('age').fill(String(suite.applicants.approved.features.age));
+    await bank.field('total_income').fill(String(suite.applicants.approved.features.total_income));
     await summary.waitFor({ state: 'detached' });
     expect(bank.requestsSince(0).filter((r) => /\/(inputs\/[a-z]+|run)$/.test(r))).toEqual([]);
     await bank.close();
@@ -173,8 +151,8 @@ describe('the demo bank page, end to end', () => {
 
     /** Opens the applicant page as `applicant.customer`, fills the applicant's own answers and submits. */
     async function submitAsCustomer(applicant: CustomerApplicant, byHand: boolean): Promise<{ bank: BankPage; traffic: PageTraffic }> {
-      const bank = await BankPage.open(context, env!.stack, model, '/applicant.html');
-      const traffic = recordTraffic(bank.page, env!.stack.gatewayUrl);
+      const bank = await BankPage.open(suite.context, suite.env.stack, suite.model, '/applicant.html');
+      const traffic = recordTraffic(bank.page, suite.env.stack.gatewayUrl);
       const picker = bank.page.locator('#customer');
       await expect.poll(() => picker.isEnabled()).toBe(true);
       await picker.selectOption(applicant.customer);
@@ -232,7 +210,7 @@ describe('the demo bank page, end to end', () => {
     }
 
     it('the bank backend sends both records with the party SDK; the page decrypts the model\u2019s decision', async () => {
-      const applicant = pickCustomerApplicant(model, customer('LB-31852'), 'suggest');
+      const applicant = pickCustomerApplicant(suite.model, customer('LB-31852'), 'suggest');
       const { bank, traffic } = await submitAsCustomer(applicant, false);
       const status = bank.page.locator('#party-status-text');
       await expect.poll(() => status.innerText(), { timeout: 120_000 }).toContain('Both servers sent their records');
@@ -246,7 +224,7 @@ describe('the demo bank page, end to end', () => {
     });
 
     it('by hand: the npm run party commands the page prints send the records; the page decrypts the model\u2019s decision', async () => {
-      const applicant = pickCustomerApplicant(model, customer('LB-40093'), 'approved');
+      const applicant = pickCustomerApplicant(suite.model, customer('LB-40093'), 'approved');
       const { bank, traffic } = await submitAsCustomer(applicant, true);
       const printed = bank.page.locator('#party-commands');
       await printed.waitFor({ state: 'visible', timeout: 120_000 });
@@ -278,7 +256,7 @@ describe('the demo bank page, end to end', () => {
     });
 
     it('the bank backend answers bad requests with a status and { code, message }', async () => {
-      const api = (path: string, init?: RequestInit) => fetch(new URL(path, env!.stack.url), init);
+      const api = (path: string, init?: RequestInit) => fetch(new URL(path, suite.env.stack.url), init);
       const post = (session: string, body: string, type = 'application/json') =>
         api(`/api/sessions/${session}/party-inputs`, { method: 'POST', headers: { 'content-type': type }, body });
       const commands = (session: string, body: string, type = 'application/json') =>

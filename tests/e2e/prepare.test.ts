@@ -7,16 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { partyKeyFiles } from '../../demo/gateway-config.ts';
-import type { Model } from '../../model/manifest.ts';
 import { PublicHeaders, publicPath } from '../../protocol/public-api.ts';
 import { en } from '../../widget/src/translations/en.ts';
-import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
+import { expectedTexts, type Applicant } from './support/applicants.ts';
 import { BankPage } from './support/bank-page.ts';
-import { launchChromium } from './support/browser.ts';
-import { startTestStack, type TestStack } from './support/stack.ts';
+import { openDemoSuite, type DemoSuite } from './support/suite.ts';
 
 const PART = /^PUT \/v1\/sessions\/[^/]+\/server-key\/uploads\/[^/]+\/parts\/(\d+)$/;
 /** Any upload of a key, or a new session. */
@@ -37,28 +34,14 @@ const RECORDER = () => {
 };
 
 describe('preparing ahead of the click, end to end', () => {
-  let env: TestStack | undefined;
-  let browser: Browser | undefined;
-  let context: BrowserContext;
-  let model: Model;
-  let applicants: Record<Applicant['outcome']['kind'], Applicant>;
-
+  let suite: DemoSuite;
   beforeAll(async () => {
-    model = await loadDemoModel();
-    applicants = pickApplicants(model);
-    [env, browser] = await Promise.all([startTestStack(), launchChromium()]);
-    context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    await context.addInitScript(RECORDER);
+    suite = await openDemoSuite(RECORDER);
   });
-
   beforeEach(async () => {
-    if (env && !env.stack.gateway.running) await env.stack.gateway.start();
+    if (suite && !suite.env.stack.gateway.running) await suite.env.stack.gateway.start();
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await env?.dispose();
-  });
+  afterAll(() => suite?.close());
 
   const waitForPrepared = (bank: BankPage, stage: string, timeout = 240_000) =>
     bank.page.waitForFunction((s) => (window as unknown as { __prepared: string[] }).__prepared.includes(s), stage, {
@@ -78,8 +61,8 @@ describe('preparing ahead of the click, end to end', () => {
 
   /** The session's status as a party backend sees it (the demo bank's own party key). */
   async function statusAsBank(sessionId: string): Promise<{ status: number; code?: string }> {
-    const key = readFileSync(partyKeyFiles(join(env!.stack.options.runDir, 'party-keys')).bank, 'utf8').trim();
-    const response = await fetch(`${env!.stack.gatewayUrl}${publicPath.session(sessionId)}`, {
+    const key = readFileSync(partyKeyFiles(join(suite.env.stack.options.runDir, 'party-keys')).bank, 'utf8').trim();
+    const response = await fetch(`${suite.env.stack.gatewayUrl}${publicPath.session(sessionId)}`, {
       headers: { [PublicHeaders.partyKey]: key },
     });
     const body = (await response.json()) as { code?: string };
@@ -87,8 +70,8 @@ describe('preparing ahead of the click, end to end', () => {
   }
 
   it('uploads the key before the click; the check uploads no key; a second check on the same session gets its own decision', async () => {
-    const bank = await BankPage.open(context, env!.stack, model);
-    const first = applicants.approved;
+    const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
+    const first = suite.applicants.approved;
     await bank.fill(first.features);
     await waitForPrepared(bank, 'serverKey');
     const clickedAt = Date.now();
@@ -101,7 +84,7 @@ describe('preparing ahead of the click, end to end', () => {
     expect(afterClick.some((r) => /\/run$/.test(r))).toBe(true);
 
     // Change the answers (to an applicant the model denies) and check again on the same session.
-    const second = applicants.suggest;
+    const second = suite.applicants.suggest;
     const changedAt = Date.now();
     await bank.widget.getByRole('button', { name: en.changeAnswers }).click();
     await bank.fill(second.features);
@@ -151,10 +134,10 @@ describe('preparing ahead of the click, end to end', () => {
   });
 
   it('a gateway restarted mid-upload: the upload resumes and sends at most one part again', async () => {
-    const stack = env!.stack;
-    const bank = await BankPage.open(context, stack, model);
+    const stack = suite.env.stack;
+    const bank = await BankPage.open(suite.context, stack, suite.model);
     const partTwo = bank.page.waitForRequest((r) => /\/parts\/2$/.test(r.url()), { timeout: 240_000 });
-    await bank.fill({ age: applicants.approved.features.age });
+    await bank.fill({ age: suite.applicants.approved.features.age });
     await partTwo;
     await stack.gateway.kill();
     await stack.gateway.start();
@@ -165,14 +148,14 @@ describe('preparing ahead of the click, end to end', () => {
     expect([...counts.keys()].sort()).toEqual(['1', '2', '3', '4', '5', '6']);
     // Attempts at the dead gateway count too: still only one part number was ever sent twice or more.
     expect([...counts.values()].filter((c) => c > 1).length).toBeLessThanOrEqual(1);
-    await bank.fill(applicants.approved.features);
+    await bank.fill(suite.applicants.approved.features);
     await bank.submit();
-    await expectDecisionOf(bank, applicants.approved);
+    await expectDecisionOf(bank, suite.applicants.approved);
     await bank.close();
   });
 
   it('cancel during preparation deletes the session', async () => {
-    const bank = await BankPage.open(context, env!.stack, model);
+    const bank = await BankPage.open(suite.context, suite.env.stack, suite.model);
     await bank.fill({ age: 40 });
     await waitForPrepared(bank, 'session');
     const [sessionId] = await sessionsOf(bank);
@@ -182,21 +165,21 @@ describe('preparing ahead of the click, end to end', () => {
   });
 
   it('with the data saver on, nothing is prepared before the click, and the progress view says why', async () => {
-    const saver = await browser!.newContext({ viewport: { width: 1280, height: 1000 } });
+    const saver = await suite.browser.newContext({ viewport: { width: 1280, height: 1000 } });
     try {
       await saver.addInitScript(RECORDER);
       await saver.addInitScript(() => {
         Object.defineProperty(navigator, 'connection', { value: Object.assign(new EventTarget(), { saveData: true }), configurable: true });
       });
-      const bank = await BankPage.open(saver, env!.stack, model);
-      await bank.fill(applicants.approved.features);
+      const bank = await BankPage.open(saver, suite.env.stack, suite.model);
+      await bank.fill(suite.applicants.approved.features);
       await bank.page.waitForFunction(() => (window as unknown as { __deferred: number }).__deferred > 0);
       expect(bank.gatewayRequests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual([]);
       await bank.submit();
       await bank.widget.locator('[part~="progress-note"]').waitFor({ state: 'visible' });
       expect(await bank.widget.locator('[part~="progress-note"]').innerText()).toContain('Data saver is on');
       // Key generation, the 30 MB upload and the check all after the click, in a fresh profile.
-      await expectDecisionOf(bank, applicants.approved, 480_000);
+      await expectDecisionOf(bank, suite.applicants.approved, 480_000);
     } finally {
       await saver.close();
     }

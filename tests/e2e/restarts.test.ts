@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Model } from '../../model/manifest.ts';
+import type { Model } from '../../model/private-model.ts';
 import { en } from '../../widget/src/translations/en.ts';
 import { expectedTexts, loadDemoModel, pickApplicants, type Applicant } from './support/applicants.ts';
 import { BankPage } from './support/bank-page.ts';

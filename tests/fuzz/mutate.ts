@@ -5,7 +5,7 @@
  * a function of the seed, so a failure is reproduced by its seed and index.
  */
 import { base64ToBytes, bytesToBase64 } from '../../protocol/bytes.ts';
-import { createRng, type Rng } from '../../model/random.ts';
+import { createRng, type Rng } from '../../tools/model/random.ts';
 
 export { createRng, type Rng };
 

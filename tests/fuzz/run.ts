@@ -26,7 +26,7 @@ import {
   isEngineError,
 } from '../../fhe/index.ts';
 import { ModelError } from '../../model/errors.ts';
-import { importPmmlModel } from '../../model/import-pmml.ts';
+import { importPmmlModel } from '../../tools/model/import-pmml.ts';
 import type { Manifest } from '../../model/manifest.ts';
 import { isBase64Error, base64ToBytes, bytesToBase64 } from '../../protocol/bytes.ts';
 import { PartyUpload } from '../../protocol/ciphertexts.ts';
@@ -57,7 +57,7 @@ const SEED = Number(args.seed);
 const ROOT = join(import.meta.dirname, '..', '..');
 const keys = loadPublicKeyTestKeys('tuniform');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'model', 'artifacts', 'manifest.json'), 'utf8')) as Manifest;
-const pmml = readFileSync(join(ROOT, 'tests', 'unit', 'model', 'fixtures', 'credit-tree.pmml'));
+const pmml = readFileSync(join(ROOT, 'tests', 'unit', 'tools', 'model', 'fixtures', 'credit-tree.pmml'));
 
 /** Errors a parser may answer bad input with: its own typed refusal. */
 const typed = (e: unknown) =>

@@ -6,7 +6,8 @@
 import { beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { ApiError } from '../../protocol/errors.ts';
 import { PublicErrorCode } from '../../protocol/public-api.ts';
-import { TenantsConfig, tenantDirectory } from '../../gateway/src/config/tenants.ts';
+import { tenantDirectory } from '../../gateway/src/config/tenants.ts';
+import { TenantsConfig } from '../../protocol/tenants.ts';
 import { EvaluatorClient } from '../../gateway/src/evaluator/client.ts';
 import { classifyEvaluatorError, EvaluatorFailure } from '../../gateway/src/evaluator/failures.ts';
 import type { Bindings } from '../../gateway/src/env.ts';

@@ -7,7 +7,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { loadModel } from '../../../model/manifest.ts';
+import { loadModel } from '../../../model/private-model.ts';
 import { loadPublicKeyTestKeys } from '../../support/tfhe-keys.ts';
 import { createOracle, ORACLE_PREFIX } from './oracle.ts';
 import { createTestGateway, GATEWAY_PREFIX } from './test-gateway.ts';

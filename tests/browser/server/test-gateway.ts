@@ -36,7 +36,7 @@ import {
   type SessionState,
   type SessionStatus,
 } from '../../../protocol/public-api.ts';
-import type { Model } from '../../../model/manifest.ts';
+import type { Model } from '../../../model/private-model.ts';
 import { validatePartyInputs, validatePartyUpload } from '../../../model/party-inputs.ts';
 import { decompressCiphertext } from './oracle.ts';
 import { encryptPartyInputs } from '../../../party/encrypt.ts';

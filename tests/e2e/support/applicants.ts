@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { YEARS_EMPLOYED_BINS, YEARS_EMPLOYED_BIN_LOWER, type CreditFeatures } from '../../../model/features.ts';
 import { seedExplanation, type ExplanationOutcome } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/manifest.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { loadModel, type Model } from '../../../model/private-model.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import { en } from '../../../widget/src/translations/en.ts';
 
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts');

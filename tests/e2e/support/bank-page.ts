@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import type { CreditFeatures, FeatureName } from '../../../model/features.ts';
-import type { Model } from '../../../model/manifest.ts';
+import type { Model } from '../../../model/private-model.ts';
 import { askedFeatures } from '../../../widget/src/form/values.ts';
 import { en } from '../../../widget/src/translations/en.ts';
 import type { DemoStack } from '../../../demo/stack.ts';

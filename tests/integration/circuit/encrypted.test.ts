@@ -20,10 +20,10 @@ import {
 import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/manifest.ts';
+import { loadModel, type Model } from '../../../model/private-model.ts';
 import { validatePartyInputs } from '../../../model/party-inputs.ts';
 import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 

@@ -24,10 +24,10 @@ import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } f
 import { bytesToBase64, type CompactListInputs, type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/manifest.ts';
+import { loadModel, type Model } from '../../../model/private-model.ts';
 import { validatePartyUpload } from '../../../model/party-inputs.ts';
 import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 import { encryptPartyInputs } from '../../../party/index.ts';
 import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
 

@@ -11,7 +11,7 @@ import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import { EncryptedResult, evaluatorPath, RunProgress, SessionStatus } from '../../../protocol/evaluator-api.ts';
 import { explainCodes } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/manifest.ts';
+import { loadModel, type Model } from '../../../model/private-model.ts';
 import { quantizerLevels } from '../../../model/quantize.ts';
 import { compileCircuit } from '../../../evaluator/circuit/index.ts';
 import { circuitBackend } from '../../../evaluator/service/circuit-backend.ts';

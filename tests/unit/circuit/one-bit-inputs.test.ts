@@ -21,7 +21,7 @@ import {
 import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { explainCodes } from '../../../model/infer.ts';
-import { loadModel, type Model, type TreeNode } from '../../../model/manifest.ts';
+import { loadModel, type Model, type TreeNode } from '../../../model/private-model.ts';
 import { toDigits } from '../../../model/quantize.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
 

@@ -17,6 +17,7 @@ import {
   assertCiphertextMatchesKey,
   type ServerKey,
 } from '../../../fhe/index.ts';
+import { ServerKeyFrameReader } from '../../../protocol/server-key.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
 import { expectEngineError } from './support.ts';
 
@@ -183,6 +184,30 @@ describe('compressed server key format', () => {
         expect(copy.buffer).not.toBe(unaligned.buffer);
         expect(sameBytes(copy, serialized)).toBe(true);
       });
+    }
+  });
+
+  it('reads the layout the gateway streams: the frame reader, fed in chunks, gives the offsets and seeds the engine views', () => {
+    for (const input of [bytes, loadTestKeys('gaussian').compressedServerKeyBytes]) {
+      const reader = new ServerKeyFrameReader({ maxBytes: input.length, declaredBytes: input.length });
+      for (let at = 0; at < input.length; at += 65_536) reader.push(input.subarray(at, at + 65_536));
+      const layout = reader.finish();
+      const parsed = deserializeCompressedServerKey(input);
+      const parts = [
+        [layout.keyswitchKey, parsed.keyswitchKey],
+        [layout.bootstrapKey, parsed.bootstrapKey],
+        [layout.modulusSwitchZeros, parsed.modulusSwitchZeros],
+      ] as const;
+      for (const [streamed, engine] of parts) {
+        if (streamed === null || engine === null) {
+          expect(streamed).toBe(engine);
+          continue;
+        }
+        expect(engine.bodies.byteOffset - input.byteOffset).toBe(streamed.offset);
+        expect(engine.bodies.length).toBe(2 * streamed.words);
+        expect(streamed.seed).toEqual({ kind: 'ctr', ...engine.seed });
+      }
+      expect([layout.maxDegree, layout.maxNoiseLevel]).toEqual([parsed.params.maxDegree, parsed.params.maxNoiseLevel]);
     }
   });
 

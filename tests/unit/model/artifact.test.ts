@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../../model/errors.ts';
+import { parseManifest } from '../../../model/manifest.ts';
 import {
   canonicalJson,
   computeModelVersion,
   loadModel,
-  parseManifest,
   randomSalt,
   serializeModelFile,
   type TreeFile,
-} from '../../../model/manifest.ts';
-import { DEMO_RECIPE, trainDemoModel } from '../../../model/train.ts';
+} from '../../../model/private-model.ts';
+import { DEMO_RECIPE, trainDemoModel } from '../../../tools/model/train.ts';
 
 const manifestText = readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8');
 const treeText = readFileSync(new URL('../../../model/artifacts/tree.json', import.meta.url), 'utf8');

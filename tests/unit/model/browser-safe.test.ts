@@ -20,8 +20,18 @@ function closure(file: string, seen = new Set<string>()): Set<string> {
 
 describe('browser-safe model modules', () => {
   it('import no Node built-ins and no Node-only packages', () => {
-    for (const entry of ['features.ts', 'quantize.ts', 'manifest.ts', 'party-inputs.ts', 'infer.ts', 'errors.ts', 'import-pmml.ts']) {
-      const deps = [...closure(join(root, 'model', entry))];
+    for (const entry of [
+      'model/features.ts',
+      'model/quantize.ts',
+      'model/manifest.ts',
+      'model/private-model.ts',
+      'model/party-inputs.ts',
+      'model/infer.ts',
+      'model/ensemble.ts',
+      'model/errors.ts',
+      'tools/model/import-pmml.ts',
+    ]) {
+      const deps = [...closure(join(root, entry))];
       expect(deps, 'the scan follows imports').toContain('zod');
       expect(
         deps.filter((d) => d.startsWith('node:') || d === 'csv-parse/sync' || d === 'node-tfhe'),

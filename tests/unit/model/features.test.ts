@@ -5,8 +5,6 @@ import {
   CreditFeatures,
   FEATURE_NAMES,
   FEATURE_SPECS,
-  FEATURE_TEXTS,
-  LOCALES,
   OCCUPATION_GROUP,
   OCCUPATION_GROUPS,
   OCCUPATION_TYPES,
@@ -15,6 +13,8 @@ import {
   yearsEmployedBin,
   type CreditFeatures as Features,
 } from '../../../model/features.ts';
+import { FEATURE_TEXTS } from '../../../tools/model/form-texts.ts';
+import { LOCALES } from '../../../model/manifest.ts';
 
 const sample: Features = {
   own_car: true,

@@ -10,7 +10,7 @@ import { bytesToBase64, type CompactListInputs, type Party, type PartyInputs } f
 import { PARTY_FEATURES, type CreditFeatures } from '../../../model/features.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { generateApplications } from '../../../tools/model/synthetic.ts';
 
 /** A reproducible application. */
 export function sampleApplication(seed = 7): CreditFeatures {

@@ -2,7 +2,8 @@
  * Host overrides of the manifest's form texts, merged per entry: a host may rename one field's
  * label or one option without restating the rest.
  */
-import type { FeatureName, FeatureTexts, FieldText } from '../../../model/features.ts';
+import type { FeatureName } from '../../../model/features.ts';
+import type { FeatureTexts, FieldText } from '../../../model/manifest.ts';
 
 export interface LabelOverrides {
   parties?: Partial<FeatureTexts['parties']>;

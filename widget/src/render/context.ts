@@ -1,5 +1,5 @@
 /** What the render functions read from the element: strings and the model's form texts. */
-import type { FeatureTexts } from '../../../model/features.ts';
+import type { FeatureTexts } from '../../../model/manifest.ts';
 import type { MessageId } from '../translations/en.ts';
 
 export interface RenderContext {

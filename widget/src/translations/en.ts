@@ -1,7 +1,7 @@
 /**
  * The widget's English strings: the source locale and the single source of every visible text,
  * validation message and ARIA label. `{name}` marks a value filled in at render time. Field
- * labels, help texts and option names come from the model's `FEATURE_TEXTS`.
+ * labels, help texts and option names come from the manifest's `labels`.
  */
 export const en = {
   title: 'Check your card eligibility privately',

@@ -3,7 +3,7 @@
  * bundled target. Locale state is per page, shared by every `<blind-score>` of this bundle.
  */
 import { configureLocalization, msg } from '@lit/localize';
-import { LOCALES, type Locale } from '../../../model/features.ts';
+import { LOCALES, type Locale } from '../../../model/manifest.ts';
 import { en, type MessageId, type Translation } from './en.ts';
 import { fr } from './fr.ts';
 

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { boostTrees, boostedToOnnx } from '../../../model/boost.ts';
-import { applicationsToCsv } from '../../../model/csv.ts';
-import { predictEnsembleCodes } from '../../../model/ensemble.ts';
-import { predictCodes } from '../../../model/infer.ts';
-import { isEnsembleModel, loadAnyModel } from '../../../model/manifest.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
-import { ROOT, train } from '../../support/train-cli.ts';
+import { boostTrees, boostedToOnnx } from '../../../../tools/model/boost.ts';
+import { applicationsToCsv } from '../../../../tools/model/csv.ts';
+import { predictEnsembleCodes } from '../../../../model/ensemble.ts';
+import { predictCodes } from '../../../../model/infer.ts';
+import { isEnsembleModel, loadAnyModel } from '../../../../model/private-model.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
+import { ROOT, train } from '../../../support/train-cli.ts';
 
 describe('train CLI: --import-onnx and --score', () => {
   it('imports an ONNX ensemble, then scores applicants exactly as the loaded ensemble decides', async () => {

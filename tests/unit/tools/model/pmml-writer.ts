@@ -4,9 +4,10 @@
  * model it came from. Each split `code ≤ t` becomes a predicate on the raw value that holds for
  * exactly the values whose code is ≤ t.
  */
-import { CSV_COLUMNS, FEATURE_SPECS, type FeatureName } from '../../../model/features.ts';
-import type { Model, TreeNode } from '../../../model/manifest.ts';
-import type { EncryptedInput } from '../../../model/quantize.ts';
+import { FEATURE_SPECS, type FeatureName } from '../../../../model/features.ts';
+import { CSV_COLUMNS } from '../../../../tools/model/columns.ts';
+import type { Model, TreeNode } from '../../../../model/private-model.ts';
+import type { EncryptedInput } from '../../../../model/quantize.ts';
 
 export interface PmmlWriterOptions {
   /**

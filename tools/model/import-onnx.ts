@@ -28,28 +28,26 @@
  *
  * Browser-safe (no I/O).
  */
-import { ModelError } from './errors.ts';
-import { quantizeLeafValues } from './ensemble.ts';
-import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from './features.ts';
-import { float32LessThanCut, nextUp } from './float.ts';
+import { ModelError } from '../../model/errors.ts';
+import { quantizeLeafValues } from '../../model/ensemble.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type CreditFeatures, type FeatureName } from '../../model/features.ts';
+import { CSV_COLUMNS } from './columns.ts';
 import {
-  ENSEMBLE_KIND,
-  FORMAT_VERSION,
   MAX_ENSEMBLE_DEPTH,
   MAX_ENSEMBLE_TREES,
   MAX_ENSEMBLE_TREE_NODES,
-  randomSalt,
   sealEnsemble,
   type EnsembleModel,
   type EnsembleNode,
   type OnnxImportedInfo,
   type TreeNode,
-} from './manifest.ts';
+} from '../../model/private-model.ts';
+import { float32LessThanCut, nextUp } from './float.ts';
 import { MAX_ENSEMBLE_NODES, NODE_MODES, parseOnnxEnsemble, type AttributeValue, type NodeMode, type OnnxEnsemble } from './onnx.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { domainOf, featureNamed, type Literal } from './pmml-fields.ts';
-import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from './quantize.ts';
-import { DEFAULT_MODEL_NAME, manifestBody } from './train.ts';
+import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from '../../model/quantize.ts';
+import { DEFAULT_MODEL_NAME, ensembleBody, manifestBody } from './train.ts';
 
 export interface ImportOnnxOptions {
   /**
@@ -626,15 +624,7 @@ export async function importOnnxModel(bytes: Uint8Array, options: ImportOnnxOpti
     metrics: null,
   };
   const manifest = manifestBody((options.name ?? DEFAULT_MODEL_NAME).slice(0, 200), inputs, splitNodes);
-  const model = await sealEnsemble(manifest, {
-    kind: ENSEMBLE_KIND,
-    formatVersion: FORMAT_VERSION,
-    salt: options.salt ?? randomSalt(),
-    training,
-    scale,
-    threshold: intThreshold,
-    trees: ensembleTrees,
-  });
+  const model = await sealEnsemble(manifest, ensembleBody(ensembleTrees, intThreshold, scale, training, options.salt));
   const fields = columns.flatMap((feature, column) => (feature === null ? [] : [{ column, feature }]));
   return { model, fields, scale };
 }

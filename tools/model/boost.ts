@@ -19,27 +19,27 @@
  * Deterministic. Browser-safe (no I/O).
  */
 import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
-import { ModelError } from './errors.ts';
-import { quantizeLeafValues } from './ensemble.ts';
+import { ModelError } from '../../model/errors.ts';
+import { quantizeLeafValues } from '../../model/ensemble.ts';
 import { nextDown } from './float.ts';
-import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
 import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
 import { onnxColumnValue } from './import-onnx.ts';
-import {
-  ENSEMBLE_KIND,
-  FORMAT_VERSION,
-  randomSalt,
-  sealEnsemble,
-  type BoostedInfo,
-  type EnsembleModel,
-  type EnsembleNode,
-  type TreeNode,
-} from './manifest.ts';
+import { sealEnsemble, type BoostedInfo, type EnsembleModel, type EnsembleNode, type TreeNode } from '../../model/private-model.ts';
 import { writeOnnxEnsemble, type NodeMode, type OnnxEnsembleSpec } from './onnx.ts';
-import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from './quantize.ts';
+import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';
 import type { LabeledApplication } from './synthetic.ts';
-import { DEFAULT_MODEL_NAME, approvalRate, manifestBody, rocAuc, scorePredictions, splitRows, type Metrics } from './train.ts';
+import {
+  DEFAULT_MODEL_NAME,
+  approvalRate,
+  ensembleBody,
+  manifestBody,
+  rocAuc,
+  scorePredictions,
+  splitRows,
+  type Metrics,
+} from './train.ts';
 
 export interface BoostOptions {
   trees?: number;
@@ -251,15 +251,7 @@ export async function trainBoostedModel(
     metrics,
     policy: { increasing: [...policy.increasing], protectedAge: policy.protectedAge, incomeFloor: null },
   };
-  const model = await sealEnsemble(manifest, {
-    kind: ENSEMBLE_KIND,
-    formatVersion: FORMAT_VERSION,
-    salt: options.salt ?? randomSalt(),
-    training,
-    scale,
-    threshold,
-    trees,
-  });
+  const model = await sealEnsemble(manifest, ensembleBody(trees, threshold, scale, training, options.salt));
   return { model, boosted, metrics };
 }
 

@@ -10,8 +10,9 @@
  *
  * Browser-safe.
  */
-import { ModelError } from './errors.ts';
-import { CSV_COLUMNS, FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
+import { ModelError } from '../../model/errors.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
+import { CSV_COLUMNS } from './columns.ts';
 import { float32LessThanCut, nextUp } from './float.ts';
 import type { PmmlPredicate, PmmlTreeDocument } from './pmml.ts';
 

@@ -3,22 +3,21 @@
  * break it, and `checkConstraints` / `npm run train -- --check` prove it on an artifact, naming
  * an example when it does not hold.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trainCart } from '../../../model/cart.ts';
-import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from '../../../model/constraints.ts';
-import { YEARS_EMPLOYED_BINS, type CreditFeatures } from '../../../model/features.ts';
-import { predictCodes } from '../../../model/infer.ts';
-import { loadModel, sealModel, serializeModelFile, type Model, type TreeNode } from '../../../model/manifest.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { createRng } from '../../../model/random.ts';
-import { generateApplications, type LabeledApplication } from '../../../model/synthetic.ts';
-import { trainModel } from '../../../model/train.ts';
+import { trainCart } from '../../../../tools/model/cart.ts';
+import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from '../../../../tools/model/constraints.ts';
+import { YEARS_EMPLOYED_BINS, type CreditFeatures } from '../../../../model/features.ts';
+import { predictCodes } from '../../../../model/infer.ts';
+import { loadModel, sealModel, serializeModelFile, type Model, type TreeNode } from '../../../../model/private-model.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { createRng } from '../../../../tools/model/random.ts';
+import { generateApplications, type LabeledApplication } from '../../../../tools/model/synthetic.ts';
+import { trainModel } from '../../../../tools/model/train.ts';
+import { ROOT, train } from '../../../support/train-cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const ARTIFACTS = join(ROOT, 'model', 'artifacts');
 const POLICY: ModelPolicy = { ...DEFAULT_POLICY, incomeFloor: 8_000 };
 const NONE: ModelPolicy = { increasing: [], protectedAge: null, incomeFloor: null };
@@ -159,18 +158,8 @@ describe('checking an artifact', () => {
     expect(income?.message).toMatch(/approval falls as total_income rises: with .* is approved but .*total_income.* is denied/);
   });
 
-  function trainCli(args: string[]) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'model', 'train-cli.ts'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-
   it('npm run train -- --check passes on the shipped artifact and fails on a broken one with the violating example', async () => {
-    const ok = trainCli(['--check']);
+    const ok = train(['--check']);
     expect(ok.status, ok.stderr).toBe(0);
     const summary = JSON.parse(ok.stdout) as { constraints: { violations: number }; circuit: { pbsApplicantMode: number } };
     expect(summary.constraints.violations).toBe(0);
@@ -181,7 +170,7 @@ describe('checking an artifact', () => {
     const broken = await brokenDemo();
     writeFileSync(join(dir, 'manifest.json'), serializeModelFile(broken.manifest));
     writeFileSync(join(dir, 'tree.json'), serializeModelFile(broken.tree));
-    const refused = trainCli(['--check', '--out', dir]);
+    const refused = train(['--check', '--out', dir]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(
       /^constraint violated \(increasing, total_income\): approval falls as total_income rises: .* is approved but .* is denied/m,

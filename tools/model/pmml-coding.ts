@@ -16,11 +16,11 @@
  *
  * Browser-safe.
  */
-import { ModelError } from './errors.ts';
+import { ModelError } from '../../model/errors.ts';
 import { EXPLANATION_FEATURE } from './fit-quantizers.ts';
-import type { FeatureName } from './features.ts';
+import type { FeatureName } from '../../model/features.ts';
 import { domainOf, type Literal } from './pmml-fields.ts';
-import { MAX_CODE } from './quantize.ts';
+import { MAX_CODE } from '../../model/quantize.ts';
 
 /** A literal found in the document, and where, for error messages. */
 export interface Use {

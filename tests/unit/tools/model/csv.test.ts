@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { applicationsToCsv, parseApplicationsCsv } from '../../../model/csv.ts';
-import { ModelError } from '../../../model/errors.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { applicationsToCsv, parseApplicationsCsv } from '../../../../tools/model/csv.ts';
+import { ModelError } from '../../../../model/errors.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
 
 const HEADER =
   'Own_car,Own_property,Mobile_phone,Num_children,Household_size,Total_income,Age,Income_type,Education_type,Family_status,Occupation_type,Housing_type,Account_age,Employed,Years_employed,Target';

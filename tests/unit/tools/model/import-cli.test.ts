@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applicationsToCsv } from '../../../model/csv.ts';
-import { loadModel } from '../../../model/manifest.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
-import { approvalRate, scoreModel } from '../../../model/train.ts';
-import { train } from '../../support/train-cli.ts';
+import { applicationsToCsv } from '../../../../tools/model/csv.ts';
+import { loadModel } from '../../../../model/private-model.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
+import { approvalRate, scoreModel } from '../../../../tools/model/train.ts';
+import { train } from '../../../support/train-cli.ts';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'credit-tree.pmml');
 

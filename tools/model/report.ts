@@ -8,8 +8,8 @@
  * Browser-safe (text only; the CLI writes the file).
  */
 import type { ConstraintReport, ModelPolicy } from './constraints.ts';
-import { FEATURE_NAMES, FEATURE_SPECS } from './features.ts';
-import type { Model } from './manifest.ts';
+import { FEATURE_NAMES, FEATURE_SPECS } from '../../model/features.ts';
+import type { Model } from '../../model/private-model.ts';
 import type { LabeledApplication } from './synthetic.ts';
 import type { Metrics } from './train.ts';
 
@@ -99,7 +99,7 @@ export function modelReport(r: ReportInput): string {
     out.push(`Imported PMML tree (SHA-256 \`${t.sha256}\`, producer ${t.producer ?? 'unknown'}); no training data here.`, '');
   } else {
     out.push(
-      `${t.source === 'synthetic' ? `Synthetic applicants (\`model/synthetic.ts\`, seed ${t.seed})` : 'The bank\u2019s CSV'}: ` +
+      `${t.source === 'synthetic' ? `Synthetic applicants (\`tools/model/synthetic.ts\`, seed ${t.seed})` : 'The bank\u2019s CSV'}: ` +
         `${t.rows} rows, of which ${t.heldOutRows} held out for the figures below; approval rate ${pct(t.metrics.approvalRate)}.`,
       '',
     );

@@ -7,18 +7,16 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
-import { trainBoostedModel } from '../../model/boost.ts';
-import { explainEnsembleCodes } from '../../model/ensemble.ts';
-import { explainCodes } from '../../model/infer.ts';
-import { loadModel, type Manifest } from '../../model/manifest.ts';
-import { quantizeParsed, toDigits } from '../../model/quantize.ts';
-import { generateApplications } from '../../model/synthetic.ts';
-import { DEMO_RECIPE } from '../../model/train.ts';
-import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../../fhe/index.ts';
-import { compileCircuit } from './compile.ts';
-import { createPbsPool } from './pool.ts';
-import { runCircuit, type CircuitInputs } from './run.ts';
-import { simulateCircuit } from './simulate.ts';
+import { trainBoostedModel } from './model/boost.ts';
+import { explainEnsembleCodes } from '../model/ensemble.ts';
+import { explainCodes } from '../model/infer.ts';
+import type { Manifest } from '../model/manifest.ts';
+import { loadModel } from '../model/private-model.ts';
+import { quantizeParsed, toDigits } from '../model/quantize.ts';
+import { generateApplications } from './model/synthetic.ts';
+import { DEMO_RECIPE } from './model/train.ts';
+import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../fhe/index.ts';
+import { compileCircuit, createPbsPool, runCircuit, simulateCircuit, type CircuitInputs } from '../evaluator/circuit/index.ts';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,7 +26,7 @@ const round = (v: number) => Math.round(v * 10) / 10;
 
 export async function bench(): Promise<Record<string, unknown>> {
   const runs = Math.max(1, Number(process.env.BENCH_CIRCUIT_RUNS ?? 3));
-  const artifact = (name: string) => readFileSync(new URL(`../../model/artifacts/${name}`, import.meta.url), 'utf8');
+  const artifact = (name: string) => readFileSync(new URL(`../model/artifacts/${name}`, import.meta.url), 'utf8');
   const model = await loadModel(artifact('manifest.json'), artifact('tree.json'));
   const plan = compileCircuit(model);
 
@@ -114,7 +112,7 @@ export async function bench(): Promise<Record<string, unknown>> {
 }
 
 /**
- * `circuit.ensemble`: a 20-tree depth-4 boosted ensemble (`model/boost.ts`, trained on the demo's
+ * `circuit.ensemble`: a 20-tree depth-4 boosted ensemble (`tools/model/boost.ts`, trained on the demo's
  * synthetic data): bootstraps, and the wall time of one decision + explanation with 2 workers
  * (median of `runs`, one applicant each), each result checked against the cleartext ensemble.
  */

@@ -21,10 +21,10 @@ import {
   type CreditFeatures,
   type FeatureName,
   type OccupationType,
-} from './features.ts';
-import { ModelError } from './errors.ts';
+} from '../../model/features.ts';
+import { ModelError } from '../../model/errors.ts';
 import type { LabeledApplication } from './synthetic.ts';
-import { MAX_CODE, bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from './quantize.ts';
+import { MAX_CODE, bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from '../../model/quantize.ts';
 
 /** The feature whose bins the explanation walks, and the input that encodes it. */
 export const EXPLANATION_FEATURE = 'years_employed' satisfies FeatureName;

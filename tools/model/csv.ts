@@ -6,16 +6,9 @@
  * `line 14, column Age: age must be at least 18`. Node-side (uses csv-parse).
  */
 import { parse } from 'csv-parse/sync';
-import { ModelError } from './errors.ts';
-import {
-  CSV_COLUMNS,
-  CSV_TARGET_COLUMN,
-  CreditFeatures,
-  FEATURE_NAMES,
-  FEATURE_SPECS,
-  YEARS_EMPLOYED_BINS,
-  type FeatureName,
-} from './features.ts';
+import { ModelError } from '../../model/errors.ts';
+import { CreditFeatures, FEATURE_NAMES, FEATURE_SPECS, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import { CSV_COLUMNS, CSV_TARGET_COLUMN } from './columns.ts';
 import type { LabeledApplication } from './synthetic.ts';
 
 /** One problem in a CSV file. */

@@ -16,9 +16,10 @@
  *
  * Browser-safe.
  */
-import { YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
-import type { ManifestBody, TreeBody } from './manifest.ts';
-import { quantizerLevels, quantizeValue, type EncryptedInput } from './quantize.ts';
+import { YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import type { ManifestBody } from '../../model/manifest.ts';
+import type { TreeBody } from '../../model/private-model.ts';
+import { quantizerLevels, quantizeValue, type EncryptedInput } from '../../model/quantize.ts';
 
 /** The policy a model must satisfy. Part of the model config (`DEMO_RECIPE.policy` for the demo). */
 export interface ModelPolicy {

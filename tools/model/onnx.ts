@@ -13,7 +13,7 @@
  * Browser-safe (no I/O).
  */
 import protobuf from 'protobufjs/light.js';
-import { ModelError } from './errors.ts';
+import { ModelError } from '../../model/errors.ts';
 
 /** Largest ONNX file accepted (a 500-tree depth-8 ensemble is ~10 MB). */
 export const MAX_ONNX_BYTES = 16 * 1024 * 1024;

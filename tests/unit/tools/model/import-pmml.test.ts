@@ -6,19 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileCircuit } from '../../../evaluator/circuit/compile.ts';
-import { simulateCircuit } from '../../../evaluator/circuit/simulate.ts';
-import { ModelError } from '../../../model/errors.ts';
-import { nextDown, nextUp } from '../../../model/float.ts';
-import { importPmmlModel, type ImportPmmlOptions } from '../../../model/import-pmml.ts';
-import { explainCodes, predictCodes } from '../../../model/infer.ts';
-import { loadModel, serializeModelFile, type Model } from '../../../model/manifest.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications, type LabeledApplication } from '../../../model/synthetic.ts';
-import { DEFAULT_MODEL_NAME, approvalRate, scoreModel, trainModel } from '../../../model/train.ts';
+import { compileCircuit } from '../../../../evaluator/circuit/compile.ts';
+import { simulateCircuit } from '../../../../evaluator/circuit/simulate.ts';
+import { ModelError } from '../../../../model/errors.ts';
+import { nextDown, nextUp } from '../../../../tools/model/float.ts';
+import { importPmmlModel, type ImportPmmlOptions } from '../../../../tools/model/import-pmml.ts';
+import { explainCodes, predictCodes } from '../../../../model/infer.ts';
+import { loadModel, serializeModelFile, type Model } from '../../../../model/private-model.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications, type LabeledApplication } from '../../../../tools/model/synthetic.ts';
+import { DEFAULT_MODEL_NAME, approvalRate, scoreModel, trainModel } from '../../../../tools/model/train.ts';
 import { modelToPmml } from './pmml-writer.ts';
 
-const read = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
+const read = (name: string) => readFileSync(new URL(`../../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const applicants = generateApplications(2_500, 20_261_124);
 
 /** Decision and explanation bits of a model for every applicant. */

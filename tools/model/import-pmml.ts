@@ -17,13 +17,14 @@
  * Browser-safe (no I/O; the CLI is `train-cli.ts`).
  */
 import { collapse, flatten, type Grown } from './cart.ts';
-import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from './features.ts';
-import { MAX_TREE_DEPTH, MAX_TREE_NODES, sealModel, sha256Hex, type ImportedInfo, type Model, type TreeNode } from './manifest.ts';
+import { ModelError } from '../../model/errors.ts';
+import { FEATURE_NAMES, FEATURE_SPECS, type FeatureName } from '../../model/features.ts';
+import { MAX_TREE_DEPTH, MAX_TREE_NODES, sealModel, type ImportedInfo, type Model, type TreeNode } from '../../model/private-model.ts';
+import { sha256Hex } from '../../protocol/bytes.ts';
 import { finiteCodes, numericCuts, type FiniteSplit, type Use } from './pmml-coding.ts';
 import { FieldResolver, domainOf, literalOf, valueBits } from './pmml-fields.ts';
 import { parsePmmlTree, type PmmlNode, type PmmlPredicate, type PmmlTreeDocument } from './pmml.ts';
-import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from './quantize.ts';
+import { bitsForLevels, digitsForBits, quantizerLevels, type EncryptedInput, type Quantizer } from '../../model/quantize.ts';
 import type { LabeledApplication } from './synthetic.ts';
 import { DEFAULT_MODEL_NAME, approvalRate, manifestBody, scoreModel, treeBody, type Metrics } from './train.ts';
 

@@ -14,7 +14,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
-import { ModelError, formatIssues } from './errors.ts';
+import { ModelError, formatIssues } from '../../model/errors.ts';
 
 /** Refuse longer documents (in characters) before parsing; a depth-12 tree is a few hundred kilobytes. */
 export const MAX_PMML_CHARS = 8 * 1024 * 1024;

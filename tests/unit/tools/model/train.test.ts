@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { trainCart } from '../../../model/cart.ts';
-import { ModelError } from '../../../model/errors.ts';
-import { predictCodes } from '../../../model/infer.ts';
-import { TrainedInfo } from '../../../model/manifest.ts';
-import { generateApplications, approvalProbability } from '../../../model/synthetic.ts';
-import { scorePredictions, splitRows, trainModel } from '../../../model/train.ts';
+import { trainCart } from '../../../../tools/model/cart.ts';
+import { ModelError } from '../../../../model/errors.ts';
+import { predictCodes } from '../../../../model/infer.ts';
+import { TrainedInfo } from '../../../../model/private-model.ts';
+import { generateApplications, approvalProbability } from '../../../../tools/model/synthetic.ts';
+import { scorePredictions, splitRows, trainModel } from '../../../../tools/model/train.ts';
 
 describe('synthetic data', () => {
   it('is reproducible and has a realistic approval rate', () => {
@@ -66,7 +66,7 @@ describe('training pipeline', () => {
     expect(model.tree.training.metrics).toEqual(metrics);
     expect(TrainedInfo.parse(model.tree.training).heldOutRows).toBe(600);
     const { heldOut } = splitRows(rows, 0.2, 3);
-    const { quantizeParsed } = await import('../../../model/quantize.ts');
+    const { quantizeParsed } = await import('../../../../model/quantize.ts');
     const predictions = heldOut.map((r) => predictCodes(model.tree, quantizeParsed(model.manifest.inputs, r.features)));
     const recount = scorePredictions(
       heldOut.map((r) => r.approved),

@@ -26,8 +26,8 @@
  *
  * Browser-safe.
  */
-import { ModelError } from './errors.ts';
-import type { TreeNode } from './manifest.ts';
+import { ModelError } from '../../model/errors.ts';
+import type { TreeNode } from '../../model/private-model.ts';
 
 export interface CartOptions {
   /** Maximum depth (root = depth 0). The circuit's noise budget favours ≤ 5. */

@@ -8,25 +8,24 @@
  * Browser-safe (no I/O here; the CLI is `train-cli.ts`).
  */
 import { DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
-import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, FEATURE_TEXTS, YEARS_EMPLOYED_BINS, type FeatureName } from './features.ts';
-import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
-import { trainCart, type CartOptions } from './cart.ts';
-import { predictCodes } from './infer.ts';
+import { ModelError } from '../../model/errors.ts';
+import { FEATURE_NAMES, YEARS_EMPLOYED_BINS, type FeatureName } from '../../model/features.ts';
+import { FEATURE_TEXTS } from './form-texts.ts';
 import {
-  FORMAT_VERSION,
-  MANIFEST_KIND,
-  PARAMETER_SETS,
   TREE_KIND,
-  describeFeature,
   randomSalt,
   sealModel,
-  type ManifestBody,
   type Model,
   type TrainingInfo,
   type TreeBody,
-} from './manifest.ts';
-import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from './quantize.ts';
+  ENSEMBLE_KIND,
+  type EnsembleBody,
+} from '../../model/private-model.ts';
+import { EXPLANATION_FEATURE, fitInputs } from './fit-quantizers.ts';
+import { trainCart, type CartOptions } from './cart.ts';
+import { predictCodes } from '../../model/infer.ts';
+import { FORMAT_VERSION, MANIFEST_KIND, PARAMETER_SETS, describeFeature, type ManifestBody } from '../../model/manifest.ts';
+import { quantizeParsed, quantizeValue, quantizerLevels, type EncryptedInput } from '../../model/quantize.ts';
 import { createRng } from './random.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
 
@@ -221,6 +220,17 @@ export function manifestBody(
 /** The private tree file's body: nodes, the training or import record, and a salt. */
 export function treeBody(nodes: TreeBody['nodes'], training: TrainingInfo, salt: string = randomSalt()): TreeBody {
   return { kind: TREE_KIND, formatVersion: FORMAT_VERSION, salt, training, nodes };
+}
+
+/** The private ensemble file's body: integer-leaf trees, their threshold and scale, the record, and a salt. */
+export function ensembleBody(
+  trees: EnsembleBody['trees'],
+  threshold: number,
+  scale: number,
+  training: EnsembleBody['training'],
+  salt: string = randomSalt(),
+): EnsembleBody {
+  return { kind: ENSEMBLE_KIND, formatVersion: FORMAT_VERSION, salt, training, scale, threshold, trees };
 }
 
 /**

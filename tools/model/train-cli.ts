@@ -23,21 +23,20 @@
  * checks, so only a change of content counts as stale.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { compileCircuit } from '../evaluator/circuit/compile.ts';
-import { runBootstrapCount } from '../evaluator/circuit/run.ts';
+import { compileCircuit, runBootstrapCount } from '../../evaluator/circuit/index.ts';
 import { checkConstraints, DEFAULT_POLICY, type ModelPolicy } from './constraints.ts';
 import { applicationsToCsv, decisionsToCsv, parseApplicationsCsv } from './csv.ts';
-import { ModelError } from './errors.ts';
-import { FEATURE_NAMES, type FeatureName } from './features.ts';
+import { ModelError } from '../../model/errors.ts';
+import { FEATURE_NAMES, type FeatureName } from '../../model/features.ts';
 import { importPmmlModel } from './import-pmml.ts';
 import { boostedColumns, boostedToOnnx, trainBoostedModel } from './boost.ts';
-import { predictEnsembleCodes } from './ensemble.ts';
+import { predictEnsembleCodes } from '../../model/ensemble.ts';
 import { importOnnxModel, type ImportOnnxOptions } from './import-onnx.ts';
-import { predictCodes, type Codes } from './infer.ts';
+import { predictCodes, type Codes } from '../../model/infer.ts';
 import {
   isEnsembleModel,
   loadAnyModel,
@@ -47,7 +46,7 @@ import {
   type AnyModel,
   type EnsembleModel,
   type Model,
-} from './manifest.ts';
+} from '../../model/private-model.ts';
 import { MAX_ONNX_BYTES } from './onnx.ts';
 import { modelReport } from './report.ts';
 import { generateApplications, type LabeledApplication } from './synthetic.ts';
@@ -63,9 +62,9 @@ import {
   trainModel,
   type Metrics,
 } from './train.ts';
-import { quantizeParsed } from './quantize.ts';
+import { quantizeParsed } from '../../model/quantize.ts';
 
-export const ARTIFACTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../../model/artifacts', import.meta.url));
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;

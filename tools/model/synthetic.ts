@@ -22,7 +22,7 @@ import {
   type FamilyStatus,
   type IncomeType,
   type OccupationType,
-} from './features.ts';
+} from '../../model/features.ts';
 import { createRng, type Rng } from './random.ts';
 
 /** One training example: an application and whether it was approved. */

@@ -1,22 +1,22 @@
 /**
  * ONNX tree-ensemble import: boosted ensembles written in each converter's convention
- * (model/boost.ts) are imported and their quantized decisions compared with onnxruntime-node's
+ * (tools/model/boost.ts) are imported and their quantized decisions compared with onnxruntime-node's
  * on 10,000 applicants, a third of them placed on a threshold of the model ± one step; hostile
  * files are refused with errors naming the attribute.
  */
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { boostTrees, boostedColumns, boostedToOnnx, type BoostedEnsemble, type OnnxConvention } from '../../../model/boost.ts';
-import { predictEnsembleCodes } from '../../../model/ensemble.ts';
-import { ModelError } from '../../../model/errors.ts';
-import { FEATURE_SPECS, type CreditFeatures } from '../../../model/features.ts';
-import { nextDown, nextUp } from '../../../model/float.ts';
-import { importOnnxModel, onnxRow } from '../../../model/import-onnx.ts';
-import { loadAnyModel, serializeModelFile } from '../../../model/manifest.ts';
-import { MAX_ONNX_BYTES, writeOnnxEnsemble, type OnnxEnsembleSpec } from '../../../model/onnx.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { createRng } from '../../../model/random.ts';
-import { generateApplications } from '../../../model/synthetic.ts';
+import { boostTrees, boostedColumns, boostedToOnnx, type BoostedEnsemble, type OnnxConvention } from '../../../../tools/model/boost.ts';
+import { predictEnsembleCodes } from '../../../../model/ensemble.ts';
+import { ModelError } from '../../../../model/errors.ts';
+import { FEATURE_SPECS, type CreditFeatures } from '../../../../model/features.ts';
+import { nextDown, nextUp } from '../../../../tools/model/float.ts';
+import { importOnnxModel, onnxRow } from '../../../../tools/model/import-onnx.ts';
+import { loadAnyModel, serializeModelFile } from '../../../../model/private-model.ts';
+import { MAX_ONNX_BYTES, writeOnnxEnsemble, type OnnxEnsembleSpec } from '../../../../tools/model/onnx.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { createRng } from '../../../../tools/model/random.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
 
 const TRAIN_ROWS = 4_000;
 const CHECK_ROWS = 10_000;
