@@ -44,6 +44,7 @@ type Fold = ReadonlyMap<string, number>;
 
 /** A tree after folding: splits on encrypted inputs only. */
 type Tree = { type: 'leaf'; value: number } | { type: 'split'; input: string; threshold: number; left: Tree; right: Tree };
+type Split = Tree & { type: 'split' };
 
 /** A bootstrapped term of the sum (noise level 1): its position, largest value, and tree. */
 interface Term {
@@ -110,32 +111,37 @@ class EnsembleBuilder {
   }
 
   /**
-   * Terms of one tree: its blocks' digit outputs (positions 0..digits−1), the tree's leaves
-   * shifted by their minimum (returned as the tree's constant).
+   * Terms of one tree: its digit outputs (positions 0..digits−1), the tree's leaves shifted by
+   * their minimum (returned as the tree's constant). Through the tree's leaf index when that
+   * takes fewer bootstraps ({@link indexed}), else per block.
    */
   treeTerms(tree: Tree, treeIndex: number): { terms: Term[]; constant: number } {
     const values = leaves(tree);
     const min = Math.min(...values);
     if (tree.type === 'leaf') return { terms: [], constant: min };
     const digits = digitsOf(Math.max(...values) - min);
-    const terms: Term[] = [];
-    this.block(tree, null, min, digits, treeIndex, terms);
-    return { terms, constant: min };
+    const terms = this.indexed(tree, min, digits, treeIndex);
+    if (terms !== null) return { terms, constant: min };
+    const out: Term[] = [];
+    this.block(tree, null, min, digits, treeIndex, out);
+    return { terms: out, constant: min };
   }
 
-  private block(root: Tree & { type: 'split' }, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
-    const cap = sel === null ? 4 : 3;
-    // Whole levels from the root while they fit.
-    const nodes: (Tree & { type: 'split' })[] = [root];
-    let level: (Tree & { type: 'split' })[] = [root];
+  /**
+   * The block rooted at `root`: whole levels while they fit (4 internal nodes at the root, 3
+   * below, where `sel` takes the fourth bit), and its exits, left to right.
+   */
+  private shape(root: Split, below: boolean): { nodes: Split[]; exits: Tree[]; exitOf: (bit: (j: number) => boolean) => Tree } {
+    const cap = below ? 3 : 4;
+    const nodes: Split[] = [root];
+    let level: Split[] = [root];
     for (;;) {
-      const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Tree & { type: 'split' } => c.type === 'split');
+      const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Split => c.type === 'split');
       if (next.length === 0 || nodes.length + next.length > cap) break;
       nodes.push(...next);
       level = next;
     }
     const inBlock = new Set<Tree>(nodes);
-    // Exits in a fixed order: the children outside the block, left to right.
     const exits: Tree[] = [];
     const collect = (n: Tree): void => {
       if (inBlock.has(n) && n.type === 'split') {
@@ -149,8 +155,16 @@ class EnsembleBuilder {
       while (inBlock.has(n) && n.type === 'split') n = bit(nodes.indexOf(n)) ? n.left : n.right;
       return n;
     };
+    return { nodes, exits, exitOf };
+  }
 
-    // The packed input: the scaled comparison bits (and sel), or a single feature's code itself.
+  /**
+   * A block's packed input (the scaled comparison bits and `sel`, or a single feature's code
+   * itself) and `table(f)`: the lookup table giving f(exit taken), 0 when the block is not
+   * reached.
+   */
+  private pack(root: Split, sel: ValueId | null) {
+    const { nodes, exits, exitOf } = this.shape(root, sel !== null);
     const features = [...new Set(nodes.map((n) => n.input))];
     let packed: ValueId;
     let exitAt: (v: number) => Tree | null;
@@ -183,21 +197,115 @@ class EnsembleBuilder {
         const e = exitAt(v);
         return e === null ? 0 : f(e);
       });
+    return { packed, exits, table };
+  }
 
+  /** `8 · [the block exits to e]`: the `sel` of the block rooted at e. */
+  private selector(block: { packed: ValueId; table: (f: (exit: Tree) => number) => number[] }, e: Tree): ValueId {
+    return this.b.pbs(
+      block.packed,
+      block.table((x) => (x === e ? SEL : 0)),
+    );
+  }
+
+  private block(root: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
+    const block = this.pack(root, sel);
     for (let d = 0; d < digits; d++) {
       const digit = (e: Tree) => (e.type === 'leaf' ? Math.floor((e.value - shift) / BASE ** d) % BASE : 0);
-      const t = table(digit);
+      const t = block.table(digit);
       const max = Math.max(...t);
-      if (max > 0) out.push({ id: this.b.pbs(packed, t), position: d, max, tree: treeIndex });
+      if (max > 0) out.push({ id: this.b.pbs(block.packed, t), position: d, max, tree: treeIndex });
     }
-    for (const e of exits) {
-      if (e.type !== 'split') continue;
-      const s = this.b.pbs(
-        packed,
-        table((x) => (x === e ? SEL : 0)),
+    for (const e of block.exits) if (e.type === 'split') this.block(e, this.selector(block, e), shift, digits, treeIndex, out);
+  }
+
+  /**
+   * The tree's digits through its leaf index, for a tree of two block levels (the root block;
+   * below it only blocks whose exits are all leaves) with at most 16 distinct leaf values per
+   * route. The root block gives the offset of the exit taken (`off`), each block below the index
+   * of its leaf among its distinct values (0 when not reached); their sum, merged by one
+   * bootstrap when the degree or noise budget needs it, is the leaf index `L` (0..15), and each
+   * value digit is one bootstrap of `L`. Per tree: 1 + blocks below + (1) + digits bootstraps
+   * besides the selectors, instead of a digit per block and a merge per digit.
+   * Returns null when the tree has another shape or the per-block scheme is not dearer.
+   */
+  private indexed(tree: Split, shift: number, digits: number, treeIndex: number): Term[] | null {
+    const top = this.shape(tree, false);
+    const distinct = (ls: readonly Tree[]) =>
+      [...new Set(ls.map((l) => (l as Tree & { type: 'leaf' }).value - shift))].sort((x, y) => x - y);
+    const parts: { exit: Tree; values: number[] }[] = [];
+    for (const e of top.exits) {
+      if (e.type === 'leaf') {
+        parts.push({ exit: e, values: [e.value - shift] });
+        continue;
+      }
+      const below = this.shape(e, true);
+      if (below.exits.some((x) => x.type !== 'leaf')) return null;
+      parts.push({ exit: e, values: distinct(below.exits) });
+    }
+    const blocksBelow = parts.filter((p) => p.exit.type === 'split');
+    const size = parts.reduce((s, p) => s + p.values.length, 0);
+    const belowMax = blocksBelow.reduce((s, p) => s + p.values.length - 1, 0);
+    if (
+      blocksBelow.length === 0 ||
+      size > this.b.space ||
+      blocksBelow.length > LIMITS_2_2.maxNoiseLevel ||
+      belowMax > LIMITS_2_2.maxDegree
+    ) {
+      return null;
+    }
+    // Offsets: the block below with the most values last, so off + index stays within size − 1.
+    const order = [...parts].sort((x, y) => x.values.length - y.values.length);
+    const offset = new Map<Tree, number>();
+    const valueAt: number[] = [];
+    for (const p of order) {
+      offset.set(p.exit, valueAt.length);
+      valueAt.push(...p.values);
+    }
+    const maxOffset = Math.max(...offset.values());
+    const maxLocal = Math.max(...blocksBelow.map((p) => p.values.length - 1));
+    // The blocks below are exclusive: their indices add up to the reached one's, but tfhe-rs's
+    // degree of the sum is the sum of their degrees. They are merged by one bootstrap (degree
+    // maxLocal) unless off + Σ fits as it is.
+    const addendCount = (maxOffset > 0 ? 1 : 0) + blocksBelow.length;
+    const merge = addendCount <= LIMITS_2_2.maxNoiseLevel && maxOffset + belowMax <= LIMITS_2_2.maxDegree ? 0 : 1;
+    // Without the index: per digit, a bootstrap per block with a value there, and the merges.
+    const valueBlocks = (parts.length > blocksBelow.length ? 1 : 0) + blocksBelow.length;
+    const perBlock = digits * (valueBlocks + Math.ceil((valueBlocks - 1) / (LIMITS_2_2.maxNoiseLevel - 1)));
+    if ((maxOffset > 0 ? 1 : 0) + blocksBelow.length + merge + digits >= perBlock) return null;
+
+    const root = this.pack(tree, null);
+    const addends: ValueId[] = [];
+    if (maxOffset > 0)
+      addends.push(
+        this.b.pbs(
+          root.packed,
+          root.table((e) => offset.get(e)!),
+        ),
       );
-      this.block(e, s, shift, digits, treeIndex, out);
+    const indices = blocksBelow.map((p) => {
+      const block = this.pack(p.exit as Split, this.selector(root, p.exit));
+      return this.b.pbs(
+        block.packed,
+        block.table((leaf) => p.values.indexOf((leaf as Tree & { type: 'leaf' }).value - shift)),
+      );
+    });
+    if (merge === 0 || indices.length === 1) addends.push(...indices);
+    else
+      addends.push(
+        this.b.pbs(
+          this.b.sum(indices),
+          Array.from({ length: this.b.space }, (_, v) => (v <= maxLocal ? v : 0)),
+        ),
+      );
+    const index = this.b.sum(addends);
+    const terms: Term[] = [];
+    for (let d = 0; d < digits; d++) {
+      const t = Array.from({ length: this.b.space }, (_, v) => (v < valueAt.length ? Math.floor(valueAt[v]! / BASE ** d) % BASE : 0));
+      const max = Math.max(...t);
+      if (max > 0) terms.push({ id: this.b.pbs(index, t), position: d, max, tree: treeIndex });
     }
+    return terms;
   }
 
   /**
