@@ -69,6 +69,17 @@ function foldTree(nodes: readonly EnsembleNode[], fold: Fold | undefined, i = 0)
   return { type: 'split', input: n.input, threshold: n.threshold, left, right };
 }
 
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const p of permutations(rest)) yield [items[i]!, ...p];
+  }
+}
+
 const leaves = (t: Tree): number[] => (t.type === 'leaf' ? [t.value] : [...leaves(t.left), ...leaves(t.right)]);
 const digitsOf = (range: number) => {
   let d = 0;
@@ -105,9 +116,33 @@ class EnsembleBuilder {
     return this.b.pbs(this.b.input(input), table);
   }
 
+  /** Comparisons emitted so far, by input, threshold and scale. */
+  private readonly compared = new Set<string>();
+
   /** `scale · [code(input) ≤ threshold]`, one bootstrap shared by every use. */
   private compare(input: string, threshold: number, scale: number): ValueId {
+    this.compared.add(`${input} ${threshold} ${scale}`);
     return this.onInput(input, (code) => (code <= threshold ? scale : 0));
+  }
+
+  /**
+   * Which node takes which bit of a block's packed value: any order decides the same exit, so
+   * the order that reuses the most comparisons already bootstrapped at the scale of their bit
+   * (bits 0 and 1 both read the scale-1 bootstrap), in level order on ties.
+   */
+  private bitOrder(nodes: readonly Split[]): Split[] {
+    const scaleAt = (j: number) => (j === 1 ? 1 : 2 ** j);
+    const fresh = (order: readonly Split[]) => {
+      const keys = new Set(order.map((n, j) => `${n.input} ${n.threshold} ${scaleAt(j)}`));
+      return [...keys].filter((k) => !this.compared.has(k)).length;
+    };
+    let best = [...nodes];
+    let bestFresh = fresh(best);
+    for (const order of permutations(nodes)) {
+      const f = fresh(order);
+      if (f < bestFresh) [best, bestFresh] = [order, f];
+    }
+    return best;
   }
 
   /**
@@ -131,7 +166,7 @@ class EnsembleBuilder {
    * The block rooted at `root`: whole levels while they fit (4 internal nodes at the root, 3
    * below, where `sel` takes the fourth bit), and its exits, left to right.
    */
-  private shape(root: Split, below: boolean): { nodes: Split[]; exits: Tree[]; exitOf: (bit: (j: number) => boolean) => Tree } {
+  private shape(root: Split, below: boolean): { nodes: Split[]; exits: Tree[]; exitOf: (left: (n: Split) => boolean) => Tree } {
     const cap = below ? 3 : 4;
     const nodes: Split[] = [root];
     let level: Split[] = [root];
@@ -150,9 +185,9 @@ class EnsembleBuilder {
       } else exits.push(n);
     };
     collect(root);
-    const exitOf = (bit: (j: number) => boolean): Tree => {
+    const exitOf = (left: (n: Split) => boolean): Tree => {
       let n: Tree = root;
-      while (inBlock.has(n) && n.type === 'split') n = bit(nodes.indexOf(n)) ? n.left : n.right;
+      while (inBlock.has(n) && n.type === 'split') n = left(n) ? n.left : n.right;
       return n;
     };
     return { nodes, exits, exitOf };
@@ -173,13 +208,14 @@ class EnsembleBuilder {
       packed = this.b.input(input);
       exitAt = (v) => {
         const code = this.codeOf(input, v);
-        return exitOf((j) => code <= nodes[j]!.threshold);
+        return exitOf((n) => code <= n.threshold);
       };
     } else {
       // Bit j at scale 2^j: a comparison bootstrap outputs its bit already scaled (shared by every
       // block that tests the same threshold at the same scale), except scale 2, a scalar
       // multiple of the scale-1 bit (noise 2), which keeps the packed noise within 5.
-      const parts = nodes.map((n, j) =>
+      const order = this.bitOrder(nodes);
+      const parts = order.map((n, j) =>
         j === 1 ? this.b.scalarMul(this.compare(n.input, n.threshold, 1), 2) : this.compare(n.input, n.threshold, 2 ** j),
       );
       if (sel !== null) parts.push(sel);
@@ -189,7 +225,7 @@ class EnsembleBuilder {
         if (sel !== null && v < SEL) return null; // the block is not reached
         const bits = sel !== null ? v - SEL : v;
         if (bits >= width) return null; // no such value
-        return exitOf((j) => Math.floor(bits / 2 ** j) % 2 === 1);
+        return exitOf((n) => Math.floor(bits / 2 ** order.indexOf(n)) % 2 === 1);
       };
     }
     const table = (f: (exit: Tree) => number) =>
@@ -472,6 +508,52 @@ export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?
   return plan;
 }
 
+/**
+ * The split point of each segment over bins `lo..hi` (left child `lo..mid`) that minimises an
+ * estimate of the accumulation's bootstraps, by dynamic programming over the intervals and their
+ * parents: a run of bins is added at the highest segments it covers, a segment's terms are
+ * reduced to digits once (about 2 bootstraps per 3 terms, as {@link EnsembleBuilder.reduce}
+ * goes), and every bin then adds up the digits on its path (a single-bin segment's terms as
+ * they are). Minimising Σ terms added + Σ over wider segments of digits · (bins − 1) minimises
+ * both.
+ */
+function bestSegmentSplits(bins: number, runs: readonly { lo: number; hi: number; terms: number; range: number }[]) {
+  const memo = new Map<string, { cost: number; mid: number }>();
+  const solve = (lo: number, hi: number, plo: number, phi: number): number => {
+    const key = `${lo},${hi},${plo},${phi}`;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit.cost;
+    const here = runs.filter((r) => r.lo <= lo && hi <= r.hi && !(r.lo <= plo && phi <= r.hi));
+    const terms = here.reduce((s, r) => s + r.terms, 0);
+    let cost = terms;
+    let mid = lo;
+    if (lo < hi) {
+      const range = here.reduce((s, r) => s + r.range, 0);
+      const digits = terms === 0 ? 0 : Math.min(terms, digitsOf(range));
+      let best = Infinity;
+      for (let m = lo; m < hi; m++) {
+        const c = solve(lo, m, lo, hi) + solve(m + 1, hi, lo, hi);
+        if (c < best) [best, mid] = [c, m];
+      }
+      cost += digits * (hi - lo) + best;
+    }
+    memo.set(key, { cost, mid });
+    return cost;
+  };
+  solve(0, bins - 1, -1, -1);
+  // The chosen split of each segment, given the parent it was reached from.
+  const parents = new Map<string, string>();
+  const walk = (lo: number, hi: number, plo: number, phi: number) => {
+    parents.set(`${lo},${hi}`, `${plo},${phi}`);
+    if (lo === hi) return;
+    const mid = memo.get(`${lo},${hi},${plo},${phi}`)!.mid;
+    walk(lo, mid, lo, hi);
+    walk(mid + 1, hi, lo, hi);
+  };
+  walk(0, bins - 1, -1, -1);
+  return (lo: number, hi: number) => memo.get(`${lo},${hi},${parents.get(`${lo},${hi}`)!}`)!.mid;
+}
+
 function assembleEnsemble(model: EnsembleModel, explain: boolean) {
   const eb = new EnsembleBuilder(model);
   const { b } = eb;
@@ -527,12 +609,32 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
       constant: number;
       digits: Term[];
     }
+    // Each tree's runs of bins with one folded tree.
+    const runs: { lo: number; hi: number; tree: Tree; index: number }[] = [];
+    for (const { t, i } of varying) {
+      const folded = folds.map((fold) => foldTree(t.nodes, fold));
+      const keys = folded.map((tree) => JSON.stringify(tree));
+      for (let lo = 0; lo < folded.length; ) {
+        let hi = lo;
+        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
+        runs.push({ lo, hi, tree: folded[lo]!, index: i });
+        lo = hi + 1;
+      }
+    }
+    const split = bestSegmentSplits(folds.length, [
+      ...runs.map((r) => {
+        const values = leaves(r.tree);
+        const range = Math.max(...values) - Math.min(...values);
+        return { lo: r.lo, hi: r.hi, terms: range === 0 ? 0 : digitsOf(range), range };
+      }),
+      { lo: 0, hi: folds.length - 1, terms: sharedDigits.length, range: sharedDigits.reduce((s, d) => s + d.max * BASE ** d.position, 0) },
+    ]);
     const segments: Segment[] = [];
     const grow = (lo: number, hi: number): number => {
       const k = segments.length;
       segments.push({ lo, hi, children: [], terms: [], constant: 0, digits: [] });
       if (lo < hi) {
-        const mid = (lo + hi) >> 1;
+        const mid = split(lo, hi);
         segments[k]!.children = [grow(lo, mid), grow(mid + 1, hi)];
       }
       return k;
@@ -551,17 +653,8 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
     };
     segments[0]!.terms.push(...sharedDigits);
     segments[0]!.constant = sharedConstant;
-    for (const { t, i } of varying) {
-      const folded = folds.map((fold) => foldTree(t.nodes, fold));
-      const keys = folded.map((tree) => JSON.stringify(tree));
-      for (let lo = 0; lo < folded.length; ) {
-        let hi = lo;
-        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
-        add(0, lo, hi, folded[lo]!, i);
-        lo = hi + 1;
-      }
-    }
-    for (const seg of segments) seg.digits = eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
+    for (const r of runs) add(0, r.lo, r.hi, r.tree, r.index);
+    for (const seg of segments) seg.digits = seg.lo === seg.hi ? seg.terms : eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
     ex.bins.forEach((bin, j) => {
       const terms: Term[] = [];
       let constant = 0;
