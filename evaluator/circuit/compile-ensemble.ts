@@ -8,16 +8,20 @@
  *   root). A block's path bits are packed into one ciphertext `sel + Σ_j 2^j · bit_j`: bit j is a
  *   comparison bootstrap that outputs `2^j · [code ≤ t_j]` directly (shared by every block and
  *   tree testing that threshold at that scale; scale 2 is the scale-1 bit times 2, which keeps
- *   the noise level within 5), and `sel` is 8 when the block is reached (a block below the root;
- *   then at most 3 nodes). A root block over a single feature reads the feature's code directly.
- *   Any function of the packed value is then one bootstrap.
+ *   the noise level within 5; nodes take the bits whose scales reuse the most comparisons), and
+ *   `sel` is 8 when the block is reached (a block below the root; then at most 3 nodes). A root
+ *   block over a single feature reads the feature's code directly. Any function of the packed
+ *   value is then one bootstrap.
  * - **Selectors.** Each exit of a block into a deeper block gets `8 · [this exit is taken]`: the
  *   deeper block's `sel`.
- * - **Values.** The leaves a block exits to give, per base-4 digit of the tree's leaf range, one
- *   bootstrap outputting that digit of the reached leaf (0 when the block is not reached or
- *   exits elsewhere): the tree's value is the sum of its blocks' digit terms, at most one of
- *   which is non-zero per digit (Concrete ML's idea of evaluating a tree as a table lookup on
- *   packed comparison bits, fitted to 4-bit shortints).
+ * - **Values.** A tree of two block levels (every tree of depth ≤ 4) gets its leaf index `L`
+ *   (0..15, over its distinct leaf values): the root block's bootstrap gives the offset of the
+ *   exit taken, each block below the index of its leaf (0 when not reached), one bootstrap merges
+ *   those exclusive indices when their degrees do not fit beside the offset, and each base-4
+ *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: per digit, one
+ *   bootstrap per block outputting that digit of the reached leaf (0 when the block is not
+ *   reached or exits elsewhere), at most one non-zero per digit (Concrete ML's idea of
+ *   evaluating a tree as a table lookup on packed comparison bits, fitted to 4-bit shortints).
  *
  * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
  * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees
@@ -29,8 +33,10 @@
  *
  * Explanation: trees that read neither the explanation input nor an assumed input are the same
  * for every output; their digits are accumulated once and shared. The others are folded per bin;
- * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins,
- * and each bin adds up the digits on its path and compares; the top comparison also takes
+ * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins
+ * whose split points minimise the accumulation (dynamic programming over the runs), and each bin
+ * adds up the digits on its path (a single-bin segment's terms unreduced) and compares; the top
+ * comparison also takes
  * `4 · [own ≤ bin]`, so the bit is `approved(bin) ∧ own ≤ bin`.
  */
 import type { EnsembleModel, EnsembleNode } from '../../model/manifest.ts';
