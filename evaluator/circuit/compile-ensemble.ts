@@ -98,7 +98,16 @@ class EnsembleBuilder {
   private readonly levels: ReadonlyMap<string, number>;
   private readonly digitsIn: ReadonlyMap<string, number>;
 
-  constructor(model: EnsembleModel) {
+  /**
+   * @param leafPairsAtRoot whether root blocks with room take in next-level nodes over two
+   *   leaves (each saves a selector and an index); it also changes a folded tree's root block
+   *   whenever folding leaves such a node, which can cost the explanation the bootstraps it
+   *   shares with the decision, so the compiler tries both.
+   */
+  constructor(
+    model: EnsembleModel,
+    private readonly leafPairsAtRoot: boolean,
+  ) {
     const inputs = model.manifest.inputs;
     this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
     this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
@@ -170,7 +179,9 @@ class EnsembleBuilder {
 
   /**
    * The block rooted at `root`: whole levels while they fit (4 internal nodes at the root, 3
-   * below, where `sel` takes the fourth bit), and its exits, left to right.
+   * below, where `sel` takes the fourth bit), then, while room is left, the next level's nodes
+   * whose children are both leaves (at the root only with `leafPairsAtRoot`); and its exits,
+   * left to right.
    */
   private shape(root: Split, below: boolean): { nodes: Split[]; exits: Tree[]; exitOf: (left: (n: Split) => boolean) => Tree } {
     const cap = below ? 3 : 4;
@@ -178,7 +189,12 @@ class EnsembleBuilder {
     let level: Split[] = [root];
     for (;;) {
       const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Split => c.type === 'split');
-      if (next.length === 0 || nodes.length + next.length > cap) break;
+      if (next.length === 0 || nodes.length + next.length > cap) {
+        // Room left: take in the next level's nodes over two leaves, each one block fewer below.
+        for (const n of next)
+          if ((below || this.leafPairsAtRoot) && nodes.length < cap && n.left.type === 'leaf' && n.right.type === 'leaf') nodes.push(n);
+        break;
+      }
       nodes.push(...next);
       level = next;
     }
@@ -485,9 +501,12 @@ class EnsembleBuilder {
  */
 export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
   const explain = options.explain ?? true;
-  const built = assembleEnsemble(model, explain);
+  // Root blocks with and without leaf pairs taken in: the plan with fewer bootstraps.
+  const [built, leafPairsAtRoot] = ([false, true] as const)
+    .map((pairs) => [assembleEnsemble(model, explain, pairs), pairs] as const)
+    .reduce((x, y) => (countPbs(y[0].ops) < countPbs(x[0].ops) ? y : x));
   const pbs = countPbs(built.ops);
-  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false).ops) : pbs;
+  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, leafPairsAtRoot).ops) : pbs;
   const ex = model.manifest.explanation;
   const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
   const plan: CircuitPlan = {
@@ -560,8 +579,8 @@ function bestSegmentSplits(bins: number, runs: readonly { lo: number; hi: number
   return (lo: number, hi: number) => memo.get(`${lo},${hi},${parents.get(`${lo},${hi}`)!}`)!.mid;
 }
 
-function assembleEnsemble(model: EnsembleModel, explain: boolean) {
-  const eb = new EnsembleBuilder(model);
+function assembleEnsemble(model: EnsembleModel, explain: boolean, leafPairsAtRoot: boolean) {
+  const eb = new EnsembleBuilder(model, leafPairsAtRoot);
   const { b } = eb;
   const { trees, threshold } = model.ensemble;
   const ex = model.manifest.explanation;
