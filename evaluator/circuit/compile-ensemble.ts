@@ -133,6 +133,8 @@ class EnsembleBuilder {
 
   /** Comparisons emitted so far, by input, threshold and scale. */
   private readonly compared = new Set<string>();
+  /** The bit order chosen for each block, by its nodes' tests in level order. */
+  private readonly orders = new Map<string, number[]>();
 
   /** `scale · [code(input) ≤ threshold]`, one bootstrap shared by every use. */
   private compare(input: string, threshold: number, scale: number): ValueId {
@@ -146,6 +148,11 @@ class EnsembleBuilder {
    * (bits 0 and 1 both read the scale-1 bootstrap), in level order on ties.
    */
   private bitOrder(nodes: readonly Split[]): Split[] {
+    // A block met again (a folded tree's part equal to the decision's) keeps its first order, so
+    // its packed value and bootstraps are the same ops.
+    const key = nodes.map((n) => `${n.input} ${n.threshold}`).join(',');
+    const seen = this.orders.get(key);
+    if (seen !== undefined) return seen.map((j) => nodes[j]!);
     const scaleAt = (j: number) => (j === 1 ? 1 : 2 ** j);
     const fresh = (order: readonly Split[]) => {
       const keys = new Set(order.map((n, j) => `${n.input} ${n.threshold} ${scaleAt(j)}`));
@@ -157,6 +164,10 @@ class EnsembleBuilder {
       const f = fresh(order);
       if (f < bestFresh) [best, bestFresh] = [order, f];
     }
+    this.orders.set(
+      key,
+      best.map((n) => nodes.indexOf(n)),
+    );
     return best;
   }
 
