@@ -290,8 +290,8 @@ class EnsembleBuilder {
 
   /**
    * The tree's digits through its leaf index, for a tree of two block levels (the root block;
-   * below it only blocks whose exits are all leaves) with at most 16 distinct leaf values per
-   * route. The root block gives the offset of the exit taken (`off`), each block below the index
+   * below it only blocks whose exits are all leaves) whose exits hold at most 16 distinct leaf
+   * values between them (a value under two exits counts twice). The root block gives the offset of the exit taken (`off`), each block below the index
    * of its leaf among its distinct values (0 when not reached); their sum, merged by one
    * bootstrap when the degree or noise budget needs it, is the leaf index `L` (0..15), and each
    * value digit is one bootstrap of `L`. Per tree: 1 + blocks below + (1) + digits bootstraps
