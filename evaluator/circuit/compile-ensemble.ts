@@ -8,16 +8,20 @@
  *   root). A block's path bits are packed into one ciphertext `sel + Σ_j 2^j · bit_j`: bit j is a
  *   comparison bootstrap that outputs `2^j · [code ≤ t_j]` directly (shared by every block and
  *   tree testing that threshold at that scale; scale 2 is the scale-1 bit times 2, which keeps
- *   the noise level within 5), and `sel` is 8 when the block is reached (a block below the root;
- *   then at most 3 nodes). A root block over a single feature reads the feature's code directly.
- *   Any function of the packed value is then one bootstrap.
+ *   the noise level within 5; nodes take the bits whose scales reuse the most comparisons), and
+ *   `sel` is 8 when the block is reached (a block below the root; then at most 3 nodes). A root
+ *   block over a single feature reads the feature's code directly. Any function of the packed
+ *   value is then one bootstrap.
  * - **Selectors.** Each exit of a block into a deeper block gets `8 · [this exit is taken]`: the
  *   deeper block's `sel`.
- * - **Values.** The leaves a block exits to give, per base-4 digit of the tree's leaf range, one
- *   bootstrap outputting that digit of the reached leaf (0 when the block is not reached or
- *   exits elsewhere): the tree's value is the sum of its blocks' digit terms, at most one of
- *   which is non-zero per digit (Concrete ML's idea of evaluating a tree as a table lookup on
- *   packed comparison bits, fitted to 4-bit shortints).
+ * - **Values.** A tree of two block levels (every tree of depth ≤ 4) gets its leaf index `L`
+ *   (0..15, over its distinct leaf values): the root block's bootstrap gives the offset of the
+ *   exit taken, each block below the index of its leaf (0 when not reached), one bootstrap merges
+ *   those exclusive indices when their degrees do not fit beside the offset, and each base-4
+ *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: per digit, one
+ *   bootstrap per block outputting that digit of the reached leaf (0 when the block is not
+ *   reached or exits elsewhere), at most one non-zero per digit (Concrete ML's idea of
+ *   evaluating a tree as a table lookup on packed comparison bits, fitted to 4-bit shortints).
  *
  * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
  * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees
@@ -29,8 +33,10 @@
  *
  * Explanation: trees that read neither the explanation input nor an assumed input are the same
  * for every output; their digits are accumulated once and shared. The others are folded per bin;
- * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins,
- * and each bin adds up the digits on its path and compares; the top comparison also takes
+ * a tree's run of bins with one folded tree is accumulated once, in a segment tree over the bins
+ * whose split points minimise the accumulation (dynamic programming over the runs), and each bin
+ * adds up the digits on its path (a single-bin segment's terms unreduced) and compares; the top
+ * comparison also takes
  * `4 · [own ≤ bin]`, so the bit is `approved(bin) ∧ own ≤ bin`.
  */
 import type { EnsembleModel, EnsembleNode } from '../../model/private-model.ts';
@@ -44,6 +50,7 @@ type Fold = ReadonlyMap<string, number>;
 
 /** A tree after folding: splits on encrypted inputs only. */
 type Tree = { type: 'leaf'; value: number } | { type: 'split'; input: string; threshold: number; left: Tree; right: Tree };
+type Split = Tree & { type: 'split' };
 
 /** A bootstrapped term of the sum (noise level 1): its position, largest value, and tree. */
 interface Term {
@@ -68,6 +75,17 @@ function foldTree(nodes: readonly EnsembleNode[], fold: Fold | undefined, i = 0)
   return { type: 'split', input: n.input, threshold: n.threshold, left, right };
 }
 
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const p of permutations(rest)) yield [items[i]!, ...p];
+  }
+}
+
 const leaves = (t: Tree): number[] => (t.type === 'leaf' ? [t.value] : [...leaves(t.left), ...leaves(t.right)]);
 const digitsOf = (range: number) => {
   let d = 0;
@@ -80,7 +98,16 @@ class EnsembleBuilder {
   private readonly levels: ReadonlyMap<string, number>;
   private readonly digitsIn: ReadonlyMap<string, number>;
 
-  constructor(model: EnsembleModel) {
+  /**
+   * @param leafPairsAtRoot whether root blocks with room take in next-level nodes over two
+   *   leaves (each saves a selector and an index); it also changes a folded tree's root block
+   *   whenever folding leaves such a node, which can cost the explanation the bootstraps it
+   *   shares with the decision, so the compiler tries both.
+   */
+  constructor(
+    model: EnsembleModel,
+    private readonly leafPairsAtRoot: boolean,
+  ) {
     const inputs = model.manifest.inputs;
     this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
     this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
@@ -104,38 +131,85 @@ class EnsembleBuilder {
     return this.b.pbs(this.b.input(input), table);
   }
 
+  /** Comparisons emitted so far, by input, threshold and scale. */
+  private readonly compared = new Set<string>();
+  /** The bit order chosen for each block, by its nodes' tests in level order. */
+  private readonly orders = new Map<string, number[]>();
+
   /** `scale · [code(input) ≤ threshold]`, one bootstrap shared by every use. */
   private compare(input: string, threshold: number, scale: number): ValueId {
+    this.compared.add(`${input} ${threshold} ${scale}`);
     return this.onInput(input, (code) => (code <= threshold ? scale : 0));
   }
 
   /**
-   * Terms of one tree: its blocks' digit outputs (positions 0..digits−1), the tree's leaves
-   * shifted by their minimum (returned as the tree's constant).
+   * Which node takes which bit of a block's packed value: any order decides the same exit, so
+   * the order that reuses the most comparisons already bootstrapped at the scale of their bit
+   * (bits 0 and 1 both read the scale-1 bootstrap), in level order on ties.
+   */
+  private bitOrder(nodes: readonly Split[]): Split[] {
+    // A block met again (a folded tree's part equal to the decision's) keeps its first order, so
+    // its packed value and bootstraps are the same ops.
+    const key = nodes.map((n) => `${n.input} ${n.threshold}`).join(',');
+    const seen = this.orders.get(key);
+    if (seen !== undefined) return seen.map((j) => nodes[j]!);
+    const scaleAt = (j: number) => (j === 1 ? 1 : 2 ** j);
+    const fresh = (order: readonly Split[]) => {
+      const keys = new Set(order.map((n, j) => `${n.input} ${n.threshold} ${scaleAt(j)}`));
+      return [...keys].filter((k) => !this.compared.has(k)).length;
+    };
+    let best = [...nodes];
+    let bestFresh = fresh(best);
+    for (const order of permutations(nodes)) {
+      const f = fresh(order);
+      if (f < bestFresh) [best, bestFresh] = [order, f];
+    }
+    this.orders.set(
+      key,
+      best.map((n) => nodes.indexOf(n)),
+    );
+    return best;
+  }
+
+  /**
+   * Terms of one tree: its digit outputs (positions 0..digits−1), the tree's leaves shifted by
+   * their minimum (returned as the tree's constant). Through the tree's leaf index when that
+   * takes fewer bootstraps ({@link indexed}), else per block.
    */
   treeTerms(tree: Tree, treeIndex: number): { terms: Term[]; constant: number } {
     const values = leaves(tree);
     const min = Math.min(...values);
     if (tree.type === 'leaf') return { terms: [], constant: min };
     const digits = digitsOf(Math.max(...values) - min);
-    const terms: Term[] = [];
-    this.block(tree, null, min, digits, treeIndex, terms);
-    return { terms, constant: min };
+    const terms = this.indexed(tree, min, digits, treeIndex);
+    if (terms !== null) return { terms, constant: min };
+    const out: Term[] = [];
+    this.block(tree, null, min, digits, treeIndex, out);
+    return { terms: out, constant: min };
   }
 
-  private block(root: Tree & { type: 'split' }, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
-    const cap = sel === null ? 4 : 3;
-    // Whole levels from the root while they fit.
-    const nodes: (Tree & { type: 'split' })[] = [root];
-    let level: (Tree & { type: 'split' })[] = [root];
+  /**
+   * The block rooted at `root`: whole levels while they fit (4 internal nodes at the root, 3
+   * below, where `sel` takes the fourth bit), then, while room is left, the next level's nodes
+   * whose children are both leaves (at the root only with `leafPairsAtRoot`); and its exits,
+   * left to right.
+   */
+  private shape(root: Split, below: boolean): { nodes: Split[]; exits: Tree[]; exitOf: (left: (n: Split) => boolean) => Tree } {
+    const cap = below ? 3 : 4;
+    const nodes: Split[] = [root];
+    let level: Split[] = [root];
     for (;;) {
-      const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Tree & { type: 'split' } => c.type === 'split');
-      if (next.length === 0 || nodes.length + next.length > cap) break;
+      const next = level.flatMap((n) => [n.left, n.right]).filter((c): c is Split => c.type === 'split');
+      if (next.length === 0 || nodes.length + next.length > cap) {
+        // Room left: take in the next level's nodes over two leaves, each one block fewer below.
+        for (const n of next)
+          if ((below || this.leafPairsAtRoot) && nodes.length < cap && n.left.type === 'leaf' && n.right.type === 'leaf') nodes.push(n);
+        break;
+      }
       nodes.push(...next);
       level = next;
     }
     const inBlock = new Set<Tree>(nodes);
-    // Exits in a fixed order: the children outside the block, left to right.
     const exits: Tree[] = [];
     const collect = (n: Tree): void => {
       if (inBlock.has(n) && n.type === 'split') {
@@ -144,13 +218,21 @@ class EnsembleBuilder {
       } else exits.push(n);
     };
     collect(root);
-    const exitOf = (bit: (j: number) => boolean): Tree => {
+    const exitOf = (left: (n: Split) => boolean): Tree => {
       let n: Tree = root;
-      while (inBlock.has(n) && n.type === 'split') n = bit(nodes.indexOf(n)) ? n.left : n.right;
+      while (inBlock.has(n) && n.type === 'split') n = left(n) ? n.left : n.right;
       return n;
     };
+    return { nodes, exits, exitOf };
+  }
 
-    // The packed input: the scaled comparison bits (and sel), or a single feature's code itself.
+  /**
+   * A block's packed input (the scaled comparison bits and `sel`, or a single feature's code
+   * itself) and `table(f)`: the lookup table giving f(exit taken), 0 when the block is not
+   * reached.
+   */
+  private pack(root: Split, sel: ValueId | null) {
+    const { nodes, exits, exitOf } = this.shape(root, sel !== null);
     const features = [...new Set(nodes.map((n) => n.input))];
     let packed: ValueId;
     let exitAt: (v: number) => Tree | null;
@@ -159,13 +241,14 @@ class EnsembleBuilder {
       packed = this.b.input(input);
       exitAt = (v) => {
         const code = this.codeOf(input, v);
-        return exitOf((j) => code <= nodes[j]!.threshold);
+        return exitOf((n) => code <= n.threshold);
       };
     } else {
       // Bit j at scale 2^j: a comparison bootstrap outputs its bit already scaled (shared by every
       // block that tests the same threshold at the same scale), except scale 2, a scalar
       // multiple of the scale-1 bit (noise 2), which keeps the packed noise within 5.
-      const parts = nodes.map((n, j) =>
+      const order = this.bitOrder(nodes);
+      const parts = order.map((n, j) =>
         j === 1 ? this.b.scalarMul(this.compare(n.input, n.threshold, 1), 2) : this.compare(n.input, n.threshold, 2 ** j),
       );
       if (sel !== null) parts.push(sel);
@@ -175,7 +258,7 @@ class EnsembleBuilder {
         if (sel !== null && v < SEL) return null; // the block is not reached
         const bits = sel !== null ? v - SEL : v;
         if (bits >= width) return null; // no such value
-        return exitOf((j) => Math.floor(bits / 2 ** j) % 2 === 1);
+        return exitOf((n) => Math.floor(bits / 2 ** order.indexOf(n)) % 2 === 1);
       };
     }
     const table = (f: (exit: Tree) => number) =>
@@ -183,21 +266,115 @@ class EnsembleBuilder {
         const e = exitAt(v);
         return e === null ? 0 : f(e);
       });
+    return { packed, exits, table };
+  }
 
+  /** `8 · [the block exits to e]`: the `sel` of the block rooted at e. */
+  private selector(block: { packed: ValueId; table: (f: (exit: Tree) => number) => number[] }, e: Tree): ValueId {
+    return this.b.pbs(
+      block.packed,
+      block.table((x) => (x === e ? SEL : 0)),
+    );
+  }
+
+  private block(root: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
+    const block = this.pack(root, sel);
     for (let d = 0; d < digits; d++) {
       const digit = (e: Tree) => (e.type === 'leaf' ? Math.floor((e.value - shift) / BASE ** d) % BASE : 0);
-      const t = table(digit);
+      const t = block.table(digit);
       const max = Math.max(...t);
-      if (max > 0) out.push({ id: this.b.pbs(packed, t), position: d, max, tree: treeIndex });
+      if (max > 0) out.push({ id: this.b.pbs(block.packed, t), position: d, max, tree: treeIndex });
     }
-    for (const e of exits) {
-      if (e.type !== 'split') continue;
-      const s = this.b.pbs(
-        packed,
-        table((x) => (x === e ? SEL : 0)),
+    for (const e of block.exits) if (e.type === 'split') this.block(e, this.selector(block, e), shift, digits, treeIndex, out);
+  }
+
+  /**
+   * The tree's digits through its leaf index, for a tree of two block levels (the root block;
+   * below it only blocks whose exits are all leaves) whose exits hold at most 16 distinct leaf
+   * values between them (a value under two exits counts twice). The root block gives the offset of the exit taken (`off`), each block below the index
+   * of its leaf among its distinct values (0 when not reached); their sum, merged by one
+   * bootstrap when the degree or noise budget needs it, is the leaf index `L` (0..15), and each
+   * value digit is one bootstrap of `L`. Per tree: 1 + blocks below + (1) + digits bootstraps
+   * besides the selectors, instead of a digit per block and a merge per digit.
+   * Returns null when the tree has another shape or the per-block scheme is not dearer.
+   */
+  private indexed(tree: Split, shift: number, digits: number, treeIndex: number): Term[] | null {
+    const top = this.shape(tree, false);
+    const distinct = (ls: readonly Tree[]) =>
+      [...new Set(ls.map((l) => (l as Tree & { type: 'leaf' }).value - shift))].sort((x, y) => x - y);
+    const parts: { exit: Tree; values: number[] }[] = [];
+    for (const e of top.exits) {
+      if (e.type === 'leaf') {
+        parts.push({ exit: e, values: [e.value - shift] });
+        continue;
+      }
+      const below = this.shape(e, true);
+      if (below.exits.some((x) => x.type !== 'leaf')) return null;
+      parts.push({ exit: e, values: distinct(below.exits) });
+    }
+    const blocksBelow = parts.filter((p) => p.exit.type === 'split');
+    const size = parts.reduce((s, p) => s + p.values.length, 0);
+    const belowMax = blocksBelow.reduce((s, p) => s + p.values.length - 1, 0);
+    if (
+      blocksBelow.length === 0 ||
+      size > this.b.space ||
+      blocksBelow.length > LIMITS_2_2.maxNoiseLevel ||
+      belowMax > LIMITS_2_2.maxDegree
+    ) {
+      return null;
+    }
+    // Offsets: the block below with the most values last, so off + index stays within size − 1.
+    const order = [...parts].sort((x, y) => x.values.length - y.values.length);
+    const offset = new Map<Tree, number>();
+    const valueAt: number[] = [];
+    for (const p of order) {
+      offset.set(p.exit, valueAt.length);
+      valueAt.push(...p.values);
+    }
+    const maxOffset = Math.max(...offset.values());
+    const maxLocal = Math.max(...blocksBelow.map((p) => p.values.length - 1));
+    // The blocks below are exclusive: their indices add up to the reached one's, but tfhe-rs's
+    // degree of the sum is the sum of their degrees. They are merged by one bootstrap (degree
+    // maxLocal) unless off + Σ fits as it is.
+    const addendCount = (maxOffset > 0 ? 1 : 0) + blocksBelow.length;
+    const merge = addendCount <= LIMITS_2_2.maxNoiseLevel && maxOffset + belowMax <= LIMITS_2_2.maxDegree ? 0 : 1;
+    // Without the index: per digit, a bootstrap per block with a value there, and the merges.
+    const valueBlocks = (parts.length > blocksBelow.length ? 1 : 0) + blocksBelow.length;
+    const perBlock = digits * (valueBlocks + Math.ceil((valueBlocks - 1) / (LIMITS_2_2.maxNoiseLevel - 1)));
+    if ((maxOffset > 0 ? 1 : 0) + blocksBelow.length + merge + digits >= perBlock) return null;
+
+    const root = this.pack(tree, null);
+    const addends: ValueId[] = [];
+    if (maxOffset > 0)
+      addends.push(
+        this.b.pbs(
+          root.packed,
+          root.table((e) => offset.get(e)!),
+        ),
       );
-      this.block(e, s, shift, digits, treeIndex, out);
+    const indices = blocksBelow.map((p) => {
+      const block = this.pack(p.exit as Split, this.selector(root, p.exit));
+      return this.b.pbs(
+        block.packed,
+        block.table((leaf) => p.values.indexOf((leaf as Tree & { type: 'leaf' }).value - shift)),
+      );
+    });
+    if (merge === 0 || indices.length === 1) addends.push(...indices);
+    else
+      addends.push(
+        this.b.pbs(
+          this.b.sum(indices),
+          Array.from({ length: this.b.space }, (_, v) => (v <= maxLocal ? v : 0)),
+        ),
+      );
+    const index = this.b.sum(addends);
+    const terms: Term[] = [];
+    for (let d = 0; d < digits; d++) {
+      const t = Array.from({ length: this.b.space }, (_, v) => (v < valueAt.length ? Math.floor(valueAt[v]! / BASE ** d) % BASE : 0));
+      const max = Math.max(...t);
+      if (max > 0) terms.push({ id: this.b.pbs(index, t), position: d, max, tree: treeIndex });
     }
+    return terms;
   }
 
   /**
@@ -335,9 +512,12 @@ class EnsembleBuilder {
  */
 export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
   const explain = options.explain ?? true;
-  const built = assembleEnsemble(model, explain);
+  // Root blocks with and without leaf pairs taken in: the plan with fewer bootstraps.
+  const [built, leafPairsAtRoot] = ([false, true] as const)
+    .map((pairs) => [assembleEnsemble(model, explain, pairs), pairs] as const)
+    .reduce((x, y) => (countPbs(y[0].ops) < countPbs(x[0].ops) ? y : x));
   const pbs = countPbs(built.ops);
-  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false).ops) : pbs;
+  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, leafPairsAtRoot).ops) : pbs;
   const ex = model.manifest.explanation;
   const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
   const plan: CircuitPlan = {
@@ -364,8 +544,54 @@ export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?
   return plan;
 }
 
-function assembleEnsemble(model: EnsembleModel, explain: boolean) {
-  const eb = new EnsembleBuilder(model);
+/**
+ * The split point of each segment over bins `lo..hi` (left child `lo..mid`) that minimises an
+ * estimate of the accumulation's bootstraps, by dynamic programming over the intervals and their
+ * parents: a run of bins is added at the highest segments it covers, a segment's terms are
+ * reduced to digits once (about 2 bootstraps per 3 terms, as {@link EnsembleBuilder.reduce}
+ * goes), and every bin then adds up the digits on its path (a single-bin segment's terms as
+ * they are). Minimising Σ terms added + Σ over wider segments of digits · (bins − 1) minimises
+ * both.
+ */
+function bestSegmentSplits(bins: number, runs: readonly { lo: number; hi: number; terms: number; range: number }[]) {
+  const memo = new Map<string, { cost: number; mid: number }>();
+  const solve = (lo: number, hi: number, plo: number, phi: number): number => {
+    const key = `${lo},${hi},${plo},${phi}`;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit.cost;
+    const here = runs.filter((r) => r.lo <= lo && hi <= r.hi && !(r.lo <= plo && phi <= r.hi));
+    const terms = here.reduce((s, r) => s + r.terms, 0);
+    let cost = terms;
+    let mid = lo;
+    if (lo < hi) {
+      const range = here.reduce((s, r) => s + r.range, 0);
+      const digits = terms === 0 ? 0 : Math.min(terms, digitsOf(range));
+      let best = Infinity;
+      for (let m = lo; m < hi; m++) {
+        const c = solve(lo, m, lo, hi) + solve(m + 1, hi, lo, hi);
+        if (c < best) [best, mid] = [c, m];
+      }
+      cost += digits * (hi - lo) + best;
+    }
+    memo.set(key, { cost, mid });
+    return cost;
+  };
+  solve(0, bins - 1, -1, -1);
+  // The chosen split of each segment, given the parent it was reached from.
+  const parents = new Map<string, string>();
+  const walk = (lo: number, hi: number, plo: number, phi: number) => {
+    parents.set(`${lo},${hi}`, `${plo},${phi}`);
+    if (lo === hi) return;
+    const mid = memo.get(`${lo},${hi},${plo},${phi}`)!.mid;
+    walk(lo, mid, lo, hi);
+    walk(mid + 1, hi, lo, hi);
+  };
+  walk(0, bins - 1, -1, -1);
+  return (lo: number, hi: number) => memo.get(`${lo},${hi},${parents.get(`${lo},${hi}`)!}`)!.mid;
+}
+
+function assembleEnsemble(model: EnsembleModel, explain: boolean, leafPairsAtRoot: boolean) {
+  const eb = new EnsembleBuilder(model, leafPairsAtRoot);
   const { b } = eb;
   const { trees, threshold } = model.ensemble;
   const ex = model.manifest.explanation;
@@ -419,12 +645,32 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
       constant: number;
       digits: Term[];
     }
+    // Each tree's runs of bins with one folded tree.
+    const runs: { lo: number; hi: number; tree: Tree; index: number }[] = [];
+    for (const { t, i } of varying) {
+      const folded = folds.map((fold) => foldTree(t.nodes, fold));
+      const keys = folded.map((tree) => JSON.stringify(tree));
+      for (let lo = 0; lo < folded.length; ) {
+        let hi = lo;
+        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
+        runs.push({ lo, hi, tree: folded[lo]!, index: i });
+        lo = hi + 1;
+      }
+    }
+    const split = bestSegmentSplits(folds.length, [
+      ...runs.map((r) => {
+        const values = leaves(r.tree);
+        const range = Math.max(...values) - Math.min(...values);
+        return { lo: r.lo, hi: r.hi, terms: range === 0 ? 0 : digitsOf(range), range };
+      }),
+      { lo: 0, hi: folds.length - 1, terms: sharedDigits.length, range: sharedDigits.reduce((s, d) => s + d.max * BASE ** d.position, 0) },
+    ]);
     const segments: Segment[] = [];
     const grow = (lo: number, hi: number): number => {
       const k = segments.length;
       segments.push({ lo, hi, children: [], terms: [], constant: 0, digits: [] });
       if (lo < hi) {
-        const mid = (lo + hi) >> 1;
+        const mid = split(lo, hi);
         segments[k]!.children = [grow(lo, mid), grow(mid + 1, hi)];
       }
       return k;
@@ -443,17 +689,8 @@ function assembleEnsemble(model: EnsembleModel, explain: boolean) {
     };
     segments[0]!.terms.push(...sharedDigits);
     segments[0]!.constant = sharedConstant;
-    for (const { t, i } of varying) {
-      const folded = folds.map((fold) => foldTree(t.nodes, fold));
-      const keys = folded.map((tree) => JSON.stringify(tree));
-      for (let lo = 0; lo < folded.length; ) {
-        let hi = lo;
-        while (hi + 1 < folded.length && keys[hi + 1] === keys[lo]) hi++;
-        add(0, lo, hi, folded[lo]!, i);
-        lo = hi + 1;
-      }
-    }
-    for (const seg of segments) seg.digits = eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
+    for (const r of runs) add(0, r.lo, r.hi, r.tree, r.index);
+    for (const seg of segments) seg.digits = seg.lo === seg.hi ? seg.terms : eb.reduce(seg.terms).filter((d): d is Term => d !== undefined);
     ex.bins.forEach((bin, j) => {
       const terms: Term[] = [];
       let constant = 0;

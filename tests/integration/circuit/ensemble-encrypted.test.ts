@@ -1,8 +1,10 @@
 /**
  * An ONNX-imported ensemble on real ciphertexts: node-tfhe 1.6.1 encrypts each party's digits,
  * our engine runs the ensemble circuit, node-tfhe decrypts. Decision and explanation bits must
- * equal the quantized cleartext ensemble (one applicant of each outcome; `BENCH_CIRCUIT_RUNS`
- * encrypted applicants more in `npm run bench`'s `circuit.ensemble`).
+ * equal the quantized cleartext ensemble: one applicant of each outcome on a 4-tree ensemble, and
+ * 20 applicants as they come on a 3-tree one small enough to keep the suite cheap (18 bootstraps
+ * each, carries included; `BENCH_CIRCUIT_RUNS` encrypted applicants more in `npm run bench`'s
+ * `circuit.ensemble`).
  */
 import { describe, expect, it } from 'vitest';
 import { compileCircuit } from '../../../evaluator/circuit/index.ts';
@@ -32,5 +34,26 @@ describe('ONNX ensemble, encrypted', () => {
       expect(pbs).toBe(plan.stats.pbs);
       expect({ decision, bits }).toEqual(expected);
     }
+  });
+
+  it('decides and explains 20 applicants on ciphertexts as the quantized cleartext ensemble', SLOW, async () => {
+    const boosted = boostTrees(generateApplications(3_000, 91), { trees: 3, maxDepth: 2, learningRate: 0.5 });
+    const { model } = await importOnnxModel(boostedToOnnx(boosted, 'lightgbm'), { leafRange: 3 });
+    const plan = compileCircuit(model);
+    const run = encryptedRunner(pool());
+    const applicants = generateApplications(20, 93).map((a) => a.features);
+    // Side by side on the pool, as the evaluator runs concurrent requests.
+    const got = await Promise.all(
+      applicants.map(async (features) => {
+        const { decision, bits, pbs } = await run(plan, model.manifest, features);
+        expect(pbs).toBe(plan.stats.pbs);
+        return { decision, bits };
+      }),
+    );
+    const expected = applicants.map((features) =>
+      explainEnsembleCodes(model.ensemble, quantizeParsed(model.manifest.inputs, features), model.manifest.explanation),
+    );
+    expect(got).toEqual(expected);
+    expect(new Set(expected.map((e) => e.decision))).toEqual(new Set([0, 1]));
   });
 });
