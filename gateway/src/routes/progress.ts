@@ -6,12 +6,22 @@
  * Durable Object is asked for the final state, which also stores the result. When the relay is
  * not possible (evaluator stream down, session not yet running) the object is long-polled: it
  * answers as soon as its record changes, so a run handed over is seen at once, not a poll later.
+ * A run that ends `done` is preceded by its encrypted result (`PROGRESS_RESULT_EVENT`), so the
+ * page decrypts without another round trip.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { ProgressEventName, RunProgress } from '../../../protocol/evaluator-api.ts';
-import { PROGRESS_ERROR_EVENT, PROGRESS_EVENT, type SessionProgress } from '../../../protocol/public-api.ts';
+import {
+  PROGRESS_ERROR_EVENT,
+  PROGRESS_EVENT,
+  PROGRESS_RESULT_EVENT,
+  ResultResponse,
+  type SessionProgress,
+} from '../../../protocol/public-api.ts';
+import { readBlobText, type BlobRef } from '../blobs.ts';
+import type { Bindings } from '../env.ts';
 import type { AppEnv } from '../env.ts';
 import { EvaluatorClient } from '../evaluator/client.ts';
 import { toApiError, unwrap } from '../sessions/outcome.ts';
@@ -41,9 +51,16 @@ export async function progressStream(c: Context<AppEnv>): Promise<Response> {
       last = data;
       await stream.writeSSE({ event: PROGRESS_EVENT, data });
     };
+    let resultSent: string | undefined;
     try {
       const deadline = Date.now() + MAX_STREAM_MS;
       while (!abort.signal.aborted && Date.now() < deadline) {
+        // The result goes first: a client that sees `done` already holds it.
+        if (info.result && info.result.runId !== resultSent) {
+          const result = await storedResult(c.env, info.result.ref, info.result.runId);
+          if (result) await stream.writeSSE({ event: PROGRESS_RESULT_EVENT, data: JSON.stringify(result) });
+          resultSent = info.result.runId;
+        }
         await send(info.progress);
         if (terminal(info.progress)) return;
         const relayed = info.evaluatorSessionId
@@ -97,6 +114,15 @@ async function relay(
   } finally {
     reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * A run's stored result as the API serves it, or undefined when it is gone (the session was
+ * deleted meanwhile). Stored after validation; parsed again so what leaves is checked here too.
+ */
+export async function storedResult(env: Bindings, ref: BlobRef, runId: string): Promise<ResultResponse | undefined> {
+  const text = await readBlobText(env.BLOBS, ref);
+  return text === undefined ? undefined : ResultResponse.parse({ ...(JSON.parse(text) as object), runId });
 }
 
 function safeJson(text: string): unknown {
