@@ -9,6 +9,7 @@ import type { ResultResponse, SessionProgress } from '../../../protocol/public-a
 import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
 import type { CryptoWorkerController } from '../crypto/crypto-worker-controller.ts';
+import type { DecryptResult } from '../crypto/worker-protocol.ts';
 import { BlindScoreError } from '../errors.ts';
 import type { BlindScoreDecisionDetail, StageProgress } from '../events.ts';
 import { SessionStage } from '../session-stage.ts';
@@ -122,8 +123,9 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
   const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
   const { runId } = await client.run(session, signal);
-  // The stream sends the run's result just before its `done`: no request after the run ends.
-  let streamed: ResultResponse | undefined;
+  // The stream sends the run's result before its `done`: no request after the run ends, and the
+  // worker decrypts it while the gateway finishes storing it.
+  let streamed: { result: ResultResponse; decrypted: Promise<DecryptResult> } | undefined;
   // Events of an earlier run (the stream opens with the current state) are not this run's end.
   const final = await follow(
     o,
@@ -136,7 +138,11 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
         ...(u.run.queuePosition === undefined ? {} : { queuePosition: u.run.queuePosition }),
       }),
     (r) => {
-      if (r.runId === runId) streamed = r;
+      if (r.runId !== runId || streamed) return;
+      const { runId: _, ...encrypted } = r;
+      const decrypted = crypto.request({ type: 'decrypt', result: encrypted });
+      decrypted.catch(() => undefined); // awaited once the run is known done; unused if it failed
+      streamed = { result: r, decrypted };
     },
   );
   if (final.state === 'failed') throw runFailure(final);
@@ -144,12 +150,12 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
 
   o.onProgress({ stage: SessionStage.Decrypting, fraction: null });
   // A gateway that does not stream results (or a stream that dropped before) leaves the request.
-  const { runId: resultRunId, ...encrypted } = streamed ?? (await client.result(session, runId, signal));
+  const { runId: resultRunId, ...encrypted } = streamed?.result ?? (await client.result(session, runId, signal));
   if (resultRunId !== runId) throw new BlindScoreError('bad_response', 'the result is of another run');
   if (encrypted.modelVersion !== manifest.modelVersion) {
     throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
   }
-  const decrypted = await crypto.request({ type: 'decrypt', result: encrypted });
+  const decrypted = await (streamed?.decrypted ?? crypto.request({ type: 'decrypt', result: encrypted }));
   const decision = interpretResult(
     decrypted,
     encrypted.modelVersion,
