@@ -27,7 +27,7 @@ app.use('*', tenantCors({ publicPaths: [PublicRoutes.openapi] }));
 app.use('/v1/*', serverOnlyPartyKeys());
 // Session answers (tokens, status, progress, results) never belong in an HTTP cache. Saying so
 // here, rather than each client asking with `cache: 'no-store'`, keeps browsers' CORS preflight
-// cache working: Chromium skips it for no-store fetches, preflighting every request again.
+// cache working: Chromium skips it for no-store and no-cache fetches, preflighting every request.
 app.use('/v1/*', async (c, next) => {
   await next();
   if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');

@@ -345,9 +345,10 @@ export class GatewayClient {
     const once = async () => {
       let response: Response;
       try {
-        // The gateway marks its answers `no-store`; asking for `no-store` here as well would make
-        // Chromium skip its CORS preflight cache and preflight every request (a round trip each).
-        response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-cache' });
+        // The default cache mode: the gateway marks session answers `no-store` itself. Asking
+        // for `no-store` or `no-cache` here makes Chromium skip its CORS preflight cache and
+        // preflight every request again (a round trip each, on the path after the click).
+        response = await fetch(this.url(path), { ...init, credentials: 'omit' });
       } catch (e) {
         throw networkError(e, `${init.method ?? 'GET'} ${path}`);
       }
