@@ -83,14 +83,38 @@ export function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Encodes bytes as canonical padded base64 (browsers, Workers and Node alike). */
+/** The alphabet's character codes, for encoding straight into bytes. */
+const ALPHABET_CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const PAD = '='.charCodeAt(0);
+const asciiDecoder = new TextDecoder();
+
+/**
+ * Encodes bytes as canonical padded base64 (browsers, Workers and Node alike). Written as ASCII
+ * bytes and decoded once: several times faster than building a binary string for `btoa`, which
+ * matters for the ~16 kB result ciphertexts the evaluator encodes after every run.
+ */
 export function bytesToBase64(bytes: Uint8Array): string {
-  let s = '';
-  const CHUNK = 0x8000;
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let o = 0;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = ALPHABET_CODES[v >>> 18]!;
+    out[o++] = ALPHABET_CODES[(v >>> 12) & 63]!;
+    out[o++] = ALPHABET_CODES[(v >>> 6) & 63]!;
+    out[o++] = ALPHABET_CODES[v & 63]!;
   }
-  return btoa(s);
+  if (i < n) {
+    // One or two bytes left: their bits, zero-filled, then one or two pad characters.
+    const two = n - i === 2;
+    const v = (bytes[i]! << 16) | (two ? bytes[i + 1]! << 8 : 0);
+    out[o++] = ALPHABET_CODES[v >>> 18]!;
+    out[o++] = ALPHABET_CODES[(v >>> 12) & 63]!;
+    out[o++] = two ? ALPHABET_CODES[(v >>> 6) & 63]! : PAD;
+    out[o++] = PAD;
+  }
+  return asciiDecoder.decode(out);
 }
 
 /** base64url (RFC 4648 §5) without padding: identifiers and tokens in URLs. */

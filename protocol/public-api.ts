@@ -20,8 +20,10 @@
  * 4. `PUT    /v1/sessions/:sessionId/public-key`   the compact public key, octets (for party backends)
  * 5. `PUT    /v1/sessions/:sessionId/inputs/:party` a party's `PartyUpload` (JSON: `PartyInputs` or `CompactListInputs`)
  * 6. `POST   /v1/sessions/:sessionId/run`          start a run (`{ runId, runNumber }`), or retry a failed one
- * 7. `GET    /v1/sessions/:sessionId/progress`     `text/event-stream` of {@link SessionProgress}
+ * 7. `GET    /v1/sessions/:sessionId/progress`     `text/event-stream` of {@link SessionProgress}; a run that
+ *    ends `done` is preceded by a {@link PROGRESS_RESULT_EVENT} carrying its encrypted result
  * 8. `GET    /v1/sessions/:sessionId/result`       the `EncryptedResult` of the latest run, with its `runId`
+ *    (for a client that missed the stream's result event)
  * 9. `DELETE /v1/sessions/:sessionId`              forget every key and ciphertext
  *
  * One session serves several checks: after a run ends, new inputs (step 5) replace that party's
@@ -417,6 +419,13 @@ export const PROGRESS_EVENT = 'progress';
  * the `ErrorBody` (`session_deleted`, `session_expired`); the stream then closes.
  */
 export const PROGRESS_ERROR_EVENT = 'error';
+/**
+ * Sent just before the `done` progress event of a run (and first, when the stream opens on a
+ * session already done): its `data` is the {@link ResultResponse} of that run, the body
+ * `GET …/result?runId=` answers. A client following the run reads its result from the stream,
+ * with no further request; one that ignores this event reads it with `GET …/result`.
+ */
+export const PROGRESS_RESULT_EVENT = 'result';
 
 export const SessionProgress = z
   .object({

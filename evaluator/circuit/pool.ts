@@ -1,7 +1,13 @@
 /**
  * A pool of worker threads that run programmable bootstraps, so that independent bootstraps of a
  * circuit run in parallel. Keys are shared with workers (SharedArrayBuffer), not copied; each
- * worker receives a key once and drops it when the last run using it releases it.
+ * worker receives a key once and drops it when the last holder releases it. A holder is a run, or
+ * whoever keeps the key for later runs (the evaluator's expanded-key cache holds each cached key,
+ * so a session's key stays with the workers from its expansion to its eviction: a run neither
+ * re-sends it nor makes the workers set it up again, and no worker collects garbage between runs).
+ *
+ * Workers start on {@link PbsPool.warm} (the evaluator calls it at start-up, so the first run does
+ * not wait for threads to load the engine) or lazily, on the first bootstraps.
  *
  * `size: 0` runs bootstraps inline on the calling thread (no workers): the serial reference.
  * Bootstraps are deterministic, so every pool size gives identical bytes.
@@ -51,10 +57,14 @@ export interface PbsPool {
    * @throws EngineError as the engine refuses; CircuitError `aborted`, `worker_failed`, `pool_closed`.
    */
   bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext>;
-  /** Declares a run on `key`; pair with {@link PbsPool.releaseKey}. */
+  /** Declares a holder of `key` (a run, or a cache keeping it for later runs); pair with {@link PbsPool.releaseKey}. */
   acquireKey(key: ServerKey): void;
-  /** Ends a run on `key`; when no run uses it any more, workers forget it. */
+  /** Ends a hold on `key`; when no one holds it any more, workers forget it. */
   releaseKey(key: ServerKey): void;
+  /** Starts every worker now (idempotent), so the first run does not wait for them to load. */
+  warm(): void;
+  /** Keys handed to workers so far (one per worker and key held): what a run on a held key does not add to. */
+  readonly keyTransfers: number;
   /** Terminates the workers; queued bootstraps fail with `pool_closed`. */
   close(): Promise<void>;
 }
@@ -98,6 +108,8 @@ class InlinePool implements PbsPool {
 
   acquireKey(): void {}
   releaseKey(): void {}
+  warm(): void {}
+  readonly keyTransfers = 0;
 
   async close(): Promise<void> {
     this.closed = true;
@@ -113,6 +125,7 @@ class WorkerPool implements PbsPool {
   private nextTaskId = 1;
   private closed = false;
   private pumpScheduled = false;
+  keyTransfers = 0;
 
   constructor(
     readonly size: number,
@@ -145,6 +158,10 @@ class WorkerPool implements PbsPool {
     for (const slot of this.slots) {
       if (slot.keys.delete(id)) this.post(slot, { type: 'drop', keyId: id });
     }
+  }
+
+  warm(): void {
+    while (!this.closed && this.slots.length < this.size) this.slots.push(this.spawn());
   }
 
   bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext> {
@@ -220,6 +237,7 @@ class WorkerPool implements PbsPool {
       if (!slot.keys.has(keyId)) {
         this.post(slot, { type: 'key', keyId, key });
         slot.keys.add(keyId);
+        this.keyTransfers++;
       }
       slot.tasks = tasks;
       slot.taskId = this.nextTaskId++;

@@ -1,6 +1,7 @@
 /**
  * The production backend: the model from its artifact files, compiled once into a circuit plan;
- * server keys expanded on a dedicated worker; runs on the circuit's worker-thread bootstrap pool.
+ * server keys expanded on a dedicated worker; runs on the circuit's worker-thread bootstrap pool,
+ * whose threads start with the backend and hold each expanded key while the key cache does.
  */
 import { readFile } from 'node:fs/promises';
 import { bytesToBase64 } from '../../protocol/ciphertexts.ts';
@@ -35,6 +36,8 @@ export async function createCircuitBackend(
 export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: Logger }): EvaluationBackend<ServerKey> {
   const plan = compileCircuit(model);
   const pool = createPbsPool({ size: opts.poolSize });
+  // Threads loading the engine take seconds on a busy machine: not on the first run's path.
+  pool.warm();
   const expander = new KeyExpander();
   const info = modelInfo(model.manifest);
   let closed = false;
@@ -46,7 +49,18 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
   return {
     model: info,
     checkInputs: (inputs) => checkPartyInputs(model.manifest, inputs),
-    expandServerKey: (bytes) => expander.expand(bytes),
+    async expandServerKey(bytes) {
+      const expanded = await expander.expand(bytes);
+      // Held by the pool from expansion until the cache lets the key go: runs share it with the
+      // workers without sending it again or the workers dropping it between runs.
+      pool.acquireKey(expanded.key);
+      let held = true;
+      const dispose = () => {
+        if (held) pool.releaseKey(expanded.key);
+        held = false;
+      };
+      return { ...expanded, dispose };
+    },
     async run({ key, inputs, onProgress, signal }): Promise<EncryptedResult> {
       try {
         const payloads = Object.values(inputs);

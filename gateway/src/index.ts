@@ -25,6 +25,13 @@ export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 app.use('*', requestId({ headerName: PublicHeaders.requestId, limitLength: 64 }));
 app.use('*', tenantCors({ publicPaths: [PublicRoutes.openapi] }));
 app.use('/v1/*', serverOnlyPartyKeys());
+// Session answers (tokens, status, progress, results) never belong in an HTTP cache. Saying so
+// here, rather than each client asking with `cache: 'no-store'`, keeps browsers' CORS preflight
+// cache working: Chromium skips it for no-store and no-cache fetches, preflighting every request.
+app.use('/v1/*', async (c, next) => {
+  await next();
+  if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+});
 app.use(
   '/v1/*',
   rateLimit({

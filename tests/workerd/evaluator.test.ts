@@ -91,7 +91,10 @@ describe('with the real evaluator', () => {
     expect(events.at(-1)).toMatchObject({ state: 'done', run: { state: 'succeeded', fraction: 1 } });
     const fractions = events.filter((e) => e.state === 'running').map((e) => e.run.fraction);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
-    await expectResultMatchesModel(gw, manifest, keys, s, features);
+    const runId = await expectResultMatchesModel(gw, manifest, keys, s, features);
+    // The stream carried the run's result before its `done`: what `GET …/result` answers, no request needed.
+    const result = await gw.fetch(`/v1/sessions/${s.sessionId}/result?runId=${runId}`, { headers: bearer(s.token) });
+    expect(events.results).toEqual([await result.json()]);
     // Party keys never read results; an upload after the run is for the session's next run.
     await expectError(await gw.fetch(`/v1/sessions/${s.sessionId}/result`, { headers: partyKey(KEYS.acme.bank) }), 403, 'token_required');
     const next = await putJson(

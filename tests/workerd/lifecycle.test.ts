@@ -97,6 +97,18 @@ describe('state machine', () => {
     );
   });
 
+  test('session answers are marked no-store (clients need not ask, and keep their CORS preflight cache)', async () => {
+    const manifestRes = await gw.fetch('/v1/manifest', { headers: { [PublicHeaders.publishableKey]: KEYS.demo.publishable } });
+    expect(manifestRes.headers.get('cache-control')).toBe('private, max-age=300');
+    const s = await createSession(gw, 'demo');
+    const res = await gw.fetch(`/v1/sessions/${s.sessionId}`, { headers: bearer(s.token) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const refused = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, { method: 'POST', headers: bearer(s.token) });
+    await expectError(refused, 409, 'missing_server_key');
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+  });
+
   test('a progress stream follows the state and reports deletion in-band', async () => {
     const s = await createSession(gw, 'demo');
     const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });

@@ -12,6 +12,8 @@ import type { MemoryBudget } from './memory-budget.ts';
 export interface Expanded<K> {
   key: K;
   bytes: number;
+  /** Called once when the cache lets the key go (evicted, or its session ended): what else holds it lets go too. */
+  dispose?: () => void;
 }
 
 /** A key in use by a run; `release()` makes it evictable again. */
@@ -153,7 +155,9 @@ export class ExpandedKeyCache<K> {
     this.opts.budget.releaseExpanded(entry.accounted);
     entry.accounted = 0;
     if (entry.value === undefined) return;
+    const { dispose } = entry.value;
     entry.value = undefined;
+    dispose?.();
     this.opts.onRelease?.();
   }
 

@@ -2,6 +2,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import {
   PROGRESS_EVENT,
+  PROGRESS_RESULT_EVENT,
   PublicBodyLimits,
   ResultQuery,
   ResultResponse,
@@ -10,14 +11,13 @@ import {
   SessionProgress,
   PublicApiError,
 } from '../../../protocol/public-api.ts';
-import { readBlobText } from '../blobs.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
 import { limitBody } from '../middleware/body-limit/index.ts';
 import { sessionAccess } from '../middleware/session-access/index.ts';
 import { unwrap } from '../sessions/outcome.ts';
 import { sessionStub } from '../sessions/store.ts';
-import { progressStream } from './progress.ts';
+import { progressStream, storedResult } from './progress.ts';
 import { SessionPath, errorResponses, json, security } from './openapi-parts.ts';
 
 export const runs = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -58,7 +58,9 @@ const progress = createRoute({
   summary: 'Progress as server-sent events',
   description:
     `\`text/event-stream\` of \`${PROGRESS_EVENT}\` events, each a SessionProgress JSON object: the current state first, then every change; ` +
-    'the stream ends after `done` or `failed`. Read it with fetch (the token goes in the authorization header).',
+    `the stream ends after \`done\` or \`failed\`. Just before \`done\` comes a \`${PROGRESS_RESULT_EVENT}\` event whose data is the run\u2019s ` +
+    'RunResult (what `GET …/result?runId=` answers), so the result needs no further request. Read it with fetch (the token goes in the ' +
+    'authorization header).',
   security: security.token,
   middleware: [sessionAccess()],
   request: { params: SessionPath },
@@ -88,8 +90,7 @@ runs.openapi(result, async (c) => {
   const { sessionId, credential } = c.get('session');
   const { runId } = c.req.valid('query');
   const { ref, runId: latest } = unwrap(await sessionStub(c.env, sessionId).result(credential, runId));
-  const text = await readBlobText(c.env.BLOBS, ref);
-  if (text === undefined) throw new PublicApiError(410, 'session_deleted', 'The result is gone.');
-  // Stored after validation; parsed again so the response is checked at this boundary too.
-  return c.json(ResultResponse.parse({ ...(JSON.parse(text) as object), runId: latest }), 200);
+  const result = await storedResult(c.env, ref, latest);
+  if (result === undefined) throw new PublicApiError(410, 'session_deleted', 'The result is gone.');
+  return c.json(result, 200);
 });

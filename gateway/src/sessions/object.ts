@@ -568,14 +568,15 @@ export class SessionObject extends DurableObject<Bindings> {
    * Progress for the stream: refreshed from the evaluator while running (`fresh`: even if it
    * was polled a moment ago, because the evaluator just reported the end of the run). With
    * `unchangedFrom` (the progress the stream last sent, as JSON), a long poll: answers as soon
-   * as the record changes (a run handed over, a poll's news), or after `waitMs`.
+   * as the record changes (a run handed over, a poll's news), or after `waitMs`. Once done, also
+   * where the run's result is.
    */
   async progress(
     cred: SessionCredential,
     fresh: boolean,
     unchangedFrom?: string,
     waitMs = 0,
-  ): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string }>> {
+  ): Promise<Outcome<{ progress: SessionProgress; evaluatorSessionId?: string; result?: { ref: BlobRef; runId: string } }>> {
     const opened = await this.open(cred, 'token');
     if (!opened.ok) return opened;
     let r = await this.evaluator.refreshed(opened.value, fresh);
@@ -586,7 +587,9 @@ export class SessionObject extends DurableObject<Bindings> {
       r = again.value;
     }
     const progress = progressOf(r);
-    return ok(r.phase === 'running' ? { progress, evaluatorSessionId: r.evaluator.sessionId } : { progress });
+    if (r.phase === 'running') return ok({ progress, evaluatorSessionId: r.evaluator.sessionId });
+    // Done: where the run's result is, for the stream to send it with the end.
+    return ok(r.phase === 'done' && r.result && r.runId ? { progress, result: { ref: r.result, runId: r.runId } } : { progress });
   }
 
   /** Where the latest run's encrypted result is, once the session is `done`; with `runId`, only that run's. */

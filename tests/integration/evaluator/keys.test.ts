@@ -49,9 +49,11 @@ describe('ExpandedKeyCache', () => {
     const budget = new MemoryBudget(200 * 1024 * 1024, () => 0);
     const logs = new LogSink();
     let released = 0;
+    let disposed = 0;
     const cache = new ExpandedKeyCache<ServerKey>({
       onRelease: () => released++,
-      expand: (b) => expander.expand(b),
+      // What else holds an expanded key (the bootstrap pool) lets go exactly when the cache does.
+      expand: async (b) => ({ ...(await expander.expand(b)), dispose: () => disposed++ }),
       budget,
       log: createLogger('info', logs),
       initialEstimateBytes: 100 * 1024 * 1024,
@@ -67,6 +69,7 @@ describe('ExpandedKeyCache', () => {
     const b = await cache.acquire('b', compressed());
     expect(cache.stats()).toMatchObject({ entries: 1, expansions: 2, evictions: 1 });
     expect(released).toBe(1); // the evicted key: the service collects garbage on this
+    expect(disposed).toBe(1);
     // 'b' is in use: another key cannot evict it, so it is expanded over budget (and logged).
     const a2 = await cache.acquire('a', compressed());
     expect(cache.stats()).toMatchObject({ entries: 2, expansions: 3 });
@@ -77,5 +80,6 @@ describe('ExpandedKeyCache', () => {
     cache.drop('b');
     expect(budget.expanded).toBe(0);
     expect(released).toBe(3);
+    expect(disposed).toBe(3);
   });
 });

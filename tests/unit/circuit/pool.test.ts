@@ -56,6 +56,38 @@ describe('bootstrap pool', () => {
     }
   });
 
+  it('keeps a held key with its workers across runs: sent once per worker, again only after the last hold ends', {
+    timeout: 120_000,
+  }, async () => {
+    const keys = loadTestKeys('tuniform');
+    const serverKey = loadServerKey(keys.compressedServerKeyBytes);
+    const table = (v: number) => (v + 1) % 4;
+    const realLut = createLookupTable(serverKey.params, table);
+    const pool = createPbsPool({ size: 1 });
+    pool.warm();
+    const run = async (value: number) => {
+      pool.acquireKey(serverKey);
+      try {
+        return decryptFull(keys, await pool.bootstrap(serverKey, encrypt(keys, value), realLut));
+      } finally {
+        pool.releaseKey(serverKey);
+      }
+    };
+    try {
+      // The expanded-key cache's hold: two runs on the held key send it to the worker once.
+      pool.acquireKey(serverKey);
+      expect(await run(1)).toBe(table(1));
+      expect(await run(2)).toBe(table(2));
+      expect(pool.keyTransfers).toBe(1);
+      // Once nothing holds the key the worker forgets it; the next run sends it again.
+      pool.releaseKey(serverKey);
+      expect(await run(3)).toBe(table(3));
+      expect(pool.keyTransfers).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects with worker_failed when a worker dies, and pool_closed after close', async () => {
     const pool = createPbsPool({ size: 1, workerUrl: crashingWorker });
     await expect(pool.bootstrap(key, ct, lut)).rejects.toMatchObject({ code: 'worker_failed' });

@@ -21,6 +21,9 @@ describe('base64', () => {
       expect(isCanonicalBase64(b64)).toBe(true);
       expect(base64ToBytes(b64)).toEqual(bytes);
     }
+    // A result ciphertext's size (what the evaluator encodes after every run).
+    const ciphertext = new Uint8Array(randomBytes(16_464));
+    expect(bytesToBase64(ciphertext)).toBe(Buffer.from(ciphertext).toString('base64'));
   });
 
   // The strings outside testing found (a 500 from the gateway before): typed errors now.

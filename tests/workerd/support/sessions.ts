@@ -13,7 +13,7 @@ import type { Manifest } from '../../../model/manifest.ts';
 import type { TreeFile } from '../../../model/private-model.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
 import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
-import { PROGRESS_EVENT, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_EVENT, PROGRESS_RESULT_EVENT, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import type { PublicKeyTestKeys, TestKeys } from '../../support/tfhe-keys.ts';
 import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
 import type { TestGateway } from './gateway.ts';
@@ -58,8 +58,9 @@ export async function uploadSession(
  * API's contract, which the widget honours by reconnecting): read again, as a client would, at
  * most a few times.
  */
-export async function readProgress(gw: TestGateway, s: Session): Promise<SessionProgress[]> {
+export async function readProgress(gw: TestGateway, s: Session): Promise<SessionProgress[] & { results: ResultResponse[] }> {
   const events: SessionProgress[] = [];
+  const results: ResultResponse[] = [];
   for (let attempt = 0; attempt < 4; attempt++) {
     const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
     expect(res.status).toBe(200);
@@ -69,13 +70,20 @@ export async function readProgress(gw: TestGateway, s: Session): Promise<Session
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
+      if (value.event === PROGRESS_RESULT_EVENT) {
+        results.push(ResultResponse.parse(JSON.parse(value.data)));
+        continue;
+      }
       expect(value.event).toBe(PROGRESS_EVENT);
-      events.push(SessionProgress.parse(JSON.parse(value.data)));
+      const progress = SessionProgress.parse(JSON.parse(value.data));
+      // A run's end comes with its result: the stream's last result is that run's.
+      if (progress.state === 'done') expect(results.at(-1)?.runId).toBe(progress.runId);
+      events.push(progress);
     }
     const last = events.at(-1)?.state;
     if (last === 'done' || last === 'failed') break;
   }
-  return events;
+  return Object.assign(events, { results });
 }
 
 const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;

@@ -22,6 +22,7 @@ import {
   InputsAccepted,
   KeyAccepted,
   PROGRESS_EVENT,
+  PROGRESS_RESULT_EVENT,
   PublicHeaders,
   PublicRoutes,
   ResultResponse,
@@ -213,13 +214,15 @@ export class GatewayClient {
 
   /**
    * Follows `GET …/progress` until `until` accepts an update; resolves with that update.
-   * Resolves `null` if the server closed the stream before.
+   * Resolves `null` if the server closed the stream before. `onResult` receives the encrypted
+   * result the stream sends just before a run's `done` (checked like `GET …/result`'s).
    */
   async followProgress(
     session: SessionHandle,
     onUpdate: (update: SessionProgress) => void,
     until: (update: SessionProgress) => boolean,
     signal?: AbortSignal,
+    onResult?: (result: ResultResponse) => void,
   ): Promise<SessionProgress | null> {
     const response = await this.send(
       publicPath.progress(session.sessionId),
@@ -235,7 +238,16 @@ export class GatewayClient {
     let bad: BlindScoreError | null = null;
     const parser = createParser({
       onEvent: (event) => {
-        if (found || bad || (event.event ?? 'message') !== PROGRESS_EVENT) return;
+        if (found || bad) return;
+        if (event.event === PROGRESS_RESULT_EVENT && onResult) {
+          try {
+            onResult(parseBody(event.data, ResultResponse));
+          } catch (e) {
+            bad = e as BlindScoreError;
+          }
+          return;
+        }
+        if ((event.event ?? 'message') !== PROGRESS_EVENT) return;
         try {
           const update = parseBody(event.data, SessionProgress);
           onUpdate(update);
@@ -333,7 +345,10 @@ export class GatewayClient {
     const once = async () => {
       let response: Response;
       try {
-        response = await fetch(this.url(path), { ...init, credentials: 'omit', cache: 'no-store' });
+        // The default cache mode: the gateway marks session answers `no-store` itself. Asking
+        // for `no-store` or `no-cache` here makes Chromium skip its CORS preflight cache and
+        // preflight every request again (a round trip each, on the path after the click).
+        response = await fetch(this.url(path), { ...init, credentials: 'omit' });
       } catch (e) {
         throw networkError(e, `${init.method ?? 'GET'} ${path}`);
       }

@@ -17,6 +17,7 @@ import {
   encryptDigit,
   engineCompressedServerKeyBytes,
   newApplicantKeys,
+  warmDecryption,
 } from './tfhe-client.ts';
 import { tfheWasmSource } from './wasm-source.ts';
 import { DevWarning, warnOnce } from '../dev-warnings.ts';
@@ -72,6 +73,7 @@ async function keygen(
   progress: (step: WorkerStep, fraction: number) => void,
 ): Promise<WorkerResults['keygen']> {
   const keys = await makeOrLoadKeys(req, progress);
+  warmDecryption(await loadTfhe(), requireKeys());
   return { ...keys, serverKeySha256: await sha256Hex(keys.serverKey) };
 }
 

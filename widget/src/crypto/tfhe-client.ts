@@ -157,6 +157,19 @@ export function encryptDigit(tfhe: TfheModule, clientKey: Tfhe.ShortintClientKey
   }
 }
 
+/**
+ * Runs decryption once on a throwaway ciphertext, so that the wasm code a result needs
+ * (deserializing, decrypting) is compiled while the applicant types, not after the run.
+ */
+export function warmDecryption(tfhe: TfheModule, clientKey: Tfhe.ShortintClientKey): void {
+  const ct = tfhe.Shortint.encrypt(clientKey, 0n);
+  try {
+    decryptCiphertext(tfhe, clientKey, tfhe.Shortint.serialize_ciphertext(ct));
+  } finally {
+    ct.free();
+  }
+}
+
 /** Decrypts one serialized (uncompressed) ciphertext into its message, 0–3. */
 export function decryptCiphertext(tfhe: TfheModule, clientKey: Tfhe.ShortintClientKey, bytes: Uint8Array): number {
   const ct = tfhe.Shortint.deserialize_ciphertext(bytes);

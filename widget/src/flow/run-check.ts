@@ -5,10 +5,11 @@
  * new inputs and runs again. The element drives it and renders what it reports; no UI here.
  */
 import type { Party, PartyInputs } from '../../../protocol/ciphertexts.ts';
-import type { SessionProgress } from '../../../protocol/public-api.ts';
+import type { ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { GatewayClient, SessionHandle } from '../api/gateway-client.ts';
 import type { CryptoWorkerController } from '../crypto/crypto-worker-controller.ts';
+import type { DecryptResult } from '../crypto/worker-protocol.ts';
 import { BlindScoreError } from '../errors.ts';
 import type { BlindScoreDecisionDetail, StageProgress } from '../events.ts';
 import { SessionStage } from '../session-stage.ts';
@@ -122,6 +123,9 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
   const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
   const { runId } = await client.run(session, signal);
+  // The stream sends the run's result before its `done`: no request after the run ends, and the
+  // worker decrypts it while the gateway finishes storing it.
+  let streamed: { result: ResultResponse; decrypted: Promise<DecryptResult> } | undefined;
   // Events of an earlier run (the stream opens with the current state) are not this run's end.
   const final = await follow(
     o,
@@ -133,17 +137,25 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
         fraction: u.run.fraction,
         ...(u.run.queuePosition === undefined ? {} : { queuePosition: u.run.queuePosition }),
       }),
+    (r) => {
+      if (r.runId !== runId || streamed) return;
+      const { runId: _, ...encrypted } = r;
+      const decrypted = crypto.request({ type: 'decrypt', result: encrypted });
+      decrypted.catch(() => undefined); // awaited once the run is known done; unused if it failed
+      streamed = { result: r, decrypted };
+    },
   );
   if (final.state === 'failed') throw runFailure(final);
   o.onProgress({ stage: SessionStage.Running, fraction: 1 });
 
   o.onProgress({ stage: SessionStage.Decrypting, fraction: null });
-  const { runId: resultRunId, ...encrypted } = await client.result(session, runId, signal);
+  // A gateway that does not stream results (or a stream that dropped before) leaves the request.
+  const { runId: resultRunId, ...encrypted } = streamed?.result ?? (await client.result(session, runId, signal));
   if (resultRunId !== runId) throw new BlindScoreError('bad_response', 'the result is of another run');
   if (encrypted.modelVersion !== manifest.modelVersion) {
     throw new BlindScoreError('model_version_mismatch', 'the result was computed by another model version');
   }
-  const decrypted = await crypto.request({ type: 'decrypt', result: encrypted });
+  const decrypted = await (streamed?.decrypted ?? crypto.request({ type: 'decrypt', result: encrypted }));
   const decision = interpretResult(
     decrypted,
     encrypted.modelVersion,
@@ -164,9 +176,10 @@ async function follow(
   session: SessionHandle,
   until: (u: SessionProgress) => boolean,
   onUpdate: (u: SessionProgress) => void,
+  onResult?: (r: ResultResponse) => void,
 ): Promise<SessionProgress> {
   for (let attempt = 0; attempt <= MAX_STREAM_RECONNECTS; attempt++) {
-    const found = await o.client.followProgress(session, onUpdate, until, o.signal);
+    const found = await o.client.followProgress(session, onUpdate, until, o.signal, onResult);
     if (found) return found;
   }
   throw new BlindScoreError('stream_ended', 'the progress stream kept closing before the run ended', true);
