@@ -551,16 +551,18 @@ const macK1 = (f: Arith) => `
 const ROTATE_ARGS = `(i32.add (local.get $accC) (local.get $at)) (local.get $a) (local.get $bigN)
                   (i32.add (local.get $fd) (local.get $at)) (local.get $twist) (local.get $digitScale) (local.get $digitBase)`;
 
-/** M = N/2 with a fixed-offset rotation kernel (N = 2048 and 4096, as FIXED_LENS). */
+/** M = N/2 with fixed-offset rotation, multiply-accumulate and untwist kernels (N = 2048 and 4096, as FIXED_LENS). */
 const ROTATE_FIXED_M = [1024, 2048];
 
-/** The rotation kernel call for row r (the fixed-M one when N matches, else the generic one). */
-const rotateDispatch = ROTATE_FIXED_M.reduce(
-  (code, m) => `(if (i32.eq (local.get $bigN) (i32.const ${2 * m}))
-                (then (call $rotate_sub_twist_${m} ${ROTATE_ARGS}))
+/** `generic` unless N = 2M for one of {@link ROTATE_FIXED_M}, then `fixed(M)`. */
+function fixedDispatch(generic: string, fixed: (m: number) => string): string {
+  return ROTATE_FIXED_M.reduce(
+    (code, m) => `(if (i32.eq (local.get $bigN) (i32.const ${2 * m}))
+                (then ${fixed(m)})
                 (else ${code}))`,
-  `(call $rotate_sub_twist ${ROTATE_ARGS})`,
-);
+    generic,
+  );
+}
 
 const BLIND_ROTATE = `
   ;; The whole blind rotation loop of pbs-wasm.ts (level-1 decomposition), so the ~10 kernel calls
@@ -598,13 +600,13 @@ const BLIND_ROTATE = `
             (block $rdone (loop $rows
               (br_if $rdone (i32.ge_u (local.get $r) (local.get $k1)))
               (local.set $at (i32.mul (local.get $r) (local.get $p)))
-              ${rotateDispatch}
+              ${fixedDispatch(`(call $rotate_sub_twist ${ROTATE_ARGS})`, (m) => `(call $rotate_sub_twist_${m} ${ROTATE_ARGS})`)}
               (call $fft_fwd (i32.add (local.get $fd) (local.get $at)) (i32.add (i32.add (local.get $fd) (local.get $at)) (local.get $h))
                 (local.get $m) (local.get $table))
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br $rows)))
             (if (i32.eq (local.get $k1) (i32.const 2))
-              (then (call $mac_k1 (local.get $fd) (local.get $bsk) (local.get $fo) (local.get $p) (local.get $m)))
+              (then ${fixedDispatch('(call $mac_k1 (local.get $fd) (local.get $bsk) (local.get $fo) (local.get $p) (local.get $m))', (m) => `(call $mac_k1_${m} (local.get $fd) (local.get $bsk) (local.get $fo))`)})
               (else
                 (local.set $r (i32.const 0))
                 (block $mdone (loop $macs
@@ -621,8 +623,12 @@ const BLIND_ROTATE = `
               (local.set $at (i32.mul (local.get $r) (local.get $p)))
               (call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
                 (local.get $m) (local.get $table) (local.get $tableEnd))
-              (call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
-                (i32.add (local.get $accC) (local.get $at)) (local.get $m) (local.get $untwist))
+              ${fixedDispatch(
+                `(call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                (i32.add (local.get $accC) (local.get $at)) (local.get $m) (local.get $untwist))`,
+                (m) =>
+                  `(call $untwist_add_${m} (i32.add (local.get $fo) (local.get $at)) (i32.add (local.get $accC) (local.get $at)) (local.get $untwist))`,
+              )}
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br $outs)))))
         (local.set $sw (i32.add (local.get $sw) (local.get $switchedStride)))
@@ -657,6 +663,71 @@ const untwistAdd = (f: Arith) => `
         (f64x2.sub (local.get $x) (f64x2.sub (f64x2.add (local.get $x) (local.get $q)) (local.get $q))))
       (local.set $j (i32.add (local.get $j) (i32.const 2)))
       (br $l))))`;
+
+/**
+ * `mac_k1` for a fixed M (N = 2M): the digits, key and output polynomials are each one pointer
+ * plus immediate offsets (P = 16M bytes per polynomial, imaginary parts 8M bytes on), so a step
+ * costs three pointer increments instead of sixteen address computations. Same products in the
+ * same order as `mac_k1`, so the same bits.
+ */
+function macK1Fixed(f: Arith, m: number): string {
+  const h = 8 * m;
+  const P = 16 * m;
+  const ld = (ptr: string, off: number) => `(v128.load offset=${off} (local.get $${ptr}))`;
+  return `
+  (func $mac_k1_${m} (param $d i32) (param $b i32) (param $o i32)
+    (local $end i32) (local $d0r v128) (local $d0i v128) (local $d1r v128) (local $d1i v128) (local $br v128) (local $bi v128)
+    (local $sr v128) (local $si v128)
+    (local.set $end (i32.add (local.get $d) (i32.const ${h})))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $d) (local.get $end)))
+      (local.set $d0r ${ld('d', 0)})
+      (local.set $d0i ${ld('d', h)})
+      (local.set $d1r ${ld('d', P)})
+      (local.set $d1i ${ld('d', P + h)})
+      ${[0, 1]
+        .map(
+          (p) => `
+      (local.set $br ${ld('b', p * P)})
+      (local.set $bi ${ld('b', p * P + h)})
+      (local.set $sr ${f.re(V('d0r'), V('d0i'), V('br'), V('bi'))})
+      (local.set $si ${f.im(V('d0r'), V('d0i'), V('br'), V('bi'))})
+      (local.set $br ${ld('b', (2 + p) * P)})
+      (local.set $bi ${ld('b', (2 + p) * P + h)})
+      (v128.store offset=${p * P} (local.get $o) ${f.accRe(V('sr'), V('d1r'), V('d1i'), V('br'), V('bi'))})
+      (v128.store offset=${p * P + h} (local.get $o) ${f.accIm(V('si'), V('d1r'), V('d1i'), V('br'), V('bi'))})`,
+        )
+        .join('')}
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $l))))`;
+}
+
+/** `untwist_add` for a fixed M: pointers plus immediate offsets, the same operations. */
+function untwistAddFixed(f: Arith, m: number): string {
+  const h = 8 * m;
+  const reduce = (x: string) => sub(x, sub(add(x, V('q')), V('q')));
+  return `
+  (func $untwist_add_${m} (param $o i32) (param $acc i32) (param $untwist i32)
+    (local $end i32) (local $yr v128) (local $yi v128) (local $ur v128) (local $ui v128) (local $x v128) (local $q v128)
+    (local.set $q (f64x2.splat (f64.const 1.2461512460483586e35)))
+    (local.set $end (i32.add (local.get $o) (i32.const ${h})))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $o) (local.get $end)))
+      (local.set $yr (v128.load (local.get $o)))
+      (local.set $yi (v128.load offset=${h} (local.get $o)))
+      (local.set $ur (v128.load (local.get $untwist)))
+      (local.set $ui (v128.load offset=${h} (local.get $untwist)))
+      (local.set $x ${f.accRe('(v128.load (local.get $acc))', V('yr'), V('yi'), V('ur'), V('ui'))})
+      (v128.store (local.get $acc) ${reduce(V('x'))})
+      (local.set $x ${f.accIm(`(v128.load offset=${h} (local.get $acc))`, V('yr'), V('yi'), V('ur'), V('ui'))})
+      (v128.store offset=${h} (local.get $acc) ${reduce(V('x'))})
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (local.set $acc (i32.add (local.get $acc) (i32.const 16)))
+      (local.set $untwist (i32.add (local.get $untwist) (i32.const 16)))
+      (br $l))))`;
+}
 
 /**
  * tfhe-rs's balanced decomposition of input word i of ciphertext $inC (shared by both keyswitch
@@ -892,6 +963,7 @@ export function kernelsWat(fused: boolean): string {
   ${macK1(f)}
   ${BLIND_ROTATE}
   ${untwistAdd(f)}
+  ${ROTATE_FIXED_M.map((m) => macK1Fixed(f, m) + untwistAddFixed(f, m)).join('')}
   ${KEYSWITCH}
   ${KEYSWITCH_HI32}
 )

@@ -87,13 +87,15 @@ describe('wasm DFT kernels', () => {
 
 describe('wasm blind rotation kernel', () => {
   // k = 1 takes the fused two-output multiply-accumulate, k = 2 the per-output one; N = 16 and 32
-  // the generic DFT stages, N = 2048 the fixed-length ones.
+  // the generic DFT, rotation, multiply-accumulate and untwist kernels, N = 2048 and 4096 the
+  // fixed-length / fixed-M ones.
   for (const [k, N] of [
     [1, 16],
     [2, 16],
     [2, 32],
     [1, 2048],
     [2, 2048],
+    [1, 4096],
   ] as const) {
     it(`equals the TypeScript blind rotation bit for bit (k = ${k}, N = ${N})`, () => {
       const n = 7;
