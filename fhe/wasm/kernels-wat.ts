@@ -10,17 +10,23 @@
  * - `keyswitch(kskLo, kskHi, input, acc, inDim, size, baseLog, level, count, inStride, accStride)`:
  *   for each of `count` inputs, acc (size = n+1 u64) = (0,…,0,b) − Σ digits·KSK rows, tfhe-rs
  *   signed decomposition in i64, rows in i64x2 (the KSK's low and high u32 halves are joined
- *   with `v128.load32x2_u`).
+ *   with `v128.load32x2_u`). Bit-identical to the TypeScript keyswitch; the `plain` path's.
+ * - `keyswitch_hi32(kskHi, input, acc, …, acc32, acc32Stride)`: the same digits against the KSK
+ *   words' high halves only, in i32x4 lanes, the dropped halves' mean subtracted (see
+ *   KEYSWITCH_HI32); the `relaxed` path's keyswitch, within ~2^41 of the exact one per word.
  * - `blind_rotate(…, count, switchedStride, accStride)`: the blind rotation of `count`
  *   accumulators in one pass over the Fourier bootstrap key (see BLIND_ROTATE).
  * - `fft_fwd(re, im, m, tw)` / `fft_bwd(re, im, m, tw, twEnd)`: the radix-4 DIF / DIT DFTs of
  *   `fft/radix4.ts` (same stage order and twiddles, so the same Fourier order).
- * - `rotate_sub_twist(acc, a, n, rot, outRe, outIm, twist, digitScale, base)`: T = X^a·P − P of
- *   one accumulator polynomial, level-1 balanced digits, folded and twisted for the forward DFT.
+ * - `rotate_sub_twist(acc, a, n, out, twist, digitScale, base)`: T = X^a·P − P of one
+ *   accumulator polynomial, X^a·P read in place, level-1 balanced digits, folded and twisted for
+ *   the forward DFT (see rotateSubTwist).
  * - `mac_rows(d, dStride, b, bStride, rows, o, m)`: o = Σ_r d_r·b_r pointwise (one external
  *   product output polynomial).
  * - `untwist_add(oRe, oIm, acc, m, untwist)`: acc += untwisted backward DFT, reduced to the
  *   centred range mod 2^64.
+ * `blind_rotate` calls fixed-M twins of the rotation, k = 1 multiply-accumulate and untwist
+ * kernels for N = 2048 and 4096 (immediate offsets; same operations, same bits).
  */
 
 const V = (name: string) => `(local.get $${name})`;
@@ -231,6 +237,71 @@ function radix4StageFixed(f: Arith, name: string, forward: boolean, len: number)
       (local.set $pr (i32.add (local.get $pr) (i32.const ${24 * q})))
       (local.set $pi (i32.add (local.get $pi) (i32.const ${24 * q})))
       (br $blocks))))`;
+}
+
+/**
+ * The backward DFT of M = 4^e points (N = 2M = 2048 here) with the untwist and accumulator update
+ * fused into its last radix-4 stage: the stage's four outputs y_k are multiplied by the untwist
+ * and added to acc straight from registers (acc[j] += Re(y_j·u_j), acc[j+M] += Im(y_j·u_j),
+ * reduced to the centred range) instead of being stored and read back by `untwist_add`. The same
+ * operations on the same values, so the same bits as `fft_bwd` + `untwist_add`.
+ */
+function backwardUntwistFixed(f: Arith, m: number): string {
+  const q = m / 4;
+  const h = 8 * m;
+  const ld = (ptr: string, off: number) => `(v128.load offset=${off} ${V(ptr)})`;
+  const loadXs = [0, 1, 2, 3].map((k) => `${set(`x${k}r`, ld('pr', 8 * q * k))}\n${set(`x${k}i`, ld('pr', h + 8 * q * k))}`).join('\n');
+  const loadWs = ['w1r', 'w1i', 'w2r', 'w2i', 'w3r', 'w3i'].map((n, t) => set(n, ld('pt', 8 * q * t))).join('\n');
+  const reduce = (x: string) => sub(x, sub(add(x, V('q')), V('q')));
+  const update = [0, 1, 2, 3]
+    .map(
+      (k) => `
+      (local.set $ur ${ld('pu', 8 * q * k)})
+      (local.set $ui ${ld('pu', h + 8 * q * k)})
+      (local.set $tr ${f.accRe(ld('pa', 8 * q * k), V(`x${k}r`), V(`x${k}i`), V('ur'), V('ui'))})
+      (v128.store offset=${8 * q * k} (local.get $pa) ${reduce(V('tr'))})
+      (local.set $tr ${f.accIm(ld('pa', h + 8 * q * k), V(`x${k}r`), V(`x${k}i`), V('ur'), V('ui'))})
+      (v128.store offset=${h + 8 * q * k} (local.get $pa) ${reduce(V('tr'))})`,
+    )
+    .join('');
+  // Earlier stages' twiddle tables sit after the first (length-M) stage's, in forward order.
+  const calls: string[] = [`(call $last_bwd (local.get $re) (i32.add (local.get $re) (i32.const ${h})) (i32.const ${m}))`];
+  let offset = 0;
+  const offsets = new Map<number, number>();
+  for (let len = m; len >= 16; len /= 4) {
+    offsets.set(len, offset);
+    offset += 8 * 6 * (len / 4);
+  }
+  for (let len = 16; len < m; len *= 4) {
+    calls.push(
+      `(call $r4_bwd_${len} (local.get $re) (i32.add (local.get $re) (i32.const ${h})) (i32.const ${m}) (i32.add (local.get $tw) (i32.const ${offsets.get(len)})))`,
+    );
+  }
+  return `
+  ;; re: M real parts then M imaginary parts (destroyed); acc: the accumulator polynomial (N doubles).
+  (func $bwd_untwist_${m} (param $re i32) (param $acc i32) (param $tw i32) (param $untwist i32)
+    (local $pr i32) (local $pt i32) (local $pa i32) (local $pu i32) (local $end i32) (local $ur v128) (local $ui v128) (local $q v128)
+    ${locals(X_LOCALS)}
+    ${calls.join('\n    ')}
+    (local.set $q (f64x2.splat (f64.const 1.2461512460483586e35)))
+    (local.set $pr (local.get $re))
+    (local.set $pt (local.get $tw))
+    (local.set $pa (local.get $acc))
+    (local.set $pu (local.get $untwist))
+    (local.set $end (i32.add (local.get $re) (i32.const ${8 * q})))
+    (loop $js
+      ${loadXs}
+      ${loadWs}
+      ${twiddle(f, 1, true)}
+      ${twiddle(f, 2, true)}
+      ${twiddle(f, 3, true)}
+      ${radix4Core(false)}
+      ${update}
+      (local.set $pr (i32.add (local.get $pr) (i32.const 16)))
+      (local.set $pt (i32.add (local.get $pt) (i32.const 16)))
+      (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+      (local.set $pu (i32.add (local.get $pu) (i32.const 16)))
+      (br_if $js (i32.lt_u (local.get $pr) (local.get $end)))))`;
 }
 
 /** The radix-2 stage (first stage forward / last stage backward when log2 M is odd), table wr[h], wi[h]. */
@@ -621,13 +692,17 @@ const BLIND_ROTATE = `
             (block $bdone (loop $outs
               (br_if $bdone (i32.ge_u (local.get $r) (local.get $k1)))
               (local.set $at (i32.mul (local.get $r) (local.get $p)))
-              (call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
-                (local.get $m) (local.get $table) (local.get $tableEnd))
               ${fixedDispatch(
-                `(call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                `(call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                (local.get $m) (local.get $table) (local.get $tableEnd))
+                (call $untwist_add (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
                 (i32.add (local.get $accC) (local.get $at)) (local.get $m) (local.get $untwist))`,
                 (m) =>
-                  `(call $untwist_add_${m} (i32.add (local.get $fo) (local.get $at)) (i32.add (local.get $accC) (local.get $at)) (local.get $untwist))`,
+                  Math.log2(m) % 2 === 0
+                    ? `(call $bwd_untwist_${m} (i32.add (local.get $fo) (local.get $at)) (i32.add (local.get $accC) (local.get $at)) (local.get $table) (local.get $untwist))`
+                    : `(call $fft_bwd (i32.add (local.get $fo) (local.get $at)) (i32.add (i32.add (local.get $fo) (local.get $at)) (local.get $h))
+                (local.get $m) (local.get $table) (local.get $tableEnd))
+                (call $untwist_add_${m} (i32.add (local.get $fo) (local.get $at)) (i32.add (local.get $accC) (local.get $at)) (local.get $untwist))`,
               )}
               (local.set $r (i32.add (local.get $r) (i32.const 1)))
               (br $outs)))))
@@ -963,7 +1038,7 @@ export function kernelsWat(fused: boolean): string {
   ${macK1(f)}
   ${BLIND_ROTATE}
   ${untwistAdd(f)}
-  ${ROTATE_FIXED_M.map((m) => macK1Fixed(f, m) + untwistAddFixed(f, m)).join('')}
+  ${ROTATE_FIXED_M.map((m) => macK1Fixed(f, m) + (Math.log2(m) % 2 === 0 ? backwardUntwistFixed(f, m) : untwistAddFixed(f, m))).join('')}
   ${KEYSWITCH}
   ${KEYSWITCH_HI32}
 )
