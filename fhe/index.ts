@@ -88,10 +88,17 @@ export type { KernelVariant } from './wasm/kernels.ts';
  * Noise audit (tests and benchmarks holding the client key; see `algorithms/noise-audit.ts`):
  * `blindRotationNoise(key, ct, lut, path, secrets)` decrypts the blind rotation's accumulator on a
  * given path (`reference`, `typescript`, `plain`, `relaxed`) and returns its per-coefficient noise;
- * `switchedPhaseError` the noise right before a blind rotation; `log2GaussianTail` a failure
+ * `switchedPhaseError` the noise right before a blind rotation, `keyswitchedPhaseError` right after
+ * the keyswitch (both on this thread's kernel variant); `log2GaussianTail` a failure
  * probability; `readClientKeySecrets` the secret bits of `Shortint.serialize_client_key` bytes.
  */
-export { blindRotationNoise, switchedPhaseError, log2GaussianTail, sampleVariance } from './algorithms/noise-audit.ts';
+export {
+  blindRotationNoise,
+  switchedPhaseError,
+  keyswitchedPhaseError,
+  log2GaussianTail,
+  sampleVariance,
+} from './algorithms/noise-audit.ts';
 export type { BlindRotationPath, SecretKeyBits } from './algorithms/noise-audit.ts';
 export { readClientKeySecrets } from './compact/client-key.ts';
 

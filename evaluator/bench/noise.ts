@@ -12,6 +12,11 @@
  * phase error right before blind rotation against the decoding margin Δ/2, the error's variance
  * being ν²·σ²_out (ν = the key's max noise level, the worst input the checked operations allow)
  * plus what keyswitch and modulus switch add (measured on these outputs).
+ *
+ * The keyswitch is audited the same way: on every run, the default path's PBS output is
+ * keyswitched exactly (`plain` kernels) and with the KSK's high halves (`relaxed` kernels), and the
+ * error right after the keyswitch (torus units) and right before the next blind rotation (units of
+ * 1/2N) is measured for both; the failure estimate of each keyswitch uses its own measured error.
  */
 import * as tfhe from 'node-tfhe';
 import {
@@ -19,9 +24,11 @@ import {
   createLookupTable,
   deserializeCiphertext,
   kernelVariant,
+  keyswitchedPhaseError,
   log2GaussianTail,
   programmableBootstrap,
   sampleVariance,
+  selectKernelVariant,
   switchedPhaseError,
   type BlindRotationPath,
   type SecretKeyBits,
@@ -75,6 +82,13 @@ export function measureNoise(
   );
   const reference = new Moments();
   const switched: number[] = [];
+  // Per keyswitch: the error after the keyswitch (torus units) and after the modulus switch (1/2N).
+  const keyswitches = { exact: 'plain', hi32: 'relaxed' } as const;
+  const ksAudit = Object.fromEntries(
+    Object.keys(keyswitches).map((name) => [name, { keyswitched: [] as number[], switched: [] as number[] }]),
+  ) as Record<keyof typeof keyswitches, { keyswitched: number[]; switched: number[] }>;
+  const ksDifference: number[] = [];
+  const ksAudited = selectKernelVariant('relaxed') && selectKernelVariant(fast[0]! as 'plain' | 'relaxed');
   const delta = 2n ** 63n / BigInt(space);
   for (let r = 0; r < options.runs; r++) {
     const m = r % p.messageModulus;
@@ -90,9 +104,25 @@ export function measureNoise(
         paired.get(path)!.difference.add(noise.map((x, j) => x - ref[j]!));
       }
     }
-    // Noise right before the next blind rotation, on this output (the default path's); 200
-    // samples pin a variance of ~20 to ±10%, which moves the tail estimate by a few bits at most.
-    if (r < SWITCHED_RUNS) switched.push(switchedPhaseError(key, programmableBootstrap(key, ct, lut), BigInt(table[m]!) * delta, secrets));
+    // Noise right before the next blind rotation, on this output (the default path's): on every
+    // run for both keyswitches when the relaxed kernels exist (1,000 samples pin a variance of ~20
+    // to ±4.5%), else on the first 200 (±10%, a few bits of the tail estimate at most).
+    if (!ksAudited && r >= SWITCHED_RUNS) continue;
+    const out = programmableBootstrap(key, ct, lut);
+    const plaintext = BigInt(table[m]!) * delta;
+    if (!ksAudited) {
+      switched.push(switchedPhaseError(key, out, plaintext, secrets));
+      continue;
+    }
+    const before = kernelVariant();
+    for (const [name, variant] of Object.entries(keyswitches) as [keyof typeof keyswitches, 'plain' | 'relaxed'][]) {
+      selectKernelVariant(variant);
+      ksAudit[name].keyswitched.push(keyswitchedPhaseError(key, out, plaintext, secrets));
+      ksAudit[name].switched.push(switchedPhaseError(key, out, plaintext, secrets));
+      if (variant === before) switched.push(ksAudit[name].switched.at(-1)!);
+    }
+    selectKernelVariant(before);
+    ksDifference.push(ksAudit.hi32.keyswitched.at(-1)! - ksAudit.exact.keyswitched.at(-1)!);
   }
   const twoN = 2 * p.polynomialSize;
   const scale = twoN / 2 ** 64; // torus units → units of 1/2N
@@ -102,15 +132,19 @@ export function measureNoise(
   const defaultOutput = all.get(fast[0]!)!.variance;
   // What keyswitch and modulus switch add to a PBS output's noise.
   const ksMsVariance = Math.max(0, switchedVariance - defaultOutput * scale * scale);
-  const log2PFail = (outputVariance: number) =>
-    round(log2GaussianTail(margin, Math.sqrt(nu * nu * outputVariance * scale * scale + ksMsVariance)), 1);
+  const log2PFail = (outputVariance: number, ksMs = ksMsVariance) =>
+    round(log2GaussianTail(margin, Math.sqrt(nu * nu * outputVariance * scale * scale + ksMs)), 1);
+  // Each path with its own keyswitch: the exact one for the reference and plain, the high halves for relaxed.
+  const ksMsOf = (name: keyof typeof keyswitches) =>
+    Math.max(0, sampleVariance(ksAudit[name].switched).variance - defaultOutput * scale * scale);
+  const ksMsFor = (path: BlindRotationPath) => (ksAudited ? ksMsOf(path === 'relaxed' ? 'hi32' : 'exact') : ksMsVariance);
   const paths: Record<string, unknown> = {};
   if (options.referenceRuns > 0) {
     paths.reference = {
       bootstraps: Math.min(options.referenceRuns, options.runs),
       samples: reference.n,
       log2Variance: round(Math.log2(reference.variance)),
-      log2PFailEstimate: log2PFail(reference.variance),
+      log2PFailEstimate: log2PFail(reference.variance, ksMsFor('reference')),
     };
   }
   for (const path of fast) {
@@ -127,9 +161,31 @@ export function measureNoise(
             log2DifferenceToReferenceVariance: round(Math.log2(pair.difference.variance)),
           }
         : {}),
-      log2PFailEstimate: log2PFail(all.get(path)!.variance),
+      log2PFailEstimate: log2PFail(all.get(path)!.variance, ksMsFor(path)),
     };
   }
+  const keyswitch = ksAudited
+    ? {
+        samples: ksDifference.length,
+        ...Object.fromEntries(
+          Object.entries(ksAudit).map(([name, audit]) => {
+            const sv = sampleVariance(audit.switched).variance;
+            return [
+              name,
+              {
+                log2KeyswitchedErrorVariance: round(Math.log2(sampleVariance(audit.keyswitched).variance)),
+                switchedPhaseErrorVariance: round(sv),
+                log2PFailEstimate: log2PFail(all.get(fast[0]!)!.variance, ksMsOf(name as keyof typeof keyswitches)),
+              },
+            ];
+          }),
+        ),
+        log2AddedErrorVariance: round(Math.log2(sampleVariance(ksDifference).variance)),
+        // What the high halves add, as a share of the exact keyswitch + modulus switch error.
+        addedToSwitchedVarianceRatio: (sampleVariance(ksDifference).variance * scale * scale) / ksMsOf('exact'),
+        switchedVarianceRatio: round(sampleVariance(ksAudit.hi32.switched).variance / sampleVariance(ksAudit.exact.switched).variance),
+      }
+    : null;
   return {
     noiseVarianceRatio: options.referenceRuns > 0 ? round(paired.get(fast[0]!)!.path.variance / reference.variance) : null,
     noise: {
@@ -139,6 +195,7 @@ export function measureNoise(
       switchedPhaseErrorVariance: round(switchedVariance),
       switchedPhaseErrorSamples: switched.length,
       keyswitchModulusSwitchVariance: round(ksMsVariance),
+      keyswitch,
       decodingMargin: margin,
       maxNoiseLevel: nu,
       failureModel: 'Gaussian tail of ν²·σ²_out·(2N/2^64)² + σ²_ks+ms against Δ/2, in units of 1/2N',

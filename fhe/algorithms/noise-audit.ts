@@ -52,14 +52,24 @@ function centre64(x: number): number {
   return x - TWO64 * Math.round(x / TWO64);
 }
 
-/** Keyswitch (integer arithmetic: the same bits on every path) then modulus switch: the n+1 values in [0, 2N). */
-function switchedValues(key: ServerKey, ct: Ciphertext): { small: Uint32Array; switched: Uint32Array } {
+/**
+ * Keyswitch on this thread's kernel variant (exact on `plain` and the TypeScript path, the KSK's
+ * high halves on `relaxed`), as the bootstrap does it.
+ */
+function keyswitched(key: ServerKey, ct: Ciphertext): Uint32Array {
   const p = key.params;
   let small = keyswitchWasm(key, ct.data)?.slice();
   if (small === undefined) {
     small = new Uint32Array(2 * (p.lweDimension + 1));
     keyswitchLweCiphertext(p, key.keyswitchKeyLo, key.keyswitchKeyHi, ct.data, small, keyswitchScratch(p));
   }
+  return small;
+}
+
+/** Keyswitch ({@link keyswitched}) then modulus switch: the n+1 values in [0, 2N). */
+function switchedValues(key: ServerKey, ct: Ciphertext): { small: Uint32Array; switched: Uint32Array } {
+  const p = key.params;
+  const small = keyswitched(key, ct);
   const switched = new Uint32Array(p.lweDimension + 1);
   modulusSwitchForBlindRotation(p, key.modulusSwitchZeros, small.slice(), switched);
   return { small, switched };
@@ -149,6 +159,18 @@ export function switchedPhaseError(key: ServerKey, ct: Ciphertext, plaintext: bi
   const { switched } = switchedValues(key, ct);
   const e = switchedPhase(switched, secrets.lweKey, twoN) - (Number(BigInt.asUintN(64, plaintext)) / TWO64) * twoN;
   return e - twoN * Math.round(e / twoN);
+}
+
+/**
+ * The error, in torus units (2^64 a turn), of `ct`'s phase right after the keyswitch (this
+ * thread's kernel variant) against `plaintext`: the input noise plus what the keyswitch adds.
+ */
+export function keyswitchedPhaseError(key: ServerKey, ct: Ciphertext, plaintext: bigint, secrets: SecretKeyBits): number {
+  const small = keyswitched(key, ct);
+  const n = key.params.lweDimension;
+  let phase = centredWord(small, n);
+  for (let i = 0; i < n; i++) if (secrets.lweKey[i]) phase -= centredWord(small, i);
+  return centre64(phase - centre64(Number(BigInt.asIntN(64, plaintext))));
 }
 
 /**

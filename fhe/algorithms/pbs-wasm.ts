@@ -44,7 +44,6 @@ export interface WasmScratchLayout {
   readonly untwist: number;
   readonly fftTable: number;
   readonly fftTableEnd: number;
-  readonly rot: number;
   readonly fourierDigits: number;
   readonly fourierOut: number;
   readonly acc: number;
@@ -53,6 +52,9 @@ export interface WasmScratchLayout {
   readonly ksInputStride: number;
   readonly ksOutput: number;
   readonly ksOutputStride: number;
+  /** `keyswitch_hi32`'s i32 sums and digit sum per batch entry. */
+  readonly ksSums: number;
+  readonly ksSumsStride: number;
   readonly switched: number;
   readonly switchedStride: number;
 }
@@ -91,7 +93,6 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
   const untwist = take(16 * M);
   const fftTable = take(8 * fftTableDoubles(M));
   const fftTableEnd = fftTable + 8 * fftTableDoubles(M);
-  const rot = take(8 * N);
   const fourierDigits = take(8 * (k + 1) * N);
   const fourierOut = take(8 * (k + 1) * N);
   const accStride = line(8 * (k + 1) * N);
@@ -100,6 +101,9 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
   const ksInput = take(WASM_MAX_BATCH * ksInputStride);
   const ksOutputStride = line(8 * (n + 1));
   const ksOutput = take(WASM_MAX_BATCH * ksOutputStride);
+  // n+1 i32 sums padded to 16 bytes, then the i64 digit sum.
+  const ksSumsStride = line(16 * Math.ceil((n + 1) / 4) + 8);
+  const ksSums = take(WASM_MAX_BATCH * ksSumsStride);
   const switchedStride = line(4 * (n + 1));
   const switched = take(WASM_MAX_BATCH * switchedStride);
   return {
@@ -108,7 +112,6 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
     untwist,
     fftTable,
     fftTableEnd,
-    rot,
     fourierDigits,
     fourierOut,
     acc,
@@ -117,6 +120,8 @@ export function wasmScratchLayout(params: ShortintParameters): WasmScratchLayout
     ksInputStride,
     ksOutput,
     ksOutputStride,
+    ksSums,
+    ksSumsStride,
     switched,
     switchedStride,
   };
@@ -230,11 +235,33 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
   return state;
 }
 
-/** Keyswitches `count` inputs already copied to the thread's ksInput entries into its ksOutput entries. */
+/**
+ * Keyswitches `count` inputs already copied to the thread's ksInput entries into its ksOutput
+ * entries: on the `relaxed` kernels with the KSK's high halves (`keyswitch_hi32`: half the key
+ * read, i32 lanes; its extra error is measured by the noise audit), on `plain` exactly.
+ */
 function keyswitchEntries(key: ServerKey, s: ThreadKeyState, count: number): void {
   const p = key.params;
   const L = s.layout;
-  kernelsOf(s).keyswitch(
+  const kernels = kernelsOf(s);
+  if (kernelVariant() === 'relaxed') {
+    kernels.keyswitch_hi32(
+      key.keyswitchKeyHi.byteOffset,
+      s.base + L.ksInput,
+      s.base + L.ksOutput,
+      bigLweDimension(p),
+      p.lweDimension + 1,
+      p.ksBaseLog,
+      p.ksLevel,
+      count,
+      L.ksInputStride,
+      L.ksOutputStride,
+      s.base + L.ksSums,
+      L.ksSumsStride,
+    );
+    return;
+  }
+  kernels.keyswitch(
     key.keyswitchKeyLo.byteOffset,
     key.keyswitchKeyHi.byteOffset,
     s.base + L.ksInput,
@@ -264,7 +291,6 @@ function blindRotateEntries(key: ServerKey, s: ThreadKeyState, count: number): v
     k + 1,
     N,
     base + L.acc,
-    base + L.rot,
     base + L.fourierDigits,
     base + L.fourierOut,
     base + L.twist,

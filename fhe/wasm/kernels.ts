@@ -23,19 +23,23 @@ export interface Kernels {
     inStride: number,
     accStride: number,
   ): void;
+  keyswitch_hi32(
+    kskHi: number,
+    input: number,
+    acc: number,
+    inDim: number,
+    size: number,
+    baseLog: number,
+    level: number,
+    count: number,
+    inStride: number,
+    accStride: number,
+    acc32: number,
+    acc32Stride: number,
+  ): void;
   fft_fwd(re: number, im: number, m: number, tw: number): void;
   fft_bwd(re: number, im: number, m: number, tw: number, twEnd: number): void;
-  rotate_sub_twist(
-    acc: number,
-    a: number,
-    n: number,
-    rot: number,
-    outRe: number,
-    outIm: number,
-    twist: number,
-    digitScale: number,
-    base: number,
-  ): void;
+  rotate_sub_twist(acc: number, a: number, n: number, out: number, twist: number, digitScale: number, base: number): void;
   mac_rows(d: number, dStride: number, b: number, bStride: number, rows: number, o: number, m: number): void;
   untwist_add(oRe: number, oIm: number, acc: number, m: number, untwist: number): void;
   blind_rotate(
@@ -44,7 +48,6 @@ export interface Kernels {
     k1: number,
     bigN: number,
     acc: number,
-    rot: number,
     fd: number,
     fo: number,
     twist: number,

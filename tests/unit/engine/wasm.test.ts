@@ -2,8 +2,9 @@
  * The WebAssembly kernels against the TypeScript reference: the committed binary is the one the
  * WAT source assembles to; keyswitch and PBS outputs are bit-identical to the TypeScript path
  * (same operations in the same order, same rounding); the DFT kernels equal `fft/radix4.ts` for
- * sizes with and without the radix-2 stage; a key with no free scratch slot falls back to
- * TypeScript and stays correct.
+ * sizes with and without the radix-2 stage; the relaxed kernels' keyswitch on the KSK's high
+ * halves equals its integer model; a key with no free scratch slot falls back to TypeScript and
+ * stays correct.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,7 @@ import {
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
 import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../fhe/algorithms/pbs-wasm.ts';
 import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../fhe/fft/radix4.ts';
+import { decomposeWord } from '../../../fhe/algorithms/decomposition.ts';
 import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../fhe/algorithms/blind-rotate-f64.ts';
 import { assembleKernels } from '../../../fhe/wasm/build.ts';
 import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from '../../../fhe/wasm/kernels-binary.ts';
@@ -85,13 +87,15 @@ describe('wasm DFT kernels', () => {
 
 describe('wasm blind rotation kernel', () => {
   // k = 1 takes the fused two-output multiply-accumulate, k = 2 the per-output one; N = 16 and 32
-  // the generic DFT stages, N = 2048 the fixed-length ones.
+  // the generic DFT, rotation, multiply-accumulate and untwist kernels, N = 2048 and 4096 the
+  // fixed-length / fixed-M ones.
   for (const [k, N] of [
     [1, 16],
     [2, 16],
     [2, 32],
     [1, 2048],
     [2, 2048],
+    [1, 4096],
   ] as const) {
     it(`equals the TypeScript blind rotation bit for bit (k = ${k}, N = ${N})`, () => {
       const n = 7;
@@ -119,7 +123,6 @@ describe('wasm blind rotation kernel', () => {
         k + 1,
         N,
         layout.acc,
-        layout.rot,
         layout.fourierDigits,
         layout.fourierOut,
         layout.twist,
@@ -173,6 +176,38 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
         expect(Buffer.from(fast.buffer).equals(Buffer.from(reference.buffer))).toBe(true);
       }
     }));
+
+  it('keyswitches with the KSK high halves on the relaxed kernels: its integer model, within 2^44 of the exact keyswitch', () => {
+    const p = key.params;
+    const size = p.lweDimension + 1;
+    const digits = new Int32Array(p.ksLevel);
+    const scratch = pbsScratch(p);
+    for (let m = 0n; m < 4n; m++) {
+      const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, m)));
+      const fast = withKernelVariant('relaxed', () => keyswitchWasm(key, ct.data)!.slice());
+      const exact = keyswitchWithKey(key, ct.data, scratch);
+      // Model: out_w = [w = n]·b − Σ d·K_hi·2^32 − 2^31·Σ d (mod 2^64), the digits tfhe-rs's.
+      const sums = new Int32Array(size);
+      let digitSum = 0n;
+      for (let i = 0; i < ct.data.length / 2 - 1; i++) {
+        decomposeWord(ct.data[2 * i]!, ct.data[2 * i + 1]!, p.ksBaseLog, p.ksLevel, digits, 0);
+        for (let j = 0; j < p.ksLevel; j++) {
+          const d = digits[j]!;
+          digitSum += BigInt(d);
+          const row = (i * p.ksLevel + j) * size;
+          for (let w = 0; w < size; w++) sums[w] = (sums[w]! - Math.imul(d, key.keyswitchKeyHi[row + w]!)) | 0;
+        }
+      }
+      const word = (a: Uint32Array, w: number) => BigInt(a[2 * w]!) + (BigInt(a[2 * w + 1]!) << 32n);
+      const body = word(ct.data, ct.data.length / 2 - 1);
+      for (let w = 0; w < size; w++) {
+        const model = BigInt.asUintN(64, (BigInt(sums[w]!) << 32n) - (digitSum << 31n) + (w === size - 1 ? body : 0n));
+        expect(word(fast, w)).toBe(model);
+        const error = BigInt.asIntN(64, word(fast, w) - word(exact, w));
+        expect(error < 0n ? -error : error).toBeLessThan(2n ** 44n);
+      }
+    }
+  });
 });
 
 describe('scratch slots', () => {
