@@ -22,7 +22,14 @@ import {
   type ServerKey,
 } from '../../../fhe/index.ts';
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
-import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../fhe/algorithms/pbs-wasm.ts';
+import {
+  keyswitchHi32Supported,
+  keyswitchHi32VarianceRatio,
+  keyswitchWasm,
+  programmableBootstrapWasm,
+  wasmScratchLayout,
+  writeTables,
+} from '../../../fhe/algorithms/pbs-wasm.ts';
 import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../fhe/fft/radix4.ts';
 import { decomposeWord } from '../../../fhe/algorithms/decomposition.ts';
 import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../fhe/algorithms/blind-rotate-f64.ts';
@@ -207,6 +214,41 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
         expect(error < 0n ? -error : error).toBeLessThan(2n ** 44n);
       }
     }
+  });
+
+  it('keyswitches exactly on the relaxed kernels when the high halves would not be negligible (β×L = 16×1)', () => {
+    // The same key memory read with a 16-bit single-level decomposition: digits up to 2^15 make
+    // Σ d·(K_lo − 2^31) as large as the modulus switch rounding, so the exact kernel must run.
+    const wide: ServerKey = { ...key, params: { ...key.params, ksBaseLog: 16, ksLevel: 1 } };
+    const scratch = pbsScratch(wide.params);
+    for (let m = 0n; m < 2n; m++) {
+      const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, m)));
+      const fast = withKernelVariant('relaxed', () => keyswitchWasm(wide, ct.data)!.slice());
+      expect(Buffer.from(fast.buffer).equals(Buffer.from(keyswitchWithKey(wide, ct.data, scratch).buffer))).toBe(true);
+    }
+  });
+});
+
+describe('high-half keyswitch eligibility', () => {
+  it('admits the 2_2 sets (added variance ≤ 2^−22 of the modulus switch rounding) and refuses wide decompositions', () => {
+    const base = { glweDimension: 1, polynomialSize: 2048, lweDimension: 918 } as const;
+    const ratio = (ksBaseLog: number, ksLevel: number, polynomialSize = 2048) =>
+      Math.log2(
+        keyswitchHi32VarianceRatio({ ...base, polynomialSize, ksBaseLog, ksLevel } as Parameters<typeof keyswitchHi32VarianceRatio>[0]),
+      );
+    expect(ratio(4, 4)).toBeCloseTo(-22.57, 2);
+    expect(ratio(3, 5)).toBeCloseTo(-24.22, 2);
+    const ok = (ksBaseLog: number, ksLevel: number, polynomialSize = 2048) =>
+      keyswitchHi32Supported({ ...base, polynomialSize, ksBaseLog, ksLevel } as Parameters<typeof keyswitchHi32Supported>[0]);
+    expect([ok(4, 4), ok(3, 5), ok(4, 4, 4096), ok(8, 2), ok(16, 1), ok(13, 4), ok(26, 2)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
