@@ -83,6 +83,8 @@ export { programmableBootstrap, programmableBootstrapBatch, keyswitchCiphertext,
  */
 export { kernelVariant, selectKernelVariant } from './wasm/kernels.ts';
 export type { KernelVariant } from './wasm/kernels.ts';
+/** Whether the `relaxed` kernels keyswitch these parameters on the KSK's high halves (else exactly). */
+export { keyswitchHi32Supported } from './algorithms/pbs-wasm.ts';
 
 /**
  * Noise audit (tests and benchmarks holding the client key; see `algorithms/noise-audit.ts`):

@@ -68,6 +68,35 @@ export function wasmPbsSupported(params: ShortintParameters): boolean {
   return params.pbsLevel === 1 && params.pbsBaseLog <= 50 && params.polynomialSize >= 16 && kernelsModule() !== null;
 }
 
+/**
+ * Predicted variance of the error `keyswitch_hi32` adds (per output word, hence on the phase),
+ * as a share of the modulus switch's rounding variance (also per word), from the public
+ * parameters only. Replacing each KSK word's low half by 2^31 adds Σ d·(K_lo − 2^31) per word,
+ * K_lo uniform on [0, 2^32) (variance 2^64/12), over k·N·L digits of variance (B² + 2)/12
+ * (balanced base-B digits of a uniform word, B = 2^β); the modulus switch to 2N rounds each
+ * word by a uniform step of 2^64/2N (variance (2^64/2N)²/12). The ratio is
+ * k·N·L·(B² + 2)·N² / (3·2^64): 2^−22.6 for the TUniform 2_2 set (β×L = 4×4), 2^−24.2 for the
+ * Gaussian one (3×5), but ≈ 2^−0.6 for a 16×1 keyswitch, where the high halves would double the
+ * noise before the blind rotation.
+ */
+export function keyswitchHi32VarianceRatio(p: ShortintParameters): number {
+  const B = 2 ** p.ksBaseLog;
+  return (bigLweDimension(p) * p.ksLevel * (B * B + 2) * p.polynomialSize ** 2) / (3 * 2 ** 64);
+}
+
+/**
+ * The largest {@link keyswitchHi32VarianceRatio} for which the relaxed kernels keyswitch on the
+ * high halves. A Gaussian failure tail 2^−x moves by about x·ratio bits, so 2^−16 costs under
+ * 0.01 bit at p_fail = 2^−128 and leaves both 2_2 sets 6–8 bits of room; any other
+ * decomposition the engine accepts keyswitches exactly.
+ */
+export const KEYSWITCH_HI32_MAX_VARIANCE_RATIO = 2 ** -16;
+
+/** Whether the `relaxed` kernels may keyswitch these parameters on the KSK's high halves. */
+export function keyswitchHi32Supported(p: ShortintParameters): boolean {
+  return keyswitchHi32VarianceRatio(p) <= KEYSWITCH_HI32_MAX_VARIANCE_RATIO;
+}
+
 function fftTableDoubles(m: number): number {
   let total = 0;
   let len = m;
@@ -238,13 +267,14 @@ function stateFor(key: ServerKey): ThreadKeyState | null {
 /**
  * Keyswitches `count` inputs already copied to the thread's ksInput entries into its ksOutput
  * entries: on the `relaxed` kernels with the KSK's high halves (`keyswitch_hi32`: half the key
- * read, i32 lanes; its extra error is measured by the noise audit), on `plain` exactly.
+ * read, i32 lanes; its extra error is measured by the noise audit) where
+ * {@link keyswitchHi32Supported}, otherwise (and always on `plain`) exactly.
  */
 function keyswitchEntries(key: ServerKey, s: ThreadKeyState, count: number): void {
   const p = key.params;
   const L = s.layout;
   const kernels = kernelsOf(s);
-  if (kernelVariant() === 'relaxed') {
+  if (kernelVariant() === 'relaxed' && keyswitchHi32Supported(p)) {
     kernels.keyswitch_hi32(
       key.keyswitchKeyHi.byteOffset,
       s.base + L.ksInput,

@@ -13,7 +13,8 @@
  *   with `v128.load32x2_u`). Bit-identical to the TypeScript keyswitch; the `plain` path's.
  * - `keyswitch_hi32(kskHi, input, acc, …, acc32, acc32Stride)`: the same digits against the KSK
  *   words' high halves only, in i32x4 lanes, the dropped halves' mean subtracted (see
- *   KEYSWITCH_HI32); the `relaxed` path's keyswitch, within ~2^41 of the exact one per word.
+ *   KEYSWITCH_HI32); the `relaxed` path's keyswitch where `keyswitchHi32Supported` (pbs-wasm.ts),
+ *   a zero-mean error of standard deviation ~2^39 per word against the exact one.
  * - `blind_rotate(…, count, switchedStride, accStride)`: the blind rotation of `count`
  *   accumulators in one pass over the Fourier bootstrap key (see BLIND_ROTATE).
  * - `fft_fwd(re, im, m, tw)` / `fft_bwd(re, im, m, tw, twEnd)`: the radix-4 DIF / DIT DFTs of
@@ -913,12 +914,18 @@ const KEYSWITCH = `
 /**
  * The keyswitch on the KSK's high halves only (the fast path's keyswitch): the same digits as
  * KEYSWITCH, but each KSK word K is replaced by its top 32 bits, K_hi·2^32, so the products and
- * sums are i32x4 lanes (4 words per operation, native multiply, half the key read). The output
- * word is exact + Σ d·(K mod 2^32 − 2^31): the dropped low halves are uniform on [0, 2^32), so
- * subtracting their expected contribution (2^31 per unit of digit) leaves a zero-mean error of
- * standard deviation ≈ 2^32·√(Σ d²/12) ≤ 2^40 for the supported sets, against the ≈ 2^51 rounding
- * the modulus switch to 2N adds next (variance ratio ≲ 2^−22; the engine's noise audit measures
- * the keyswitch + modulus switch error on both keyswitches).
+ * sums are i32x4 lanes (4 words per operation, native multiply, half the key read). Only the
+ * product's value mod 2^32 matters once shifted up by 32 bits, so wrapping i32 lanes (and the
+ * digit wrapped to i32) give Σ d·K_hi·2^32 exactly mod 2^64. The output word is
+ * exact + Σ d·(K mod 2^32 − 2^31): the low halves of a fresh key are uniform on [0, 2^32) (the
+ * masks come from the CSPRNG, and each body is masked by ⟨a, s⟩), so subtracting 2^31 per unit of
+ * digit sum (a public quantity) removes their mean up to −Σd/2, and the balanced digits of a
+ * uniform word have mean 0, so the error is zero-mean, of standard deviation
+ * ≈ 2^32·√(Σ d²/12) ≈ 2^39 per word for the 2_2 sets. That is a statistical size, not a bound:
+ * the worst case is Σ|d|·2^31 ≤ k·N·L·2^(β−1)·2^31 (2^47 for 4×4). Against the 2^64/2N step the
+ * modulus switch rounds to next, the added variance is 2^−22.6 (4×4) / 2^−24.2 (3×5); pbs-wasm.ts
+ * calls this kernel only when that ratio is small (`keyswitchHi32Supported`), and the engine's
+ * noise audit measures both keyswitches on the same ciphertexts.
  * For `count` ciphertexts at once like KEYSWITCH; acc32 (+ c·acc32Stride) holds ciphertext c's
  * i32 sums (size words, 16-byte padded) and then its digit sum Σ d as an i64.
  */

@@ -22,7 +22,14 @@ import {
   type ServerKey,
 } from '../../../fhe/index.ts';
 import { keyswitchWithKey, pbsScratch, programmableBootstrapLweCiphertext } from '../../../fhe/algorithms/pbs.ts';
-import { keyswitchWasm, programmableBootstrapWasm, wasmScratchLayout, writeTables } from '../../../fhe/algorithms/pbs-wasm.ts';
+import {
+  keyswitchHi32Supported,
+  keyswitchHi32VarianceRatio,
+  keyswitchWasm,
+  programmableBootstrapWasm,
+  wasmScratchLayout,
+  writeTables,
+} from '../../../fhe/algorithms/pbs-wasm.ts';
 import { backwardDft, forwardDft, radix4Plan as radixPlan } from '../../../fhe/fft/radix4.ts';
 import { decomposeWord } from '../../../fhe/algorithms/decomposition.ts';
 import { blindRotateF64, blindRotateF64Scratch, initAccumulator } from '../../../fhe/algorithms/blind-rotate-f64.ts';
@@ -143,6 +150,91 @@ describe('wasm blind rotation kernel', () => {
   }
 });
 
+describe('wasm blind rotation: fixed-size kernels against the generic ones', () => {
+  // blind_rotate runs the fixed-M rotation, k = 1 multiply-accumulate and (N = 2048) the backward
+  // DFT with the untwist fused in; here the same steps are driven from JavaScript through the
+  // exported generic kernels (rotate_sub_twist, fft_fwd, mac_rows, fft_bwd, untwist_add). On the
+  // relaxed variant this is the only check of the fixed kernels (no TypeScript twin rounds the
+  // same way); on plain it separates a fixed-kernel fault from a generic one.
+  for (const variant of ['plain', 'relaxed'] as const) {
+    for (const [k, N] of [
+      [1, 2048],
+      [2, 2048],
+      [1, 4096],
+      [2, 4096],
+    ] as const) {
+      it(`${variant}: the same bits (k = ${k}, N = ${N})`, () => {
+        const n = 9;
+        const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<
+          typeof wasmScratchLayout
+        >[0];
+        const layout = wasmScratchLayout(params);
+        const k1 = k + 1;
+        const P = 8 * N;
+        const m = N / 2;
+        const h = 8 * m;
+        const bskDoubles = n * k1 * k1 * N;
+        const pages = Math.ceil((layout.size + 8 * bskDoubles + 8 * k1 * N) / 65536);
+        const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+        const f64 = new Float64Array(memory.buffer);
+        writeTables(f64, 0, layout, N);
+        const rng = seededRandom(7000 + 10 * k + N);
+        const bsk = new Float64Array(memory.buffer, layout.size, bskDoubles);
+        for (let i = 0; i < bskDoubles; i++) bsk[i] = (rng() * 2 - 1) * 2 ** 40;
+        const lutBody = Uint32Array.from({ length: 2 * N }, () => Math.floor(rng() * 2 ** 32));
+        const switched = new Uint32Array(memory.buffer, layout.switched, n + 1);
+        // Rotation shifts: odd and even break points on both sides of M, M itself, a ≥ N, 0 (skipped).
+        switched.set([1, 2, m, m + 1, m + 2, N - 1, N + m, 2 * N - 2, 0, Math.floor(rng() * 2 * N)]);
+        const acc = new Float64Array(memory.buffer, layout.acc, k1 * N);
+        initAccumulator(params as Parameters<typeof initAccumulator>[0], lutBody, switched[n]!, acc);
+        const start = Float64Array.from(acc);
+        const kernels = instantiateKernels(memory, variant);
+        kernels.blind_rotate(
+          layout.switched,
+          n,
+          k1,
+          N,
+          layout.acc,
+          layout.fourierDigits,
+          layout.fourierOut,
+          layout.twist,
+          layout.untwist,
+          layout.fftTable,
+          layout.fftTableEnd,
+          layout.size,
+          2 ** -41,
+          2 ** 23,
+          1,
+          layout.switchedStride,
+          layout.accStride,
+        );
+        const fixed = Float64Array.from(acc);
+        // The generic driver, on a second accumulator after the key.
+        const acc2 = layout.size + 8 * bskDoubles;
+        f64.set(start, acc2 / 8);
+        const { fourierDigits: fd, fourierOut: fo } = layout;
+        for (let i = 0; i < n; i++) {
+          const a = switched[i]!;
+          if (a === 0) continue;
+          const ggsw = layout.size + i * k1 * k1 * P;
+          for (let r = 0; r < k1; r++) {
+            kernels.rotate_sub_twist(acc2 + r * P, a, N, fd + r * P, layout.twist, 2 ** -41, 2 ** 23);
+            kernels.fft_fwd(fd + r * P, fd + r * P + h, m, layout.fftTable);
+          }
+          for (let r = 0; r < k1; r++) kernels.mac_rows(fd, P, ggsw + r * P, k1 * P, k1, fo + r * P, m);
+          for (let r = 0; r < k1; r++) {
+            kernels.fft_bwd(fo + r * P, fo + r * P + h, m, layout.fftTable, layout.fftTableEnd);
+            kernels.untwist_add(fo + r * P, fo + r * P + h, acc2 + r * P, m, layout.untwist);
+          }
+        }
+        const generic = f64.slice(acc2 / 8, acc2 / 8 + k1 * N);
+        expect(fixed).not.toEqual(start);
+        expect(Buffer.from(fixed.buffer).equals(Buffer.from(generic.buffer))).toBe(true);
+      });
+    }
+  }
+});
+
 describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs TypeScript path (%s)', (paramSet) => {
   let keys: TestKeys;
   let key: ServerKey;
@@ -207,6 +299,41 @@ describe.each(Object.keys(TEST_PARAM_SETS) as TestParamSet[])('wasm path vs Type
         expect(error < 0n ? -error : error).toBeLessThan(2n ** 44n);
       }
     }
+  });
+
+  it('keyswitches exactly on the relaxed kernels when the high halves would not be negligible (β×L = 16×1)', () => {
+    // The same key memory read with a 16-bit single-level decomposition: digits up to 2^15 make
+    // Σ d·(K_lo − 2^31) as large as the modulus switch rounding, so the exact kernel must run.
+    const wide: ServerKey = { ...key, params: { ...key.params, ksBaseLog: 16, ksLevel: 1 } };
+    const scratch = pbsScratch(wide.params);
+    for (let m = 0n; m < 2n; m++) {
+      const ct = deserializeCiphertext(tfhe.Shortint.serialize_ciphertext(tfhe.Shortint.encrypt(keys.clientKey, m)));
+      const fast = withKernelVariant('relaxed', () => keyswitchWasm(wide, ct.data)!.slice());
+      expect(Buffer.from(fast.buffer).equals(Buffer.from(keyswitchWithKey(wide, ct.data, scratch).buffer))).toBe(true);
+    }
+  });
+});
+
+describe('high-half keyswitch eligibility', () => {
+  it('admits the 2_2 sets (added variance ≤ 2^−22 of the modulus switch rounding) and refuses wide decompositions', () => {
+    const base = { glweDimension: 1, polynomialSize: 2048, lweDimension: 918 } as const;
+    const ratio = (ksBaseLog: number, ksLevel: number, polynomialSize = 2048) =>
+      Math.log2(
+        keyswitchHi32VarianceRatio({ ...base, polynomialSize, ksBaseLog, ksLevel } as Parameters<typeof keyswitchHi32VarianceRatio>[0]),
+      );
+    expect(ratio(4, 4)).toBeCloseTo(-22.57, 2);
+    expect(ratio(3, 5)).toBeCloseTo(-24.22, 2);
+    const ok = (ksBaseLog: number, ksLevel: number, polynomialSize = 2048) =>
+      keyswitchHi32Supported({ ...base, polynomialSize, ksBaseLog, ksLevel } as Parameters<typeof keyswitchHi32Supported>[0]);
+    expect([ok(4, 4), ok(3, 5), ok(4, 4, 4096), ok(8, 2), ok(16, 1), ok(13, 4), ok(26, 2)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
