@@ -16,13 +16,13 @@ declare global {
   }
 }
 
-/** Mounts an element with the test gateway and waits for its form. */
+/** Mounts an element (on the scripted test gateway unless told another) and waits for its form. */
 export async function mount(
   key: string,
-  attrs: { mode?: 'applicant' | 'demo'; locale?: string; cacheKeys?: boolean } = {},
+  attrs: { mode?: 'applicant' | 'demo'; locale?: string; cacheKeys?: boolean; gatewayUrl?: string } = {},
 ): Promise<BlindScore> {
   const el = await fixture<BlindScore>(html`<blind-score
-    gateway-url=${GATEWAY_URL}
+    gateway-url=${attrs.gatewayUrl ?? GATEWAY_URL}
     publishable-key=${key}
     mode=${attrs.mode ?? 'demo'}
     locale=${attrs.locale ?? 'en'}
