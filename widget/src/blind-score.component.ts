@@ -122,8 +122,8 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @csspart loading - Shown while the manifest loads.
  *
  * @cssproperty --blind-score-accent - Buttons, focus and progress colour.
- * @cssproperty --blind-score-accent-hover - Primary button hover colour.
- * @cssproperty --blind-score-accent-contrast - Text on the accent colour.
+ * @cssproperty --blind-score-accent-hover - Primary button hover colour (default: the accent moved toward the text colour).
+ * @cssproperty --blind-score-accent-contrast - Text on the accent colour (default: black or white, whichever contrasts more).
  * @cssproperty --blind-score-text - Text colour.
  * @cssproperty --blind-score-muted - Secondary text colour.
  * @cssproperty --blind-score-surface - Background colour.
