@@ -3,7 +3,7 @@
  * `<blind-score>` against the real gateway (workerd through wrangler) and the real evaluator:
  * keys made in Chromium and prepared ahead of the click, checks whose decisions and explanations
  * are the cleartext model's, re-checks on the same session, and sessions deleted at the gateway
- * on cancel and on "Start over".
+ * on cancel and when the element goes.
  *
  * Key generation in Chromium and each session's 30 MB key upload and expansion are what cost: the
  * first describe's cases share one element, one set of fresh keys and one session, in order (each
@@ -15,7 +15,7 @@ import type { BlindScore } from '../../widget/src/blind-score.ts';
 import type { BlindScoreDecisionDetail, BlindScoreProgressDetail, PreparationStage } from '../../widget/src/events.ts';
 import { answer, audit, control, focused, part, seedCachedKeys, snap, submitAndWait } from './support/element.ts';
 import { applicants, fill, mountReal, realGateway, watchGateway } from './support/real-gateway.ts';
-import type { ApplicantCase } from './support/real-stack-api.ts';
+import type { ApplicantCase } from './server/real-stack-api.ts';
 
 /** The key uploads (the public key, the server key's parts) the page makes from now on, per resource timing. */
 function recordKeyUploads(): { uploads: string[]; stop: () => void } {
@@ -77,6 +77,7 @@ describe('real gateway: one element, fresh keys, one session', () => {
   after(() => {
     watch.stop();
     keyUploads?.stop();
+    el?.parentElement?.remove();
   });
 
   /** "Change my answers", new answers, and the check on the same session. */
@@ -90,7 +91,7 @@ describe('real gateway: one element, fresh keys, one session', () => {
   }
 
   it('prepares in silence from the first answer (keys made here), then checks an approval the model gives', async () => {
-    el = await mountReal({ cacheKeys: false });
+    el = await mountReal({ cacheKeys: false, persist: true });
     expect(el.prepare).to.equal('interaction');
     seen = record(el);
     keyUploads = recordKeyUploads();
@@ -173,7 +174,7 @@ describe('real gateway: one element, fresh keys, one session', () => {
     expect((await watch.sessionStatus(seen.sessions[0]!)).body.runs?.runNumber).to.equal(5);
   });
 
-  it('"Start over" clears the answers, focuses the first field and deletes the session, once', async () => {
+  it('"Start over" clears the answers and keeps the session ready; leaving deletes it, once', async () => {
     part<HTMLButtonElement>(el, 'reset')!.focus();
     await sendKeys({ press: 'Space' });
     await el.updateComplete;
@@ -181,6 +182,9 @@ describe('real gateway: one element, fresh keys, one session', () => {
     expect(part(el, 'form')).to.exist;
     expect(focused(el)?.getAttribute('name')).to.equal('own_car');
     expect(control(el, 'age').value).not.to.equal(String(cases.notEmployedNone.features.age));
+    // The next applicant on this page needs no new key: the session stays.
+    expect((await watch.sessionStatus(seen.sessions[0]!)).status).to.equal(200);
+    el.parentElement!.remove();
     await waitDeleted(watch, seen.sessions[0]!);
     const deletes = watch.requests.filter((r) => r.method === 'DELETE');
     expect(deletes).to.deep.equal([{ method: 'DELETE', path: `/v1/sessions/${seen.sessions[0]}`, status: 204 }]);

@@ -16,7 +16,7 @@ import { expectedTexts, loadDemoModel, pickApplicants, pickNotEmployed, type App
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../workerd/support/evaluator.ts';
 import { startGateway, type TestGateway } from '../../workerd/support/gateway.ts';
 import { KEYS, testTenants } from '../../workerd/support/tenants.ts';
-import type { ApplicantCase, ApplicantCases, RealGatewayInfo } from '../support/real-stack-api.ts';
+import type { ApplicantCase, ApplicantCases, RealGatewayInfo } from './real-stack-api.ts';
 import type { KoaMiddleware } from './plugin.ts';
 
 export const STACK_PREFIX = '/stack';
@@ -62,6 +62,14 @@ export function realStack(): {
     process.env['WRANGLER_CI_DISABLE_CONFIG_WATCHING'] ??= 'true';
     const port = await freePort();
     const evaluator = await startEvaluatorProcess(port);
+    // The runner may end without stopping its server (a signal): the evaluator must not outlive it.
+    process.once('exit', () => {
+      try {
+        process.kill(evaluator.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     try {
       const gateway = await startGateway({
         evaluatorUrl: evaluator.url,

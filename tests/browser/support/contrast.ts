@@ -79,7 +79,7 @@ export function lowContrastText(root: Element | ShadowRoot): ContrastFinding[] {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const text = node.textContent!.trim();
     const el = node.parentElement;
-    if (!text || !el || !el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+    if (!text || !el?.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
     // A slot's own fallback text shows only when nothing is assigned to it.
     const slot = el.closest('slot');
     if (slot && slot.assignedNodes().length > 0) continue;

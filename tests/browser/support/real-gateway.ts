@@ -8,7 +8,7 @@
 import type { CreditFeatures } from '../../../model/features.ts';
 import type { BlindScore } from '../../../widget/src/blind-score.ts';
 import { askedFeatures } from '../../../widget/src/form/values.ts';
-import type { ApplicantCases, RealGatewayInfo } from './real-stack-api.ts';
+import type { ApplicantCases, RealGatewayInfo } from '../server/real-stack-api.ts';
 import { loadManifest } from './fixtures.ts';
 import { answer, mount } from './element.ts';
 
@@ -43,7 +43,7 @@ export async function mountReal(attrs: Parameters<typeof mount>[1] = {}): Promis
 export async function fill(el: BlindScore, features: CreditFeatures): Promise<void> {
   for (const descriptor of askedFeatures(await loadManifest())) {
     const value = features[descriptor.name];
-    if (value !== undefined) await answer(el, descriptor.name, value as string | number | boolean);
+    if (value !== undefined) await answer(el, descriptor.name, typeof value === 'number' ? String(value) : value);
   }
 }
 
