@@ -55,12 +55,18 @@ function expectModelOutcome(el: BlindScore, detail: BlindScoreDecisionDetail, ap
   else expect(part(el, 'explain')!.textContent!.trim()).to.equal(texts.lines.at(-1));
 }
 
-/** The session's status at the gateway, read with its own token: deleted means 410 `session_deleted`. */
-async function waitDeleted(watch: Awaited<ReturnType<typeof watchGateway>>, sessionId: string): Promise<void> {
+/**
+ * The session is deleted at the gateway (its status, read with its own token, is 410
+ * `session_deleted`) by exactly one DELETE from the page, answered 204.
+ */
+async function expectDeletedOnce(watch: Awaited<ReturnType<typeof watchGateway>>, sessionId: string): Promise<void> {
   await waitUntil(async () => (await watch.sessionStatus(sessionId)).status === 410, 'the gateway deleted the session', {
     timeout: 30_000,
   });
   expect((await watch.sessionStatus(sessionId)).body.code).to.equal('session_deleted');
+  await waitUntil(() => watch.pending === 0, 'every request of the page is answered', { timeout: 30_000 });
+  const deletes = watch.requests.filter((r) => r.method === 'DELETE' && r.path === `/v1/sessions/${sessionId}`);
+  expect(deletes.map((r) => r.status)).to.deep.equal([204]);
 }
 
 describe('real gateway: one element, fresh keys, one session', () => {
@@ -185,9 +191,7 @@ describe('real gateway: one element, fresh keys, one session', () => {
     // The next applicant on this page needs no new key: the session stays.
     expect((await watch.sessionStatus(seen.sessions[0]!)).status).to.equal(200);
     el.parentElement!.remove();
-    await waitDeleted(watch, seen.sessions[0]!);
-    const deletes = watch.requests.filter((r) => r.method === 'DELETE');
-    expect(deletes).to.deep.equal([{ method: 'DELETE', path: `/v1/sessions/${seen.sessions[0]}`, status: 204 }]);
+    await expectDeletedOnce(watch, seen.sessions[0]!);
     expect(watch.requests.filter((r) => r.status >= 400)).to.deep.equal([]);
   });
 });
@@ -210,12 +214,23 @@ describe('real gateway: cancel deletes the session', () => {
     await answer(el, 'own_car', true);
     await waitUntil(() => seen.prepared.includes('session'), 'the session exists', { timeout: 60_000 });
     el.cancel();
-    await waitDeleted(watch, seen.sessions[0]!);
+    await expectDeletedOnce(watch, seen.sessions[0]!);
     const count = seen.prepared.length;
     await answer(el, 'age', '50');
     await el.updateComplete;
     expect(seen.prepared.length).to.equal(count);
     expect(part(el, 'form')).to.exist;
+  });
+
+  it('cancel as the preparation finishes (two callers ask) deletes the session once', async () => {
+    const el = await mountReal();
+    const seen = record(el);
+    // The stage's event comes just before the preparation resolves: the cancel stops it, and the
+    // resolved preparation, aborted, forgets its session too. One DELETE must reach the gateway.
+    el.addEventListener('blind-score:prepared', (e) => e.detail.stage === 'serverKey' && el.cancel());
+    await answer(el, 'own_car', true);
+    await waitUntil(() => seen.prepared.includes('serverKey'), 'the key is uploaded', { timeout: 150_000 });
+    await expectDeletedOnce(watch, seen.sessions[0]!);
   });
 
   it('cancel while the check waits for the preparation returns to the form and deletes the session', async () => {
@@ -228,6 +243,6 @@ describe('real gateway: cancel deletes the session', () => {
     part<HTMLButtonElement>(el, 'cancel')!.click();
     await el.updateComplete;
     expect(part(el, 'form')).to.exist;
-    await waitDeleted(watch, seen.sessions[0]!);
+    await expectDeletedOnce(watch, seen.sessions[0]!);
   });
 });

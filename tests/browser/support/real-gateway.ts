@@ -60,6 +60,8 @@ export interface GatewayRequest {
  */
 export async function watchGateway(): Promise<{
   requests: GatewayRequest[];
+  /** Requests sent and not yet answered. */
+  readonly pending: number;
   /** `GET /v1/sessions/:id` with the session's own token, as the page could make it. */
   sessionStatus(sessionId: string): Promise<{ status: number; body: { code?: string; runs?: { runNumber: number } } }>;
   stop(): void;
@@ -68,21 +70,30 @@ export async function watchGateway(): Promise<{
   const requests: GatewayRequest[] = [];
   const tokens = new Map<string, string>();
   const original = window.fetch;
+  let pending = 0;
   window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
     const target = new URL(input instanceof Request ? input.url : String(input), location.href);
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-    const response = await original(input, init);
-    if (target.origin === url) {
-      requests.push({ method, path: target.pathname, status: response.status });
-      if (method === 'POST' && target.pathname === '/v1/sessions' && response.ok) {
-        const created = (await response.clone().json()) as { sessionId: string; token: string };
-        tokens.set(created.sessionId, created.token);
-      }
+    if (target.origin !== url) return original(input, init);
+    pending++;
+    let response: Response;
+    try {
+      response = await original(input, init);
+    } finally {
+      pending--;
+    }
+    requests.push({ method, path: target.pathname, status: response.status });
+    if (method === 'POST' && target.pathname === '/v1/sessions' && response.ok) {
+      const created = (await response.clone().json()) as { sessionId: string; token: string };
+      tokens.set(created.sessionId, created.token);
     }
     return response;
   };
   return {
     requests,
+    get pending() {
+      return pending;
+    },
     async sessionStatus(sessionId) {
       const token = tokens.get(sessionId);
       if (!token) throw new Error(`the page created no session ${sessionId} while watched`);
