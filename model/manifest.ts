@@ -47,6 +47,11 @@ export const FeatureDescriptor = z.discriminatedUnion('kind', [
       kind: z.enum(['integer', 'number']),
       min: z.number().finite(),
       max: z.number().finite(),
+      /** An amount of money in this ISO 4217 currency (`GBP`): the bank's schema says what its amounts are in. */
+      currency: z
+        .string()
+        .regex(/^[A-Z]{3}$/)
+        .optional(),
     })
     .strict(),
   z
@@ -188,7 +193,9 @@ export type ManifestBody = z.infer<typeof ManifestBody>;
 export function manifestProblems(m: ManifestBody): string[] {
   const problems: string[] = [];
   const expected = FEATURE_NAMES.map(describeFeature);
-  if (JSON.stringify(m.features) !== JSON.stringify(expected)) {
+  // An amount's currency is the bank's to state: the schema's shape is the rest.
+  const shapes = m.features.map((f) => ('currency' in f ? { ...f, currency: undefined } : f));
+  if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
     problems.push('features do not match this version of the feature schema');
   }
   const names = new Set<string>();

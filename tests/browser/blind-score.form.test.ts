@@ -93,6 +93,32 @@ describe('form: applicant mode', () => {
     await el.updateComplete;
   });
 
+  it('takes the currency from the manifest (the bank’s schema); the host’s `currency` overrides it', async () => {
+    const label = () => el.shadowRoot!.querySelector('label[for="field-total_income"]')!.textContent!.trim();
+    const manifest = await loadManifest();
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+    try {
+      el.manifest = {
+        ...manifest,
+        features: manifest.features.map((f) => (f.name === 'total_income' && f.kind === 'number' ? { ...f, currency: 'GBP' } : f)),
+      };
+      await el.updateComplete;
+      expect(label()).to.equal('Yearly income (£)');
+      el.currency = 'EUR';
+      await el.updateComplete;
+      expect(label()).to.equal('Yearly income (€)');
+      // A host relabelling the model's amounts is told, once, in development builds.
+      expect(warnings.filter((w) => w.includes('[currency-override]'))).to.have.length(1);
+      el.currency = undefined;
+      await el.updateComplete;
+      expect(label()).to.equal('Yearly income (£)');
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it('says "3e" is not a number, and writes limits as the locale does', async () => {
     control(el, 'age').focus();
     await sendKeys({ type: '3e' });

@@ -3,7 +3,7 @@ import { updateWhenLocaleChanges } from '@lit/localize';
 import type { Party, PartyInputs } from '../../protocol/ciphertexts.ts';
 import type { CreditFeatures, FeatureName } from '../../model/features.ts';
 import { Appearance, applyAppearance } from './appearance.ts';
-import { currencySymbol, mergeLabels, withCurrency, type LabelOverrides } from './form/labels.ts';
+import { currencySymbol, fieldCurrencies, mergeLabels, withCurrency, type LabelOverrides } from './form/labels.ts';
 import { parseManifest, type Manifest } from '../../model/manifest.ts';
 import { GatewayClient, type SessionHandle } from './api/gateway-client.ts';
 import { styles } from './blind-score.styles.ts';
@@ -122,8 +122,8 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
  * @csspart loading - Shown while the manifest loads.
  *
  * @cssproperty --blind-score-accent - Buttons, focus and progress colour.
- * @cssproperty --blind-score-accent-hover - Primary button hover colour.
- * @cssproperty --blind-score-accent-contrast - Text on the accent colour.
+ * @cssproperty --blind-score-accent-hover - Primary button hover colour (default: the accent moved toward the text colour).
+ * @cssproperty --blind-score-accent-contrast - Text on the accent colour (default: black or white, whichever contrasts more).
  * @cssproperty --blind-score-text - Text colour.
  * @cssproperty --blind-score-muted - Secondary text colour.
  * @cssproperty --blind-score-surface - Background colour.
@@ -205,7 +205,11 @@ export class BlindScore extends LitElement {
    * (`parties-timeout`, default 60), then the retriable error `parties_timeout`.
    */
   declare partiesTimeout: number;
-  /** The ISO 4217 code of the bank's currency (`GBP`, `EUR`, …): money fields say it ("Yearly income (£)"). */
+  /**
+   * The ISO 4217 code of the bank's currency (`GBP`, `EUR`, …): money fields say it ("Yearly
+   * income (£)"). Overrides the currency the manifest gives each money feature; unset, the
+   * manifest's is shown.
+   */
   declare currency: string | undefined;
   /** Overrides of any visible string, by id (see `translations/en.ts`). */
   declare strings: Partial<Translation> | undefined;
@@ -344,6 +348,15 @@ export class BlindScore extends LitElement {
     if (changed.has('currency') && this.currency && currencySymbol(this.currency, 'en') === null) {
       warnOnce(DevWarning.UnknownCurrency, `currency must be an ISO 4217 code such as "EUR", got "${this.currency}"; no currency is shown`);
     }
+    if ((changed.has('currency') || changed.has('manifest')) && this.currency && this.manifest) {
+      const schema = new Set(Object.values(fieldCurrencies(this.manifest.features, undefined)));
+      if (schema.size > 0 && !schema.has(this.currency)) {
+        warnOnce(
+          DevWarning.CurrencyOverride,
+          `currency="${this.currency}" relabels amounts the model's manifest gives in ${[...schema].join(', ')}; the model's thresholds stay in those`,
+        );
+      }
+    }
     if (changed.has('prepare') && !PREPARE_MODES.includes(this.prepare)) {
       warnOnce(
         DevWarning.UnknownPrepare,
@@ -455,8 +468,7 @@ export class BlindScore extends LitElement {
   private renderContext(manifest: Manifest): RenderContext {
     const locale = currentLocale();
     const texts = mergeLabels(manifest.labels[locale] ?? manifest.labels.en!, this.labels);
-    const symbol = this.currency ? currencySymbol(this.currency, locale) : null;
-    return { t: this.t, texts: symbol ? withCurrency(texts, symbol) : texts };
+    return { t: this.t, texts: withCurrency(texts, fieldCurrencies(manifest.features, this.currency), locale) };
   }
 
   // ---------------------------------------------------------------------------------------------

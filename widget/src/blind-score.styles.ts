@@ -7,8 +7,6 @@ import { css } from 'lit';
 /** The night theme's colours, also the default theme's under `prefers-color-scheme: dark`. */
 const nightTokens = css`
   --_theme-accent: #60a5fa;
-  --_theme-accent-hover: #93c5fd;
-  --_theme-accent-contrast: #0b1220;
   --_theme-text: #f9fafb;
   --_theme-muted: #9ca3af;
   --_theme-surface: #111827;
@@ -28,8 +26,6 @@ export const styles = css`
      host's --blind-score-* properties over them. */
   :host {
     --_theme-accent: #1d4ed8;
-    --_theme-accent-hover: #1e40af;
-    --_theme-accent-contrast: #ffffff;
     --_theme-text: #111827;
     --_theme-muted: #4b5563;
     --_theme-surface: #ffffff;
@@ -49,8 +45,12 @@ export const styles = css`
     --_theme-space: 1rem;
     --_theme-max-width: 56rem;
     --_accent: var(--blind-score-accent, var(--_theme-accent));
-    --_accent-hover: var(--blind-score-accent-hover, var(--_theme-accent-hover));
-    --_accent-contrast: var(--blind-score-accent-contrast, var(--_theme-accent-contrast));
+    /* Derived from the accent unless set, so a brand colour given alone keeps AA on every theme:
+       hover moves the accent toward the text colour; text on either is black or white, whichever
+       contrasts more (CIE L* 49.5 is where both reach 4.58:1, so the one chosen is ≥ 4.58:1). */
+    --_accent-hover: var(--blind-score-accent-hover, color-mix(in oklab, var(--_accent) 80%, var(--_text)));
+    --_accent-contrast: var(--blind-score-accent-contrast, lch(from var(--_accent) calc((49.5 - l) * infinity) 0 0));
+    --_accent-hover-contrast: var(--blind-score-accent-contrast, lch(from var(--_accent-hover) calc((49.5 - l) * infinity) 0 0));
     --_text: var(--blind-score-text, var(--_theme-text));
     --_muted: var(--blind-score-muted, var(--_theme-muted));
     --_surface: var(--blind-score-surface, var(--_theme-surface));
@@ -277,10 +277,12 @@ export const styles = css`
   }
   .primary:hover {
     background: var(--_accent-hover);
+    color: var(--_accent-hover-contrast);
   }
+  /* The text colour, not the accent: a brand accent need not contrast with the surface as text. */
   .secondary {
     background: var(--_surface);
-    color: var(--_accent);
+    color: var(--_text);
   }
   .secondary:hover {
     background: var(--_subtle);

@@ -15,6 +15,7 @@ export const DevWarning = {
   OriginNotAllowed: 'origin-not-allowed',
   InvalidAppearance: 'invalid-appearance',
   UnknownCurrency: 'unknown-currency',
+  CurrencyOverride: 'currency-override',
 } as const;
 export type DevWarning = (typeof DevWarning)[keyof typeof DevWarning];
 

@@ -31,13 +31,13 @@ function secretNeedle(): Uint8Array {
 
 export const SCREENSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.screenshots');
 
-interface KoaContext {
+export interface KoaContext {
   path: string;
   req: import('node:http').IncomingMessage;
   res: import('node:http').ServerResponse;
   respond?: boolean;
 }
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
+export type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 /** Koa middleware that hands `/gw/…` and `/oracle/…` to their Hono apps, real HTTP end to end. */
 export async function testServerMiddleware(): Promise<KoaMiddleware> {

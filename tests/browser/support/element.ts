@@ -1,6 +1,7 @@
 /** Helpers for suites that drive `<blind-score>`: mounting, audits, cached keys, screenshots. */
 import 'axe-core';
 import { fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { render } from 'lit';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { AxeResults } from 'axe-core';
 import '../../../widget/src/blind-score.ts';
@@ -16,18 +17,37 @@ declare global {
   }
 }
 
-/** Mounts an element with the test gateway and waits for its form. */
-export async function mount(
-  key: string,
-  attrs: { mode?: 'applicant' | 'demo'; locale?: string; cacheKeys?: boolean } = {},
-): Promise<BlindScore> {
-  const el = await fixture<BlindScore>(html`<blind-score
-    gateway-url=${GATEWAY_URL}
+export interface MountOptions {
+  mode?: 'applicant' | 'demo';
+  locale?: string;
+  cacheKeys?: boolean;
+  /** The scripted test gateway unless given. */
+  gatewayUrl?: string;
+  /**
+   * Keep the element past the end of the test (a fixture is removed after each): for cases that
+   * go on with the same element, its keys and its session. The caller removes it.
+   */
+  persist?: boolean;
+}
+
+/** Mounts an element (on the scripted test gateway unless told another) and waits for its form. */
+export async function mount(key: string, attrs: MountOptions = {}): Promise<BlindScore> {
+  const template = html`<blind-score
+    gateway-url=${attrs.gatewayUrl ?? GATEWAY_URL}
     publishable-key=${key}
     mode=${attrs.mode ?? 'demo'}
     locale=${attrs.locale ?? 'en'}
     ?cache-keys=${attrs.cacheKeys ?? true}
-  ></blind-score>`);
+  ></blind-score>`;
+  let el: BlindScore;
+  if (attrs.persist) {
+    const container = document.body.appendChild(document.createElement('div'));
+    render(template, container);
+    el = container.firstElementChild as BlindScore;
+    await el.updateComplete;
+  } else {
+    el = await fixture<BlindScore>(template);
+  }
   await waitUntil(() => part(el, 'form') || part(el, 'error'), 'the form or an error appears', { timeout: 10_000 });
   return el;
 }

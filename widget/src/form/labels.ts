@@ -3,7 +3,7 @@
  * label or one option without restating the rest.
  */
 import type { FeatureName } from '../../../model/features.ts';
-import type { FeatureTexts, FieldText } from '../../../model/manifest.ts';
+import type { FeatureDescriptor, FeatureTexts, FieldText } from '../../../model/manifest.ts';
 
 export interface LabelOverrides {
   parties?: Partial<FeatureTexts['parties']>;
@@ -31,8 +31,27 @@ export function mergeLabels(base: FeatureTexts, o: LabelOverrides | undefined): 
   };
 }
 
-/** The features whose values are amounts of money, in the bank's currency. */
+/** Features that are amounts of money whether or not the manifest names their currency. */
 const MONEY_FEATURES: readonly FeatureName[] = ['total_income'];
+
+/**
+ * The ISO 4217 currency of each money field: the host's `currency` attribute (its override)
+ * first, else the currency the manifest gives the feature (the bank's schema), else none.
+ * Money fields are the manifest's features with a currency, and {@link MONEY_FEATURES}.
+ */
+export function fieldCurrencies(
+  features: readonly FeatureDescriptor[],
+  override: string | undefined,
+): Partial<Record<FeatureName, string>> {
+  const currencies: Partial<Record<FeatureName, string>> = {};
+  for (const f of features) {
+    const own = f.kind === 'integer' || f.kind === 'number' ? f.currency : undefined;
+    if (own === undefined && !MONEY_FEATURES.includes(f.name)) continue;
+    const code = override || own;
+    if (code) currencies[f.name] = code;
+  }
+  return currencies;
+}
 
 /** The currency's symbol as `locale` writes it (`£`, `€`, `$`), or `null` for a code Intl does not know. */
 export function currencySymbol(currency: string, locale: string): string | null {
@@ -44,9 +63,12 @@ export function currencySymbol(currency: string, locale: string): string | null 
   }
 }
 
-/** Money fields' labels with the currency they are in: "Yearly income (£)". */
-export function withCurrency(texts: FeatureTexts, symbol: string): FeatureTexts {
+/** Money fields' labels with the currency they are in, as `locale` writes it: "Yearly income (£)". */
+export function withCurrency(texts: FeatureTexts, currencies: Partial<Record<FeatureName, string>>, locale: string): FeatureTexts {
   const fields = { ...texts.fields };
-  for (const name of MONEY_FEATURES) fields[name] = { ...fields[name], label: `${fields[name].label} (${symbol})` };
+  for (const [name, code] of Object.entries(currencies) as [FeatureName, string][]) {
+    const symbol = currencySymbol(code, locale);
+    if (symbol) fields[name] = { ...fields[name], label: `${fields[name].label} (${symbol})` };
+  }
   return { ...texts, fields };
 }
