@@ -15,8 +15,9 @@ import { loadModel } from '../../model/private-model.ts';
 import { quantizeParsed, toDigits } from '../../model/quantize.ts';
 import { generateApplications } from '../model/synthetic.ts';
 import { DEMO_RECIPE } from '../model/train.ts';
-import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../../fhe/index.ts';
+import { deserializeCompressedCiphertext, loadServerKey, type Ciphertext } from '../../fhe/index.ts';
 import { compileCircuit, createPbsPool, runCircuit, simulateCircuit, type CircuitInputs } from '../../evaluator/circuit/index.ts';
+import { decryptCiphertext } from '../../tests/support/decrypt.ts';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,8 +40,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   const clientKey = tfhe.Shortint.new_client_key(params);
   const serverKey = loadServerKey(tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey)));
 
-  const decrypt = (ct: Ciphertext) =>
-    Number(tfhe.Shortint.decrypt(clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+  const decrypt = (ct: Ciphertext) => decryptCiphertext(clientKey, ct);
   const encryptInputs = (manifest: Manifest, c: Record<string, number>) => {
     const out: Record<string, Record<string, Ciphertext[]>> = {};
     for (const input of manifest.inputs) {
