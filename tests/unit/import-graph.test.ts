@@ -1,5 +1,5 @@
 /**
- * The import graph between top-level folders (root README, "Architecture"): tiers never reach into
+ * The import graph between top-level folders (root README, "Repository"): tiers never reach into
  * another tier's internals, nothing below tests/ and tools/ imports them, shared layers are entered
  * through their public modules, and the folders form no cycle. Reads the sources with one regular
  * expression (static and dynamic imports, re-exports; statements start a line, so examples in doc
