@@ -13,6 +13,8 @@ export {
   type NoiseDistribution,
 } from './client-key.ts';
 export { defaultAesBackend, type AesBackend } from '../csprng/mask-stream.ts';
+// The shortint client key cut out of a `TfheClientKey`: browser code reaches it through this entry too.
+export { deriveShortintClientKey } from '../compact/client-key.ts';
 
 /**
  * A minimal module using WebAssembly SIMD (`i8x16.splat`, `i8x16.popcnt`): the engine's baseline.

@@ -35,6 +35,7 @@ import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './suppor
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs as encryptWithSecretKey, sampleApplication } from './support/inputs.ts';
 import { KEYS } from './support/tenants.ts';
+import { decryptSerialized } from '../support/decrypt.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const keys = loadPublicKeyTestKeys('tuniform');
@@ -91,7 +92,7 @@ function bureauCli(s: Session, features: CreditFeatures): Promise<{ code: number
 }
 
 function decrypt(b64: string): number {
-  return Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+  return decryptSerialized(keys.clientKey, b64);
 }
 
 describe('parties encrypting with the applicant\u2019s compact public key', () => {

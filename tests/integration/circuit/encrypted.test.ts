@@ -26,6 +26,7 @@ import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../tools/model/synthetic.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const PARTIES: Party[] = ['applicant', 'bank', 'bureau'];
@@ -74,7 +75,7 @@ function encryptApplication(features: CreditFeatures, keys: TestKeys): PartyInpu
 }
 
 function decrypt(ct: Ciphertext, keys: TestKeys): number {
-  return Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+  return decryptCiphertext(keys.clientKey, ct);
 }
 
 /** 20 applicants: approved ones, denied ones with a suggested bin (several bins), denied with none. */

@@ -20,7 +20,7 @@ import {
   type CircuitPlan,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
+import { loadServerKey, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type CompactListInputs, type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
 import type { CreditFeatures } from '../../../model/features.ts';
 import { explainCodes, readExplanation } from '../../../model/infer.ts';
@@ -30,6 +30,7 @@ import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
 import { generateApplications } from '../../../tools/model/synthetic.ts';
 import { encryptPartyInputs } from '../../../party/index.ts';
 import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };
@@ -69,7 +70,7 @@ function uploads(features: CreditFeatures): PartyUpload[] {
 }
 
 function decrypt(ct: Ciphertext): number {
-  return Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+  return decryptCiphertext(keys.clientKey, ct);
 }
 
 async function run(payloads: PartyUpload[]) {

@@ -9,10 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import * as tfhe from 'node-tfhe';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
 import {
   EncryptedResult,
   evaluatorPath,
@@ -28,6 +26,7 @@ import { quantizerLevels } from '../../../model/quantize.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
+import { decryptSerialized } from '../../support/decrypt.ts';
 
 // Outside the repository: no node_modules above it, so the bundle runs only if it is self-contained.
 const OUT = mkdtempSync(join(tmpdir(), 'blindscore-evaluator-dist-'));
@@ -129,7 +128,7 @@ describe('production bundle', () => {
     expect(events.at(-1)!.state).toBe('succeeded');
     const result = EncryptedResult.parse(await (await signed('GET', evaluatorPath.result(id))).json());
     const ck = loadTestKeys('tuniform').clientKey;
-    const decision = Number(tfhe.Shortint.decrypt(ck, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(result.decision))));
+    const decision = decryptSerialized(ck, result.decision);
     expect(decision).toBe(explainCodes(model.tree, codes, model.manifest.explanation).decision);
 
     // Once the session is gone, both keys' memory goes back to the system: every thread that held

@@ -5,9 +5,8 @@
  * queue refusing with `queue_full` and `retry-after` while every accepted run completes.
  */
 import { readFileSync } from 'node:fs';
-import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { base64ToBytes, type Party } from '../../../protocol/ciphertexts.ts';
+import type { Party } from '../../../protocol/ciphertexts.ts';
 import { ErrorBody } from '../../../protocol/errors.ts';
 import { EncryptedResult, evaluatorPath, RunProgress, SessionStatus } from '../../../protocol/evaluator-api.ts';
 import { explainCodes } from '../../../model/infer.ts';
@@ -19,6 +18,7 @@ import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts'
 import { startTestEvaluator, type TestEvaluator } from './support/harness.ts';
 import { compactPartyInputs, partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
+import { decryptSerialized } from '../../support/decrypt.ts';
 
 const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
 let model: Model;
@@ -62,7 +62,7 @@ async function putParty(id: string, party: Party, codes: Record<string, number>,
 /** Decrypts a result with the applicant's client key: decision and explanation bits. */
 function decrypt(result: EncryptedResult): { decision: number; bits: number[] } {
   const ck = loadTestKeys('tuniform').clientKey;
-  const dec = (b64: string) => Number(tfhe.Shortint.decrypt(ck, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+  const dec = (b64: string) => decryptSerialized(ck, b64);
   return { decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) };
 }
 
@@ -175,7 +175,7 @@ describe('full sessions', () => {
     // clamps the bureau's 1-bit `employed`, whatever the encoding).
     expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs + 4);
     const result = await fetchResult(id);
-    const dec = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+    const dec = (b64: string) => decryptSerialized(keys.clientKey, b64);
     const expected = explainCodes(model.tree, codes, model.manifest.explanation);
     expect({ decision: dec(result.decision), bits: result.explanation.ciphertexts.map(dec) }).toEqual({
       decision: expected.decision,

@@ -18,12 +18,13 @@ import {
   simulateCircuit,
   type PbsPool,
 } from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
+import { loadServerKey, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
 import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
 import { explainCodes } from '../../../model/infer.ts';
 import { loadModel, type Model, type TreeNode } from '../../../model/private-model.ts';
 import { toDigits } from '../../../model/quantize.ts';
 import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };
@@ -74,8 +75,7 @@ function payloads(codes: Record<string, number>, raw: Record<string, number>): P
   }));
 }
 
-const decrypt = (ct: Ciphertext) =>
-  Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+const decrypt = (ct: Ciphertext) => decryptCiphertext(keys.clientKey, ct);
 
 describe('1-bit inputs', () => {
   it('are clamped by one PBS each in the plan, counted in its statistics', () => {

@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
-import { deserializeCompactCiphertextList, expandCompactCiphertextList, serializeCiphertext } from '../../../fhe/index.ts';
+import { deserializeCompactCiphertextList, expandCompactCiphertextList } from '../../../fhe/index.ts';
 import { YEARS_EMPLOYED_BINS } from '../../../model/features.ts';
 import { parseManifest, type Manifest } from '../../../model/manifest.ts';
 import { validatePartyUpload } from '../../../model/party-inputs.ts';
 import { encodePartyInputs } from '../../../model/quantize.ts';
 import { checkPublicKey, encryptPartyInputs } from '../../../party/index.ts';
 import { generateHighLevelClientKey, loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../support/decrypt.ts';
 
 const manifest = parseManifest(readFileSync(new URL('../../../model/artifacts/manifest.json', import.meta.url), 'utf8'));
 
@@ -33,14 +34,7 @@ describe('party SDK encryption', () => {
     const list = deserializeCompactCiphertextList(base64ToBytes(body.list));
     expect(list.kinds).toEqual(body.inputs.map((i) => ({ kind: 'unsigned', blocks: i.digits })));
     const values = expandCompactCiphertextList(list);
-    return Object.fromEntries(
-      body.inputs.map((input, i) => [
-        input.name,
-        values[i]!.map((ct) =>
-          Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct)))),
-        ),
-      ]),
-    );
+    return Object.fromEntries(body.inputs.map((input, i) => [input.name, values[i]!.map((ct) => decryptCiphertext(keys.clientKey, ct))]));
   }
 
   it('encrypts every bureau answer and a range of bank values to the manifest\u2019s digits', () => {

@@ -4,7 +4,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tfhe from 'node-tfhe';
 import { expect } from 'vitest';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { CreditFeatures } from '../../../model/features.ts';
@@ -12,13 +11,13 @@ import { explainCodes } from '../../../model/infer.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { TreeFile } from '../../../model/private-model.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
-import { base64ToBytes } from '../../../protocol/ciphertexts.ts';
 import { PROGRESS_EVENT, PROGRESS_RESULT_EVENT, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import type { PublicKeyTestKeys, TestKeys } from '../../support/tfhe-keys.ts';
 import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
 import type { TestGateway } from './gateway.ts';
 import { encryptCompactInputs, encryptPartyInputs } from './inputs.ts';
 import { KEYS } from './tenants.ts';
+import { decryptSerialized } from '../../support/decrypt.ts';
 
 /**
  * Uploads what the applicant's page sends (server key, compact public key, its own answers under
@@ -105,7 +104,7 @@ export async function expectResultMatchesModel(
   expect(res.status).toBe(200);
   const result = ResultResponse.parse(await res.json());
   if (runId !== undefined) expect(result.runId).toBe(runId);
-  const decrypt = (b64: string) => Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(base64ToBytes(b64))));
+  const decrypt = (b64: string) => decryptSerialized(keys.clientKey, b64);
   const expected = explainCodes(tree, quantizeParsed(manifest.inputs, features), manifest.explanation);
   expect(result.explanation.bins).toEqual(manifest.explanation.bins.map((b) => b.label));
   expect({ decision: decrypt(result.decision), bits: result.explanation.ciphertexts.map(decrypt) }).toEqual(expected);

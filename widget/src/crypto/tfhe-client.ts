@@ -6,8 +6,7 @@
  * touches messaging or storage.
  */
 import type * as Tfhe from 'tfhe';
-import { generateCompressedServerKey, keygenFastPathSupported } from '../../../fhe/keygen/index.ts';
-import { deriveShortintClientKey } from '../../../fhe/compact/client-key.ts';
+import { deriveShortintClientKey, generateCompressedServerKey, keygenFastPathSupported } from '../../../fhe/keygen/index.ts';
 
 /** The parameter sets a manifest may name, mapped to tfhe's `ShortintParametersName`. */
 export const PARAM_SET_NAMES = ['tuniform', 'gaussian'] as const;

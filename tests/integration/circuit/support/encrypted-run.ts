@@ -2,16 +2,16 @@
  * A plan run on real ciphertexts, for the encrypted circuit tests (Node only: the browser
  * suites' project compiles tests/support/, and this needs the evaluator's circuit).
  */
-import * as tfhe from 'node-tfhe';
 import { afterAll, beforeAll } from 'vitest';
 import { createPbsPool, decodePartyInputs, runCircuit, type CircuitPlan, type PbsPool } from '../../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext } from '../../../../fhe/index.ts';
+import { loadServerKey, type Ciphertext } from '../../../../fhe/index.ts';
 import type { CreditFeatures } from '../../../../model/features.ts';
 import { readExplanation, type Codes } from '../../../../model/infer.ts';
 import type { Manifest } from '../../../../model/manifest.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { encryptApplication } from '../../../support/encrypted-inputs.ts';
 import { loadTestKeys } from '../../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../../support/decrypt.ts';
 
 /** Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit. */
 export const SLOW = { timeout: 20 * 60_000 };
@@ -34,8 +34,7 @@ export function filePbsPool(): () => PbsPool {
 export function encryptedRunner(pool: PbsPool) {
   const keys = loadTestKeys('tuniform');
   const serverKey = loadServerKey(keys.compressedServerKeyBytes);
-  const decrypt = (ct: Ciphertext) =>
-    Number(tfhe.Shortint.decrypt(keys.clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+  const decrypt = (ct: Ciphertext) => decryptCiphertext(keys.clientKey, ct);
   return async (plan: CircuitPlan, manifest: Manifest, features: CreditFeatures) => {
     const r = await runCircuit({
       plan,

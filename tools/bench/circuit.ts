@@ -7,16 +7,17 @@
  */
 import { readFileSync } from 'node:fs';
 import * as tfhe from 'node-tfhe';
-import { trainBoostedModel } from './model/boost.ts';
-import { explainEnsembleCodes } from '../model/ensemble.ts';
-import { explainCodes } from '../model/infer.ts';
-import type { Manifest } from '../model/manifest.ts';
-import { loadModel } from '../model/private-model.ts';
-import { quantizeParsed, toDigits } from '../model/quantize.ts';
-import { generateApplications } from './model/synthetic.ts';
-import { DEMO_RECIPE } from './model/train.ts';
-import { deserializeCompressedCiphertext, loadServerKey, serializeCiphertext, type Ciphertext } from '../fhe/index.ts';
-import { compileCircuit, createPbsPool, runCircuit, simulateCircuit, type CircuitInputs } from '../evaluator/circuit/index.ts';
+import { trainBoostedModel } from '../model/boost.ts';
+import { explainEnsembleCodes } from '../../model/ensemble.ts';
+import { explainCodes } from '../../model/infer.ts';
+import type { Manifest } from '../../model/manifest.ts';
+import { loadModel } from '../../model/private-model.ts';
+import { quantizeParsed, toDigits } from '../../model/quantize.ts';
+import { generateApplications } from '../model/synthetic.ts';
+import { DEMO_RECIPE } from '../model/train.ts';
+import { deserializeCompressedCiphertext, loadServerKey, type Ciphertext } from '../../fhe/index.ts';
+import { compileCircuit, createPbsPool, runCircuit, simulateCircuit, type CircuitInputs } from '../../evaluator/circuit/index.ts';
+import { decryptCiphertext } from '../../tests/support/decrypt.ts';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,7 +27,7 @@ const round = (v: number) => Math.round(v * 10) / 10;
 
 export async function bench(): Promise<Record<string, unknown>> {
   const runs = Math.max(1, Number(process.env.BENCH_CIRCUIT_RUNS ?? 3));
-  const artifact = (name: string) => readFileSync(new URL(`../model/artifacts/${name}`, import.meta.url), 'utf8');
+  const artifact = (name: string) => readFileSync(new URL(`../../model/artifacts/${name}`, import.meta.url), 'utf8');
   const model = await loadModel(artifact('manifest.json'), artifact('tree.json'));
   const plan = compileCircuit(model);
 
@@ -39,8 +40,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   const clientKey = tfhe.Shortint.new_client_key(params);
   const serverKey = loadServerKey(tfhe.Shortint.serialize_compressed_server_key(tfhe.Shortint.new_compressed_server_key(clientKey)));
 
-  const decrypt = (ct: Ciphertext) =>
-    Number(tfhe.Shortint.decrypt(clientKey, tfhe.Shortint.deserialize_ciphertext(serializeCiphertext(ct))));
+  const decrypt = (ct: Ciphertext) => decryptCiphertext(clientKey, ct);
   const encryptInputs = (manifest: Manifest, c: Record<string, number>) => {
     const out: Record<string, Record<string, Ciphertext[]>> = {};
     for (const input of manifest.inputs) {

@@ -9,9 +9,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
-import { benchKeygen } from './keygen.ts';
+import { benchKeygen } from './widget-keygen.ts';
 
-const CONFIG = fileURLToPath(new URL('../vite.config.ts', import.meta.url));
+const CONFIG = fileURLToPath(new URL('../../widget/vite.config.ts', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/widget', import.meta.url));
 const TARGET_PAGE_JS_GZIP = 60 * 1000;
 

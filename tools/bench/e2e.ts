@@ -23,9 +23,9 @@
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FeatureDescriptor } from '../../model/manifest.ts';
-import { loadDemoModel, pickApplicants } from './support/applicants.ts';
-import { launchBrowser, openPage, type CdpConnection, type CdpPage, type NetworkProfile } from './support/cdp.ts';
-import { startTestStack } from './support/stack.ts';
+import { loadDemoModel, pickApplicants } from '../../tests/e2e/support/applicants.ts';
+import { launchBrowser, openPage, type CdpConnection, type CdpPage, type NetworkProfile } from '../../tests/e2e/support/cdp.ts';
+import { startTestStack } from '../../tests/e2e/support/stack.ts';
 
 const RUNS = Number(process.env['BENCH_E2E_RUNS'] ?? 3);
 const FORM_SECONDS = Number(process.env['FORM_SECONDS'] ?? 45);

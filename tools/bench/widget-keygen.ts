@@ -23,7 +23,7 @@ import { launchChromium } from '../../tests/e2e/support/browser.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Only these repository folders are served. */
-const SERVED = ['dist/widget/', 'node_modules/tfhe/', 'model/artifacts/', 'widget/bench/pages/'];
+const SERVED = ['dist/widget/', 'node_modules/tfhe/', 'model/artifacts/', 'tools/bench/widget-pages/'];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -91,7 +91,7 @@ export async function benchServerKeyGenerators(browser: Browser, origin: string)
   // Each run makes two keys (seconds each; minutes on a loaded machine).
   const page = await pageResult(
     browser,
-    `${origin}/widget/bench/pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`,
+    `${origin}/tools/bench/widget-pages/keygen-compare.html?runs=${RUNS}&worker=${builtWorkerPath()}`,
     RUNS * 240_000,
   );
   const ownMs = page.own as number[];
@@ -151,13 +151,13 @@ export async function benchKeygen(): Promise<Record<string, unknown>> {
     const cold: number[] = [];
     // Interleaved, so a change in machine load hits every series alike.
     for (let i = 0; i < RUNS; i++) {
-      own.push(await timeRun(browser, `${origin}/widget/bench/pages/tfhe-own.html`));
-      inPage.push(await timeRun(browser, `${origin}/widget/bench/pages/element.html?warm`));
-      cold.push(await timeRun(browser, `${origin}/widget/bench/pages/element.html`));
+      own.push(await timeRun(browser, `${origin}/tools/bench/widget-pages/tfhe-own.html`));
+      inPage.push(await timeRun(browser, `${origin}/tools/bench/widget-pages/element.html?warm`));
+      cold.push(await timeRun(browser, `${origin}/tools/bench/widget-pages/element.html`));
     }
     const ratio = median(inPage) / median(own);
     // Milliseconds against seconds: measured on their own, or the server key's noise hides them.
-    const { ms: publicKeyAddsMs, ...publicKey } = await pageResult(browser, `${origin}/widget/bench/pages/public-key.html`);
+    const { ms: publicKeyAddsMs, ...publicKey } = await pageResult(browser, `${origin}/tools/bench/widget-pages/public-key.html`);
     const generators = await benchServerKeyGenerators(browser, origin);
     return {
       ...generators,

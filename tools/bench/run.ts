@@ -6,11 +6,11 @@
 import { cpus, loadavg } from 'node:os';
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<{ bench(): Promise<Record<string, unknown>> }>]> = [
-  ['engine', () => import('../evaluator/bench/engine.ts')],
-  ['circuit', () => import('./circuit-bench.ts')],
-  ['widget', () => import('../widget/bench/bundle.ts')],
-  ['service', () => import('../evaluator/service/bench.ts')],
-  ['e2e', () => import('../tests/e2e/bench.ts')],
+  ['engine', () => import('../../evaluator/bench/engine.ts')],
+  ['circuit', () => import('./circuit.ts')],
+  ['widget', () => import('./widget.ts')],
+  ['service', () => import('./service.ts')],
+  ['e2e', () => import('./e2e.ts')],
 ];
 
 async function main(): Promise<void> {
