@@ -18,10 +18,12 @@
  *   (0..15, over its distinct leaf values): the root block's bootstrap gives the offset of the
  *   exit taken, each block below the index of its leaf (0 when not reached), one bootstrap merges
  *   those exclusive indices when their degrees do not fit beside the offset, and each base-4
- *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: per digit, one
- *   bootstrap per block outputting that digit of the reached leaf (0 when the block is not
- *   reached or exits elsewhere), at most one non-zero per digit (Concrete ML's idea of
- *   evaluating a tree as a table lookup on packed comparison bits, fitted to 4-bit shortints).
+ *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: each subtree of two
+ *   block levels below a selector gets its own leaf index the same way (0 when not reached, which
+ *   stands for value 0) and digits of it; blocks above those: per digit, one bootstrap per block
+ *   outputting that digit of the leaf it exits to (0 when not reached or exiting elsewhere); a
+ *   tree's terms of one digit are exclusive (Concrete ML's idea of evaluating a tree as a table
+ *   lookup on packed comparison bits, fitted to 4-bit shortints).
  *
  * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
  * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees
@@ -181,7 +183,7 @@ class EnsembleBuilder {
     const min = Math.min(...values);
     if (tree.type === 'leaf') return { terms: [], constant: min };
     const digits = digitsOf(Math.max(...values) - min);
-    const terms = this.indexed(tree, min, digits, treeIndex);
+    const terms = this.indexed(tree, null, min, digits, treeIndex);
     if (terms !== null) return { terms, constant: min };
     const out: Term[] = [];
     this.block(tree, null, min, digits, treeIndex, out);
@@ -278,6 +280,12 @@ class EnsembleBuilder {
   }
 
   private block(root: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
+    // A subtree of two block levels below a reached-selector: its own leaf index.
+    const sub = sel === null ? null : this.indexed(root, sel, shift, digits, treeIndex);
+    if (sub !== null) {
+      out.push(...sub);
+      return;
+    }
     const block = this.pack(root, sel);
     for (let d = 0; d < digits; d++) {
       const digit = (e: Tree) => (e.type === 'leaf' ? Math.floor((e.value - shift) / BASE ** d) % BASE : 0);
@@ -296,10 +304,14 @@ class EnsembleBuilder {
    * bootstrap when the degree or noise budget needs it, is the leaf index `L` (0..15), and each
    * value digit is one bootstrap of `L`. Per tree: 1 + blocks below + (1) + digits bootstraps
    * besides the selectors, instead of a digit per block and a merge per digit.
+   * With `sel` (the subtree below a selector, possibly not reached) the root block is packed with
+   * it, every addend is 0 when it is not reached, and index 0 stands for value 0 (see `reserve`):
+   * deeper trees thus get a leaf index per subtree of two block levels, whose digit terms are
+   * exclusive like a block's.
    * Returns null when the tree has another shape or the per-block scheme is not dearer.
    */
-  private indexed(tree: Split, shift: number, digits: number, treeIndex: number): Term[] | null {
-    const top = this.shape(tree, false);
+  private indexed(tree: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number): Term[] | null {
+    const top = this.shape(tree, sel !== null);
     const distinct = (ls: readonly Tree[]) =>
       [...new Set(ls.map((l) => (l as Tree & { type: 'leaf' }).value - shift))].sort((x, y) => x - y);
     const parts: { exit: Tree; values: number[] }[] = [];
@@ -313,7 +325,10 @@ class EnsembleBuilder {
       parts.push({ exit: e, values: distinct(below.exits) });
     }
     const blocksBelow = parts.filter((p) => p.exit.type === 'split');
-    const size = parts.reduce((s, p) => s + p.values.length, 0);
+    // A subtree that may not be reached: index 0 (every addend 0) must stand for value 0, so a
+    // part whose smallest value is 0 goes first, else index 0 is reserved.
+    const reserve = sel !== null && !parts.some((p) => p.values[0] === 0);
+    const size = parts.reduce((s, p) => s + p.values.length, 0) + (reserve ? 1 : 0);
     const belowMax = blocksBelow.reduce((s, p) => s + p.values.length - 1, 0);
     if (
       blocksBelow.length === 0 ||
@@ -325,8 +340,13 @@ class EnsembleBuilder {
     }
     // Offsets: the block below with the most values last, so off + index stays within size − 1.
     const order = [...parts].sort((x, y) => x.values.length - y.values.length);
-    const offset = new Map<Tree, number>();
     const valueAt: number[] = [];
+    if (reserve) valueAt.push(0);
+    else if (sel !== null) {
+      const zero = order.findIndex((p) => p.values[0] === 0);
+      order.unshift(...order.splice(zero, 1));
+    }
+    const offset = new Map<Tree, number>();
     for (const p of order) {
       offset.set(p.exit, valueAt.length);
       valueAt.push(...p.values);
@@ -343,7 +363,7 @@ class EnsembleBuilder {
     const perBlock = digits * (valueBlocks + Math.ceil((valueBlocks - 1) / (LIMITS_2_2.maxNoiseLevel - 1)));
     if ((maxOffset > 0 ? 1 : 0) + blocksBelow.length + merge + digits >= perBlock) return null;
 
-    const root = this.pack(tree, null);
+    const root = this.pack(tree, sel);
     const addends: ValueId[] = [];
     if (maxOffset > 0)
       addends.push(
