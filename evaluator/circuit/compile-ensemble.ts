@@ -365,18 +365,54 @@ class EnsembleBuilder {
 
     const root = this.pack(tree, sel);
     const addends: ValueId[] = [];
-    if (maxOffset > 0)
-      addends.push(
-        this.b.pbs(
+    const offsetId =
+      maxOffset > 0
+        ? this.b.pbs(
+            root.packed,
+            root.table((e) => offset.get(e)!),
+          )
+        : null;
+    if (offsetId !== null) addends.push(offsetId);
+    // A block below of one test over two leaves needs no selector: its index is one bootstrap of
+    // `2·K + bit`, K a code of the root block's exit that is non-zero only at this block's exit
+    // (noise 2 + 1, degree 2·K + 1 ≤ 15). K is the offset when that is non-zero at every such
+    // exit and ≤ 7; else, for two or more such blocks, one bootstrap gives them codes 1..n.
+    const isSingle = (p: (typeof parts)[number]) => {
+      const n = p.exit as Split;
+      return n.left.type === 'leaf' && n.right.type === 'leaf';
+    };
+    const singles = blocksBelow.filter(isSingle);
+    const maxCode = (LIMITS_2_2.maxDegree - 1) / 2;
+    let code: { id: ValueId; of: (exit: Tree) => number } | null = null;
+    if (offsetId !== null && singles.length > 0 && maxOffset <= maxCode && singles.every((p) => offset.get(p.exit)! > 0)) {
+      code = { id: offsetId, of: (e) => offset.get(e)! };
+    } else if (singles.length >= 2 && singles.length <= maxCode) {
+      const codes = new Map(singles.map((p, k) => [p.exit, k + 1] as const));
+      code = {
+        id: this.b.pbs(
           root.packed,
-          root.table((e) => offset.get(e)!),
+          root.table((e) => codes.get(e) ?? 0),
         ),
-      );
+        of: (e) => codes.get(e)!,
+      };
+    }
+    const leafValue = (t: Tree) => (t as Tree & { type: 'leaf' }).value - shift;
     const indices = blocksBelow.map((p) => {
+      if (code !== null && isSingle(p)) {
+        const n = p.exit as Split;
+        const k = code.of(n);
+        const input = this.b.add(this.b.scalarMul(code.id, 2), this.compare(n.input, n.threshold, 1));
+        return this.b.pbs(
+          input,
+          Array.from({ length: this.b.space }, (_, v) =>
+            Math.floor(v / 2) === k ? p.values.indexOf(leafValue(v % 2 === 1 ? n.left : n.right)) : 0,
+          ),
+        );
+      }
       const block = this.pack(p.exit as Split, this.selector(root, p.exit));
       return this.b.pbs(
         block.packed,
-        block.table((leaf) => p.values.indexOf((leaf as Tree & { type: 'leaf' }).value - shift)),
+        block.table((leaf) => p.values.indexOf(leafValue(leaf))),
       );
     });
     if (merge === 0 || indices.length === 1) addends.push(...indices);
