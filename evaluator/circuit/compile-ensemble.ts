@@ -63,6 +63,24 @@ interface Term {
   tree: number | null;
 }
 
+/**
+ * Choices whose cost depends on how much the explanation's folded trees share with the decision,
+ * so the compiler builds every combination and keeps the cheapest plan.
+ */
+interface Layout {
+  /**
+   * Root blocks with room take in next-level nodes over two leaves (each saves a selector and an
+   * index); this also changes a folded tree's root block whenever folding leaves such a node.
+   */
+  leafPairsAtRoot: boolean;
+  /**
+   * A leaf-indexed block's exits into a single test over two leaves take a code of the exit
+   * instead of a selector each ({@link EnsembleBuilder.indexed}); the code differs between
+   * folded trees whose selectors would be the same ops.
+   */
+  codedLeafPairs: boolean;
+}
+
 const SEL = 8;
 const BASE = 4;
 
@@ -100,16 +118,13 @@ class EnsembleBuilder {
   private readonly levels: ReadonlyMap<string, number>;
   private readonly digitsIn: ReadonlyMap<string, number>;
 
-  /**
-   * @param leafPairsAtRoot whether root blocks with room take in next-level nodes over two
-   *   leaves (each saves a selector and an index); it also changes a folded tree's root block
-   *   whenever folding leaves such a node, which can cost the explanation the bootstraps it
-   *   shares with the decision, so the compiler tries both.
-   */
-  constructor(
-    model: EnsembleModel,
-    private readonly leafPairsAtRoot: boolean,
-  ) {
+  private readonly leafPairsAtRoot: boolean;
+  private readonly codedLeafPairs: boolean;
+
+  /** @param layout see {@link Layout}. */
+  constructor(model: EnsembleModel, layout: Layout) {
+    this.leafPairsAtRoot = layout.leafPairsAtRoot;
+    this.codedLeafPairs = layout.codedLeafPairs;
     const inputs = model.manifest.inputs;
     this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
     this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
@@ -384,7 +399,9 @@ class EnsembleBuilder {
     const singles = blocksBelow.filter(isSingle);
     const maxCode = (LIMITS_2_2.maxDegree - 1) / 2;
     let code: { id: ValueId; of: (exit: Tree) => number } | null = null;
-    if (offsetId !== null && singles.length > 0 && maxOffset <= maxCode && singles.every((p) => offset.get(p.exit)! > 0)) {
+    if (!this.codedLeafPairs) {
+      // Selectors, as every other block below.
+    } else if (offsetId !== null && singles.length > 0 && maxOffset <= maxCode && singles.every((p) => offset.get(p.exit)! > 0)) {
       code = { id: offsetId, of: (e) => offset.get(e)! };
     } else if (singles.length >= 2 && singles.length <= maxCode) {
       const codes = new Map(singles.map((p, k) => [p.exit, k + 1] as const));
@@ -568,12 +585,15 @@ class EnsembleBuilder {
  */
 export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
   const explain = options.explain ?? true;
-  // Root blocks with and without leaf pairs taken in: the plan with fewer bootstraps.
-  const [built, leafPairsAtRoot] = ([false, true] as const)
-    .map((pairs) => [assembleEnsemble(model, explain, pairs), pairs] as const)
+  // Every layout: the plan with fewer bootstraps (the first on ties).
+  const layouts = [false, true].flatMap((leafPairsAtRoot) =>
+    [true, false].map((codedLeafPairs): Layout => ({ leafPairsAtRoot, codedLeafPairs })),
+  );
+  const [built, layout] = layouts
+    .map((l) => [assembleEnsemble(model, explain, l), l] as const)
     .reduce((x, y) => (countPbs(y[0].ops) < countPbs(x[0].ops) ? y : x));
   const pbs = countPbs(built.ops);
-  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, leafPairsAtRoot).ops) : pbs;
+  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, layout).ops) : pbs;
   const ex = model.manifest.explanation;
   const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
   const plan: CircuitPlan = {
@@ -646,8 +666,8 @@ function bestSegmentSplits(bins: number, runs: readonly { lo: number; hi: number
   return (lo: number, hi: number) => memo.get(`${lo},${hi},${parents.get(`${lo},${hi}`)!}`)!.mid;
 }
 
-function assembleEnsemble(model: EnsembleModel, explain: boolean, leafPairsAtRoot: boolean) {
-  const eb = new EnsembleBuilder(model, leafPairsAtRoot);
+function assembleEnsemble(model: EnsembleModel, explain: boolean, layout: Layout) {
+  const eb = new EnsembleBuilder(model, layout);
   const { b } = eb;
   const { trees, threshold } = model.ensemble;
   const ex = model.manifest.explanation;
