@@ -23,7 +23,10 @@
  *   stands for value 0) and digits of it; blocks above those: per digit, one bootstrap per block
  *   outputting that digit of the leaf it exits to (0 when not reached or exiting elsewhere); a
  *   tree's terms of one digit are exclusive (Concrete ML's idea of evaluating a tree as a table
- *   lookup on packed comparison bits, fitted to 4-bit shortints).
+ *   lookup on packed comparison bits, fitted to 4-bit shortints). A leaf-indexed block's exits
+ *   into a single test over two leaves take no selector: the index there is one bootstrap of
+ *   `2 · code + bit`, the code of the exit being the offset when that fits (a {@link Layout}
+ *   choice).
  *
  * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
  * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees

@@ -59,7 +59,7 @@ describe('ONNX ensemble, encrypted', () => {
 
   it('decides and explains on ciphertexts through the subtree leaf indices of a depth-5 tree', SLOW, async () => {
     // Three block levels: each depth-3 subtree below the root block has its own leaf index
-    // (53 bootstraps per applicant at leaf range 15).
+    // (47 bootstraps per applicant at leaf range 15, its leaf pairs coded).
     const boosted = boostTrees(generateApplications(3_000, 91), { trees: 1, maxDepth: 5, learningRate: 0.5 });
     const { model } = await importOnnxModel(boostedToOnnx(boosted, 'xgboost'), { leafRange: 15 });
     const plan = compileCircuit(model);
