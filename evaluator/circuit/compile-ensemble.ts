@@ -82,6 +82,12 @@ interface Layout {
    * folded trees whose selectors would be the same ops.
    */
   codedLeafPairs: boolean;
+  /**
+   * With coded leaf pairs, a leaf index reserves index 0 (one of its 16 slots) so that every
+   * offset is non-zero and serves as the code, saving the code bootstrap; a larger offset can
+   * cost a merge instead.
+   */
+  reserveForCodes: boolean;
 }
 
 const SEL = 8;
@@ -109,6 +115,8 @@ function* permutations<T>(items: readonly T[]): Generator<T[]> {
   }
 }
 
+/** A single test over two leaves. */
+const isLeafPair = (t: Tree) => t.type === 'split' && t.left.type === 'leaf' && t.right.type === 'leaf';
 const leaves = (t: Tree): number[] => (t.type === 'leaf' ? [t.value] : [...leaves(t.left), ...leaves(t.right)]);
 const digitsOf = (range: number) => {
   let d = 0;
@@ -123,11 +131,13 @@ class EnsembleBuilder {
 
   private readonly leafPairsAtRoot: boolean;
   private readonly codedLeafPairs: boolean;
+  private readonly reserveForCodes: boolean;
 
   /** @param layout see {@link Layout}. */
   constructor(model: EnsembleModel, layout: Layout) {
     this.leafPairsAtRoot = layout.leafPairsAtRoot;
     this.codedLeafPairs = layout.codedLeafPairs;
+    this.reserveForCodes = layout.reserveForCodes;
     const inputs = model.manifest.inputs;
     this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
     this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
@@ -345,7 +355,10 @@ class EnsembleBuilder {
     const blocksBelow = parts.filter((p) => p.exit.type === 'split');
     // A subtree that may not be reached: index 0 (every addend 0) must stand for value 0, so a
     // part whose smallest value is 0 goes first, else index 0 is reserved.
-    const reserve = sel !== null && !parts.some((p) => p.values[0] === 0);
+    // With `reserveForCodes`, also so that every offset is non-zero and can serve as the code
+    // of coded leaf pairs.
+    const hasLeafPair = blocksBelow.some((p) => isLeafPair(p.exit));
+    const reserve = (sel !== null && !parts.some((p) => p.values[0] === 0)) || (this.reserveForCodes && this.codedLeafPairs && hasLeafPair);
     const size = parts.reduce((s, p) => s + p.values.length, 0) + (reserve ? 1 : 0);
     const belowMax = blocksBelow.reduce((s, p) => s + p.values.length - 1, 0);
     if (
@@ -395,10 +408,7 @@ class EnsembleBuilder {
     // `2·K + bit`, K a code of the root block's exit that is non-zero only at this block's exit
     // (noise 2 + 1, degree 2·K + 1 ≤ 15). K is the offset when that is non-zero at every such
     // exit and ≤ 7; else, for two or more such blocks, one bootstrap gives them codes 1..n.
-    const isSingle = (p: (typeof parts)[number]) => {
-      const n = p.exit as Split;
-      return n.left.type === 'leaf' && n.right.type === 'leaf';
-    };
+    const isSingle = (p: (typeof parts)[number]) => isLeafPair(p.exit);
     const singles = blocksBelow.filter(isSingle);
     const maxCode = (LIMITS_2_2.maxDegree - 1) / 2;
     let code: { id: ValueId; of: (exit: Tree) => number } | null = null;
@@ -589,9 +599,11 @@ class EnsembleBuilder {
 export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
   const explain = options.explain ?? true;
   // Every layout: the plan with fewer bootstraps (the first on ties).
-  const layouts = [false, true].flatMap((leafPairsAtRoot) =>
-    [true, false].map((codedLeafPairs): Layout => ({ leafPairsAtRoot, codedLeafPairs })),
-  );
+  const layouts: Layout[] = [false, true].flatMap((leafPairsAtRoot) => [
+    { leafPairsAtRoot, codedLeafPairs: true, reserveForCodes: false },
+    { leafPairsAtRoot, codedLeafPairs: true, reserveForCodes: true },
+    { leafPairsAtRoot, codedLeafPairs: false, reserveForCodes: false },
+  ]);
   const [built, layout] = layouts
     .map((l) => [assembleEnsemble(model, explain, l), l] as const)
     .reduce((x, y) => (countPbs(y[0].ops) < countPbs(x[0].ops) ? y : x));
