@@ -18,10 +18,15 @@
  *   (0..15, over its distinct leaf values): the root block's bootstrap gives the offset of the
  *   exit taken, each block below the index of its leaf (0 when not reached), one bootstrap merges
  *   those exclusive indices when their degrees do not fit beside the offset, and each base-4
- *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: per digit, one
- *   bootstrap per block outputting that digit of the reached leaf (0 when the block is not
- *   reached or exits elsewhere), at most one non-zero per digit (Concrete ML's idea of
- *   evaluating a tree as a table lookup on packed comparison bits, fitted to 4-bit shortints).
+ *   digit of the tree's leaf range is one bootstrap of `L`. Deeper trees: each subtree of two
+ *   block levels below a selector gets its own leaf index the same way (0 when not reached, which
+ *   stands for value 0) and digits of it; blocks above those: per digit, one bootstrap per block
+ *   outputting that digit of the leaf it exits to (0 when not reached or exiting elsewhere); a
+ *   tree's terms of one digit are exclusive (Concrete ML's idea of evaluating a tree as a table
+ *   lookup on packed comparison bits, fitted to 4-bit shortints). A leaf-indexed block's exits
+ *   into a single test over two leaves take no selector: the index there is one bootstrap of
+ *   `2 · code + bit`, the code of the exit being the offset when that fits (a {@link Layout}
+ *   choice).
  *
  * Accumulation (radix, base 4, as tfhe-rs's integer addition of 2-bit blocks with carry
  * propagation): every digit term has noise level 1; up to 5 terms of one position whose degrees
@@ -61,6 +66,30 @@ interface Term {
   tree: number | null;
 }
 
+/**
+ * Choices whose cost depends on how much the explanation's folded trees share with the decision,
+ * so the compiler builds every combination and keeps the cheapest plan.
+ */
+interface Layout {
+  /**
+   * Root blocks with room take in next-level nodes over two leaves (each saves a selector and an
+   * index); this also changes a folded tree's root block whenever folding leaves such a node.
+   */
+  leafPairsAtRoot: boolean;
+  /**
+   * A leaf-indexed block's exits into a single test over two leaves take a code of the exit
+   * instead of a selector each ({@link EnsembleBuilder.indexed}); the code differs between
+   * folded trees whose selectors would be the same ops.
+   */
+  codedLeafPairs: boolean;
+  /**
+   * With coded leaf pairs, a leaf index reserves index 0 (one of its 16 slots) so that every
+   * offset is non-zero and serves as the code, saving the code bootstrap; a larger offset can
+   * cost a merge instead.
+   */
+  reserveForCodes: boolean;
+}
+
 const SEL = 8;
 const BASE = 4;
 
@@ -86,6 +115,8 @@ function* permutations<T>(items: readonly T[]): Generator<T[]> {
   }
 }
 
+/** A single test over two leaves. */
+const isLeafPair = (t: Tree) => t.type === 'split' && t.left.type === 'leaf' && t.right.type === 'leaf';
 const leaves = (t: Tree): number[] => (t.type === 'leaf' ? [t.value] : [...leaves(t.left), ...leaves(t.right)]);
 const digitsOf = (range: number) => {
   let d = 0;
@@ -98,16 +129,15 @@ class EnsembleBuilder {
   private readonly levels: ReadonlyMap<string, number>;
   private readonly digitsIn: ReadonlyMap<string, number>;
 
-  /**
-   * @param leafPairsAtRoot whether root blocks with room take in next-level nodes over two
-   *   leaves (each saves a selector and an index); it also changes a folded tree's root block
-   *   whenever folding leaves such a node, which can cost the explanation the bootstraps it
-   *   shares with the decision, so the compiler tries both.
-   */
-  constructor(
-    model: EnsembleModel,
-    private readonly leafPairsAtRoot: boolean,
-  ) {
+  private readonly leafPairsAtRoot: boolean;
+  private readonly codedLeafPairs: boolean;
+  private readonly reserveForCodes: boolean;
+
+  /** @param layout see {@link Layout}. */
+  constructor(model: EnsembleModel, layout: Layout) {
+    this.leafPairsAtRoot = layout.leafPairsAtRoot;
+    this.codedLeafPairs = layout.codedLeafPairs;
+    this.reserveForCodes = layout.reserveForCodes;
     const inputs = model.manifest.inputs;
     this.levels = new Map(inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
     this.digitsIn = new Map(inputs.map((i) => [i.name, i.digits]));
@@ -181,7 +211,7 @@ class EnsembleBuilder {
     const min = Math.min(...values);
     if (tree.type === 'leaf') return { terms: [], constant: min };
     const digits = digitsOf(Math.max(...values) - min);
-    const terms = this.indexed(tree, min, digits, treeIndex);
+    const terms = this.indexed(tree, null, min, digits, treeIndex);
     if (terms !== null) return { terms, constant: min };
     const out: Term[] = [];
     this.block(tree, null, min, digits, treeIndex, out);
@@ -278,6 +308,12 @@ class EnsembleBuilder {
   }
 
   private block(root: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number, out: Term[]): void {
+    // A subtree of two block levels below a reached-selector: its own leaf index.
+    const sub = sel === null ? null : this.indexed(root, sel, shift, digits, treeIndex);
+    if (sub !== null) {
+      out.push(...sub);
+      return;
+    }
     const block = this.pack(root, sel);
     for (let d = 0; d < digits; d++) {
       const digit = (e: Tree) => (e.type === 'leaf' ? Math.floor((e.value - shift) / BASE ** d) % BASE : 0);
@@ -296,10 +332,14 @@ class EnsembleBuilder {
    * bootstrap when the degree or noise budget needs it, is the leaf index `L` (0..15), and each
    * value digit is one bootstrap of `L`. Per tree: 1 + blocks below + (1) + digits bootstraps
    * besides the selectors, instead of a digit per block and a merge per digit.
+   * With `sel` (the subtree below a selector, possibly not reached) the root block is packed with
+   * it, every addend is 0 when it is not reached, and index 0 stands for value 0 (see `reserve`):
+   * deeper trees thus get a leaf index per subtree of two block levels, whose digit terms are
+   * exclusive like a block's.
    * Returns null when the tree has another shape or the per-block scheme is not dearer.
    */
-  private indexed(tree: Split, shift: number, digits: number, treeIndex: number): Term[] | null {
-    const top = this.shape(tree, false);
+  private indexed(tree: Split, sel: ValueId | null, shift: number, digits: number, treeIndex: number): Term[] | null {
+    const top = this.shape(tree, sel !== null);
     const distinct = (ls: readonly Tree[]) =>
       [...new Set(ls.map((l) => (l as Tree & { type: 'leaf' }).value - shift))].sort((x, y) => x - y);
     const parts: { exit: Tree; values: number[] }[] = [];
@@ -313,7 +353,13 @@ class EnsembleBuilder {
       parts.push({ exit: e, values: distinct(below.exits) });
     }
     const blocksBelow = parts.filter((p) => p.exit.type === 'split');
-    const size = parts.reduce((s, p) => s + p.values.length, 0);
+    // A subtree that may not be reached: index 0 (every addend 0) must stand for value 0, so a
+    // part whose smallest value is 0 goes first, else index 0 is reserved.
+    // With `reserveForCodes`, also so that every offset is non-zero and can serve as the code
+    // of coded leaf pairs.
+    const hasLeafPair = blocksBelow.some((p) => isLeafPair(p.exit));
+    const reserve = (sel !== null && !parts.some((p) => p.values[0] === 0)) || (this.reserveForCodes && this.codedLeafPairs && hasLeafPair);
+    const size = parts.reduce((s, p) => s + p.values.length, 0) + (reserve ? 1 : 0);
     const belowMax = blocksBelow.reduce((s, p) => s + p.values.length - 1, 0);
     if (
       blocksBelow.length === 0 ||
@@ -325,8 +371,13 @@ class EnsembleBuilder {
     }
     // Offsets: the block below with the most values last, so off + index stays within size − 1.
     const order = [...parts].sort((x, y) => x.values.length - y.values.length);
-    const offset = new Map<Tree, number>();
     const valueAt: number[] = [];
+    if (reserve) valueAt.push(0);
+    else if (sel !== null) {
+      const zero = order.findIndex((p) => p.values[0] === 0);
+      order.unshift(...order.splice(zero, 1));
+    }
+    const offset = new Map<Tree, number>();
     for (const p of order) {
       offset.set(p.exit, valueAt.length);
       valueAt.push(...p.values);
@@ -343,20 +394,55 @@ class EnsembleBuilder {
     const perBlock = digits * (valueBlocks + Math.ceil((valueBlocks - 1) / (LIMITS_2_2.maxNoiseLevel - 1)));
     if ((maxOffset > 0 ? 1 : 0) + blocksBelow.length + merge + digits >= perBlock) return null;
 
-    const root = this.pack(tree, null);
+    const root = this.pack(tree, sel);
     const addends: ValueId[] = [];
-    if (maxOffset > 0)
-      addends.push(
-        this.b.pbs(
+    const offsetId =
+      maxOffset > 0
+        ? this.b.pbs(
+            root.packed,
+            root.table((e) => offset.get(e)!),
+          )
+        : null;
+    if (offsetId !== null) addends.push(offsetId);
+    // A block below of one test over two leaves needs no selector: its index is one bootstrap of
+    // `2·K + bit`, K a code of the root block's exit that is non-zero only at this block's exit
+    // (noise 2 + 1, degree 2·K + 1 ≤ 15). K is the offset when that is non-zero at every such
+    // exit and ≤ 7; else, for two or more such blocks, one bootstrap gives them codes 1..n.
+    const isSingle = (p: (typeof parts)[number]) => isLeafPair(p.exit);
+    const singles = blocksBelow.filter(isSingle);
+    const maxCode = (LIMITS_2_2.maxDegree - 1) / 2;
+    let code: { id: ValueId; of: (exit: Tree) => number } | null = null;
+    if (!this.codedLeafPairs) {
+      // Selectors, as every other block below.
+    } else if (offsetId !== null && singles.length > 0 && maxOffset <= maxCode && singles.every((p) => offset.get(p.exit)! > 0)) {
+      code = { id: offsetId, of: (e) => offset.get(e)! };
+    } else if (singles.length >= 2 && singles.length <= maxCode) {
+      const codes = new Map(singles.map((p, k) => [p.exit, k + 1] as const));
+      code = {
+        id: this.b.pbs(
           root.packed,
-          root.table((e) => offset.get(e)!),
+          root.table((e) => codes.get(e) ?? 0),
         ),
-      );
+        of: (e) => codes.get(e)!,
+      };
+    }
+    const leafValue = (t: Tree) => (t as Tree & { type: 'leaf' }).value - shift;
     const indices = blocksBelow.map((p) => {
+      if (code !== null && isSingle(p)) {
+        const n = p.exit as Split;
+        const k = code.of(n);
+        const input = this.b.add(this.b.scalarMul(code.id, 2), this.compare(n.input, n.threshold, 1));
+        return this.b.pbs(
+          input,
+          Array.from({ length: this.b.space }, (_, v) =>
+            Math.floor(v / 2) === k ? p.values.indexOf(leafValue(v % 2 === 1 ? n.left : n.right)) : 0,
+          ),
+        );
+      }
       const block = this.pack(p.exit as Split, this.selector(root, p.exit));
       return this.b.pbs(
         block.packed,
-        block.table((leaf) => p.values.indexOf((leaf as Tree & { type: 'leaf' }).value - shift)),
+        block.table((leaf) => p.values.indexOf(leafValue(leaf))),
       );
     });
     if (merge === 0 || indices.length === 1) addends.push(...indices);
@@ -512,12 +598,17 @@ class EnsembleBuilder {
  */
 export function compileEnsembleCircuit(model: EnsembleModel, options: { explain?: boolean } = {}): CircuitPlan {
   const explain = options.explain ?? true;
-  // Root blocks with and without leaf pairs taken in: the plan with fewer bootstraps.
-  const [built, leafPairsAtRoot] = ([false, true] as const)
-    .map((pairs) => [assembleEnsemble(model, explain, pairs), pairs] as const)
+  // Every layout: the plan with fewer bootstraps (the first on ties).
+  const layouts: Layout[] = [false, true].flatMap((leafPairsAtRoot) => [
+    { leafPairsAtRoot, codedLeafPairs: true, reserveForCodes: false },
+    { leafPairsAtRoot, codedLeafPairs: true, reserveForCodes: true },
+    { leafPairsAtRoot, codedLeafPairs: false, reserveForCodes: false },
+  ]);
+  const [built, layout] = layouts
+    .map((l) => [assembleEnsemble(model, explain, l), l] as const)
     .reduce((x, y) => (countPbs(y[0].ops) < countPbs(x[0].ops) ? y : x));
   const pbs = countPbs(built.ops);
-  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, leafPairsAtRoot).ops) : pbs;
+  const pbsDecision = explain ? countPbs(assembleEnsemble(model, false, layout).ops) : pbs;
   const ex = model.manifest.explanation;
   const levels = new Map(model.manifest.inputs.map((i) => [i.name, quantizerLevels(i.quantizer)]));
   const plan: CircuitPlan = {
@@ -590,8 +681,8 @@ function bestSegmentSplits(bins: number, runs: readonly { lo: number; hi: number
   return (lo: number, hi: number) => memo.get(`${lo},${hi},${parents.get(`${lo},${hi}`)!}`)!.mid;
 }
 
-function assembleEnsemble(model: EnsembleModel, explain: boolean, leafPairsAtRoot: boolean) {
-  const eb = new EnsembleBuilder(model, leafPairsAtRoot);
+function assembleEnsemble(model: EnsembleModel, explain: boolean, layout: Layout) {
+  const eb = new EnsembleBuilder(model, layout);
   const { b } = eb;
   const { trees, threshold } = model.ensemble;
   const ex = model.manifest.explanation;

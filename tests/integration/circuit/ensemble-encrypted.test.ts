@@ -4,7 +4,7 @@
  * equal the quantized cleartext ensemble: one applicant of each outcome on a 4-tree ensemble, and
  * 20 applicants as they come on a 3-tree one small enough to keep the suite cheap (18 bootstraps
  * each, carries included; `BENCH_CIRCUIT_RUNS` encrypted applicants more in `npm run bench`'s
- * `circuit.ensemble`).
+ * `circuit.ensemble`), and 4 on one depth-5 tree (three block levels, subtree leaf indices).
  */
 import { describe, expect, it } from 'vitest';
 import { compileCircuit } from '../../../evaluator/circuit/index.ts';
@@ -55,5 +55,26 @@ describe('ONNX ensemble, encrypted', () => {
     );
     expect(got).toEqual(expected);
     expect(new Set(expected.map((e) => e.decision))).toEqual(new Set([0, 1]));
+  });
+
+  it('decides and explains on ciphertexts through the subtree leaf indices of a depth-5 tree', SLOW, async () => {
+    // Three block levels: each depth-3 subtree below the root block has its own leaf index
+    // (47 bootstraps per applicant at leaf range 15, its leaf pairs coded).
+    const boosted = boostTrees(generateApplications(3_000, 91), { trees: 1, maxDepth: 5, learningRate: 0.5 });
+    const { model } = await importOnnxModel(boostedToOnnx(boosted, 'xgboost'), { leafRange: 15 });
+    const plan = compileCircuit(model);
+    const run = encryptedRunner(pool());
+    const applicants = generateApplications(4, 94).map((a) => a.features);
+    const got = await Promise.all(
+      applicants.map(async (features) => {
+        const { decision, bits, pbs } = await run(plan, model.manifest, features);
+        expect(pbs).toBe(plan.stats.pbs);
+        return { decision, bits };
+      }),
+    );
+    const expected = applicants.map((features) =>
+      explainEnsembleCodes(model.ensemble, quantizeParsed(model.manifest.inputs, features), model.manifest.explanation),
+    );
+    expect(got).toEqual(expected);
   });
 });

@@ -36,6 +36,7 @@ describe('ensemble circuit', () => {
     ['xgboost', 20, 4, 63],
     ['lightgbm', 30, 3, 15],
     ['sklearn', 12, 5, 63],
+    ['xgboost', 10, 6, 63],
     ['mixed', 20, 4, 3],
   ] as [OnnxConvention, number, number, number][])(
     '%s, %i trees of depth %i, leaf range %i: simulation equals the cleartext ensemble',
