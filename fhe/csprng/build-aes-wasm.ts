@@ -1,6 +1,6 @@
 /**
  * `npm run keygen:wasm`: assembles `aes-wasm-wat.ts` with wabt and writes `aes-wasm-binary.ts`
- * (base64 of the module), so nothing compiles at run time. `tests/unit/engine/keygen.test.ts`
+ * (base64 of the module), so nothing compiles at run time. `tests/unit/fhe/keygen.test.ts`
  * reassembles it and checks the committed bytes are current.
  */
 import { writeFileSync } from 'node:fs';

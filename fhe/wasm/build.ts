@@ -1,7 +1,7 @@
 /**
  * `npm run engine:wasm`: compiles `kernels-wat.ts` with wabt and writes `kernels-binary.ts`
  * (base64 of the plain-SIMD and the relaxed-SIMD module), so the engine needs no compiler at run
- * time. The unit test `tests/unit/engine/wasm.test.ts` recompiles and checks the committed bytes
+ * time. The unit test `tests/unit/fhe/wasm.test.ts` recompiles and checks the committed bytes
  * are current.
  */
 import { writeFileSync } from 'node:fs';

@@ -10,7 +10,7 @@ import { importPmmlModel } from '../../../../tools/model/import-pmml.ts';
 import { explainCodes, type Codes } from '../../../../model/infer.ts';
 import { quantizeParsed } from '../../../../model/quantize.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
-import { SLOW, applicantPerOutcome, encryptedRunner, filePbsPool } from '../../../integration/circuit/support/encrypted-run.ts';
+import { SLOW, applicantPerOutcome, encryptedRunner, filePbsPool } from '../../../integration/evaluator/circuit/support/encrypted-run.ts';
 
 const pool = filePbsPool();
 

@@ -3,9 +3,9 @@
  * `evaluator/service/model-inputs.ts`; key expansion and runs are refused, so a suite that
  * reaches them fails loudly. Full runs are covered with the circuit backend in session.test.ts.
  */
-import { ApiError } from '../../../../protocol/errors.ts';
-import type { EvaluationBackend } from '../../../../evaluator/service/backend.ts';
-import { checkPartyInputs, modelInfo, type ServedManifest } from '../../../../evaluator/service/model-inputs.ts';
+import { ApiError } from '../../../../../protocol/errors.ts';
+import type { EvaluationBackend } from '../../../../../evaluator/service/backend.ts';
+import { checkPartyInputs, modelInfo, type ServedManifest } from '../../../../../evaluator/service/model-inputs.ts';
 
 /** Inputs of a small model: two applicant answers, the bank's account age, the bureau's two. */
 export const TEST_MANIFEST: ServedManifest = {

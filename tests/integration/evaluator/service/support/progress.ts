@@ -2,7 +2,7 @@
  * Reads a progress stream (server-sent events) to its end with `eventsource-parser`.
  */
 import { createParser } from 'eventsource-parser';
-import { RunProgress } from '../../../../protocol/evaluator-api.ts';
+import { RunProgress } from '../../../../../protocol/evaluator-api.ts';
 
 export async function readProgress(res: Response): Promise<RunProgress[]> {
   if (res.status !== 200) throw new Error(`progress stream answered ${res.status}: ${await res.text()}`);

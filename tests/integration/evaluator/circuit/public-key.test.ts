@@ -19,18 +19,18 @@ import {
   simulateCircuit,
   type CircuitPlan,
   type PbsPool,
-} from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
-import { bytesToBase64, type CompactListInputs, type Party, type PartyUpload } from '../../../protocol/ciphertexts.ts';
-import type { CreditFeatures } from '../../../model/features.ts';
-import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/private-model.ts';
-import { validatePartyUpload } from '../../../model/party-inputs.ts';
-import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../tools/model/synthetic.ts';
-import { encryptPartyInputs } from '../../../party/index.ts';
-import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../support/tfhe-keys.ts';
-import { decryptCiphertext } from '../../support/decrypt.ts';
+} from '../../../../evaluator/circuit/index.ts';
+import { loadServerKey, type Ciphertext, type ServerKey } from '../../../../fhe/index.ts';
+import { bytesToBase64, type CompactListInputs, type Party, type PartyUpload } from '../../../../protocol/ciphertexts.ts';
+import type { CreditFeatures } from '../../../../model/features.ts';
+import { explainCodes, readExplanation } from '../../../../model/infer.ts';
+import { loadModel, type Model } from '../../../../model/private-model.ts';
+import { validatePartyUpload } from '../../../../model/party-inputs.ts';
+import { encodePartyInputs, quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
+import { encryptPartyInputs } from '../../../../party/index.ts';
+import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };

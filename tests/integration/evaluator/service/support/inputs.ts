@@ -3,8 +3,8 @@
  * node-tfhe client key as compressed shortint ciphertexts (what browsers and party SDKs upload).
  */
 import * as tfhe from 'node-tfhe';
-import { bytesToBase64, type CompactListInputs, type Party, type PartyInputs } from '../../../../protocol/ciphertexts.ts';
-import type { ServedManifest } from '../../../../evaluator/service/model-inputs.ts';
+import { bytesToBase64, type CompactListInputs, type Party, type PartyInputs } from '../../../../../protocol/ciphertexts.ts';
+import type { ServedManifest } from '../../../../../evaluator/service/model-inputs.ts';
 
 export function encryptCode(clientKey: tfhe.ShortintClientKey, code: number, digits: number): string[] {
   return Array.from({ length: digits }, (_, i) =>

@@ -4,11 +4,11 @@
  * `{ code, message }`, and the next valid request still succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base64ToBytes, bytesToBase64 } from '../../../protocol/ciphertexts.ts';
-import { ErrorBody } from '../../../protocol/errors.ts';
-import { EMPTY_BODY_SHA256, evaluatorPath, InputsAccepted, ModelInfo, SessionStatus } from '../../../protocol/evaluator-api.ts';
+import { base64ToBytes, bytesToBase64 } from '../../../../protocol/ciphertexts.ts';
+import { ErrorBody } from '../../../../protocol/errors.ts';
+import { EMPTY_BODY_SHA256, evaluatorPath, InputsAccepted, ModelInfo, SessionStatus } from '../../../../protocol/evaluator-api.ts';
 import * as tfhe from 'node-tfhe';
-import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
 import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';
 import { compactPartyInputs, encryptCode, partyInputs } from './support/inputs.ts';
@@ -118,7 +118,7 @@ describe('request signatures', () => {
 
 /** Signature headers made with the real clock (the test client's usual clock is shifted too). */
 async function freshHeaders(method: string, path: string): Promise<Record<string, string>> {
-  const { importSharedSecret, signEvaluatorRequest } = await import('../../../protocol/evaluator-api.ts');
+  const { importSharedSecret, signEvaluatorRequest } = await import('../../../../protocol/evaluator-api.ts');
   return signEvaluatorRequest(await importSharedSecret(TEST_SECRET), { bootId: ev.bootId, method, pathAndQuery: path });
 }
 

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileCircuit } from '../../../evaluator/circuit/compile.ts';
-import { CircuitError } from '../../../evaluator/circuit/errors.ts';
-import { checkPlan, type CircuitPlan } from '../../../evaluator/circuit/plan.ts';
-import { simulateCircuit } from '../../../evaluator/circuit/simulate.ts';
-import { YEARS_EMPLOYED_BINS } from '../../../model/features.ts';
-import { explainCodes, readExplanation, seedExplanation } from '../../../model/infer.ts';
-import { loadModel, type Model, type TreeNode } from '../../../model/private-model.ts';
-import { quantizeParsed, quantizerLevels } from '../../../model/quantize.ts';
-import { createRng, type Rng } from '../../../tools/model/random.ts';
-import { generateApplications } from '../../../tools/model/synthetic.ts';
+import { compileCircuit } from '../../../../evaluator/circuit/compile.ts';
+import { CircuitError } from '../../../../evaluator/circuit/errors.ts';
+import { checkPlan, type CircuitPlan } from '../../../../evaluator/circuit/plan.ts';
+import { simulateCircuit } from '../../../../evaluator/circuit/simulate.ts';
+import { YEARS_EMPLOYED_BINS } from '../../../../model/features.ts';
+import { explainCodes, readExplanation, seedExplanation } from '../../../../model/infer.ts';
+import { loadModel, type Model, type TreeNode } from '../../../../model/private-model.ts';
+import { quantizeParsed, quantizerLevels } from '../../../../model/quantize.ts';
+import { createRng, type Rng } from '../../../../tools/model/random.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const demo = await loadModel(artifact('manifest.json'), artifact('tree.json'));

@@ -6,19 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Party } from '../../../protocol/ciphertexts.ts';
-import { ErrorBody } from '../../../protocol/errors.ts';
-import { EncryptedResult, evaluatorPath, RunProgress, SessionStatus } from '../../../protocol/evaluator-api.ts';
-import { explainCodes } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/private-model.ts';
-import { quantizerLevels } from '../../../model/quantize.ts';
-import { compileCircuit } from '../../../evaluator/circuit/index.ts';
-import { circuitBackend } from '../../../evaluator/service/circuit-backend.ts';
-import { loadPublicKeyTestKeys, loadTestKeys } from '../../support/tfhe-keys.ts';
+import type { Party } from '../../../../protocol/ciphertexts.ts';
+import { ErrorBody } from '../../../../protocol/errors.ts';
+import { EncryptedResult, evaluatorPath, RunProgress, SessionStatus } from '../../../../protocol/evaluator-api.ts';
+import { explainCodes } from '../../../../model/infer.ts';
+import { loadModel, type Model } from '../../../../model/private-model.ts';
+import { quantizerLevels } from '../../../../model/quantize.ts';
+import { compileCircuit } from '../../../../evaluator/circuit/index.ts';
+import { circuitBackend } from '../../../../evaluator/service/circuit-backend.ts';
+import { loadPublicKeyTestKeys, loadTestKeys } from '../../../support/tfhe-keys.ts';
 import { startTestEvaluator, type TestEvaluator } from './support/harness.ts';
 import { compactPartyInputs, partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
-import { decryptSerialized } from '../../support/decrypt.ts';
+import { decryptSerialized } from '../../../support/decrypt.ts';
 
 const PARTIES: readonly Party[] = ['applicant', 'bank', 'bureau'];
 let model: Model;

@@ -3,12 +3,12 @@
  * requests, as the gateway does. Logs go to an in-memory sink so tests can check what is logged.
  */
 import { Writable } from 'node:stream';
-import { sha256Hex } from '../../../../protocol/bytes.ts';
-import { importSharedSecret, signEvaluatorRequest } from '../../../../protocol/evaluator-api.ts';
-import type { EvaluationBackend } from '../../../../evaluator/service/backend.ts';
-import { loadConfig, type EvaluatorConfig } from '../../../../evaluator/service/config.ts';
-import { createLogger, type Logger } from '../../../../evaluator/service/log.ts';
-import { startEvaluator, type RunningEvaluator } from '../../../../evaluator/service/server.ts';
+import { sha256Hex } from '../../../../../protocol/bytes.ts';
+import { importSharedSecret, signEvaluatorRequest } from '../../../../../protocol/evaluator-api.ts';
+import type { EvaluationBackend } from '../../../../../evaluator/service/backend.ts';
+import { loadConfig, type EvaluatorConfig } from '../../../../../evaluator/service/config.ts';
+import { createLogger, type Logger } from '../../../../../evaluator/service/log.ts';
+import { startEvaluator, type RunningEvaluator } from '../../../../../evaluator/service/server.ts';
 
 export const TEST_SECRET = 'test-shared-secret-0123456789abcdef-not-for-production';
 

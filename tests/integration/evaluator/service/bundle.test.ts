@@ -17,16 +17,16 @@ import {
   importSharedSecret,
   fetchEvaluatorIdentity,
   signEvaluatorRequest,
-} from '../../../protocol/evaluator-api.ts';
-import { sha256Hex } from '../../../protocol/bytes.ts';
-import { buildEvaluator } from '../../../evaluator/service/build.ts';
-import { explainCodes } from '../../../model/infer.ts';
-import { loadModel } from '../../../model/private-model.ts';
-import { quantizerLevels } from '../../../model/quantize.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+} from '../../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../../protocol/bytes.ts';
+import { buildEvaluator } from '../../../../evaluator/service/build.ts';
+import { explainCodes } from '../../../../model/infer.ts';
+import { loadModel } from '../../../../model/private-model.ts';
+import { quantizerLevels } from '../../../../model/quantize.ts';
+import { loadTestKeys } from '../../../support/tfhe-keys.ts';
 import { partyInputs } from './support/inputs.ts';
 import { readProgress } from './support/progress.ts';
-import { decryptSerialized } from '../../support/decrypt.ts';
+import { decryptSerialized } from '../../../support/decrypt.ts';
 
 // Outside the repository: no node_modules above it, so the bundle runs only if it is self-contained.
 const OUT = mkdtempSync(join(tmpdir(), 'blindscore-evaluator-dist-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitError, createPbsPool } from '../../../evaluator/circuit/index.ts';
+import { CircuitError, createPbsPool } from '../../../../evaluator/circuit/index.ts';
 import {
   createLookupTable,
   EngineError,
@@ -8,9 +8,9 @@ import {
   type Ciphertext,
   type LookupTable,
   type ServerKey,
-} from '../../../fhe/index.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
-import { decryptFull, encrypt } from '../engine/support.ts';
+} from '../../../../fhe/index.ts';
+import { loadTestKeys } from '../../../support/tfhe-keys.ts';
+import { decryptFull, encrypt } from '../../fhe/support.ts';
 
 // Shape-only stand-ins: these tests exercise the pool's failure paths, never a real bootstrap.
 const key = { format: 'not-a-key', params: {} } as unknown as ServerKey;

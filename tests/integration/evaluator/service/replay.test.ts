@@ -8,16 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBody } from '../../../protocol/errors.ts';
+import { ErrorBody } from '../../../../protocol/errors.ts';
 import {
   EvaluatorIdentityError,
   evaluatorPath,
   fetchEvaluatorIdentity,
   importSharedSecret,
   signEvaluatorRequest,
-} from '../../../protocol/evaluator-api.ts';
-import { sha256Hex } from '../../../protocol/bytes.ts';
-import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../support/evaluator-process.ts';
+} from '../../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../../protocol/bytes.ts';
+import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../../support/evaluator-process.ts';
 import { TEST_SECRET } from './support/harness.ts';
 
 // The model the evaluator process serves (model/artifacts).

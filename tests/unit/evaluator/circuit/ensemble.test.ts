@@ -5,14 +5,14 @@
  * ensemble on 1,200 applicants each.
  */
 import { describe, expect, it } from 'vitest';
-import { compileCircuit, simulateCircuit } from '../../../evaluator/circuit/index.ts';
-import { boostTrees, boostedToOnnx, type OnnxConvention } from '../../../tools/model/boost.ts';
-import { explainEnsembleCodes } from '../../../model/ensemble.ts';
-import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
-import { readExplanation } from '../../../model/infer.ts';
-import { sealEnsemble, type EnsembleModel } from '../../../model/private-model.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../tools/model/synthetic.ts';
+import { compileCircuit, simulateCircuit } from '../../../../evaluator/circuit/index.ts';
+import { boostTrees, boostedToOnnx, type OnnxConvention } from '../../../../tools/model/boost.ts';
+import { explainEnsembleCodes } from '../../../../model/ensemble.ts';
+import { importOnnxModel } from '../../../../tools/model/import-onnx.ts';
+import { readExplanation } from '../../../../model/infer.ts';
+import { sealEnsemble, type EnsembleModel } from '../../../../model/private-model.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
 
 const rows = generateApplications(4_000, 77);
 const applicants = generateApplications(1_200, 78).map((a) => a.features);

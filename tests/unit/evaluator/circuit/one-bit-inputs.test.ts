@@ -17,14 +17,14 @@ import {
   runCircuit,
   simulateCircuit,
   type PbsPool,
-} from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
-import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
-import { explainCodes } from '../../../model/infer.ts';
-import { loadModel, type Model, type TreeNode } from '../../../model/private-model.ts';
-import { toDigits } from '../../../model/quantize.ts';
-import { loadTestKeys, type TestKeys } from '../../support/tfhe-keys.ts';
-import { decryptCiphertext } from '../../support/decrypt.ts';
+} from '../../../../evaluator/circuit/index.ts';
+import { loadServerKey, type Ciphertext, type ServerKey } from '../../../../fhe/index.ts';
+import { bytesToBase64, type Party, type PartyInputs } from '../../../../protocol/ciphertexts.ts';
+import { explainCodes } from '../../../../model/infer.ts';
+import { loadModel, type Model, type TreeNode } from '../../../../model/private-model.ts';
+import { toDigits } from '../../../../model/quantize.ts';
+import { loadTestKeys, type TestKeys } from '../../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };

@@ -4,12 +4,12 @@
  * an evicted key is expanded again on demand.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ServerKey } from '../../../fhe/index.ts';
-import { ExpandedKeyCache } from '../../../evaluator/service/keys/expanded-key-cache.ts';
-import { KeyExpander } from '../../../evaluator/service/keys/key-expander.ts';
-import { MemoryBudget } from '../../../evaluator/service/keys/memory-budget.ts';
-import { createLogger } from '../../../evaluator/service/log.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+import type { ServerKey } from '../../../../fhe/index.ts';
+import { ExpandedKeyCache } from '../../../../evaluator/service/keys/expanded-key-cache.ts';
+import { KeyExpander } from '../../../../evaluator/service/keys/key-expander.ts';
+import { MemoryBudget } from '../../../../evaluator/service/keys/memory-budget.ts';
+import { createLogger } from '../../../../evaluator/service/log.ts';
+import { loadTestKeys } from '../../../support/tfhe-keys.ts';
 import { LogSink } from './support/harness.ts';
 
 const expander = new KeyExpander();

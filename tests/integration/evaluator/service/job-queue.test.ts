@@ -4,8 +4,8 @@
  * are aborted through their signal).
  */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../../protocol/errors.ts';
-import { JobQueue } from '../../../evaluator/service/jobs/job-queue.ts';
+import { ApiError } from '../../../../protocol/errors.ts';
+import { JobQueue } from '../../../../evaluator/service/jobs/job-queue.ts';
 
 /** A job that runs until released (or aborted). */
 function gate() {

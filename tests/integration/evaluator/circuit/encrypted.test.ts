@@ -16,17 +16,17 @@ import {
   type CircuitInputs,
   type CircuitPlan,
   type PbsPool,
-} from '../../../evaluator/circuit/index.ts';
-import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../fhe/index.ts';
-import { bytesToBase64, type Party, type PartyInputs } from '../../../protocol/ciphertexts.ts';
-import { explainCodes, readExplanation } from '../../../model/infer.ts';
-import { loadModel, type Model } from '../../../model/private-model.ts';
-import { validatePartyInputs } from '../../../model/party-inputs.ts';
-import { encodePartyInputs, quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../tools/model/synthetic.ts';
-import type { CreditFeatures } from '../../../model/features.ts';
-import { loadTestKeys, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
-import { decryptCiphertext } from '../../support/decrypt.ts';
+} from '../../../../evaluator/circuit/index.ts';
+import { loadServerKey, serializeCiphertext, type Ciphertext, type ServerKey } from '../../../../fhe/index.ts';
+import { bytesToBase64, type Party, type PartyInputs } from '../../../../protocol/ciphertexts.ts';
+import { explainCodes, readExplanation } from '../../../../model/infer.ts';
+import { loadModel, type Model } from '../../../../model/private-model.ts';
+import { validatePartyInputs } from '../../../../model/party-inputs.ts';
+import { encodePartyInputs, quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
+import type { CreditFeatures } from '../../../../model/features.ts';
+import { loadTestKeys, type TestKeys, type TestParamSet } from '../../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../../support/decrypt.ts';
 
 const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const PARTIES: Party[] = ['applicant', 'bank', 'bureau'];

@@ -3,15 +3,15 @@
  * suites' project compiles tests/support/, and this needs the evaluator's circuit).
  */
 import { afterAll, beforeAll } from 'vitest';
-import { createPbsPool, decodePartyInputs, runCircuit, type CircuitPlan, type PbsPool } from '../../../../evaluator/circuit/index.ts';
-import { loadServerKey, type Ciphertext } from '../../../../fhe/index.ts';
-import type { CreditFeatures } from '../../../../model/features.ts';
-import { readExplanation, type Codes } from '../../../../model/infer.ts';
-import type { Manifest } from '../../../../model/manifest.ts';
-import { quantizeParsed } from '../../../../model/quantize.ts';
-import { encryptApplication } from '../../../support/encrypted-inputs.ts';
-import { loadTestKeys } from '../../../support/tfhe-keys.ts';
-import { decryptCiphertext } from '../../../support/decrypt.ts';
+import { createPbsPool, decodePartyInputs, runCircuit, type CircuitPlan, type PbsPool } from '../../../../../evaluator/circuit/index.ts';
+import { loadServerKey, type Ciphertext } from '../../../../../fhe/index.ts';
+import type { CreditFeatures } from '../../../../../model/features.ts';
+import { readExplanation, type Codes } from '../../../../../model/infer.ts';
+import type { Manifest } from '../../../../../model/manifest.ts';
+import { quantizeParsed } from '../../../../../model/quantize.ts';
+import { encryptApplication } from '../../../../support/encrypted-inputs.ts';
+import { loadTestKeys } from '../../../../support/tfhe-keys.ts';
+import { decryptCiphertext } from '../../../../support/decrypt.ts';
 
 /** Bootstraps are CPU-bound and share two cores with other suites: a generous, explicit limit. */
 export const SLOW = { timeout: 20 * 60_000 };

@@ -7,13 +7,13 @@
  * `circuit.ensemble`), and 4 on one depth-5 tree (three block levels, subtree leaf indices).
  */
 import { describe, expect, it } from 'vitest';
-import { compileCircuit } from '../../../evaluator/circuit/index.ts';
-import { boostTrees, boostedToOnnx } from '../../../tools/model/boost.ts';
-import { explainEnsembleCodes } from '../../../model/ensemble.ts';
-import { importOnnxModel } from '../../../tools/model/import-onnx.ts';
-import type { Codes } from '../../../model/infer.ts';
-import { quantizeParsed } from '../../../model/quantize.ts';
-import { generateApplications } from '../../../tools/model/synthetic.ts';
+import { compileCircuit } from '../../../../evaluator/circuit/index.ts';
+import { boostTrees, boostedToOnnx } from '../../../../tools/model/boost.ts';
+import { explainEnsembleCodes } from '../../../../model/ensemble.ts';
+import { importOnnxModel } from '../../../../tools/model/import-onnx.ts';
+import type { Codes } from '../../../../model/infer.ts';
+import { quantizeParsed } from '../../../../model/quantize.ts';
+import { generateApplications } from '../../../../tools/model/synthetic.ts';
 import { SLOW, applicantPerOutcome, encryptedRunner, filePbsPool } from './support/encrypted-run.ts';
 
 const pool = filePbsPool();

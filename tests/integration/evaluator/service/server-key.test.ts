@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorBody } from '../../../protocol/errors.ts';
+import { ErrorBody } from '../../../../protocol/errors.ts';
 import {
   COMPRESSED_SERVER_KEY_BYTES,
   EvaluatorBodyLimits,
@@ -15,9 +15,9 @@ import {
   SessionStatus,
   fetchEvaluatorIdentity,
   signEvaluatorRequest,
-} from '../../../protocol/evaluator-api.ts';
-import { sha256Hex } from '../../../protocol/bytes.ts';
-import { loadTestKeys } from '../../support/tfhe-keys.ts';
+} from '../../../../protocol/evaluator-api.ts';
+import { sha256Hex } from '../../../../protocol/bytes.ts';
+import { loadTestKeys } from '../../../support/tfhe-keys.ts';
 import { manifestOnlyBackend, TEST_MANIFEST } from './support/backends.ts';
 import { startTestEvaluator, TEST_SECRET, type TestEvaluator } from './support/harness.ts';
 import { streamUpload } from './support/stream-upload.ts';

@@ -39,13 +39,13 @@ import { instantiateKernels, kernelVariant } from '../../../fhe/wasm/kernels.ts'
 import { loadTestKeys, TEST_PARAM_SETS, type TestKeys, type TestParamSet } from '../../support/tfhe-keys.ts';
 import { decryptFull, seededRandom, withKernelVariant } from './support.ts';
 
-/** Starts `tests/fixtures/engine/pbs-worker.ts` with tsx's loader registered inside the worker. */
+/** Starts `tests/fixtures/fhe/pbs-worker.ts` with tsx's loader registered inside the worker. */
 function startWorker(): Worker {
   const require = createRequire(import.meta.url);
   const pkgPath = require.resolve('tsx/package.json');
   const pkg = require(pkgPath) as { exports: Record<string, { import: { default: string } }> };
   const tsxApi = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api']!.import.default)).href;
-  const entry = new URL('../../fixtures/engine/pbs-worker.ts', import.meta.url).href;
+  const entry = new URL('../../fixtures/fhe/pbs-worker.ts', import.meta.url).href;
   return new Worker(
     "const { workerData } = require('node:worker_threads');" +
       'import(workerData.tsxApi).then((api) => api.tsImport(workerData.entry, workerData.entry));',

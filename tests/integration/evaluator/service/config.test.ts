@@ -3,7 +3,7 @@
  * echoing the secret).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../evaluator/service/config.ts';
+import { ConfigError, loadConfig } from '../../../../evaluator/service/config.ts';
 
 const SECRET = `${'x'.repeat(31)}Z`;
 
