@@ -28,7 +28,7 @@ import type { CreditFeatures } from '../../../../model/features.ts';
 import { loadTestKeys, type TestKeys, type TestParamSet } from '../../../support/tfhe-keys.ts';
 import { decryptCiphertext } from '../../../support/decrypt.ts';
 
-const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
+const artifact = (name: string) => readFileSync(new URL(`../../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const PARTIES: Party[] = ['applicant', 'bank', 'bureau'];
 // Bootstraps are CPU-bound and the suite shares two cores with others: generous, explicit limits.
 const SLOW = { timeout: 40 * 60_000 };

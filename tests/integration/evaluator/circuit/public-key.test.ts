@@ -32,7 +32,7 @@ import { encryptPartyInputs } from '../../../../party/index.ts';
 import { loadPublicKeyTestKeys, type PublicKeyTestKeys } from '../../../support/tfhe-keys.ts';
 import { decryptCiphertext } from '../../../support/decrypt.ts';
 
-const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
+const artifact = (name: string) => readFileSync(new URL(`../../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };
 
 let model: Model;

@@ -11,7 +11,7 @@ import { quantizeParsed, quantizerLevels } from '../../../../model/quantize.ts';
 import { createRng, type Rng } from '../../../../tools/model/random.ts';
 import { generateApplications } from '../../../../tools/model/synthetic.ts';
 
-const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
+const artifact = (name: string) => readFileSync(new URL(`../../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const demo = await loadModel(artifact('manifest.json'), artifact('tree.json'));
 
 function expectSameAsReference(plan: CircuitPlan, model: Model, codes: Record<string, number>) {

@@ -26,7 +26,7 @@ import { toDigits } from '../../../../model/quantize.ts';
 import { loadTestKeys, type TestKeys } from '../../../support/tfhe-keys.ts';
 import { decryptCiphertext } from '../../../support/decrypt.ts';
 
-const artifact = (name: string) => readFileSync(new URL(`../../../model/artifacts/${name}`, import.meta.url), 'utf8');
+const artifact = (name: string) => readFileSync(new URL(`../../../../model/artifacts/${name}`, import.meta.url), 'utf8');
 const SLOW = { timeout: 20 * 60_000 };
 
 const demo = await loadModel(artifact('manifest.json'), artifact('tree.json'));
