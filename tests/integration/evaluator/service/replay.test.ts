@@ -21,7 +21,9 @@ import { freePort, startEvaluatorProcess, type EvaluatorProcess } from '../../..
 import { TEST_SECRET } from './support/harness.ts';
 
 // The model the evaluator process serves (model/artifacts).
-const SERVED = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'model', 'artifacts', 'manifest.json'), 'utf8')) as {
+const SERVED = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'model', 'artifacts', 'manifest.json'), 'utf8'),
+) as {
   modelVersion: string;
 };
 let key: CryptoKey;
