@@ -92,6 +92,59 @@ describe('wasm DFT kernels', () => {
   }
 });
 
+type RotationParams = Parameters<typeof wasmScratchLayout>[0] & Parameters<typeof initAccumulator>[0];
+
+/**
+ * Shared memory holding the kernels' tables, a random Fourier bootstrap key after the scratch
+ * (`extraBytes` free after it), a random table and the accumulator initialised for it; the
+ * switched mask and body come from `shifts` (n + 1 values, drawn from the same seeded stream).
+ */
+function rotationFixture(params: RotationParams, seed: number, extraBytes: number, shifts: (rng: () => number) => number[]) {
+  const { polynomialSize: N, glweDimension: k, lweDimension: n } = params;
+  const layout = wasmScratchLayout(params);
+  const bskDoubles = n * (k + 1) ** 2 * N;
+  const pages = Math.ceil((layout.size + 8 * bskDoubles + extraBytes) / 65536);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  writeTables(new Float64Array(memory.buffer), 0, layout, N);
+  const rng = seededRandom(seed);
+  const bsk = new Float64Array(memory.buffer, layout.size, bskDoubles);
+  for (let i = 0; i < bskDoubles; i++) bsk[i] = (rng() * 2 - 1) * 2 ** 40;
+  const lutBody = Uint32Array.from({ length: 2 * N }, () => Math.floor(rng() * 2 ** 32));
+  const switched = new Uint32Array(memory.buffer, layout.switched, n + 1);
+  switched.set(shifts(rng));
+  const acc = new Float64Array(memory.buffer, layout.acc, (k + 1) * N);
+  initAccumulator(params, lutBody, switched[n]!, acc);
+  return { memory, layout, bsk, lutBody, switched, acc };
+}
+
+/** `blind_rotate` over every mask element of the fixture's key (level 1, base log 23). */
+function blindRotateAll(
+  kernels: ReturnType<typeof instantiateKernels>,
+  layout: ReturnType<typeof wasmScratchLayout>,
+  params: RotationParams,
+) {
+  const { polynomialSize: N, glweDimension: k, lweDimension: n } = params;
+  kernels.blind_rotate(
+    layout.switched,
+    n,
+    k + 1,
+    N,
+    layout.acc,
+    layout.fourierDigits,
+    layout.fourierOut,
+    layout.twist,
+    layout.untwist,
+    layout.fftTable,
+    layout.fftTableEnd,
+    layout.size,
+    2 ** -41,
+    2 ** 23,
+    1,
+    layout.switchedStride,
+    layout.accStride,
+  );
+}
+
 describe('wasm blind rotation kernel', () => {
   // k = 1 takes the fused two-output multiply-accumulate, k = 2 the per-output one; N = 16 and 32
   // the generic DFT, rotation, multiply-accumulate and untwist kernels, N = 2048 and 4096 the
@@ -109,40 +162,13 @@ describe('wasm blind rotation kernel', () => {
       const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<
         typeof blindRotateF64
       >[0];
-      const layout = wasmScratchLayout(params);
-      const bskDoubles = n * (k + 1) ** 2 * N;
-      const pages = Math.ceil((layout.size + 8 * bskDoubles) / 65536);
-      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-      const f64 = new Float64Array(memory.buffer);
-      writeTables(f64, 0, layout, N);
-      const rng = seededRandom(1000 * k + N);
-      const bsk = new Float64Array(memory.buffer, layout.size, bskDoubles);
-      for (let i = 0; i < bskDoubles; i++) bsk[i] = (rng() * 2 - 1) * 2 ** 40;
-      const lutBody = Uint32Array.from({ length: 2 * N }, () => Math.floor(rng() * 2 ** 32));
-      const switched = new Uint32Array(memory.buffer, layout.switched, n + 1);
-      // Every rotation class: 0 (skipped), below N, N itself, above N.
-      switched.set([0, 1, N - 1, N, N + 3, 2 * N - 1, Math.floor(rng() * 2 * N), Math.floor(rng() * 2 * N)]);
-      const acc = new Float64Array(memory.buffer, layout.acc, (k + 1) * N);
-      initAccumulator(params, lutBody, switched[n]!, acc);
-      instantiateKernels(memory, 'plain').blind_rotate(
-        layout.switched,
-        n,
-        k + 1,
-        N,
-        layout.acc,
-        layout.fourierDigits,
-        layout.fourierOut,
-        layout.twist,
-        layout.untwist,
-        layout.fftTable,
-        layout.fftTableEnd,
-        layout.size,
-        2 ** -41,
-        2 ** 23,
-        1,
-        layout.switchedStride,
-        layout.accStride,
-      );
+      const { memory, layout, bsk, lutBody, switched, acc } = rotationFixture(params, 1000 * k + N, 0, (rng) => [
+        // Every rotation class: 0 (skipped), below N, N itself, above N.
+        ...[0, 1, N - 1, N, N + 3, 2 * N - 1],
+        Math.floor(rng() * 2 * N),
+        Math.floor(rng() * 2 * N),
+      ]);
+      blindRotateAll(instantiateKernels(memory, 'plain'), layout, params);
       const ts = blindRotateF64Scratch(params);
       blindRotateF64(params, Float64Array.from(bsk), Uint32Array.from(switched), lutBody, ts);
       expect(Array.from(acc)).toEqual(Array.from(ts.acc));
@@ -168,46 +194,21 @@ describe('wasm blind rotation: fixed-size kernels against the generic ones', () 
         const params = { polynomialSize: N, glweDimension: k, lweDimension: n, pbsLevel: 1, pbsBaseLog: 23 } as Parameters<
           typeof wasmScratchLayout
         >[0];
-        const layout = wasmScratchLayout(params);
         const k1 = k + 1;
         const P = 8 * N;
         const m = N / 2;
         const h = 8 * m;
         const bskDoubles = n * k1 * k1 * N;
-        const pages = Math.ceil((layout.size + 8 * bskDoubles + 8 * k1 * N) / 65536);
-        const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+        // Room for a second accumulator after the key, for the generic driver.
+        const { memory, layout, switched, acc } = rotationFixture(params, 7000 + 10 * k + N, 8 * k1 * N, (rng) => [
+          // Rotation shifts: odd and even break points on both sides of M, M itself, a ≥ N, 0 (skipped).
+          ...[1, 2, m, m + 1, m + 2, N - 1, N + m, 2 * N - 2, 0],
+          Math.floor(rng() * 2 * N),
+        ]);
         const f64 = new Float64Array(memory.buffer);
-        writeTables(f64, 0, layout, N);
-        const rng = seededRandom(7000 + 10 * k + N);
-        const bsk = new Float64Array(memory.buffer, layout.size, bskDoubles);
-        for (let i = 0; i < bskDoubles; i++) bsk[i] = (rng() * 2 - 1) * 2 ** 40;
-        const lutBody = Uint32Array.from({ length: 2 * N }, () => Math.floor(rng() * 2 ** 32));
-        const switched = new Uint32Array(memory.buffer, layout.switched, n + 1);
-        // Rotation shifts: odd and even break points on both sides of M, M itself, a ≥ N, 0 (skipped).
-        switched.set([1, 2, m, m + 1, m + 2, N - 1, N + m, 2 * N - 2, 0, Math.floor(rng() * 2 * N)]);
-        const acc = new Float64Array(memory.buffer, layout.acc, k1 * N);
-        initAccumulator(params as Parameters<typeof initAccumulator>[0], lutBody, switched[n]!, acc);
         const start = Float64Array.from(acc);
         const kernels = instantiateKernels(memory, variant);
-        kernels.blind_rotate(
-          layout.switched,
-          n,
-          k1,
-          N,
-          layout.acc,
-          layout.fourierDigits,
-          layout.fourierOut,
-          layout.twist,
-          layout.untwist,
-          layout.fftTable,
-          layout.fftTableEnd,
-          layout.size,
-          2 ** -41,
-          2 ** 23,
-          1,
-          layout.switchedStride,
-          layout.accStride,
-        );
+        blindRotateAll(kernels, layout, params);
         const fixed = Float64Array.from(acc);
         // The generic driver, on a second accumulator after the key.
         const acc2 = layout.size + 8 * bskDoubles;
