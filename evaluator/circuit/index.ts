@@ -28,13 +28,16 @@ import type { CircuitInputs } from './run.ts';
 export { compileCircuit, type CompileOptions } from './compile.ts';
 export { CircuitError, type CircuitErrorCode } from './errors.ts';
 export { checkPlan, LIMITS_2_2, type CircuitPlan, type PlanOp, type PlanStats, type Metadata } from './plan.ts';
-export { createPbsPool, PBS_WORKER_URL, type PbsPool, type PbsPoolOptions } from './pool.ts';
+export { BACKGROUND_MAX_BATCH, createPbsPool, PBS_WORKER_URL, type BootstrapPriority, type PbsPool, type PbsPoolOptions } from './pool.ts';
 export {
+  precomputeCircuit,
   prepareInputs,
   runBootstrapCount,
   runCircuit,
   sanitizingTables,
   type CircuitInputs,
+  type Precomputation,
+  type PrecomputeOptions,
   type RunCircuitOptions,
   type RunCircuitResult,
 } from './run.ts';

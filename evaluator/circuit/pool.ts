@@ -18,6 +18,10 @@
  * same bits as one by one). The batch size spreads the queue over all workers: with Q queued and
  * W workers, ⌈Q / (W·r)⌉ per batch where r = ⌈Q / (8·W)⌉ rounds keep batches at most `maxBatch`.
  *
+ * Priorities: a `background` bootstrap (work done ahead of a run, such as a session's
+ * precomputation) goes to a worker only when no run's bootstrap is queued, in batches of at most
+ * {@link BACKGROUND_MAX_BATCH}, so a run that arrives meanwhile waits for at most one short batch.
+ *
  * Under tsx or vitest (this file is `.ts`) workers load `pbs-worker.ts` through tsx's loader; in
  * a bundled build they load `pbs-worker.js` from the bundle's directory (override with
  * `workerUrl`).
@@ -39,6 +43,12 @@ import { startWorker, workerEntry } from './worker-thread.ts';
 /** The worker entry beside this module: `pbs-worker.ts` from source, `pbs-worker.js` when bundled. */
 export const PBS_WORKER_URL = workerEntry(import.meta.url, 'pbs-worker');
 
+/** Largest batch of background bootstraps: bounds how long a run's bootstraps wait behind them. */
+export const BACKGROUND_MAX_BATCH = 2;
+
+/** `run`: a run waits for it; `background`: work ahead of a run, taken only when no run's is queued. */
+export type BootstrapPriority = 'run' | 'background';
+
 export interface PbsPoolOptions {
   /** Worker threads; 0 runs inline on the calling thread. Default: the machine's available parallelism. */
   size?: number;
@@ -56,7 +66,9 @@ export interface PbsPool {
    * Bootstraps `ct` with `lut` under `key`, on the next free worker. The key must be acquired.
    * @throws EngineError as the engine refuses; CircuitError `aborted`, `worker_failed`, `pool_closed`.
    */
-  bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext>;
+  bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal, priority?: BootstrapPriority): Promise<Ciphertext>;
+  /** Moves queued `background` bootstraps requested with `signal` to `run` priority: a run now waits for them. */
+  promote(signal: AbortSignal): void;
   /** Declares a holder of `key` (a run, or a cache keeping it for later runs); pair with {@link PbsPool.releaseKey}. */
   acquireKey(key: ServerKey): void;
   /** Ends a hold on `key`; when no one holds it any more, workers forget it. */
@@ -75,6 +87,7 @@ interface Task {
   readonly ct: Ciphertext;
   readonly lut: LookupTable;
   readonly signal: AbortSignal | undefined;
+  background: boolean;
   readonly resolve: (ct: Ciphertext) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -106,6 +119,7 @@ class InlinePool implements PbsPool {
     return programmableBootstrap(key, ct, lut);
   }
 
+  promote(): void {}
   acquireKey(): void {}
   releaseKey(): void {}
   warm(): void {}
@@ -164,13 +178,23 @@ class WorkerPool implements PbsPool {
     while (!this.closed && this.slots.length < this.size) this.slots.push(this.spawn());
   }
 
-  bootstrap(key: ServerKey, ct: Ciphertext, lut: LookupTable, signal?: AbortSignal): Promise<Ciphertext> {
+  bootstrap(
+    key: ServerKey,
+    ct: Ciphertext,
+    lut: LookupTable,
+    signal?: AbortSignal,
+    priority: BootstrapPriority = 'run',
+  ): Promise<Ciphertext> {
     if (this.closed) return Promise.reject(new CircuitError('pool_closed', 'the bootstrap pool is closed'));
     if (signal?.aborted) return Promise.reject(abortedError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ keyId: this.keyId(key), key, ct, lut, signal, resolve, reject });
+      this.queue.push({ keyId: this.keyId(key), key, ct, lut, signal, background: priority === 'background', resolve, reject });
       this.schedulePump();
     });
+  }
+
+  promote(signal: AbortSignal): void {
+    for (const task of this.queue) if (task.signal === signal) task.background = false;
   }
 
   /** Pumps once the current turn's bootstraps are all queued, so they can share batches. */
@@ -197,22 +221,32 @@ class WorkerPool implements PbsPool {
     slot.worker.postMessage(msg);
   }
 
-  /** Bootstraps per request for the current queue (see the module comment). */
-  private batchSize(): number {
-    const q = this.queue.length;
-    const rounds = Math.ceil(q / (this.maxBatch * this.size));
-    return Math.max(1, Math.min(this.maxBatch, Math.ceil(q / (rounds * this.size))));
+  /** Bootstraps per request for `queued` tasks of one priority (see the module comment). */
+  private batchSize(queued: number, maxBatch: number): number {
+    if (queued === 0) return 1;
+    const rounds = Math.ceil(queued / (maxBatch * this.size));
+    return Math.max(1, Math.min(maxBatch, Math.ceil(queued / (rounds * this.size))));
   }
 
-  /** Takes the next batch off the queue: the first live task and up to `limit − 1` more of its key. */
-  private takeBatch(limit: number): Task[] {
-    const batch: Task[] = [];
-    for (let i = 0; i < this.queue.length && batch.length < limit; ) {
+  /**
+   * Takes the next batch off the queue: the first live run task (a background one only when no
+   * run task is queued) and up to `limit − 1` more of its key and priority. Aborted tasks are
+   * dropped on the way.
+   */
+  private takeBatch(limits: { run: number; background: number }): Task[] {
+    for (let i = 0; i < this.queue.length; ) {
       const task = this.queue[i]!;
       if (task.signal?.aborted) {
         this.queue.splice(i, 1);
         task.reject(abortedError());
-      } else if (batch.length === 0 || task.keyId === batch[0]!.keyId) {
+      } else i++;
+    }
+    const background = !this.queue.some((t) => !t.background);
+    const limit = background ? limits.background : limits.run;
+    const batch: Task[] = [];
+    for (let i = 0; i < this.queue.length && batch.length < limit; ) {
+      const task = this.queue[i]!;
+      if (task.background === background && (batch.length === 0 || task.keyId === batch[0]!.keyId)) {
         this.queue.splice(i, 1);
         batch.push(task);
       } else {
@@ -223,7 +257,11 @@ class WorkerPool implements PbsPool {
   }
 
   private pump(): void {
-    const size = this.batchSize();
+    const background = this.queue.filter((t) => t.background).length;
+    const limits = {
+      run: this.batchSize(this.queue.length - background, this.maxBatch),
+      background: this.batchSize(background, Math.min(this.maxBatch, BACKGROUND_MAX_BATCH)),
+    };
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => s.tasks.length === 0);
       if (slot === undefined) {
@@ -231,7 +269,7 @@ class WorkerPool implements PbsPool {
         slot = this.spawn();
         this.slots.push(slot);
       }
-      const tasks = this.takeBatch(size);
+      const tasks = this.takeBatch(limits);
       if (tasks.length === 0) return;
       const { keyId, key } = tasks[0]!;
       if (!slot.keys.has(keyId)) {

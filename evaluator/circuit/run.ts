@@ -20,8 +20,8 @@ import {
   type ServerKey,
 } from '../../fhe/index.ts';
 import { CircuitError } from './errors.ts';
-import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanInput, type PlanLimits } from './plan.ts';
-import { createPbsPool, type PbsPool } from './pool.ts';
+import { digitSanitizingTable, selfSanitizedDigits, type CircuitPlan, type PlanInput, type PlanLimits, type ValueId } from './plan.ts';
+import { createPbsPool, type BootstrapPriority, type PbsPool } from './pool.ts';
 
 /** Decoded digit ciphertexts per party: party → input name → digits (least significant first). */
 export type CircuitInputs = Readonly<Partial<Record<Party, Readonly<Record<string, readonly Ciphertext[]>>>>>;
@@ -46,6 +46,12 @@ export interface RunCircuitOptions {
    * and counted in the progress.
    */
   publicKeyParties: ReadonlySet<Party>;
+  /**
+   * Work done ahead with some parties' inputs ({@link precomputeCircuit}): the run reads the
+   * values it computed (waiting for any still in flight) instead of computing them again. The
+   * caller vouches that those parties' inputs here are the ones it was started with.
+   */
+  precomputed?: Precomputation;
 }
 
 export interface RunCircuitResult {
@@ -74,13 +80,20 @@ function lookupTables(plan: CircuitPlan, key: ServerKey): LookupTable[] {
 /**
  * Checks the inputs against the plan and the key, and normalizes each digit to the metadata of
  * a fresh encryption (degree messageModulus−1, noise 1), which the plan assumes. A digit that
- * claims more than that is refused: it is not a fresh encryption.
+ * claims more than that is refused: it is not a fresh encryption. With `parties`, only those
+ * parties' inputs are required (a precomputation's).
  * @throws CircuitError `invalid_inputs`; EngineError `parameter_mismatch` for a foreign ciphertext.
  */
-export function prepareInputs(plan: CircuitPlan, key: ServerKey, inputs: CircuitInputs): Map<string, Ciphertext[]> {
+export function prepareInputs(
+  plan: CircuitPlan,
+  key: ServerKey,
+  inputs: CircuitInputs,
+  parties?: ReadonlySet<Party>,
+): Map<string, Ciphertext[]> {
   const out = new Map<string, Ciphertext[]>();
   const fresh = plan.limits.messageModulus - 1;
   for (const input of plan.inputs) {
+    if (parties !== undefined && !parties.has(input.party)) continue;
     const digits = inputs[input.party]?.[input.name];
     if (digits === undefined) {
       throw new CircuitError('invalid_inputs', `missing input ${input.party}.${input.name}`, { party: input.party, input: input.name });
@@ -157,6 +170,255 @@ export function runBootstrapCount(plan: CircuitPlan, publicKeyParties: ReadonlyS
   return plan.stats.pbs + sanitizedDigits(plan, publicKeyParties).size;
 }
 
+/** Per op, the parties whose inputs it depends on (bit i: the i-th party of the plan's inputs). */
+const dependencyCache = new WeakMap<CircuitPlan, { parties: Party[]; masks: number[] }>();
+
+function dependencies(plan: CircuitPlan): { parties: Party[]; masks: number[] } {
+  let deps = dependencyCache.get(plan);
+  if (deps !== undefined) return deps;
+  const parties = [...new Set(plan.inputs.map((i) => i.party))];
+  const partyOf = new Map(plan.inputs.map((i) => [i.name, i.party]));
+  const masks: number[] = [];
+  for (const op of plan.ops) {
+    if (op.op === 'digit') masks.push(1 << parties.indexOf(partyOf.get(op.input)!));
+    else if (op.op === 'trivial') masks.push(0);
+    else masks.push('b' in op ? masks[op.a]! | masks[op.b]! : masks[op.a]!);
+  }
+  deps = { parties, masks };
+  dependencyCache.set(plan, deps);
+  return deps;
+}
+
+/** The bit set of `parties` in {@link dependencies}' numbering. */
+function partyMask(plan: CircuitPlan, parties: Iterable<Party>): number {
+  const order = dependencies(plan).parties;
+  let mask = 0;
+  for (const p of parties) if (order.includes(p)) mask |= 1 << order.indexOf(p);
+  return mask;
+}
+
+/**
+ * The bootstraps and linear operations a plan can do with only some parties' inputs, started
+ * ahead of the run (a session's bank and bureau inputs usually arrive long before the
+ * applicant's). {@link runCircuit} given it with the same inputs of those parties does only the
+ * rest. Its bootstraps run at `background` priority: a run's go first.
+ */
+export interface Precomputation {
+  readonly plan: CircuitPlan;
+  /** The parties whose inputs it used: a run must have the same inputs of these parties. */
+  readonly parties: ReadonlySet<Party>;
+  /** Bootstraps it performs (a run that adopts it performs that many fewer). */
+  readonly pbs: number;
+  /** Ciphertexts it holds once done: the values a run reads from it. */
+  readonly ciphertexts: number;
+  /** Resolves when every bootstrap has ended; rejects with the first failure. */
+  readonly done: Promise<void>;
+  /** Stops its queued bootstraps; `done` then rejects with CircuitError `aborted`. */
+  cancel(): void;
+  /** @internal op index → value, for the ops a run reads from it. */
+  readonly values: ReadonlyMap<number, Promise<Ciphertext>>;
+  /** @internal the ops it covers (their parties all within {@link parties}). */
+  readonly mask: number;
+  /** @internal a run now waits for it: its bootstraps, queued or still to come, go at run priority. */
+  adopt(): void;
+}
+
+export interface PrecomputeOptions {
+  plan: CircuitPlan;
+  serverKey: ServerKey;
+  /** Decoded digits of the parties present so far. */
+  inputs: CircuitInputs;
+  /** Which of those parties encrypted with the public key (as for {@link runCircuit}). */
+  publicKeyParties: ReadonlySet<Party>;
+  pool: PbsPool;
+}
+
+/**
+ * Starts the part of the plan that `options.inputs`' parties alone determine. Undefined when
+ * that part has no bootstrap (nothing worth doing ahead) or every party of the plan is present
+ * (that would be the run itself).
+ * @throws CircuitError `invalid_inputs` for inputs the run would refuse.
+ */
+export function precomputeCircuit(options: PrecomputeOptions): Precomputation | undefined {
+  const { plan, serverKey: key, pool } = options;
+  const present = new Set(Object.keys(options.inputs) as Party[]);
+  const { parties, masks } = dependencies(plan);
+  const mask = partyMask(plan, present);
+  if (parties.every((p) => present.has(p))) return undefined;
+  const covered = (i: number) => masks[i] !== 0 && (masks[i]! & ~mask) === 0;
+  const sanitizers = sanitizerTables(plan, key, options.publicKeyParties);
+  const clamps = plan.ops.some((op, i) => op.op === 'digit' && covered(i) && sanitizers.has(`${op.input}/${op.digit}`));
+  if (!clamps && !plan.ops.some((op, i) => op.op === 'pbs' && covered(i))) return undefined;
+
+  const digits = prepareInputs(plan, key, options.inputs, present);
+  const controller = new AbortController();
+  let priority: BootstrapPriority = 'background';
+  pool.acquireKey(key);
+  let scheduled: ReturnType<typeof scheduleOps>;
+  try {
+    scheduled = scheduleOps({
+      plan,
+      key,
+      digits,
+      sanitizers,
+      pool,
+      signal: controller.signal,
+      priority: () => priority,
+      // Trivial constants belong to no party: computed wherever they are read.
+      include: (i) => covered(i) || masks[i] === 0,
+      onBootstrap: () => {},
+    });
+  } catch (e) {
+    controller.abort();
+    pool.releaseKey(key);
+    throw e;
+  }
+  // A run reads only what ops outside the covered part (or the outputs) use.
+  const read = new Set<number>([plan.outputs.decision, ...plan.outputs.explanation]);
+  plan.ops.forEach((op, i) => {
+    if (covered(i)) return;
+    if ('a' in op) read.add(op.a);
+    if ('b' in op) read.add(op.b);
+  });
+  const values = new Map<number, Promise<Ciphertext>>();
+  for (const i of read) if (covered(i)) values.set(i, scheduled.values[i]!);
+  const all = scheduled.values.filter((v) => v !== undefined);
+  for (const v of all) v.catch(() => controller.abort());
+  // The key is held until every bootstrap has ended, as a run holds it.
+  const done = Promise.allSettled(all).then((results) => {
+    pool.releaseKey(key);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  done.catch(() => undefined); // observed by whoever adopts or drops it
+  return {
+    plan,
+    parties: present,
+    pbs: scheduled.bootstraps,
+    ciphertexts: values.size,
+    done,
+    cancel: () => controller.abort(),
+    values,
+    mask,
+    adopt: () => {
+      priority = 'run';
+      pool.promote(controller.signal);
+    },
+  };
+}
+
+interface Schedule {
+  plan: CircuitPlan;
+  key: ServerKey;
+  digits: Map<string, Ciphertext[]>;
+  sanitizers: Map<string, LookupTable>;
+  pool: PbsPool;
+  signal: AbortSignal;
+  /** Read when each bootstrap is queued. */
+  priority: () => BootstrapPriority;
+  /** Which ops to compute; the others are left undefined (or taken from `seed`). */
+  include: (i: number) => boolean;
+  /** Values computed elsewhere (a precomputation), by op index. */
+  seed?: ReadonlyMap<number, Promise<Ciphertext>>;
+  onBootstrap: () => void;
+}
+
+/**
+ * Schedules the included ops as a promise graph: linear ops run as soon as their operands exist,
+ * bootstraps go to the pool then. Returns the values (undefined where not included) and the
+ * number of bootstraps scheduled. A failure aborts `signal`'s controller through the caller.
+ */
+function scheduleOps(s: Schedule): { values: (Promise<Ciphertext> | undefined)[]; bootstraps: number } {
+  const { plan, key, pool, signal } = s;
+  const luts = lookupTables(plan, key);
+  const fresh = plan.limits.messageModulus - 1;
+  const sanitized = new Map<string, Promise<Ciphertext>>();
+  // Counted as scheduled (a bootstrap's call itself waits for its operand).
+  let bootstraps = 0;
+  const bootstrap = (ct: Ciphertext, lut: LookupTable) =>
+    pool.bootstrap(key, ct, lut, signal, s.priority()).then((out) => {
+      s.onBootstrap();
+      return out;
+    });
+  const checked = (i: number, ct: Ciphertext): Ciphertext => {
+    const m = plan.metadata[i]!;
+    if (ct.degree !== m.degree || ct.noiseLevel !== m.noise) {
+      throw new CircuitError(
+        'invalid_plan',
+        `op ${i} (${plan.ops[i]!.op}): engine gives degree/noise ${ct.degree}/${ct.noiseLevel}, plan expects ${m.degree}/${m.noise}`,
+      );
+    }
+    return ct;
+  };
+  const values: (Promise<Ciphertext> | undefined)[] = [];
+  const operand = (id: ValueId): Promise<Ciphertext> => {
+    const v = values[id];
+    if (v === undefined) throw new CircuitError('invalid_plan', `op reads value ${id}, which this run has not computed`);
+    return v;
+  };
+  plan.ops.forEach((op, i) => {
+    const seeded = s.seed?.get(i);
+    if (seeded !== undefined || !s.include(i)) {
+      values.push(seeded);
+      return;
+    }
+    let v: Promise<Ciphertext>;
+    switch (op.op) {
+      case 'digit': {
+        const ct = s.digits.get(op.input)![op.digit]!;
+        const id = `${op.input}/${op.digit}`;
+        const lut = s.sanitizers.get(id);
+        if (lut === undefined) {
+          v = Promise.resolve(ct);
+          break;
+        }
+        // One bootstrap per digit however often the plan reads it; the result keeps the plan's
+        // fresh-digit degree (an upper bound of the table's).
+        let once = sanitized.get(id);
+        if (once === undefined) {
+          bootstraps++;
+          once = bootstrap(ct, lut).then((out) => ({ ...out, degree: fresh }));
+          sanitized.set(id, once);
+        }
+        v = once;
+        break;
+      }
+      case 'trivial':
+        v = Promise.resolve(trivialEncrypt(key.params, op.value));
+        break;
+      case 'add':
+        v = Promise.all([operand(op.a), operand(op.b)]).then(([a, b]) => addCiphertexts(a, b));
+        break;
+      case 'sub':
+        v = Promise.all([operand(op.a), operand(op.b)]).then(([a, b]) => subCiphertexts(a, b));
+        break;
+      case 'scalarMul':
+        v = operand(op.a).then((a) => scalarMultiply(a, op.c));
+        break;
+      case 'scalarAdd':
+        v = operand(op.a).then((a) => scalarAdd(a, op.c));
+        break;
+      case 'pbs':
+        bootstraps++;
+        v = operand(op.a).then((a) => bootstrap(a, luts[op.lut]!));
+        break;
+    }
+    const value = v.then((ct) => checked(i, ct));
+    values.push(value);
+    // Failures surface through the outputs (or `done`); this only stops "unhandled rejection" noise.
+    value.catch(() => undefined);
+  });
+  return { values, bootstraps };
+}
+
+/** The sanitizing lookup tables of the digits the plan reads from the given public-key parties. */
+function sanitizerTables(plan: CircuitPlan, key: ServerKey, publicKeyParties: ReadonlySet<Party>): Map<string, LookupTable> {
+  if (!(publicKeyParties instanceof Set)) {
+    throw new CircuitError('invalid_inputs', 'publicKeyParties is required: the parties whose digits were encrypted with the public key');
+  }
+  return new Map([...sanitizedDigits(plan, publicKeyParties)].map(([id, t]) => [id, createLookupTable(key.params, t)]));
+}
+
 /**
  * Runs the circuit: one encrypted decision and one encrypted bit per explanation bin.
  * @throws CircuitError (`invalid_inputs`, `invalid_plan`, `aborted`, `worker_failed`),
@@ -168,96 +430,53 @@ export function runBootstrapCount(plan: CircuitPlan, publicKeyParties: ReadonlyS
  *   onProgress: (done, total) => report(done / total) });
  */
 export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuitResult> {
-  const { plan, serverKey: key, signal, onProgress } = options;
+  const { plan, serverKey: key, signal, onProgress, precomputed } = options;
   if (signal?.aborted) throw new CircuitError('aborted', 'the run was cancelled');
   const digits = prepareInputs(plan, key, options.inputs);
-  const luts = lookupTables(plan, key);
-  if (!(options.publicKeyParties instanceof Set)) {
-    throw new CircuitError('invalid_inputs', 'publicKeyParties is required: the parties whose digits were encrypted with the public key');
+  const sanitizers = sanitizerTables(plan, key, options.publicKeyParties);
+  if (precomputed !== undefined && precomputed.plan !== plan) {
+    throw new CircuitError('invalid_plan', 'the precomputation is of another plan');
   }
-  const sanitizers = new Map([...sanitizedDigits(plan, options.publicKeyParties)].map(([id, t]) => [id, createLookupTable(key.params, t)]));
   const pool = options.pool ?? createPbsPool({ size: 0 });
-  const total = plan.stats.pbs + sanitizers.size;
   let done = 0;
-  const fresh = plan.limits.messageModulus - 1;
-  const sanitized = new Map<string, Promise<Ciphertext>>();
+  let total = 0;
 
   // A failure anywhere cancels the bootstraps still queued for this run.
   const local = new AbortController();
   const onAbort = () => local.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
-  const checked = (i: number, ct: Ciphertext): Ciphertext => {
-    const m = plan.metadata[i]!;
-    if (ct.degree !== m.degree || ct.noiseLevel !== m.noise) {
-      throw new CircuitError(
-        'invalid_plan',
-        `op ${i} (${plan.ops[i]!.op}): engine gives degree/noise ${ct.degree}/${ct.noiseLevel}, plan expects ${m.degree}/${m.noise}`,
-      );
-    }
-    return ct;
-  };
-
   pool.acquireKey(key);
+  // What the precomputation still has to do, this run now waits for.
+  precomputed?.adopt();
   try {
-    const values: Promise<Ciphertext>[] = [];
-    plan.ops.forEach((op, i) => {
-      let v: Promise<Ciphertext>;
-      switch (op.op) {
-        case 'digit': {
-          const ct = digits.get(op.input)![op.digit]!;
-          const id = `${op.input}/${op.digit}`;
-          const lut = sanitizers.get(id);
-          if (lut === undefined) {
-            v = Promise.resolve(ct);
-            break;
-          }
-          // One bootstrap per digit however often the plan reads it; the result keeps the plan's
-          // fresh-digit degree (an upper bound of the table's).
-          let once = sanitized.get(id);
-          if (once === undefined) {
-            once = pool.bootstrap(key, ct, lut, local.signal).then((out) => {
-              done++;
-              onProgress?.(done, total);
-              return { ...out, degree: fresh };
-            });
-            sanitized.set(id, once);
-          }
-          v = once;
-          break;
-        }
-        case 'trivial':
-          v = Promise.resolve(trivialEncrypt(key.params, op.value));
-          break;
-        case 'add':
-          v = Promise.all([values[op.a]!, values[op.b]!]).then(([a, b]) => addCiphertexts(a, b));
-          break;
-        case 'sub':
-          v = Promise.all([values[op.a]!, values[op.b]!]).then(([a, b]) => subCiphertexts(a, b));
-          break;
-        case 'scalarMul':
-          v = values[op.a]!.then((a) => scalarMultiply(a, op.c));
-          break;
-        case 'scalarAdd':
-          v = values[op.a]!.then((a) => scalarAdd(a, op.c));
-          break;
-        case 'pbs':
-          v = values[op.a]!.then(async (a) => {
-            const out = await pool.bootstrap(key, a, luts[op.lut]!, local.signal);
-            done++;
-            onProgress?.(done, total);
-            return out;
-          });
-          break;
-      }
-      values.push(v.then((ct) => checked(i, ct)));
-      // Failures surface through the outputs below; this only stops "unhandled rejection" noise.
-      values[i]!.catch(() => local.abort());
+    const { masks } = dependencies(plan);
+    const mask = precomputed?.mask ?? 0;
+    const scheduled = scheduleOps({
+      plan,
+      key,
+      digits,
+      sanitizers,
+      pool,
+      signal: local.signal,
+      priority: () => 'run',
+      // Ops a precomputation covers are either read from it or read by nothing here.
+      include: (i) => mask === 0 || masks[i] === 0 || (masks[i]! & ~mask) !== 0,
+      ...(precomputed ? { seed: precomputed.values } : {}),
+      onBootstrap: () => {
+        done++;
+        onProgress?.(done, total);
+      },
     });
-    const [decision, ...explanation] = await Promise.all([
-      values[plan.outputs.decision]!,
-      ...plan.outputs.explanation.map((id) => values[id]!),
-    ]);
+    total = scheduled.bootstraps;
+    const values = scheduled.values.filter((v) => v !== undefined);
+    for (const v of values) v.catch(() => local.abort());
+    const output = (id: ValueId) => {
+      const v = scheduled.values[id];
+      if (v === undefined) throw new CircuitError('invalid_plan', `output ${id} was not computed`);
+      return v;
+    };
+    const [decision, ...explanation] = await Promise.all([output(plan.outputs.decision), ...plan.outputs.explanation.map(output)]);
     // Every value settles before returning, so no bootstrap of this run is left behind.
     await Promise.allSettled(values);
     if (signal?.aborted) throw new CircuitError('aborted', 'the run was cancelled');

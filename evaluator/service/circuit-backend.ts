@@ -13,12 +13,15 @@ import {
   compileCircuit,
   createPbsPool,
   decodePartyInputs,
+  precomputeCircuit,
   publicKeyParties,
   runBootstrapCount,
   runCircuit,
+  type Precomputation,
 } from '../circuit/index.ts';
 import { isEngineError, serializeCiphertext, type ServerKey } from '../../fhe/index.ts';
-import type { EvaluationBackend } from './backend.ts';
+import type { Party, PartyUpload } from '../../protocol/evaluator-api.ts';
+import type { EvaluationBackend, Precomputed } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { KeyExpander } from './keys/key-expander.ts';
 import type { Logger } from './log.ts';
@@ -41,6 +44,8 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
   const expander = new KeyExpander();
   const info = modelInfo(model.manifest);
   let closed = false;
+  // The circuit's side of each precomputation handed out (the service sees only `Precomputed`).
+  const precomputations = new WeakMap<Precomputed, Precomputation>();
   opts.log.info(
     { modelVersion: info.modelVersion, pbs: plan.stats.pbs, pbsDepth: plan.stats.pbsDepth, poolSize: pool.size },
     'circuit compiled',
@@ -61,13 +66,39 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
       };
       return { ...expanded, dispose };
     },
-    async run({ key, inputs, onProgress, signal }): Promise<EncryptedResult> {
+    precompute({ key, inputs }) {
+      try {
+        const payloads = [...inputs.values()];
+        const circuit = precomputeCircuit({
+          plan,
+          serverKey: key,
+          inputs: decodePartyInputs(payloads, key),
+          publicKeyParties: publicKeyParties(payloads),
+          pool,
+        });
+        if (circuit === undefined) return undefined;
+        const precomputed: Precomputed = {
+          inputs: new Map(inputs),
+          bootstraps: circuit.pbs,
+          bytes: circuit.ciphertexts * (key.params.glweDimension * key.params.polynomialSize + 1) * 8,
+          done: circuit.done,
+          cancel: () => circuit.cancel(),
+        };
+        precomputations.set(precomputed, circuit);
+        return precomputed;
+      } catch (e) {
+        throw refusal(e);
+      }
+    },
+    async run({ key, inputs, onProgress, signal, precomputed }): Promise<EncryptedResult> {
       try {
         const payloads = Object.values(inputs);
         const decoded = decodePartyInputs(payloads, key);
         // Digits encrypted with the public key are bootstrapped into their inputs' ranges first.
         const publicKey = publicKeyParties(payloads);
-        onProgress({ stage: 'bootstraps', completed: 0, total: runBootstrapCount(plan, publicKey) });
+        const adopted = precomputed && sameUploads(precomputed.inputs, inputs) ? precomputations.get(precomputed) : undefined;
+        const total = runBootstrapCount(plan, publicKey) - (adopted?.pbs ?? 0);
+        onProgress({ stage: 'bootstraps', completed: 0, total });
         const out = await runCircuit({
           plan,
           serverKey: key,
@@ -76,6 +107,7 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
           pool,
           signal,
           onProgress: (done, total) => onProgress({ stage: 'bootstraps', completed: done, total }),
+          ...(adopted ? { precomputed: adopted } : {}),
         });
         return {
           modelVersion: info.modelVersion,
@@ -86,11 +118,7 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
           },
         };
       } catch (e) {
-        // Inputs were checked on upload; what the engine or plan still refuses is the caller's.
-        if (isEngineError(e))
-          throw new ApiError(422, 'invalid_ciphertext', `the engine refused the inputs: ${e.message}`, { details: { engineCode: e.code } });
-        if (e instanceof CircuitError && e.code === 'invalid_inputs') throw new ApiError(422, 'invalid_inputs', e.message);
-        throw e;
+        throw refusal(e);
       }
     },
     ready: () => !closed,
@@ -99,4 +127,18 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
       await Promise.all([pool.close(), expander.close()]);
     },
   };
+}
+
+/** Inputs were checked on upload; what the engine or plan still refuses is the caller's (a 422). */
+function refusal(e: unknown): unknown {
+  if (isEngineError(e))
+    return new ApiError(422, 'invalid_ciphertext', `the engine refused the inputs: ${e.message}`, { details: { engineCode: e.code } });
+  if (e instanceof CircuitError && e.code === 'invalid_inputs') return new ApiError(422, 'invalid_inputs', e.message);
+  return e;
+}
+
+/** Whether a run's inputs hold the very uploads a precomputation used. */
+function sameUploads(used: ReadonlyMap<Party, PartyUpload>, inputs: Readonly<Record<Party, PartyUpload>>): boolean {
+  for (const [party, upload] of used) if (inputs[party] !== upload) return false;
+  return true;
 }

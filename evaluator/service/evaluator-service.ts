@@ -17,7 +17,7 @@ import {
   EvaluatorApiError,
 } from '../../protocol/evaluator-api.ts';
 import { deferredCollector } from '../circuit/reclaim-memory.ts';
-import type { BackendProgress, EvaluationBackend } from './backend.ts';
+import type { BackendProgress, EvaluationBackend, Precomputed } from './backend.ts';
 import type { EvaluatorConfig } from './config.ts';
 import { ExpandedKeyCache } from './keys/expanded-key-cache.ts';
 import { MemoryBudget, type StoredReservation } from './keys/memory-budget.ts';
@@ -29,6 +29,11 @@ import { SessionStore, type EndReason } from './sessions/store.ts';
 
 /** Expected resident size of one expanded key until one is measured (spec: ~120–130 MB). */
 const INITIAL_EXPANDED_KEY_ESTIMATE = 160 * 1024 * 1024;
+/**
+ * Most precomputations one session may start (each new set of early inputs starts one): bounds
+ * the work a party can cause by re-uploading without ever asking for a run.
+ */
+const MAX_PRECOMPUTATIONS_PER_SESSION = 8;
 /** How long a request to reclaim freed memory waits, so a run's end and its session's deletion share one collection. */
 const RECLAIM_DELAY_MS = 100;
 
@@ -158,6 +163,7 @@ export class EvaluatorService<K = unknown> {
     session.serverKey = { bytes, paramSet: frame.paramSet };
     session.keyRefusal = undefined;
     if (this.config.preexpandKeys) this.keys.prefetch(id, bytes);
+    this.precompute(session);
     return { bytes: bytes.length, paramSet: frame.paramSet };
   }
 
@@ -182,6 +188,9 @@ export class EvaluatorService<K = unknown> {
     }
     this.store.account(session, bodyBytes - (session.inputs.get(party)?.bytes ?? 0));
     session.inputs.set(party, { value: inputs, bytes: bodyBytes });
+    // Work done ahead with this party's earlier inputs is of no use any more.
+    if (session.precomputed?.value.inputs.has(party)) this.dropPrecomputed(session);
+    this.precompute(session);
     const required = this.model.parties;
     return { party, received: required.filter((p) => session.inputs.has(p)), missing: session.missingParties(required) };
   }
@@ -253,6 +262,7 @@ export class EvaluatorService<K = unknown> {
 
   private async execute(session: Session, signal: AbortSignal): Promise<void> {
     const started = performance.now();
+    session.precomputeEpoch++; // a precomputation still being set up would race the run: it stands down
     const key = session.serverKey;
     const compressed = key?.bytes;
     if (!key || !compressed) throw new EvaluatorApiError(409, 'missing_server_key', 'the server key has not been uploaded');
@@ -263,7 +273,13 @@ export class EvaluatorService<K = unknown> {
       signal.throwIfAborted();
       const inputs = Object.fromEntries([...session.inputs].map(([p, v]) => [p, v.value])) as Record<Party, PartyUpload>;
       const value = await this.backend
-        .run({ key: lease.key, inputs, signal, onProgress: this.progressReporter(session) })
+        .run({
+          key: lease.key,
+          inputs,
+          signal,
+          onProgress: this.progressReporter(session),
+          ...(session.precomputed ? { precomputed: session.precomputed.value } : {}),
+        })
         .catch((e: unknown) => {
           // A cancelled run fails with the reason it was cancelled for (expired, deleted, shutdown).
           signal.throwIfAborted();
@@ -299,6 +315,84 @@ export class EvaluatorService<K = unknown> {
       last = { state: 'running', stage, completed, total, fraction };
       session.setProgress(last);
     };
+  }
+
+  /**
+   * Starts, best effort, the part of the next run that the inputs present so far determine
+   * (`EvaluationBackend.precompute`), while some party's inputs are still missing: never a whole
+   * run before it is asked for. Replaces a precomputation over fewer uploads; at most
+   * {@link MAX_PRECOMPUTATIONS_PER_SESSION} per session. Failures only mean the run does it all.
+   */
+  private precompute(session: Session): void {
+    const epoch = ++session.precomputeEpoch;
+    const present = new Map([...session.inputs].map(([party, v]) => [party, v.value]));
+    const current = session.precomputed?.value;
+    const state = session.progress.state;
+    if (
+      this.shuttingDown ||
+      !session.serverKey ||
+      present.size === 0 ||
+      session.missingParties(this.model.parties).length === 0 ||
+      state === 'queued' ||
+      state === 'running' ||
+      (current !== undefined && current.inputs.size === present.size) ||
+      session.precomputations >= MAX_PRECOMPUTATIONS_PER_SESSION
+    ) {
+      return;
+    }
+    session.precomputations++;
+    const compressed = session.serverKey.bytes;
+    const t0 = performance.now();
+    this.keys.acquire(session.id, compressed).then(
+      (lease) => {
+        let value: Precomputed | undefined;
+        try {
+          // The inputs or the session changed while the key was being made ready.
+          if (epoch !== session.precomputeEpoch || !session.serverKey) return;
+          value = this.backend.precompute({ key: lease.key, inputs: present });
+          if (value === undefined) return;
+          this.store.account(session, value.bytes);
+        } catch (err) {
+          value?.cancel();
+          value = undefined;
+          this.log.warn({ sessionId: session.id, err: errorName(err) }, 'precomputation not started');
+          return;
+        } finally {
+          if (value === undefined) lease.release();
+        }
+        this.dropPrecomputed(session); // over fewer parties' inputs
+        const started = value;
+        session.precomputed = { value: started, bytes: started.bytes };
+        started.done
+          .then(
+            () =>
+              this.log.info(
+                {
+                  sessionId: session.id,
+                  parties: [...started.inputs.keys()],
+                  bootstraps: started.bootstraps,
+                  ms: Math.round(performance.now() - t0),
+                },
+                'precomputed',
+              ),
+            (err: unknown) => {
+              if (session.precomputed?.value === started) this.dropPrecomputed(session);
+              this.log.debug({ sessionId: session.id, err: errorName(err) }, 'precomputation stopped');
+            },
+          )
+          .finally(() => lease.release());
+      },
+      () => undefined, // the key cannot be expanded: the run reports why
+    );
+  }
+
+  /** Cancels and forgets the session's precomputation, giving its memory back. */
+  private dropPrecomputed(session: Session): void {
+    const p = session.precomputed;
+    if (!p) return;
+    session.precomputed = undefined;
+    p.value.cancel();
+    this.store.account(session, -p.bytes);
   }
 
   private fail(session: Session, err: unknown): void {

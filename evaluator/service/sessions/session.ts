@@ -12,6 +12,7 @@ import type {
   RunProgress,
   SessionStatus,
 } from '../../../protocol/evaluator-api.ts';
+import type { Precomputed } from '../backend.ts';
 
 export const IDLE: RunProgress = { state: 'idle', stage: 'idle', completed: 0, total: 0, fraction: 0 };
 
@@ -25,6 +26,12 @@ export class Session {
   keyRefusal: ErrorBody | undefined;
   readonly inputs = new Map<Party, { value: PartyUpload; bytes: number }>();
   result: { value: EncryptedResult; bytes: number } | undefined;
+  /** Work done ahead with the inputs present before the last party's arrived (charged to the session). */
+  precomputed: { value: Precomputed; bytes: number } | undefined;
+  /** Precomputations started so far (the service caps them per session). */
+  precomputations = 0;
+  /** Bumped when what a precomputation would use changes: one still being set up then stands down. */
+  precomputeEpoch = 0;
   /** Bytes of this session admitted to the memory budget. */
   storedBytes = 0;
   private current: RunProgress = IDLE;

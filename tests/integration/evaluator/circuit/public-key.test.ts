@@ -12,6 +12,7 @@ import {
   compileCircuit,
   createPbsPool,
   decodePartyInputs,
+  precomputeCircuit,
   publicKeyParties,
   runBootstrapCount,
   runCircuit,
@@ -136,4 +137,84 @@ describe('circuit with public-key party inputs', () => {
     const sim = simulateCircuit(plan, codes);
     expect(await run([applicant, bank, forged])).toEqual({ decision: sim.decision, bits: sim.explanation });
   });
+
+  it(
+    'precomputes the bank\u2019s and bureau\u2019s part ahead: runs that adopt it do only the rest, with the same answers',
+    SLOW,
+    async () => {
+      const applications = generateApplications(2, 9_191).map((a) => a.features);
+      const [first, second] = applications.map(uploads) as [PartyUpload[], PartyUpload[]];
+      const early = first.filter((p) => p.party !== 'applicant');
+      // Every party present: that would be the run itself, not work ahead of it.
+      expect(
+        precomputeCircuit({
+          plan,
+          serverKey,
+          inputs: decodePartyInputs(first, serverKey),
+          publicKeyParties: publicKeyParties(first),
+          pool,
+        }),
+      ).toBeUndefined();
+      const pre = precomputeCircuit({
+        plan,
+        serverKey,
+        inputs: decodePartyInputs(early, serverKey),
+        publicKeyParties: publicKeyParties(early),
+        pool,
+      })!;
+      expect([...pre.parties].sort()).toEqual(['bank', 'bureau']);
+      // The 4 sanitizing bootstraps of the public-key digits and the plan's comparisons on them.
+      expect(pre.pbs).toBeGreaterThan(4);
+      await pre.done;
+
+      // Two checks with the same bank and bureau uploads and different applicants: both adopt it.
+      for (const [i, payloads] of [first, [second[0]!, ...early]].entries()) {
+        const codes = quantizeParsed(model.manifest.inputs, {
+          ...applications[i]!,
+          ...pick(applications[0]!, ['account_age', 'years_employed', 'employed']),
+        });
+        const publicKey = publicKeyParties(payloads);
+        const progress: number[] = [];
+        const r = await runCircuit({
+          plan,
+          serverKey,
+          inputs: decodePartyInputs(payloads, serverKey),
+          publicKeyParties: publicKey,
+          pool,
+          precomputed: pre,
+          onProgress: (_done, total) => progress.push(total),
+        });
+        expect(r.pbs).toBe(runBootstrapCount(plan, publicKey) - pre.pbs);
+        expect(new Set(progress)).toEqual(new Set([r.pbs]));
+        expect({ decision: decrypt(r.decision), bits: r.explanation.map(decrypt) }).toEqual(
+          explainCodes(model.tree, codes, model.manifest.explanation),
+        );
+      }
+    },
+  );
+
+  it('runs with a precomputation still in flight, and a cancelled one fails whoever waits for it', SLOW, async () => {
+    const features = generateApplications(1, 5_353)[0]!.features;
+    const payloads = uploads(features);
+    const early = payloads.filter((p) => p.party !== 'applicant');
+    const start = () =>
+      precomputeCircuit({ plan, serverKey, inputs: decodePartyInputs(early, serverKey), publicKeyParties: publicKeyParties(early), pool })!;
+    const inputs = decodePartyInputs(payloads, serverKey);
+    const publicKey = publicKeyParties(payloads);
+    // Adopted at once: the run waits for its bootstraps (now at run priority) and is right.
+    const r = await runCircuit({ plan, serverKey, inputs, publicKeyParties: publicKey, pool, precomputed: start() });
+    expect({ decision: decrypt(r.decision), bits: r.explanation.map(decrypt) }).toEqual(
+      explainCodes(model.tree, quantizeParsed(model.manifest.inputs, features), model.manifest.explanation),
+    );
+    const cancelled = start();
+    cancelled.cancel();
+    await expect(cancelled.done).rejects.toMatchObject({ code: 'aborted' });
+    await expect(runCircuit({ plan, serverKey, inputs, publicKeyParties: publicKey, pool, precomputed: cancelled })).rejects.toMatchObject({
+      code: 'aborted',
+    });
+  });
 });
+
+function pick<T extends object>(o: T, keys: string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k))) as Partial<T>;
+}

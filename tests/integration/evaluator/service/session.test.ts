@@ -183,6 +183,89 @@ describe('full sessions', () => {
     });
   });
 
+  it('precomputes the bank\u2019s and bureau\u2019s part before the applicant\u2019s inputs arrive; runs reuse it until those inputs change', async () => {
+    const id = await newSession();
+    const plan = compileCircuit(model);
+    await putKey(id);
+    const codes = codesFor(2024);
+    for (const party of ['bank', 'bureau'] as const) expect((await putParty(id, party, codes)).status).toBe(201);
+    const done = await vi.waitFor(
+      () => {
+        const log = ev.logs.records.find(
+          (r) => r.msg === 'precomputed' && r.sessionId === id && JSON.stringify(r.parties) === '["bank","bureau"]',
+        );
+        if (!log) throw new Error('not precomputed yet');
+        return log as { bootstraps: number };
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    expect(done.bootstraps).toBeGreaterThan(0);
+    expect(done.bootstraps).toBeLessThan(plan.stats.pbs);
+
+    /** Uploads the applicant's answers, runs, and checks the result and the bootstraps the run did. */
+    const check = async (applicantCodes: Record<string, number>, bootstraps: number) => {
+      expect((await putParty(id, 'applicant', applicantCodes)).status).toBe(201);
+      const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
+      expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
+      const events = await progress;
+      expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
+      expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(bootstraps);
+    };
+    const expectModel = async (all: Record<string, number>) => {
+      const expected = explainCodes(model.tree, all, model.manifest.explanation);
+      expect(decrypt(await fetchResult(id))).toEqual({ decision: expected.decision, bits: expected.bits });
+    };
+    const applicantOnly = (seed: number) =>
+      Object.fromEntries(
+        Object.entries(codesFor(seed)).filter(([name]) => model.manifest.inputs.find((i) => i.name === name)?.party === 'applicant'),
+      );
+
+    await check(codes, plan.stats.pbs - done.bootstraps);
+    await expectModel(codes);
+    // A re-check with other answers: the bank's and bureau's part is not done again.
+    const second = applicantOnly(31337);
+    await check({ ...codes, ...second }, plan.stats.pbs - done.bootstraps);
+    await expectModel({ ...codes, ...second });
+    // New bureau inputs: the precomputation over the old ones is dropped; this run does everything.
+    const third = codesFor(99);
+    expect((await putParty(id, 'bureau', third)).status).toBe(201);
+    const bureau = Object.fromEntries(
+      Object.entries(third).filter(([name]) => model.manifest.inputs.find((i) => i.name === name)?.party === 'bureau'),
+    );
+    await check({ ...codes, ...second }, plan.stats.pbs);
+    await expectModel({ ...codes, ...second, ...bureau });
+    expect((await ev.request('DELETE', evaluatorPath.session(id))).status).toBe(204);
+  });
+
+  it('precomputes the applicant\u2019s part when the bank and the bureau are late', async () => {
+    const id = await newSession();
+    await putKey(id);
+    const codes = codesFor(5150);
+    expect((await putParty(id, 'applicant', codes)).status).toBe(201);
+    const done = await vi.waitFor(
+      () => {
+        const log = ev.logs.records.find((r) => r.msg === 'precomputed' && r.sessionId === id);
+        if (!log) throw new Error('not precomputed yet');
+        return log as { bootstraps: number };
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    for (const party of ['bank', 'bureau'] as const) expect((await putParty(id, party, codes)).status).toBe(201);
+    const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
+    expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
+    const events = await progress;
+    // At least the applicant's part is not done again (the bank's upload may have started a
+    // larger precomputation over both, which the run then adopted instead).
+    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBeLessThanOrEqual(
+      compileCircuit(model).stats.pbs - done.bootstraps,
+    );
+    const expected = explainCodes(model.tree, codes, model.manifest.explanation);
+    expect(decrypt(await fetchResult(id))).toEqual({ decision: expected.decision, bits: expected.bits });
+    expect((await ev.request('DELETE', evaluatorPath.session(id))).status).toBe(204);
+    // Every precomputation of this file's sessions so far started cleanly.
+    expect(ev.logs.records.filter((r) => r.msg === 'precomputation not started')).toEqual([]);
+  });
+
   it('names the missing party, freezes inputs once running, and forgets a session deleted mid-run', async () => {
     const id = await newSession();
     await putKey(id);

@@ -88,6 +88,39 @@ describe('bootstrap pool', () => {
     }
   });
 
+  it('runs background bootstraps only when no run bootstrap waits; promote lifts them', { timeout: 120_000 }, async () => {
+    const keys = loadTestKeys('tuniform');
+    const serverKey = loadServerKey(keys.compressedServerKeyBytes);
+    const realLut = createLookupTable(serverKey.params, (v) => (v + 1) % 4);
+    const pool = createPbsPool({ size: 1 });
+    pool.acquireKey(serverKey);
+    const order: string[] = [];
+    const submit = (name: string, priority: 'run' | 'background', signal?: AbortSignal) =>
+      pool.bootstrap(serverKey, encrypt(keys, 1), realLut, signal, priority).then((out) => {
+        order.push(name);
+        expect(decryptFull(keys, out)).toBe(2);
+      });
+    try {
+      // Requested together, background first: the run's go first, then background in batches of 2.
+      const background = new AbortController();
+      const jobs = [
+        ...['b1', 'b2', 'b3', 'b4', 'b5'].map((n) => submit(n, 'background', background.signal)),
+        submit('r1', 'run'),
+        submit('r2', 'run'),
+      ];
+      // Promoted before the pump: p1 goes with the run's bootstraps, ahead of the background ones.
+      const promoted = new AbortController();
+      jobs.push(submit('p1', 'background', promoted.signal));
+      pool.promote(promoted.signal);
+      await Promise.all(jobs);
+      expect(order.slice(0, 3).sort()).toEqual(['p1', 'r1', 'r2']);
+      expect(order.slice(3)).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
+    } finally {
+      pool.releaseKey(serverKey);
+      await pool.close();
+    }
+  });
+
   it('rejects with worker_failed when a worker dies, and pool_closed after close', async () => {
     const pool = createPbsPool({ size: 1, workerUrl: crashingWorker });
     await expect(pool.bootstrap(key, ct, lut)).rejects.toMatchObject({ code: 'worker_failed' });

@@ -33,6 +33,8 @@ export function manifestOnlyBackend(manifest: ServedManifest = TEST_MANIFEST): E
     model: modelInfo(manifest),
     checkInputs: (inputs) => checkPartyInputs(manifest, inputs),
     expandServerKey: unavailable,
+    // Nothing to do ahead without keys: a session's inputs wait for the run, as without precomputation.
+    precompute: () => undefined,
     run: unavailable,
     ready: () => true,
     close: async () => {},
