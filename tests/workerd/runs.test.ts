@@ -15,7 +15,7 @@ import { bearer, createSession, expectError, getManifest, putJson, putOctets, ty
 import { freePort, startEvaluatorProcess, type EvaluatorProcess } from './support/evaluator.ts';
 import { startGateway, type TestGateway } from './support/gateway.ts';
 import { encryptPartyInputs, sampleApplication } from './support/inputs.ts';
-import { expectResultMatchesModel, readProgress, uploadSession } from './support/sessions.ts';
+import { expectResultMatchesModel, readProgress, runAndFollow, uploadSession } from './support/sessions.ts';
 import { testTenants } from './support/tenants.ts';
 
 const keys = loadPublicKeyTestKeys('tuniform');
@@ -71,14 +71,15 @@ describe('one session, several checks', () => {
       encryptPartyInputs(manifest, 'applicant', keys.clientKey, second),
     );
     expect(upload.status).toBe(201);
-    const again = await run(s);
-    expect(again.status).toBe(202);
-    const run2 = RunResponse.parse(await again.json());
-    expect(run2).toMatchObject({ runNumber: 2, attempts: 1 });
+    // This time as the widget does it: the run request answers with the run's progress stream.
+    const events = await runAndFollow(gw, s);
+    const run2 = { runId: events[0]!.runId!, runNumber: events[0]!.runNumber };
+    expect(events[0]).toMatchObject({ state: 'running', runNumber: 2 });
     expect(run2.runId).not.toBe(run1.runId);
-    const events = await readProgress(gw, s);
     expect(events.every((e) => e.runId === run2.runId)).toBe(true);
     expect(events.at(-1)).toMatchObject({ state: 'done', runNumber: 2, serverKey: 'ready' });
+    expect(events.results.at(-1)?.runId).toBe(run2.runId);
+    expect(await status(s)).toMatchObject({ runs: { runId: run2.runId, runNumber: 2 } });
     await expectResultMatchesModel(gw, manifest, keys, s, second, run2.runId);
     // Run 1's result is never served for run 2.
     const stale = await expectError(
@@ -107,6 +108,13 @@ describe('one session, several checks', () => {
     ).toBe(201);
     const capped = await expectError(await run(s), 429, 'run_limit_reached');
     expect(capped).toMatchObject({ retriable: false, details: { maxRuns: MAX_RUNS } });
+    // Asked for the stream, a refusal is still a JSON error.
+    const streamed = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, {
+      method: 'POST',
+      headers: { ...bearer(s.token), accept: 'text/event-stream' },
+    });
+    expect(streamed.headers.get('content-type')).toContain('application/json');
+    await expectError(streamed, 429, 'run_limit_reached');
     // The last result is still the last run's.
     await expectResultMatchesModel(gw, manifest, keys, s, second, run2.runId);
   }, 600_000);

@@ -32,13 +32,19 @@ const run = createRoute({
     'After a retriable failure, call again: the same run is retried, nothing needs uploading twice. After a run ended, new inputs ' +
     'and this call start the next run (a new `runId`); with the same key and inputs as the latest run, that run is answered instead. ' +
     '202 when a run was handed over, 200 when it already was (or is done). At most the tenant\u2019s `maxRunsPerSession` runs ' +
-    '(429 `run_limit_reached`).',
+    '(429 `run_limit_reached`). ' +
+    `With \`accept: text/event-stream\`, a run that could be handed over is answered (200) with its progress stream, exactly as ` +
+    '`GET …/progress` streams it (the first event carries the `runId`; the result comes just before `done`): the run and its ' +
+    'progress in one round trip. Refusals are JSON errors either way.',
   security: security.token,
   middleware: [sessionAccess(), limitBody(PublicBodyLimits.run)],
   request: { params: SessionPath, body: { required: false, content: { 'application/json': { schema: RunRequest } } } },
   responses: {
     202: json(RunResponse, 'Run started'),
-    200: json(RunResponse, 'Already running or done'),
+    200: {
+      description: 'Already running or done (JSON); or, asked for `text/event-stream`, the run\u2019s progress stream',
+      content: { 'application/json': { schema: RunResponse }, 'text/event-stream': { schema: SessionProgress } },
+    },
     ...errorResponses(401, 403, 404, 409, 410, 413, 415, 422, 502, 503),
   },
 });
@@ -48,6 +54,8 @@ runs.openapi(run, async (c) => {
   const { status, started } = unwrap(await sessionStub(c.env, sessionId).run(credential));
   const runs = status.runs;
   if (!runs?.runId || runs.runNumber < 1) throw new PublicApiError(500, 'internal', 'The run has no id.');
+  // The widget's path: no second request (and round trip) to follow the run it just started.
+  if (c.req.header('accept')?.includes('text/event-stream')) return progressStream(c);
   return c.json(RunResponse.parse({ ...status, runId: runs.runId, runNumber: runs.runNumber }), started ? 202 : 200);
 });
 

@@ -61,28 +61,53 @@ export async function readProgress(gw: TestGateway, s: Session): Promise<Session
   const events: SessionProgress[] = [];
   const results: ResultResponse[] = [];
   for (let attempt = 0; attempt < 4; attempt++) {
-    const res = await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
-    const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      if (value.event === PROGRESS_RESULT_EVENT) {
-        results.push(ResultResponse.parse(JSON.parse(value.data)));
-        continue;
-      }
-      expect(value.event).toBe(PROGRESS_EVENT);
-      const progress = SessionProgress.parse(JSON.parse(value.data));
-      // A run's end comes with its result: the stream's last result is that run's.
-      if (progress.state === 'done') expect(results.at(-1)?.runId).toBe(progress.runId);
-      events.push(progress);
-    }
+    await readStream(await gw.fetch(`/v1/sessions/${s.sessionId}/progress`, { headers: bearer(s.token) }), events, results);
     const last = events.at(-1)?.state;
     if (last === 'done' || last === 'failed') break;
   }
   return Object.assign(events, { results });
+}
+
+/**
+ * `POST …/run` asking for the event stream: the run and its progress in one request. Reads it
+ * to its end (following with {@link readProgress} only if it dropped before a final state).
+ */
+export async function runAndFollow(gw: TestGateway, s: Session): Promise<SessionProgress[] & { results: ResultResponse[] }> {
+  const events: SessionProgress[] = [];
+  const results: ResultResponse[] = [];
+  const res = await gw.fetch(`/v1/sessions/${s.sessionId}/run`, {
+    method: 'POST',
+    headers: { ...bearer(s.token), accept: 'text/event-stream' },
+  });
+  await readStream(res, events, results);
+  const last = events.at(-1)?.state;
+  if (last !== 'done' && last !== 'failed') {
+    const more = await readProgress(gw, s);
+    events.push(...more);
+    results.push(...more.results);
+  }
+  return Object.assign(events, { results });
+}
+
+/** Reads one progress event stream into `events` and `results`, checking each event. */
+async function readStream(res: Response, events: SessionProgress[], results: ResultResponse[]): Promise<void> {
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const reader = res.body!.pipeThrough(decoder).pipeThrough(new EventSourceParserStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (value.event === PROGRESS_RESULT_EVENT) {
+      results.push(ResultResponse.parse(JSON.parse(value.data)));
+      continue;
+    }
+    expect(value.event).toBe(PROGRESS_EVENT);
+    const progress = SessionProgress.parse(JSON.parse(value.data));
+    // A run's end comes with its result: the stream's last result is that run's.
+    if (progress.state === 'done') expect(results.at(-1)?.runId).toBe(progress.runId);
+    events.push(progress);
+  }
 }
 
 const tree = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'model', 'artifacts', 'tree.json'), 'utf8')) as TreeFile;
