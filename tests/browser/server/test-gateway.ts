@@ -559,6 +559,8 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       change(s, { state: 'running', run: { state: 'queued', stage: 'queued', completed: 0, total: 4, fraction: 0, queuePosition: 1 } });
       void evaluate(s);
     }
+    // As the real gateway: asked for the event stream, the run's progress stream is the answer.
+    if (c.req.header('accept')?.includes('text/event-stream')) return progressResponse(c, s);
     const body: RunResponse = { ...status(s), runId: s.runId!, runNumber: s.runNumber };
     return c.json(body, fresh || retry ? 202 : 200);
   });
@@ -585,8 +587,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     change(s, { state: 'done', run: { state: 'succeeded', stage: 'done', completed: 4, total: 4, fraction: 1 } });
   }
 
-  app.get(PublicRoutes.progress, (c) => {
-    const s = sessionOf(c);
+  app.get(PublicRoutes.progress, (c) => progressResponse(c, sessionOf(c)));
+
+  function progressResponse(c: Context, s: Session): Response | Promise<Response> {
     s.streams++;
     if (s.scenario.dropFirstStream && s.streams === 1) {
       return new Response('', { headers: { 'content-type': 'text/event-stream' } });
@@ -622,7 +625,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
         s.listeners.delete(notify);
       }
     });
-  });
+  }
 
   app.get(PublicRoutes.result, (c) => {
     const s = sessionOf(c);

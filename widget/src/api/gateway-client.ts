@@ -213,9 +213,54 @@ export class GatewayClient {
   }
 
   /**
+   * Starts (or retries) the run and follows its progress in one request (`POST …/run` asking
+   * for `text/event-stream`): the stream's first event is the run's state, with its `runId`.
+   * Resolves with the run's id and the update `until` accepted, or `found: null` when the stream
+   * closed before (follow it with {@link followProgress}). A gateway that answers the run with
+   * JSON instead (no stream), or a stream cut before its first event (the id then comes from
+   * asking again, which answers the same run), gives the id and `found: null` too.
+   */
+  async runAndFollow(
+    session: SessionHandle,
+    onUpdate: (update: SessionProgress) => void,
+    until: (update: SessionProgress, runId: string) => boolean,
+    signal?: AbortSignal,
+    onResult?: (result: ResultResponse) => void,
+  ): Promise<{ runId: string; found: SessionProgress | null }> {
+    const response = await this.send(
+      publicPath.run(session.sessionId),
+      {
+        method: 'POST',
+        headers: { ...this.tokenHeaders(session), 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: '{}',
+        signal,
+      },
+      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
+      true,
+    );
+    if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+      const { runId } = parseBody(await response.text(), RunResponse);
+      return { runId, found: null };
+    }
+    let runId: string | undefined;
+    const found = await this.readProgress(
+      response,
+      (update) => {
+        runId ??= update.runId;
+        onUpdate(update);
+      },
+      (update) => runId !== undefined && until(update, runId),
+      onResult,
+    );
+    // Cut before its first event: asking again answers the run just started (same inputs).
+    if (runId === undefined) return { runId: (await this.run(session, signal)).runId, found: null };
+    return { runId, found };
+  }
+
+  /**
    * Follows `GET …/progress` until `until` accepts an update; resolves with that update.
    * Resolves `null` if the server closed the stream before. `onResult` receives the encrypted
-   * result the stream sends just before a run's `done` (checked like `GET …/result`'s).
+   * result when the stream carries it (just before `done`).
    */
   async followProgress(
     session: SessionHandle,
@@ -232,6 +277,16 @@ export class GatewayClient {
       },
       true,
     );
+    return this.readProgress(response, onUpdate, until, onResult);
+  }
+
+  /** Reads a progress event stream until `until` accepts an update (that update) or it ends (null). */
+  private async readProgress(
+    response: Response,
+    onUpdate: (update: SessionProgress) => void,
+    until: (update: SessionProgress) => boolean,
+    onResult?: (result: ResultResponse) => void,
+  ): Promise<SessionProgress | null> {
     if (!response.body) throw new BlindScoreError(ClientErrorCode.BadResponse, 'progress response has no body');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let found: SessionProgress | null = null;

@@ -118,33 +118,45 @@ async function waitForParties(o: CheckOptions, session: SessionHandle): Promise<
   }
 }
 
-/** Starts (or, after a retriable failure, restarts) the run, follows it and decrypts the result. */
+/**
+ * Starts (or, after a retriable failure, restarts) the run and follows it in one request (the
+ * run's answer is its progress stream), then decrypts the result the stream carries.
+ */
 async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<BlindScoreDecisionDetail> {
   const { client, crypto, manifest, signal } = o;
   o.onProgress({ stage: SessionStage.Running, fraction: 0 });
-  const { runId } = await client.run(session, signal);
   // The stream sends the run's result before its `done`: no request after the run ends, and the
   // worker decrypts it while the gateway finishes storing it.
   let streamed: { result: ResultResponse; decrypted: Promise<DecryptResult> } | undefined;
-  // Events of an earlier run (the stream opens with the current state) are not this run's end.
-  const final = await follow(
-    o,
+  let runId: string | undefined;
+  // Events of an earlier run (a reconnected stream opens with the current state) are not this run's end.
+  const ended = (u: SessionProgress) => u.runId === runId && (u.state === 'done' || u.state === 'failed');
+  const onUpdate = (u: SessionProgress) =>
+    o.onProgress({
+      stage: SessionStage.Running,
+      fraction: u.run.fraction,
+      ...(u.run.queuePosition === undefined ? {} : { queuePosition: u.run.queuePosition }),
+    });
+  const onResult = (r: ResultResponse) => {
+    if (r.runId !== runId || streamed) return;
+    const { runId: _, ...encrypted } = r;
+    const decrypted = crypto.request({ type: 'decrypt', result: encrypted });
+    decrypted.catch(() => undefined); // awaited once the run is known done; unused if it failed
+    streamed = { result: r, decrypted };
+  };
+  const started = await client.runAndFollow(
     session,
-    (u) => u.runId === runId && (u.state === 'done' || u.state === 'failed'),
-    (u) =>
-      o.onProgress({
-        stage: SessionStage.Running,
-        fraction: u.run.fraction,
-        ...(u.run.queuePosition === undefined ? {} : { queuePosition: u.run.queuePosition }),
-      }),
-    (r) => {
-      if (r.runId !== runId || streamed) return;
-      const { runId: _, ...encrypted } = r;
-      const decrypted = crypto.request({ type: 'decrypt', result: encrypted });
-      decrypted.catch(() => undefined); // awaited once the run is known done; unused if it failed
-      streamed = { result: r, decrypted };
+    onUpdate,
+    (u, id) => {
+      runId = id;
+      return ended(u);
     },
+    signal,
+    onResult,
   );
+  runId = started.runId;
+  // The stream may drop before the end (or the gateway answered without one): follow the run.
+  const final = started.found ?? (await follow(o, session, ended, onUpdate, onResult));
   if (final.state === 'failed') throw runFailure(final);
   o.onProgress({ stage: SessionStage.Running, fraction: 1 });
 
