@@ -625,6 +625,8 @@ export class BlindScore extends LitElement {
     this.editedValues = {};
     if (this.manifest) this.values = initialValues(askedFeatures(this.manifest), this.formMode, this.defaults);
     this.showForm(`#${fieldId(this.firstField)}`, false);
+    // The starting answers, encrypted (and in demo mode the panels uploaded) ahead like typed ones.
+    this.scheduleEncryptAhead();
   }
 
   /** Whether every field is valid; shows the messages when not. */
