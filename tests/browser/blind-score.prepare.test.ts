@@ -3,7 +3,8 @@
  * `<blind-score>` preparing a check ahead of the click, against the scripted test gateway: the
  * `submit` and `visible` modes, the data saver deferring to submit, and what must be produced on
  * demand: a session out of runs, the resumable key upload (a part answered 503, a connection cut
- * after a part was stored). What the gateway saw comes from its test endpoint. Preparing ahead by
+ * after a part was stored), and demo mode's bank and bureau panels uploading ahead of the click
+ * (never the applicant's answers). What the gateway saw comes from its test endpoint. Preparing ahead by
  * default, checks on one session, and cancel deleting the session run against the real gateway
  * (blind-score.real-gateway.test.ts).
  */
@@ -12,8 +13,15 @@ import type { BlindScore } from '../../widget/src/blind-score.ts';
 import type { BlindScoreProgressDetail, PreparationStage } from '../../widget/src/events.ts';
 import { answer, audit, GATEWAY_URL, mount, part, seedCachedKeys, submitAndWait } from './support/element.ts';
 
+interface InputLogEntry {
+  party: string;
+  runsBefore: number;
+  stored: boolean;
+}
+
 interface GatewayView {
   known: boolean;
+  inputLog?: InputLogEntry[];
   deleted?: boolean;
   partLog?: number[];
   serverKey?: boolean;
@@ -165,5 +173,83 @@ describe('resumable key upload', () => {
     expect(log.filter((n) => n !== 2)).to.deep.equal([1, 3, 4, 5, 6]);
     expect(log.filter((n) => n === 2).length).to.be.at.most(2);
     expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
+  });
+});
+
+describe('demo mode: the bank and the bureau upload ahead of the click', () => {
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    cleanup = await seedCachedKeys();
+  });
+  after(() => cleanup());
+
+  /** The gateway's log of inputs PUTs, once `ready` holds of it. */
+  async function inputLogOnce(sessionId: () => string | undefined, ready: (log: InputLogEntry[]) => boolean): Promise<InputLogEntry[]> {
+    let log: InputLogEntry[] = [];
+    try {
+      await waitUntil(
+        async () => {
+          const id = sessionId();
+          if (!id) return false;
+          log = (await gatewayView(id)).inputLog ?? [];
+          return ready(log);
+        },
+        'the gateway sees the expected inputs',
+        { timeout: 60_000, interval: 100 },
+      );
+    } catch (e) {
+      throw new Error(`${String(e)}; it saw ${JSON.stringify(log)} (session ${sessionId() ?? 'none'})`);
+    }
+    return log;
+  }
+  const of = (log: InputLogEntry[], party: string) => log.filter((e) => e.party === party);
+
+  it('panels go up before the click, the applicant only at the click; unchanged ones are not sent again, a changed one is', async () => {
+    const el = await mount('pk_test_demo');
+    const seen = record(el);
+    await answer(el, 'own_car', true);
+    const before = await inputLogOnce(
+      () => seen.sessionId,
+      (log) => of(log, 'bank').length > 0 && of(log, 'bureau').length > 0,
+    );
+    // The applicant's answers were encrypted in the same pass, yet never left the page.
+    expect(before.map((e) => e.party).sort()).to.deep.equal(['bank', 'bureau']);
+    expect(before.every((e) => e.stored && e.runsBefore === 0)).to.equal(true);
+    expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
+    const first = (await gatewayView(seen.sessionId!)).inputLog!;
+    expect(first.map((e) => e.party).sort()).to.deep.equal(['applicant', 'bank', 'bureau']);
+
+    // Change the bank's answer after the run: it goes up again before the click, after the run.
+    part<HTMLButtonElement>(el, 'change')!.click();
+    await el.updateComplete;
+    await answer(el, 'account_age', '40');
+    const changed = await inputLogOnce(
+      () => seen.sessionId,
+      (log) => of(log, 'bank').length === 2,
+    );
+    expect(of(changed, 'bank')[1]).to.deep.equal({ party: 'bank', runsBefore: 1, stored: true });
+    expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
+    const view = await gatewayView(seen.sessionId!);
+    expect(view.runNumber).to.equal(2);
+    // The applicant's and the bureau's answers did not change: the session kept them.
+    expect(view.inputLog!.map((e) => e.party).sort()).to.deep.equal(['applicant', 'bank', 'bank', 'bureau']);
+  });
+
+  it('a refused upload ahead is silent: the click sends that party again and the check succeeds', async () => {
+    const el = await mount('pk_test_bank_refused_once');
+    const seen = record(el);
+    await answer(el, 'own_car', true);
+    await inputLogOnce(
+      () => seen.sessionId,
+      (log) => of(log, 'bank').length > 0 && of(log, 'bureau').length > 0,
+    );
+    expect(part(el, 'error')).to.equal(null);
+    expect((await submitAndWait(el, 'blind-score:decision')).detail.approved).to.equal(true);
+    const log = (await gatewayView(seen.sessionId!)).inputLog!;
+    expect(of(log, 'bank')).to.deep.equal([
+      { party: 'bank', runsBefore: 0, stored: false },
+      { party: 'bank', runsBefore: 0, stored: true },
+    ]);
+    expect(of(log, 'applicant')).to.have.length(1);
   });
 });

@@ -113,6 +113,12 @@ describe('real gateway: one element, fresh keys, one session', () => {
     // The compact public key (32,888 bytes) and the compressed server key, as one upload.
     expect(upload.at(-1)).to.include({ bytesSent: 30_146_816 + 32_888, bytesTotal: 30_146_816 + 32_888, fraction: 1 });
     expect(upload.map((p) => p.bytesSent!)).to.satisfy((sent: number[]) => sent.every((v, i) => i === 0 || v >= sent[i - 1]!));
+    // Demo mode: the bank's and the bureau's panels go up once the session is prepared; the
+    // applicant's answers wait for the click.
+    const inputPuts = () =>
+      watch.requests.filter((r) => r.method === 'PUT' && r.path.includes('/inputs/')).map((r) => `${r.path.split('/').at(-1)} ${r.status}`);
+    await waitUntil(() => inputPuts().length >= 2, 'the bank and the bureau upload ahead', { timeout: 30_000 });
+    expect(inputPuts().sort()).to.deep.equal(['bank 201', 'bureau 201']);
 
     const fromClick = seen.progress.length;
     const { detail } = await submitAndWait(el, 'blind-score:decision');
@@ -124,6 +130,7 @@ describe('real gateway: one element, fresh keys, one session', () => {
     };
     expect(detail.modelVersion).to.equal(manifest.modelVersion);
     expect(detail.explanation.bins.map((b) => b.bin)).to.deep.equal(manifest.explanation.bins.map((b) => b.label));
+    expect(inputPuts().slice(2)).to.deep.equal(['applicant 201']);
     const check = seen.progress.slice(fromClick);
     expect(check.every((p) => p.phase === 'check')).to.equal(true);
     expect([...new Set(check.map((p) => p.stage))]).to.deep.equal(['encrypting', 'waiting', 'running', 'decrypting']);

@@ -21,6 +21,7 @@ import {
   type StageProgress,
 } from './events.ts';
 import { prepareSession, watchKeyExpansion, type PreparedSession } from './flow/prepare-session.ts';
+import { uploadPartyInputs } from './flow/party-uploads.ts';
 import { runCheck, type Answers } from './flow/run-check.ts';
 import {
   askedFeatures,
@@ -75,6 +76,16 @@ const MODE_PARTIES: Record<BlindScoreMode, readonly Party[]> = {
   applicant: ['applicant'],
   demo: ['applicant', 'bank', 'bureau'],
 };
+
+/**
+ * Demo mode: the panels uploaded before the click. They stand in for the bank's and the bureau's
+ * backends, which upload as soon as the session exists; the applicant's answers leave the page
+ * only when the applicant asks for a check.
+ */
+const AHEAD_PARTIES: readonly Party[] = ['bank', 'bureau'];
+
+/** At most one re-render of the running view per this many ms for a step's own progress. */
+const PROGRESS_RENDER_MS = 100;
 
 /**
  * @summary Privacy-preserving credit-card eligibility: the applicant's answers are encrypted in
@@ -256,6 +267,14 @@ export class BlindScore extends LitElement {
    */
   private encryptedAhead = new Map<Party, { keys: KeygenResult; answers: string; inputs: Promise<PartyInputs> }>();
   private encryptAheadTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Demo mode's uploads ahead of the click to the prepared session: stopped with it, and each
+   * party's answers tried once (a failed one is sent by the check).
+   */
+  private ahead: { prepared: PreparedSession; abort: AbortController; tried: Map<Party, string> } | undefined;
+  /** A step's latest progress not rendered yet (see {@link PROGRESS_RENDER_MS}). */
+  private heldProgress: { detail: StageProgress; timer: ReturnType<typeof setTimeout> } | undefined;
+  private lastProgressRender = 0;
   /** Follows the evaluator's expansion of the prepared key (for `blind-score:prepared`). */
   private expansionWatch: AbortController | undefined;
 
@@ -301,6 +320,7 @@ export class BlindScore extends LitElement {
     this.visibility?.disconnect();
     this.visibility = undefined;
     clearTimeout(this.encryptAheadTimer);
+    this.dropHeldProgress();
     // The controller stops the worker: its key and its loaded wasm go with it.
     this.keys = undefined;
     this.stopPreparation();
@@ -525,10 +545,35 @@ export class BlindScore extends LitElement {
   private handleProgress(phase: ProgressPhase, stageProgress: StageProgress): void {
     const detail = { phase, ...stageProgress };
     emit(this, 'blind-score:progress', detail);
-    if (this.isRunning) this.showProgress(stageProgress);
+    if (!this.isRunning) return;
+    // A run reports ~50 fractions a second: the step already shown active re-renders at most
+    // every PROGRESS_RENDER_MS (its latest report last); a new step or a finished one at once.
+    const wait = this.lastProgressRender + PROGRESS_RENDER_MS - performance.now();
+    const sameStep =
+      stageProgress.fraction !== 1 && this.stage === stageProgress.stage && this.steps[stageProgress.stage].status === 'active';
+    if (sameStep && wait > 0) {
+      const timer = this.heldProgress?.timer ?? setTimeout(() => this.showHeldProgress(), wait);
+      this.heldProgress = { detail: stageProgress, timer };
+      return;
+    }
+    this.showProgress(stageProgress);
+  }
+
+  private showHeldProgress(): void {
+    const held = this.heldProgress;
+    this.heldProgress = undefined;
+    if (held && this.isRunning && this.stage === held.detail.stage) this.showProgress(held.detail);
+  }
+
+  private dropHeldProgress(): void {
+    clearTimeout(this.heldProgress?.timer);
+    this.heldProgress = undefined;
   }
 
   private showProgress(detail: StageProgress): void {
+    // Whatever was held is older than this report.
+    this.dropHeldProgress();
+    this.lastProgressRender = performance.now();
     const index = PROGRESS_STAGES.indexOf(detail.stage);
     const steps = { ...this.steps };
     PROGRESS_STAGES.forEach((stage, i) => {
@@ -580,6 +625,8 @@ export class BlindScore extends LitElement {
     this.editedValues = {};
     if (this.manifest) this.values = initialValues(askedFeatures(this.manifest), this.formMode, this.defaults);
     this.showForm(`#${fieldId(this.firstField)}`, false);
+    // The starting answers, encrypted (and in demo mode the panels uploaded) ahead like typed ones.
+    this.scheduleEncryptAhead();
   }
 
   /** Whether every field is valid; shows the messages when not. */
@@ -695,6 +742,7 @@ export class BlindScore extends LitElement {
         }
         this.prepared = prepared;
         this.watchExpansion(client, prepared, prep);
+        this.uploadAhead();
         return prepared;
       },
       (e: unknown) => {
@@ -725,8 +773,10 @@ export class BlindScore extends LitElement {
     const manifest = this.manifest;
     const keys = this.keys;
     if (!manifest || !keys || this.isRunning) return;
-    for (const party of MODE_PARTIES[this.formMode]) {
-      const r = collectParty(manifest.features, party, this.values);
+    // Exactly what a check would send (`validate`): the asked features of the asked parties.
+    const asked = askedFeatures(manifest);
+    for (const party of askedParties(asked, MODE_PARTIES[this.formMode])) {
+      const r = collectParty(asked, party, this.values);
       if (Object.keys(r.errors).length > 0) continue;
       const answers = JSON.stringify(r.values);
       const have = this.encryptedAhead.get(party);
@@ -744,6 +794,41 @@ export class BlindScore extends LitElement {
         if (this.encryptedAhead.get(party) === entry) this.encryptedAhead.delete(party);
       });
       this.encryptedAhead.set(party, entry);
+    }
+    this.uploadAhead();
+  }
+
+  /**
+   * Demo mode: once the session is prepared, uploads the bank's and the bureau's answers that are
+   * complete, plausible and encrypted ahead, so the click sends only the applicant's (and a panel
+   * changed since). Silent: a failed upload is a missed head start, the check sends that party
+   * again. None while a check runs (a run in flight refuses inputs), none where preparation waits
+   * for the click (`prepare="submit"`, data saver).
+   */
+  private uploadAhead(): void {
+    const prepared = this.prepared;
+    const manifest = this.manifest;
+    if (!prepared || !manifest || this.formMode !== 'demo' || this.isRunning) return;
+    if (this.prepareMode === 'submit' || saveDataOn() || !this.gatewayUrl || !this.publishableKey) return;
+    if (this.ahead?.prepared !== prepared) {
+      this.ahead?.abort.abort();
+      this.ahead = { prepared, abort: new AbortController(), tried: new Map() };
+    }
+    const ahead = this.ahead;
+    const asked = askedFeatures(manifest);
+    const collected = askedParties(asked, MODE_PARTIES.demo).map((party) => ({ party, ...collectParty(asked, party, this.values) }));
+    // Answers that do not fit together (an account older than its holder) wait for the click's message.
+    const implausible = plausibilityErrors(Object.assign({}, ...collected.map((c) => c.values)));
+    const client = this.client();
+    for (const { party, values, errors } of collected) {
+      if (!AHEAD_PARTIES.includes(party) || Object.keys(errors).length > 0) continue;
+      if (asked.some((f) => f.party === party && implausible[f.name])) continue;
+      const answers = JSON.stringify(values);
+      const encrypted = this.encryptedAhead.get(party);
+      if (!encrypted || encrypted.keys !== prepared.keys || encrypted.answers !== answers) continue;
+      if (prepared.uploaded.get(party) === answers || ahead.tried.get(party) === answers) continue;
+      ahead.tried.set(party, answers);
+      uploadPartyInputs(client, prepared, party, answers, encrypted.inputs, ahead.abort.signal).catch(() => undefined);
     }
   }
 
@@ -796,6 +881,8 @@ export class BlindScore extends LitElement {
   /** Forgets the prepared session (its keys and answers) at the gateway now rather than at its TTL. */
   private dropPrepared(): void {
     this.expansionWatch?.abort();
+    this.ahead?.abort.abort();
+    this.ahead = undefined;
     const prepared = this.prepared;
     this.prepared = undefined;
     this.rerunOnly = false;
@@ -875,6 +962,7 @@ export class BlindScore extends LitElement {
     this.failure = null;
     this.decision = null;
     this.steps = initialSteps();
+    this.dropHeldProgress();
     this.stage = SessionStage.Keygen;
     this.pendingFocus = '#progress-title';
     const cancelled = () => new BlindScoreError('cancelled', 'cancelled');

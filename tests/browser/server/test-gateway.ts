@@ -79,6 +79,8 @@ interface Scenario {
   busyPart?: number;
   /** Runs per session (default 10). */
   maxRuns?: number;
+  /** Answer the first inputs PUT of this party 409 `run_started` (nothing stored). */
+  refuseFirstInputs?: Party;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -120,6 +122,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   pk_test_cut_upload: { demo: true, cutAfterPart: 2 },
   pk_test_busy_part: { demo: true, busyPart: 3 },
   pk_test_one_run: { demo: true, maxRuns: 1 },
+  pk_test_bank_refused_once: { demo: true, refuseFirstInputs: 'bank' },
 };
 
 /** Which uploaded applicant answer stands in for each result bit (see the module comment). */
@@ -152,6 +155,8 @@ interface Session {
   partLog: number[];
   /** The first PUT of each part number seen (for the cut and busy scenarios). */
   partsSeen: Set<number>;
+  /** Every inputs PUT, in order: its party, the runs started before it, and whether it was stored. */
+  inputLog: { party: Party; runsBefore: number; stored: boolean }[];
   streams: number;
   listeners: Set<() => void>;
 }
@@ -285,6 +290,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       inputsChanged: false,
       partLog: [],
       partsSeen: new Set(),
+      inputLog: [],
       streams: 0,
       listeners: new Set(),
     };
@@ -318,6 +324,7 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
       serverKey: s.serverKey !== undefined,
       runNumber: s.runNumber,
       attempts: s.attempts,
+      inputLog: s.inputLog,
     });
   });
 
@@ -493,7 +500,9 @@ export function createTestGateway(model: Model, options: TestGatewayOptions = {}
     } catch (e) {
       throw new ApiError(422, 'invalid_inputs', String(e));
     }
-    if (s.state === 'running') throw new ApiError(409, 'run_started', 'a run is in flight');
+    const refused = s.state === 'running' || (s.scenario.refuseFirstInputs === party && !s.inputLog.some((e) => e.party === party));
+    s.inputLog.push({ party, runsBefore: s.runNumber, stored: !refused });
+    if (refused) throw new ApiError(409, 'run_started', 'a run is in flight');
     s.inputs[party] = payload.inputs;
     s.inputsChanged = true;
     if (party === 'applicant' && s.scenario.partiesAfterMs !== undefined) {

@@ -26,6 +26,8 @@ export interface PreparedSession {
   evaluator: ServerKeyEvaluatorState;
   /** Each party's answers (JSON) whose ciphertexts the session holds: a re-check skips those. */
   uploaded: Map<Party, string>;
+  /** Each party's uploads under way, settled (never rejected): see `party-uploads.ts`. */
+  pendingUploads: Map<Party, Promise<void>>;
   /** Decisions this session gave so far. */
   decisions: number;
 }
@@ -94,6 +96,7 @@ export async function prepareSession(o: PrepareOptions): Promise<PreparedSession
     missingParties: created.status.parties.missing,
     evaluator: upload.evaluator ?? 'pending',
     uploaded: new Map(),
+    pendingUploads: new Map(),
     decisions: 0,
   };
 }

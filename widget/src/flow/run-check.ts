@@ -14,6 +14,7 @@ import { BlindScoreError } from '../errors.ts';
 import type { BlindScoreDecisionDetail, StageProgress } from '../events.ts';
 import { SessionStage } from '../session-stage.ts';
 import { interpretResult } from './decision.ts';
+import { partyUploadsSettled, uploadPartyInputs } from './party-uploads.ts';
 import type { PreparedSession } from './prepare-session.ts';
 
 export type Answers = Partial<Record<Party, Record<string, boolean | number | string>>>;
@@ -58,13 +59,13 @@ export async function runCheck(o: CheckOptions): Promise<BlindScoreDecisionDetai
  * uploaded as soon as it is encrypted), then waits for the parties this page does not encrypt.
  */
 async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
-  const { client, crypto, manifest, signal } = o;
-  const session = o.prepared.session;
+  const { client, crypto, manifest, signal, prepared } = o;
+  const session = prepared.session;
+  const given = (Object.keys(answers) as Party[]).filter((p) => answers[p] !== undefined);
+  // An upload made ahead of the click (demo mode) may still be under way: its outcome decides.
+  await Promise.all(given.map((p) => partyUploadsSettled(prepared, p)));
   // The session keeps each party's last inputs: send only the parties whose answers changed.
-  const uploaded = o.prepared.uploaded;
-  const parties = (Object.keys(answers) as Party[]).filter(
-    (p) => answers[p] !== undefined && uploaded.get(p) !== JSON.stringify(answers[p]),
-  );
+  const parties = given.filter((p) => prepared.uploaded.get(p) !== JSON.stringify(answers[p]));
   let encrypted = 0;
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 0 });
   const accepted = await Promise.all(
@@ -78,11 +79,7 @@ async function uploadAnswers(o: CheckOptions, answers: Answers): Promise<void> {
           features: answers[party]!,
         }));
       o.onProgress({ stage: SessionStage.Encrypting, fraction: ++encrypted / (parties.length + 1) });
-      // Forgotten first: if the upload fails, the next check sends this party again.
-      uploaded.delete(party);
-      const accepted = await client.uploadInputs(session, inputs, signal);
-      uploaded.set(party, JSON.stringify(answers[party]));
-      return accepted;
+      return uploadPartyInputs(client, prepared, party, JSON.stringify(answers[party]), inputs, signal);
     }),
   );
   o.onProgress({ stage: SessionStage.Encrypting, fraction: 1 });

@@ -74,7 +74,9 @@ function renderStep(c: RenderContext, stage: ProgressStage, s: StepState, locale
     detail = c.t('queued', { count: s.queuePosition });
   }
   const percent = s.fraction === null ? null : Math.round(s.fraction * 100);
-  return html`<li part="step step-${s.status}" class="step ${s.status}" data-stage=${stage}>
+  // Once its bar has moved, an active step's marker stops spinning (see the styles).
+  const moving = s.status === 'active' && s.fraction !== null && s.fraction > 0;
+  return html`<li part="step step-${s.status}" class="step ${s.status}${moving ? ' moving' : ''}" data-stage=${stage}>
     <span class="marker" aria-hidden="true">${s.status === 'done' ? '✓' : ''}</span>
     <span class="label">${label} <span class="visually-hidden">(${statusText})</span></span>
     ${
