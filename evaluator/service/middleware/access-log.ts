@@ -1,6 +1,6 @@
 /**
- * One JSON log line per request: request id, method, route pattern, session id, status and
- * duration. Never headers or bodies. Also gives each request a child logger (`c.get('log')`).
+ * One JSON log line per request: request id, method, route pattern, session id, party (inputs
+ * uploads), status and duration. Never headers or bodies. Also gives each request a child logger (`c.get('log')`).
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env.ts';
@@ -17,11 +17,13 @@ export function accessLog(log: Logger) {
     c.set('log', requestLog);
     await next();
     const sessionId = c.req.param('sessionId');
+    const party = c.req.param('party');
     requestLog.info(
       {
         method: c.req.method,
         route: c.req.routePath,
         ...(sessionId ? { sessionId } : {}),
+        ...(party ? { party } : {}),
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       },

@@ -105,9 +105,9 @@ describe('request signatures', () => {
     expect(all).not.toMatch(/v1=[0-9a-f]{64}/);
     expect(all).not.toMatch(/[A-Za-z0-9+/]{100,}/);
     const access = ev.logs.records.filter((r) => r.msg === 'request' && r.sessionId === id);
-    expect(access.map((r) => [r.method, r.route, r.status])).toEqual([
-      ['PUT', '/v1/sessions/:sessionId', 201],
-      ['PUT', '/v1/sessions/:sessionId/inputs/:party', 201],
+    expect(access.map((r) => [r.method, r.route, r.party, r.status])).toEqual([
+      ['PUT', '/v1/sessions/:sessionId', undefined, 201],
+      ['PUT', '/v1/sessions/:sessionId/inputs/:party', 'bank', 201],
     ]);
     for (const r of access) {
       expect(typeof r.requestId).toBe('string');
