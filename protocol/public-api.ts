@@ -125,6 +125,11 @@ export const PublicHeaders = {
   requestId: 'x-request-id',
   /** Seconds to wait, on 429 and 503 responses. */
   retryAfter: 'retry-after',
+  /**
+   * On `POST …/run` answered with the progress stream: the id of the run the request started
+   * (or answered), so the client follows that run, not whichever is latest when the stream reads.
+   */
+  runId: 'x-blindscore-run-id',
 } as const;
 
 /** The `Bearer` scheme prefix of {@link PublicHeaders.authorization}. */

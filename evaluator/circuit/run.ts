@@ -48,8 +48,9 @@ export interface RunCircuitOptions {
   publicKeyParties: ReadonlySet<Party>;
   /**
    * Work done ahead with some parties' inputs ({@link precomputeCircuit}): the run reads the
-   * values it computed (waiting for any still in flight) instead of computing them again. The
-   * caller vouches that those parties' inputs here are the ones it was started with.
+   * values it computed (waiting for any still in flight) instead of computing them again; one
+   * that already failed or was cancelled is ignored. The caller vouches that those parties'
+   * inputs here are the ones it was started with.
    */
   precomputed?: Precomputation;
 }
@@ -213,6 +214,8 @@ export interface Precomputation {
   readonly ciphertexts: number;
   /** Resolves when every bootstrap has ended; rejects with the first failure. */
   readonly done: Promise<void>;
+  /** Cancelled, or one of its values failed (before `done` settles): a run ignores it. */
+  readonly failed: boolean;
   /** Stops its queued bootstraps; `done` then rejects with CircuitError `aborted`. */
   cancel(): void;
   /** @internal op index → value, for the ops a run reads from it. */
@@ -283,7 +286,12 @@ export function precomputeCircuit(options: PrecomputeOptions): Precomputation | 
   const values = new Map<number, Promise<Ciphertext>>();
   for (const i of read) if (covered(i)) values.set(i, scheduled.values[i]!);
   const all = scheduled.values.filter((v) => v !== undefined);
-  for (const v of all) v.catch(() => controller.abort());
+  let failed = false;
+  for (const v of all)
+    v.catch(() => {
+      failed = true;
+      controller.abort();
+    });
   // The key is held until every bootstrap has ended, as a run holds it.
   const done = Promise.allSettled(all).then((results) => {
     pool.releaseKey(key);
@@ -297,6 +305,9 @@ export function precomputeCircuit(options: PrecomputeOptions): Precomputation | 
     pbs: scheduled.bootstraps,
     ciphertexts: values.size,
     done,
+    get failed() {
+      return failed || controller.signal.aborted;
+    },
     cancel: () => controller.abort(),
     values,
     mask,
@@ -430,7 +441,9 @@ function sanitizerTables(plan: CircuitPlan, key: ServerKey, publicKeyParties: Re
  *   onProgress: (done, total) => report(done / total) });
  */
 export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuitResult> {
-  const { plan, serverKey: key, signal, onProgress, precomputed } = options;
+  const { plan, serverKey: key, signal, onProgress } = options;
+  // A precomputation that failed or was cancelled is of no use: the run does it all.
+  const precomputed = options.precomputed?.failed ? undefined : options.precomputed;
   if (signal?.aborted) throw new CircuitError('aborted', 'the run was cancelled');
   const digits = prepareInputs(plan, key, options.inputs);
   const sanitizers = sanitizerTables(plan, key, options.publicKeyParties);

@@ -96,7 +96,8 @@ export function circuitBackend(model: AnyModel, opts: { poolSize: number; log: L
         const decoded = decodePartyInputs(payloads, key);
         // Digits encrypted with the public key are bootstrapped into their inputs' ranges first.
         const publicKey = publicKeyParties(payloads);
-        const adopted = precomputed && sameUploads(precomputed.inputs, inputs) ? precomputations.get(precomputed) : undefined;
+        const circuit = precomputed && sameUploads(precomputed.inputs, inputs) ? precomputations.get(precomputed) : undefined;
+        const adopted = circuit?.failed ? undefined : circuit;
         const total = runBootstrapCount(plan, publicKey) - (adopted?.pbs ?? 0);
         onProgress({ stage: 'bootstraps', completed: 0, total });
         const out = await runCircuit({

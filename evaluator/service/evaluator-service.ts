@@ -60,6 +60,8 @@ export class EvaluatorService<K = unknown> {
   /** Collects garbage soon after keys or session data were let go (see `circuit/reclaim-memory.ts`). */
   private readonly reclaim = deferredCollector(RECLAIM_DELAY_MS);
   private shuttingDown = false;
+  /** Precomputations in flight in the whole service (see `precompute`). */
+  private precomputing = 0;
 
   constructor(opts: EvaluatorServiceOptions<K>) {
     this.config = opts.config;
@@ -72,6 +74,7 @@ export class EvaluatorService<K = unknown> {
       log: this.log,
       initialEstimateBytes: INITIAL_EXPANDED_KEY_ESTIMATE,
       onRelease: this.reclaim,
+      onExpanded: (sessionId) => this.onKeyExpanded(sessionId),
     });
     this.queue = new JobQueue({
       concurrency: opts.config.maxConcurrentRuns,
@@ -262,7 +265,6 @@ export class EvaluatorService<K = unknown> {
 
   private async execute(session: Session, signal: AbortSignal): Promise<void> {
     const started = performance.now();
-    session.precomputeEpoch++; // a precomputation still being set up would race the run: it stands down
     const key = session.serverKey;
     const compressed = key?.bytes;
     if (!key || !compressed) throw new EvaluatorApiError(409, 'missing_server_key', 'the server key has not been uploaded');
@@ -320,11 +322,12 @@ export class EvaluatorService<K = unknown> {
   /**
    * Starts, best effort, the part of the next run that the inputs present so far determine
    * (`EvaluationBackend.precompute`), while some party's inputs are still missing: never a whole
-   * run before it is asked for. Replaces a precomputation over fewer uploads; at most
-   * {@link MAX_PRECOMPUTATIONS_PER_SESSION} per session. Failures only mean the run does it all.
+   * run before it is asked for. Only on a key already expanded (a precomputation never expands
+   * or evicts a key: it starts when the key's expansion ends, if the inputs are there), at most
+   * `maxConcurrentRuns` at once in the service and {@link MAX_PRECOMPUTATIONS_PER_SESSION} per
+   * session. Replaces one over fewer uploads. Failures only mean the run does it all.
    */
   private precompute(session: Session): void {
-    const epoch = ++session.precomputeEpoch;
     const present = new Map([...session.inputs].map(([party, v]) => [party, v.value]));
     const current = session.precomputed?.value;
     const state = session.progress.state;
@@ -336,54 +339,62 @@ export class EvaluatorService<K = unknown> {
       state === 'queued' ||
       state === 'running' ||
       (current !== undefined && current.inputs.size === present.size) ||
-      session.precomputations >= MAX_PRECOMPUTATIONS_PER_SESSION
+      session.precomputations >= MAX_PRECOMPUTATIONS_PER_SESSION ||
+      this.precomputing >= this.config.maxConcurrentRuns
     ) {
       return;
     }
-    session.precomputations++;
-    const compressed = session.serverKey.bytes;
+    const lease = this.keys.lease(session.id);
+    if (lease === undefined) return;
     const t0 = performance.now();
-    this.keys.acquire(session.id, compressed).then(
-      (lease) => {
-        let value: Precomputed | undefined;
-        try {
-          // The inputs or the session changed while the key was being made ready.
-          if (epoch !== session.precomputeEpoch || !session.serverKey) return;
-          value = this.backend.precompute({ key: lease.key, inputs: present });
-          if (value === undefined) return;
-          this.store.account(session, value.bytes);
-        } catch (err) {
-          value?.cancel();
-          value = undefined;
-          this.log.warn({ sessionId: session.id, err: errorName(err) }, 'precomputation not started');
-          return;
-        } finally {
-          if (value === undefined) lease.release();
-        }
-        this.dropPrecomputed(session); // over fewer parties' inputs
-        const started = value;
-        session.precomputed = { value: started, bytes: started.bytes };
-        started.done
-          .then(
-            () =>
-              this.log.info(
-                {
-                  sessionId: session.id,
-                  parties: [...started.inputs.keys()],
-                  bootstraps: started.bootstraps,
-                  ms: Math.round(performance.now() - t0),
-                },
-                'precomputed',
-              ),
-            (err: unknown) => {
-              if (session.precomputed?.value === started) this.dropPrecomputed(session);
-              this.log.debug({ sessionId: session.id, err: errorName(err) }, 'precomputation stopped');
+    let started: Precomputed | undefined;
+    try {
+      started = this.backend.precompute({ key: lease.key, inputs: present });
+      if (started !== undefined) this.store.account(session, started.bytes);
+    } catch (err) {
+      started?.cancel();
+      started = undefined;
+      this.log.warn({ sessionId: session.id, err: errorName(err) }, 'precomputation not started');
+    }
+    if (started === undefined) {
+      lease.release();
+      return;
+    }
+    const value = started;
+    session.precomputations++;
+    this.precomputing++;
+    this.dropPrecomputed(session); // over fewer parties' inputs
+    session.precomputed = { value, bytes: value.bytes };
+    value.done
+      .then(
+        () =>
+          this.log.info(
+            {
+              sessionId: session.id,
+              parties: [...value.inputs.keys()],
+              bootstraps: value.bootstraps,
+              ms: Math.round(performance.now() - t0),
             },
-          )
-          .finally(() => lease.release());
-      },
-      () => undefined, // the key cannot be expanded: the run reports why
-    );
+            'precomputed',
+          ),
+        (err: unknown) => {
+          if (session.precomputed?.value === value) this.dropPrecomputed(session);
+          this.log.debug({ sessionId: session.id, err: errorName(err) }, 'precomputation stopped');
+        },
+      )
+      .finally(() => {
+        this.precomputing--;
+        lease.release();
+      });
+  }
+
+  /** A session's key is expanded: work ahead of its run may start now. */
+  private onKeyExpanded(sessionId: string): void {
+    try {
+      this.precompute(this.store.get(sessionId));
+    } catch {
+      // The session ended meanwhile: nothing to do.
+    }
   }
 
   /** Cancels and forgets the session's precomputation, giving its memory back. */

@@ -41,6 +41,8 @@ export interface ExpandedKeyCacheOptions<K> {
   initialEstimateBytes: number;
   /** Told whenever the cache let go of an expanded key, so its memory can be reclaimed now. */
   onRelease?: () => void;
+  /** Told when a session's key finished expanding (work waiting for it may start). */
+  onExpanded?: (sessionId: string) => void;
 }
 
 export class ExpandedKeyCache<K> {
@@ -97,22 +99,24 @@ export class ExpandedKeyCache<K> {
     entry.users++;
     try {
       const value = await entry.ready;
-      let released = false;
-      const e = entry;
-      return {
-        key: value.key,
-        expandedNow,
-        release: () => {
-          if (released) return;
-          released = true;
-          e.users--;
-          if (e.dropped && e.users === 0) this.free(e);
-        },
-      };
+      return { key: value.key, expandedNow, release: this.releaser(entry) };
     } catch (err) {
       entry.users--;
       throw err;
     }
+  }
+
+  /**
+   * A lease on a session's key if it is expanded now, else undefined: never starts an expansion
+   * (for work that may wait, unlike a run, and must not make room by evicting other keys).
+   */
+  lease(sessionId: string): KeyLease<K> | undefined {
+    const entry = this.entries.get(sessionId);
+    if (entry?.value === undefined) return undefined;
+    this.entries.delete(sessionId);
+    this.entries.set(sessionId, entry);
+    entry.users++;
+    return { key: entry.value.key, release: this.releaser(entry) };
   }
 
   /** Forgets a session's expanded key (now, or when its last user releases it). */
@@ -122,6 +126,17 @@ export class ExpandedKeyCache<K> {
     this.entries.delete(sessionId);
     entry.dropped = true;
     if (entry.users === 0) this.free(entry);
+  }
+
+  /** Ends one use of `entry`, once; frees it if its session is gone and no one uses it. */
+  private releaser(entry: Entry<K>): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.users--;
+      if (entry.dropped && entry.users === 0) this.free(entry);
+    };
   }
 
   private start(sessionId: string, compressed: Uint8Array): Entry<K> {
@@ -138,6 +153,7 @@ export class ExpandedKeyCache<K> {
         entry.accounted = value.bytes;
         this.opts.log.info({ sessionId, expandedBytes: value.bytes, ms: Math.round(performance.now() - t0) }, 'server key expanded');
         if (entry.dropped && entry.users === 0) this.free(entry);
+        else this.opts.onExpanded?.(sessionId);
         return value;
       },
       (err: unknown) => {

@@ -30,8 +30,6 @@ export class Session {
   precomputed: { value: Precomputed; bytes: number } | undefined;
   /** Precomputations started so far (the service caps them per session). */
   precomputations = 0;
-  /** Bumped when what a precomputation would use changes: one still being set up then stands down. */
-  precomputeEpoch = 0;
   /** Bytes of this session admitted to the memory budget. */
   storedBytes = 0;
   private current: RunProgress = IDLE;

@@ -127,7 +127,6 @@ export class SessionStore {
     session.result = undefined;
     session.precomputed?.value.cancel();
     session.precomputed = undefined;
-    session.precomputeEpoch++;
     if (reason === 'expired') {
       this.tombstones.set(session.id, this.now());
       if (this.tombstones.size > (this.opts.maxTombstones ?? 100_000)) {

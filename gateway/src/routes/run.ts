@@ -10,6 +10,7 @@ import {
   RunResponse,
   SessionProgress,
   PublicApiError,
+  PublicHeaders,
 } from '../../../protocol/public-api.ts';
 import type { AppEnv } from '../env.ts';
 import { validationHook } from '../errors.ts';
@@ -34,8 +35,8 @@ const run = createRoute({
     '202 when a run was handed over, 200 when it already was (or is done). At most the tenant\u2019s `maxRunsPerSession` runs ' +
     '(429 `run_limit_reached`). ' +
     `With \`accept: text/event-stream\`, a run that could be handed over is answered (200) with its progress stream, exactly as ` +
-    '`GET …/progress` streams it (the first event carries the `runId`; the result comes just before `done`): the run and its ' +
-    'progress in one round trip. Refusals are JSON errors either way.',
+    `\`GET …/progress\` streams it (the run\u2019s id in the \`${PublicHeaders.runId}\` header; the result comes just before \`done\`): ` +
+    'the run and its progress in one round trip. Refusals are JSON errors either way.',
   security: security.token,
   middleware: [sessionAccess(), limitBody(PublicBodyLimits.run)],
   request: { params: SessionPath, body: { required: false, content: { 'application/json': { schema: RunRequest } } } },
@@ -55,7 +56,10 @@ runs.openapi(run, async (c) => {
   const runs = status.runs;
   if (!runs?.runId || runs.runNumber < 1) throw new PublicApiError(500, 'internal', 'The run has no id.');
   // The widget's path: no second request (and round trip) to follow the run it just started.
-  if (c.req.header('accept')?.includes('text/event-stream')) return progressStream(c);
+  if (c.req.header('accept')?.includes('text/event-stream')) {
+    c.header(PublicHeaders.runId, runs.runId);
+    return progressStream(c);
+  }
   return c.json(RunResponse.parse({ ...status, runId: runs.runId, runNumber: runs.runNumber }), started ? 202 : 200);
 });
 

@@ -11,7 +11,7 @@ import { explainCodes } from '../../../model/infer.ts';
 import type { Manifest } from '../../../model/manifest.ts';
 import type { TreeFile } from '../../../model/private-model.ts';
 import { quantizeParsed } from '../../../model/quantize.ts';
-import { PROGRESS_EVENT, PROGRESS_RESULT_EVENT, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
+import { PROGRESS_EVENT, PROGRESS_RESULT_EVENT, PublicHeaders, ResultResponse, SessionProgress } from '../../../protocol/public-api.ts';
 import type { PublicKeyTestKeys, TestKeys } from '../../support/tfhe-keys.ts';
 import { bearer, partyKey, putJson, putOctets, type Session } from './client.ts';
 import type { TestGateway } from './gateway.ts';
@@ -80,6 +80,8 @@ export async function runAndFollow(gw: TestGateway, s: Session): Promise<Session
     headers: { ...bearer(s.token), accept: 'text/event-stream' },
   });
   await readStream(res, events, results);
+  // The run the request started is named before any event.
+  expect(res.headers.get(PublicHeaders.runId)).toBe(events[0]?.runId);
   const last = events.at(-1)?.state;
   if (last !== 'done' && last !== 'failed') {
     const more = await readProgress(gw, s);

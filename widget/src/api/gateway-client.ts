@@ -214,7 +214,8 @@ export class GatewayClient {
 
   /**
    * Starts (or retries) the run and follows its progress in one request (`POST …/run` asking
-   * for `text/event-stream`): the stream's first event is the run's state, with its `runId`.
+   * for `text/event-stream`): the run's id comes in a header (or, from an older gateway, with
+   * the stream's first event).
    * Resolves with the run's id and the update `until` accepted, or `found: null` when the stream
    * closed before (follow it with {@link followProgress}). A gateway that answers the run with
    * JSON instead (no stream), or a stream cut before its first event (the id then comes from
@@ -225,7 +226,7 @@ export class GatewayClient {
     onUpdate: (update: SessionProgress) => void,
     until: (update: SessionProgress, runId: string) => boolean,
     signal?: AbortSignal,
-    onResult?: (result: ResultResponse) => void,
+    onResult?: (result: ResultResponse, runId: string | undefined) => void,
   ): Promise<{ runId: string; found: SessionProgress | null }> {
     const response = await this.send(
       publicPath.run(session.sessionId),
@@ -242,7 +243,8 @@ export class GatewayClient {
       const { runId } = parseBody(await response.text(), RunResponse);
       return { runId, found: null };
     }
-    let runId: string | undefined;
+    // The run this request started; a gateway without the header: the first event's run.
+    let runId: string | undefined = response.headers.get(PublicHeaders.runId) ?? undefined;
     const found = await this.readProgress(
       response,
       (update) => {
@@ -250,7 +252,7 @@ export class GatewayClient {
         onUpdate(update);
       },
       (update) => runId !== undefined && until(update, runId),
-      onResult,
+      onResult && ((result) => onResult(result, runId)),
     );
     // Cut before its first event: asking again answers the run just started (same inputs).
     if (runId === undefined) return { runId: (await this.run(session, signal)).runId, found: null };
@@ -319,7 +321,10 @@ export class GatewayClient {
         parser.feed(value);
       }
     } catch (e) {
-      throw networkError(e);
+      // A stream cut by the network (a dropped 4G link, a reset) ends like a closed one: the
+      // caller reconnects (bounded). Only a cancellation is an error here.
+      const error = networkError(e);
+      if (error.code === 'cancelled') throw error;
     } finally {
       reader.cancel().catch(() => undefined);
     }

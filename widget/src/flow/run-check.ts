@@ -149,7 +149,11 @@ async function runAndDecrypt(o: CheckOptions, session: SessionHandle): Promise<B
       return ended(u);
     },
     signal,
-    onResult,
+    (r, id) => {
+      // A run already done sends its result before any progress event.
+      runId ??= id;
+      onResult(r);
+    },
   );
   runId = started.runId;
   // The stream may drop before the end (or the gateway answered without one): follow the run.

@@ -36,7 +36,7 @@ export function tenantCors(options: TenantCorsOptions = {}): MiddlewareHandler<A
     PublicHeaders.contentSha256,
     PublicHeaders.requestId,
   ].join(', ');
-  const exposeHeaders = [PublicHeaders.requestId, PublicHeaders.retryAfter].join(', ');
+  const exposeHeaders = [PublicHeaders.requestId, PublicHeaders.retryAfter, PublicHeaders.runId].join(', ');
   const allowMethods = 'GET, POST, PUT, DELETE';
 
   return async function tenantCorsHandler(c, next) {

@@ -193,7 +193,7 @@ describe('circuit with public-key party inputs', () => {
     },
   );
 
-  it('runs with a precomputation still in flight, and a cancelled one fails whoever waits for it', SLOW, async () => {
+  it('runs with a precomputation still in flight, and ignores a cancelled one', SLOW, async () => {
     const features = generateApplications(1, 5_353)[0]!.features;
     const payloads = uploads(features);
     const early = payloads.filter((p) => p.party !== 'applicant');
@@ -208,9 +208,14 @@ describe('circuit with public-key party inputs', () => {
     );
     const cancelled = start();
     cancelled.cancel();
+    expect(cancelled.failed).toBe(true);
     await expect(cancelled.done).rejects.toMatchObject({ code: 'aborted' });
-    await expect(runCircuit({ plan, serverKey, inputs, publicKeyParties: publicKey, pool, precomputed: cancelled })).rejects.toMatchObject({
-      code: 'aborted',
+    // Of no use any more: the run does every bootstrap itself, with the same answer.
+    const again = await runCircuit({ plan, serverKey, inputs, publicKeyParties: publicKey, pool, precomputed: cancelled });
+    expect(again.pbs).toBe(runBootstrapCount(plan, publicKey));
+    expect({ decision: decrypt(again.decision), bits: again.explanation.map(decrypt) }).toEqual({
+      decision: decrypt(r.decision),
+      bits: r.explanation.map(decrypt),
     });
   });
 });

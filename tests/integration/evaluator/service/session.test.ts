@@ -266,6 +266,27 @@ describe('full sessions', () => {
     expect(ev.logs.records.filter((r) => r.msg === 'precomputation not started')).toEqual([]);
   });
 
+  it('never expands a key for a precomputation: without pre-expansion, inputs wait for the run', async () => {
+    const lazy = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 1, log }), { EVALUATOR_PREEXPAND_KEYS: 'false' });
+    try {
+      const id = await newSession(lazy);
+      await putKey(id, lazy);
+      const codes = codesFor(8);
+      for (const party of ['bank', 'bureau'] as const) expect((await putParty(id, party, codes, lazy)).status).toBe(201);
+      // The decision not to precompute is taken while the upload is answered: no key was expanded for it.
+      expect(lazy.service.stats().keys).toMatchObject({ entries: 0, expansions: 0 });
+      expect((await putParty(id, 'applicant', codes, lazy)).status).toBe(201);
+      const progress = lazy.request('GET', evaluatorPath.progress(id)).then(readProgress);
+      expect((await lazy.request('POST', evaluatorPath.run(id))).status).toBe(202);
+      const events = await progress;
+      expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs);
+      const expected = explainCodes(model.tree, codes, model.manifest.explanation);
+      expect(decrypt(await fetchResult(id, lazy))).toEqual({ decision: expected.decision, bits: expected.bits });
+    } finally {
+      await lazy.close();
+    }
+  });
+
   it('names the missing party, freezes inputs once running, and forgets a session deleted mid-run', async () => {
     const id = await newSession();
     await putKey(id);
