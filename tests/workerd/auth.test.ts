@@ -367,7 +367,7 @@ describe('CORS', () => {
     expect(body).toMatchObject({ details: { origin: 'https://evil.test' } });
     expect(body.message).toContain('https://evil.test');
     expect(refused.headers.get('access-control-allow-origin')).toBe('https://evil.test');
-    expect(refused.headers.get('access-control-expose-headers')).toBe('x-request-id, retry-after');
+    expect(refused.headers.get('access-control-expose-headers')).toBe('x-request-id, retry-after, x-blindscore-run-id');
     expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
     const noOrigin = await gw.fetch('/v1/sessions', { method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } });
     await expectError(noOrigin, 403, 'origin_not_allowed');
