@@ -139,3 +139,21 @@ describe.each(SETS)('seeded key material (%s)', (paramSet) => {
     expect(worstNoise(wrong)).toBeGreaterThan(1n << 49n);
   });
 });
+
+describe('AES-CTR mask stream', () => {
+  it('generates any range of words independently of where generation starts (fork rule)', () => {
+    const seed = { seed: Uint8Array.from({ length: 16 }, (_, i) => i * 7), firstAesIndex: 5n, firstByteIndex: 8 };
+    const whole = new Uint32Array(2 * 10_000);
+    fillMaskWords(seed, 0, 10_000, whole);
+    for (const [first, count] of [
+      [0, 1],
+      [1, 3],
+      [8191, 2],
+      [4095, 1500],
+    ] as const) {
+      const part = new Uint32Array(2 * count);
+      fillMaskWords(seed, first, count, part);
+      expect(Array.from(part)).toEqual(Array.from(whole.subarray(2 * first, 2 * (first + count))));
+    }
+  });
+});
