@@ -220,8 +220,8 @@ export interface Precomputation {
   cancel(): void;
   /** @internal op index → value, for the ops a run reads from it. */
   readonly values: ReadonlyMap<number, Promise<Ciphertext>>;
-  /** @internal the ops it covers (their parties all within {@link parties}). */
-  readonly mask: number;
+  /** @internal whether it computes op `i` (one whose inputs all belong to {@link parties}). */
+  covers(i: number): boolean;
   /** @internal a run now waits for it: its bootstraps, queued or still to come, go at run priority. */
   adopt(): void;
 }
@@ -310,7 +310,7 @@ export function precomputeCircuit(options: PrecomputeOptions): Precomputation | 
     },
     cancel: () => controller.abort(),
     values,
-    mask,
+    covers: covered,
     adopt: () => {
       priority = 'run';
       pool.promote(controller.signal);
@@ -463,8 +463,6 @@ export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuit
   // What the precomputation still has to do, this run now waits for.
   precomputed?.adopt();
   try {
-    const { masks } = dependencies(plan);
-    const mask = precomputed?.mask ?? 0;
     const scheduled = scheduleOps({
       plan,
       key,
@@ -474,7 +472,7 @@ export async function runCircuit(options: RunCircuitOptions): Promise<RunCircuit
       signal: local.signal,
       priority: () => 'run',
       // Ops a precomputation covers are either read from it or read by nothing here.
-      include: (i) => mask === 0 || masks[i] === 0 || (masks[i]! & ~mask) !== 0,
+      include: (i) => precomputed?.covers(i) !== true,
       ...(precomputed ? { seed: precomputed.values } : {}),
       onBootstrap: () => {
         done++;

@@ -203,13 +203,7 @@ export class GatewayClient {
 
   /** `POST …/run`: starts the next run (or retries a failed one); its `runId` names it. */
   async run(session: SessionHandle, signal?: AbortSignal): Promise<RunResponse> {
-    return this.json(
-      publicPath.run(session.sessionId),
-      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json' }, body: '{}', signal },
-      RunResponse,
-      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
-      true,
-    );
+    return this.body(await this.startRun(session, {}, signal), RunResponse);
   }
 
   /**
@@ -228,19 +222,9 @@ export class GatewayClient {
     signal?: AbortSignal,
     onResult?: (result: ResultResponse, runId: string | undefined) => void,
   ): Promise<{ runId: string; found: SessionProgress | null }> {
-    const response = await this.send(
-      publicPath.run(session.sessionId),
-      {
-        method: 'POST',
-        headers: { ...this.tokenHeaders(session), 'content-type': 'application/json', accept: 'text/event-stream' },
-        body: '{}',
-        signal,
-      },
-      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
-      true,
-    );
+    const response = await this.startRun(session, { accept: 'text/event-stream' }, signal);
     if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-      const { runId } = parseBody(await response.text(), RunResponse);
+      const { runId } = await this.body(response, RunResponse);
       return { runId, found: null };
     }
     // The run this request started; a gateway without the header: the first event's run.
@@ -259,10 +243,20 @@ export class GatewayClient {
     return { runId, found };
   }
 
+  /** `POST …/run` with `headers` added. */
+  private startRun(session: SessionHandle, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    return this.send(
+      publicPath.run(session.sessionId),
+      { method: 'POST', headers: { ...this.tokenHeaders(session), 'content-type': 'application/json', ...headers }, body: '{}', signal },
+      // Safe to repeat: with no new inputs the gateway answers the latest run (or retries a failed one).
+      true,
+    );
+  }
+
   /**
    * Follows `GET …/progress` until `until` accepts an update; resolves with that update.
    * Resolves `null` if the server closed the stream before. `onResult` receives the encrypted
-   * result when the stream carries it (just before `done`).
+   * result the stream sends just before a run's `done` (checked like `GET …/result`'s).
    */
   async followProgress(
     session: SessionHandle,
@@ -387,7 +381,11 @@ export class GatewayClient {
   }
 
   private async json<T>(path: string, init: RequestInit, schema: z.ZodType<T>, idempotent = false): Promise<T> {
-    const response = await this.send(path, init, idempotent);
+    return this.body(await this.send(path, init, idempotent), schema);
+  }
+
+  /** A response's JSON body, checked against `schema`. */
+  private async body<T>(response: Response, schema: z.ZodType<T>): Promise<T> {
     let text: string;
     try {
       text = await response.text();

@@ -72,6 +72,25 @@ async function fetchResult(id: string, e: TestEvaluator = ev): Promise<Encrypted
   return EncryptedResult.parse(await res.json());
 }
 
+/** The most bootstraps a run's progress events announced: what the run itself does. */
+function bootstrapTotal(events: RunProgress[]): number {
+  return Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total));
+}
+
+/** Waits for the session's precomputation over exactly `parties` to be logged done. */
+function precomputed(id: string, parties: Party[]): Promise<{ bootstraps: number }> {
+  return vi.waitFor(
+    () => {
+      const log = ev.logs.records.find(
+        (r) => r.msg === 'precomputed' && r.sessionId === id && JSON.stringify(r.parties) === JSON.stringify(parties),
+      );
+      if (!log) throw new Error('not precomputed yet');
+      return log as { bootstraps: number };
+    },
+    { timeout: 60_000, interval: 50 },
+  );
+}
+
 beforeAll(async () => {
   model = await loadModel(readFileSync('model/artifacts/manifest.json', 'utf8'), readFileSync('model/artifacts/tree.json', 'utf8'));
   ev = await startTestEvaluator((log) => circuitBackend(model, { poolSize: 2, log }), { EVALUATOR_POOL_SIZE: '2' });
@@ -173,7 +192,7 @@ describe('full sessions', () => {
     expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
     // The plan's bootstraps plus one per public-key digit (bank 2, bureau 2; the plan itself
     // clamps the bureau's 1-bit `employed`, whatever the encoding).
-    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs + 4);
+    expect(bootstrapTotal(events)).toBe(compileCircuit(model).stats.pbs + 4);
     const result = await fetchResult(id);
     const dec = (b64: string) => decryptSerialized(keys.clientKey, b64);
     const expected = explainCodes(model.tree, codes, model.manifest.explanation);
@@ -189,16 +208,7 @@ describe('full sessions', () => {
     await putKey(id);
     const codes = codesFor(2024);
     for (const party of ['bank', 'bureau'] as const) expect((await putParty(id, party, codes)).status).toBe(201);
-    const done = await vi.waitFor(
-      () => {
-        const log = ev.logs.records.find(
-          (r) => r.msg === 'precomputed' && r.sessionId === id && JSON.stringify(r.parties) === '["bank","bureau"]',
-        );
-        if (!log) throw new Error('not precomputed yet');
-        return log as { bootstraps: number };
-      },
-      { timeout: 60_000, interval: 50 },
-    );
+    const done = await precomputed(id, ['bank', 'bureau']);
     expect(done.bootstraps).toBeGreaterThan(0);
     expect(done.bootstraps).toBeLessThan(plan.stats.pbs);
 
@@ -209,7 +219,7 @@ describe('full sessions', () => {
       expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
       const events = await progress;
       expect(events.at(-1)).toMatchObject({ state: 'succeeded' });
-      expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(bootstraps);
+      expect(bootstrapTotal(events)).toBe(bootstraps);
     };
     const expectModel = async (all: Record<string, number>) => {
       const expected = explainCodes(model.tree, all, model.manifest.explanation);
@@ -242,23 +252,14 @@ describe('full sessions', () => {
     await putKey(id);
     const codes = codesFor(5150);
     expect((await putParty(id, 'applicant', codes)).status).toBe(201);
-    const done = await vi.waitFor(
-      () => {
-        const log = ev.logs.records.find((r) => r.msg === 'precomputed' && r.sessionId === id);
-        if (!log) throw new Error('not precomputed yet');
-        return log as { bootstraps: number };
-      },
-      { timeout: 60_000, interval: 50 },
-    );
+    const done = await precomputed(id, ['applicant']);
     for (const party of ['bank', 'bureau'] as const) expect((await putParty(id, party, codes)).status).toBe(201);
     const progress = ev.request('GET', evaluatorPath.progress(id)).then(readProgress);
     expect((await ev.request('POST', evaluatorPath.run(id))).status).toBe(202);
     const events = await progress;
     // At least the applicant's part is not done again (the bank's upload may have started a
     // larger precomputation over both, which the run then adopted instead).
-    expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBeLessThanOrEqual(
-      compileCircuit(model).stats.pbs - done.bootstraps,
-    );
+    expect(bootstrapTotal(events)).toBeLessThanOrEqual(compileCircuit(model).stats.pbs - done.bootstraps);
     const expected = explainCodes(model.tree, codes, model.manifest.explanation);
     expect(decrypt(await fetchResult(id))).toEqual({ decision: expected.decision, bits: expected.bits });
     expect((await ev.request('DELETE', evaluatorPath.session(id))).status).toBe(204);
@@ -279,7 +280,7 @@ describe('full sessions', () => {
       const progress = lazy.request('GET', evaluatorPath.progress(id)).then(readProgress);
       expect((await lazy.request('POST', evaluatorPath.run(id))).status).toBe(202);
       const events = await progress;
-      expect(Math.max(...events.filter((e) => e.stage === 'bootstraps').map((e) => e.total))).toBe(compileCircuit(model).stats.pbs);
+      expect(bootstrapTotal(events)).toBe(compileCircuit(model).stats.pbs);
       const expected = explainCodes(model.tree, codes, model.manifest.explanation);
       expect(decrypt(await fetchResult(id, lazy))).toEqual({ decision: expected.decision, bits: expected.bits });
     } finally {
