@@ -83,6 +83,14 @@ export { programmableBootstrap, programmableBootstrapBatch, keyswitchCiphertext,
  */
 export { kernelVariant, selectKernelVariant } from './wasm/kernels.ts';
 export type { KernelVariant } from './wasm/kernels.ts';
+/**
+ * Instruction counts for the engine bench's arithmetic floor: `countingKernelsWat(fused)` is the
+ * kernels' text with a counter per kind of f64x2 arithmetic, vector load, store and shuffle, `countBlindRotationOps(module, params,
+ * count)` runs one blind rotation of `count` accumulators on an instance of it (see
+ * `wasm/op-count.ts`).
+ */
+export { countingKernelsWat, countBlindRotationOps, COUNTED_INSTRUCTIONS, ARITHMETIC_KINDS } from './wasm/op-count.ts';
+export type { CountedKind, OpCounts } from './wasm/op-count.ts';
 /** Whether the `relaxed` kernels keyswitch these parameters on the KSK's high halves (else exactly). */
 export { keyswitchHi32Supported } from './algorithms/pbs-wasm.ts';
 

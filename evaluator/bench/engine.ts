@@ -7,7 +7,9 @@
  * they see the same machine load. Also: KS-PBS with the plain SIMD kernels when the default is
  * relaxed SIMD (`ksPbsPlain*`), batched KS-PBS per ciphertext for batches of 4 and 8
  * (`batchKsPbsMsPerCiphertext`), key expansion time, the memory one expanded key takes, and the
- * output-noise audit (`noise.ts`: `noiseVarianceRatio`, default path / exact reference).
+ * output-noise audit (`noise.ts`: `noiseVarianceRatio`, default path / exact reference), and the
+ * blind rotation's arithmetic floor on this core (`floor.ts`: `blindRotationFloorMs`, from its
+ * counted f64x2 instructions and this core's measured peak rate of them).
  *
  * Correctness gate: each run's keyswitch output is the input of that run's PBS, and every PBS and
  * KS-PBS result (batches included) is decrypted by node-tfhe (`wrongDecryptions` counts failures,
@@ -35,6 +37,7 @@ import {
   serverKeyByteLength,
   type Ciphertext,
 } from '../../fhe/index.ts';
+import { arithmeticFloor } from './floor.ts';
 import { measureNoise } from './noise.ts';
 
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
@@ -197,6 +200,7 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
     runs: NOISE_RUNS,
     referenceRuns: NOISE_REFERENCE_RUNS,
   });
+  const floor = key.memory ? await arithmeticFloor(key.params, variant === 'relaxed') : null;
   return {
     parameterSet: parameterSetName(key.params),
     runs: RUNS,
@@ -209,6 +213,7 @@ async function benchSet(name: keyof typeof SETS): Promise<Record<string, unknown
     batchKsPbsMsPerCiphertext: perBatch((t) => t.medianWall),
     batchKsPbsCpuMsPerCiphertext: perBatch((t) => t.medianCpu),
     ...noise,
+    ...(floor ?? {}),
     noiseAuditSeconds: round((performance.now() - noiseStart) / 1000, 1),
     keyExpansionMsMedian: round(median(expansion)),
     keyExpansionRuns: EXPANSION_RUNS,

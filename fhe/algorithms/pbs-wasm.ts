@@ -311,11 +311,24 @@ function keyswitchEntries(key: ServerKey, s: ThreadKeyState, count: number): voi
  * initial accumulators are in place.
  */
 function blindRotateEntries(key: ServerKey, s: ThreadKeyState, count: number): void {
-  const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = key.params;
-  const L = s.layout;
-  const base = s.base;
-  // The loop over the mask (and over the batch) runs inside wasm (kernel `blind_rotate`).
-  kernelsOf(s).blind_rotate(
+  callBlindRotate(kernelsOf(s), s.base, s.layout, key.params, key.fourierBootstrapKey.byteOffset, count);
+}
+
+/**
+ * The `blind_rotate` kernel call on scratch laid out by {@link wasmScratchLayout} at byte `base`
+ * and the Fourier bootstrap key at byte `bsk` of the kernels' memory. The loop over the mask (and
+ * over the batch) runs inside wasm.
+ */
+export function callBlindRotate(
+  kernels: Kernels,
+  base: number,
+  L: WasmScratchLayout,
+  params: ShortintParameters,
+  bsk: number,
+  count: number,
+): void {
+  const { polynomialSize: N, glweDimension: k, lweDimension: n, pbsBaseLog: beta } = params;
+  kernels.blind_rotate(
     base + L.switched,
     n,
     k + 1,
@@ -327,7 +340,7 @@ function blindRotateEntries(key: ServerKey, s: ThreadKeyState, count: number): v
     base + L.untwist,
     base + L.fftTable,
     base + L.fftTableEnd,
-    key.fourierBootstrapKey.byteOffset,
+    bsk,
     2 ** -(64 - beta),
     2 ** beta,
     count,

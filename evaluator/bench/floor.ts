@@ -1,0 +1,149 @@
+/**
+ * The arithmetic floor of a blind rotation on this core: the f64x2 instructions the engine's
+ * blind rotation executes (counted on instrumented kernels, `fhe/wasm/op-count.ts`) divided by
+ * the most f64x2 instructions per second this core issues in WebAssembly. The rate comes from a
+ * throughput microbenchmark (12 independent dependency chains per loop iteration, best of 15
+ * runs) for FMA only, add only, multiply only and the blind rotation's own mix; the floor takes
+ * the best of them, which favours the engine. No schedule of the same arithmetic runs faster.
+ *
+ * A second floor also charges the blind rotation's vector loads and stores: the same mix with
+ * loads and stores (from L1, in the blind rotation's proportion to its arithmetic) in the loop.
+ * The real kernels also shuffle, compute addresses, and read the 60 MB Fourier key from beyond
+ * the caches; the keyswitch, modulus switch and sample extraction come on top of both floors.
+ */
+import wabtInit from 'wabt';
+import { ARITHMETIC_KINDS, countBlindRotationOps, countingKernelsWat, type OpCounts, type ShortintParameters } from '../../fhe/index.ts';
+
+type ArithmeticKind = (typeof ARITHMETIC_KINDS)[number];
+
+const CHAINS = 12;
+const ITERATIONS = 10_000_000;
+const RUNS = 15;
+
+/** One step of chain `a`; `operand` is the addend (a local, or a load). */
+const INSTRUCTION: Record<ArithmeticKind, (a: string, operand: string) => string> = {
+  add: (a, c) => `(f64x2.add ${a} ${c})`,
+  mul: (a) => `(f64x2.mul ${a} (local.get $m))`,
+  fma: (a, c) => `(f64x2.relaxed_madd ${a} (local.get $m) ${c})`,
+};
+
+interface Mix {
+  readonly kinds: readonly ArithmeticKind[];
+  /** Loads and stores per iteration (each load feeds one add or FMA as its addend; each store writes a chain). */
+  readonly loads: number;
+  readonly stores: number;
+}
+
+/** A loop of the mix's chains, chain i running kinds[i]; loads from and stores to a small buffer (L1). */
+function throughputWat({ kinds, loads, stores }: Mix): string {
+  const all = kinds.map((_, i) => i);
+  // Loads go to the chains that take an addend (adds and FMAs) first.
+  const addends = all.filter((i) => kinds[i] !== 'mul');
+  if (loads > addends.length || stores > kinds.length) throw new Error('mix has more memory operations than chains');
+  const loaded = new Set(addends.slice(0, loads));
+  const chain = (i: number) => {
+    const operand = loaded.has(i) ? `(v128.load offset=${16 * i} (local.get $p))` : '(local.get $c)';
+    return `(local.set $a${i} ${INSTRUCTION[kinds[i]!](`(local.get $a${i})`, operand)})`;
+  };
+  const store = (i: number) => `(v128.store offset=${1024 + 16 * i} (local.get $p) (local.get $a${i}))`;
+  return `(module (memory 1) (func (export "run") (param $n i32) (result f64)
+    ${all.map((i) => `(local $a${i} v128)`).join(' ')} (local $m v128) (local $c v128) (local $p i32)
+    (local.set $m (f64x2.splat (f64.const 0.9999999)))
+    (local.set $c (f64x2.splat (f64.const 1e-9)))
+    ${all.map((i) => `(local.set $a${i} (f64x2.splat (f64.const ${1 + i / 1000})))`).join('\n')}
+    (loop $l
+      ${all.map(chain).join('\n')}
+      ${all.slice(0, stores).map(store).join('\n')}
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (f64x2.extract_lane 0 ${all.map((i) => `(local.get $a${i})`).reduce((a, b) => `(f64x2.add ${a} ${b})`)})))`;
+}
+
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+
+function assemble(wabt: Wabt, name: string, text: string): WebAssembly.Module {
+  const module = wabt.parseWat(name, text, { simd: true, threads: true, relaxed_simd: true });
+  try {
+    return new WebAssembly.Module(new Uint8Array(module.toBinary({}).buffer));
+  } finally {
+    module.destroy();
+  }
+}
+
+/** f64x2 arithmetic instructions per nanosecond of a mix (best of RUNS runs). */
+function throughput(wabt: Wabt, mix: Mix): number {
+  const instance = new WebAssembly.Instance(assemble(wabt, 'throughput.wat', throughputWat(mix)));
+  const run = instance.exports.run as (n: number) => number;
+  // V8 compiles a wasm function with its baseline compiler first and swaps in the optimised
+  // code after enough calls: warm up with short calls, then time the best of several.
+  for (let r = 0; r < 20; r++) run(ITERATIONS / 100);
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < RUNS; r++) {
+    const t = performance.now();
+    run(ITERATIONS);
+    best = Math.min(best, performance.now() - t);
+  }
+  return (ITERATIONS * mix.kinds.length) / (best * 1e6);
+}
+
+/** CHAINS kinds in the proportions of `counts` (largest remainders). */
+function mixOf(counts: OpCounts): ArithmeticKind[] {
+  const kinds = [...ARITHMETIC_KINDS];
+  const exact = kinds.map((k) => (CHAINS * counts[k]) / counts.total);
+  const whole = exact.map(Math.floor);
+  const order = kinds.map((_, i) => i).sort((a, b) => exact[b]! - whole[b]! - (exact[a]! - whole[a]!));
+  for (let r = 0, left = CHAINS - whole.reduce((s, x) => s + x, 0); r < left; r++) whole[order[r]!]!++;
+  return kinds.flatMap((k, i) => Array.from({ length: whole[i]! }, () => k));
+}
+
+export interface ArithmeticFloor {
+  /** Instructions of one blind rotation (total: its f64x2 arithmetic). */
+  blindRotationVectorOps: OpCounts;
+  /** f64x2 arithmetic per ciphertext of a blind rotation of 8 together. */
+  blindRotationVectorOpsPerCiphertextBatch8: number;
+  /** Measured f64x2 arithmetic instructions per ns, per mix; `withMemory` also loads and stores. */
+  peakVectorOpsPerNs: Record<'fma' | 'add' | 'mul' | 'blindRotationMix' | 'blindRotationMixWithMemory', number>;
+  /** Arithmetic / the best arithmetic rate, in ms: no blind rotation of these kernels runs faster here. */
+  blindRotationFloorMs: number;
+  /** Arithmetic / the rate of the mix with its loads and stores, in ms. */
+  blindRotationFloorWithMemoryMs: number;
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+let wabtReady: Promise<Wabt> | undefined;
+
+/** The floor for `params` (kernels of the given variant: `fused` = relaxed SIMD). */
+export async function arithmeticFloor(params: ShortintParameters, fused: boolean): Promise<ArithmeticFloor> {
+  const wabt = await (wabtReady ??= wabtInit());
+  const counting = assemble(wabt, 'counting-kernels.wat', countingKernelsWat(fused));
+  const single = countBlindRotationOps(counting, params, 1);
+  const batch = countBlindRotationOps(counting, params, 8);
+  const only = (kind: ArithmeticKind): Mix => ({ kinds: Array(CHAINS).fill(kind), loads: 0, stores: 0 });
+  const kinds = mixOf(single);
+  const peak = {
+    fma: throughput(wabt, only('fma')),
+    add: throughput(wabt, only('add')),
+    mul: throughput(wabt, only('mul')),
+    blindRotationMix: throughput(wabt, { kinds, loads: 0, stores: 0 }),
+    blindRotationMixWithMemory: throughput(wabt, {
+      kinds,
+      loads: Math.round((CHAINS * single.load) / single.total),
+      stores: Math.round((CHAINS * single.store) / single.total),
+    }),
+  };
+  const best = Math.max(peak.fma, peak.add, peak.mul, peak.blindRotationMix);
+  return {
+    blindRotationVectorOps: single,
+    blindRotationVectorOpsPerCiphertextBatch8: batch.total / 8,
+    peakVectorOpsPerNs: {
+      fma: round(peak.fma),
+      add: round(peak.add),
+      mul: round(peak.mul),
+      blindRotationMix: round(peak.blindRotationMix),
+      blindRotationMixWithMemory: round(peak.blindRotationMixWithMemory),
+    },
+    blindRotationFloorMs: round(single.total / best / 1e6),
+    blindRotationFloorWithMemoryMs: round(single.total / peak.blindRotationMixWithMemory / 1e6),
+  };
+}
