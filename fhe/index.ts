@@ -87,9 +87,19 @@ export type { KernelVariant } from './wasm/kernels.ts';
  * Instruction counts for the engine bench's arithmetic floor: `countingKernelsWat(fused)` is the
  * kernels' text with a counter per kind of f64x2 arithmetic, vector load, store and shuffle, `countBlindRotationOps(module, params,
  * count)` runs one blind rotation of `count` accumulators on an instance of it (see
- * `wasm/op-count.ts`).
+ * `wasm/op-count.ts`); `dftWorkbench(module, params)` one polynomial's DFT pair on a module's
+ * instance (timed on the engine's, counted on the counting one).
  */
-export { countingKernelsWat, countBlindRotationOps, COUNTED_INSTRUCTIONS, ARITHMETIC_KINDS } from './wasm/op-count.ts';
+export {
+  countingKernelsWat,
+  countBlindRotationOps,
+  dftWorkbench,
+  readCounts,
+  COUNTED_INSTRUCTIONS,
+  ARITHMETIC_KINDS,
+} from './wasm/op-count.ts';
+/** The compiled kernels module of a variant (null when this runtime lacks it): for benches that time single kernels. */
+export { kernelsModule } from './wasm/kernels.ts';
 export type { CountedKind, OpCounts } from './wasm/op-count.ts';
 /** Whether the `relaxed` kernels keyswitch these parameters on the KSK's high halves (else exactly). */
 export { keyswitchHi32Supported } from './algorithms/pbs-wasm.ts';

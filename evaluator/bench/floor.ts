@@ -12,7 +12,16 @@
  * the caches; the keyswitch, modulus switch and sample extraction come on top of both floors.
  */
 import wabtInit from 'wabt';
-import { ARITHMETIC_KINDS, countBlindRotationOps, countingKernelsWat, type OpCounts, type ShortintParameters } from '../../fhe/index.ts';
+import {
+  ARITHMETIC_KINDS,
+  countBlindRotationOps,
+  countingKernelsWat,
+  dftWorkbench,
+  kernelsModule,
+  readCounts,
+  type OpCounts,
+  type ShortintParameters,
+} from '../../fhe/index.ts';
 
 type ArithmeticKind = (typeof ARITHMETIC_KINDS)[number];
 
@@ -70,20 +79,40 @@ function assemble(wabt: Wabt, name: string, text: string): WebAssembly.Module {
   }
 }
 
-/** f64x2 arithmetic instructions per nanosecond of a mix (best of RUNS runs). */
-function throughput(wabt: Wabt, mix: Mix): number {
-  const instance = new WebAssembly.Instance(assemble(wabt, 'throughput.wat', throughputWat(mix)));
-  const run = instance.exports.run as (n: number) => number;
-  // V8 compiles a wasm function with its baseline compiler first and swaps in the optimised
-  // code after enough calls: warm up with short calls, then time the best of several.
-  for (let r = 0; r < 20; r++) run(ITERATIONS / 100);
+/**
+ * f64x2 arithmetic instructions per nanosecond of each mix, best of RUNS rounds; the mixes take
+ * turns within each round, so a slow spell of this (shared) machine hits all of them alike.
+ */
+function throughputs<K extends string>(wabt: Wabt, mixes: Record<K, Mix>): Record<K, number> {
+  const runs = Object.entries<Mix>(mixes).map(([name, mix]) => {
+    const instance = new WebAssembly.Instance(assemble(wabt, 'throughput.wat', throughputWat(mix)));
+    const run = instance.exports.run as (n: number) => number;
+    // V8 compiles a wasm function with its baseline compiler first and swaps in the optimised
+    // code after enough calls: warm up with short calls.
+    for (let r = 0; r < 20; r++) run(ITERATIONS / 100);
+    return { name, run, ops: ITERATIONS * mix.kinds.length, best: Number.POSITIVE_INFINITY };
+  });
+  for (let r = 0; r < RUNS; r++) {
+    for (const m of runs) {
+      const t = performance.now();
+      m.run(ITERATIONS);
+      m.best = Math.min(m.best, performance.now() - t);
+    }
+  }
+  return Object.fromEntries(runs.map((m) => [m.name, m.ops / (m.best * 1e6)])) as Record<K, number>;
+}
+
+/** Best time of one call of `op` in µs, over RUNS timings of 2,000 calls after a warm-up. */
+function timeUs(op: () => void): number {
+  const calls = 2000;
+  for (let i = 0; i < calls; i++) op();
   let best = Number.POSITIVE_INFINITY;
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
-    run(ITERATIONS);
-    best = Math.min(best, performance.now() - t);
+    for (let i = 0; i < calls; i++) op();
+    best = Math.min(best, (performance.now() - t) / calls);
   }
-  return (ITERATIONS * mix.kinds.length) / (best * 1e6);
+  return best * 1000;
 }
 
 /** CHAINS kinds in the proportions of `counts` (largest remainders). */
@@ -107,6 +136,12 @@ export interface ArithmeticFloor {
   blindRotationFloorMs: number;
   /** Arithmetic / the rate of the mix with its loads and stores, in ms. */
   blindRotationFloorWithMemoryMs: number;
+  /**
+   * One polynomial's forward and backward DFT (M = N/2 points, data in L1): measured µs (best of
+   * 15 × 2,000), and the floor of each (its counted arithmetic / the best rate). A blind
+   * rotation runs 2(k+1)·n of them (k+1 each way per mask element).
+   */
+  dftUs: { forward: number; backward: number; forwardFloor: number; backwardFloor: number };
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -121,18 +156,26 @@ export async function arithmeticFloor(params: ShortintParameters, fused: boolean
   const batch = countBlindRotationOps(counting, params, 8);
   const only = (kind: ArithmeticKind): Mix => ({ kinds: Array(CHAINS).fill(kind), loads: 0, stores: 0 });
   const kinds = mixOf(single);
-  const peak = {
-    fma: throughput(wabt, only('fma')),
-    add: throughput(wabt, only('add')),
-    mul: throughput(wabt, only('mul')),
-    blindRotationMix: throughput(wabt, { kinds, loads: 0, stores: 0 }),
-    blindRotationMixWithMemory: throughput(wabt, {
+  const peak = throughputs(wabt, {
+    fma: only('fma'),
+    add: only('add'),
+    mul: only('mul'),
+    blindRotationMix: { kinds, loads: 0, stores: 0 },
+    blindRotationMixWithMemory: {
       kinds,
       loads: Math.round((CHAINS * single.load) / single.total),
       stores: Math.round((CHAINS * single.store) / single.total),
-    }),
-  };
+    },
+  });
   const best = Math.max(peak.fma, peak.add, peak.mul, peak.blindRotationMix);
+  const counted = dftWorkbench(counting, params);
+  readCounts(counted.exports);
+  counted.forward();
+  const forwardOps = readCounts(counted.exports).total;
+  counted.backward();
+  const backwardOps = readCounts(counted.exports).total;
+  const engine = kernelsModule(fused ? 'relaxed' : 'plain');
+  const dft = engine ? dftWorkbench(engine, params) : null;
   return {
     blindRotationVectorOps: single,
     blindRotationVectorOpsPerCiphertextBatch8: batch.total / 8,
@@ -145,5 +188,11 @@ export async function arithmeticFloor(params: ShortintParameters, fused: boolean
     },
     blindRotationFloorMs: round(single.total / best / 1e6),
     blindRotationFloorWithMemoryMs: round(single.total / peak.blindRotationMixWithMemory / 1e6),
+    dftUs: {
+      forward: dft ? round(timeUs(dft.forward)) : Number.NaN,
+      backward: dft ? round(timeUs(dft.backward)) : Number.NaN,
+      forwardFloor: round(forwardOps / best / 1e3),
+      backwardFloor: round(backwardOps / best / 1e3),
+    },
   };
 }

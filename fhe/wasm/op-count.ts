@@ -88,18 +88,51 @@ export function countBlindRotationOps(countingModule: WebAssembly.Module, params
   const keyBytes = 8 * (k + 1) * (k + 1) * pbsLevel * n * N;
   const pages = Math.ceil((layout.size + keyBytes) / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const exports = new WebAssembly.Instance(countingModule, { env: { memory } }).exports as unknown as Kernels &
-    Record<`ops_${CountedKind}`, WebAssembly.Global>;
+  const exports = new WebAssembly.Instance(countingModule, { env: { memory } }).exports;
   writeTables(new Float64Array(memory.buffer), 0, layout, N);
   for (let c = 0; c < count; c++) {
     const switched = new Uint32Array(memory.buffer, layout.switched + c * layout.switchedStride, n + 1);
     for (let i = 0; i <= n; i++) switched[i] = (37 * i + c) % (2 * N);
   }
-  for (const kind of KINDS) exports[`ops_${kind}`].value = 0n;
-  callBlindRotate(exports, 0, layout, params, layout.size, count);
-  const counts = Object.fromEntries(KINDS.map((kind) => [kind, Number(exports[`ops_${kind}`].value as bigint)])) as Record<
+  readCounts(exports);
+  callBlindRotate(exports as unknown as Kernels, 0, layout, params, layout.size, count);
+  return readCounts(exports);
+}
+
+/** The counters of a counting instance, read and reset. */
+export function readCounts(exports: WebAssembly.Exports): OpCounts {
+  const counters = exports as Record<`ops_${CountedKind}`, WebAssembly.Global>;
+  const counts = Object.fromEntries(KINDS.map((kind) => [kind, Number(counters[`ops_${kind}`].value as bigint)])) as Record<
     CountedKind,
     number
   >;
+  for (const kind of KINDS) counters[`ops_${kind}`].value = 0n;
   return { ...counts, total: ARITHMETIC_KINDS.reduce((s, kind) => s + counts[kind], 0) };
+}
+
+/**
+ * One accumulator polynomial's forward and backward DFT (M = N/2 points, the engine's tables) on
+ * an instance of `module` — the engine's kernels (`kernelsModule`) or the counting ones — with its
+ * own small memory, so a bench can time a DFT from L1 and count the same DFT's instructions.
+ */
+export function dftWorkbench(
+  module: WebAssembly.Module,
+  params: ShortintParameters,
+): { forward(): void; backward(): void; readonly exports: WebAssembly.Exports } {
+  const layout = wasmScratchLayout(params);
+  const N = params.polynomialSize;
+  const data = layout.size;
+  const pages = Math.ceil((data + 8 * N) / 65536);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const kernels = exports as unknown as Kernels;
+  const view = new Float64Array(memory.buffer);
+  writeTables(view, 0, layout, N);
+  // Digit-sized values (what the forward DFT reads); the pair keeps them bounded.
+  for (let i = 0; i < N; i++) view[data / 8 + i] = ((i * 2654435761) % 2 ** 22) - 2 ** 21;
+  return {
+    forward: () => kernels.fft_fwd(data, data + 4 * N, N / 2, layout.fftTable),
+    backward: () => kernels.fft_bwd(data, data + 4 * N, N / 2, layout.fftTable, layout.fftTableEnd),
+    exports,
+  };
 }

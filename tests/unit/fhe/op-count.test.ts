@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { callBlindRotate, wasmScratchLayout, writeTables } from '../../../fhe/algorithms/pbs-wasm.ts';
 import { instantiateKernels, type Kernels, type KernelVariant } from '../../../fhe/wasm/kernels.ts';
-import { countBlindRotationOps, countingKernelsWat } from '../../../fhe/wasm/op-count.ts';
+import { countBlindRotationOps, countingKernelsWat, dftWorkbench, readCounts, type CountedKind } from '../../../fhe/wasm/op-count.ts';
 import { deserializeCompressedServerKey, type ShortintParameters } from '../../../fhe/index.ts';
 import { loadTestKeys } from '../../support/tfhe-keys.ts';
 import { seededRandom } from './support.ts';
@@ -84,13 +84,11 @@ describe('counting kernels', () => {
   });
 
   it.each(VARIANTS)('count one forward DFT of 1,024 points as the radix-4 closed form (%s)', (variant) => {
-    const layout = wasmScratchLayout(params);
-    const memory = memoryOfPages(Math.ceil((layout.size + 16 * 1024) / 65536));
-    writeTables(new Float64Array(memory.buffer), 0, layout, 2048);
-    const instance = new WebAssembly.Instance(counting.get(variant)!, { env: { memory } });
-    const exports = instance.exports as unknown as Kernels & Counters;
-    exports.fft_fwd(layout.size, layout.size + 8 * 1024, 1024, layout.fftTable);
-    const count = (kind: string) => Number(exports[`ops_${kind}`]!.value);
+    const bench = dftWorkbench(counting.get(variant)!, params);
+    readCounts(bench.exports);
+    bench.forward();
+    const counts = readCounts(bench.exports);
+    const count = (kind: CountedKind) => counts[kind];
     // 1,024 = 4^5: four twiddled radix-4 stages of 128 steps (two lanes × four points each: 16
     // adds or subtracts, three complex twiddle products), then the length-4 stage, 256 steps of
     // 8 adds or subtracts and one negation, 4 shuffles, 4 loads and 4 stores.
