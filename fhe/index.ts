@@ -85,9 +85,9 @@ export { kernelVariant, selectKernelVariant } from './wasm/kernels.ts';
 export type { KernelVariant } from './wasm/kernels.ts';
 /**
  * Instruction counts for the engine bench's arithmetic floor: `countingKernelsWat(fused)` is the
- * kernels' text with a counter per kind of f64x2 arithmetic, vector load, store and shuffle, `countBlindRotationOps(module, params,
- * count)` runs one blind rotation of `count` accumulators on an instance of it (see
- * `wasm/op-count.ts`); `dftWorkbench(module, params)` one polynomial's DFT pair on a module's
+ * kernels' text with a counter per kind of f64x2 arithmetic, vector load, store and shuffle;
+ * `countBlindRotationOps(module, params, count)` runs one blind rotation of `count`
+ * accumulators on an instance of it (see `wasm/op-count.ts`); `dftWorkbench(module, params)` one polynomial's DFT pair on a module's
  * instance (timed on the engine's, counted on the counting one).
  */
 export {

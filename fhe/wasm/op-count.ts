@@ -6,9 +6,8 @@
  * `countingKernelsWat` is the kernels' text with every f64x2 arithmetic, v128 load / store and
  * shuffle instruction wrapped so it also adds one to an exported i64 global of its kind
  * (`ops_add`: add, sub, neg; `ops_mul`; `ops_fma`: relaxed madd / nmadd; `ops_load`, `ops_store`,
- * `ops_shuffle`). The kernels branch on public sizes and on the public rotation
- * amount only, never on key or ciphertext data, so one run on any data counts every run of that
- * shape. Counting instances are for counting only: the increments make them slow.
+ * `ops_shuffle`). The kernels branch on public sizes and on the public rotation amounts only,
+ * never on key or accumulator data, so one run on any data counts every run of that shape. Counting instances are for counting only: the increments make them slow.
  */
 import type { ShortintParameters } from '../params/parameters.ts';
 import { callBlindRotate, wasmScratchLayout, writeTables } from '../algorithms/pbs-wasm.ts';
@@ -80,7 +79,8 @@ export type OpCounts = Record<CountedKind, number> & { total: number };
  * engine's batch) under `params`, on an instance of `countingModule` (assembled from
  * {@link countingKernelsWat}) with its own memory: scratch as the engine lays it out, the DFT
  * tables the engine writes, a zero Fourier key and zero accumulators (the values do not change
- * which instructions run), rotation amounts spread over [0, 2N) (odd and even, so both of the rotation's paths run in their usual shares).
+ * which instructions run), rotation amounts spread over [0, 2N) (odd and even, so both of the
+ * rotation's paths run in their usual shares).
  */
 export function countBlindRotationOps(countingModule: WebAssembly.Module, params: ShortintParameters, count: number): OpCounts {
   const layout = wasmScratchLayout(params);
