@@ -87,8 +87,9 @@ export type { KernelVariant } from './wasm/kernels.ts';
  * Instruction counts for the engine bench's arithmetic floor: `countingKernelsWat(fused)` is the
  * kernels' text with a counter per kind of f64x2 arithmetic, vector load, store and shuffle;
  * `countBlindRotationOps(module, params, count)` runs one blind rotation of `count`
- * accumulators on an instance of it (see `wasm/op-count.ts`); `dftWorkbench(module, params)` one polynomial's DFT pair on a module's
- * instance (timed on the engine's, counted on the counting one).
+ * accumulators on an instance of it (see `wasm/op-count.ts`); `dftWorkbench(module, params)`
+ * one polynomial's DFT pair on a module's instance (timed on the engine's, counted on the
+ * counting one); `readCounts(exports)` reads and resets a counting instance's counters.
  */
 export {
   countingKernelsWat,
@@ -98,7 +99,7 @@ export {
   COUNTED_INSTRUCTIONS,
   ARITHMETIC_KINDS,
 } from './wasm/op-count.ts';
-/** The compiled kernels module of a variant (null when this runtime lacks it): for benches that time single kernels. */
+/** The compiled kernels module of a variant (null when the runtime lacks it), for benches timing one kernel. */
 export { kernelsModule } from './wasm/kernels.ts';
 export type { CountedKind, OpCounts } from './wasm/op-count.ts';
 /** Whether the `relaxed` kernels keyswitch these parameters on the KSK's high halves (else exactly). */
