@@ -73,22 +73,42 @@ function readManifest(path: string): Manifest {
   }
 }
 
+const OPTIONS = {
+  gateway: { type: 'string' },
+  session: { type: 'string' },
+  party: { type: 'string' },
+  features: { type: 'string' },
+  'features-file': { type: 'string' },
+  'party-key-file': { type: 'string' },
+  manifest: { type: 'string' },
+  wait: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * `--name value` → `--name=value` for our string options when the value is not one of our
+ * flags: a session id may begin with '-' (ids are base64url), which `parseArgs` would otherwise
+ * refuse as ambiguous. A flag where a value belongs is left alone, so `parseArgs` still names it.
+ */
+function joinOptionValues(argv: readonly string[]): string[] {
+  const flags = new Set(Object.entries(OPTIONS).flatMap(([name, o]) => [`--${name}`, ...('short' in o ? [`-${o.short}`] : [])]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name !== undefined && OPTIONS[name as keyof typeof OPTIONS]?.type === 'string' && next !== undefined && !flags.has(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 function parse(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      gateway: { type: 'string' },
-      session: { type: 'string' },
-      party: { type: 'string' },
-      features: { type: 'string' },
-      'features-file': { type: 'string' },
-      'party-key-file': { type: 'string' },
-      manifest: { type: 'string' },
-      wait: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseArgs({ args: joinOptionValues(argv), strict: true, options: OPTIONS });
   if (values.help) return undefined;
   for (const required of ['gateway', 'session', 'party'] as const) {
     if (values[required] === undefined) throw new UsageError(`--${required} is required`);

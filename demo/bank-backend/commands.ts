@@ -57,5 +57,7 @@ export function partyCommand(o: PartyCommandOptions): string {
     ['--party-key-file', fromRoot(o.keyFile)],
     ['--features-file', fromRoot(o.featuresFile)],
   ];
-  return ['npm run party --', ...args.map(([flag, value]) => `${flag} ${shellQuote(value!)}`)].join(' ');
+  // `--flag=value`: a value may begin with '-' (session ids are base64url), which a separate
+  // argument would make look like a flag.
+  return ['npm run party --', ...args.map(([flag, value]) => `${flag}=${shellQuote(value!)}`)].join(' ');
 }

@@ -243,11 +243,11 @@ describe('the demo bank page, end to end', () => {
         // The values come from a file only the owner can read, not from the command line.
         expect(command).not.toMatch(/--features\s/);
         expect(command).not.toMatch(RECORD_VALUE);
-        const file = /--features-file (\S+)/.exec(command)?.[1];
+        const file = /--features-file[= ](\S+)/.exec(command)?.[1];
         expect(file, command).toBeDefined();
         const path = resolve(ROOT, file!);
         expect(statSync(path).mode & 0o777).toBe(0o600);
-        const party = /--party (bank|bureau)/.exec(command)![1] as 'bank' | 'bureau';
+        const party = /--party[= ](bank|bureau)/.exec(command)![1] as 'bank' | 'bureau';
         expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(customer(applicant.customer)[party]);
       }
       const runs = await Promise.all(commands.map(runCommand));

@@ -81,6 +81,21 @@ describe('party CLI', () => {
     // An unreachable gateway: exit 1 with `network` means the values were read and accepted.
     const unreachable = ['--gateway', 'http://127.0.0.1:9', '--session', SESSION, '--party', 'bank', '--party-key-file', keyFile];
 
+    it('take a session id that begins with a dash, as its own argument or after =', () => {
+      // Session ids are base64url: about one in 32 begins with '-', which parseArgs alone refuses.
+      const dashed = `-${SESSION.slice(1)}`;
+      const rest = ['--party', 'bank', '--party-key-file', keyFile, '--features', '{"account_age":26}'];
+      for (const session of [['--session', dashed], [`--session=${dashed}`]]) {
+        const r = cli(['--gateway', 'http://127.0.0.1:9', ...session, ...rest]);
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.error().code).toBe('network');
+      }
+      // A flag where the value belongs is still refused, by name.
+      const missing = cli(['--gateway', 'http://127.0.0.1:9', '--session', ...rest]);
+      expect(missing.status).toBe(2);
+      expect(missing.error().message).toMatch(/--session/);
+    });
+
     it('come from a 0600 file or stdin without a warning', () => {
       const file = join(dir, 'bank.json');
       writeFileSync(file, '{"account_age":26}\n', { mode: 0o600 });
