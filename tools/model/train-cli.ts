@@ -360,8 +360,29 @@ async function ensemble(values: Record<string, string | string[] | boolean | und
 
 const OnnxConventionSchema = z.enum(['xgboost', 'lightgbm', 'sklearn', 'mixed', 'regressor', 'forest']);
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+/**
+ * `--name -0.3` → `--name=-0.3`: `parseArgs` refuses a value beginning with '-' as ambiguous, but
+ * numbers here may be negative (a regressor's raw-score threshold).
+ */
+function joinNegativeNumbers(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i]!.startsWith('--') && !argv[i]!.includes('=') && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]!);
+    }
+  }
+  return out;
+}
+
+class UsageError extends Error {}
+
+function parseOptions(args: string[]) {
+  return parseArgs({
+    args,
     options: {
       'import-onnx': { type: 'string' },
       threshold: { type: 'string' },
@@ -391,6 +412,19 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(joinNegativeNumbers(process.argv.slice(2)));
+  } catch (e) {
+    // parseArgs's own errors (unknown option, missing value) name the option: a usage error.
+    if ((e as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) throw new UsageError((e as Error).message);
+    throw e;
+  }
+  const { values } = parsed;
+
   if (values.score !== undefined) return score(values);
   if (values['import-onnx'] !== undefined || values.boost) return ensemble(values);
   if (values['export-csv'] !== undefined) {
@@ -511,6 +545,9 @@ main().catch((e: unknown) => {
   if (e instanceof ModelError) {
     console.error(`${e.code}: ${e.message}`);
     process.exitCode = 1;
+  } else if (e instanceof UsageError) {
+    console.error(`usage: ${e.message}`);
+    process.exitCode = 2;
   } else {
     throw e;
   }

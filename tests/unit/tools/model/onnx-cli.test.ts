@@ -75,6 +75,32 @@ describe('train CLI: --import-onnx and --score', () => {
     );
   });
 
+  it('takes a negative threshold (a regressor\u2019s raw score) as its own argument or after =', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'blindscore-onnx-negative-'));
+    writeFileSync(
+      join(dir, 'reg.onnx'),
+      boostedToOnnx(boostTrees(generateApplications(1_000, 10), { trees: 3, maxDepth: 2 }), 'regressor'),
+    );
+    for (const [i, threshold] of [['--threshold', '-0.2'], ['--threshold=-0.2']].entries()) {
+      const out = join(dir, `m${i}`);
+      const r = train(['--import-onnx', join(dir, 'reg.onnx'), '--out', out, ...threshold]);
+      expect(r.status, r.stderr).toBe(0);
+      const ensemble = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as { training: { threshold: number } };
+      expect(ensemble.training.threshold).toBe(-0.2);
+    }
+  });
+
+  it('answers an unknown option or a missing value with a usage line and exit 2, not a stack trace', () => {
+    for (const [args, message] of [
+      [['--bogus'], "usage: Unknown option '--bogus'"],
+      [['--score'], "usage: Option '--score <value>' argument missing"],
+    ] as const) {
+      const r = train([...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(message);
+    }
+  });
+
   it('refuses a truncated file and a bad field map with code: message', () => {
     const dir = mkdtempSync(join(tmpdir(), 'blindscore-onnx-bad-'));
     const bytes = boostedToOnnx(boostTrees(generateApplications(1_000, 9), { trees: 2, maxDepth: 2 }), 'xgboost');
