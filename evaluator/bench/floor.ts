@@ -169,7 +169,7 @@ export async function arithmeticFloor(params: ShortintParameters, fused: boolean
   });
   const best = Math.max(peak.fma, peak.add, peak.mul, peak.blindRotationMix);
   const counted = dftWorkbench(counting, params);
-  readCounts(counted.exports);
+  // A fresh instance: its counters start at 0, and each read resets them.
   counted.forward();
   const forwardOps = readCounts(counted.exports).total;
   counted.backward();

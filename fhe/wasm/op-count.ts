@@ -94,7 +94,7 @@ export function countBlindRotationOps(countingModule: WebAssembly.Module, params
     const switched = new Uint32Array(memory.buffer, layout.switched + c * layout.switchedStride, n + 1);
     for (let i = 0; i <= n; i++) switched[i] = (37 * i + c) % (2 * N);
   }
-  readCounts(exports);
+  // A fresh instance: its counters start at 0.
   callBlindRotate(exports as unknown as Kernels, 0, layout, params, layout.size, count);
   return readCounts(exports);
 }
